@@ -1,0 +1,91 @@
+"""Fan-out of conversation events (new messages, state changes) to this process's listeners.
+
+One Redis pub/sub connection per process carries the events of every conversation, whichever
+process wrote them; listeners (open web chat sockets) register per conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import redis.asyncio as redis
+
+from bot.store import EVENTS_PATTERN, conversation_of_channel
+
+RECONNECT_DELAY_S = 1.0
+QUEUE_LIMIT = 1000
+START_TIMEOUT_S = 10.0
+RESYNC: dict[str, Any] = {"type": "resync"}  # the listener fell behind: reload from history
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class EventHub:
+    """Subscribes once to every conversation's events and routes them to local queues."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._listeners: defaultdict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start listening; returns once the subscription is active."""
+        self._task = asyncio.create_task(self._run(), name="event-hub")
+        await asyncio.wait_for(self._ready.wait(), START_TIMEOUT_S)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def listen(self, conversation_id: str) -> Iterator[asyncio.Queue[Event]]:
+        """A queue receiving the conversation's events while the block runs."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT)
+        self._listeners[conversation_id].add(queue)
+        try:
+            yield queue
+        finally:
+            listeners = self._listeners[conversation_id]
+            listeners.discard(queue)
+            if not listeners:
+                del self._listeners[conversation_id]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with self._client.pubsub() as pubsub:
+                    await pubsub.psubscribe(EVENTS_PATTERN)
+                    self._ready.set()
+                    async for item in pubsub.listen():
+                        self._route(item)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                log.warning("event subscription lost (%s); reconnecting", exc)
+                await asyncio.sleep(RECONNECT_DELAY_S)
+
+    def _route(self, item: dict[str, Any]) -> None:
+        if item.get("type") != "pmessage":
+            return
+        cid = conversation_of_channel(str(item["channel"]))
+        if cid is None or cid not in self._listeners:
+            return
+        event = json.loads(item["data"])
+        for queue in self._listeners[cid]:
+            if queue.full():
+                log.warning("listener of %s fell behind; asking it to resync", cid)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(RESYNC)
+            else:
+                queue.put_nowait(event)

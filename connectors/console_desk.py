@@ -1,0 +1,33 @@
+"""A development agent desk: tickets and customer messages go to the log.
+
+Used when Slack is not configured, so escalation works end to end on a laptop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.models import Conversation, Message, new_id
+
+log = logging.getLogger("omnibot.desk")
+
+
+class ConsoleDesk:
+    """Writes tickets to the ``omnibot.desk`` logger and remembers them for inspection."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, list[Message]] = {}
+
+    async def open_ticket(self, conversation: Conversation, reason: str) -> str:
+        """Log a new ticket with the whole transcript."""
+        ticket = f"console-{new_id()}"
+        self.tickets[ticket] = list(conversation.messages)
+        log.info("ticket %s for conversation %s: %s (%d messages)", ticket, conversation.id,
+                 reason, len(conversation.messages))
+        return ticket
+
+    async def post(self, ticket: str, message: Message) -> None:
+        """Log a customer's message on the ticket."""
+        self.tickets.setdefault(ticket, []).append(message)
+        log.info("ticket %s: %s wrote %d characters", ticket, message.role.value,
+                 len(message.text))

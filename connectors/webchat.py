@@ -1,0 +1,155 @@
+"""The web chat: the demo page, the widget's files and the ``/webchat/ws`` WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from bot.contracts import InboundHandler
+from bot.hub import EventHub
+from bot.models import Address, InboundMessage, Message, Outcome
+from bot.store import Store
+from connectors.webchat_frames import (
+    FrameError,
+    error_frame,
+    message_frame,
+    parse_client_frame,
+)
+
+STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+MAX_FRAME_BYTES = 16 * 1024
+MAX_STRIKES = 10  # refused frames in a row before the socket is closed
+HEARTBEAT_S = 30.0
+CHANNEL = "webchat"
+
+log = logging.getLogger(__name__)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class WebChatConnector:
+    """Serves the widget and carries web chat conversations over WebSockets."""
+
+    channel: ClassVar[str] = CHANNEL
+
+    def __init__(self, store: Store, hub: EventHub, handle: InboundHandler,
+                 allowed_origins: tuple[str, ...] = (), public_url: str | None = None) -> None:
+        self._store = store
+        self._hub = hub
+        self._handle = handle
+        self._allowed = {origin_of(o) for o in allowed_origins}
+        self._public_origin = origin_of(public_url) if public_url else None
+
+    def routes(self) -> list[web.RouteDef]:
+        """The demo page, the WebSocket and the widget's static files."""
+        return [web.get("/", self.index), web.get("/webchat/ws", self.websocket),
+                web.static("/webchat", STATIC_DIR)]  # type: ignore[list-item]
+
+    async def send(self, to: Address, message: Message) -> None:
+        """Nothing to do: every stored message reaches open sockets through the event hub."""
+
+    async def index(self, request: web.Request) -> web.FileResponse:
+        """The demo shop page with the embedded widget."""
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    def origin_allowed(self, request: web.Request) -> bool:
+        """Same origin (``PUBLIC_URL``'s, else the request's Host) or one listed as allowed.
+
+        A request without Origin is not from a browser page, so it cannot be a cross-site
+        hijack, and is let through.
+        """
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True
+        own = self._public_origin or f"{request.scheme}://{request.host}".lower()
+        return origin.lower().rstrip("/") in {own, *self._allowed}
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """Session, history and state frames, then the conversation both ways."""
+        if not self.origin_allowed(request):
+            raise web.HTTPForbidden(text="origin not allowed")
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
+        await ws.prepare(request)
+        token, cid = await self._session(request.query.get("token"))
+        with self._hub.listen(cid) as events:
+            conversation = await self._store.load(cid)
+            await ws.send_json({"type": "session", "token": token})
+            await ws.send_json({"type": "history",
+                                "messages": [m.to_dict() for m in conversation.messages]})
+            await ws.send_json({"type": "state", "state": conversation.state.value})
+            already = {m.id for m in conversation.messages}
+            pump = asyncio.create_task(self._pump(ws, events, already))
+            try:
+                await self._read(ws, token)
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+        return ws
+
+    async def _session(self, token: str | None) -> tuple[str, str]:
+        if token and TOKEN_RE.match(token):
+            cid = await self._store.customer_for(Address(CHANNEL, token))
+            if cid is not None:
+                return token, cid
+        token = secrets.token_urlsafe(24)
+        return token, await self._store.resolve(Address(CHANNEL, token))
+
+    async def _pump(self, ws: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any]],
+                    already: set[str]) -> None:
+        while not ws.closed:
+            event = await events.get()
+            if event["type"] == "resync":
+                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"resync")
+                return
+            if event["type"] == "message":
+                if event["message"]["id"] in already:
+                    continue
+                await ws.send_json(message_frame(event["message"]))
+            elif event["type"] == "state":
+                await ws.send_json({"type": "state", "state": event["state"]})
+
+    async def _read(self, ws: web.WebSocketResponse, token: str) -> None:
+        strikes = 0
+        async for frame in ws:
+            error: FrameError | None
+            if frame.type is not WSMsgType.TEXT:
+                error = FrameError("unsupported_frame", "only JSON text frames are accepted")
+            else:
+                error = await self._accept(ws, token, frame.data)
+            if error is None:
+                strikes = 0
+                continue
+            strikes += 1
+            await ws.send_json(error_frame(error.code, error.message))
+            if strikes >= MAX_STRIKES:
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad frames")
+
+    async def _accept(self, ws: web.WebSocketResponse, token: str, raw: str) -> FrameError | None:
+        try:
+            frame = parse_client_frame(raw)
+        except FrameError as error:
+            return error
+        dedup_id = f"{token}:{frame.client_id}" if frame.client_id else secrets.token_hex(16)
+        try:
+            outcome = await self._handle(InboundMessage(Address(CHANNEL, token), frame.text,
+                                                        dedup_id=dedup_id))
+        except Exception:
+            log.exception("web chat message could not be handled")
+            return FrameError("unavailable", "the message could not be handled; try again")
+        if outcome is Outcome.IN_PROGRESS:
+            return FrameError("in_progress", "this message is already being handled")
+        return None

@@ -1,0 +1,160 @@
+/* omnibot web chat widget: one <script src=".../webchat/widget.js" defer> adds a launcher and a panel. */
+(function () {
+  "use strict";
+  if (window.__omnibotWidget) return;
+  window.__omnibotWidget = true;
+
+  var script = document.currentScript;
+  var base = new URL(script && script.src ? script.src : "/webchat/widget.js", location.href);
+  var wsBase = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/webchat/ws";
+  var TOKEN_KEY = "omnibot.token";
+  var MAX_CHARS = 2000;
+  var WELCOME = "Hi! Ask me about orders, delivery, returns or our stores. A person is one message away.";
+  var BANNERS = {
+    waiting: "An agent will join shortly. You can keep writing here.",
+    agent: "You're chatting with our team."
+  };
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  function storedToken() { try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; } }
+  function storeToken(t) { try { localStorage.setItem(TOKEN_KEY, t); } catch (e) { /* private mode */ } }
+
+  var css = el("link", { rel: "stylesheet", href: new URL("/webchat/widget.css", base).href });
+  document.head.appendChild(css);
+
+  var root = el("div", { class: "omnibot", id: "omnibot" });
+  var launcher = el("button", { class: "omnibot-launcher", type: "button", "aria-label": "Open chat",
+                                "aria-expanded": "false", "aria-controls": "omnibot-panel" });
+  launcher.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
+  var panel = el("section", { class: "omnibot-panel", id: "omnibot-panel", role: "dialog",
+                              "aria-label": "Chat with Northwind support", hidden: "" });
+  var header = el("header", { class: "omnibot-header" });
+  var title = el("div", { class: "omnibot-title" });
+  title.appendChild(el("strong", {}, "Support"));
+  var status = el("span", { class: "omnibot-status", "aria-live": "polite" }, "We usually reply at once");
+  title.appendChild(status);
+  var close = el("button", { class: "omnibot-close", type: "button", "aria-label": "Close chat" }, "×");
+  header.appendChild(title);
+  header.appendChild(close);
+  var banner = el("div", { class: "omnibot-banner", role: "status", hidden: "" });
+  var reconnecting = el("div", { class: "omnibot-reconnecting", role: "status", hidden: "" },
+                        "Connection lost. Reconnecting…");
+  var log = el("ol", { class: "omnibot-messages", role: "log", "aria-live": "polite",
+                       "aria-relevant": "additions", "aria-label": "Conversation" });
+  var form = el("form", { class: "omnibot-form" });
+  var input = el("textarea", { class: "omnibot-input", rows: "1", maxlength: String(MAX_CHARS),
+                               placeholder: "Write a message…", "aria-label": "Message" });
+  var send = el("button", { class: "omnibot-send", type: "submit", "aria-label": "Send" }, "Send");
+  form.appendChild(input);
+  form.appendChild(send);
+  [header, banner, reconnecting, log, form].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(panel);
+  root.appendChild(launcher);
+  document.body.appendChild(root);
+
+  var ws = null, token = storedToken(), retry = 0, opened = false, rendered = {}, pending = [];
+
+  function timeOf(ts) {
+    var d = new Date(ts * 1000);
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+  function addBubble(m) {
+    if (m.id && rendered[m.id]) return;
+    if (m.id) rendered[m.id] = true;
+    var item = el("li", { class: "omnibot-msg omnibot-" + m.role, "data-role": m.role });
+    if (m.role === "agent" || m.role === "bot") {
+      item.appendChild(el("span", { class: "omnibot-author" }, m.role === "agent" ? (m.author || "Agent") : "Assistant"));
+    }
+    item.appendChild(el("p", { class: "omnibot-text" }, m.text));
+    if (m.ts && m.role !== "system") item.appendChild(el("time", { class: "omnibot-time" }, timeOf(m.ts)));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+    if (m.role === "customer") pending = pending.filter(function (p) { return p.text !== m.text; });
+  }
+  function showWelcome() {
+    log.innerHTML = "";
+    rendered = {};
+    log.appendChild(el("li", { class: "omnibot-msg omnibot-bot omnibot-welcome" }, WELCOME));
+  }
+  function setState(state) {
+    var text = BANNERS[state];
+    banner.hidden = !text;
+    banner.textContent = text || "";
+    root.setAttribute("data-state", state);
+  }
+  function showError(message) {
+    var note = el("li", { class: "omnibot-msg omnibot-error", role: "alert" }, message);
+    log.appendChild(note);
+    setTimeout(function () { note.remove(); }, 6000);
+  }
+
+  function connect() {
+    var url = wsBase + (token ? "?token=" + encodeURIComponent(token) : "");
+    ws = new WebSocket(url);
+    ws.onopen = function () {
+      retry = 0;
+      reconnecting.hidden = true;
+      status.textContent = "Online";
+      pending.forEach(function (p) { ws.send(JSON.stringify(p)); });
+    };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "session") { token = frame.token; storeToken(token); }
+      else if (frame.type === "history") { showWelcome(); frame.messages.forEach(addBubble); }
+      else if (frame.type === "state") setState(frame.state);
+      else if (frame.type === "message") addBubble(frame);
+      else if (frame.type === "error") showError(frame.message);
+    };
+    ws.onclose = function () {
+      ws = null;
+      status.textContent = "Offline";
+      reconnecting.hidden = false;
+      var delay = Math.min(15000, 500 * Math.pow(2, retry++));
+      setTimeout(connect, delay);
+    };
+  }
+
+  function open() {
+    panel.hidden = false;
+    root.classList.add("omnibot-open");
+    launcher.setAttribute("aria-expanded", "true");
+    launcher.setAttribute("aria-label", "Close chat");
+    if (!opened) { opened = true; if (!ws) { showWelcome(); connect(); } }
+    input.focus();
+  }
+  function hide() {
+    panel.hidden = true;
+    root.classList.remove("omnibot-open");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-label", "Open chat");
+    launcher.focus();
+  }
+  function submit() {
+    var text = input.value.trim();
+    if (!text) return;
+    if (text.length > MAX_CHARS) { showError("Messages can be at most " + MAX_CHARS + " characters."); return; }
+    var frame = { type: "message", id: newId(), text: text };
+    pending.push(frame);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+    input.value = "";
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else hide(); });
+  close.addEventListener("click", hide);
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+    if (e.key === "Escape") hide();
+  });
+  if (token) { opened = true; showWelcome(); connect(); }
+})();

@@ -1,0 +1,1 @@
+"""Natural-language understanding and automated answers; knows nothing of channels."""
