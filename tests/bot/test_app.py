@@ -1,0 +1,56 @@
+"""The composed app: health, metrics, and its own embedded Redis when REDIS_URL is unset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.app import Engine, create_app
+from bot.embedded_redis import EmbeddedRedis
+from bot.settings import Settings
+from tests.conftest import AppFactory
+
+ClientFactory = Any
+
+
+async def test_healthz_is_ok_when_redis_answers(aiohttp_client: ClientFactory,
+                                                make_app: AppFactory) -> None:
+    client = await aiohttp_client(make_app())
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"
+
+
+async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, engine: Engine,
+                                                 tmp_path: Path) -> None:
+    redis_server = EmbeddedRedis(tmp_path)
+    await redis_server.start()
+    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path), engine=engine)
+    client = await aiohttp_client(app)
+    assert (await client.get("/healthz")).status == 200
+    await redis_server.stop()
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["status"] == "unavailable"
+
+
+async def test_without_redis_url_the_app_runs_its_own_redis(aiohttp_client: ClientFactory,
+                                                            engine: Engine,
+                                                            tmp_path: Path) -> None:
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), engine=engine))
+    assert (await client.get("/healthz")).status == 200
+    assert (tmp_path / "redis" / "appendonly.aof").exists()
+
+
+async def test_metrics_count_messages(aiohttp_client: ClientFactory,
+                                      make_app: AppFactory) -> None:
+    client = await aiohttp_client(make_app())
+    async with client.ws_connect("/webchat/ws") as ws:
+        for _ in range(3):
+            await ws.receive_json()
+        await ws.send_json({"type": "message", "text": "hello"})
+        await ws.receive_json()
+        await ws.receive_json()
+    text = await (await client.get("/metrics")).text()
+    assert 'omnibot_inbound_messages_total{channel="webchat",outcome="accepted"}' in text
+    assert 'omnibot_answered_total{intent="greeting"}' in text

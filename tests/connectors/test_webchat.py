@@ -1,0 +1,181 @@
+"""The web chat WebSocket through aiohttp's test client, on a real Redis with the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient
+
+from connectors.webchat import MAX_STRIKES
+from tests.conftest import AppFactory
+
+ClientFactory = Any  # pytest-aiohttp's aiohttp_client fixture
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    frame: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
+    return frame
+
+
+async def opening(ws: aiohttp.ClientWebSocketResponse) -> tuple[str, list[Any], str]:
+    session, history, state = await receive(ws), await receive(ws), await receive(ws)
+    assert (session["type"], history["type"], state["type"]) == ("session", "history", "state")
+    return session["token"], history["messages"], state["state"]
+
+
+@pytest.fixture
+async def client(aiohttp_client: ClientFactory, make_app: AppFactory) -> TestClient[Any, Any]:
+    result: TestClient[Any, Any] = await aiohttp_client(
+        make_app(webchat_allowed_origins=("https://shop.example",)))
+    return result
+
+
+async def test_a_new_visitor_gets_a_session_and_an_empty_history(
+        client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, history, state = await opening(ws)
+    assert len(token) == 32
+    assert history == []
+    assert state == "bot"
+
+
+async def test_a_message_is_echoed_and_answered(client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        await opening(ws)
+        await ws.send_json({"type": "message", "text": "where is my order?", "id": "m1"})
+        echo, answer = await receive(ws), await receive(ws)
+    assert (echo["type"], echo["role"], echo["text"]) == ("message", "customer",
+                                                         "where is my order?")
+    assert (answer["type"], answer["role"]) == ("message", "bot")
+    assert "order" in answer["text"].lower()
+    assert set(answer) >= {"id", "role", "text", "ts"}
+
+
+async def test_a_resent_message_id_is_handled_once(client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        for _ in range(2):
+            await ws.send_json({"type": "message", "text": "hello", "id": "same"})
+        await receive(ws)
+        await receive(ws)
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
+        _, history, _ = await opening(ws)
+    assert [m["role"] for m in history] == ["customer", "bot"]
+
+
+async def test_resuming_with_the_token_replays_history_in_order(
+        client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        for text in ("hello", "what are your opening hours?"):
+            await ws.send_json({"type": "message", "text": text})
+            await receive(ws)
+            await receive(ws)
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
+        again, history, state = await opening(ws)
+    assert again == token
+    assert [(m["role"], m["text"]) for m in history][0::2] == [
+        ("customer", "hello"), ("customer", "what are your opening hours?")]
+    assert [m["role"] for m in history] == ["customer", "bot", "customer", "bot"]
+    assert state == "bot"
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "x" * 32, "../../etc/passwd", ""])
+async def test_an_unknown_or_malformed_token_gets_a_fresh_session(
+        client: TestClient[Any, Any], token: str) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        mine, _, _ = await opening(ws)
+        await ws.send_json({"type": "message", "text": "hello"})
+        await receive(ws)
+    async with client.ws_connect("/webchat/ws", params={"token": token}) as ws:
+        fresh, history, _ = await opening(ws)
+    assert fresh not in (mine, token)
+    assert history == []
+
+
+async def test_bad_frames_get_error_frames_and_leave_the_conversation_intact(
+        client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        await ws.send_json({"type": "message", "text": "hello"})
+        await receive(ws)
+        await receive(ws)
+        bad: list[Any] = ["{oops", {"type": "dance"}, {"type": "message"},
+                          {"type": "message", "text": ""},
+                          {"type": "message", "text": "y" * 2001}]
+        codes = []
+        for frame in bad:
+            if isinstance(frame, str):
+                await ws.send_str(frame)
+            else:
+                await ws.send_json(frame)
+            reply = await receive(ws)
+            assert reply["type"] == "error"
+            codes.append(reply["code"])
+        await ws.send_bytes(b"\x00\x01")
+        codes.append((await receive(ws))["code"])
+        assert codes == ["invalid_json", "unknown_type", "empty_text", "empty_text",
+                         "text_too_long", "unsupported_frame"]
+        await ws.send_json({"type": "message", "text": "thank you"})
+        assert (await receive(ws))["text"] == "thank you"
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
+        _, history, _ = await opening(ws)
+    assert [m["text"] for m in history][0::2] == ["hello", "thank you"]
+
+
+async def test_a_client_that_keeps_misbehaving_is_closed(client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        await opening(ws)
+        for _ in range(MAX_STRIKES):
+            await ws.send_str("nonsense")
+        frames = [await ws.receive(timeout=10) for _ in range(MAX_STRIKES + 1)]
+    assert frames[-1].type is WSMsgType.CLOSE
+    assert frames[-1].data == aiohttp.WSCloseCode.POLICY_VIOLATION
+    async with client.ws_connect("/webchat/ws") as ws:  # the service keeps serving
+        await opening(ws)
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [
+    ("https://evil.example", False),
+    ("https://shop.example", True),
+    ("null", False),
+    (None, True),
+])
+async def test_the_origin_is_checked_at_the_handshake(client: TestClient[Any, Any],
+                                                      origin: str | None, allowed: bool) -> None:
+    headers = {} if origin is None else {"Origin": origin}
+    if allowed:
+        async with client.ws_connect("/webchat/ws", headers=headers) as ws:
+            await opening(ws)
+        return
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/webchat/ws", headers=headers)
+    assert refused.value.status == 403
+
+
+async def test_the_page_own_origin_is_allowed(client: TestClient[Any, Any]) -> None:
+    own = f"http://{client.host}:{client.port}"
+    async with client.ws_connect("/webchat/ws", headers={"Origin": own}) as ws:
+        await opening(ws)
+
+
+async def test_a_second_tab_sees_the_same_conversation(client: TestClient[Any, Any]) -> None:
+    async with client.ws_connect("/webchat/ws") as first:
+        token, _, _ = await opening(first)
+        async with client.ws_connect(f"/webchat/ws?token={token}") as second:
+            await opening(second)
+            await first.send_json({"type": "message", "text": "hello"})
+            seen = [await receive(second), await receive(second)]
+    assert [(f["role"], f["type"]) for f in seen] == [("customer", "message"), ("bot", "message")]
+
+
+async def test_the_demo_page_and_widget_are_served(client: TestClient[Any, Any]) -> None:
+    page = await client.get("/")
+    assert page.status == 200
+    assert '<script src="/webchat/widget.js" defer></script>' in await page.text()
+    for path in ("/webchat/widget.js", "/webchat/widget.css"):
+        assert (await client.get(path)).status == 200

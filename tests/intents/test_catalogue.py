@@ -1,0 +1,42 @@
+"""The catalogue loader and the bundled retail catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_INTENTS_PATH
+from intents.catalogue import CatalogueError, load_catalogue
+
+REQUIRED = {"order_status", "return_item", "refund_status", "shipping_times", "shipping_costs",
+            "store_hours", "store_locations", "click_and_collect", "stock_availability",
+            "payment_methods", "cancel_order", "change_delivery_address", "account_password",
+            "complaint", "greeting", "thanks", "goodbye", "talk_to_human"}
+
+
+def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
+    catalogue = load_catalogue(DEFAULT_INTENTS_PATH)
+    assert set(catalogue.intents) >= REQUIRED
+    for intent in catalogue.intents.values():
+        assert len(set(intent.examples)) >= 15, intent.name
+        assert intent.answer or intent.escalate, intent.name
+    assert catalogue.intents["talk_to_human"].escalate
+    texts, labels = catalogue.training_data()
+    assert len(texts) == len(labels) == sum(len(i.examples) for i in catalogue.intents.values())
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("just a string", "top-level 'intents'"),
+    ("intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
+     "    examples: [two, three]\n", "at least 2 examples"),
+    ("intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
+     "    examples: [two, three]\n", "an answer or an escalate"),
+    ("intents:\n  a: [1, 2]\n", "expected a mapping"),
+])
+def test_invalid_catalogues_are_refused_with_a_reason(tmp_path: Path, content: str,
+                                                      message: str) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text(content)
+    with pytest.raises(CatalogueError, match=message):
+        load_catalogue(path)

@@ -1,0 +1,111 @@
+"""`omnibot serve` as a user runs it: embedded Redis, web chat, a restart that keeps history."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.embedded_redis import free_port
+
+READY_WITHIN_S = 20.0
+
+
+class Server:
+    """An `omnibot serve` child process on a free port with its own data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        env.update(HOST="127.0.0.1", PORT=str(self.port), OMNIBOT_DATA_DIR=str(data_dir))
+        self.process = subprocess.Popen(  # noqa: S603 - our own console script
+            [sys.executable, "-m", "bot", "serve"], env=env, cwd=data_dir,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_healthy(self) -> float:
+        start = time.monotonic()
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() - start < READY_WITHIN_S:
+                assert self.process.poll() is None, self.process.stderr.read()  # type: ignore[union-attr]
+                try:
+                    async with session.get(f"{self.base}/healthz") as response:
+                        if response.status == 200:
+                            return time.monotonic() - start
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"no healthy /healthz within {READY_WITHIN_S} s")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(20)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    found = subprocess.run(["pgrep", "-f", "--", f"--dir {tmp_path}/redis"],  # noqa: S603,S607
+                           capture_output=True, text=True, check=False)
+    assert found.returncode == 1, "the embedded redis-server outlived omnibot"
+
+
+async def chat(base: str, token: str | None, texts: list[str]) -> tuple[str, list[Any], str]:
+    """Connect, send ``texts`` (reading each echo and answer), return token, history, state."""
+    url = f"{base}/webchat/ws" + (f"?token={token}" if token else "")
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        opening = [await ws.receive_json(timeout=10) for _ in range(3)]
+        state = opening[2]["state"]
+        for text in texts:
+            await ws.send_json({"type": "message", "text": text})
+            for item in await _drain(ws):
+                state = item.get("state", state)
+    return opening[0]["token"], opening[1]["messages"], state
+
+
+async def _drain(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    drained = []
+    try:
+        while True:
+            drained.append(await ws.receive_json(timeout=1.0))
+    except TimeoutError:
+        return drained
+
+
+async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
+        data_dir: Path) -> None:
+    server = Server(data_dir)
+    try:
+        await server.wait_healthy()
+        token, history, state = await chat(server.base, None, ["where is my order?"])
+        assert history == []
+        assert state == "bot"
+        _, history, state = await chat(server.base, token, ["I want to talk to a human"])
+        assert [m["role"] for m in history] == ["customer", "bot"]
+        assert state == "waiting"
+        _, before, _ = await chat(server.base, token, [])
+    finally:
+        assert server.stop() == 0
+    assert [m["text"] for m in before][0::2] == ["where is my order?",
+                                                 "I want to talk to a human"]
+
+    again = Server(data_dir)
+    try:
+        await again.wait_healthy()
+        _, after, state = await chat(again.base, token, [])
+    finally:
+        assert again.stop() == 0
+    assert after == before
+    assert state == "waiting"
