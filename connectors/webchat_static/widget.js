@@ -90,6 +90,7 @@
     banner.hidden = !text;
     banner.textContent = text || "";
     root.setAttribute("data-state", state);
+    log.scrollTop = log.scrollHeight;  // the banner takes room from the list
   }
   function showError(message) {
     var note = el("li", { class: "omnibot-msg omnibot-error", role: "alert" }, message);

@@ -1,0 +1,70 @@
+"""The widget in a real headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import AppFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                    args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def base_url(aiohttp_server: ServerFactory, make_app: AppFactory) -> str:
+    server = await aiohttp_server(make_app())
+    return f"http://{server.host}:{server.port}"
+
+
+async def ask(page: Page, text: str) -> None:
+    await page.get_by_label("Message").fill(text)
+    await page.keyboard.press("Enter")
+
+
+async def test_a_visitor_asks_and_sees_the_answer_then_reloads(browser: Browser,
+                                                                base_url: str) -> None:
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "where is my order?")
+    bot_answers = page.locator(".omnibot-bot:not(.omnibot-welcome)")
+    await expect(bot_answers).to_have_count(1, timeout=15_000)
+    await expect(bot_answers.first).to_contain_text("order")
+    await expect(page.locator(".omnibot-customer .omnibot-text")).to_have_text(["where is my order?"])
+
+    await ask(page, "I want to talk to a human")
+    await expect(page.get_by_role("status").filter(has_text="agent will join")).to_be_visible()
+
+    await page.reload()  # the stored token resumes the conversation with its history
+    await expect(page.locator(".omnibot-customer")).to_have_count(2, timeout=15_000)
+    await expect(page.locator(".omnibot-banner")).to_contain_text("An agent will join shortly")
+    await page.close()
+
+
+async def test_the_widget_fits_a_phone_screen(browser: Browser, base_url: str) -> None:
+    page = await browser.new_page(viewport={"width": 375, "height": 667})
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    panel = page.get_by_role("dialog")
+    await expect(panel).to_be_visible()
+    box = await panel.bounding_box()
+    assert box is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 667)
+    await page.close()
