@@ -66,5 +66,6 @@ async def test_classification_does_not_block_the_event_loop(
     finally:
         task.cancel()
         del classifier.predict
-    assert threads and threading.main_thread().name not in threads
+    assert threads
+    assert threading.main_thread().name not in threads
     assert ticks > 20

@@ -47,7 +47,8 @@ async def test_a_visitor_asks_and_sees_the_answer_then_reloads(browser: Browser,
     bot_answers = page.locator(".omnibot-bot:not(.omnibot-welcome)")
     await expect(bot_answers).to_have_count(1, timeout=15_000)
     await expect(bot_answers.first).to_contain_text("order")
-    await expect(page.locator(".omnibot-customer .omnibot-text")).to_have_text(["where is my order?"])
+    customer_texts = page.locator(".omnibot-customer .omnibot-text")
+    await expect(customer_texts).to_have_text(["where is my order?"])
 
     await ask(page, "I want to talk to a human")
     await expect(page.get_by_role("status").filter(has_text="agent will join")).to_be_visible()

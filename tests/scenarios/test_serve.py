@@ -27,9 +27,11 @@ class Server:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         env.update(HOST="127.0.0.1", PORT=str(self.port), OMNIBOT_DATA_DIR=str(data_dir))
-        self.process = subprocess.Popen(  # noqa: S603 - our own console script
-            [sys.executable, "-m", "bot", "serve"], env=env, cwd=data_dir,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log = data_dir / "serve.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"], env=env, cwd=data_dir,
+                stdout=log, stderr=subprocess.STDOUT)
 
     @property
     def base(self) -> str:
@@ -39,7 +41,7 @@ class Server:
         start = time.monotonic()
         async with aiohttp.ClientSession() as session:
             while time.monotonic() - start < READY_WITHIN_S:
-                assert self.process.poll() is None, self.process.stderr.read()  # type: ignore[union-attr]
+                assert self.process.poll() is None, self.log.read_text()
                 try:
                     async with session.get(f"{self.base}/healthz") as response:
                         if response.status == 200:
