@@ -1,7 +1,13 @@
-"""The intent catalogue: intents with example utterances, answers and escalation reasons."""
+"""The intent catalogue: intents with example utterances, answers and escalation reasons.
+
+Two formats load: omnibot's own (``intents:`` mapping, see ``intents/retail.yml``) and Rasa NLU
+training data (``nlu:`` list of ``- intent:`` / ``examples: |``), optionally with Rasa-style
+``responses:`` (``utter_<intent>``) giving the answers.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +15,8 @@ from typing import Any
 import yaml
 
 MIN_EXAMPLES = 2
+RASA_NO_ANSWER = "no automated answer for this intent"
+_RASA_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 class CatalogueError(ValueError):
@@ -52,12 +60,51 @@ def _intent(name: str, spec: Any) -> Intent:
                   escalate=None if escalate is None else str(escalate))
 
 
+def _rasa_examples(block: Any) -> list[str]:
+    lines = block.splitlines() if isinstance(block, str) else list(block or ())
+    examples = []
+    for line in lines:
+        text = str(line).strip()
+        text = text[1:].strip() if text.startswith("-") else text
+        text = _RASA_ANNOTATION.sub(r"\1", text)  # "[Berlin](city)" -> "Berlin"
+        if text:
+            examples.append(text)
+    return examples
+
+
+def _rasa_answer(responses: Any, intent: str) -> str | None:
+    variants = responses.get(f"utter_{intent}") if isinstance(responses, dict) else None
+    if isinstance(variants, list) and variants and isinstance(variants[0], dict):
+        text = variants[0].get("text")
+        return None if text is None else str(text)
+    return None
+
+
+def _rasa_intents(data: dict[str, Any], path: str | Path) -> dict[str, Intent]:
+    """Intents of Rasa NLU data; an intent without an ``utter_`` response escalates."""
+    examples: dict[str, list[str]] = {}
+    for item in data["nlu"] or ():
+        if isinstance(item, dict) and "intent" in item:
+            examples.setdefault(str(item["intent"]), []).extend(
+                _rasa_examples(item.get("examples")))
+    responses = data.get("responses")
+    specs = {}
+    for name, texts in examples.items():
+        answer = _rasa_answer(responses, name)
+        specs[name] = {"examples": texts, "answer": answer,
+                       "escalate": None if answer else RASA_NO_ANSWER}
+    return {name: _intent(name, spec) for name, spec in specs.items()}
+
+
 def load_catalogue(path: str | Path) -> Catalogue:
-    """Read an omnibot catalogue YAML file (see ``intents/retail.yml``)."""
+    """Read a catalogue YAML file, in omnibot's format or as Rasa NLU training data."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("intents"), dict):
-        raise CatalogueError(f"{path}: expected a top-level 'intents' mapping")
-    intents = {str(name): _intent(str(name), spec) for name, spec in data["intents"].items()}
+    if isinstance(data, dict) and isinstance(data.get("nlu"), list):
+        intents = _rasa_intents(data, path)
+    elif isinstance(data, dict) and isinstance(data.get("intents"), dict):
+        intents = {str(name): _intent(str(name), spec) for name, spec in data["intents"].items()}
+    else:
+        raise CatalogueError(f"{path}: expected a top-level 'intents' mapping or Rasa 'nlu' list")
     if len(intents) < MIN_EXAMPLES:
         raise CatalogueError(f"{path}: needs at least {MIN_EXAMPLES} intents")
     return Catalogue(intents=intents)

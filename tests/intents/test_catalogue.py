@@ -27,7 +27,7 @@ def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("just a string", "top-level 'intents'"),
+    ("just a string", "top-level .intents. mapping or Rasa"),
     ("intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
      "    examples: [two, three]\n", "at least 2 examples"),
     ("intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
@@ -40,3 +40,43 @@ def test_invalid_catalogues_are_refused_with_a_reason(tmp_path: Path, content: s
     path.write_text(content)
     with pytest.raises(CatalogueError, match=message):
         load_catalogue(path)
+
+
+RASA_NLU = """
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hey
+    - hello there
+    - good morning
+- intent: check_balance
+  examples: |
+    - what's my balance?
+    - how much money is on my [savings](account_type) account
+    - balance of [checking]{"entity": "account_type"} please
+- regex: account_number
+  examples: |
+    - \\\\d{10}
+- intent: greet
+  examples: |
+    - hi
+responses:
+  utter_greet:
+  - text: "Hello! How can I help?"
+"""
+
+
+def test_rasa_nlu_yaml_loads_with_annotations_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "nlu.yml"
+    path.write_text(RASA_NLU)
+    catalogue = load_catalogue(path)
+    assert set(catalogue.intents) == {"greet", "check_balance"}
+    greet, balance = catalogue.intents["greet"], catalogue.intents["check_balance"]
+    assert greet.examples == ("hey", "hello there", "good morning", "hi")
+    assert greet.answer == "Hello! How can I help?"
+    assert greet.escalate is None
+    assert balance.examples == ("what's my balance?", "how much money is on my savings account",
+                                "balance of checking please")
+    assert balance.answer is None
+    assert balance.escalate  # no utter_ response: a person answers
