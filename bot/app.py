@@ -21,10 +21,11 @@ from bot.settings import Settings
 from bot.store import Store
 from connectors.console_desk import ConsoleDesk
 from connectors.webchat import WebChatConnector
+from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
+from intents.build import BuildOptions, build_classifier
 from intents.catalogue import load_catalogue
-from intents.classifier import EmbeddingClassifier
-from intents.encoder import MiniLMEncoder
-from intents.responder import TemplateResponder
+from intents.engine import EngineConfig
+from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0
 REDIS_POOL_SIZE = 200
@@ -56,11 +57,22 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Load the catalogue and the encoder and fit the classifier (blocking: seconds)."""
+def build_options(settings: Settings) -> BuildOptions:
+    """The intent engine's build options from the settings."""
+    return BuildOptions(encoder=settings.encoder,
+                        config=EngineConfig(target_precision=settings.target_precision),
+                        threshold=settings.confidence_threshold)
+
+
+def build_engine(settings: Settings, rebuild: bool = False, progress: bool = False) -> Engine:
+    """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
     catalogue = load_catalogue(settings.intents_path)
-    classifier = EmbeddingClassifier(MiniLMEncoder(), catalogue, settings.confidence_threshold)
-    return Engine(classifier=classifier, responder=TemplateResponder(catalogue))
+    texts, labels = catalogue.training_data()
+    classifier = build_classifier(texts, labels, settings.cache_dir, build_options(settings),
+                                  rebuild=rebuild, progress=progress)
+    actions: ActionRunner = (RemoteActions(settings.action_endpoint) if settings.action_endpoint
+                             else InProcessActions())
+    return Engine(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
 
 
 def create_app(settings: Settings, engine: Engine | None = None,

@@ -30,10 +30,17 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the intent engine proposes: a text for the customer, and/or a reason to escalate."""
+    """What the intent engine proposes: a text for the customer, and/or a reason to escalate.
+
+    ``expect`` pins the customer's next message to that intent (an action asked a question);
+    ``slots``, when not None, replaces the conversation's slots. An answer with neither text
+    nor escalation means "not mine": the core classifies the message as usual.
+    """
 
     text: str | None
     escalate: str | None = None
+    expect: str | None = None
+    slots: dict[str, str] | None = None
 
 
 class IntentClassifier(Protocol):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 
-from bot.contracts import IntentClassifier, Prediction, Responder
+from bot.contracts import Answer, IntentClassifier, Prediction, Responder
 from bot.handoff import Handoff
 from bot.metrics import ANSWERED, INBOUND
 from bot.models import Conversation, InboundMessage, Message, Outcome, Role, State
@@ -63,25 +64,49 @@ class Dispatcher:
         if conversation.state is not State.BOT:
             await self._handoff.to_agents(conversation, message)
             return
+        if conversation.expect and await self._follow_up(conversation, message.text):
+            return
         prediction = await self._classifier.classify(message.text)
         if prediction.confident:
-            await self._answer(conversation, prediction, message.text)
+            answer = await self._responder.respond(prediction, conversation, message.text)
+            await self._answer(conversation, prediction, answer)
         elif conversation.misunderstood < MAX_MISUNDERSTOOD:
             await self._reply(conversation, REPHRASE_TEXT, conversation.misunderstood + 1)
         else:
             await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON)
 
+    async def _follow_up(self, conversation: Conversation, text: str) -> bool:
+        """Give the message to the intent that asked for it; False if that intent declines."""
+        assert conversation.expect is not None
+        pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
+        answer = await self._responder.respond(pinned, conversation, text)
+        if answer.text is None and answer.escalate is None:
+            await self._store.record(conversation.id, meta=_memory(answer))
+            return False
+        await self._answer(conversation, pinned, answer)
+        return True
+
     async def _answer(self, conversation: Conversation, prediction: Prediction,
-                      text: str) -> None:
-        answer = await self._responder.respond(prediction, conversation, text)
+                      answer: Answer) -> None:
         if answer.escalate is not None or not answer.text:
+            await self._store.record(conversation.id, meta=_memory(answer))
             await self._handoff.escalate(conversation, answer.escalate or NO_ANSWER_REASON,
                                          lead=answer.text)
             return
         ANSWERED.labels(intent=prediction.intent).inc()
-        await self._reply(conversation, answer.text, 0)
+        await self._reply(conversation, answer.text, 0, _memory(answer))
 
-    async def _reply(self, conversation: Conversation, text: str, misunderstood: int) -> None:
+    async def _reply(self, conversation: Conversation, text: str, misunderstood: int,
+                     memory: dict[str, str] | None = None) -> None:
         reply = Message(role=Role.BOT, text=text)
-        await self._store.record(conversation.id, (reply,), {"misunderstood": misunderstood})
+        await self._store.record(conversation.id, (reply,),
+                                 {"misunderstood": misunderstood, **(memory or {})})
         await self._outbox.deliver(conversation.last_address, (reply,))
+
+
+def _memory(answer: Answer) -> dict[str, str]:
+    """The meta fields an answer sets: the pinned intent, and the slots when it gave them."""
+    memory = {"expect": answer.expect or ""}
+    if answer.slots is not None:
+        memory["slots"] = json.dumps(answer.slots)
+    return memory

@@ -86,7 +86,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Conversation:
-    """A customer's single conversation: its state, hand-off details and history."""
+    """A customer's single conversation: its state, hand-off details and history.
+
+    ``expect`` names the intent whose action asked the customer something, so their next
+    message goes straight back to it; ``slots`` are the values actions remembered.
+    """
 
     id: str
     customer_id: str
@@ -96,6 +100,8 @@ class Conversation:
     ticket: str | None = None
     agent: str | None = None
     last_address: Address | None = None
+    expect: str | None = None
+    slots: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

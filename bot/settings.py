@@ -16,6 +16,10 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
 
 
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the service; each one is documented in ``.env.example``."""
@@ -34,11 +38,18 @@ class Settings:
     slack_escalation_channel: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     intents_path: Path = DEFAULT_INTENTS_PATH
-    confidence_threshold: float = 0.45
+    confidence_threshold: float | None = None
+    target_precision: float = 0.98
+    encoder: str = "onnx-int8"
     action_endpoint: str | None = None
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30
     log_level: str = "INFO"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where trained intent models and the exported encoder are cached."""
+        return self.data_dir / "cache"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -69,8 +80,9 @@ class Settings:
             slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
             slack_api_url=get("SLACK_API_URL") or default.slack_api_url,
             intents_path=Path(get("INTENTS_PATH") or default.intents_path),
-            confidence_threshold=float(get("CONFIDENCE_THRESHOLD")
-                                       or default.confidence_threshold),
+            confidence_threshold=_float(get("CONFIDENCE_THRESHOLD")),
+            target_precision=float(get("TARGET_PRECISION") or default.target_precision),
+            encoder=get("ENCODER") or default.encoder,
             action_endpoint=get("ACTION_ENDPOINT"),
             webchat_allowed_origins=_split(get("WEBCHAT_ALLOWED_ORIGINS") or ""),
             retention_days=int(get("RETENTION_DAYS") or default.retention_days),

@@ -5,7 +5,8 @@ Key layout (every key of one conversation carries the same hash tag, so it lives
 - ``addr:<channel>:<id>``          -> customer id (identity link)
 - ``cust:{<cid>}:profile``          hash: created, name
 - ``cust:{<cid>}:addresses``        set of ``<channel>:<id>``
-- ``conv:{<cid>}:meta``             hash: state, misunderstood, ticket, agent, last address
+- ``conv:{<cid>}:meta``             hash: state, misunderstood, ticket, agent, last address,
+                                    expect, slots (JSON)
 - ``conv:{<cid>}:history``          list of JSON messages, capped at ``HISTORY_CAP``
 - ``conv:{<cid>}:lock``             the per-conversation lock (token + Lua release)
 - ``conv:{<cid>}:events``           pub/sub channel of the conversation's events
@@ -161,7 +162,8 @@ class Store:
             id=cid, customer_id=cid, state=State(meta.get("state", State.BOT.value)),
             messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
             misunderstood=int(meta.get("misunderstood", 0)), ticket=meta.get("ticket") or None,
-            agent=meta.get("agent") or None, last_address=last)
+            agent=meta.get("agent") or None, last_address=last,
+            expect=meta.get("expect") or None, slots=json.loads(meta.get("slots") or "{}"))
 
     async def record(self, cid: str, messages: tuple[Message, ...] = (),
                      meta: Mapping[str, str | int] | None = None) -> None:

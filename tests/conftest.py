@@ -69,9 +69,9 @@ def store(redis_client: aioredis.Redis) -> Store:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Engine:
-    """The real default engine (MiniLM + the retail catalogue), built once for the session."""
-    return build_engine(Settings())
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The real default engine (int8 MiniLM + the retail catalogue), built once per session."""
+    return build_engine(Settings(data_dir=tmp_path_factory.mktemp("engine")))
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
     assert set(catalogue.intents) >= REQUIRED
     for intent in catalogue.intents.values():
         assert len(set(intent.examples)) >= 15, intent.name
-        assert intent.answer or intent.escalate, intent.name
+        assert intent.answer or intent.escalate or intent.action, intent.name
     assert catalogue.intents["talk_to_human"].escalate
+    assert catalogue.intents["order_status"].action == "action_order_status"
     texts, labels = catalogue.training_data()
     assert len(texts) == len(labels) == sum(len(i.examples) for i in catalogue.intents.values())
 
@@ -31,7 +32,7 @@ def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
     ("intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
      "    examples: [two, three]\n", "at least 2 examples"),
     ("intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
-     "    examples: [two, three]\n", "an answer or an escalate"),
+     "    examples: [two, three]\n", "an answer, an action or an escalate"),
     ("intents:\n  a: [1, 2]\n", "expected a mapping"),
 ])
 def test_invalid_catalogues_are_refused_with_a_reason(tmp_path: Path, content: str,

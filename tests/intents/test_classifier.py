@@ -1,19 +1,22 @@
-"""The MiniLM + logistic-regression classifier, with the real model."""
+"""The serving classifier with the real model and the retail catalogue."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from bot.app import Engine
-from intents.classifier import EmbeddingClassifier
+from intents.classifier import EngineClassifier
+from intents.encoder import Encoder
 
 
 @pytest.fixture
-def classifier(engine: Engine) -> EmbeddingClassifier:
-    assert isinstance(engine.classifier, EmbeddingClassifier)
+def classifier(engine: Engine) -> EngineClassifier:
+    assert isinstance(engine.classifier, EngineClassifier)
     return engine.classifier
 
 
@@ -25,7 +28,7 @@ def classifier(engine: Engine) -> EmbeddingClassifier:
     ("has the refund for my returned jacket gone through", "refund_status"),
     ("is shipping free?", "shipping_costs"),
 ])
-async def test_unseen_phrasings_reach_the_right_intent(classifier: EmbeddingClassifier,
+async def test_unseen_phrasings_reach_the_right_intent(classifier: EngineClassifier,
                                                        text: str, intent: str) -> None:
     prediction = await classifier.classify(text)
     assert prediction.intent == intent
@@ -37,15 +40,30 @@ async def test_unseen_phrasings_reach_the_right_intent(classifier: EmbeddingClas
 
 @pytest.mark.parametrize("text", ["what is the capital of mongolia", "asdf qwerty zxcv",
                                   "my cat is sick"])
-async def test_off_topic_text_is_not_confident(classifier: EmbeddingClassifier,
+async def test_off_topic_text_is_not_confident(classifier: EngineClassifier,
                                                text: str) -> None:
     assert not (await classifier.classify(text)).confident
 
 
-async def test_classification_does_not_block_the_event_loop(
-        classifier: EmbeddingClassifier) -> None:
+class SpyEncoder:
+    """Records which threads encode and how many texts each call gets."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner = inner
+        self.threads: set[str] = set()
+        self.batch_sizes: list[int] = []
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        self.threads.add(threading.current_thread().name)
+        self.batch_sizes.append(len(texts))
+        return self.inner.encode(texts)
+
+
+async def test_concurrent_calls_are_batched_off_the_event_loop(
+        classifier: EngineClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = SpyEncoder(classifier.encoder)
+    monkeypatch.setattr(classifier, "encoder", spy)
     ticks = 0
-    threads: set[str] = set()
 
     async def ticker() -> None:
         nonlocal ticks
@@ -53,19 +71,23 @@ async def test_classification_does_not_block_the_event_loop(
             ticks += 1
             await asyncio.sleep(0)
 
-    original = classifier.predict
-
-    def spy(texts: list[str]) -> list[object]:
-        threads.add(threading.current_thread().name)
-        return original(texts)  # type: ignore[return-value]
-
-    classifier.predict = spy  # type: ignore[assignment,method-assign]
     task = asyncio.create_task(ticker())
+    texts = [f"where is order number {i}" for i in range(64)]
     try:
-        await asyncio.gather(*(classifier.classify(f"where is order {i}") for i in range(20)))
+        predictions = await asyncio.gather(*(classifier.classify(t) for t in texts))
     finally:
         task.cancel()
-        del classifier.predict
-    assert threads
-    assert threading.main_thread().name not in threads
-    assert ticks > 20
+    assert {p.intent for p in predictions} == {"order_status"}
+    assert threading.main_thread().name not in spy.threads
+    assert sum(spy.batch_sizes) == 64
+    assert len(spy.batch_sizes) < 64  # concurrent requests shared calls
+    assert ticks > len(spy.batch_sizes)  # the loop kept running meanwhile
+
+
+async def test_batched_and_single_predictions_agree(classifier: EngineClassifier) -> None:
+    texts = ["where is my order?", "hello", "do you take apple pay", "bye"]
+    batched = classifier.predict(texts)
+    for text, prediction in zip(texts, batched, strict=True):
+        single = (await classifier.classify(text))
+        assert single.intent == prediction.intent
+        assert single.confidence == pytest.approx(prediction.confidence, abs=1e-4)

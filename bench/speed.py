@@ -1,0 +1,76 @@
+"""Classification speed on this CPU: single-message latency and throughput under concurrent
+load (micro-batched), for each encoder, with the BANKING77 model.
+
+    python bench/speed.py [--data DIR] [--encoders torch onnx onnx-int8] [--clients 64]
+
+Models are cached in ``var/bench-cache`` (trained on first use, as ``omnibot train`` would).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from intents.build import ENCODERS, BuildOptions, build_classifier
+from intents.classifier import EngineClassifier
+from intents.evaluate import read_labelled_csv, single_message_ms
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
+CACHE = Path(__file__).resolve().parents[1] / "var" / "bench-cache"
+
+
+async def throughput(classifier: EngineClassifier, texts: list[str], clients: int) -> float:
+    """Messages per second when ``clients`` callers classify ``texts`` concurrently."""
+    queue = list(reversed(texts))
+
+    async def client() -> None:
+        while queue:
+            await classifier.classify(queue.pop())
+
+    await classifier.classify(texts[0])  # warm the workers
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return len(texts) / (time.perf_counter() - start)
+
+
+async def awaited_ms(classifier: EngineClassifier, texts: list[str]) -> list[float]:
+    """Milliseconds per ``await classify(text)``, one message at a time (thread hop included)."""
+    timings = []
+    for text in texts:
+        start = time.perf_counter()
+        await classifier.classify(text)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def main() -> None:
+    """Measure and print one markdown table row per encoder."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
+    parser.add_argument("--clients", type=int, default=64)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    train = read_labelled_csv(args.data / "train.csv")
+    test_texts, _ = read_labelled_csv(args.data / "test.csv")
+    print("| encoder | predict() p50 ms | p99 ms | await classify() p50 ms | "
+          f"throughput, {args.clients} concurrent clients (msg/s) |")
+    print("|---|---|---|---|---|")
+    for encoder in args.encoders:
+        classifier = build_classifier(*train, CACHE, BuildOptions(encoder=encoder),
+                                      progress=True)
+        direct = single_message_ms(classifier, test_texts)
+        awaited = asyncio.run(awaited_ms(classifier, test_texts[:500]))
+        rate = asyncio.run(throughput(classifier, test_texts, args.clients))
+        print(f"| {encoder} | {np.percentile(direct, 50):.2f} | {np.percentile(direct, 99):.2f} "
+              f"| {np.percentile(awaited, 50):.2f} | {rate:.0f} |", flush=True)
+        classifier.close()
+
+
+if __name__ == "__main__":
+    main()

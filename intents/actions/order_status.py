@@ -1,0 +1,58 @@
+"""``action_order_status``: looks an order up by the number the customer gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+ORDERS_PATH_ENV = "ORDERS_PATH"
+DEFAULT_ORDERS_PATH = Path(__file__).resolve().parent / "orders.json"
+ORDER_NUMBER = re.compile(r"(?<!\d)#?(\d{5,10})(?!\d)")
+ASK_TEXT = "Sure, I can check that. What's your order number? It's in your confirmation email."
+UNKNOWN_TEXT = ("I couldn't find order {number}. Could you check the number? "
+                "It's the 5 to 10 digits in your confirmation email.")
+STATUS_TEXT = "Order {number} is {status}. {detail}"
+
+
+def orders_path() -> Path:
+    """The orders file: ``ORDERS_PATH``, else the bundled sample."""
+    return Path(os.environ.get(ORDERS_PATH_ENV) or DEFAULT_ORDERS_PATH)
+
+
+def load_orders(path: Path) -> dict[str, dict[str, str]]:
+    """Orders by number from a JSON object ``{"<number>": {"status": ..., "detail": ...}}``."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(number): {k: str(v) for k, v in order.items()} for number, order in data.items()}
+
+
+class ActionOrderStatus(Action):  # type: ignore[misc]
+    """Answers "where is my order?" from the orders file, asking for the number when needed."""
+
+    def name(self) -> str:
+        """The action's name in the catalogue and on the action server."""
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        """Reply with the order's status, or ask for (again) the order number."""
+        text = str(tracker.latest_message.get("text") or "")
+        match = ORDER_NUMBER.search(text)
+        if match is None:
+            if tracker.get_slot("requested_slot") == "order_number":
+                return [SlotSet("requested_slot", None)]  # not an answer to us: let it be
+            dispatcher.utter_message(text=ASK_TEXT)
+            return [SlotSet("requested_slot", "order_number")]
+        number = match.group(1)
+        order = load_orders(orders_path()).get(number)
+        if order is None:
+            dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
+            return [SlotSet("requested_slot", "order_number")]
+        dispatcher.utter_message(text=STATUS_TEXT.format(number=number, **order).strip())
+        return [SlotSet("order_number", number), SlotSet("requested_slot", None)]

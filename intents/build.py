@@ -1,0 +1,106 @@
+"""Building the serving classifier: encoder, training, and the on-disk cache.
+
+A trained model is cached under ``<cache>/models/<key>.joblib``, where the key hashes the
+training texts and labels, the engine settings and the library versions that shape the model;
+the exported ONNX encoder is cached under ``<cache>/encoders/``. ``omnibot serve`` starts from
+the cache; ``omnibot train`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from intents.classifier import EngineClassifier
+from intents.encoder import Encoder, MiniLMEncoder
+from intents.engine import EngineConfig, IntentModel, train
+from intents.onnx_encoder import OnnxEncoder, export_onnx
+
+ENGINE_VERSION = 3
+ENCODERS = ("onnx-int8", "onnx", "torch")
+ENCODE_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build the classifier: which encoder, which hyper-parameters, which threshold."""
+
+    encoder: str = "onnx-int8"
+    config: EngineConfig = field(default_factory=EngineConfig)
+    threshold: float | None = None  # None: the threshold chosen on the training data
+
+
+def make_encoder(kind: str, cache_dir: Path) -> Encoder:
+    """The encoder ``kind`` (exporting the ONNX graph into the cache on first use)."""
+    if kind == "torch":
+        return MiniLMEncoder()
+    if kind not in ENCODERS:
+        raise ValueError(f"unknown encoder {kind!r}; choose one of {', '.join(ENCODERS)}")
+    path = cache_dir / "encoders" / f"minilm-{kind}.onnx"
+    if not path.exists():
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
+        export_onnx(partial, quantize=kind == "onnx-int8")
+        partial.replace(path)
+    return OnnxEncoder(path)
+
+
+def cache_key(texts: Sequence[str], labels: Sequence[str], options: BuildOptions) -> str:
+    """A hash of everything that determines the trained model."""
+    payload = json.dumps({"texts": list(texts), "labels": list(labels),
+                          "config": asdict(options.config), "encoder": options.encoder,
+                          "engine": ENGINE_VERSION, "sklearn": sklearn.__version__},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def encode_all(encoder: Encoder, texts: Sequence[str], progress: bool = False
+               ) -> NDArray[np.float64]:
+    """Embed many texts in chunks, with a progress bar when asked."""
+    chunks = [list(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)]
+    rows = [encoder.encode(chunk) for chunk in tqdm(chunks, desc="encoding", unit="chunk",
+                                                     disable=not progress)]
+    return np.vstack(rows).astype(np.float64) if rows else np.zeros((0, 384))
+
+
+def train_model(encoder: Encoder, texts: Sequence[str], labels: Sequence[str],
+                config: EngineConfig, progress: bool = False) -> IntentModel:
+    """Encode the training texts and train the model."""
+    embeddings = encode_all(encoder, texts, progress)
+    steps = tqdm(total=config.folds + config.unknown_groups + 1, desc="training", unit="fit",
+                 disable=not progress)
+    with steps:
+        def advance(message: str) -> None:
+            steps.set_postfix_str(message)
+            steps.update(1)
+
+        return train(texts, labels, embeddings, config, advance)
+
+
+def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Path,
+                     options: BuildOptions = BuildOptions(), rebuild: bool = False,
+                     progress: bool = False) -> EngineClassifier:
+    """The classifier for this training data: from the cache, or trained and cached."""
+    encoder = make_encoder(options.encoder, cache_dir)
+    path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
+    model: IntentModel | None = None
+    if path.exists() and not rebuild:
+        model = joblib.load(path)
+    if not isinstance(model, IntentModel):
+        model = train_model(encoder, texts, labels, options.config, progress)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        joblib.dump(model, partial)
+        partial.replace(path)
+    if options.threshold is not None:
+        model = replace(model, threshold=options.threshold)
+    return EngineClassifier(encoder, model)

