@@ -35,7 +35,7 @@ ENCODE_CHUNK = 256
 class BuildOptions:
     """How to build the classifier: which encoder, which hyper-parameters, which threshold."""
 
-    encoder: str = "onnx-int8"
+    encoder: str = "onnx"
     config: EngineConfig = field(default_factory=EngineConfig)
     threshold: float | None = None  # None: the threshold chosen on the training data
 

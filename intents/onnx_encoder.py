@@ -7,6 +7,7 @@ tokenisation uses the model's own ``tokenizer.json``. The exported file is cache
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,14 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
     fp32 = target.with_suffix(".fp32.onnx")
     sample = torch.ones((2, 8), dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(Pooled().eval(), (sample, sample), str(fp32),
-                      input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                      dynamic_axes={"input_ids": axes, "attention_mask": axes,
-                                    "embedding": {0: "batch"}},
-                      opset_version=OPSET, dynamo=False)
+    with warnings.catch_warnings():  # the tracer's notes on shapes it treats as constants
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Pooled().eval(), (sample, sample), str(fp32),
+                          input_names=["input_ids", "attention_mask"],
+                          output_names=["embedding"],
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                        "embedding": {0: "batch"}},
+                          opset_version=OPSET, dynamo=False)
     if quantize:
         quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
         fp32.unlink()

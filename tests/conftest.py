@@ -70,7 +70,7 @@ def store(redis_client: aioredis.Redis) -> Store:
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The real default engine (int8 MiniLM + the retail catalogue), built once per session."""
+    """The real default engine (MiniLM on ONNX + the retail catalogue), built once per session."""
     return build_engine(Settings(data_dir=tmp_path_factory.mktemp("engine")))
 
 
