@@ -3,7 +3,9 @@ load (micro-batched), for each encoder, with the BANKING77 model.
 
     python bench/speed.py [--data DIR] [--encoders torch onnx onnx-int8] [--clients 64]
 
-Models are cached in ``var/bench-cache`` (trained on first use, as ``omnibot train`` would).
+The model is the one ``omnibot eval`` trains on BANKING77 with the default encoder (taken from
+the cache under ``OMNIBOT_DATA_DIR``, default ``var``, or trained now); every encoder is timed
+with that same head, since speed does not depend on the head's weights.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from intents.build import ENCODERS, BuildOptions, build_classifier
+from bot.settings import Settings
+from intents.build import ENCODERS, BuildOptions, build_classifier, make_encoder
 from intents.classifier import EngineClassifier
 from intents.evaluate import read_labelled_csv, single_message_ms
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
-CACHE = Path(__file__).resolve().parents[1] / "var" / "bench-cache"
 
 
 async def throughput(classifier: EngineClassifier, texts: list[str], clients: int) -> float:
@@ -61,9 +63,10 @@ def main() -> None:
     print("| encoder | predict() p50 ms | p99 ms | await classify() p50 ms | "
           f"throughput, {args.clients} concurrent clients (msg/s) |")
     print("|---|---|---|---|---|")
+    cache = Settings.from_env().cache_dir
+    model = build_classifier(*train, cache, BuildOptions(), progress=True).model
     for encoder in args.encoders:
-        classifier = build_classifier(*train, CACHE, BuildOptions(encoder=encoder),
-                                      progress=True)
+        classifier = EngineClassifier(make_encoder(encoder, cache), model)
         direct = single_message_ms(classifier, test_texts)
         awaited = asyncio.run(awaited_ms(classifier, test_texts[:500]))
         rate = asyncio.run(throughput(classifier, test_texts, args.clients))

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
 from bot.contracts import Prediction
 
@@ -49,11 +50,42 @@ class EngineConfig:
     seed: int = 0
 
 
-def _lexical(c: float) -> Pipeline:
-    features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2))
-    return make_pipeline(features, LogisticRegression(C=c, max_iter=3000))
+def probabilities(model: LogisticRegression, features: Any) -> Floats:
+    """``model.predict_proba`` without sklearn's per-call checks (they dominate for one row)."""
+    scores = np.asarray(features @ model.coef_.T) + model.intercept_
+    if scores.shape[1] == 1:  # two classes: one logistic score
+        positive = 1 / (1 + np.exp(-scores[:, 0]))
+        return np.column_stack([1 - positive, positive])
+    scores -= scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    result: Floats = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+@dataclass
+class LexicalHead:
+    """Logistic regression on TF-IDF word 1-2-grams and character 2-5-grams."""
+
+    words: TfidfVectorizer
+    chars: TfidfVectorizer
+    model: LogisticRegression
+
+    @classmethod
+    def fit(cls, texts: Texts, labels: Labels, c: float) -> LexicalHead:
+        """Fit the vectorisers and the classifier."""
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                min_df=2)
+        rows = list(texts)
+        features = sparse.hstack([words.fit_transform(rows), chars.fit_transform(rows)]).tocsr()
+        return cls(words, chars, LogisticRegression(C=c, max_iter=3000).fit(features, labels))
+
+    def predict_proba(self, texts: Texts) -> Floats:
+        """Class probabilities, one row per text."""
+        rows = list(texts)
+        features = sparse.hstack([self.words.transform(rows),
+                                  self.chars.transform(rows)]).tocsr()
+        return probabilities(self.model, features)
 
 
 @dataclass
@@ -61,20 +93,18 @@ class Heads:
     """The two fitted classifiers, over the same label order."""
 
     embed: LogisticRegression
-    lexical: Pipeline
+    lexical: LexicalHead
 
     @classmethod
     def fit(cls, texts: Texts, embeddings: Floats, labels: Labels,
             config: EngineConfig) -> Heads:
         """Fit both heads on the same rows."""
         embed = LogisticRegression(C=config.embed_c, max_iter=3000).fit(embeddings, labels)
-        lexical = _lexical(config.lexical_c).fit(list(texts), labels)
-        return cls(embed=embed, lexical=lexical)
+        return cls(embed=embed, lexical=LexicalHead.fit(texts, labels, config.lexical_c))
 
     def probabilities(self, texts: Texts, embeddings: Floats) -> tuple[Floats, Floats]:
         """Each head's class probabilities, one row per text."""
-        return (self.embed.predict_proba(embeddings),
-                self.lexical.predict_proba(list(texts)))
+        return probabilities(self.embed, embeddings), self.lexical.predict_proba(texts)
 
 
 @dataclass(frozen=True)

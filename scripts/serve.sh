@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 export HF_HUB_OFFLINE=1
-exec .venv/bin/omnibot serve "$@"
+exec .venv/bin/omnibot serve

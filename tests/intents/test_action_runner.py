@@ -67,7 +67,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
                                         timeout=1):
                 break
         except OSError:
