@@ -46,7 +46,7 @@ class EngineConfig:
     folds: int = 5
     target_precision: float = 0.98
     unknown_groups: int = 4
-    target_unknown_escalated: float = 0.8
+    target_unknown_escalated: float = 0.75
     seed: int = 0
 
 
