@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,8 +90,6 @@ def make_app(settings: Settings, engine: Engine,
     """Builds apps on the test Redis with the shared engine (one per simulated process)."""
 
     def build(desk: ConsoleDesk | None = None, **overrides: object) -> web.Application:
-        from dataclasses import replace
-
         return create_app(replace(settings, **overrides), engine=engine,  # type: ignore[arg-type]
                           desk=desk or ConsoleDesk())
 
