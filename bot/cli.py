@@ -40,9 +40,9 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> None:
     test_texts, test_labels = read_labelled_csv(args.test)
     start = time.perf_counter()
     classifier = build_classifier(texts, labels, settings.cache_dir, build_options(settings),
-                                  rebuild=True, progress=not args.json)
+                                  rebuild=True, progress=True)
     trained = time.perf_counter() - start
-    result, predictions = evaluate(classifier, test_texts, test_labels, progress=not args.json)
+    result, predictions = evaluate(classifier, test_texts, test_labels, progress=True)
     result = replace(result, train_seconds=round(trained, 1))
     if args.report:
         for path in write_report(Path(args.report), test_texts, test_labels, predictions,

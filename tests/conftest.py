@@ -70,9 +70,15 @@ def store(redis_client: aioredis.Redis) -> Store:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose cache holds the exported encoder (exported once per session)."""
+    return tmp_path_factory.mktemp("engine")
+
+
+@pytest.fixture(scope="session")
+def engine(engine_data_dir: Path) -> Engine:
     """The real default engine (MiniLM on ONNX + the retail catalogue), built once per session."""
-    return build_engine(Settings(data_dir=tmp_path_factory.mktemp("engine")))
+    return build_engine(Settings(data_dir=engine_data_dir))
 
 
 @pytest.fixture
