@@ -32,10 +32,10 @@ class MicroBatcher(Generic[T]):
         """The result of ``run`` for ``text``, computed in a batch with concurrent requests."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((text, future))
+        # Prune here rather than in a done-callback: a callback never runs if its loop closed.
+        self._tasks = {task for task in self._tasks if not task.done()}
         if len(self._tasks) < self._workers:
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
