@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -30,7 +29,6 @@ from intents.responder import CatalogueResponder
 HEALTH_TIMEOUT_S = 2.0
 REDIS_POOL_SIZE = 200
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
@@ -18,7 +17,6 @@ MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 
-log = logging.getLogger(__name__)
 
 
 class Dispatcher:
