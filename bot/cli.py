@@ -64,7 +64,7 @@ def describe(result: EvalResult) -> str:
         f"answer precision    {pct(result.answered_precision)}",
         f"out-of-scope recall {pct(result.oos_recall)}",
         f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
-        f"training            {result.train_seconds} s (blend weight {result.blend_weight})"])
+        f"training            {result.train_seconds} s (blend weights {result.blend_weights})"])
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,10 +1,11 @@
 """Training the intent model: two heads, their blend and the answer threshold.
 
-The model averages the class probabilities of a logistic regression on frozen MiniLM sentence
-embeddings and one on TF-IDF word and character n-grams. Everything is chosen on the *training*
-data only, never on evaluation data:
+The model blends the class probabilities of three members: a logistic regression on frozen
+MiniLM sentence embeddings, one on TF-IDF word and character n-grams, and a nearest-neighbour
+vote (the most similar training example of each intent). Everything is chosen on the
+*training* data only, never on evaluation data:
 
-- the blend weight maximises out-of-fold accuracy (k-fold cross-validation);
+- the blend weights maximise out-of-fold accuracy (k-fold cross-validation);
 - the confidence threshold is the higher of two: the lowest confidence at which out-of-fold
   answers still reach the target precision, and the confidence below which the target share of
   messages about *unknown* intents falls. Unknown intents are simulated by training without a
@@ -13,6 +14,7 @@ data only, never on evaluation data:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +29,9 @@ from sklearn.model_selection import StratifiedKFold
 from bot.contracts import Prediction
 
 RANKING_SIZE = 5
-WEIGHT_GRID = tuple(round(w / 10, 1) for w in range(11))
+WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
 FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
+FALLBACK_WEIGHTS = (0.4, 0.3, 0.3)
 OOS_LABEL = "oos"  # a training label meaning "no intent": always escalated
 
 Floats = NDArray[np.float64]
@@ -43,6 +46,7 @@ class EngineConfig:
 
     embed_c: float = 10.0
     lexical_c: float = 20.0
+    neighbour_temperature: float = 0.02
     folds: int = 5
     target_precision: float = 0.98
     unknown_groups: int = 4
@@ -88,23 +92,65 @@ class LexicalHead:
         return probabilities(self.model, features)
 
 
+def softmax(scores: Floats) -> Floats:
+    """Row-wise softmax."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: Floats = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
+@dataclass
+class NeighbourHead:
+    """Each intent scored by its most similar training example (cosine), as a softmax."""
+
+    examples: NDArray[np.float32]  # unit rows, grouped by intent in label order
+    starts: NDArray[np.int64]  # first row of each intent
+    temperature: float
+
+    @classmethod
+    def fit(cls, embeddings: Floats, labels: Labels, temperature: float) -> NeighbourHead:
+        """Keep the training embeddings, grouped by intent."""
+        y = np.asarray(labels)
+        order = np.argsort(y, kind="stable")
+        starts = np.searchsorted(y[order], np.unique(y)).astype(np.int64)
+        return cls(np.asarray(embeddings[order], dtype=np.float32), starts, temperature)
+
+    def predict_proba(self, embeddings: Floats) -> Floats:
+        """Class probabilities, one row per embedding."""
+        similarity = np.asarray(embeddings, dtype=np.float32) @ self.examples.T
+        best = np.maximum.reduceat(similarity, self.starts, axis=1).astype(np.float64)
+        return softmax(best / self.temperature)
+
+
 @dataclass
 class Heads:
-    """The two fitted classifiers, over the same label order."""
+    """The fitted members, over the same label order."""
 
     embed: LogisticRegression
     lexical: LexicalHead
+    neighbour: NeighbourHead
 
     @classmethod
     def fit(cls, texts: Texts, embeddings: Floats, labels: Labels,
             config: EngineConfig) -> Heads:
-        """Fit both heads on the same rows."""
+        """Fit every member on the same rows."""
         embed = LogisticRegression(C=config.embed_c, max_iter=3000).fit(embeddings, labels)
-        return cls(embed=embed, lexical=LexicalHead.fit(texts, labels, config.lexical_c))
+        return cls(embed=embed, lexical=LexicalHead.fit(texts, labels, config.lexical_c),
+                   neighbour=NeighbourHead.fit(embeddings, labels,
+                                               config.neighbour_temperature))
 
-    def probabilities(self, texts: Texts, embeddings: Floats) -> tuple[Floats, Floats]:
-        """Each head's class probabilities, one row per text."""
-        return probabilities(self.embed, embeddings), self.lexical.predict_proba(texts)
+    def probabilities(self, texts: Texts, embeddings: Floats) -> list[Floats]:
+        """Each member's class probabilities, one row per text."""
+        return [probabilities(self.embed, embeddings), self.lexical.predict_proba(texts),
+                self.neighbour.predict_proba(embeddings)]
+
+
+def blend(members: Sequence[Floats], weights: Sequence[float]) -> Floats:
+    """The weighted average of the members' probabilities."""
+    result: Floats = sum((w * p for w, p in zip(weights, members, strict=True)),
+                         np.zeros_like(members[0]))
+    return result
 
 
 @dataclass(frozen=True)
@@ -122,14 +168,13 @@ class IntentModel:
 
     heads: Heads
     labels: list[str]
-    weight: float
+    weights: tuple[float, ...]
     threshold: float
     calibration: Calibration | None = None
 
     def probabilities(self, texts: Sequence[str], embeddings: Floats) -> Floats:
         """Blended class probabilities, one row per text."""
-        embed, lexical = self.heads.probabilities(texts, embeddings)
-        return self.weight * embed + (1 - self.weight) * lexical
+        return blend(self.heads.probabilities(texts, embeddings), self.weights)
 
     def predict(self, texts: Sequence[str], embeddings: Floats) -> list[Prediction]:
         """One :class:`Prediction` per text."""
@@ -147,33 +192,43 @@ class IntentModel:
 
 def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
                 config: EngineConfig, progress: Progress | None = None
-                ) -> tuple[Floats, Floats] | None:
-    """Each head's out-of-fold probabilities over the training rows (None: too few rows)."""
+                ) -> list[Floats] | None:
+    """Each member's out-of-fold probabilities over the training rows (None: too few rows)."""
     y = np.asarray(labels)
     folds = min(config.folds, int(np.unique(y, return_counts=True)[1].min()))
     if folds < 2:
         return None
-    classes = np.unique(y)
-    embed_oof = np.zeros((len(y), len(classes)))
-    lexical_oof = np.zeros_like(embed_oof)
+    members: list[Floats] | None = None
     text_array = np.asarray(texts, dtype=object)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     for number, (fit, held) in enumerate(splitter.split(text_array, y), start=1):
         if progress:
             progress(f"cross-validation fold {number}/{folds}")
         heads = Heads.fit(text_array[fit], embeddings[fit], y[fit], config)
-        embed, lexical = heads.probabilities(text_array[held], embeddings[held])
-        embed_oof[held], lexical_oof[held] = embed, lexical
-    return embed_oof, lexical_oof
+        fold = heads.probabilities(text_array[held], embeddings[held])
+        if members is None:
+            members = [np.zeros((len(y), p.shape[1])) for p in fold]
+        for oof, part in zip(members, fold, strict=True):
+            oof[held] = part
+    return members
 
 
-def choose_weight(embed: Floats, lexical: Floats, truth: NDArray[np.int64]) -> float:
-    """The blend weight with the best out-of-fold accuracy (ties: the more even blend)."""
-    def score(w: float) -> tuple[float, float]:
-        accuracy = float(((w * embed + (1 - w) * lexical).argmax(1) == truth).mean())
-        return accuracy, -abs(w - 0.5)
+def weight_grid(members: int) -> list[tuple[float, ...]]:
+    """Every blend of ``members`` weights in steps of 1/``WEIGHT_STEPS`` summing to 1."""
+    grid = [steps for steps in itertools.product(range(WEIGHT_STEPS + 1), repeat=members)
+            if sum(steps) == WEIGHT_STEPS]
+    return [tuple(step / WEIGHT_STEPS for step in steps) for steps in grid]
 
-    return max(WEIGHT_GRID, key=score)
+
+def choose_weights(members: Sequence[Floats], truth: NDArray[np.int64]) -> tuple[float, ...]:
+    """The blend with the best out-of-fold accuracy (ties: the more even blend)."""
+    even = 1 / len(members)
+
+    def score(weights: tuple[float, ...]) -> tuple[float, float]:
+        accuracy = float((blend(members, weights).argmax(1) == truth).mean())
+        return accuracy, -sum((w - even) ** 2 for w in weights)
+
+    return max(weight_grid(len(members)), key=score)
 
 
 def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: float) -> float:
@@ -188,7 +243,7 @@ def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: flo
 
 
 def unknown_confidence(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                       weight: float, config: EngineConfig,
+                       weights: Sequence[float], config: EngineConfig,
                        progress: Progress | None = None) -> Floats | None:
     """Blended top confidence on examples of intents hidden from training (None: too few)."""
     y = np.asarray(labels)
@@ -204,39 +259,39 @@ def unknown_confidence(texts: Sequence[str], embeddings: Floats, labels: Sequenc
             progress(f"unknown-intent simulation {number}/{groups}")
         unseen = np.isin(y, hidden)
         heads = Heads.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
-        embed, lexical = heads.probabilities(text_array[unseen], embeddings[unseen])
-        confidences.append((weight * embed + (1 - weight) * lexical).max(1))
+        members = heads.probabilities(text_array[unseen], embeddings[unseen])
+        confidences.append(blend(members, weights).max(1))
     return np.concatenate(confidences)
 
 
 def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
               config: EngineConfig, progress: Progress | None = None
-              ) -> tuple[float, float, Calibration | None]:
-    """Blend weight, threshold and how they were found, from the training data alone."""
+              ) -> tuple[tuple[float, ...], float, Calibration | None]:
+    """Blend weights, threshold and how they were found, from the training data alone."""
     classes = [str(c) for c in np.unique(np.asarray(labels))]
     truth = np.searchsorted(classes, np.asarray(labels))
-    oof = out_of_fold(texts, embeddings, labels, config, progress)
-    if oof is None:
-        return 0.5, FALLBACK_THRESHOLD, None
-    weight = choose_weight(*oof, truth)
-    blended = weight * oof[0] + (1 - weight) * oof[1]
+    members = out_of_fold(texts, embeddings, labels, config, progress)
+    if members is None:
+        return FALLBACK_WEIGHTS, FALLBACK_THRESHOLD, None
+    weights = choose_weights(members, truth)
+    blended = blend(members, weights)
     correct = blended.argmax(1) == truth
     by_precision = choose_threshold(blended.max(1), correct, config.target_precision)
-    unknown = unknown_confidence(texts, embeddings, labels, weight, config, progress)
+    unknown = unknown_confidence(texts, embeddings, labels, weights, config, progress)
     by_unknown = (0.0 if unknown is None
                   else float(np.quantile(unknown, config.target_unknown_escalated)))
     calibration = Calibration(precision_threshold=by_precision, unknown_threshold=by_unknown,
                               out_of_fold_accuracy=float(correct.mean()))
-    return weight, max(by_precision, by_unknown), calibration
+    return weights, max(by_precision, by_unknown), calibration
 
 
 def train(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
           config: EngineConfig = EngineConfig(), progress: Progress | None = None) -> IntentModel:
-    """Choose weight and threshold on the training data, then fit on all rows."""
-    weight, threshold, calibration = calibrate(texts, labels, embeddings, config, progress)
+    """Choose weights and threshold on the training data, then fit on all rows."""
+    weights, threshold, calibration = calibrate(texts, labels, embeddings, config, progress)
     if progress:
         progress("fitting on all training rows")
     heads = Heads.fit(texts, embeddings, labels, config)
     classes = [str(c) for c in np.unique(np.asarray(labels))]
-    return IntentModel(heads=heads, labels=classes, weight=weight, threshold=threshold,
+    return IntentModel(heads=heads, labels=classes, weights=weights, threshold=threshold,
                        calibration=calibration)

@@ -34,7 +34,7 @@ class EvalResult:
     p99_ms: float
     test_rows: int
     threshold: float
-    blend_weight: float
+    blend_weights: tuple[float, ...]
     train_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def single_message_ms(classifier: EngineClassifier, texts: list[str]) -> list[fl
 
 
 def score(predictions: list[Prediction], labels: list[str], timings: list[float],
-          threshold: float, weight: float) -> EvalResult:
+          threshold: float, weights: tuple[float, ...]) -> EvalResult:
     """The headline numbers for ``predictions`` against the true ``labels``."""
     predicted = np.array([p.intent for p in predictions])
     truth = np.array(labels)
@@ -88,7 +88,7 @@ def score(predictions: list[Prediction], labels: list[str], timings: list[float]
         answered_precision=float(correct[answered].mean()) if answered.any() else None,
         oos_recall=float((~answered[oos]).mean()) if oos.any() else None,
         p50_ms=float(np.percentile(timings, 50)), p99_ms=float(np.percentile(timings, 99)),
-        test_rows=len(labels), threshold=threshold, blend_weight=weight)
+        test_rows=len(labels), threshold=threshold, blend_weights=weights)
 
 
 def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
@@ -96,7 +96,8 @@ def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
     """Classify every test text and score the results."""
     predictions = predict_all(classifier, texts, progress)
     timings = single_message_ms(classifier, texts)
-    result = score(predictions, labels, timings, classifier.threshold, classifier.model.weight)
+    result = score(predictions, labels, timings, classifier.threshold,
+                   classifier.model.weights)
     return result, predictions
 
 

@@ -9,8 +9,9 @@ from sklearn.linear_model import LogisticRegression
 from intents.engine import (
     OOS_LABEL,
     EngineConfig,
+    NeighbourHead,
     choose_threshold,
-    choose_weight,
+    choose_weights,
     probabilities,
     train,
 )
@@ -35,12 +36,23 @@ def test_the_threshold_is_the_lowest_reaching_the_target_precision() -> None:
     assert choose_threshold(confidence, ~correct, 0.9) == 1.0  # unreachable: answer nothing
 
 
-def test_the_weight_favours_the_more_accurate_head() -> None:
+def test_the_weights_favour_the_more_accurate_member() -> None:
     truth = np.array([0, 1, 0, 1])
     good = np.eye(2)[truth] * 0.8 + 0.1
     bad = np.eye(2)[1 - truth] * 0.8 + 0.1
-    assert choose_weight(good, bad, truth) > 0.5
-    assert choose_weight(bad, good, truth) < 0.5
+    weights = choose_weights([bad, good, bad], truth)
+    assert sum(weights) == pytest.approx(1)
+    assert weights[1] > 0.5
+    assert sorted(choose_weights([good, good, good], truth)) == [0.3, 0.3, 0.4]  # most even
+
+
+def test_the_neighbour_member_scores_each_intent_by_its_closest_example() -> None:
+    examples = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    head = NeighbourHead.fit(examples, ["b", "a", "b"], temperature=0.1)
+    proba = head.predict_proba(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(proba.sum(1), 1)
+    assert proba[0, 0] > proba[0, 1]  # "a" (sorted first) holds [0, 1] exactly
+    assert proba[1, 1] > proba[1, 0]
 
 
 def clusters(names: list[str], per: int) -> tuple[list[str], list[str], np.ndarray]:
