@@ -104,8 +104,8 @@ def softmax(scores: Floats) -> Floats:
 class NeighbourHead:
     """Each intent scored by its most similar training example (cosine), as a softmax."""
 
-    examples: NDArray[np.float32]  # unit rows, grouped by intent in label order
-    starts: NDArray[np.int64]  # first row of each intent
+    examples: NDArray[np.float32]  # unit columns, grouped by intent in label order
+    starts: NDArray[np.int64]  # first column of each intent
     temperature: float
 
     @classmethod
@@ -114,11 +114,13 @@ class NeighbourHead:
         y = np.asarray(labels)
         order = np.argsort(y, kind="stable")
         starts = np.searchsorted(y[order], np.unique(y)).astype(np.int64)
-        return cls(np.asarray(embeddings[order], dtype=np.float32), starts, temperature)
+        # Stored transposed and contiguous: a query row times it is one fast BLAS call.
+        examples = np.ascontiguousarray(np.asarray(embeddings[order], dtype=np.float32).T)
+        return cls(examples, starts, temperature)
 
     def predict_proba(self, embeddings: Floats) -> Floats:
         """Class probabilities, one row per embedding."""
-        similarity = np.asarray(embeddings, dtype=np.float32) @ self.examples.T
+        similarity = np.asarray(embeddings, dtype=np.float32) @ self.examples
         best = np.maximum.reduceat(similarity, self.starts, axis=1).astype(np.float64)
         return softmax(best / self.temperature)
 
