@@ -26,7 +26,7 @@ from intents.encoder import Encoder, MiniLMEncoder
 from intents.engine import EngineConfig, IntentModel, train
 from intents.onnx_encoder import OnnxEncoder, export_onnx
 
-ENGINE_VERSION = 5
+ENGINE_VERSION = 6
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 
