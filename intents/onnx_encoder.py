@@ -33,10 +33,10 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
     """Export MiniLM with pooling and normalisation to ``target`` (int8 when ``quantize``)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
 
-    from intents.encoder import MiniLMEncoder
-
-    transformer = MiniLMEncoder().model[0].auto_model.eval()
+    # The bare transformer (what sentence-transformers wraps): quicker to load than the pipeline.
+    transformer = AutoModel.from_pretrained(str(model_dir())).eval()
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
