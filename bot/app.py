@@ -30,7 +30,6 @@ HEALTH_TIMEOUT_S = 2.0
 REDIS_POOL_SIZE = 200
 
 
-
 @dataclass(frozen=True)
 class Engine:
     """The intent side of the service: a classifier and the responder for its predictions."""

@@ -18,7 +18,6 @@ LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 
 
-
 class Dispatcher:
     """Takes customers' messages from every connector and answers or escalates them."""
 
@@ -87,9 +86,8 @@ class Dispatcher:
     async def _answer(self, conversation: Conversation, prediction: Prediction,
                       answer: Answer) -> None:
         if answer.escalate is not None or not answer.text:
-            await self._store.record(conversation.id, meta=_memory(answer))
             await self._handoff.escalate(conversation, answer.escalate or NO_ANSWER_REASON,
-                                         lead=answer.text)
+                                         lead=answer.text, meta=_memory(answer))
             return
         ANSWERED.labels(intent=prediction.intent).inc()
         await self._reply(conversation, answer.text, 0, _memory(answer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.contracts import AgentDesk
@@ -28,12 +29,16 @@ class Handoff:
         self._outbox = outbox
 
     async def escalate(self, conversation: Conversation, reason: str,
-                       lead: str | None = None) -> None:
-        """Hand the conversation to the agents (the caller holds its lock)."""
+                       lead: str | None = None, meta: Mapping[str, str] | None = None) -> None:
+        """Hand the conversation to the agents (the caller holds its lock).
+
+        ``meta`` holds further conversation fields to store in the same write.
+        """
         text = f"{lead} {WAITING_TEXT}" if lead else WAITING_TEXT
         notice = Message(role=Role.BOT, text=text)
         await self._store.record(conversation.id, (notice,),
-                                 {"state": State.WAITING.value, "misunderstood": 0})
+                                 {"state": State.WAITING.value, "misunderstood": 0,
+                                  **(meta or {})})
         await self._outbox.deliver(conversation.last_address, (notice,))
         ESCALATIONS.labels(reason=reason).inc()
         waiting = replace(conversation, state=State.WAITING,

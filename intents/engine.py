@@ -54,16 +54,21 @@ class EngineConfig:
     seed: int = 0
 
 
+def softmax(scores: Floats) -> Floats:
+    """Row-wise softmax."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    result: Floats = exp / exp.sum(axis=1, keepdims=True)
+    return result
+
+
 def probabilities(model: LogisticRegression, features: Any) -> Floats:
     """``model.predict_proba`` without sklearn's per-call checks (they dominate for one row)."""
     scores = np.asarray(features @ model.coef_.T) + model.intercept_
     if scores.shape[1] == 1:  # two classes: one logistic score
         positive = 1 / (1 + np.exp(-scores[:, 0]))
         return np.column_stack([1 - positive, positive])
-    scores -= scores.max(axis=1, keepdims=True)
-    exp = np.exp(scores)
-    result: Floats = exp / exp.sum(axis=1, keepdims=True)
-    return result
+    return softmax(scores)
 
 
 @dataclass
@@ -90,14 +95,6 @@ class LexicalHead:
         features = sparse.hstack([self.words.transform(rows),
                                   self.chars.transform(rows)]).tocsr()
         return probabilities(self.model, features)
-
-
-def softmax(scores: Floats) -> Floats:
-    """Row-wise softmax."""
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    result: Floats = exp / exp.sum(axis=1, keepdims=True)
-    return result
 
 
 @dataclass

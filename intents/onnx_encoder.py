@@ -91,6 +91,7 @@ class OnnxEncoder:
 
         self._latency = _session(path, BULK_THREADS)
         self._throughput = _session(path, 1)
+        self._pool = ThreadPoolExecutor(BULK_THREADS, thread_name_prefix="onnx")
         self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
@@ -106,11 +107,10 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         chunks = [order[start:start + CHUNK] for start in range(0, len(order), CHUNK)]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-        with ThreadPoolExecutor(BULK_THREADS) as pool:
-            results = pool.map(
-                lambda chunk: self._run(self._throughput, [texts[i] for i in chunk]), chunks)
-            for chunk, rows in zip(chunks, results, strict=True):
-                out[chunk] = rows
+        results = self._pool.map(
+            lambda chunk: self._run(self._throughput, [texts[i] for i in chunk]), chunks)
+        for chunk, rows in zip(chunks, results, strict=True):
+            out[chunk] = rows
         return out
 
     def _run(self, session: Any, texts: list[str]) -> NDArray[np.float32]:
