@@ -1,7 +1,7 @@
 """Unknown intents: train BANKING77 without N intents and count how often their test messages
 are escalated (they must never be answered with the nearest known intent).
 
-    python bench/unknown_intents.py [--data DIR] [--held-out 10] [--seed 0] [--encoder onnx]
+    python bench/unknown_intents.py [--data DIR] [--held-out 10] [--seed 0] [--encoder onnx-int8]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--held-out", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--encoder", choices=ENCODERS, default="onnx")
+    parser.add_argument("--encoder", choices=ENCODERS, default="onnx-int8")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     train = read_labelled_csv(args.data / "train.csv")

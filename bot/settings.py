@@ -40,7 +40,7 @@ class Settings:
     intents_path: Path = DEFAULT_INTENTS_PATH
     confidence_threshold: float | None = None
     target_precision: float = 0.98
-    encoder: str = "onnx"
+    encoder: str = "onnx-int8"
     action_endpoint: str | None = None
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from intents.classifier import EngineClassifier
 from intents.encoder import Encoder, MiniLMEncoder
 from intents.engine import EngineConfig, IntentModel, train
-from intents.onnx_encoder import OnnxEncoder, export_onnx
+from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
 
 ENGINE_VERSION = 6
 ENCODERS = ("onnx-int8", "onnx", "torch")
@@ -35,7 +35,7 @@ ENCODE_CHUNK = 256
 class BuildOptions:
     """How to build the classifier: which encoder, which hyper-parameters, which threshold."""
 
-    encoder: str = "onnx"
+    encoder: str = "onnx-int8"
     config: EngineConfig = field(default_factory=EngineConfig)
     threshold: float | None = None  # None: the threshold chosen on the training data
 
@@ -46,19 +46,21 @@ def make_encoder(kind: str, cache_dir: Path) -> Encoder:
         return MiniLMEncoder()
     if kind not in ENCODERS:
         raise ValueError(f"unknown encoder {kind!r}; choose one of {', '.join(ENCODERS)}")
-    path = cache_dir / "encoders" / f"minilm-{kind}.onnx"
+    quantized = kind == "onnx-int8"
+    path = cache_dir / "encoders" / f"minilm-{kind}.v{EXPORT_VERSION}.onnx"
     if not path.exists():
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
-        export_onnx(partial, quantize=kind == "onnx-int8")
+        export_onnx(partial, quantize=quantized)
         partial.replace(path)
-    return OnnxEncoder(path)
+    return OnnxEncoder(path, QUANTIZED_CHUNK if quantized else CHUNK)
 
 
 def cache_key(texts: Sequence[str], labels: Sequence[str], options: BuildOptions) -> str:
     """A hash of everything that determines the trained model."""
     payload = json.dumps({"texts": list(texts), "labels": list(labels),
                           "config": asdict(options.config), "encoder": options.encoder,
-                          "engine": ENGINE_VERSION, "sklearn": sklearn.__version__},
+                          "export": EXPORT_VERSION, "engine": ENGINE_VERSION,
+                          "sklearn": sklearn.__version__},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 

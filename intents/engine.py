@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from bot.contracts import Prediction
+from intents import tfidf
 
 RANKING_SIZE = 5
 WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
@@ -91,10 +92,7 @@ class LexicalHead:
 
     def predict_proba(self, texts: Texts) -> Floats:
         """Class probabilities, one row per text."""
-        rows = list(texts)
-        features = sparse.hstack([self.words.transform(rows),
-                                  self.chars.transform(rows)]).tocsr()
-        return probabilities(self.model, features)
+        return probabilities(self.model, tfidf.transform([self.words, self.chars], list(texts)))
 
 
 @dataclass

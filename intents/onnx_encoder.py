@@ -1,12 +1,15 @@
-"""all-MiniLM-L6-v2 as an int8 ONNX graph: the serving encoder (no PyTorch at run time).
+"""all-MiniLM-L6-v2 as an ONNX graph: the serving encoder (no PyTorch at run time).
 
 The transformer plus sentence-transformers' mean pooling and L2 normalisation are exported once
-with ``torch.onnx.export`` and quantised with ``onnxruntime.quantization.quantize_dynamic``;
-tokenisation uses the model's own ``tokenizer.json``. The exported file is cached on disk.
+with ``torch.onnx.export`` and, for the int8 variant, quantised with
+``onnxruntime.quantization.quantize_dynamic`` (one weight scale per output channel: embeddings
+stay within cosine 0.99 of float32, against 0.97 with one scale per matrix); tokenisation uses
+the model's own ``tokenizer.json``. The exported file is cached on disk.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,9 +20,13 @@ from numpy.typing import NDArray
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CHUNK = 8  # texts per ONNX run: length-sorted and small, so little of a run is padding
+# int8 graphs scale activations by each run's own range, so a text that shares a run could
+# shift another's embedding: quantised graphs embed every text on its own (as fast here).
+QUANTIZED_CHUNK = 1
 BULK_THREADS = 2
 DIMENSIONS = 384
 OPSET = 17
+EXPORT_VERSION = 2  # part of the cached graph's name: a new recipe never reuses an old file
 
 
 def model_dir() -> Path:
@@ -63,7 +70,12 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
                                         "embedding": {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
     if quantize:
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+        logging.disable(logging.WARNING)  # the quantiser logs every tensor at INFO on the root
+        try:
+            quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8,
+                             per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
         fp32.unlink()
     else:
         fp32.replace(target)
@@ -86,9 +98,10 @@ class OnnxEncoder:
     (lowest latency); several texts run as parallel single-threaded chunks (most throughput).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, chunk: int = CHUNK) -> None:
         from tokenizers import Tokenizer
 
+        self._chunk = chunk
         self._latency = _session(path, BULK_THREADS)
         self._throughput = _session(path, 1)
         self._pool = ThreadPoolExecutor(BULK_THREADS, thread_name_prefix="onnx")
@@ -105,7 +118,8 @@ class OnnxEncoder:
         if len(texts) == 1:
             return self._run(self._latency, texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        chunks = [order[start:start + CHUNK] for start in range(0, len(order), CHUNK)]
+        chunks = [order[start:start + self._chunk]
+                  for start in range(0, len(order), self._chunk)]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         results = self._pool.map(
             lambda chunk: self._run(self._throughput, [texts[i] for i in chunk]), chunks)

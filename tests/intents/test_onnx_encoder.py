@@ -1,4 +1,4 @@
-"""The exported ONNX encoder reproduces sentence-transformers' embeddings."""
+"""The exported ONNX encoders reproduce sentence-transformers' embeddings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.app import Engine
+from intents.build import make_encoder
 from intents.encoder import MiniLMEncoder
-from intents.onnx_encoder import OnnxEncoder
 
 TEXTS = ["where is my order?", "Can I pay with Apple Pay or Klarna?", "hi",
          "my parcel was supposed to arrive on Monday and there is still no sign of it, "
@@ -17,10 +17,21 @@ TEXTS = ["where is my order?", "Can I pay with Apple Pay or Klarna?", "hi",
 
 def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
                                                      engine_data_dir: Path) -> None:
-    onnx = OnnxEncoder(engine_data_dir / "cache" / "encoders" / "minilm-onnx.onnx")
+    onnx = make_encoder("onnx", engine_data_dir / "cache")  # exported by the engine fixture
     reference = MiniLMEncoder().encode(TEXTS)
     batched = onnx.encode(TEXTS)
     single = np.vstack([onnx.encode([text]) for text in TEXTS])
     np.testing.assert_allclose((batched * reference).sum(1), 1.0, atol=1e-4)
     np.testing.assert_allclose(batched, single, atol=1e-5)  # batch mates do not matter
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_embeddings_are_close_and_independent_of_batch_mates(tmp_path: Path) -> None:
+    int8 = make_encoder("onnx-int8", tmp_path)
+    reference = MiniLMEncoder().encode(TEXTS)
+    batched = int8.encode(TEXTS)
+    single = np.vstack([int8.encode([text]) for text in TEXTS])
+    # per-channel weight scales keep every embedding close to the float32 model's
+    assert (batched * reference).sum(1).min() > 0.98
+    # each text is quantised on its own, so the batch cannot change its embedding
+    np.testing.assert_allclose(batched, single, atol=1e-6)

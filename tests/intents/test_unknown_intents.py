@@ -37,7 +37,7 @@ def test_held_out_intents_are_escalated_while_known_ones_are_answered(
     train, test, held_out = subset
 
     def build(texts: list[str], labels: list[str]) -> EngineClassifier:
-        return build_classifier(texts, labels, tmp_path, BuildOptions(encoder="onnx"))
+        return build_classifier(texts, labels, tmp_path, BuildOptions())
 
     result = holdout_experiment(build, train, test, held_out)
     assert set(result.held_out) == set(held_out)
