@@ -17,7 +17,7 @@ TEXTS = ["where is my order?", "Can I pay with Apple Pay or Klarna?", "hi",
 
 def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
                                                      engine_data_dir: Path) -> None:
-    onnx = make_encoder("onnx", engine_data_dir / "cache")  # exported by the engine fixture
+    onnx = make_encoder("onnx", engine_data_dir / "cache")  # exported here, then cached
     reference = MiniLMEncoder().encode(TEXTS)
     batched = onnx.encode(TEXTS)
     single = np.vstack([onnx.encode([text]) for text in TEXTS])
@@ -26,8 +26,9 @@ def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
-def test_int8_embeddings_are_close_and_independent_of_batch_mates(tmp_path: Path) -> None:
-    int8 = make_encoder("onnx-int8", tmp_path)
+def test_int8_embeddings_are_close_and_independent_of_batch_mates(
+        engine: Engine, engine_data_dir: Path) -> None:
+    int8 = make_encoder("onnx-int8", engine_data_dir / "cache")  # the default: the fixture's
     reference = MiniLMEncoder().encode(TEXTS)
     batched = int8.encode(TEXTS)
     single = np.vstack([int8.encode([text]) for text in TEXTS])
