@@ -1,7 +1,9 @@
 """all-MiniLM-L6-v2 as an ONNX graph: the serving encoder (no PyTorch at run time).
 
 The transformer plus sentence-transformers' mean pooling and L2 normalisation are exported once
-with ``torch.onnx.export`` and, for the int8 variant, quantised with
+with ``torch.onnx.export``, fused by onnxruntime's BERT optimiser (one ``Attention`` operator a
+layer instead of ~40 small ones: half the time per message at ~15 tokens) and, for the int8
+variant, quantised with
 ``onnxruntime.quantization.quantize_dynamic`` (one weight scale per output channel: embeddings
 stay within cosine 0.99 of float32, against 0.97 with one scale per matrix); tokenisation uses
 the model's own ``tokenizer.json``. The exported file is cached on disk.
@@ -26,7 +28,7 @@ QUANTIZED_CHUNK = 1
 BULK_THREADS = 2
 DIMENSIONS = 384
 OPSET = 17
-EXPORT_VERSION = 2  # part of the cached graph's name: a new recipe never reuses an old file
+EXPORT_VERSION = 3  # part of the cached graph's name: a new recipe never reuses an old file
 
 
 def model_dir() -> Path:
@@ -39,11 +41,11 @@ def model_dir() -> Path:
 def export_onnx(target: Path, quantize: bool = True) -> Path:
     """Export MiniLM with pooling and normalisation to ``target`` (int8 when ``quantize``)."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
     # The bare transformer (what sentence-transformers wraps): quicker to load than the pipeline.
-    transformer = AutoModel.from_pretrained(str(model_dir())).eval()
+    # Eager attention, because the optimiser's fusion recognises its pattern, not SDPA's.
+    transformer = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager").eval()
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -69,17 +71,35 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
                           dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                         "embedding": {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
-    if quantize:
-        logging.disable(logging.WARNING)  # the quantiser logs every tensor at INFO on the root
-        try:
-            quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8,
-                             per_channel=True)
-        finally:
-            logging.disable(logging.NOTSET)
+    logging.disable(logging.WARNING)  # optimiser and quantiser log every step on the root logger
+    try:
+        _fuse_and_quantize(fp32, target, transformer.config, quantize)
+    finally:
+        logging.disable(logging.NOTSET)
         fp32.unlink()
-    else:
-        fp32.replace(target)
     return target
+
+
+def _fuse_and_quantize(source: Path, target: Path, config: Any, quantize: bool) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(str(source), model_type="bert", opt_level=1,
+                           num_heads=config.num_attention_heads,
+                           hidden_size=config.hidden_size)
+    if not quantize:
+        fused.save_model_to_file(str(target))
+        return
+    staged = target.with_suffix(".fused.onnx")
+    fused.save_model_to_file(str(staged))
+    try:
+        # Fused operators are outside ONNX's shape inference: their outputs are float.
+        quantize_dynamic(str(staged), str(target), weight_type=QuantType.QInt8,
+                         per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        staged.unlink()
 
 
 def _session(path: Path, threads: int) -> Any:
