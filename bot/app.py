@@ -23,7 +23,7 @@ from connectors.webchat import WebChatConnector
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import BuildOptions, build_classifier
 from intents.catalogue import load_catalogue
-from intents.engine import EngineConfig
+from intents.members import EngineConfig
 from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0

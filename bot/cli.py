@@ -29,9 +29,9 @@ def train(settings: Settings) -> None:
     """Rebuild the cached intent model of the configured catalogue."""
     start = time.perf_counter()
     engine = build_engine(settings, rebuild=True, progress=True)
-    threshold = getattr(engine.classifier, "threshold", None)
+    model = getattr(engine.classifier, "model", None)
     print(f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
-          f"(threshold {threshold}); cache: {settings.cache_dir}")
+          f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir}")
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> None:
@@ -60,7 +60,8 @@ def describe(result: EvalResult) -> str:
         f"test rows           {result.test_rows}",
         f"accuracy            {pct(result.accuracy)}",
         f"macro-F1            {pct(result.macro_f1)}",
-        f"answered            {pct(result.answered_share)} (threshold {result.threshold:.3f})",
+        f"answered            {pct(result.answered_share)} (confidence >= "
+        f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
         f"answer precision    {pct(result.answered_precision)}",
         f"out-of-scope recall {pct(result.oos_recall)}",
         f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",

@@ -21,12 +21,14 @@ import sklearn
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from intents.calibration import Rule
 from intents.classifier import EngineClassifier
 from intents.encoder import Encoder, MiniLMEncoder
-from intents.engine import EngineConfig, IntentModel, train
+from intents.engine import IntentModel, train
+from intents.members import EngineConfig
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
 
-ENGINE_VERSION = 6
+ENGINE_VERSION = 7
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 
@@ -104,5 +106,5 @@ def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Pat
         joblib.dump(model, partial)
         partial.replace(path)
     if options.threshold is not None:
-        model = replace(model, threshold=options.threshold)
+        model = replace(model, rule=Rule(options.threshold))  # a fixed threshold alone
     return EngineClassifier(encoder, model)

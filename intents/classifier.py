@@ -22,11 +22,6 @@ class EngineClassifier:
         self._batcher = MicroBatcher(self.predict, MAX_BATCH, WORKERS)
         self._threadpools = ThreadpoolController()  # scans the loaded libraries once
 
-    @property
-    def threshold(self) -> float:
-        """The confidence from which the engine answers."""
-        return self.model.threshold
-
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Classify a batch of texts (blocking)."""
         embeddings = self.encoder.encode(texts).astype("float64")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from bot.contracts import Prediction
 from intents.build import ENCODE_CHUNK
+from intents.calibration import Rule
 from intents.classifier import EngineClassifier
 from intents.engine import OOS_LABEL
 
@@ -34,6 +35,7 @@ class EvalResult:
     p99_ms: float
     test_rows: int
     threshold: float
+    min_similarity: float  # the answer rule's floor on the nearest training example's cosine
     blend_weights: tuple[float, ...]
     train_seconds: float | None = None
 
@@ -74,7 +76,7 @@ def single_message_ms(classifier: EngineClassifier, texts: list[str]) -> list[fl
 
 
 def score(predictions: list[Prediction], labels: list[str], timings: list[float],
-          threshold: float, weights: tuple[float, ...]) -> EvalResult:
+          rule: Rule, weights: tuple[float, ...]) -> EvalResult:
     """The headline numbers for ``predictions`` against the true ``labels``."""
     predicted = np.array([p.intent for p in predictions])
     truth = np.array(labels)
@@ -88,7 +90,8 @@ def score(predictions: list[Prediction], labels: list[str], timings: list[float]
         answered_precision=float(correct[answered].mean()) if answered.any() else None,
         oos_recall=float((~answered[oos]).mean()) if oos.any() else None,
         p50_ms=float(np.percentile(timings, 50)), p99_ms=float(np.percentile(timings, 99)),
-        test_rows=len(labels), threshold=threshold, blend_weights=weights)
+        test_rows=len(labels), threshold=rule.threshold, min_similarity=rule.min_similarity,
+        blend_weights=weights)
 
 
 def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
@@ -96,7 +99,7 @@ def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
     """Classify every test text and score the results."""
     predictions = predict_all(classifier, texts, progress)
     timings = single_message_ms(classifier, texts)
-    result = score(predictions, labels, timings, classifier.threshold,
+    result = score(predictions, labels, timings, classifier.model.rule,
                    classifier.model.weights)
     return result, predictions
 

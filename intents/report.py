@@ -68,7 +68,7 @@ def _coverage(path: Path, labels: list[str], predictions: list[Prediction],
     axes.plot(coverage, precision, label="answer the most confident share")
     if result.answered_precision is not None:
         axes.scatter([result.answered_share], [result.answered_precision], color="red",
-                     zorder=3, label=f"chosen threshold {result.threshold:.3f}")
+                     zorder=3, label=f"chosen rule (threshold {result.threshold:.3f})")
     axes.axhline(0.98, color="grey", linestyle=":", label="98 % precision")
     axes.set_xlabel("share of messages answered automatically")
     axes.set_ylabel("precision of the answers")

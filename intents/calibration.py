@@ -1,0 +1,199 @@
+"""Choosing the blend and the answer rule on the *training* data only, never on evaluation data.
+
+- The blend weights maximise out-of-fold accuracy (k-fold cross-validation).
+- A message is answered when its blended confidence reaches a threshold *and* its closest
+  training example is similar enough. The threshold is never below the lowest out-of-fold
+  confidence that keeps the target precision; together with the similarity floor it must
+  escalate the target share of messages about *unknown* intents, simulated by training without
+  a group of intents and scoring that group's examples, for each of a few groups. Of the rules
+  that do both, the one answering the most out-of-fold messages at the target precision wins:
+  similarity tells unknown intents apart better than confidence does, so it costs fewer
+  answers than raising the threshold alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.model_selection import StratifiedKFold
+
+from intents.members import EngineConfig, Floats, Heads, Scores, blend
+
+WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
+FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
+FALLBACK_WEIGHTS = (0.4, 0.3, 0.3)
+NO_SIMILARITY_FLOOR = -1.0  # the lowest cosine similarity: every message passes
+RULE_CANDIDATES = 200  # thresholds tried when choosing the answer rule
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Blended top confidence and nearest-example similarity of some scored messages."""
+
+    confidence: Floats
+    nearest: Floats
+
+    @classmethod
+    def of(cls, scores: Scores, weights: Sequence[float]) -> Evidence:
+        """Blend ``scores`` with ``weights``."""
+        return cls(blend(scores.members, weights).max(axis=1), scores.nearest)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Answer when confidence >= ``threshold`` and nearest similarity >= ``min_similarity``."""
+
+    threshold: float
+    min_similarity: float = NO_SIMILARITY_FLOOR
+
+    def answers(self, evidence: Evidence) -> NDArray[np.bool_]:
+        """Which of the messages this rule answers."""
+        return ((evidence.confidence >= self.threshold)
+                & (evidence.nearest >= self.min_similarity))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the rule was chosen, as measured on the training data."""
+
+    precision_threshold: float
+    out_of_fold_accuracy: float
+    out_of_fold_answered: float
+    unknown_escalated: float | None
+
+
+def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
+                config: EngineConfig, progress: Progress | None = None) -> Scores | None:
+    """The members' out-of-fold scores over the training rows (None: too few rows)."""
+    y = np.asarray(labels)
+    folds = min(config.folds, int(np.unique(y, return_counts=True)[1].min()))
+    if folds < 2:
+        return None
+    members: list[Floats] | None = None
+    nearest = np.zeros(len(y))
+    text_array = np.asarray(texts, dtype=object)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    for number, (fit, held) in enumerate(splitter.split(text_array, y), start=1):
+        if progress:
+            progress(f"cross-validation fold {number}/{folds}")
+        heads = Heads.fit(text_array[fit], embeddings[fit], y[fit], config)
+        fold = heads.scores(text_array[held], embeddings[held])
+        if members is None:
+            members = [np.zeros((len(y), p.shape[1])) for p in fold.members]
+        for oof, part in zip(members, fold.members, strict=True):
+            oof[held] = part
+        nearest[held] = fold.nearest
+    assert members is not None  # at least two folds ran
+    return Scores(members=members, nearest=nearest)
+
+
+def weight_grid(members: int) -> list[tuple[float, ...]]:
+    """Every blend of ``members`` weights in steps of 1/``WEIGHT_STEPS`` summing to 1."""
+    grid = [steps for steps in itertools.product(range(WEIGHT_STEPS + 1), repeat=members)
+            if sum(steps) == WEIGHT_STEPS]
+    return [tuple(step / WEIGHT_STEPS for step in steps) for steps in grid]
+
+
+def choose_weights(members: Sequence[Floats], truth: NDArray[np.int64]) -> tuple[float, ...]:
+    """The blend with the best out-of-fold accuracy (ties: the more even blend)."""
+    even = 1 / len(members)
+
+    def score(weights: tuple[float, ...]) -> tuple[float, float]:
+        accuracy = float((blend(members, weights).argmax(1) == truth).mean())
+        return accuracy, -sum((w - even) ** 2 for w in weights)
+
+    return max(weight_grid(len(members)), key=score)
+
+
+def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: float) -> float:
+    """The lowest confidence whose answers (confidence >= it) reach ``target`` precision."""
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    reaching = np.flatnonzero(precision >= target)
+    if len(reaching) == 0:
+        return 1.0
+    return float(confidence[order][reaching.max()])
+
+
+def unknown_evidence(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
+                     weights: Sequence[float], config: EngineConfig,
+                     progress: Progress | None = None) -> Evidence | None:
+    """How examples of intents hidden from training score (None: too few intents)."""
+    y = np.asarray(labels)
+    classes = np.unique(y)
+    groups = min(config.unknown_groups, len(classes) // 2)
+    if groups < 2:
+        return None
+    shuffled = np.random.default_rng(config.seed).permutation(classes)
+    text_array = np.asarray(texts, dtype=object)
+    parts = []
+    for number, hidden in enumerate(np.array_split(shuffled, groups), start=1):
+        if progress:
+            progress(f"unknown-intent simulation {number}/{groups}")
+        unseen = np.isin(y, hidden)
+        heads = Heads.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
+        parts.append(Evidence.of(heads.scores(text_array[unseen], embeddings[unseen]), weights))
+    return Evidence(np.concatenate([p.confidence for p in parts]),
+                    np.concatenate([p.nearest for p in parts]))
+
+
+def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
+    """``threshold`` with the lowest similarity floor that escalates ``target`` of ``unknown``."""
+    passing = np.sort(unknown.nearest[unknown.confidence >= threshold])
+    still_needed = math.ceil(target * len(unknown.nearest)) - (len(unknown.nearest) - len(passing))
+    if still_needed <= 0:
+        return Rule(threshold)
+    # escalate the least similar of those the threshold lets through
+    return Rule(threshold, float(np.nextafter(passing[still_needed - 1], np.inf)))
+
+
+def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence | None,
+                floor: float, config: EngineConfig) -> Rule:
+    """The rule answering the most ``known`` rows at the target precision (out of fold) while
+    escalating the target share of ``unknown`` ones, with no threshold below ``floor``."""
+    if unknown is None:
+        return Rule(floor)
+    above = unknown.confidence[unknown.confidence > floor]
+    candidates = np.unique(np.concatenate(
+        [[floor], np.quantile(above, np.linspace(0, 1, RULE_CANDIDATES)) if len(above) else []]))
+    best: tuple[int, Rule] | None = None
+    for threshold in candidates:
+        rule = escalating_rule(float(threshold), unknown, config.target_unknown_escalated)
+        answered = rule.answers(known)
+        if answered.any() and correct[answered].mean() < config.target_precision:
+            continue
+        if best is None or answered.sum() > best[0]:
+            best = (int(answered.sum()), rule)
+    if best is None:  # no rule keeps the precision: the strictest one
+        return escalating_rule(float(candidates.max()), unknown, config.target_unknown_escalated)
+    return best[1]
+
+
+def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
+              config: EngineConfig, progress: Progress | None = None
+              ) -> tuple[tuple[float, ...], Rule, Calibration | None]:
+    """Blend weights, answer rule and how they were found, from the training data alone."""
+    classes = [str(c) for c in np.unique(np.asarray(labels))]
+    truth = np.searchsorted(classes, np.asarray(labels))
+    scores = out_of_fold(texts, embeddings, labels, config, progress)
+    if scores is None:
+        return FALLBACK_WEIGHTS, Rule(FALLBACK_THRESHOLD), None
+    weights = choose_weights(scores.members, truth)
+    known = Evidence.of(scores, weights)
+    correct = blend(scores.members, weights).argmax(1) == truth
+    floor = choose_threshold(known.confidence, correct, config.target_precision)
+    unknown = unknown_evidence(texts, embeddings, labels, weights, config, progress)
+    rule = choose_rule(known, correct, unknown, floor, config)
+    calibration = Calibration(
+        precision_threshold=floor, out_of_fold_accuracy=float(correct.mean()),
+        out_of_fold_answered=float(rule.answers(known).mean()),
+        unknown_escalated=None if unknown is None else float((~rule.answers(unknown)).mean()))
+    return weights, rule, calibration

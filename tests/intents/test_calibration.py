@@ -1,0 +1,82 @@
+"""Choosing blend weights and the answer rule from training data alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from intents.calibration import (
+    NO_SIMILARITY_FLOOR,
+    Evidence,
+    Rule,
+    choose_rule,
+    choose_threshold,
+    choose_weights,
+    escalating_rule,
+)
+from intents.members import EngineConfig
+
+
+def test_the_threshold_is_the_lowest_reaching_the_target_precision() -> None:
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, False, True, False])
+    assert choose_threshold(confidence, correct, 0.75) == 0.7  # 4 of the top 5 are right
+    assert choose_threshold(confidence, correct, 1.0) == 0.9
+    assert choose_threshold(confidence, ~correct, 0.9) == 1.0  # unreachable: answer nothing
+
+
+def test_the_weights_favour_the_more_accurate_member() -> None:
+    truth = np.array([0, 1, 0, 1])
+    good = np.eye(2)[truth] * 0.8 + 0.1
+    bad = np.eye(2)[1 - truth] * 0.8 + 0.1
+    weights = choose_weights([bad, good, bad], truth)
+    assert sum(weights) == pytest.approx(1)
+    assert weights[1] > 0.5
+    assert sorted(choose_weights([good, good, good], truth)) == [0.3, 0.3, 0.4]  # most even
+
+
+def test_a_rule_answers_only_when_both_confidence_and_similarity_reach_it() -> None:
+    evidence = Evidence(np.array([0.9, 0.9, 0.5]), np.array([0.8, 0.4, 0.9]))
+    assert Rule(0.6, 0.5).answers(evidence).tolist() == [True, False, False]
+    assert Rule(0.6).answers(evidence).tolist() == [True, True, False]
+
+
+def test_the_similarity_floor_escalates_just_enough_unknown_messages() -> None:
+    unknown = Evidence(np.array([0.2, 0.9, 0.9, 0.9]), np.array([0.9, 0.3, 0.5, 0.7]))
+    assert escalating_rule(0.5, unknown, 0.25).min_similarity == NO_SIMILARITY_FLOOR
+    rule = escalating_rule(0.5, unknown, 0.75)  # one escalated by confidence, two more needed
+    assert rule.answers(unknown).tolist() == [False, False, False, True]
+
+
+def test_unknown_intents_are_kept_out_by_similarity_when_that_costs_fewer_answers() -> None:
+    config = EngineConfig(target_precision=0.9, target_unknown_escalated=0.75)
+    # known messages: confident and close to their examples; unknown ones: as confident
+    # but far from every example, so only a similarity floor separates them cheaply
+    known = Evidence(np.linspace(0.6, 0.99, 100), np.full(100, 0.9))
+    unknown = Evidence(np.linspace(0.6, 0.99, 40), np.full(40, 0.5))
+    rule = choose_rule(known, np.ones(100, dtype=bool), unknown, 0.6, config)
+    assert rule.threshold == pytest.approx(0.6)
+    assert 0.5 < rule.min_similarity <= 0.9
+    assert rule.answers(known).all()
+    assert not rule.answers(unknown).any()
+
+
+def test_without_a_similarity_gap_the_threshold_rises_instead() -> None:
+    config = EngineConfig(target_precision=0.9, target_unknown_escalated=0.75)
+    known = Evidence(np.linspace(0.6, 0.99, 100), np.full(100, 0.9))
+    unknown = Evidence(np.linspace(0.5, 0.7, 40), np.full(40, 0.9))
+    rule = choose_rule(known, np.ones(100, dtype=bool), unknown, 0.55, config)
+    assert (~rule.answers(unknown)).mean() >= 0.75
+    assert rule.answers(known).mean() > 0.7  # far more than a floor at 0.9 would keep
+    assert choose_rule(known, np.ones(100, dtype=bool), None, 0.55, config) == Rule(0.55)
+
+
+def test_a_rule_that_would_miss_the_precision_target_is_not_chosen() -> None:
+    config = EngineConfig(target_precision=0.95, target_unknown_escalated=0.5)
+    known = Evidence(np.linspace(0.6, 0.99, 100), np.r_[np.full(50, 0.5), np.full(50, 0.9)])
+    correct = np.r_[np.ones(50, dtype=bool), np.zeros(5, dtype=bool), np.ones(45, dtype=bool)]
+    unknown = Evidence(np.full(10, 0.99), np.linspace(0.4, 0.95, 10))
+    rule = choose_rule(known, correct, unknown, 0.6, config)
+    answered = rule.answers(known)
+    assert (~rule.answers(unknown)).mean() >= 0.5
+    assert not answered.any() or correct[answered].mean() >= 0.95
