@@ -156,14 +156,14 @@ def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
 
 
 def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence | None,
-                floor: float, config: EngineConfig) -> Rule:
+                lowest: float, config: EngineConfig) -> Rule:
     """The rule answering the most ``known`` rows at the target precision (out of fold) while
-    escalating the target share of ``unknown`` ones, with no threshold below ``floor``."""
+    escalating the target share of ``unknown`` ones, with no threshold below ``lowest``."""
     if unknown is None:
-        return Rule(floor)
-    above = unknown.confidence[unknown.confidence > floor]
+        return Rule(lowest)
+    above = unknown.confidence[unknown.confidence > lowest]
     candidates = np.unique(np.concatenate(
-        [[floor], np.quantile(above, np.linspace(0, 1, RULE_CANDIDATES)) if len(above) else []]))
+        [[lowest], np.quantile(above, np.linspace(0, 1, RULE_CANDIDATES)) if len(above) else []]))
     best: tuple[int, Rule] | None = None
     for threshold in candidates:
         rule = escalating_rule(float(threshold), unknown, config.target_unknown_escalated)
@@ -189,11 +189,11 @@ def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
     weights = choose_weights(scores.members, truth)
     known = Evidence.of(scores, weights)
     correct = blend(scores.members, weights).argmax(1) == truth
-    floor = choose_threshold(known.confidence, correct, config.target_precision)
+    lowest = choose_threshold(known.confidence, correct, config.target_precision)
     unknown = unknown_evidence(texts, embeddings, labels, weights, config, progress)
-    rule = choose_rule(known, correct, unknown, floor, config)
+    rule = choose_rule(known, correct, unknown, lowest, config)
     calibration = Calibration(
-        precision_threshold=floor, out_of_fold_accuracy=float(correct.mean()),
+        precision_threshold=lowest, out_of_fold_accuracy=float(correct.mean()),
         out_of_fold_answered=float(rule.answers(known).mean()),
         unknown_escalated=None if unknown is None else float((~rule.answers(unknown)).mean()))
     return weights, rule, calibration
