@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +28,8 @@ from intents.encoder import Encoder, MiniLMEncoder
 from intents.engine import IntentModel, train
 from intents.members import EngineConfig
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
+
+log = logging.getLogger(__name__)
 
 ENGINE_VERSION = 7
 ENCODERS = ("onnx-int8", "onnx", "torch")
@@ -90,16 +93,26 @@ def train_model(encoder: Encoder, texts: Sequence[str], labels: Sequence[str],
         return train(texts, labels, embeddings, config, advance)
 
 
+def load_cached(path: Path) -> IntentModel | None:
+    """The model cached at ``path``; None when there is none or it cannot be read."""
+    if not path.exists():
+        return None
+    try:
+        model = joblib.load(path)
+    except Exception:  # a truncated file, or classes an older omnibot pickled: retrain
+        log.warning("cached model %s is unreadable; training it again", path.name)
+        return None
+    return model if isinstance(model, IntentModel) else None
+
+
 def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Path,
                      options: BuildOptions = BuildOptions(), rebuild: bool = False,
                      progress: bool = False) -> EngineClassifier:
     """The classifier for this training data: from the cache, or trained and cached."""
     encoder = make_encoder(options.encoder, cache_dir)
     path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
-    model: IntentModel | None = None
-    if path.exists() and not rebuild:
-        model = joblib.load(path)
-    if not isinstance(model, IntentModel):
+    model = None if rebuild else load_cached(path)
+    if model is None:
         model = train_model(encoder, texts, labels, options.config, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
