@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split
 
 from bot.settings import Settings
 from intents.build import encode_all, make_encoder
-from intents.calibration import Evidence, Rule, choose_rule, choose_threshold, choose_weights
+from intents.calibration import Evidence, Rule, choose
 from intents.evaluate import read_labelled_csv
 from intents.members import EngineConfig, Floats, Heads, Scores, blend
 from intents.onnx_encoder import model_dir
@@ -123,16 +123,6 @@ def score(name: str, members: Scores, weights: tuple[float, ...], rule: Rule,
           flush=True)
 
 
-def choose(members: Scores, unknown: Scores, truth: NDArray[np.int64],
-           config: EngineConfig) -> tuple[tuple[float, ...], Rule]:
-    """Weights and rule from the held-out known rows and the hidden intents' rows."""
-    weights = choose_weights(members.members, truth)
-    known = Evidence.of(members, weights)
-    correct = blend(members.members, weights).argmax(1) == truth
-    lowest = choose_threshold(known.confidence, correct, config.target_precision)
-    return weights, choose_rule(known, correct, Evidence.of(unknown, weights), lowest, config)
-
-
 def main() -> None:
     """Run the probe and print one JSON line per blend."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -167,12 +157,12 @@ def main() -> None:
     extra = Heads.fit(texts[fit], tuned[fit], labels[fit], config)
     base_all = Heads.fit(texts, frozen, labels, config)
     extra_all = Heads.fit(texts, tuned_all, labels, config)
-    weights, rule = choose(base.scores(texts[held], frozen[held]),
-                           base.scores(texts[unknown], frozen[unknown]), truth, config)
+    weights, rule, _ = choose(base.scores(texts[held], frozen[held]),
+                              truth, [base.scores(texts[unknown], frozen[unknown])], config)
     score("three frozen", base_all.scores(test, frozen_test), weights, rule, test_labels, classes)
-    weights, rule = choose(
-        five_members(base, extra, texts[held], frozen[held], tuned[held]),
-        five_members(base, extra, texts[unknown], frozen[unknown], tuned[unknown]), truth, config)
+    weights, rule, _ = choose(
+        five_members(base, extra, texts[held], frozen[held], tuned[held]), truth,
+        [five_members(base, extra, texts[unknown], frozen[unknown], tuned[unknown])], config)
     score("three frozen + two fine-tuned",
           five_members(base_all, extra_all, test, frozen_test, tuned_test),
           weights, rule, test_labels, classes)

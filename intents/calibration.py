@@ -41,9 +41,10 @@ class Evidence:
     nearest: Floats
 
     @classmethod
-    def of(cls, scores: Scores, weights: Sequence[float]) -> Evidence:
-        """Blend ``scores`` with ``weights``."""
-        return cls(blend(scores.members, weights).max(axis=1), scores.nearest)
+    def of(cls, scores: Sequence[Scores], weights: Sequence[float]) -> Evidence:
+        """Blend each of ``scores`` with ``weights`` and put the results together."""
+        return cls(np.concatenate([blend(s.members, weights).max(axis=1) for s in scores]),
+                   np.concatenate([s.nearest for s in scores]))
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,12 @@ def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: flo
     return float(confidence[order][reaching.max()])
 
 
-def unknown_evidence(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                     weights: Sequence[float], config: EngineConfig,
-                     progress: Progress | None = None) -> Evidence | None:
-    """How examples of intents hidden from training score (None: too few intents)."""
+def unknown_scores(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
+                   config: EngineConfig, progress: Progress | None = None
+                   ) -> list[Scores] | None:
+    """How examples of intents hidden from training score, one round per group of hidden
+    intents (each round's members know different intents, so rounds blend separately; None:
+    too few intents)."""
     y = np.asarray(labels)
     classes = np.unique(y)
     groups = min(config.unknown_groups, len(classes) // 2)
@@ -140,9 +143,8 @@ def unknown_evidence(texts: Sequence[str], embeddings: Floats, labels: Sequence[
             progress(f"unknown-intent simulation {number}/{groups}")
         unseen = np.isin(y, hidden)
         heads = Heads.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
-        parts.append(Evidence.of(heads.scores(text_array[unseen], embeddings[unseen]), weights))
-    return Evidence(np.concatenate([p.confidence for p in parts]),
-                    np.concatenate([p.nearest for p in parts]))
+        parts.append(heads.scores(text_array[unseen], embeddings[unseen]))
+    return parts
 
 
 def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
@@ -177,6 +179,25 @@ def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence |
     return best[1]
 
 
+def choose(known: Scores, truth: NDArray[np.int64], unknown: Sequence[Scores] | None,
+           config: EngineConfig) -> tuple[tuple[float, ...], Rule, Calibration]:
+    """Blend weights and answer rule from held-out scores of known intents (``truth``: their
+    label indices) and of unknown ones."""
+    weights = choose_weights(known.members, truth)
+    blended = blend(known.members, weights)
+    evidence = Evidence(blended.max(axis=1), known.nearest)
+    correct = blended.argmax(axis=1) == truth
+    lowest = choose_threshold(evidence.confidence, correct, config.target_precision)
+    unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
+    rule = choose_rule(evidence, correct, unknown_evidence, lowest, config)
+    calibration = Calibration(
+        precision_threshold=lowest, out_of_fold_accuracy=float(correct.mean()),
+        out_of_fold_answered=float(rule.answers(evidence).mean()),
+        unknown_escalated=(None if unknown_evidence is None
+                           else float((~rule.answers(unknown_evidence)).mean())))
+    return weights, rule, calibration
+
+
 def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
               config: EngineConfig, progress: Progress | None = None
               ) -> tuple[tuple[float, ...], Rule, Calibration | None]:
@@ -186,14 +207,5 @@ def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
     scores = out_of_fold(texts, embeddings, labels, config, progress)
     if scores is None:
         return FALLBACK_WEIGHTS, Rule(FALLBACK_THRESHOLD), None
-    weights = choose_weights(scores.members, truth)
-    known = Evidence.of(scores, weights)
-    correct = blend(scores.members, weights).argmax(1) == truth
-    lowest = choose_threshold(known.confidence, correct, config.target_precision)
-    unknown = unknown_evidence(texts, embeddings, labels, weights, config, progress)
-    rule = choose_rule(known, correct, unknown, lowest, config)
-    calibration = Calibration(
-        precision_threshold=lowest, out_of_fold_accuracy=float(correct.mean()),
-        out_of_fold_answered=float(rule.answers(known).mean()),
-        unknown_escalated=None if unknown is None else float((~rule.answers(unknown)).mean()))
-    return weights, rule, calibration
+    unknown = unknown_scores(texts, embeddings, labels, config, progress)
+    return choose(scores, truth, unknown, config)
