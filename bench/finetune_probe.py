@@ -1,14 +1,14 @@
-"""Would fine-tuning MiniLM lift the engine to >= 90 % answered at >= 98 %? A probe, not the engine.
+"""Would fine-tuning MiniLM lift the model to >= 90 % answered at >= 98 %? A probe, not part of it.
 
     python bench/finetune_probe.py [--data DIR] [--epochs 4]
 
 Every choice is made on training data: hold out 20 % of train (stratified) and a quarter of the
-intents, fine-tune MiniLM on the rest, fit the members on the rest — the engine's three on
+intents, fine-tune MiniLM on the rest, fit the members on the rest — the model's three on
 frozen embeddings plus logistic regression and nearest neighbour on the fine-tuned ones — and
-choose blend weights and the answer rule with the engine's own functions on the held-out rows
+choose blend weights and the answer rule with the model's own functions on the held-out rows
 (known intents) and the hidden intents' rows (unknown). Then fine-tune on all of train, refit
 every member on all of train, and score test with those weights and that rule. Prints JSON for
-the engine's three frozen members alone and for the five-member blend. About 16 minutes here.
+the model's three frozen members alone and for the five-member blend. About 16 minutes here.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from sklearn.model_selection import train_test_split
 from bot.settings import Settings
 from intents.build import encode_all, make_encoder
 from intents.calibration import Evidence, Rule, choose
+from intents.encoder import model_dir
 from intents.evaluate import read_labelled_csv
-from intents.members import EngineConfig, Floats, Heads, Scores, blend
-from intents.onnx_encoder import model_dir
+from intents.members import Floats, Members, Scores, TrainingConfig, blend
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
 BATCH = 32
@@ -102,9 +102,9 @@ def length_bucketed(texts: NDArray[np.object_], rng: np.random.Generator
     return batches
 
 
-def five_members(frozen: Heads, tuned: Heads, texts: NDArray[np.object_], frozen_rows: Floats,
+def five_members(frozen: Members, tuned: Members, texts: NDArray[np.object_], frozen_rows: Floats,
                  tuned_rows: Floats) -> Scores:
-    """The engine's three frozen members, then LR and nearest neighbour on tuned embeddings."""
+    """The model's three frozen members, then LR and nearest neighbour on tuned embeddings."""
     base, extra = frozen.scores(texts, frozen_rows), tuned.scores(texts, tuned_rows)
     return Scores(members=[*base.members, extra.members[0], extra.members[2]],
                   nearest=extra.nearest)
@@ -129,13 +129,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(os.cpu_count() or 1)
     texts_list, labels_list = read_labelled_csv(args.data / "train.csv")
     test_list, test_labels_list = read_labelled_csv(args.data / "test.csv")
     texts, labels = np.array(texts_list, dtype=object), np.array(labels_list)
     test, test_labels = np.array(test_list, dtype=object), np.array(test_labels_list)
-    config = EngineConfig()
+    config = TrainingConfig()
     classes = np.unique(labels)
     fit, held = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels,
                                  random_state=0)
@@ -153,10 +152,10 @@ def main() -> None:
 
     known_classes = np.unique(labels[fit])
     truth = np.searchsorted(known_classes, labels[held])
-    base = Heads.fit(texts[fit], frozen[fit], labels[fit], config)
-    extra = Heads.fit(texts[fit], tuned[fit], labels[fit], config)
-    base_all = Heads.fit(texts, frozen, labels, config)
-    extra_all = Heads.fit(texts, tuned_all, labels, config)
+    base = Members.fit(texts[fit], frozen[fit], labels[fit], config)
+    extra = Members.fit(texts[fit], tuned[fit], labels[fit], config)
+    base_all = Members.fit(texts, frozen, labels, config)
+    extra_all = Members.fit(texts, tuned_all, labels, config)
     weights, rule, _ = choose(base.scores(texts[held], frozen[held]),
                               truth, [base.scores(texts[unknown], frozen[unknown])], config)
     score("three frozen", base_all.scores(test, frozen_test), weights, rule, test_labels, classes)

@@ -5,14 +5,13 @@ load (micro-batched), for each encoder, with the BANKING77 model.
 
 The model is the one ``omnibot eval`` trains on BANKING77 with the default encoder (taken from
 the cache under ``OMNIBOT_DATA_DIR``, default ``var``, or trained now); every encoder is timed
-with that same head, since speed does not depend on the head's weights.
+with that same model, since speed does not depend on the model's weights.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -20,13 +19,13 @@ import numpy as np
 
 from bot.settings import Settings
 from intents.build import ENCODERS, BuildOptions, build_classifier, make_encoder
-from intents.classifier import EngineClassifier
+from intents.classifier import BatchedClassifier
 from intents.evaluate import read_labelled_csv, single_message_ms
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
 
 
-async def throughput(classifier: EngineClassifier, texts: list[str], clients: int) -> float:
+async def throughput(classifier: BatchedClassifier, texts: list[str], clients: int) -> float:
     """Messages per second when ``clients`` callers classify ``texts`` concurrently."""
     queue = list(reversed(texts))
 
@@ -40,7 +39,7 @@ async def throughput(classifier: EngineClassifier, texts: list[str], clients: in
     return len(texts) / (time.perf_counter() - start)
 
 
-def encoder_rate(classifier: EngineClassifier, texts: list[str], batch: int = 32) -> float:
+def encoder_rate(classifier: BatchedClassifier, texts: list[str], batch: int = 32) -> float:
     """Messages per second through the encoder alone, in batches: the ceiling for throughput."""
     classifier.encoder.encode(texts[:batch])
     start = time.perf_counter()
@@ -49,7 +48,7 @@ def encoder_rate(classifier: EngineClassifier, texts: list[str], batch: int = 32
     return len(texts) / (time.perf_counter() - start)
 
 
-async def awaited_ms(classifier: EngineClassifier, texts: list[str]) -> list[float]:
+async def awaited_ms(classifier: BatchedClassifier, texts: list[str]) -> list[float]:
     """Milliseconds per ``await classify(text)``, one message at a time (thread hop included)."""
     timings = []
     for text in texts:
@@ -66,16 +65,17 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
     parser.add_argument("--clients", type=int, default=64)
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     train = read_labelled_csv(args.data / "train.csv")
     test_texts, _ = read_labelled_csv(args.data / "test.csv")
     print("| encoder | predict() p50 ms | p99 ms | await classify() p50 ms | "
           f"throughput, {args.clients} concurrent clients (msg/s) | encoder alone (msg/s) |")
     print("|---|---|---|---|---|---|")
     cache = Settings.from_env().cache_dir
-    model = build_classifier(*train, cache, BuildOptions(), progress=True).model
+    built = build_classifier(*train, cache, BuildOptions(), progress=True)
+    model = built.model
+    built.close()
     for encoder in args.encoders:
-        classifier = EngineClassifier(make_encoder(encoder, cache), model)
+        classifier = BatchedClassifier(make_encoder(encoder, cache), model)
         direct = single_message_ms(classifier, test_texts)
         awaited = asyncio.run(awaited_ms(classifier, test_texts[:500]))
         rate = asyncio.run(throughput(classifier, test_texts, args.clients))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import tempfile
 from pathlib import Path
 
 from intents.build import ENCODERS, BuildOptions, build_classifier
-from intents.classifier import EngineClassifier
+from intents.classifier import BatchedClassifier
 from intents.evaluate import holdout_experiment, read_labelled_csv
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
@@ -28,13 +27,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--encoder", choices=ENCODERS, default="onnx-int8")
     args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     train = read_labelled_csv(args.data / "train.csv")
     test = read_labelled_csv(args.data / "test.csv")
     held_out = random.Random(args.seed).sample(sorted(set(train[1])), args.held_out)
     cache = Path(tempfile.mkdtemp(prefix="omnibot-bench-"))
 
-    def build(texts: list[str], labels: list[str]) -> EngineClassifier:
+    def build(texts: list[str], labels: list[str]) -> BatchedClassifier:
         return build_classifier(texts, labels, cache, BuildOptions(encoder=args.encoder),
                                 progress=True)
 

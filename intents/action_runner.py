@@ -1,25 +1,47 @@
 """Running rasa-sdk custom actions: in-process through rasa-sdk's own executor, or on a remote
-Rasa action server through its ``POST /webhook`` protocol. Both get the same request."""
+Rasa action server through its ``POST /webhook`` protocol. Both get the same request, and both
+report a failure as an :class:`ActionError` of one :class:`ActionFailure` kind."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
 import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionNotFoundException
 
 from bot.contracts import Prediction
 from bot.models import Conversation, Role
+from intents.actions.order_status import DEFAULT_ORDERS_PATH, ActionOrderStatus
 
 ACTION_TIMEOUT_S = 5.0
 ACTIONS_PACKAGE = "intents.actions"
+HTTP_OK = 200
+HTTP_NOT_FOUND = 404  # rasa-sdk's answer to an action it has not registered
+
+
+class ActionFailure(StrEnum):
+    """Why an action gave no result."""
+
+    NOT_FOUND = "not_found"  # no action of that name is registered
+    TIMEOUT = "timeout"
+    FAILED = "failed"  # the action raised, or its server answered with an error
+    UNREACHABLE = "unreachable"  # the server could not be reached or gave no valid answer
 
 
 class ActionError(Exception):
-    """The action raised, timed out, or its server answered with an error."""
+    """Action ``action`` failed in the way ``kind`` says; ``detail`` is for the log."""
+
+    def __init__(self, action: str, kind: ActionFailure, detail: str) -> None:
+        super().__init__(f"{action}: {kind}: {detail}")
+        self.action = action
+        self.kind = kind
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -69,12 +91,20 @@ def _result(body: dict[str, Any]) -> ActionResult:
 
 
 class InProcessActions:
-    """Runs the actions of a Python package with rasa-sdk's ``ActionExecutor``."""
+    """Runs the actions of a Python package with rasa-sdk's ``ActionExecutor``.
 
-    def __init__(self, package: str = ACTIONS_PACKAGE,
-                 timeout_s: float = ACTION_TIMEOUT_S) -> None:
+    ``action_order_status`` reads ``orders_path`` (default: the bundled sample), never the
+    process environment.
+    """
+
+    def __init__(self, package: str = ACTIONS_PACKAGE, timeout_s: float = ACTION_TIMEOUT_S,
+                 orders_path: Path | None = None) -> None:
         self.executor = ActionExecutor()
         self.executor.register_package(package)
+        # rasa-sdk registers every Action subclass it has seen, built without arguments (which
+        # for this one means "read ORDERS_PATH from the environment"): replace it by one built
+        # from our configuration.
+        self.executor.register_action(ActionOrderStatus(orders_path or DEFAULT_ORDERS_PATH))
         self._timeout_s = timeout_s
 
     async def run(self, action: str, conversation: Conversation, prediction: Prediction,
@@ -84,11 +114,15 @@ class InProcessActions:
         try:
             result = await asyncio.wait_for(self.executor.run(call), self._timeout_s)
         except TimeoutError:
-            raise ActionError(f"{action} timed out after {self._timeout_s} s") from None
+            raise ActionError(action, ActionFailure.TIMEOUT,
+                              f"no result after {self._timeout_s} s") from None
+        except ActionNotFoundException as exc:
+            raise ActionError(action, ActionFailure.NOT_FOUND, str(exc)) from exc
         except Exception as exc:
-            raise ActionError(f"{action} failed: {exc}") from exc
+            raise ActionError(action, ActionFailure.FAILED, f"{type(exc).__name__}: {exc}"
+                              ) from exc
         if result is None:
-            raise ActionError(f"{action} returned nothing")
+            raise ActionError(action, ActionFailure.FAILED, "the executor returned nothing")
         return _result(result.model_dump())
 
 
@@ -106,13 +140,27 @@ class RemoteActions:
         try:
             async with aiohttp.ClientSession(timeout=self._timeout) as session, \
                     session.post(self._endpoint, json=call) as response:
+                status = response.status
                 body = await response.json(content_type=None)
-                if response.status != 200:
-                    detail = body.get("error", body) if isinstance(body, dict) else body
-                    raise ActionError(f"{action}: action server answered {response.status}: "
-                                      f"{detail}")
         except TimeoutError:
-            raise ActionError(f"{action} timed out on the action server") from None
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise ActionError(f"{action}: action server unreachable: {exc}") from exc
+            raise ActionError(action, ActionFailure.TIMEOUT,
+                              f"no answer from {self._endpoint} in time") from None
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: the body is not JSON
+            raise ActionError(action, ActionFailure.UNREACHABLE,
+                              f"{self._endpoint}: {type(exc).__name__}: {exc}") from exc
+        if status != HTTP_OK:
+            raise _server_error(action, status, body)
+        if not isinstance(body, dict):
+            raise ActionError(action, ActionFailure.UNREACHABLE,
+                              f"{self._endpoint} answered {status} without a result object")
         return _result(body)
+
+
+def _server_error(action: str, status: int, body: Any) -> ActionError:
+    """The error for an action server's non-200 answer ``body``."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    detail = f"action server answered {status}: {error}"
+    # Only rasa-sdk's own "not registered" answer names the action; a bare 404 is a wrong URL.
+    if status == HTTP_NOT_FOUND and isinstance(body, dict) and body.get("action_name") == action:
+        return ActionError(action, ActionFailure.NOT_FOUND, detail)
+    return ActionError(action, ActionFailure.FAILED, detail)

@@ -1,9 +1,9 @@
 """Building the serving classifier: encoder, training, and the on-disk cache.
 
 A trained model is cached under ``<cache>/models/<key>.joblib``, where the key hashes the
-training texts and labels, the engine settings and the library versions that shape the model;
-the exported ONNX encoder is cached under ``<cache>/encoders/``. ``omnibot serve`` starts from
-the cache; ``omnibot train`` rebuilds it.
+training texts and labels, the training settings, ``MODEL_VERSION`` and the library versions
+that shape the model; the exported ONNX encoder is cached under ``<cache>/encoders/``.
+``omnibot serve`` starts from the cache; ``omnibot train`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from intents.calibration import Rule
-from intents.classifier import EngineClassifier
+from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder, MiniLMEncoder
-from intents.engine import IntentModel, train
-from intents.members import EngineConfig
+from intents.members import TrainingConfig
+from intents.model import IntentModel, train
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = 7
+# Part of the cache key: bump it whenever a pickled model would no longer load or mean the same
+# (8: intents.engine became intents.model, Heads became Members).
+MODEL_VERSION = 8
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 
@@ -41,7 +43,7 @@ class BuildOptions:
     """How to build the classifier: which encoder, which hyper-parameters, which threshold."""
 
     encoder: str = "onnx-int8"
-    config: EngineConfig = field(default_factory=EngineConfig)
+    config: TrainingConfig = field(default_factory=TrainingConfig)
     threshold: float | None = None  # None: the threshold chosen on the training data
 
 
@@ -64,7 +66,7 @@ def cache_key(texts: Sequence[str], labels: Sequence[str], options: BuildOptions
     """A hash of everything that determines the trained model."""
     payload = json.dumps({"texts": list(texts), "labels": list(labels),
                           "config": asdict(options.config), "encoder": options.encoder,
-                          "export": EXPORT_VERSION, "engine": ENGINE_VERSION,
+                          "export": EXPORT_VERSION, "model": MODEL_VERSION,
                           "sklearn": sklearn.__version__},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
@@ -80,7 +82,7 @@ def encode_all(encoder: Encoder, texts: Sequence[str], progress: bool = False
 
 
 def train_model(encoder: Encoder, texts: Sequence[str], labels: Sequence[str],
-                config: EngineConfig, progress: bool = False) -> IntentModel:
+                config: TrainingConfig, progress: bool = False) -> IntentModel:
     """Encode the training texts and train the model."""
     embeddings = encode_all(encoder, texts, progress)
     steps = tqdm(total=config.folds + config.unknown_groups + 1, desc="training", unit="fit",
@@ -107,7 +109,7 @@ def load_cached(path: Path) -> IntentModel | None:
 
 def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Path,
                      options: BuildOptions = BuildOptions(), rebuild: bool = False,
-                     progress: bool = False) -> EngineClassifier:
+                     progress: bool = False) -> BatchedClassifier:
     """The classifier for this training data: from the cache, or trained and cached."""
     encoder = make_encoder(options.encoder, cache_dir)
     path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
@@ -120,4 +122,4 @@ def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Pat
         partial.replace(path)
     if options.threshold is not None:
         model = replace(model, rule=Rule(options.threshold))  # a fixed threshold alone
-    return EngineClassifier(encoder, model)
+    return BatchedClassifier(encoder, model)

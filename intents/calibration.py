@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.model_selection import StratifiedKFold
 
-from intents.members import EngineConfig, Floats, Heads, Scores, blend
+from intents.members import Floats, Members, Scores, TrainingConfig, blend
 
 WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
 FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
@@ -71,7 +71,7 @@ class Calibration:
 
 
 def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                config: EngineConfig, progress: Progress | None = None) -> Scores | None:
+                config: TrainingConfig, progress: Progress | None = None) -> Scores | None:
     """The members' out-of-fold scores over the training rows (None: too few rows)."""
     y = np.asarray(labels)
     folds = min(config.folds, int(np.unique(y, return_counts=True)[1].min()))
@@ -84,8 +84,8 @@ def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
     for number, (fit, held) in enumerate(splitter.split(text_array, y), start=1):
         if progress:
             progress(f"cross-validation fold {number}/{folds}")
-        heads = Heads.fit(text_array[fit], embeddings[fit], y[fit], config)
-        fold = heads.scores(text_array[held], embeddings[held])
+        fitted = Members.fit(text_array[fit], embeddings[fit], y[fit], config)
+        fold = fitted.scores(text_array[held], embeddings[held])
         if members is None:
             members = [np.zeros((len(y), p.shape[1])) for p in fold.members]
         for oof, part in zip(members, fold.members, strict=True):
@@ -125,7 +125,7 @@ def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: flo
 
 
 def unknown_scores(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                   config: EngineConfig, progress: Progress | None = None
+                   config: TrainingConfig, progress: Progress | None = None
                    ) -> list[Scores] | None:
     """How examples of intents hidden from training score, one round per group of hidden
     intents (each round's members know different intents, so rounds blend separately; None:
@@ -142,8 +142,8 @@ def unknown_scores(texts: Sequence[str], embeddings: Floats, labels: Sequence[st
         if progress:
             progress(f"unknown-intent simulation {number}/{groups}")
         unseen = np.isin(y, hidden)
-        heads = Heads.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
-        parts.append(heads.scores(text_array[unseen], embeddings[unseen]))
+        fitted = Members.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
+        parts.append(fitted.scores(text_array[unseen], embeddings[unseen]))
     return parts
 
 
@@ -158,7 +158,7 @@ def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
 
 
 def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence | None,
-                lowest: float, config: EngineConfig) -> Rule:
+                lowest: float, config: TrainingConfig) -> Rule:
     """The rule answering the most ``known`` rows at the target precision (out of fold) while
     escalating the target share of ``unknown`` ones, with no threshold below ``lowest``."""
     if unknown is None:
@@ -180,7 +180,7 @@ def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence |
 
 
 def choose(known: Scores, truth: NDArray[np.int64], unknown: Sequence[Scores] | None,
-           config: EngineConfig) -> tuple[tuple[float, ...], Rule, Calibration]:
+           config: TrainingConfig) -> tuple[tuple[float, ...], Rule, Calibration]:
     """Blend weights and answer rule from held-out scores of known intents (``truth``: their
     label indices) and of unknown ones."""
     weights = choose_weights(known.members, truth)
@@ -199,7 +199,7 @@ def choose(known: Scores, truth: NDArray[np.int64], unknown: Sequence[Scores] | 
 
 
 def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
-              config: EngineConfig, progress: Progress | None = None
+              config: TrainingConfig, progress: Progress | None = None
               ) -> tuple[tuple[float, ...], Rule, Calibration | None]:
     """Blend weights, answer rule and how they were found, from the training data alone."""
     classes = [str(c) for c in np.unique(np.asarray(labels))]

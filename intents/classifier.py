@@ -7,14 +7,15 @@ from threadpoolctl import ThreadpoolController
 from bot.contracts import Prediction
 from intents.batcher import MicroBatcher
 from intents.encoder import Encoder
-from intents.engine import IntentModel
+from intents.model import IntentModel
 
 MAX_BATCH = 32
 WORKERS = 2
 
 
-class EngineClassifier:
-    """Classifies texts with ``model`` over ``encoder``'s embeddings, off the event loop."""
+class BatchedClassifier:
+    """Classifies texts with ``model`` over ``encoder``'s embeddings, micro-batched on worker
+    threads off the event loop."""
 
     def __init__(self, encoder: Encoder, model: IntentModel) -> None:
         self.encoder = encoder
@@ -25,7 +26,7 @@ class EngineClassifier:
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Classify a batch of texts (blocking)."""
         embeddings = self.encoder.encode(texts).astype("float64")
-        # One BLAS thread: the heads' products are small, and BLAS threads waking up beside
+        # One BLAS thread: the members' products are small, and BLAS threads waking up beside
         # onnxruntime's cost more than they save (measured: p50 11.7 -> 6.3 ms per message).
         with self._threadpools.limit(limits=1, user_api="blas"):
             return self.model.predict(texts, embeddings)
@@ -35,5 +36,6 @@ class EngineClassifier:
         return await self._batcher.submit(text)
 
     def close(self) -> None:
-        """Stop the worker threads."""
+        """Stop the worker threads and release the encoder's; idempotent."""
         self._batcher.close()
+        self.encoder.close()

@@ -1,4 +1,4 @@
-"""Evaluating the intent engine on a labelled test set (``omnibot eval``)."""
+"""Evaluating the intent classifier on a labelled test set (``omnibot eval``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from tqdm import tqdm
 from bot.contracts import Prediction
 from intents.build import ENCODE_CHUNK
 from intents.calibration import Rule
-from intents.classifier import EngineClassifier
-from intents.engine import OOS_LABEL
+from intents.classifier import BatchedClassifier
+from intents.model import OOS_LABEL
 
 LATENCY_SAMPLE = 1000  # single-message timings taken for p50/p99
 
@@ -54,7 +54,7 @@ def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
     return [text for text, _ in rows], [label for _, label in rows]
 
 
-def predict_all(classifier: EngineClassifier, texts: list[str],
+def predict_all(classifier: BatchedClassifier, texts: list[str],
                 progress: bool = False) -> list[Prediction]:
     """Predictions for every text, in batches, with a progress bar when asked."""
     out: list[Prediction] = []
@@ -64,7 +64,7 @@ def predict_all(classifier: EngineClassifier, texts: list[str],
     return out
 
 
-def single_message_ms(classifier: EngineClassifier, texts: list[str]) -> list[float]:
+def single_message_ms(classifier: BatchedClassifier, texts: list[str]) -> list[float]:
     """Milliseconds to classify each of (up to ``LATENCY_SAMPLE``) texts one at a time."""
     step = max(1, len(texts) // LATENCY_SAMPLE)
     timings = []
@@ -94,7 +94,7 @@ def score(predictions: list[Prediction], labels: list[str], timings: list[float]
         blend_weights=weights)
 
 
-def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
+def evaluate(classifier: BatchedClassifier, texts: list[str], labels: list[str],
              progress: bool = False) -> tuple[EvalResult, list[Prediction]]:
     """Classify every test text and score the results."""
     predictions = predict_all(classifier, texts, progress)
@@ -106,7 +106,7 @@ def evaluate(classifier: EngineClassifier, texts: list[str], labels: list[str],
 
 @dataclass(frozen=True)
 class HoldoutResult:
-    """How the engine treats intents it never saw: they should be escalated, not answered."""
+    """How the classifier treats intents it never saw: they should be escalated, not answered."""
 
     held_out: tuple[str, ...]
     unknown_escalated: float  # share of held-out intents' test rows not answered
@@ -119,14 +119,17 @@ class HoldoutResult:
         return asdict(self)
 
 
-def holdout_experiment(build: Callable[[list[str], list[str]], EngineClassifier],
+def holdout_experiment(build: Callable[[list[str], list[str]], BatchedClassifier],
                        train: tuple[list[str], list[str]], test: tuple[list[str], list[str]],
                        held_out: Sequence[str]) -> HoldoutResult:
     """Train without the ``held_out`` intents; score their test rows as out of scope."""
     hidden = set(held_out)
     known_rows = [(t, y) for t, y in zip(*train, strict=True) if y not in hidden]
     classifier = build([t for t, _ in known_rows], [y for _, y in known_rows])
-    predictions = predict_all(classifier, test[0])
+    try:
+        predictions = predict_all(classifier, test[0])
+    finally:
+        classifier.close()
     unknown = np.array([y in hidden for y in test[1]])
     answered = np.array([p.confident for p in predictions])
     correct = np.array([p.intent == y for p, y in zip(predictions, test[1], strict=True)])

@@ -26,8 +26,8 @@ Labels = Sequence[str] | NDArray[np.str_]
 
 
 @dataclass(frozen=True)
-class EngineConfig:
-    """Hyper-parameters of the intent model (part of the cache key)."""
+class TrainingConfig:
+    """Hyper-parameters for training the intent model (part of the cache key)."""
 
     embed_c: float = 10.0
     lexical_c: float = 20.0
@@ -57,7 +57,7 @@ def probabilities(model: LogisticRegression, features: Any) -> Floats:
 
 
 @dataclass
-class LexicalHead:
+class LexicalMember:
     """Logistic regression on TF-IDF word 1-2-grams and character 2-5-grams."""
 
     words: TfidfVectorizer
@@ -65,7 +65,7 @@ class LexicalHead:
     model: LogisticRegression
 
     @classmethod
-    def fit(cls, texts: Texts, labels: Labels, c: float) -> LexicalHead:
+    def fit(cls, texts: Texts, labels: Labels, c: float) -> LexicalMember:
         """Fit the vectorisers and the classifier."""
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
@@ -80,7 +80,7 @@ class LexicalHead:
 
 
 @dataclass
-class NeighbourHead:
+class NeighbourMember:
     """Each intent scored by its most similar training example (cosine), as a softmax."""
 
     examples: NDArray[np.float32]  # unit columns, grouped by intent in label order
@@ -88,7 +88,7 @@ class NeighbourHead:
     temperature: float
 
     @classmethod
-    def fit(cls, embeddings: Floats, labels: Labels, temperature: float) -> NeighbourHead:
+    def fit(cls, embeddings: Floats, labels: Labels, temperature: float) -> NeighbourMember:
         """Keep the training embeddings, grouped by intent."""
         y = np.asarray(labels)
         order = np.argsort(y, kind="stable")
@@ -116,21 +116,21 @@ class Scores:
 
 
 @dataclass
-class Heads:
+class Members:
     """The fitted members, over the same label order."""
 
     embed: LogisticRegression
-    lexical: LexicalHead
-    neighbour: NeighbourHead
+    lexical: LexicalMember
+    neighbour: NeighbourMember
 
     @classmethod
     def fit(cls, texts: Texts, embeddings: Floats, labels: Labels,
-            config: EngineConfig) -> Heads:
+            config: TrainingConfig) -> Members:
         """Fit every member on the same rows."""
         embed = LogisticRegression(C=config.embed_c, max_iter=3000).fit(embeddings, labels)
-        return cls(embed=embed, lexical=LexicalHead.fit(texts, labels, config.lexical_c),
-                   neighbour=NeighbourHead.fit(embeddings, labels,
-                                               config.neighbour_temperature))
+        return cls(embed=embed, lexical=LexicalMember.fit(texts, labels, config.lexical_c),
+                   neighbour=NeighbourMember.fit(embeddings, labels,
+                                                 config.neighbour_temperature))
 
     def scores(self, texts: Texts, embeddings: Floats) -> Scores:
         """Each member's class probabilities and the nearest training example's similarity."""

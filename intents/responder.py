@@ -1,17 +1,26 @@
-"""Automated answers: the catalogue's template, or a rasa-sdk custom action, per intent."""
+"""Automated answers: the catalogue's template, or a rasa-sdk custom action, per intent.
+
+Escalation reasons are a small fixed set (they label ``omnibot_escalations_total``); which
+intent or action, and what went wrong, go to the log.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from bot.contracts import Answer, Prediction
+from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation
-from intents.action_runner import ActionError, ActionRunner
+from intents.action_runner import ActionError, ActionFailure, ActionRunner
 from intents.catalogue import Catalogue, Intent
 
-NO_ANSWER_REASON = "no automated answer for intent {intent}"
-ACTION_FAILED_REASON = "custom action {action} failed ({error})"
-NO_RUNNER_REASON = "custom action {action} is not available"
+ACTION_FAILED_REASONS: dict[ActionFailure, str] = {
+    ActionFailure.NOT_FOUND: "custom action failed (not found)",
+    ActionFailure.TIMEOUT: "custom action failed (timeout)",
+    ActionFailure.FAILED: "custom action failed (error)",
+    ActionFailure.UNREACHABLE: "custom action failed (action server unreachable)",
+}
+NO_RUNNER_REASON = "custom action not available"
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +37,9 @@ class CatalogueResponder:
         """The answer for ``prediction.intent``; an unknown intent or failed action escalates."""
         intent = self._catalogue.intents.get(prediction.intent)
         if intent is None:
-            return Answer(text=None, escalate=NO_ANSWER_REASON.format(intent=prediction.intent))
+            log.warning("no automated answer: intent %r is not in the catalogue",
+                        prediction.intent)
+            return Answer(text=None, escalate=NO_ANSWER_REASON)
         if intent.action is None:
             return Answer(text=intent.answer, escalate=intent.escalate)
         return await self._run_action(intent, prediction, conversation, text)
@@ -37,14 +48,16 @@ class CatalogueResponder:
                           conversation: Conversation, text: str) -> Answer:
         assert intent.action is not None
         if self._actions is None:
-            return Answer(text=None, escalate=NO_RUNNER_REASON.format(action=intent.action))
+            log.warning("custom action %s of intent %s: no action runner is configured",
+                        intent.action, intent.name)
+            return Answer(text=None, escalate=NO_RUNNER_REASON)
         try:
             result = await self._actions.run(intent.action, conversation, prediction, text,
                                              dict(conversation.slots))
         except ActionError as error:
-            log.warning("custom action failed: %s", error)
-            return Answer(text=None, escalate=ACTION_FAILED_REASON.format(
-                action=intent.action, error=error))
+            log.warning("custom action %s failed (%s): %s", error.action, error.kind,
+                        error.detail)
+            return Answer(text=None, escalate=ACTION_FAILED_REASONS[error.kind])
         slots = dict(conversation.slots)
         for event in result.events:
             if event.get("event") == "slot":

@@ -1,4 +1,14 @@
-"""``action_order_status``: looks an order up by the number the customer gives."""
+"""``action_order_status``: looks an order up by the number the customer gives.
+
+Where the orders file comes from depends on who runs the action:
+
+- in omnibot's process (:class:`intents.action_runner.InProcessActions`), from the runner's
+  configuration (the service's ``ORDERS_PATH`` setting, ``.env`` included), else the bundled
+  sample; the action itself reads no environment variable;
+- on a separate rasa-sdk action server (``python -m rasa_sdk --actions intents.actions``), which
+  builds the action without arguments, from that server process's own ``ORDERS_PATH``
+  environment variable (no ``.env``), else the bundled sample.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +31,8 @@ UNKNOWN_TEXT = ("I couldn't find order {number}. Could you check the number? "
 STATUS_TEXT = "Order {number} is {status}. {detail}"
 
 
-def orders_path() -> Path:
-    """The orders file: ``ORDERS_PATH``, else the bundled sample."""
+def orders_path_from_env() -> Path:
+    """The orders file of an action server process: ``ORDERS_PATH``, else the bundled sample."""
     return Path(os.environ.get(ORDERS_PATH_ENV) or DEFAULT_ORDERS_PATH)
 
 
@@ -33,7 +43,14 @@ def load_orders(path: Path) -> dict[str, dict[str, str]]:
 
 
 class ActionOrderStatus(Action):  # type: ignore[misc]
-    """Answers "where is my order?" from the orders file, asking for the number when needed."""
+    """Answers "where is my order?" from the orders file, asking for the number when needed.
+
+    ``orders_path`` None (how an action server builds it) means :func:`orders_path_from_env`,
+    read on each run.
+    """
+
+    def __init__(self, orders_path: Path | None = None) -> None:
+        self._orders_path = orders_path
 
     def name(self) -> str:
         """The action's name in the catalogue and on the action server."""
@@ -50,7 +67,7 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
             dispatcher.utter_message(text=ASK_TEXT)
             return [SlotSet("requested_slot", "order_number")]
         number = match.group(1)
-        order = load_orders(orders_path()).get(number)
+        order = load_orders(self._orders_path or orders_path_from_env()).get(number)
         if order is None:
             dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
             return [SlotSet("requested_slot", "order_number")]

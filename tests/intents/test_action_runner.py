@@ -22,12 +22,13 @@ from bot.embedded_redis import free_port
 from bot.models import Conversation, Message, Role
 from intents.action_runner import (
     ActionError,
+    ActionFailure,
     ActionRunner,
     InProcessActions,
     RemoteActions,
     action_call,
 )
-from intents.actions.order_status import ASK_TEXT
+from intents.actions.order_status import ASK_TEXT, ActionOrderStatus
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
 CONVERSATION = Conversation(id="c1", customer_id="c1", messages=(
@@ -113,44 +114,78 @@ async def test_order_status_asks_then_answers(action_server: str, where: str) ->
     assert "couldn't find order 999999" in unknown.texts[0]
 
 
-async def test_the_orders_file_is_configurable(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    orders = tmp_path / "orders.json"
-    orders.write_text(json.dumps({"55555": {"status": "lost", "detail": "Sorry!"}}))
-    monkeypatch.setenv("ORDERS_PATH", str(orders))
-    result = await InProcessActions().run("action_order_status", CONVERSATION, PREDICTION,
-                                          "55555", {})
+def orders_file(path: Path, number: str, status: str) -> Path:
+    path.write_text(json.dumps({number: {"status": status, "detail": "Sorry!"}}))
+    return path
+
+
+async def test_in_process_the_orders_file_comes_from_the_runner_s_configuration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configured = orders_file(tmp_path / "orders.json", "55555", "lost")
+    monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
+    result = await InProcessActions(orders_path=configured).run(
+        "action_order_status", CONVERSATION, PREDICTION, "55555", {})
     assert result.texts == ("Order 55555 is lost. Sorry!",)
+    sample = await InProcessActions().run("action_order_status", CONVERSATION, PREDICTION,
+                                          "55555", {})
+    assert "couldn't find order 55555" in sample.texts[0]  # the bundled sample, not the env
 
 
-async def test_in_process_failures_and_timeouts_raise_action_error() -> None:
+async def test_an_action_server_s_instance_reads_its_own_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
+    runner = InProcessActions()
+    runner.executor.register_action(ActionOrderStatus())  # built as rasa-sdk's server does
+    result = await runner.run("action_order_status", CONVERSATION, PREDICTION, "55555", {})
+    assert result.texts == ("Order 55555 is env. Sorry!",)
+
+
+async def kind_of(runner: ActionRunner, action: str) -> tuple[ActionFailure, str]:
+    """The kind and action of the ActionError that running ``action`` raises."""
+    with pytest.raises(ActionError) as caught:
+        await runner.run(action, CONVERSATION, PREDICTION, "x", {})
+    assert caught.value.detail
+    return caught.value.kind, caught.value.action
+
+
+async def test_in_process_failures_are_told_apart_by_kind() -> None:
     runner = InProcessActions(timeout_s=0.2)
     runner.executor.register_action(SlowAction)
     runner.executor.register_action(BrokenAction)
-    with pytest.raises(ActionError, match="timed out"):
-        await runner.run("action_slow", CONVERSATION, PREDICTION, "x", {})
-    with pytest.raises(ActionError, match="database down"):
-        await runner.run("action_broken", CONVERSATION, PREDICTION, "x", {})
-    with pytest.raises(ActionError):
-        await runner.run("action_missing", CONVERSATION, PREDICTION, "x", {})
+    assert await kind_of(runner, "action_slow") == (ActionFailure.TIMEOUT, "action_slow")
+    assert await kind_of(runner, "action_broken") == (ActionFailure.FAILED, "action_broken")
+    assert await kind_of(runner, "action_missing") == (ActionFailure.NOT_FOUND,
+                                                       "action_missing")
 
 
-async def test_remote_errors_raise_action_error(action_server: str,
-                                                aiohttp_server: ServerFactory) -> None:
-    with pytest.raises(ActionError, match="answered 404"):
-        await RemoteActions(action_server).run("action_missing", CONVERSATION, PREDICTION,
-                                               "x", {})
-    with pytest.raises(ActionError, match="unreachable"):
-        await RemoteActions(f"http://127.0.0.1:{free_port()}/webhook").run(
-            "action_order_status", CONVERSATION, PREDICTION, "x", {})
+async def test_remote_failures_are_told_apart_by_kind(action_server: str,
+                                                      aiohttp_server: ServerFactory) -> None:
+    assert await kind_of(RemoteActions(action_server), "action_missing") == (
+        ActionFailure.NOT_FOUND, "action_missing")
+    nowhere = RemoteActions(f"http://127.0.0.1:{free_port()}/webhook")
+    assert await kind_of(nowhere, "action_order_status") == (ActionFailure.UNREACHABLE,
+                                                             "action_order_status")
 
     async def stall(request: web.Request) -> web.Response:
         await asyncio.sleep(2)
         return web.json_response({})
 
+    async def error(request: web.Request) -> web.Response:
+        return web.json_response({"error": "database down"}, status=500)
+
+    async def not_json(request: web.Request) -> web.Response:
+        return web.Response(text="<html>maintenance</html>", content_type="text/html")
+
+    async def wrong_url(request: web.Request) -> web.Response:
+        return web.json_response({"error": "no such route"}, status=404)
+
     app = web.Application()
-    app.router.add_post("/webhook", stall)
+    for path, handler in [("/stall", stall), ("/error", error), ("/html", not_json),
+                          ("/other", wrong_url)]:
+        app.router.add_post(path, handler)
     server = await aiohttp_server(app)
-    slow = RemoteActions(f"http://127.0.0.1:{server.port}/webhook", timeout_s=0.2)
-    with pytest.raises(ActionError, match="timed out"):
-        await slow.run("action_order_status", CONVERSATION, PREDICTION, "x", {})
+    base = f"http://127.0.0.1:{server.port}"
+    for path, kind in [("/stall", ActionFailure.TIMEOUT), ("/error", ActionFailure.FAILED),
+                       ("/html", ActionFailure.UNREACHABLE), ("/other", ActionFailure.FAILED)]:
+        runner = RemoteActions(base + path, timeout_s=0.2)
+        assert await kind_of(runner, "action_order_status") == (kind, "action_order_status")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
+import joblib
 import pytest
 
 from bot.app import Engine
-from intents.build import build_classifier
+from intents import build
+from intents.build import BuildOptions, build_classifier, cache_key, load_cached
 
 TEXTS = [f"{verb} my {thing}" for verb in ("track", "find", "where is")
          for thing in ("order", "parcel", "delivery")] + \
@@ -33,3 +37,24 @@ def test_the_cached_model_is_reused_and_an_unreadable_one_is_retrained(
     assert "unreadable" in caplog.text
     assert again.predict(["where is my parcel"])[0].intent == "where_is_my_order"
     assert cached.read_bytes() != b"not a pickle"
+
+
+def test_a_model_pickled_under_the_old_names_is_retrained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # what omnibot <= MODEL_VERSION 7 pickled: intents.engine.IntentModel
+    old = types.ModuleType("intents.engine")
+    old_model = type("IntentModel", (), {"__module__": "intents.engine"})
+    old.IntentModel = old_model  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "intents.engine", old)
+    path = tmp_path / "old.joblib"
+    joblib.dump(old_model(), path)
+    monkeypatch.delitem(sys.modules, "intents.engine")
+    assert load_cached(path) is None
+    assert "unreadable" in caplog.text
+
+
+def test_the_cache_key_changes_with_the_model_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = cache_key(TEXTS, LABELS, BuildOptions())
+    monkeypatch.setattr(build, "MODEL_VERSION", build.MODEL_VERSION + 1)
+    assert cache_key(TEXTS, LABELS, BuildOptions()) != key

@@ -14,7 +14,7 @@ from intents.calibration import (
     choose_weights,
     escalating_rule,
 )
-from intents.members import EngineConfig
+from intents.members import TrainingConfig
 
 
 def test_the_threshold_is_the_lowest_reaching_the_target_precision() -> None:
@@ -49,7 +49,7 @@ def test_the_similarity_floor_escalates_just_enough_unknown_messages() -> None:
 
 
 def test_unknown_intents_are_kept_out_by_similarity_when_that_costs_fewer_answers() -> None:
-    config = EngineConfig(target_precision=0.9, target_unknown_escalated=0.75)
+    config = TrainingConfig(target_precision=0.9, target_unknown_escalated=0.75)
     # known messages: confident and close to their examples; unknown ones: as confident
     # but far from every example, so only a similarity floor separates them cheaply
     known = Evidence(np.linspace(0.6, 0.99, 100), np.full(100, 0.9))
@@ -62,7 +62,7 @@ def test_unknown_intents_are_kept_out_by_similarity_when_that_costs_fewer_answer
 
 
 def test_without_a_similarity_gap_the_threshold_rises_instead() -> None:
-    config = EngineConfig(target_precision=0.9, target_unknown_escalated=0.75)
+    config = TrainingConfig(target_precision=0.9, target_unknown_escalated=0.75)
     known = Evidence(np.linspace(0.6, 0.99, 100), np.full(100, 0.9))
     unknown = Evidence(np.linspace(0.5, 0.7, 40), np.full(40, 0.9))
     rule = choose_rule(known, np.ones(100, dtype=bool), unknown, 0.55, config)
@@ -72,7 +72,7 @@ def test_without_a_similarity_gap_the_threshold_rises_instead() -> None:
 
 
 def test_a_rule_that_would_miss_the_precision_target_is_not_chosen() -> None:
-    config = EngineConfig(target_precision=0.95, target_unknown_escalated=0.5)
+    config = TrainingConfig(target_precision=0.95, target_unknown_escalated=0.5)
     known = Evidence(np.linspace(0.6, 0.99, 100), np.r_[np.full(50, 0.5), np.full(50, 0.9)])
     correct = np.r_[np.ones(50, dtype=bool), np.zeros(5, dtype=bool), np.ones(45, dtype=bool)]
     unknown = Evidence(np.full(10, 0.99), np.linspace(0.4, 0.95, 10))

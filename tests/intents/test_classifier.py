@@ -10,13 +10,14 @@ import pytest
 from numpy.typing import NDArray
 
 from bot.app import Engine
-from intents.classifier import EngineClassifier
+from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder
+from intents.model import train
 
 
 @pytest.fixture
-def classifier(engine: Engine) -> EngineClassifier:
-    assert isinstance(engine.classifier, EngineClassifier)
+def classifier(engine: Engine) -> BatchedClassifier:
+    assert isinstance(engine.classifier, BatchedClassifier)
     return engine.classifier
 
 
@@ -28,7 +29,7 @@ def classifier(engine: Engine) -> EngineClassifier:
     ("has the refund for my returned jacket gone through", "refund_status"),
     ("is shipping free?", "shipping_costs"),
 ])
-async def test_unseen_phrasings_reach_the_right_intent(classifier: EngineClassifier,
+async def test_unseen_phrasings_reach_the_right_intent(classifier: BatchedClassifier,
                                                        text: str, intent: str) -> None:
     prediction = await classifier.classify(text)
     assert prediction.intent == intent
@@ -40,7 +41,7 @@ async def test_unseen_phrasings_reach_the_right_intent(classifier: EngineClassif
 
 @pytest.mark.parametrize("text", ["what is the capital of mongolia", "asdf qwerty zxcv",
                                   "my cat is sick"])
-async def test_off_topic_text_is_not_confident(classifier: EngineClassifier,
+async def test_off_topic_text_is_not_confident(classifier: BatchedClassifier,
                                                text: str) -> None:
     assert not (await classifier.classify(text)).confident
 
@@ -58,9 +59,25 @@ class SpyEncoder:
         self.batch_sizes.append(len(texts))
         return self.inner.encode(texts)
 
+    def close(self) -> None:
+        pass  # the inner encoder is the shared engine's
+
+
+class ClosingEncoder:
+    """Embeds every text alike and counts calls to close()."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        return np.tile(np.array([1, 0], dtype=np.float32), (len(texts), 1))
+
+    def close(self) -> None:
+        self.closed += 1
+
 
 async def test_concurrent_calls_are_batched_off_the_event_loop(
-        classifier: EngineClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+        classifier: BatchedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = SpyEncoder(classifier.encoder)
     monkeypatch.setattr(classifier, "encoder", spy)
     ticks = 0
@@ -84,10 +101,22 @@ async def test_concurrent_calls_are_batched_off_the_event_loop(
     assert ticks > len(spy.batch_sizes)  # the loop kept running meanwhile
 
 
-async def test_batched_and_single_predictions_agree(classifier: EngineClassifier) -> None:
+async def test_batched_and_single_predictions_agree(classifier: BatchedClassifier) -> None:
     texts = ["where is my order?", "hello", "do you take apple pay", "bye"]
     batched = classifier.predict(texts)
     for text, prediction in zip(texts, batched, strict=True):
         single = (await classifier.classify(text))
         assert single.intent == prediction.intent
         assert single.confidence == pytest.approx(prediction.confidence, abs=1e-4)
+
+
+async def test_close_stops_the_workers_and_closes_the_encoder() -> None:
+    encoder = ClosingEncoder()
+    model = train(["where is my order", "where is my refund"], ["order", "refund"], np.eye(2))
+    classifier = BatchedClassifier(encoder, model)
+    assert (await classifier.classify("hi")).intent in {"order", "refund"}
+    classifier.close()
+    assert encoder.closed == 1
+    classifier.close()  # idempotent: a second close is harmless
+    with pytest.raises(RuntimeError):
+        await classifier.classify("hi")

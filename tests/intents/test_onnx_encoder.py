@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.app import Engine
 from intents.build import make_encoder
@@ -24,6 +26,7 @@ def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
     np.testing.assert_allclose((batched * reference).sum(1), 1.0, atol=1e-4)
     np.testing.assert_allclose(batched, single, atol=1e-5)  # batch mates do not matter
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    onnx.close()
 
 
 def test_int8_embeddings_are_close_and_independent_of_batch_mates(
@@ -36,3 +39,18 @@ def test_int8_embeddings_are_close_and_independent_of_batch_mates(
     assert (batched * reference).sum(1).min() > 0.98
     # each text is quantised on its own, so the batch cannot change its embedding
     np.testing.assert_allclose(batched, single, atol=1e-6)
+    int8.close()
+
+
+def test_close_stops_the_chunk_threads_and_is_idempotent(engine: Engine,
+                                                         engine_data_dir: Path) -> None:
+    before = set(threading.enumerate())
+    encoder = make_encoder("onnx-int8", engine_data_dir / "cache")
+    encoder.encode(TEXTS)  # starts the chunk pool's threads
+    started = set(threading.enumerate()) - before
+    assert started
+    encoder.close()
+    assert not any(thread.is_alive() for thread in started)
+    encoder.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        encoder.encode(["hi"])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.contracts import Prediction
+from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation
 from bot.settings import DEFAULT_INTENTS_PATH
-from intents.action_runner import ActionError, ActionResult, InProcessActions
+from intents.action_runner import ActionError, ActionFailure, ActionResult, InProcessActions
 from intents.actions.order_status import ASK_TEXT
 from intents.catalogue import load_catalogue
-from intents.responder import CatalogueResponder
+from intents.responder import ACTION_FAILED_REASONS, NO_RUNNER_REASON, CatalogueResponder
 
 CONVERSATION = Conversation(id="c", customer_id="c")
 CATALOGUE = load_catalogue(DEFAULT_INTENTS_PATH)
@@ -21,9 +24,12 @@ def confident(intent: str) -> Prediction:
 
 
 class FailingActions:
+    def __init__(self, kind: ActionFailure) -> None:
+        self.kind = kind
+
     async def run(self, action: str, conversation: Conversation, prediction: Prediction,
                   text: str, slots: dict[str, Any]) -> ActionResult:
-        raise ActionError(f"{action} timed out after 5.0 s")
+        raise ActionError(action, self.kind, f"customer {conversation.id} said {text!r}")
 
 
 async def test_answers_and_escalations_come_from_the_catalogue() -> None:
@@ -35,7 +41,7 @@ async def test_answers_and_escalations_come_from_the_catalogue() -> None:
     assert human.escalate == CATALOGUE.intents["talk_to_human"].escalate
     unknown = await responder.respond(confident("nope"), CONVERSATION, "x")
     assert unknown.text is None
-    assert unknown.escalate is not None
+    assert unknown.escalate == NO_ANSWER_REASON  # one reason for every unknown intent
 
 
 async def test_an_action_asks_and_pins_the_next_message() -> None:
@@ -54,12 +60,24 @@ async def test_an_action_asks_and_pins_the_next_message() -> None:
     assert (declined.text, declined.escalate, declined.expect) == (None, None, None)
 
 
-async def test_a_failing_action_escalates_with_a_clear_note() -> None:
-    responder = CatalogueResponder(CATALOGUE, FailingActions())
+@pytest.mark.parametrize("kind", list(ActionFailure))
+async def test_a_failing_action_escalates_with_its_kind_of_failure(
+        kind: ActionFailure, caplog: pytest.LogCaptureFixture) -> None:
+    responder = CatalogueResponder(CATALOGUE, FailingActions(kind))
     answer = await responder.respond(confident("order_status"), CONVERSATION, "where is it")
     assert answer.text is None
-    assert answer.escalate == ("custom action action_order_status failed "
-                               "(action_order_status timed out after 5.0 s)")
+    assert answer.escalate == ACTION_FAILED_REASONS[kind]
+    assert "action_order_status" in caplog.text  # the action and detail are logged instead
+
+
+def test_escalation_reasons_are_a_small_fixed_set() -> None:
+    # they label omnibot_escalations_total: one per kind, naming no action, intent or detail
+    assert set(ACTION_FAILED_REASONS) == set(ActionFailure)
+    assert len(set(ACTION_FAILED_REASONS.values())) == len(ActionFailure)
+    assert not any("action_" in reason for reason in ACTION_FAILED_REASONS.values())
+
+
+async def test_without_an_action_runner_an_action_intent_escalates() -> None:
     without = await CatalogueResponder(CATALOGUE).respond(confident("order_status"),
                                                           CONVERSATION, "x")
-    assert without.escalate == "custom action action_order_status is not available"
+    assert (without.text, without.escalate) == (None, NO_RUNNER_REASON)

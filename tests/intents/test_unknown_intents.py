@@ -1,4 +1,4 @@
-"""Out of scope: intents the engine was not trained on are escalated, not answered.
+"""Out of scope: intents the model was not trained on are escalated, not answered.
 
 A small, fast version of ``bench/unknown_intents.py`` on part of BANKING77 (public data nobody
 here wrote): 20 intents, 5 of them held out of training.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from intents.build import BuildOptions, build_classifier
-from intents.classifier import EngineClassifier
+from intents.classifier import BatchedClassifier
 from intents.evaluate import holdout_experiment, read_labelled_csv
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "banking77"
@@ -36,7 +36,7 @@ def test_held_out_intents_are_escalated_while_known_ones_are_answered(
         tmp_path: Path) -> None:
     train, test, held_out = subset
 
-    def build(texts: list[str], labels: list[str]) -> EngineClassifier:
+    def build(texts: list[str], labels: list[str]) -> BatchedClassifier:
         return build_classifier(texts, labels, tmp_path, BuildOptions())
 
     result = holdout_experiment(build, train, test, held_out)

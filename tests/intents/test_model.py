@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from intents.calibration import Rule
-from intents.engine import OOS_LABEL, train
-from intents.members import EngineConfig
+from intents.members import TrainingConfig
+from intents.model import OOS_LABEL, train
 
 RNG = np.random.default_rng(0)
 
@@ -26,7 +26,7 @@ def clusters(names: list[str], per: int) -> tuple[list[str], list[str], np.ndarr
 def test_training_calibrates_on_training_data_and_never_answers_oos() -> None:
     names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", OOS_LABEL]
     texts, labels, embeddings = clusters(names, 20)
-    model = train(texts, labels, embeddings, EngineConfig(folds=4))
+    model = train(texts, labels, embeddings, TrainingConfig(folds=4))
     assert model.calibration is not None
     assert model.rule.threshold >= model.calibration.precision_threshold
     assert model.calibration.out_of_fold_accuracy > 0.9

@@ -10,7 +10,7 @@ import numpy as np
 
 from bot.contracts import Prediction
 from intents.calibration import Calibration, Evidence, Progress, Rule, calibrate
-from intents.members import EngineConfig, Floats, Heads, blend
+from intents.members import Floats, Members, TrainingConfig, blend
 
 RANKING_SIZE = 5
 OOS_LABEL = "oos"  # a training label meaning "no intent": always escalated
@@ -18,9 +18,9 @@ OOS_LABEL = "oos"  # a training label meaning "no intent": always escalated
 
 @dataclass
 class IntentModel:
-    """A trained model: heads, blend weights, answer rule. Picklable, read-only once trained."""
+    """A trained model: members, blend weights, answer rule. Picklable, read-only once trained."""
 
-    heads: Heads
+    members: Members
     labels: list[str]
     weights: tuple[float, ...]
     rule: Rule
@@ -28,7 +28,7 @@ class IntentModel:
 
     def predict(self, texts: Sequence[str], embeddings: Floats) -> list[Prediction]:
         """One :class:`Prediction` per text."""
-        scores = self.heads.scores(texts, embeddings)
+        scores = self.members.scores(texts, embeddings)
         rows = blend(scores.members, self.weights)
         answers = self.rule.answers(Evidence(rows.max(axis=1), scores.nearest))
         return [self.prediction(row, bool(answer)) for row, answer in zip(rows, answers,
@@ -44,13 +44,13 @@ class IntentModel:
 
 
 def train(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
-          config: EngineConfig | None = None, progress: Progress | None = None) -> IntentModel:
+          config: TrainingConfig | None = None, progress: Progress | None = None) -> IntentModel:
     """Choose weights and answer rule on the training data, then fit on all rows."""
-    config = config or EngineConfig()
+    config = config or TrainingConfig()
     weights, rule, calibration = calibrate(texts, labels, embeddings, config, progress)
     if progress:
         progress("fitting on all training rows")
-    heads = Heads.fit(texts, embeddings, labels, config)
+    members = Members.fit(texts, embeddings, labels, config)
     classes = [str(c) for c in np.unique(np.asarray(labels))]
-    return IntentModel(heads=heads, labels=classes, weights=weights, rule=rule,
+    return IntentModel(members=members, labels=classes, weights=weights, rule=rule,
                        calibration=calibration)
