@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,23 +13,31 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder
-from bot.dispatcher import Dispatcher
+from bot.deliveries import Deliveries, DeliveryRecord
+from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
 from bot.hub import EventHub
+from bot.metrics import Metrics
 from bot.outbox import Outbox
-from bot.settings import Settings
+from bot.pipeline import Pipeline
+from bot.settings import Settings, SettingsError
 from bot.store import Store
 from connectors.console_desk import ConsoleDesk
+from connectors.sms import CHANNEL as SMS_CHANNEL
+from connectors.sms import SmsConnector, SmsSender
+from connectors.twilio_api import TwilioMessages
 from connectors.webchat import WebChatConnector
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import BuildOptions, build_classifier
 from intents.catalogue import load_catalogue
-from intents.members import EngineConfig
+from intents.members import TrainingConfig
 from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0
 REDIS_POOL_SIZE = 200
+
+log = logging.getLogger("omnibot")
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,15 @@ class Services:
 
     settings: Settings
     store: Store
+    deliveries: Deliveries
     hub: EventHub
     dispatcher: Dispatcher
+    pipeline: Pipeline
     handoff: Handoff
+    outbox: Outbox
     desk: AgentDesk
     connectors: dict[str, Connector]
+    metrics: Metrics
 
 
 SERVICES = web.AppKey("services", Services)
@@ -57,43 +71,78 @@ SERVICES = web.AppKey("services", Services)
 def build_options(settings: Settings) -> BuildOptions:
     """The intent engine's build options from the settings."""
     return BuildOptions(encoder=settings.encoder,
-                        config=EngineConfig(target_precision=settings.target_precision),
+                        config=TrainingConfig(target_precision=settings.target_precision),
                         threshold=settings.confidence_threshold)
 
 
 def build_engine(settings: Settings, rebuild: bool = False, progress: bool = False) -> Engine:
     """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
+    start = time.perf_counter()
     catalogue = load_catalogue(settings.intents_path)
     texts, labels = catalogue.training_data()
+    log.info("loading the intent model of %s (%d intents; a first start exports the encoder "
+             "and trains, about 20 s)", settings.intents_path, len(set(labels)))
     classifier = build_classifier(texts, labels, settings.cache_dir, build_options(settings),
                                   rebuild=rebuild, progress=progress)
     actions: ActionRunner = (RemoteActions(settings.action_endpoint) if settings.action_endpoint
-                             else InProcessActions())
+                             else InProcessActions(orders_path=settings.orders_path))
+    log.info("intent model ready in %.1f s", time.perf_counter() - start)
     return Engine(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
+
+
+def twilio_messages(settings: Settings) -> TwilioMessages:
+    """The Twilio REST client for sending (built inside the running event loop)."""
+    assert settings.twilio_account_sid is not None
+    assert settings.twilio_auth_token is not None
+    return TwilioMessages(settings.twilio_account_sid, settings.twilio_auth_token,
+                          settings.twilio_api_url, settings.twilio_from_number,
+                          settings.twilio_messaging_service_sid)
+
+
+def check_channels(settings: Settings) -> None:
+    """Refuse settings that switch a channel on without what it needs to work."""
+    if not settings.sms_enabled:
+        return
+    if not settings.twilio_account_sid:
+        raise SettingsError("TWILIO_ACCOUNT_SID", "", "the account SID when TWILIO_AUTH_TOKEN "
+                            "is set")
+    if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
+        raise SettingsError("TWILIO_FROM_NUMBER", "", "a sender number (or "
+                            "TWILIO_MESSAGING_SERVICE_SID) when TWILIO_AUTH_TOKEN is set")
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
                desk: AgentDesk | None = None) -> web.Application:
     """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it."""
+    check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     url = settings.redis_url or (embedded.url if embedded else "")
     client = redis.Redis.from_url(url, decode_responses=True, max_connections=REDIS_POOL_SIZE)
+    owns_engine = engine is None
     engine = engine or build_engine(settings)
+    metrics = Metrics()
     store = Store(client, settings.retention_days)
+    deliveries = Deliveries(client, settings.retention_days)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
-    outbox = Outbox(store, connectors)
+    outbox = Outbox(deliveries, connectors, metrics)
     desk = desk or ConsoleDesk()
-    handoff = Handoff(store, desk, outbox)
-    dispatcher = Dispatcher(store, engine.classifier, engine.responder, handoff, outbox)
-    webchat = WebChatConnector(store, hub, dispatcher.handle, settings.webchat_allowed_origins,
+    handoff = Handoff(store, desk, outbox, metrics)
+    dispatcher = Dispatcher(store, deliveries, engine.classifier, engine.responder, handoff,
+                            outbox, metrics, Texts(help=settings.sms_help_text))
+    pipeline = Pipeline(dispatcher)
+    webchat = WebChatConnector(store, hub, pipeline.submit, settings.webchat_allowed_origins,
                                settings.public_url)
     connectors[webchat.channel] = webchat
+    sms = _sms_connector(settings, pipeline, deliveries, metrics)
+    if sms is not None:
+        connectors[sms.channel] = sms
 
     app = web.Application()
-    app[SERVICES] = Services(settings, store, hub, dispatcher, handoff, desk, connectors)
+    app[SERVICES] = Services(settings, store, deliveries, hub, dispatcher, pipeline, handoff,
+                             outbox, desk, connectors, metrics)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", serve_metrics)
     for connector in connectors.values():
         app.router.add_routes(connector.routes())
 
@@ -102,15 +151,40 @@ def create_app(settings: Settings, engine: Engine | None = None,
             await embedded.start()
         try:
             await hub.start()
+            log.info("channels on: %s", ", ".join(sorted(connectors)))
             yield
+            await pipeline.drain()
             await hub.stop()
+            if owns_engine:
+                engine.classifier.close()
         finally:
+            if sms is not None:
+                await sms.sender.close()
             await client.aclose()
             if embedded is not None:
                 await embedded.stop()
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def _sms_connector(settings: Settings, pipeline: Pipeline, deliveries: Deliveries,
+                   metrics: Metrics) -> SmsConnector | None:
+    if not settings.sms_enabled:
+        return None
+    assert settings.twilio_auth_token is not None
+
+    async def report(sid: str, status: str, code: int | None) -> DeliveryRecord | None:
+        metrics.delivery_status.labels(channel=SMS_CHANNEL, status=status).inc()
+        return await deliveries.report(SMS_CHANNEL, sid, status, code)
+
+    return SmsConnector(sms_sender(settings), pipeline.submit, report,
+                        settings.twilio_auth_token, settings.public_url)
+
+
+def sms_sender(settings: Settings) -> SmsSender:
+    """What sends SMS with these settings (its Twilio client is made on first use)."""
+    return SmsSender(lambda: twilio_messages(settings), settings.public_url)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -125,8 +199,8 @@ async def healthz(request: web.Request) -> web.Response:
                               "redis": "ok" if ok else "down"}, status=status)
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def serve_metrics(request: web.Request) -> web.Response:
     """Prometheus text format."""
-    response = web.Response(body=generate_latest())
+    response = web.Response(body=generate_latest(request.app[SERVICES].metrics.registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

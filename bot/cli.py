@@ -1,28 +1,40 @@
-"""The ``omnibot`` command: ``serve``, ``train`` and ``eval``."""
+"""The ``omnibot`` command: ``serve``, ``train``, ``eval`` and ``outbox``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
-import os
+import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import redis.asyncio as redis
 from aiohttp import web
 
-from bot.app import build_engine, build_options, create_app
-from bot.settings import Settings
+from bot.app import build_engine, build_options, create_app, sms_sender
+from bot.contracts import Sender
+from bot.deliveries import Deliveries
+from bot.embedded_redis import EmbeddedRedis, running_url
+from bot.outbox import Outbox
+from bot.settings import Settings, SettingsError
 from intents.build import ENCODERS, build_classifier
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
-from intents.report import write_report
+
+log = logging.getLogger("omnibot")
 
 
 def serve(settings: Settings) -> None:
     """Run the service until SIGINT or SIGTERM."""
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                access_log=None, print=logging.getLogger("omnibot").info)
+    app = create_app(settings)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    log.info("omnibot is starting; open %s", settings.public_url or
+             f"http://{host}:{settings.port}/")
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
 
 
 def train(settings: Settings) -> None:
@@ -45,9 +57,11 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> None:
     result, predictions = evaluate(classifier, test_texts, test_labels, progress=True)
     result = replace(result, train_seconds=round(trained, 1))
     if args.report:
+        from intents.report import write_report  # matplotlib only for reports
+
         for path in write_report(Path(args.report), test_texts, test_labels, predictions,
                                  result):
-            logging.getLogger("omnibot").info("wrote %s", path)
+            log.info("wrote %s", path)
     print(json.dumps(result.to_dict()) if args.json else describe(result))
 
 
@@ -68,6 +82,61 @@ def describe(result: EvalResult) -> str:
         f"training            {result.train_seconds} s (blend weights {result.blend_weights})"])
 
 
+@contextlib.asynccontextmanager
+async def cli_redis(settings: Settings) -> AsyncIterator[redis.Redis]:
+    """Redis for a command: ``REDIS_URL``, the running service's embedded server, or (when
+    the service is stopped) the embedded server started on its data for the command."""
+    url = settings.redis_url or running_url(settings.data_dir / "redis")
+    if url is not None and await _answers(url):
+        client = redis.Redis.from_url(url, decode_responses=True)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
+    if settings.redis_url:
+        raise SystemExit("omnibot: the Redis at REDIS_URL does not answer")
+    async with EmbeddedRedis(settings.data_dir / "redis") as embedded:
+        client = redis.Redis.from_url(embedded.url, decode_responses=True)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+
+async def _answers(url: str) -> bool:
+    client = redis.Redis.from_url(url)
+    try:
+        return bool(await client.ping())
+    except (redis.ConnectionError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
+    """``omnibot outbox list`` and ``omnibot outbox replay ID``."""
+    async with cli_redis(settings) as client:
+        deliveries = Deliveries(client, settings.retention_days)
+        if args.action == "list":
+            for entry in await deliveries.dead_letters(args.limit):
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["failed_at"]))
+                print(json.dumps(entry) if args.json else
+                      f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
+                      f"    {entry['message']['text'][:120]!r}")
+            return
+        sms = sms_sender(settings) if settings.sms_enabled else None
+        senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
+        try:
+            result = await Outbox(deliveries, senders).replay(args.id)
+        finally:
+            if sms is not None:
+                await sms.close()
+        if result is None:
+            raise SystemExit(f"omnibot: no dead letter with id {args.id}")
+        print(f"{args.id}: {result.value}")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="omnibot", description=__doc__)
@@ -82,21 +151,37 @@ def parser() -> argparse.ArgumentParser:
                             help="also write plots and misclassified rows to DIR")
     evaluation.add_argument("--encoder", choices=ENCODERS,
                             help="override ENCODER for this evaluation")
+    outbox = commands.add_parser("outbox", help="undeliverable messages: list, replay")
+    actions = outbox.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the newest dead letters")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    actions.add_parser("replay", help="send a dead letter again").add_argument(
+        "id", help="the message id shown by 'omnibot outbox list'")
     return root
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``omnibot`` console script."""
     args = parser().parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"omnibot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     if getattr(args, "encoder", None):
         settings = replace(settings, encoder=args.encoder)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        serve(settings)
-    elif args.command == "train":
-        train(settings)
-    else:
-        run_eval(settings, args)
+    try:
+        if args.command == "serve":
+            serve(settings)
+        elif args.command == "train":
+            train(settings)
+        elif args.command == "outbox":
+            asyncio.run(outbox_command(settings, args))
+        else:
+            run_eval(settings, args)
+    except SettingsError as error:  # a channel switched on without what it needs
+        print(f"omnibot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -15,6 +15,36 @@ InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
+class Sent:
+    """What a connector reports after handing a message to its vendor.
+
+    ``segments`` is what the vendor bills (SMS segments), 0 where it does not apply;
+    ``encoding`` names how the text was encoded for that count (``gsm7``, ``ucs2``).
+    """
+
+    vendor_id: str | None = None
+    parts: int = 1
+    segments: int = 0
+    encoding: str | None = None
+
+
+class DeliveryError(Exception):
+    """A connector could not hand a message to its vendor.
+
+    ``permanent`` errors (an invalid or unsubscribed number) are not retried; others (rate
+    limits, vendor errors, network) are, after ``retry_after`` seconds when the vendor said so.
+    """
+
+    def __init__(self, detail: str, permanent: bool = False, code: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permanent = permanent
+        self.code = code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
 class Prediction:
     """The classifier's verdict on one text.
 
@@ -48,6 +78,10 @@ class IntentClassifier(Protocol):
 
     async def classify(self, text: str) -> Prediction: ...
 
+    def close(self) -> None:
+        """Release worker threads and models (the service is shutting down)."""
+        ...
+
 
 class Responder(Protocol):
     """Picks the automated answer (template or custom action) for a confident prediction."""
@@ -56,14 +90,20 @@ class Responder(Protocol):
                       text: str) -> Answer: ...
 
 
-class Connector(Protocol):
+class Sender(Protocol):
+    """Delivery of messages to addresses on one channel."""
+
+    async def send(self, to: Address, message: Message) -> Sent | None:
+        """Hand ``message`` to the vendor; raise :class:`DeliveryError` when that fails."""
+        ...
+
+
+class Connector(Sender, Protocol):
     """A customer channel: its HTTP routes, and delivery of messages to an address on it."""
 
     channel: ClassVar[str]
 
     def routes(self) -> list[web.RouteDef]: ...
-
-    async def send(self, to: Address, message: Message) -> None: ...
 
 
 class AgentDesk(Protocol):

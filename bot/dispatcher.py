@@ -1,108 +1,170 @@
-"""``handle(inbound)``: dedup -> lock -> load -> route -> reply -> append."""
+"""Accepting customers' messages and answering them.
+
+``accept(inbound)`` stores a message once (dedup, append, number: one atomic step) and is all a
+connector waits for before acknowledging. ``process(cid)`` answers every customer message of
+the conversation not yet handled, in history order, under the conversation's lock; each answer
+advances the conversation's ``answered`` cursor in the same write, so a second ``process`` of
+the same conversation (another worker, a retry) finds nothing left to do.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
+from bot.deliveries import Deliveries
 from bot.handoff import Handoff
-from bot.metrics import ANSWERED, INBOUND
-from bot.models import Conversation, InboundMessage, Message, Outcome, Role, State
+from bot.metrics import Metrics
+from bot.models import (
+    Control,
+    Conversation,
+    InboundMessage,
+    Message,
+    Outcome,
+    Role,
+    State,
+)
 from bot.outbox import Outbox
-from bot.store import Claim, Store
+from bot.store import MetaUpdate, Store
 
 REPHRASE_TEXT = "Sorry, I didn't quite get that. Could you say it another way?"
+MEDIA_ONLY_TEXT = ("Thanks, I got your attachment, but I can only read text. Could you tell me "
+                   "in a few words what you need? Ask for a person if it needs a human eye.")
+OPT_IN_TEXT = "You're subscribed again and will get our replies. Reply STOP to opt out."
 MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 
 
+@dataclass(frozen=True)
+class Texts:
+    """Configurable texts the core sends."""
+
+    help: str = "Text us your question and we'll answer. Reply STOP to opt out."
+
+
 class Dispatcher:
     """Takes customers' messages from every connector and answers or escalates them."""
 
-    def __init__(self, store: Store, classifier: IntentClassifier, responder: Responder,
-                 handoff: Handoff, outbox: Outbox) -> None:
+    def __init__(self, store: Store, deliveries: Deliveries, classifier: IntentClassifier,
+                 responder: Responder, handoff: Handoff, outbox: Outbox,
+                 metrics: Metrics | None = None, texts: Texts | None = None) -> None:
         self._store = store
+        self._deliveries = deliveries
         self._classifier = classifier
         self._responder = responder
         self._handoff = handoff
         self._outbox = outbox
+        self._metrics = metrics or Metrics()
+        self._texts = texts or Texts()
+
+    async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
+        """Store the message once; the outcome and the conversation id. Nothing is answered."""
+        channel = inbound.address.channel
+        cid = await self._store.resolve(inbound.address)
+        message = Message(role=Role.CUSTOMER, text=inbound.text, ts=inbound.ts, channel=channel,
+                          media=inbound.media, control=inbound.control)
+        accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
+        outcome = Outcome.ACCEPTED if accepted else Outcome.DUPLICATE
+        self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
+        return outcome, cid
 
     async def handle(self, inbound: InboundMessage) -> Outcome:
-        """Store the message once, then answer it; duplicates have no effect."""
-        channel = inbound.address.channel
-        claim = await self._store.claim(channel, inbound.dedup_id)
-        if claim is not Claim.NEW:
-            outcome = Outcome.DUPLICATE if claim is Claim.DONE else Outcome.IN_PROGRESS
-            INBOUND.labels(channel=channel, outcome=outcome.value).inc()
-            return outcome
-        stored = False
-        try:
-            cid = await self._store.resolve(inbound.address)
-            async with self._store.lock(cid):
+        """Accept the message, then answer it before returning."""
+        outcome, cid = await self.accept(inbound)
+        if outcome is Outcome.ACCEPTED:
+            await self.process(cid)
+        return outcome
+
+    async def process(self, cid: str) -> None:
+        """Answer every message of conversation ``cid`` not yet handled, oldest first."""
+        async with self._store.lock(cid):
+            while True:
                 conversation = await self._store.load(cid)
-                message = Message(role=Role.CUSTOMER, text=inbound.text, ts=inbound.ts,
-                                  channel=channel)
-                await self._store.record(cid, (message,), {"last_channel": channel,
-                                                           "last_id": inbound.address.id})
-                stored = True
-                await self._store.mark_done(channel, inbound.dedup_id)
-                conversation = replace(conversation, last_address=inbound.address,
-                                       messages=(*conversation.messages, message))
-                await self._route(conversation, message)
-        finally:
-            if not stored:
-                await self._store.release_claim(channel, inbound.dedup_id)
-        INBOUND.labels(channel=channel, outcome=Outcome.ACCEPTED.value).inc()
-        return Outcome.ACCEPTED
+                pending = conversation.unanswered()
+                if not pending:
+                    return
+                await self._route(_upto(conversation, pending[0]), pending[0])
+                if len(pending) == 1:
+                    return
 
     async def _route(self, conversation: Conversation, message: Message) -> None:
-        if conversation.state is not State.BOT:
-            await self._handoff.to_agents(conversation, message)
-            return
-        if conversation.expect and await self._follow_up(conversation, message.text):
-            return
+        done: MetaUpdate = {"answered": message.seq or 0}
+        if message.control is not None:
+            await self._control(conversation, message, done)
+        elif conversation.state is not State.BOT:
+            await self._handoff.to_agents(conversation, message, done)
+        elif not message.text.strip():
+            await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
+        elif not (conversation.expect and await self._follow_up(conversation, message, done)):
+            await self._classify(conversation, message, done)
+
+    async def _classify(self, conversation: Conversation, message: Message,
+                        done: MetaUpdate) -> None:
         prediction = await self._classifier.classify(message.text)
         if prediction.confident:
             answer = await self._responder.respond(prediction, conversation, message.text)
-            await self._answer(conversation, prediction, answer)
+            await self._answer(conversation, prediction, answer, done)
         elif conversation.misunderstood < MAX_MISUNDERSTOOD:
-            await self._reply(conversation, REPHRASE_TEXT, conversation.misunderstood + 1)
+            await self._reply(conversation, REPHRASE_TEXT,
+                              {**done, "misunderstood": conversation.misunderstood + 1})
         else:
-            await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON)
+            await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON, meta=done)
 
-    async def _follow_up(self, conversation: Conversation, text: str) -> bool:
+    async def _control(self, conversation: Conversation, message: Message,
+                       done: MetaUpdate) -> None:
+        """STOP / START / HELP: consent and help, never classified, never escalated."""
+        address = conversation.last_address
+        if address is not None and message.control is Control.OPT_OUT:
+            await self._deliveries.opt_out(address)
+        elif address is not None and message.control is Control.OPT_IN:
+            await self._deliveries.opt_in(address)
+        text = {Control.OPT_IN: OPT_IN_TEXT, Control.HELP: self._texts.help}.get(
+            message.control or Control.OPT_OUT)
+        if text is None:
+            await self._store.record(conversation.id, meta=done)
+        else:
+            await self._reply(conversation, text, done)
+        if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
+            await self._handoff.to_agents(conversation, message, None)
+
+    async def _follow_up(self, conversation: Conversation, message: Message,
+                         done: MetaUpdate) -> bool:
         """Give the message to the intent that asked for it; False if that intent declines."""
         assert conversation.expect is not None
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
-        answer = await self._responder.respond(pinned, conversation, text)
+        answer = await self._responder.respond(pinned, conversation, message.text)
         if answer.text is None and answer.escalate is None:
             await self._store.record(conversation.id, meta=_memory(answer))
             return False
-        await self._answer(conversation, pinned, answer)
+        await self._answer(conversation, pinned, answer, done)
         return True
 
     async def _answer(self, conversation: Conversation, prediction: Prediction,
-                      answer: Answer) -> None:
+                      answer: Answer, done: MetaUpdate) -> None:
         if answer.escalate is not None or not answer.text:
             await self._handoff.escalate(conversation, answer.escalate or NO_ANSWER_REASON,
-                                         lead=answer.text, meta=_memory(answer))
+                                         lead=answer.text, meta={**done, **_memory(answer)})
             return
-        ANSWERED.labels(intent=prediction.intent).inc()
-        await self._reply(conversation, answer.text, 0, _memory(answer))
+        self._metrics.answered.labels(intent=prediction.intent).inc()
+        await self._reply(conversation, answer.text,
+                          {**done, "misunderstood": 0, **_memory(answer)})
 
-    async def _reply(self, conversation: Conversation, text: str, misunderstood: int,
-                     memory: dict[str, str] | None = None) -> None:
+    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
         reply = Message(role=Role.BOT, text=text)
-        await self._store.record(conversation.id, (reply,),
-                                 {"misunderstood": misunderstood, **(memory or {})})
-        await self._outbox.deliver(conversation.last_address, (reply,))
+        await self._store.record(conversation.id, (reply,), meta)
+        await self._outbox.deliver(conversation.id, conversation.last_address, (reply,))
 
 
-def _memory(answer: Answer) -> dict[str, str]:
+def _upto(conversation: Conversation, message: Message) -> Conversation:
+    """The conversation as it stood when ``message`` arrived (later messages left out)."""
+    index = conversation.messages.index(message)
+    return replace(conversation, messages=conversation.messages[:index + 1])
+
+
+def _memory(answer: Answer) -> MetaUpdate:
     """The meta fields an answer sets: the pinned intent, and the slots when it gave them."""
-    memory = {"expect": answer.expect or ""}
+    memory: MetaUpdate = {"expect": answer.expect}
     if answer.slots is not None:
-        memory["slots"] = json.dumps(answer.slots)
+        memory["slots"] = answer.slots
     return memory

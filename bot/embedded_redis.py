@@ -45,6 +45,11 @@ class EmbeddedRedis:
         self._process: asyncio.subprocess.Process | None = None
 
     @property
+    def port_file(self) -> Path:
+        """Where a running server's port is written, so ``omnibot`` commands can find it."""
+        return self.data_dir / "port"
+
+    @property
     def url(self) -> str:
         """The ``redis://`` URL of the server."""
         return f"redis://127.0.0.1:{self.port}/0"
@@ -59,6 +64,7 @@ class EmbeddedRedis:
             server_path(), *args, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
         await self._wait_ready()
+        self.port_file.write_text(str(self.port))
         log.info("embedded redis-server on port %d, data in %s", self.port, self.data_dir)
 
     async def _wait_ready(self) -> None:
@@ -84,6 +90,7 @@ class EmbeddedRedis:
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
+        self.port_file.unlink(missing_ok=True)
         process.terminate()
         try:
             await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
@@ -99,3 +106,12 @@ class EmbeddedRedis:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.stop()
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The URL of an embedded server another omnibot process runs on ``data_dir``, if any."""
+    try:
+        port = int((data_dir / "port").read_text())
+    except (OSError, ValueError):
+        return None
+    return f"redis://127.0.0.1:{port}/0"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -16,16 +15,14 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from bot.store import EVENTS_PATTERN, conversation_of_channel
+from bot.events import RESYNC, Event, decode
+from bot.keys import EVENTS_PATTERN, conversation_of_channel
 
 RECONNECT_DELAY_S = 1.0
 QUEUE_LIMIT = 1000
 START_TIMEOUT_S = 10.0
-RESYNC: dict[str, Any] = {"type": "resync"}  # the listener fell behind: reload from history
 
 log = logging.getLogger(__name__)
-
-Event = dict[str, Any]
 
 
 class EventHub:
@@ -72,6 +69,9 @@ class EventHub:
                         self._route(item)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("event subscription lost (%s); reconnecting", exc)
+                for queues in self._listeners.values():  # events may be missed meanwhile
+                    for queue in queues:
+                        _replace_with_resync(queue)
                 await asyncio.sleep(RECONNECT_DELAY_S)
 
     def _route(self, item: dict[str, Any]) -> None:
@@ -80,12 +80,19 @@ class EventHub:
         cid = conversation_of_channel(str(item["channel"]))
         if cid is None or cid not in self._listeners:
             return
-        event = json.loads(item["data"])
+        event = decode(str(item["data"]))
+        if event is None:
+            return
         for queue in self._listeners[cid]:
             if queue.full():
                 log.warning("listener of %s fell behind; asking it to resync", cid)
-                while not queue.empty():
-                    queue.get_nowait()
-                queue.put_nowait(RESYNC)
+                _replace_with_resync(queue)
             else:
                 queue.put_nowait(event)
+
+
+def _replace_with_resync(queue: asyncio.Queue[Event]) -> None:
+    """Drop what the listener has not read and tell it to reload from history."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(RESYNC)

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import NotRequired, TypedDict
 
 
 class Role(StrEnum):
@@ -31,7 +31,14 @@ class Outcome(StrEnum):
 
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
-    IN_PROGRESS = "in_progress"
+
+
+class Control(StrEnum):
+    """A channel's control keyword (SMS STOP/START/HELP): never classified, never escalated."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
 
 
 @dataclass(frozen=True, order=True)
@@ -51,14 +58,52 @@ class Customer:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class Media:
+    """A file attached to a message (an MMS picture): where it is and its content type."""
+
+    url: str
+    content_type: str
+
+
 def new_id() -> str:
     """A fresh random identifier (32 hex digits)."""
     return uuid.uuid4().hex
 
 
+class MediaDict(TypedDict):
+    """An attachment as stored and sent in frames."""
+
+    url: str
+    content_type: str
+
+
+class MessageDict(TypedDict):
+    """A message as stored in Redis and carried by web chat frames and hub events.
+
+    ``channel`` is the channel a customer message came in on; it is part of client-facing frames
+    too, so a customer who writes by SMS and web chat sees where each message was sent.
+    """
+
+    id: str
+    role: str
+    text: str
+    ts: float
+    author: NotRequired[str]
+    channel: NotRequired[str]
+    media: NotRequired[list[MediaDict]]
+    control: NotRequired[str]
+    seq: NotRequired[int]
+
+
 @dataclass(frozen=True)
 class Message:
-    """One message of a conversation, as stored in its history."""
+    """One message of a conversation, as stored in its history.
+
+    ``seq`` numbers a conversation's customer messages in the order they were accepted (the
+    store assigns it); the conversation's ``answered`` cursor says up to which one the core has
+    handled them.
+    """
 
     role: Role
     text: str
@@ -66,22 +111,34 @@ class Message:
     ts: float = field(default_factory=time.time)
     author: str | None = None
     channel: str | None = None
+    media: tuple[Media, ...] = ()
+    control: Control | None = None
+    seq: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> MessageDict:
         """The JSON-ready form used in Redis and in web chat frames."""
-        data: dict[str, Any] = {"id": self.id, "role": self.role.value, "text": self.text,
-                                "ts": self.ts}
+        data: MessageDict = {"id": self.id, "role": self.role.value, "text": self.text,
+                             "ts": self.ts}
         if self.author is not None:
             data["author"] = self.author
         if self.channel is not None:
             data["channel"] = self.channel
+        if self.media:
+            data["media"] = [{"url": m.url, "content_type": m.content_type} for m in self.media]
+        if self.control is not None:
+            data["control"] = self.control.value
+        if self.seq is not None:
+            data["seq"] = self.seq
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Message:
+    def from_dict(cls, data: MessageDict) -> Message:
         """The inverse of :meth:`to_dict`."""
+        media = tuple(Media(m["url"], m["content_type"]) for m in data.get("media", ()))
         return cls(role=Role(data["role"]), text=str(data["text"]), id=str(data["id"]),
-                   ts=float(data["ts"]), author=data.get("author"), channel=data.get("channel"))
+                   ts=float(data["ts"]), author=data.get("author"), channel=data.get("channel"),
+                   media=media, control=Control(data["control"]) if "control" in data else None,
+                   seq=data.get("seq"))
 
 
 @dataclass(frozen=True)
@@ -102,6 +159,12 @@ class Conversation:
     last_address: Address | None = None
     expect: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
+    answered: int = 0
+
+    def unanswered(self) -> tuple[Message, ...]:
+        """The customer messages accepted but not yet handled, oldest first."""
+        return tuple(m for m in self.messages
+                     if m.role is Role.CUSTOMER and m.seq is not None and m.seq > self.answered)
 
 
 @dataclass(frozen=True)
@@ -109,10 +172,13 @@ class InboundMessage:
     """A customer's message as a connector hands it to the core.
 
     ``dedup_id`` is the vendor's own id for the message (Twilio's MessageSid, the web chat
-    client's message id), so a retried webhook is recognised and handled once.
+    client's message id), so a retried webhook is recognised and handled once. ``control``
+    marks a channel keyword (SMS STOP/START/HELP) the core handles without classifying.
     """
 
     address: Address
     text: str
     dedup_id: str = field(default_factory=new_id)
     ts: float = field(default_factory=time.time)
+    media: tuple[Media, ...] = ()
+    control: Control | None = None

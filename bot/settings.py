@@ -1,23 +1,94 @@
-"""Service settings, read once from the environment (and a ``.env`` file when present)."""
+"""Service settings, read once from the environment (and a ``.env`` file when present).
+
+Every part of omnibot reads its configuration from one :class:`Settings`; nothing else looks at
+the environment, so a value in ``.env`` always takes effect. A value that does not parse stops
+start-up with a :class:`SettingsError` naming the setting and the value.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import dotenv_values
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_SMS_HELP_TEXT = ("This is the shop's support line: text your question and we'll answer. "
+                         "Reply STOP to opt out.")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used; carries the setting's name and the value."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"setting {name}={value!r} is not valid: expected {expected}")
+        self.name = name
+        self.value = value
+        self.expected = expected
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
 
 
-def _float(value: str | None) -> float | None:
-    return None if value is None else float(value)
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError(value)
+    return port
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(value)
+    return number
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(value)
+    return level
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(value)
+    return value
+
+
+class _Source:
+    """The raw values, and typed getters that name the setting when a value does not parse."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def get(self, name: str) -> str | None:
+        value = self._values.get(name, "").strip()
+        return value or None
+
+    def parse(self, name: str, convert: Callable[[str], T], default: T, expected: str) -> T:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            raise SettingsError(name, raw, expected) from None
 
 
 @dataclass(frozen=True)
@@ -32,7 +103,9 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    sms_help_text: str = DEFAULT_SMS_HELP_TEXT
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_escalation_channel: str | None = None
@@ -42,6 +115,7 @@ class Settings:
     target_precision: float = 0.98
     encoder: str = "onnx-int8"
     action_endpoint: str | None = None
+    orders_path: Path | None = None
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30
     log_level: str = "INFO"
@@ -51,40 +125,54 @@ class Settings:
         """Where trained intent models and the exported encoder are cached."""
         return self.data_dir / "cache"
 
+    @property
+    def sms_enabled(self) -> bool:
+        """Whether the Twilio SMS channel is configured (its webhook needs the auth token)."""
+        return self.twilio_auth_token is not None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
                  env_file: str | Path | None = ".env") -> Settings:
-        """Build settings from ``environ`` (default: the process environment) over ``env_file``."""
-        source: dict[str, str] = {}
+        """Build settings from ``environ`` (default: the process environment) over ``env_file``.
+
+        Raises :class:`SettingsError` for a value that does not parse.
+        """
+        values: dict[str, str] = {}
         if env_file is not None and Path(env_file).is_file():
-            source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        source.update(os.environ if environ is None else environ)
-
-        def get(name: str) -> str | None:
-            value = source.get(name, "").strip()
-            return value or None
-
-        default = cls()
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        source, default = _Source(values), cls()
+        path = source.get
         return cls(
-            redis_url=get("REDIS_URL"),
-            data_dir=Path(get("OMNIBOT_DATA_DIR") or default.data_dir),
-            host=get("HOST") or default.host,
-            port=int(get("PORT") or default.port),
-            public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
-            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
-            twilio_from_number=get("TWILIO_FROM_NUMBER"),
-            twilio_api_url=get("TWILIO_API_URL") or default.twilio_api_url,
-            slack_bot_token=get("SLACK_BOT_TOKEN"),
-            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_escalation_channel=get("SLACK_ESCALATION_CHANNEL"),
-            slack_api_url=get("SLACK_API_URL") or default.slack_api_url,
-            intents_path=Path(get("INTENTS_PATH") or default.intents_path),
-            confidence_threshold=_float(get("CONFIDENCE_THRESHOLD")),
-            target_precision=float(get("TARGET_PRECISION") or default.target_precision),
-            encoder=get("ENCODER") or default.encoder,
-            action_endpoint=get("ACTION_ENDPOINT"),
-            webchat_allowed_origins=_split(get("WEBCHAT_ALLOWED_ORIGINS") or ""),
-            retention_days=int(get("RETENTION_DAYS") or default.retention_days),
-            log_level=(get("LOG_LEVEL") or default.log_level).upper(),
+            redis_url=path("REDIS_URL"),
+            data_dir=Path(path("OMNIBOT_DATA_DIR") or default.data_dir),
+            host=path("HOST") or default.host,
+            port=source.parse("PORT", _port, default.port, "a port number (0-65535)"),
+            public_url=source.parse("PUBLIC_URL", _url, "", "an http(s):// URL").rstrip("/")
+            or None,
+            twilio_account_sid=path("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=path("TWILIO_AUTH_TOKEN"),
+            twilio_from_number=path("TWILIO_FROM_NUMBER"),
+            twilio_messaging_service_sid=path("TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_api_url=source.parse("TWILIO_API_URL", _url, default.twilio_api_url,
+                                        "an http(s):// URL"),
+            sms_help_text=path("SMS_HELP_TEXT") or default.sms_help_text,
+            slack_bot_token=path("SLACK_BOT_TOKEN"),
+            slack_signing_secret=path("SLACK_SIGNING_SECRET"),
+            slack_escalation_channel=path("SLACK_ESCALATION_CHANNEL"),
+            slack_api_url=source.parse("SLACK_API_URL", _url, default.slack_api_url,
+                                       "an http(s):// URL ending in /api/"),
+            intents_path=Path(path("INTENTS_PATH") or default.intents_path),
+            confidence_threshold=source.parse("CONFIDENCE_THRESHOLD", _fraction, None,
+                                              "a number from 0 to 1"),
+            target_precision=source.parse("TARGET_PRECISION", _fraction,
+                                          default.target_precision, "a number from 0 to 1"),
+            encoder=path("ENCODER") or default.encoder,
+            action_endpoint=source.parse("ACTION_ENDPOINT", _url, None, "an http(s):// URL"),
+            orders_path=source.parse("ORDERS_PATH", Path, None, "a file path"),
+            webchat_allowed_origins=_split(path("WEBCHAT_ALLOWED_ORIGINS") or ""),
+            retention_days=source.parse("RETENTION_DAYS", _positive_int,
+                                        default.retention_days, "a whole number of days >= 1"),
+            log_level=source.parse("LOG_LEVEL", _log_level, default.log_level,
+                                   "one of " + ", ".join(LOG_LEVELS)),
         )

@@ -8,20 +8,25 @@ import logging
 import re
 import secrets
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.contracts import InboundHandler
+from bot.contracts import InboundHandler, Sent
+from bot.events import Event
 from bot.hub import EventHub
-from bot.models import Address, InboundMessage, Message, Outcome
+from bot.models import Address, InboundMessage, Message
 from bot.store import Store
 from connectors.webchat_frames import (
     FrameError,
+    ServerFrame,
     error_frame,
+    history_frame,
     message_frame,
     parse_client_frame,
+    session_frame,
+    state_frame,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
@@ -58,8 +63,9 @@ class WebChatConnector:
         return [web.get("/", self.index), web.get("/webchat/ws", self.websocket),
                 web.static("/webchat", STATIC_DIR)]  # type: ignore[list-item]
 
-    async def send(self, to: Address, message: Message) -> None:
+    async def send(self, to: Address, message: Message) -> Sent | None:
         """Nothing to do: every stored message reaches open sockets through the event hub."""
+        return None
 
     async def index(self, request: web.Request) -> web.FileResponse:
         """The demo shop page with the embedded widget."""
@@ -86,10 +92,9 @@ class WebChatConnector:
         token, cid = await self._session(request.query.get("token"))
         with self._hub.listen(cid) as events:
             conversation = await self._store.load(cid)
-            await ws.send_json({"type": "session", "token": token})
-            await ws.send_json({"type": "history",
-                                "messages": [m.to_dict() for m in conversation.messages]})
-            await ws.send_json({"type": "state", "state": conversation.state.value})
+            await _send(ws, session_frame(token))
+            await _send(ws, history_frame([m.to_dict() for m in conversation.messages]))
+            await _send(ws, state_frame(conversation.state.value))
             already = {m.id for m in conversation.messages}
             pump = asyncio.create_task(self._pump(ws, events, already))
             try:
@@ -108,7 +113,7 @@ class WebChatConnector:
         token = secrets.token_urlsafe(24)
         return token, await self._store.resolve(Address(CHANNEL, token))
 
-    async def _pump(self, ws: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any]],
+    async def _pump(self, ws: web.WebSocketResponse, events: asyncio.Queue[Event],
                     already: set[str]) -> None:
         while not ws.closed:
             event = await events.get()
@@ -118,9 +123,9 @@ class WebChatConnector:
             if event["type"] == "message":
                 if event["message"]["id"] in already:
                     continue
-                await ws.send_json(message_frame(event["message"]))
+                await _send(ws, message_frame(event["message"]))
             elif event["type"] == "state":
-                await ws.send_json({"type": "state", "state": event["state"]})
+                await _send(ws, state_frame(event["state"]))
 
     async def _read(self, ws: web.WebSocketResponse, token: str) -> None:
         strikes = 0
@@ -134,7 +139,7 @@ class WebChatConnector:
                 strikes = 0
                 continue
             strikes += 1
-            await ws.send_json(error_frame(error.code, error.message))
+            await _send(ws, error_frame(error))
             if strikes >= MAX_STRIKES:
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad frames")
 
@@ -145,11 +150,13 @@ class WebChatConnector:
             return error
         dedup_id = f"{token}:{frame.client_id}" if frame.client_id else secrets.token_hex(16)
         try:
-            outcome = await self._handle(InboundMessage(Address(CHANNEL, token), frame.text,
-                                                        dedup_id=dedup_id))
+            await self._handle(InboundMessage(Address(CHANNEL, token), frame.text,
+                                              dedup_id=dedup_id))
         except Exception:
-            log.exception("web chat message could not be handled")
-            return FrameError("unavailable", "the message could not be handled; try again")
-        if outcome is Outcome.IN_PROGRESS:
-            return FrameError("in_progress", "this message is already being handled")
+            log.exception("web chat message could not be stored")
+            return FrameError("unavailable", "the message could not be stored; try again")
         return None
+
+
+async def _send(ws: web.WebSocketResponse, frame: ServerFrame) -> None:
+    await ws.send_json(frame)

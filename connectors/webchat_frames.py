@@ -1,11 +1,18 @@
-"""The web chat's JSON frames: parsing what clients send, building what the server sends."""
+"""The web chat's JSON frames: parsing what clients send, building what the server sends.
+
+Message frames carry the stored message as it is, ``channel`` included: a customer reached on
+several channels sees where each of their messages was written.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, TypedDict
+
+from bot.models import MessageDict
 
 MAX_TEXT_CHARS = 2000
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -18,6 +25,52 @@ class FrameError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ClientMessageFrame(TypedDict, total=False):
+    """What a client sends: ``{"type": "message", "text": ..., "id": ...}``."""
+
+    type: Literal["message"]
+    text: str
+    id: str
+
+
+class SessionFrame(TypedDict):
+    """The first server frame: the session token to resume with."""
+
+    type: Literal["session"]
+    token: str
+
+
+class HistoryFrame(TypedDict):
+    """The conversation so far."""
+
+    type: Literal["history"]
+    messages: list[MessageDict]
+
+
+class StateFrame(TypedDict):
+    """Who is answering: ``bot``, ``waiting`` or ``agent``."""
+
+    type: Literal["state"]
+    state: str
+
+
+class MessageFrame(MessageDict):
+    """One message of the conversation."""
+
+    type: Literal["message"]
+
+
+class ErrorFrame(TypedDict):
+    """Why a client frame was refused."""
+
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+ServerFrame = SessionFrame | HistoryFrame | StateFrame | MessageFrame | ErrorFrame
 
 
 @dataclass(frozen=True)
@@ -50,11 +103,26 @@ def parse_client_frame(raw: str) -> ClientMessage:
     return ClientMessage(text=text.strip(), client_id=client_id)
 
 
-def error_frame(code: str, message: str) -> dict[str, Any]:
+def session_frame(token: str) -> SessionFrame:
+    """The frame naming the visitor's session token."""
+    return {"type": "session", "token": token}
+
+
+def history_frame(messages: Sequence[MessageDict]) -> HistoryFrame:
+    """The frame carrying the conversation so far."""
+    return {"type": "history", "messages": list(messages)}
+
+
+def state_frame(state: str) -> StateFrame:
+    """The frame naming the conversation's state."""
+    return {"type": "state", "state": state}
+
+
+def error_frame(error: FrameError) -> ErrorFrame:
     """The frame telling a client why its frame was refused."""
-    return {"type": "error", "code": code, "message": message}
+    return {"type": "error", "code": error.code, "message": error.message}
 
 
-def message_frame(message: dict[str, Any]) -> dict[str, Any]:
+def message_frame(message: MessageDict) -> MessageFrame:
     """A stored message (``Message.to_dict()``) as a message frame."""
     return {"type": "message", **message}

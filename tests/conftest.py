@@ -16,12 +16,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.app import Engine, build_engine, create_app
+from bot.deliveries import Deliveries
 from bot.embedded_redis import free_port, server_path
 from bot.settings import Settings
 from bot.store import Store
 from connectors.console_desk import ConsoleDesk
+from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SHOP_NUMBER = "+15550000100"
+PUBLIC_URL = "https://support.example.com/omnibot"  # with a path prefix, as behind a proxy
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +72,12 @@ def store(redis_client: aioredis.Redis) -> Store:
     return Store(redis_client, retention_days=30)
 
 
+@pytest.fixture
+def deliveries(redis_client: aioredis.Redis) -> Deliveries:
+    """Delivery records, opt-outs and dead letters on the test database."""
+    return Deliveries(redis_client, retention_days=30)
+
+
 @pytest.fixture(scope="session")
 def engine_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory whose cache holds the exported encoder (exported once per session)."""
@@ -100,3 +109,18 @@ def make_app(settings: Settings, engine: Engine,
                           desk=desk or ConsoleDesk())
 
     return build
+
+
+@pytest.fixture
+async def twilio_api() -> AsyncIterator[FakeTwilio]:
+    """A fake of Twilio's REST API on a free local port."""
+    async with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_settings(twilio_api: FakeTwilio) -> dict[str, object]:
+    """Settings overrides that switch the SMS channel on against the fake Twilio API."""
+    return {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
+            "twilio_from_number": SHOP_NUMBER, "twilio_api_url": twilio_api.url,
+            "public_url": PUBLIC_URL}

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from bot.contracts import Answer, Prediction
+from bot.contracts import Answer, DeliveryError, Prediction, Sent
 from bot.models import Address, Conversation, Message
 
 
@@ -24,6 +24,9 @@ class ScriptedClassifier:
         intent, confidence = self.script.get(text, ("unknown", 0.1))
         return Prediction(intent, confidence, confidence >= self.threshold)
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class TableResponder:
     """Answers ``intent`` with ``answers[intent]``; intents in ``escalate`` escalate."""
@@ -38,23 +41,35 @@ class TableResponder:
 
 
 class RecordingConnector:
-    """A channel that records what it is asked to send; fails the first ``failures`` sends."""
+    """A channel that records what it is asked to send.
+
+    The first ``failures`` sends fail with ``error`` (a transient vendor failure by default).
+    """
 
     channel: ClassVar[str] = "test"
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
         self.failures = failures
+        self.error = error or ConnectionError("vendor unavailable")
         self.sent: list[tuple[Address, Message]] = []
+        self.attempts = 0
 
     def routes(self) -> list[web.RouteDef]:
         return []
 
-    async def send(self, to: Address, message: Message) -> None:
+    async def send(self, to: Address, message: Message) -> Sent | None:
         await asyncio.sleep(0)
+        self.attempts += 1
         if self.failures > 0:
             self.failures -= 1
-            raise ConnectionError("vendor unavailable")
+            raise self.error
         self.sent.append((to, message))
+        return Sent(vendor_id=f"V{len(self.sent)}")
+
+
+def permanent(code: int) -> DeliveryError:
+    """A vendor refusal that retrying cannot fix."""
+    return DeliveryError(f"refused with code {code}", permanent=True, code=code)
 
 
 class BrokenDesk:

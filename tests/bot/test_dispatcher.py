@@ -6,16 +6,16 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
 
-from bot.dispatcher import REPHRASE_TEXT, Dispatcher
+from bot.deliveries import Deliveries
+from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT, Dispatcher, Texts
 from bot.handoff import WAITING_TEXT, Handoff
-from bot.models import Address, InboundMessage, Outcome, Role, State
+from bot.models import Address, Control, InboundMessage, Media, Outcome, Role, State, new_id
 from bot.outbox import Outbox
-from bot.store import Claim, Store
+from bot.store import Store
 from connectors.console_desk import ConsoleDesk
 from tests.fakes import RecordingConnector, ScriptedClassifier, TableResponder
+from tests.polling import wait_until
 
 ALICE = Address("test", "alice")
 SCRIPT = {"where is my order": ("order_status", 0.9), "human please": ("human", 0.95),
@@ -25,21 +25,22 @@ SCRIPT = {"where is my order": ("order_status", 0.9), "human please": ("human", 
 class Bot:
     """A dispatcher with its collaborators, as one process would hold them."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, deliveries: Deliveries) -> None:
         self.store = store
+        self.deliveries = deliveries
         self.connector = RecordingConnector()
         self.desk = ConsoleDesk()
         self.classifier = ScriptedClassifier(SCRIPT)
-        outbox = Outbox(store, {"test": self.connector})
+        outbox = Outbox(deliveries, {"test": self.connector})
         self.handoff = Handoff(store, self.desk, outbox)
         responder = TableResponder({"order_status": "It ships today.", "greeting": "Hi!"},
                                    escalate={"human": "asked for a person"})
-        self.dispatcher = Dispatcher(store, self.classifier, responder, self.handoff, outbox)
+        self.dispatcher = Dispatcher(store, deliveries, self.classifier, responder,
+                                     self.handoff, outbox, texts=Texts(help="HELP TEXT"))
 
-    async def say(self, text: str, dedup_id: str | None = None) -> Outcome:
-        inbound = InboundMessage(ALICE, text)
-        if dedup_id:
-            inbound = InboundMessage(ALICE, text, dedup_id=dedup_id)
+    async def say(self, text: str, dedup_id: str | None = None, **extra: object) -> Outcome:
+        inbound = InboundMessage(ALICE, text, dedup_id=dedup_id or new_id(),
+                                 **extra)  # type: ignore[arg-type]
         return await self.dispatcher.handle(inbound)
 
     def replies(self) -> list[str]:
@@ -47,8 +48,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(store: Store) -> Bot:
-    return Bot(store)
+def bot(store: Store, deliveries: Deliveries) -> Bot:
+    return Bot(store, deliveries)
 
 
 async def history(bot: Bot) -> list[tuple[Role, str]]:
@@ -116,40 +117,71 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
 async def test_one_conversation_stays_in_order_across_processes(redis_url: str,
                                                                 bot: Bot) -> None:
     other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    other = Bot(Store(other_client))
+    other = Bot(Store(other_client), Deliveries(other_client))
     try:
         await asyncio.gather(*((bot if i % 2 else other).say("hello") for i in range(10)))
     finally:
         await other_client.aclose()
     roles = [role for role, _ in await history(bot)]
-    assert roles.count(Role.CUSTOMER) == 10
-    # Under the conversation lock every customer message is followed by its own answer.
-    assert roles[0::2] == [Role.CUSTOMER] * 10
-    assert Role.CUSTOMER not in roles[1::2]
+    assert roles.count(Role.CUSTOMER) == roles.count(Role.BOT) == 10
+    # Messages are stored as they arrive; each answer follows the message it answers, so
+    # the k-th answer never comes before the k-th customer message.
+    for k in range(1, 11):
+        customers = [i for i, role in enumerate(roles) if role is Role.CUSTOMER]
+        bots = [i for i, role in enumerate(roles) if role is Role.BOT]
+        assert bots[k - 1] > customers[k - 1]
+    conversation = await bot.store.load(await bot.store.resolve(ALICE))
+    assert conversation.answered == 10
+    assert conversation.unanswered() == ()
 
 
-async def test_a_message_waits_for_the_conversation_lock(bot: Bot, store: Store) -> None:
+async def test_a_message_is_stored_at_once_and_answered_when_the_lock_frees(
+        bot: Bot, store: Store) -> None:
     cid = await store.resolve(ALICE)
     async with store.lock(cid):
         task = asyncio.create_task(bot.say("hello", dedup_id="SM5"))
-        await asyncio.sleep(0.1)
+
+        async def stored() -> bool:
+            return len((await store.load(cid)).messages) == 1
+
+        await wait_until(stored, what="the message being stored")
         assert not task.done()
+        assert bot.replies() == []
     assert await task is Outcome.ACCEPTED
     assert bot.replies() == ["Hi!"]
 
 
-async def test_a_failure_before_storing_gives_the_claim_back(bot: Bot, store: Store) -> None:
-    cid = await store.resolve(ALICE)
-    async with store.lock(cid):
-        blocked = store.lock  # every lock attempt now gives up at once
+async def test_a_message_left_unanswered_is_answered_with_the_next_one(bot: Bot) -> None:
+    # accepted, then the process died before answering it
+    outcome, _ = await bot.dispatcher.accept(InboundMessage(ALICE, "where is my order"))
+    assert outcome is Outcome.ACCEPTED
+    assert bot.replies() == []
+    await bot.say("hello")
+    assert bot.replies() == ["It ships today.", "Hi!"]
+    assert [text for _, text in await history(bot)] == [
+        "where is my order", "hello", "It ships today.", "Hi!"]
+    await bot.dispatcher.process(await bot.store.resolve(ALICE))  # nothing left to do
+    assert bot.replies() == ["It ships today.", "Hi!"]
 
-        def impatient(conversation_id: str) -> Lock:
-            lock = blocked(conversation_id)
-            lock.blocking_timeout = 0.05
-            return lock
 
-        bot.store.lock = impatient  # type: ignore[method-assign,assignment]
-        with pytest.raises(LockError):
-            await bot.say("hello", dedup_id="SM6")
-    assert await history(bot) == []
-    assert await store.claim("test", "SM6") is Claim.NEW
+async def test_stop_opts_out_silently_and_start_opts_back_in(bot: Bot) -> None:
+    await bot.say("STOP", control=Control.OPT_OUT)
+    assert bot.replies() == []
+    assert await bot.deliveries.opted_out(ALICE)
+    await bot.say("hello")
+    assert bot.replies() == []  # answered, but nothing is sent to an opted-out number
+    await bot.say("START", control=Control.OPT_IN)
+    assert bot.replies() == [OPT_IN_TEXT]
+    assert not await bot.deliveries.opted_out(ALICE)
+    await bot.say("INFO", control=Control.HELP)
+    assert bot.replies() == [OPT_IN_TEXT, "HELP TEXT"]
+    assert bot.classifier.seen == ["hello"]
+
+
+async def test_a_picture_without_text_is_never_classified(bot: Bot) -> None:
+    picture = (Media("https://media.example/1.jpg", "image/jpeg"),)
+    await bot.say("", media=picture)
+    assert bot.replies() == [MEDIA_ONLY_TEXT]
+    assert bot.classifier.seen == []
+    conversation = await bot.store.load(await bot.store.resolve(ALICE))
+    assert conversation.messages[0].media == picture

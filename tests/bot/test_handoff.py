@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT, Handoff
+from bot.deliveries import Deliveries
+from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT, UNDELIVERED_TEXT, Handoff
 from bot.models import Address, Message, Role, State
 from bot.outbox import Outbox
 from bot.store import Store
@@ -19,7 +20,7 @@ BOB = Address("test", "bob")
 async def waiting_conversation(store: Store, handoff: Handoff) -> str:
     cid = await store.resolve(BOB)
     question = Message(role=Role.CUSTOMER, text="my parcel is lost")
-    await store.record(cid, (question,), {"last_channel": BOB.channel, "last_id": BOB.id})
+    await store.record(cid, (question,), {"last_address": BOB})
     await handoff.escalate(await store.load(cid), "lost parcel")
     return cid
 
@@ -30,8 +31,14 @@ def connector() -> RecordingConnector:
 
 
 @pytest.fixture
-def handoff(store: Store, connector: RecordingConnector) -> Handoff:
-    return Handoff(store, ConsoleDesk(), Outbox(store, {"test": connector}))
+def desk() -> ConsoleDesk:
+    return ConsoleDesk()
+
+
+@pytest.fixture
+def handoff(store: Store, deliveries: Deliveries, desk: ConsoleDesk,
+            connector: RecordingConnector) -> Handoff:
+    return Handoff(store, desk, Outbox(deliveries, {"test": connector}))
 
 
 async def test_claim_reply_and_resolve(store: Store, handoff: Handoff,
@@ -72,8 +79,10 @@ async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(store: Store,
 
 
 async def test_a_desk_failure_is_logged_and_retried_on_the_next_message(
-        store: Store, connector: RecordingConnector, caplog: pytest.LogCaptureFixture) -> None:
-    broken = Handoff(store, BrokenDesk(), Outbox(store, {"test": connector}))
+        store: Store, deliveries: Deliveries, connector: RecordingConnector,
+        caplog: pytest.LogCaptureFixture) -> None:
+    outbox = Outbox(deliveries, {"test": connector})
+    broken = Handoff(store, BrokenDesk(), outbox)
     with caplog.at_level(logging.ERROR):
         cid = await waiting_conversation(store, broken)
     assert "could not open a ticket" in caplog.text
@@ -81,10 +90,25 @@ async def test_a_desk_failure_is_logged_and_retried_on_the_next_message(
     assert conversation.state is State.WAITING
     assert conversation.ticket is None
     desk = ConsoleDesk()
-    healed = Handoff(store, desk, Outbox(store, {"test": connector}))
+    healed = Handoff(store, desk, outbox)
     follow_up = Message(role=Role.CUSTOMER, text="anyone?")
     await store.record(cid, (follow_up,))
-    await healed.to_agents(await store.load(cid), follow_up)
+    await healed.to_agents(await store.load(cid), follow_up, None)
     ticket = (await store.load(cid)).ticket
     assert ticket is not None
     assert [m.text for m in desk.tickets[ticket]][-1] == "anyone?"
+
+
+async def test_an_agent_is_told_when_the_customer_opted_out(
+        store: Store, deliveries: Deliveries, desk: ConsoleDesk, handoff: Handoff,
+        connector: RecordingConnector) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await deliveries.opt_out(BOB)
+    await handoff.agent_reply(cid, "Dana", "Are you still there?")
+    assert "Are you still there?" not in [m.text for _, m in connector.sent]
+    ticket = (await store.load(cid)).ticket
+    assert ticket is not None
+    notice = desk.tickets[ticket][-1]
+    assert notice.role is Role.SYSTEM
+    assert notice.text.startswith(UNDELIVERED_TEXT.split("(", 1)[0])
+    assert "opted out" in notice.text

@@ -7,8 +7,9 @@ import asyncio
 import redis.asyncio as aioredis
 
 from bot import hub as hub_module
+from bot.events import RESYNC
 from bot.hub import EventHub
-from bot.models import Message, Role
+from bot.models import Message, Role, State
 from bot.store import Store
 
 
@@ -20,7 +21,7 @@ async def test_events_from_another_process_reach_local_listeners(
     try:
         with hub.listen("c1") as mine, hub.listen("c2") as theirs:
             message = Message(role=Role.AGENT, text="hi", author="Dana")
-            await Store(other).record("c1", (message,), {"state": "agent"})
+            await Store(other).record("c1", (message,), {"state": State.AGENT})
             first = await asyncio.wait_for(mine.get(), 2)
             second = await asyncio.wait_for(mine.get(), 2)
             assert first == {"type": "message", "message": message.to_dict()}
@@ -40,6 +41,6 @@ async def test_a_listener_that_falls_behind_is_told_to_resync(
             for i in range(hub_module.QUEUE_LIMIT + 1):
                 hub._route({"type": "pmessage", "channel": "conv:{c}:events",
                             "data": f'{{"type": "state", "state": "{i}"}}'})
-            assert queue.get_nowait() == hub_module.RESYNC
+            assert queue.get_nowait() == RESYNC
     finally:
         await hub.stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.settings import DEFAULT_INTENTS_PATH, Settings
+import pytest
+
+from bot.settings import DEFAULT_INTENTS_PATH, Settings, SettingsError
 
 
 def test_defaults_without_any_setting(tmp_path: Path) -> None:
@@ -36,3 +38,26 @@ def test_env_example_lists_every_setting() -> None:
     fields = {name.upper() for name in Settings.__dataclass_fields__}
     fields = (fields - {"DATA_DIR"}) | {"OMNIBOT_DATA_DIR"}
     assert fields <= names
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("PORT", "70000"),
+                                             ("RETENTION_DAYS", "x"), ("RETENTION_DAYS", "0"),
+                                             ("TARGET_PRECISION", "1.5"), ("LOG_LEVEL", "loud"),
+                                             ("PUBLIC_URL", "support.example.com"),
+                                             ("TWILIO_API_URL", "localhost:9000")])
+def test_a_value_that_does_not_parse_names_the_setting(tmp_path: Path, name: str,
+                                                       value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value}, env_file=tmp_path / "missing.env")
+    assert (caught.value.name, caught.value.value) == (name, value)
+    assert name in str(caught.value)
+
+
+def test_orders_path_and_sms_settings_come_from_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ORDERS_PATH=/srv/orders.json\nTWILIO_AUTH_TOKEN=secret\n"
+                        "SMS_HELP_TEXT=Call us on 555\n")
+    settings = Settings.from_env({}, env_file=env_file)
+    assert settings.orders_path == Path("/srv/orders.json")
+    assert settings.sms_enabled
+    assert settings.sms_help_text == "Call us on 555"

@@ -10,8 +10,10 @@ import redis.asyncio as aioredis
 from redis.crc import key_slot
 from redis.exceptions import LockError
 
+from bot.deliveries import Deliveries
+from bot.keys import events_channel
 from bot.models import Address, Message, Role, State
-from bot.store import HISTORY_CAP, Claim, Store, events_channel
+from bot.store import DEDUP_TTL_S, HISTORY_CAP, Store
 
 
 async def test_resolve_creates_once_and_links_addresses(store: Store) -> None:
@@ -38,8 +40,8 @@ async def test_record_and_load_round_trip(store: Store) -> None:
     cid = await store.resolve(Address("webchat", "t"))
     first = Message(role=Role.CUSTOMER, text="hi", channel="webchat")
     second = Message(role=Role.AGENT, text="hello", author="Dana")
-    await store.record(cid, (first,), {"last_channel": "webchat", "last_id": "t"})
-    await store.record(cid, (second,), {"state": State.AGENT.value, "agent": "Dana"})
+    await store.record(cid, (first,), {"last_address": Address("webchat", "t")})
+    await store.record(cid, (second,), {"state": State.AGENT, "agent": "Dana"})
     conversation = await store.load(cid)
     assert conversation.messages == (first, second)
     assert conversation.state is State.AGENT
@@ -66,41 +68,69 @@ async def test_history_is_capped_keeping_the_newest(store: Store) -> None:
 async def test_every_key_of_a_customer_gets_the_retention_ttl(
         redis_client: aioredis.Redis) -> None:
     store = Store(redis_client, retention_days=2)
-    cid = await store.resolve(Address("webchat", "t"))
-    await store.record(cid, (Message(role=Role.CUSTOMER, text="x"),), {"state": "bot"})
-    keys = await redis_client.keys("*")
-    assert set(keys) == {"addr:webchat:t", f"cust:{{{cid}}}:profile",
-                         f"cust:{{{cid}}}:addresses", f"conv:{{{cid}}}:meta",
-                         f"conv:{{{cid}}}:history"}
-    for key in keys:
+    address = Address("webchat", "t")
+    cid = await store.resolve(address)
+    await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
+    await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
+    keys = set(await redis_client.keys("*"))
+    seen = f"seen:{{{cid}}}:webchat:m1"
+    assert keys == {"addr:webchat:t", f"cust:{{{cid}}}:profile", f"cust:{{{cid}}}:addresses",
+                    f"conv:{{{cid}}}:meta", f"conv:{{{cid}}}:history", seen}
+    for key in keys - {seen}:
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
+    assert DEDUP_TTL_S - 5 < await redis_client.ttl(seen) <= DEDUP_TTL_S
 
 
 async def test_conversation_keys_share_one_hash_tag(redis_client: aioredis.Redis,
                                                     store: Store) -> None:
-    cid = await store.resolve(Address("webchat", "t"))
-    await store.record(cid, (Message(role=Role.CUSTOMER, text="x"),), {"state": "bot"})
+    address = Address("webchat", "t")
+    cid = await store.resolve(address)
+    await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
+    await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
     keys = await redis_client.keys(f"*{{{cid}}}*")
-    assert len(keys) == 4
+    assert len(keys) == 5
     assert len({key_slot(str(key).encode()) for key in keys}) == 1
 
 
-async def test_claim_is_new_then_pending_then_done(store: Store) -> None:
-    assert await store.claim("sms", "SM1") is Claim.NEW
-    assert await store.claim("sms", "SM1") is Claim.PENDING
-    await store.mark_done("sms", "SM1")
-    assert await store.claim("sms", "SM1") is Claim.DONE
-    await store.release_claim("sms", "SM2")
-    assert await store.claim("sms", "SM2") is Claim.NEW
+async def test_accept_stores_a_vendor_id_once_and_numbers_messages(store: Store) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    first = await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
+    again = await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
+    second = await store.accept(cid, address, "SM2", Message(role=Role.CUSTOMER, text="b"))
+    assert first is not None
+    assert second is not None
+    assert (first.seq, again, second.seq) == (1, None, 2)
+    conversation = await store.load(cid)
+    assert [(m.text, m.seq) for m in conversation.messages] == [("a", 1), ("b", 2)]
+    assert conversation.last_address == address
+    assert [m.text for m in conversation.unanswered()] == ["a", "b"]
+    await store.record(cid, meta={"answered": 1})
+    assert [m.text for m in (await store.load(cid)).unanswered()] == ["b"]
 
 
-async def test_concurrent_claims_have_one_winner(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim("sms", "SMx") for _ in range(20)))
-    assert results.count(Claim.NEW) == 1
+async def test_concurrent_accepts_have_one_winner(store: Store) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    results = await asyncio.gather(*(
+        store.accept(cid, address, "SMx", Message(role=Role.CUSTOMER, text="hi"))
+        for _ in range(20)))
+    assert sum(result is not None for result in results) == 1
+    assert len((await store.load(cid)).messages) == 1
+
+
+async def test_none_clears_a_meta_field(store: Store) -> None:
+    await store.record("c", meta={"ticket": "T1", "agent": "Dana", "slots": {"a": "1"}})
+    loaded = await store.load("c")
+    assert (loaded.ticket, loaded.agent, loaded.slots) == ("T1", "Dana", {"a": "1"})
+    await store.record("c", meta={"ticket": None, "agent": None, "slots": None})
+    loaded = await store.load("c")
+    assert (loaded.ticket, loaded.agent, loaded.slots) == (None, None, {})
 
 
 async def test_lock_excludes_other_processes(redis_url: str, store: Store) -> None:
-    other = Store(aioredis.Redis.from_url(redis_url, decode_responses=True))
+    other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    other = Store(other_client)
     try:
         async with store.lock("c"):
             contender = other.lock("c")
@@ -111,7 +141,7 @@ async def test_lock_excludes_other_processes(redis_url: str, store: Store) -> No
         async with other.lock("c"):
             pass
     finally:
-        await other.redis.aclose()
+        await other_client.aclose()
 
 
 async def test_record_publishes_messages_then_state(redis_client: aioredis.Redis,
@@ -120,7 +150,7 @@ async def test_record_publishes_messages_then_state(redis_client: aioredis.Redis
         await pubsub.subscribe(events_channel("c"))
         await pubsub.get_message(timeout=1)  # the subscribe confirmation
         message = Message(role=Role.BOT, text="hi")
-        await store.record("c", (message,), {"state": State.WAITING.value})
+        await store.record("c", (message,), {"state": State.WAITING})
         received: list[object] = []
         while len(received) < 2:
             item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
@@ -130,7 +160,11 @@ async def test_record_publishes_messages_then_state(redis_client: aioredis.Redis
                         {"type": "state", "state": "waiting"}]
 
 
-async def test_dead_letters_keep_the_newest_first(store: Store) -> None:
-    await store.dead_letter({"n": 1})
-    await store.dead_letter({"n": 2})
-    assert await store.dead_letters() == [{"n": 2}, {"n": 1}]
+async def test_deliveries_map_a_vendor_id_back_to_its_message(deliveries: Deliveries) -> None:
+    await deliveries.save("c", "m1", {"channel": "sms", "to": "+1", "status": "sent",
+                                      "attempts": 1, "updated": 0.0, "vendor_id": "SM9"})
+    record = await deliveries.report("sms", "SM9", "undelivered", 30003)
+    assert record is not None
+    assert (record["status"], record["error_code"]) == ("undelivered", 30003)
+    assert await deliveries.get("c", "m1") == record
+    assert await deliveries.report("sms", "SM-unknown", "delivered") is None

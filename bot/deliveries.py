@@ -1,0 +1,122 @@
+"""What happened to outbound messages, in Redis: delivery records, opt-outs, dead letters.
+
+A delivery record (per message, in the conversation's slot) says whether a message reached
+the vendor, with the vendor's id, the SMS segments it cost, and the vendor's later status
+reports (``queued``, ``sent``, ``delivered``, ``undelivered``, ``failed``) with error codes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import NotRequired, TypedDict
+
+import redis.asyncio as redis
+
+from bot.keys import DEAD_LETTER_KEY, conversation_key, optout_key, vendor_key
+from bot.models import Address, MessageDict
+
+DEAD_LETTER_CAP = 10_000
+VENDOR_ID_TTL_S = 7 * 86400  # status callbacks arrive within minutes; days is generous
+
+
+class DeliveryRecord(TypedDict):
+    """The delivery of one outbound message."""
+
+    channel: str
+    to: str
+    status: str
+    attempts: int
+    updated: float
+    vendor_id: NotRequired[str]
+    segments: NotRequired[int]
+    parts: NotRequired[int]
+    error: NotRequired[str]
+    error_code: NotRequired[int]
+
+
+class DeadLetter(TypedDict):
+    """A message that could not be delivered, kept for ``omnibot outbox list`` and replay."""
+
+    id: str
+    conversation: str
+    to: list[str]
+    message: MessageDict
+    error: str
+    failed_at: float
+
+
+class Deliveries:
+    """Async access to delivery records, opt-outs and dead letters."""
+
+    def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
+        self._redis = client
+        self._ttl_s = max(1, int(retention_days * 86400))
+
+    async def save(self, cid: str, message_id: str, record: DeliveryRecord) -> None:
+        """Store (replace) the delivery record of a message; map its vendor id back to it."""
+        key = conversation_key(cid, "delivery")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(key, message_id, json.dumps(record))
+        pipe.expire(key, self._ttl_s)
+        if "vendor_id" in record:
+            pipe.set(vendor_key(record["channel"], record["vendor_id"]), f"{cid} {message_id}",
+                     ex=VENDOR_ID_TTL_S)
+        await pipe.execute()
+
+    async def get(self, cid: str, message_id: str) -> DeliveryRecord | None:
+        """The delivery record of a message, if it has one."""
+        raw = await self._redis.hget(conversation_key(cid, "delivery"), message_id)
+        return None if raw is None else json.loads(raw)
+
+    async def report(self, channel: str, vendor_id: str, status: str,
+                     error_code: int | None = None) -> DeliveryRecord | None:
+        """Apply a vendor's status report to the message it names; None for an unknown id."""
+        target = await self._redis.get(vendor_key(channel, vendor_id))
+        if target is None:
+            return None
+        cid, message_id = str(target).split(" ", 1)
+        record = await self.get(cid, message_id)
+        if record is None:
+            return None
+        record["status"], record["updated"] = status, time.time()
+        if error_code is not None:
+            record["error_code"] = error_code
+        await self.save(cid, message_id, record)
+        return record
+
+    # opt-outs ---------------------------------------------------------------------------
+
+    async def opt_out(self, address: Address) -> None:
+        """Send nothing more to ``address`` until it opts in again (kept without expiry)."""
+        await self._redis.set(optout_key(address), str(time.time()))
+
+    async def opt_in(self, address: Address) -> None:
+        """Lift an opt-out."""
+        await self._redis.delete(optout_key(address))
+
+    async def opted_out(self, address: Address) -> bool:
+        """Whether ``address`` opted out."""
+        return bool(await self._redis.exists(optout_key(address)))
+
+    # dead letters -----------------------------------------------------------------------
+
+    async def dead_letter(self, entry: DeadLetter) -> None:
+        """Keep an undeliverable message where operators can see and replay it."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(DEAD_LETTER_KEY, {json.dumps(entry): entry["failed_at"]})
+        pipe.zremrangebyrank(DEAD_LETTER_KEY, 0, -DEAD_LETTER_CAP - 1)
+        await pipe.execute()
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest undeliverable messages, newest first."""
+        raw = await self._redis.zrevrange(DEAD_LETTER_KEY, 0, limit - 1)
+        return [json.loads(str(item)) for item in raw]
+
+    async def take_dead_letter(self, message_id: str) -> DeadLetter | None:
+        """Remove and return the dead letter of ``message_id`` (for a replay)."""
+        for raw in await self._redis.zrange(DEAD_LETTER_KEY, 0, -1):
+            entry: DeadLetter = json.loads(str(raw))
+            if entry["id"] == message_id and await self._redis.zrem(DEAD_LETTER_KEY, str(raw)):
+                return entry
+        return None

@@ -1,0 +1,69 @@
+"""Redis key names: one helper per key family, so each name is spelled in one place.
+
+Every key of one customer carries the customer id as its hash tag (``{<cid>}``), so a
+customer's profile, conversation and dedup markers live in one Redis Cluster slot and a Lua
+script or MULTI over them touches one slot only.
+
+- ``addr:<channel>:<id>``            -> customer id (identity link)
+- ``cust:{<cid>}:profile``            hash: created, name
+- ``cust:{<cid>}:addresses``          set of ``<channel>:<id>``
+- ``conv:{<cid>}:meta``               hash: state, misunderstood, ticket, agent, last address,
+                                      expect, slots (JSON), received / answered (the cursor)
+- ``conv:{<cid>}:history``            list of JSON messages, capped
+- ``conv:{<cid>}:lock``               the per-conversation lock
+- ``conv:{<cid>}:events``             pub/sub channel of the conversation's events
+- ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
+- ``seen:{<cid>}:<channel>:<id>``     dedup marker of a vendor message id
+- ``vendor:<channel>:<vendor id>``    -> ``<cid> <message id>`` (a status callback's message)
+- ``optout:<channel>:<id>``           the address opted out (SMS STOP); kept until START
+- ``outbox:dead``                     sorted set of undeliverable messages (by time)
+"""
+
+from __future__ import annotations
+
+from bot.models import Address
+
+EVENTS_PATTERN = "conv:*:events"
+DEAD_LETTER_KEY = "outbox:dead"
+
+
+def address_key(address: Address) -> str:
+    """The identity link of an address."""
+    return f"addr:{address.channel}:{address.id}"
+
+
+def customer_key(cid: str, part: str) -> str:
+    """A customer key: ``profile`` or ``addresses``."""
+    return f"cust:{{{cid}}}:{part}"
+
+
+def conversation_key(cid: str, part: str) -> str:
+    """A conversation key: ``meta``, ``history``, ``lock``, ``events`` or ``delivery``."""
+    return f"conv:{{{cid}}}:{part}"
+
+
+def events_channel(cid: str) -> str:
+    """The pub/sub channel carrying one conversation's events."""
+    return conversation_key(cid, "events")
+
+
+def conversation_of_channel(channel: str) -> str | None:
+    """The conversation id of an events channel name, or None for another channel."""
+    if channel.startswith("conv:{") and channel.endswith("}:events"):
+        return channel[len("conv:{"):-len("}:events")]
+    return None
+
+
+def seen_key(cid: str, channel: str, dedup_id: str) -> str:
+    """The dedup marker of a vendor message id (in the customer's slot)."""
+    return f"seen:{{{cid}}}:{channel}:{dedup_id}"
+
+
+def vendor_key(channel: str, vendor_id: str) -> str:
+    """Where a vendor's id for an outbound message (Twilio's MessageSid) points."""
+    return f"vendor:{channel}:{vendor_id}"
+
+
+def optout_key(address: Address) -> str:
+    """The opt-out marker of an address."""
+    return f"optout:{address.channel}:{address.id}"

@@ -1,0 +1,202 @@
+"""The SMS channel through Twilio: the inbound webhook, status callbacks, and sending.
+
+``POST /sms/twilio`` checks Twilio's signature over the public URL and every posted field,
+turns the form into an :class:`InboundMessage` (keywords STOP/START/HELP as controls, MMS
+media as attachments) and answers with an empty TwiML ``<Response/>`` once the message is
+stored; the answer goes out later through Twilio's REST API (:mod:`connectors.twilio_api`).
+``POST /sms/twilio/status`` records Twilio's delivery reports on the outbound message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+from twilio.request_validator import (
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from bot.contracts import DeliveryError, InboundHandler, Sent
+from bot.deliveries import DeliveryRecord
+from bot.models import Address, Control, InboundMessage, Media, Message
+from connectors.sms_text import (
+    MAX_BODY_CHARS,
+    Keyword,
+    is_gsm7,
+    keyword,
+    segments,
+    sender_kind,
+    split,
+)
+from connectors.twilio_api import SendError, TwilioMessages
+
+CHANNEL = "sms"
+WEBHOOK_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_MEDIA = 10  # Twilio attaches at most ten media to one message
+CONTROLS = {Keyword.STOP: Control.OPT_OUT, Keyword.START: Control.OPT_IN,
+            Keyword.HELP: Control.HELP}
+
+StatusHandler = Callable[[str, str, int | None], Awaitable[DeliveryRecord | None]]
+"""Records a vendor status report: (vendor message id, status, error code)."""
+
+log = logging.getLogger(__name__)
+
+
+class SmsSender:
+    """Sends messages as SMS through Twilio's REST API."""
+
+    def __init__(self, messages: Callable[[], TwilioMessages],
+                 public_url: str | None = None) -> None:
+        self._make_messages = messages
+        self._messages: TwilioMessages | None = None
+        self._callback = f"{public_url}{STATUS_PATH}" if public_url else None
+
+    async def send(self, to: Address, message: Message) -> Sent:
+        """One create call per part (one part up to 1,600 characters), in order."""
+        parts = split(_outbound_text(message)) or [" "]
+        client = self._client()
+        sids = []
+        for part in parts:
+            try:
+                sids.append(await client.create(to.id, part, self._callback))
+            except SendError as error:
+                raise DeliveryError(str(error), permanent=error.permanent, code=error.code,
+                                    retry_after=error.retry_after) from error
+        text = "".join(parts)
+        return Sent(vendor_id=sids[0], parts=len(parts),
+                    segments=sum(segments(part) for part in parts),
+                    encoding="gsm7" if is_gsm7(text) else "ucs2")
+
+    async def close(self) -> None:
+        """Close the Twilio HTTP session, if one was opened."""
+        if self._messages is not None:
+            await self._messages.close()
+            self._messages = None
+
+    def _client(self) -> TwilioMessages:
+        # built on first use: its aiohttp session must be made inside the running loop
+        if self._messages is None:
+            self._messages = self._make_messages()
+        return self._messages
+
+
+class SmsConnector:
+    """Carries conversations over SMS with Twilio: webhooks in, :class:`SmsSender` out."""
+
+    channel: ClassVar[str] = CHANNEL
+
+    def __init__(self, sender: SmsSender, submit: InboundHandler, report: StatusHandler,
+                 auth_token: str, public_url: str | None = None) -> None:
+        self.sender = sender
+        self._submit = submit
+        self._report = report
+        self._validator = RequestValidator(auth_token)
+        self._public_url = public_url
+
+    def routes(self) -> list[web.RouteDef]:
+        """The inbound webhook and the status callback."""
+        return [web.post(WEBHOOK_PATH, self.inbound), web.post(STATUS_PATH, self.status)]
+
+    async def send(self, to: Address, message: Message) -> Sent:
+        """Send ``message`` by SMS (see :class:`SmsSender`)."""
+        return await self.sender.send(to, message)
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        """Twilio's "a message comes in" webhook."""
+        form = await self._signed_form(request)
+        inbound = parse_inbound(form)
+        try:
+            await self._submit(inbound)
+        except Exception:
+            log.exception("an inbound SMS could not be stored")
+            raise web.HTTPServiceUnavailable(text="try again later",
+                                             headers={"Retry-After": "5"}) from None
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    async def status(self, request: web.Request) -> web.Response:
+        """Twilio's status callback for an outbound message."""
+        form = await self._signed_form(request)
+        sid, status = form.get("MessageSid"), form.get("MessageStatus")
+        if not sid or not status:
+            raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
+        code = form.get("ErrorCode")
+        await self._report(sid, status, int(code) if code and code.isdigit() else None)
+        return web.Response(status=204)
+
+    async def _signed_form(self, request: web.Request) -> MultiDictProxy[str]:
+        """The posted form, once Twilio's signature over it is verified (403 otherwise)."""
+        if request.content_type != "application/x-www-form-urlencoded":
+            raise web.HTTPUnsupportedMediaType(text="expected a form-encoded body")
+        form = await request.post()
+        fields = MultiDictProxy(_text_fields(form))
+        signature = request.headers.get("X-Twilio-Signature", "")
+        algorithm = get_signature_algorithm(
+            request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+        if not signature or not self._validator.validate(
+                self._signed_url(request), fields, signature, algorithm):
+            log.warning("refused an unsigned or mis-signed request to %s", request.path)
+            raise web.HTTPForbidden(text="invalid Twilio signature")
+        return fields
+
+    def _signed_url(self, request: web.Request) -> str:
+        """The URL Twilio signed: the public one when configured (behind a proxy, the
+        request's own URL is not what Twilio called)."""
+        if self._public_url:
+            return f"{self._public_url}{request.path_qs}"
+        return str(request.url)
+
+
+def parse_inbound(form: MultiDictProxy[str]) -> InboundMessage:
+    """The inbound message of a verified webhook form; 400 for a form that is not one."""
+    sid, sender = form.get("MessageSid", ""), form.get("From", "")
+    body = form.get("Body", "")
+    if not sid:
+        raise web.HTTPBadRequest(text="MessageSid is required")
+    if not sender:
+        raise web.HTTPBadRequest(text="From is required")
+    if sender_kind(sender) is None:
+        raise web.HTTPBadRequest(text="From is not a phone number, short code or sender id")
+    if len(body) > MAX_BODY_CHARS:
+        raise web.HTTPBadRequest(text=f"Body is longer than {MAX_BODY_CHARS} characters")
+    media = _media(form)
+    if not body.strip() and not media:
+        raise web.HTTPBadRequest(text="the message has neither text nor media")
+    found = keyword(body)
+    return InboundMessage(Address(CHANNEL, sender), body.strip(), dedup_id=sid, media=media,
+                          control=CONTROLS[found] if found and not media else None)
+
+
+def _media(form: MultiDictProxy[str]) -> tuple[Media, ...]:
+    count = form.get("NumMedia", "0")
+    if not count.isdigit() or int(count) > MAX_MEDIA:
+        raise web.HTTPBadRequest(text=f"NumMedia must be a number from 0 to {MAX_MEDIA}")
+    media = []
+    for i in range(int(count)):
+        url = form.get(f"MediaUrl{i}")
+        if not url or not url.startswith(("https://", "http://")):
+            raise web.HTTPBadRequest(text=f"MediaUrl{i} is missing or not a URL")
+        media.append(Media(url, form.get(f"MediaContentType{i}", "application/octet-stream")))
+    return tuple(media)
+
+
+def _text_fields(form: MultiDictProxy[str | bytes | bytearray | web.FileField],
+                 ) -> MultiDict[str]:
+    """Only text fields (a file upload is not something Twilio sends)."""
+    fields: MultiDict[str] = MultiDict()
+    for name, value in form.items():
+        if not isinstance(value, str):
+            raise web.HTTPBadRequest(text="file uploads are not accepted")
+        fields.add(name, value)
+    return fields
+
+
+def _outbound_text(message: Message) -> str:
+    """The SMS text of a message: its words, then links to its attachments."""
+    links = [media.url for media in message.media]
+    return "\n".join([message.text, *links]) if links else message.text

@@ -1,0 +1,131 @@
+"""The SMS connector's edge: signatures, the form, TwiML, status callbacks, bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bot.app import SERVICES
+from bot.models import Address
+from tests.conftest import PUBLIC_URL, AppFactory
+from tests.twilio_fake import FakeTwilio, inbound_form, signature
+
+ClientFactory = Any
+WEBHOOK = f"{PUBLIC_URL}/sms/twilio"
+STATUS = f"{PUBLIC_URL}/sms/twilio/status"
+CUSTOMER = "+15557654321"
+
+
+@pytest.fixture
+def app(make_app: AppFactory, sms_settings: dict[str, object]) -> web.Application:
+    return make_app(**sms_settings)
+
+
+async def post(client: Any, form: dict[str, str], headers: dict[str, str],
+               path: str = "/sms/twilio") -> Any:
+    return await client.post(path, data=form, headers=headers)
+
+
+async def settle(app: web.Application) -> None:
+    await app[SERVICES].pipeline.drain()
+
+
+async def test_a_signed_message_gets_empty_twiml_and_one_reply(
+        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio) -> None:
+    client = await aiohttp_client(app)
+    form = inbound_form("SM" + "1" * 32, CUSTOMER, "where is my order?")
+    response = await post(client, form, signature(WEBHOOK, form))
+    assert response.status == 200
+    assert response.content_type == "text/xml"
+    assert (await response.text()).endswith("<Response/>")
+    await settle(app)
+    [call] = twilio_api.sent
+    assert (call["To"], call["From"]) == (CUSTOMER, "+15550000100")
+    assert "order number" in call["Body"]
+    assert call["StatusCallback"] == STATUS
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "wrong token", "other url", "changed body"])
+async def test_forged_requests_are_refused_and_store_nothing(
+        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio,
+        redis_client: aioredis.Redis, forgery: str) -> None:
+    client = await aiohttp_client(app)
+    form = inbound_form("SM" + "2" * 32, CUSTOMER, "where is my order?")
+    headers = {
+        "unsigned": {},
+        "wrong token": signature(WEBHOOK, form, auth_token="not-the-token"),
+        "other url": signature(f"{client.make_url('/sms/twilio')}", form),
+        "changed body": signature(WEBHOOK, {**form, "Body": "something else"}),
+    }[forgery]
+    response = await post(client, form, headers)
+    assert response.status == 403
+    await settle(app)
+    assert await redis_client.keys("*") == []
+    assert twilio_api.calls == []
+
+
+@pytest.mark.parametrize(("change", "status"), [
+    ({"From": ""}, 400), ({"MessageSid": ""}, 400), ({"From": "not a number!"}, 400),
+    ({"Body": "x" * 1601}, 400), ({"Body": "   "}, 400), ({"NumMedia": "many"}, 400),
+    ({"NumMedia": "1"}, 400)])
+async def test_a_signed_form_that_is_not_a_message_gets_a_clear_4xx(
+        aiohttp_client: ClientFactory, app: web.Application, redis_client: aioredis.Redis,
+        change: dict[str, str], status: int) -> None:
+    client = await aiohttp_client(app)
+    form = {**inbound_form("SM" + "3" * 32, CUSTOMER, "hello"), **change}
+    response = await post(client, form, signature(WEBHOOK, form))
+    assert response.status == status
+    assert await redis_client.keys("conv:*") == []
+
+
+async def test_a_body_that_is_not_a_form_is_refused(aiohttp_client: ClientFactory,
+                                                    app: web.Application) -> None:
+    client = await aiohttp_client(app)
+    response = await client.post("/sms/twilio", json={"From": CUSTOMER, "Body": "hi"})
+    assert response.status == 415
+
+
+@pytest.mark.parametrize("sender", ["72345", "ShopAlerts"])
+async def test_short_codes_and_sender_ids_are_stored_as_they_are(
+        aiohttp_client: ClientFactory, app: web.Application, sender: str) -> None:
+    client = await aiohttp_client(app)
+    form = inbound_form("SM" + "4" * 32, sender, "hello")
+    assert (await post(client, form, signature(WEBHOOK, form))).status == 200
+    store = app[SERVICES].store
+    assert await store.customer_for(Address("sms", sender)) is not None
+
+
+async def test_without_an_auth_token_there_is_no_sms_route(aiohttp_client: ClientFactory,
+                                                           make_app: AppFactory) -> None:
+    client = await aiohttp_client(make_app())
+    form = inbound_form("SM" + "5" * 32, CUSTOMER, "hello")
+    assert (await post(client, form, {})).status == 404
+
+
+async def test_status_callbacks_are_recorded_and_counted(
+        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio) -> None:
+    client = await aiohttp_client(app)
+    form = inbound_form("SM" + "6" * 32, CUSTOMER, "hello")
+    await post(client, form, signature(WEBHOOK, form))
+    await settle(app)
+    sid = twilio_api.sent[0].sid
+    assert sid is not None
+    report = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003",
+              "AccountSid": twilio_api.account_sid}
+    assert (await post(client, report, {}, "/sms/twilio/status")).status == 403
+    response = await post(client, report, signature(STATUS, report), "/sms/twilio/status")
+    assert response.status == 204
+    services = app[SERVICES]
+    cid = await services.store.customer_for(Address("sms", CUSTOMER))
+    assert cid is not None
+    reply = (await services.store.load(cid)).messages[-1]
+    record = await services.deliveries.get(cid, reply.id)
+    assert record is not None
+    assert (record["status"], record.get("error_code"), record["vendor_id"]) == (
+        "undelivered", 30003, sid)
+    metrics = await (await client.get("/metrics")).text()
+    assert ('omnibot_delivery_status_total{channel="sms",status="undelivered"} 1.0'
+            in metrics)
