@@ -74,7 +74,14 @@
     if (m.role === "agent" || m.role === "bot") {
       item.appendChild(el("span", { class: "omnibot-author" }, m.role === "agent" ? (m.author || "Agent") : "Assistant"));
     }
-    item.appendChild(el("p", { class: "omnibot-text" }, m.text));
+    if (m.text) item.appendChild(el("p", { class: "omnibot-text" }, m.text));
+    (m.media || []).forEach(function (file, i) {
+      if (!/^https?:\/\//.test(file.url)) return;  // only web links become links
+      var link = el("a", { class: "omnibot-media", href: file.url, target: "_blank",
+                           rel: "noopener noreferrer" },
+                    (file.content_type.indexOf("image/") === 0 ? "Picture " : "Attachment ") + (i + 1));
+      item.appendChild(link);
+    });
     if (m.ts && m.role !== "system") item.appendChild(el("time", { class: "omnibot-time" }, timeOf(m.ts)));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;

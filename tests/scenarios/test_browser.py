@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from bot.app import SERVICES
+from bot.models import Address, Media, Message, Role
 from tests.conftest import AppFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,8 +31,13 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def base_url(aiohttp_server: ServerFactory, make_app: AppFactory) -> str:
-    server = await aiohttp_server(make_app())
+def app(make_app: AppFactory) -> web.Application:
+    return make_app()
+
+
+@pytest.fixture
+async def base_url(aiohttp_server: ServerFactory, app: web.Application) -> str:
+    server = await aiohttp_server(app)
     return f"http://{server.host}:{server.port}"
 
 
@@ -68,4 +76,24 @@ async def test_the_widget_fits_a_phone_screen(browser: Browser, base_url: str) -
     box = await panel.bounding_box()
     assert box is not None
     assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 667)
+    await page.close()
+
+
+async def test_an_attachment_shows_as_a_link(browser: Browser, base_url: str,
+                                            app: web.Application) -> None:
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "hello")
+    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(1,
+                                                                                  timeout=15_000)
+    token = await page.evaluate("localStorage.getItem('omnibot.token')")
+    store = app[SERVICES].store
+    cid = await store.customer_for(Address("webchat", token))
+    assert cid is not None
+    picture = Media("https://media.example.com/receipt.jpg", "image/jpeg")
+    await store.record(cid, (Message(role=Role.CUSTOMER, text="", channel="sms",
+                                     media=(picture,)),))
+    link = page.get_by_role("link", name="Picture 1")
+    await expect(link).to_have_attribute("href", picture.url)
     await page.close()
