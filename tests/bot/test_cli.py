@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.app import Engine
 from bot.cli import main
+from bot.deliveries import Deliveries
+from bot.models import Message, Role
 from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import load_catalogue
+from tests.twilio_fake import FakeTwilio
 
 TEST_ROWS = [("where has my parcel got to", "order_status"),
              ("do you open on sundays", "store_hours"),
@@ -73,3 +80,46 @@ def test_train_rebuilds_the_cache(data: Path, capsys: pytest.CaptureFixture[str]
     main(["train"])
     assert len(list(models.glob("*.joblib"))) == 1
     assert "trained" in capsys.readouterr().out
+
+
+def test_a_setting_that_does_not_parse_stops_with_its_name(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PORT", "abc")
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "PORT" in error
+    assert "'abc'" in error
+
+
+async def omnibot(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run the omnibot command as a user does (a separate process); exit code and output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return await process.wait(), output.decode()
+
+
+async def test_outbox_list_and_replay(redis_url: str, deliveries: Deliveries,
+                                      twilio_api: FakeTwilio,
+                                      sms_settings: dict[str, object]) -> None:
+    message = Message(role=Role.BOT, text="Your refund is on its way.")
+    await deliveries.dead_letter({"id": message.id, "conversation": "c", "to": ["sms", "+1555"],
+                                  "message": message.to_dict(), "error": "Twilio answered 500",
+                                  "failed_at": time.time()})
+    env = {**os.environ, "REDIS_URL": redis_url,
+           **{name.upper(): str(value) for name, value in sms_settings.items()}}
+    code, listing = await omnibot(env, "outbox", "list")
+    assert code == 0, listing
+    assert message.id in listing
+    assert "Twilio answered 500" in listing
+    code, output = await omnibot(env, "outbox", "replay", message.id)
+    assert code == 0, output
+    assert f"{message.id}: sent" in output
+    assert [(call["To"], call["Body"]) for call in twilio_api.sent] == [("+1555", message.text)]
+    assert await deliveries.dead_letters() == []
+    code, output = await omnibot(env, "outbox", "replay", message.id)
+    assert code != 0
+    assert "no dead letter" in output

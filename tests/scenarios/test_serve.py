@@ -15,18 +15,25 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app import Engine
+from bot.dispatcher import OPT_IN_TEXT
 from bot.embedded_redis import free_port
+from tests.conftest import PUBLIC_URL
+from tests.polling import wait_until
+from tests.twilio_fake import FakeTwilio, inbound_form, signature
 
+CUSTOMER = "+15557654321"
 READY_WITHIN_S = 60.0  # a first start exports and quantises the encoder, then trains
 
 
 class Server:
     """An `omnibot serve` child process on a free port with its own data directory."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(HOST="127.0.0.1", PORT=str(self.port), OMNIBOT_DATA_DIR=str(data_dir))
+        env.update(HOST="127.0.0.1", PORT=str(self.port), OMNIBOT_DATA_DIR=str(data_dir),
+                   **(extra_env or {}))
         self.log = data_dir / "serve.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -113,3 +120,44 @@ async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
     assert stopped == 0
     assert after == before
     assert state == "waiting"
+
+
+async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, engine: Engine,
+                                                      engine_data_dir: Path,
+                                                      twilio_api: FakeTwilio,
+                                                      sms_settings: dict[str, object]) -> None:
+    (data_dir / "cache").symlink_to(engine_data_dir / "cache")  # the session's trained model
+    server = Server(data_dir, {name.upper(): str(value) for name, value in sms_settings.items()})
+    webhook = f"{PUBLIC_URL}/sms/twilio"
+    try:
+        await server.wait_healthy()
+        async with aiohttp.ClientSession(server.base) as session:
+            async def text(body: str, sid: str, headers: dict[str, str] | None = None) -> int:
+                form = inbound_form(sid, CUSTOMER, body)
+                signed = signature(webhook, form) if headers is None else headers
+                async with session.post("/sms/twilio", data=form, headers=signed) as response:
+                    return response.status
+
+            async def replies(count: int) -> list[str]:
+                await wait_until(lambda: len(twilio_api.sent) >= count, 20,
+                                 f"{count} message-create calls")
+                await asyncio.sleep(0.5)  # room for a wrong extra call to show up
+                return [call["Body"] for call in twilio_api.sent]
+
+            assert await text("where is my order?", "SM" + "1" * 32) == 200
+            assert len(await replies(1)) == 1
+            assert twilio_api.sent[0]["To"] == CUSTOMER
+            assert [await text("where is my order?", "SM" + "1" * 32) for _ in range(2)] == [
+                200, 200]
+            assert await text("hello", "SM" + "2" * 32, headers={}) == 403
+            assert await text("hello", "SM" + "3" * 32,
+                              headers={"X-Twilio-Signature": "forged"}) == 403
+            assert len(await replies(1)) == 1
+            assert await text("STOP", "SM" + "4" * 32) == 200
+            assert await text("hello", "SM" + "5" * 32) == 200
+            assert len(await replies(1)) == 1
+            assert await text("START", "SM" + "6" * 32) == 200
+            assert (await replies(2))[-1] == OPT_IN_TEXT
+    finally:
+        stopped = server.stop()
+    assert stopped == 0
