@@ -18,12 +18,12 @@ from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
 from bot.hub import EventHub
+from bot.log_desk import LogDesk
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
 from bot.settings import Settings, SettingsError
 from bot.store import Store
-from connectors.console_desk import ConsoleDesk
 from connectors.sms import CHANNEL as SMS_CHANNEL
 from connectors.sms import SmsConnector, SmsSender
 from connectors.twilio_api import TwilioMessages
@@ -41,7 +41,7 @@ log = logging.getLogger("omnibot")
 
 
 @dataclass(frozen=True)
-class Engine:
+class Intents:
     """The intent side of the service: a classifier and the responder for its predictions."""
 
     classifier: IntentClassifier
@@ -75,7 +75,7 @@ def build_options(settings: Settings) -> BuildOptions:
                         threshold=settings.confidence_threshold)
 
 
-def build_engine(settings: Settings, rebuild: bool = False, progress: bool = False) -> Engine:
+def build_intents(settings: Settings, rebuild: bool = False, progress: bool = False) -> Intents:
     """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
     start = time.perf_counter()
     catalogue = load_catalogue(settings.intents_path)
@@ -87,7 +87,7 @@ def build_engine(settings: Settings, rebuild: bool = False, progress: bool = Fal
     actions: ActionRunner = (RemoteActions(settings.action_endpoint) if settings.action_endpoint
                              else InProcessActions(orders_path=settings.orders_path))
     log.info("intent model ready in %.1f s", time.perf_counter() - start)
-    return Engine(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
+    return Intents(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
 
 
 def twilio_messages(settings: Settings) -> TwilioMessages:
@@ -111,24 +111,24 @@ def check_channels(settings: Settings) -> None:
                             "TWILIO_MESSAGING_SERVICE_SID) when TWILIO_AUTH_TOKEN is set")
 
 
-def create_app(settings: Settings, engine: Engine | None = None,
+def create_app(settings: Settings, intents: Intents | None = None,
                desk: AgentDesk | None = None) -> web.Application:
     """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it."""
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     url = settings.redis_url or (embedded.url if embedded else "")
     client = redis.Redis.from_url(url, decode_responses=True, max_connections=REDIS_POOL_SIZE)
-    owns_engine = engine is None
-    engine = engine or build_engine(settings)
+    owns_intents = intents is None
+    intents = intents or build_intents(settings)
     metrics = Metrics()
     store = Store(client, settings.retention_days)
     deliveries = Deliveries(client, settings.retention_days)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
     outbox = Outbox(deliveries, connectors, metrics)
-    desk = desk or ConsoleDesk()
+    desk = desk or LogDesk()
     handoff = Handoff(store, desk, outbox, metrics)
-    dispatcher = Dispatcher(store, deliveries, engine.classifier, engine.responder, handoff,
+    dispatcher = Dispatcher(store, deliveries, intents.classifier, intents.responder, handoff,
                             outbox, metrics, Texts(help=settings.sms_help_text))
     pipeline = Pipeline(dispatcher)
     webchat = WebChatConnector(store, hub, pipeline.submit, settings.webchat_allowed_origins,
@@ -155,8 +155,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
             yield
             await pipeline.drain()
             await hub.stop()
-            if owns_engine:
-                engine.classifier.close()
+            if owns_intents:
+                intents.classifier.close()
         finally:
             if sms is not None:
                 await sms.sender.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import redis.asyncio as redis
 from aiohttp import web
 
-from bot.app import build_engine, build_options, create_app, sms_sender
+from bot.app import build_intents, build_options, create_app, sms_sender
 from bot.contracts import Sender
 from bot.deliveries import Deliveries
 from bot.embedded_redis import EmbeddedRedis, running_url
@@ -40,8 +40,8 @@ def serve(settings: Settings) -> None:
 def train(settings: Settings) -> None:
     """Rebuild the cached intent model of the configured catalogue."""
     start = time.perf_counter()
-    engine = build_engine(settings, rebuild=True, progress=True)
-    model = getattr(engine.classifier, "model", None)
+    intents = build_intents(settings, rebuild=True, progress=True)
+    model = getattr(intents.classifier, "model", None)
     print(f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
           f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir}")
 

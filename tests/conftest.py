@@ -15,12 +15,12 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.app import Engine, build_engine, create_app
+from bot.app import Intents, build_intents, create_app
 from bot.deliveries import Deliveries
 from bot.embedded_redis import free_port, server_path
+from bot.log_desk import LogDesk
 from bot.settings import Settings
 from bot.store import Store
-from connectors.console_desk import ConsoleDesk
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 SHOP_NUMBER = "+15550000100"
@@ -79,15 +79,15 @@ def deliveries(redis_client: aioredis.Redis) -> Deliveries:
 
 
 @pytest.fixture(scope="session")
-def engine_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def intents_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory whose cache holds the exported encoder (exported once per session)."""
     return tmp_path_factory.mktemp("engine")
 
 
 @pytest.fixture(scope="session")
-def engine(engine_data_dir: Path) -> Engine:
-    """The real default engine (MiniLM on ONNX + the retail catalogue), built once per session."""
-    return build_engine(Settings(data_dir=engine_data_dir))
+def intents(intents_data_dir: Path) -> Intents:
+    """The real intent side (MiniLM on ONNX + the retail catalogue), built once per session."""
+    return build_intents(Settings(data_dir=intents_data_dir))
 
 
 @pytest.fixture
@@ -100,13 +100,13 @@ AppFactory = Callable[..., web.Application]
 
 
 @pytest.fixture
-def make_app(settings: Settings, engine: Engine,
+def make_app(settings: Settings, intents: Intents,
              redis_client: aioredis.Redis) -> AppFactory:
-    """Builds apps on the test Redis with the shared engine (one per simulated process)."""
+    """Builds apps on the test Redis with the shared intents (one per simulated process)."""
 
-    def build(desk: ConsoleDesk | None = None, **overrides: object) -> web.Application:
-        return create_app(replace(settings, **overrides), engine=engine,  # type: ignore[arg-type]
-                          desk=desk or ConsoleDesk())
+    def build(desk: LogDesk | None = None, **overrides: object) -> web.Application:
+        return create_app(replace(settings, **overrides), intents=intents,  # type: ignore[arg-type]
+                          desk=desk or LogDesk())
 
     return build
 

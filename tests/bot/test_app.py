@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.app import Engine, create_app
+from bot.app import Intents, create_app
 from bot.embedded_redis import EmbeddedRedis
 from bot.settings import Settings
 from tests.conftest import AppFactory
@@ -21,11 +21,11 @@ async def test_healthz_is_ok_when_redis_answers(aiohttp_client: ClientFactory,
     assert (await response.json())["status"] == "ok"
 
 
-async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, engine: Engine,
+async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, intents: Intents,
                                                  tmp_path: Path) -> None:
     redis_server = EmbeddedRedis(tmp_path)
     await redis_server.start()
-    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path), engine=engine)
+    app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path), intents=intents)
     client = await aiohttp_client(app)
     assert (await client.get("/healthz")).status == 200
     await redis_server.stop()
@@ -35,9 +35,9 @@ async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, 
 
 
 async def test_without_redis_url_the_app_runs_its_own_redis(aiohttp_client: ClientFactory,
-                                                            engine: Engine,
+                                                            intents: Intents,
                                                             tmp_path: Path) -> None:
-    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), engine=engine))
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), intents=intents))
     assert (await client.get("/healthz")).status == 200
     assert (tmp_path / "redis" / "appendonly.aof").exists()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Engine
+from bot.app import Intents
 from bot.cli import main
 from bot.deliveries import Deliveries
 from bot.models import Message, Role
@@ -37,9 +37,9 @@ def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 
 @pytest.fixture
-def data(engine: Engine, engine_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OMNIBOT_DATA_DIR", str(engine_data_dir))  # reuse the exported encoder
-    return engine_data_dir
+def data(intents: Intents, intents_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OMNIBOT_DATA_DIR", str(intents_data_dir))  # reuse the exported encoder
+    return intents_data_dir
 
 
 def test_eval_prints_json_and_writes_the_report(data: Path, tmp_path: Path,

@@ -10,10 +10,10 @@ import redis.asyncio as aioredis
 from bot.deliveries import Deliveries
 from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT, Dispatcher, Texts
 from bot.handoff import WAITING_TEXT, Handoff
+from bot.log_desk import LogDesk
 from bot.models import Address, Control, InboundMessage, Media, Outcome, Role, State, new_id
 from bot.outbox import Outbox
 from bot.store import Store
-from connectors.console_desk import ConsoleDesk
 from tests.fakes import RecordingConnector, ScriptedClassifier, TableResponder
 from tests.polling import wait_until
 
@@ -29,7 +29,7 @@ class Bot:
         self.store = store
         self.deliveries = deliveries
         self.connector = RecordingConnector()
-        self.desk = ConsoleDesk()
+        self.desk = LogDesk()
         self.classifier = ScriptedClassifier(SCRIPT)
         outbox = Outbox(deliveries, {"test": self.connector})
         self.handoff = Handoff(store, self.desk, outbox)

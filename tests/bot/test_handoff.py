@@ -8,10 +8,10 @@ import pytest
 
 from bot.deliveries import Deliveries
 from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT, UNDELIVERED_TEXT, Handoff
+from bot.log_desk import LogDesk
 from bot.models import Address, Message, Role, State
 from bot.outbox import Outbox
 from bot.store import Store
-from connectors.console_desk import ConsoleDesk
 from tests.fakes import BrokenDesk, RecordingConnector
 
 BOB = Address("test", "bob")
@@ -31,12 +31,12 @@ def connector() -> RecordingConnector:
 
 
 @pytest.fixture
-def desk() -> ConsoleDesk:
-    return ConsoleDesk()
+def desk() -> LogDesk:
+    return LogDesk()
 
 
 @pytest.fixture
-def handoff(store: Store, deliveries: Deliveries, desk: ConsoleDesk,
+def handoff(store: Store, deliveries: Deliveries, desk: LogDesk,
             connector: RecordingConnector) -> Handoff:
     return Handoff(store, desk, Outbox(deliveries, {"test": connector}))
 
@@ -89,7 +89,7 @@ async def test_a_desk_failure_is_logged_and_retried_on_the_next_message(
     conversation = await store.load(cid)
     assert conversation.state is State.WAITING
     assert conversation.ticket is None
-    desk = ConsoleDesk()
+    desk = LogDesk()
     healed = Handoff(store, desk, outbox)
     follow_up = Message(role=Role.CUSTOMER, text="anyone?")
     await store.record(cid, (follow_up,))
@@ -100,7 +100,7 @@ async def test_a_desk_failure_is_logged_and_retried_on_the_next_message(
 
 
 async def test_an_agent_is_told_when_the_customer_opted_out(
-        store: Store, deliveries: Deliveries, desk: ConsoleDesk, handoff: Handoff,
+        store: Store, deliveries: Deliveries, desk: LogDesk, handoff: Handoff,
         connector: RecordingConnector) -> None:
     cid = await waiting_conversation(store, handoff)
     await deliveries.opt_out(BOB)

@@ -9,7 +9,7 @@ from pathlib import Path
 import joblib
 import pytest
 
-from bot.app import Engine
+from bot.app import Intents
 from intents import build
 from intents.build import BuildOptions, build_classifier, cache_key, load_cached
 
@@ -21,11 +21,11 @@ LABELS = ["where_is_my_order"] * 9 + ["cancel_order"] * 9
 
 
 def test_the_cached_model_is_reused_and_an_unreadable_one_is_retrained(
-        engine: Engine, engine_data_dir: Path, tmp_path: Path,
+        intents: Intents, intents_data_dir: Path, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     cache = tmp_path / "cache"
     (cache / "encoders").mkdir(parents=True)
-    for graph in (engine_data_dir / "cache" / "encoders").glob("*.onnx"):
+    for graph in (intents_data_dir / "cache" / "encoders").glob("*.onnx"):
         (cache / "encoders" / graph.name).symlink_to(graph)  # no second export
     first = build_classifier(TEXTS, LABELS, cache)
     [cached] = (cache / "models").glob("*.joblib")

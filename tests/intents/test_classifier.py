@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from bot.app import Engine
+from bot.app import Intents
 from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder
 from intents.model import train
 
 
 @pytest.fixture
-def classifier(engine: Engine) -> BatchedClassifier:
-    assert isinstance(engine.classifier, BatchedClassifier)
-    return engine.classifier
+def classifier(intents: Intents) -> BatchedClassifier:
+    assert isinstance(intents.classifier, BatchedClassifier)
+    return intents.classifier
 
 
 @pytest.mark.parametrize(("text", "intent"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.app import Engine
+from bot.app import Intents
 from intents.build import make_encoder
 from intents.encoder import MiniLMEncoder
 
@@ -17,9 +17,9 @@ TEXTS = ["where is my order?", "Can I pay with Apple Pay or Klarna?", "hi",
          "can someone please check what happened with order 100412"]
 
 
-def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
-                                                     engine_data_dir: Path) -> None:
-    onnx = make_encoder("onnx", engine_data_dir / "cache")  # exported here, then cached
+def test_onnx_embeddings_match_sentence_transformers(intents: Intents,
+                                                     intents_data_dir: Path) -> None:
+    onnx = make_encoder("onnx", intents_data_dir / "cache")  # exported here, then cached
     reference = MiniLMEncoder().encode(TEXTS)
     batched = onnx.encode(TEXTS)
     single = np.vstack([onnx.encode([text]) for text in TEXTS])
@@ -30,8 +30,8 @@ def test_onnx_embeddings_match_sentence_transformers(engine: Engine,
 
 
 def test_int8_embeddings_are_close_and_independent_of_batch_mates(
-        engine: Engine, engine_data_dir: Path) -> None:
-    int8 = make_encoder("onnx-int8", engine_data_dir / "cache")  # the default: the fixture's
+        intents: Intents, intents_data_dir: Path) -> None:
+    int8 = make_encoder("onnx-int8", intents_data_dir / "cache")  # the default: the fixture's
     reference = MiniLMEncoder().encode(TEXTS)
     batched = int8.encode(TEXTS)
     single = np.vstack([int8.encode([text]) for text in TEXTS])
@@ -42,10 +42,10 @@ def test_int8_embeddings_are_close_and_independent_of_batch_mates(
     int8.close()
 
 
-def test_close_stops_the_chunk_threads_and_is_idempotent(engine: Engine,
-                                                         engine_data_dir: Path) -> None:
+def test_close_stops_the_chunk_threads_and_is_idempotent(intents: Intents,
+                                                         intents_data_dir: Path) -> None:
     before = set(threading.enumerate())
-    encoder = make_encoder("onnx-int8", engine_data_dir / "cache")
+    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
     encoder.encode(TEXTS)  # starts the chunk pool's threads
     started = set(threading.enumerate()) - before
     assert started

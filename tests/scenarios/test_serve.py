@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import Engine
+from bot.app import Intents
 from bot.dispatcher import OPT_IN_TEXT
 from bot.embedded_redis import free_port
 from tests.conftest import PUBLIC_URL
@@ -122,11 +122,11 @@ async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
     assert state == "waiting"
 
 
-async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, engine: Engine,
-                                                      engine_data_dir: Path,
+async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, intents: Intents,
+                                                      intents_data_dir: Path,
                                                       twilio_api: FakeTwilio,
                                                       sms_settings: dict[str, object]) -> None:
-    (data_dir / "cache").symlink_to(engine_data_dir / "cache")  # the session's trained model
+    (data_dir / "cache").symlink_to(intents_data_dir / "cache")  # the session's trained model
     server = Server(data_dir, {name.upper(): str(value) for name, value in sms_settings.items()})
     webhook = f"{PUBLIC_URL}/sms/twilio"
     try:

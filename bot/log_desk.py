@@ -12,7 +12,7 @@ from bot.models import Conversation, Message, new_id
 log = logging.getLogger("omnibot.desk")
 
 
-class ConsoleDesk:
+class LogDesk:
     """Writes tickets to the ``omnibot.desk`` logger and remembers them for inspection."""
 
     def __init__(self) -> None:
