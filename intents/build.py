@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -56,9 +57,13 @@ def make_encoder(kind: str, cache_dir: Path) -> Encoder:
     quantized = kind == "onnx-int8"
     path = cache_dir / "encoders" / f"minilm-{kind}.v{EXPORT_VERSION}.onnx"
     if not path.exists():
+        log.info("exporting the encoder to %s ONNX (first start only)…",
+                 "int8" if quantized else "float32")
+        start = time.perf_counter()
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
         export_onnx(partial, quantize=quantized)
         partial.replace(path)
+        log.info("encoder ready in %.1f s (cached as %s)", time.perf_counter() - start, path.name)
     return OnnxEncoder(path, QUANTIZED_CHUNK if quantized else CHUNK)
 
 
@@ -115,11 +120,16 @@ def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Pat
     path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
     model = None if rebuild else load_cached(path)
     if model is None:
+        log.info("training %d intents on %d examples…", len(set(labels)), len(texts))
+        start = time.perf_counter()
         model = train_model(encoder, texts, labels, options.config, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
         joblib.dump(model, partial)
         partial.replace(path)
+        log.info("trained in %.1f s (cached as %s)", time.perf_counter() - start, path.name)
+    else:
+        log.info("loaded the cached model %s", path.name)
     if options.threshold is not None:
         model = replace(model, rule=Rule(options.threshold))  # a fixed threshold alone
     return BatchedClassifier(encoder, model)

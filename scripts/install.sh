@@ -2,6 +2,8 @@
 # Creates .venv and installs omnibot into it: the CPU build of torch first (pip would otherwise
 # pull a multi-GB CUDA build for sentence-transformers), then the project.
 # Usage: scripts/install.sh [dev]     ("dev" adds the test, lint and browser-test tools)
+# Each step is announced with its time. On a terminal pip's own output and progress show too;
+# otherwise (CI) it goes to the log only. A failed step prints the log and exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra=${1:-}
@@ -10,15 +12,34 @@ python=${PYTHON:-python3}
 stamp=.venv/.omnibot-installed
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extra"
 log=.venv/install.log
+steps=3
 pip_install() {
-  .venv/bin/python -m pip install "$@" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+  if [ -t 1 ]; then
+    # pip sees a pipe, not the terminal: FORCE_COLOR keeps its live progress bars drawn.
+    FORCE_COLOR=1 .venv/bin/python -m pip install "$@" 2>&1 | tee -a "$log" && return
+    # What failed is already on the screen; printing the log again would only repeat it.
+    echo "install failed; the whole output is in $log" >&2
+  else
+    .venv/bin/python -m pip install "$@" >>"$log" 2>&1 && return
+    cat "$log"
+  fi
+  exit 1
+}
+step() {  # step N TITLE PIP-ARGS...: one install step, announced, timed
+  local number=$1 title=$2 start=$SECONDS
+  shift 2
+  echo "[$number/$steps] $title"
+  pip_install "$@"
+  echo "[$number/$steps] $title: done in $((SECONDS - start)) s"
 }
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "installing omnibot into .venv (log: $log)"
+  echo "installing omnibot into .venv (log: $log); a first install takes a few minutes"
   : >"$log"
-  pip_install --upgrade pip
+  begin=$SECONDS
+  step 1 "upgrading pip" --upgrade pip
   # TORCH_INDEX_URL may name a CPU-only wheel index where torch 2.13.0 is not on this disk.
-  pip_install torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
-  pip_install -e ".${extra:+[$extra]}"
+  step 2 "torch 2.13.0 (CPU build)" torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+  step 3 "omnibot and its dependencies" -e ".${extra:+[$extra]}"
   echo "$want" > "$stamp"
+  echo "omnibot installed in $((SECONDS - begin)) s"
 fi

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install.sh dev
 if [ ! -x /usr/bin/chromium ]; then  # the browser test drives Debian's Chromium, never a download
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing Debian's chromium for the browser test"
   $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
 fi
 export HF_HUB_OFFLINE=1
