@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.app import Intents, create_app
+from bot.app import SERVICES, Intents, create_app
 from bot.embedded_redis import EmbeddedRedis
 from bot.settings import Settings
 from tests.conftest import AppFactory
+from tests.webchat_client import frames, opening
 
 ClientFactory = Any
 
@@ -42,15 +43,27 @@ async def test_without_redis_url_the_app_runs_its_own_redis(aiohttp_client: Clie
     assert (tmp_path / "redis" / "appendonly.aof").exists()
 
 
-async def test_metrics_count_messages(aiohttp_client: ClientFactory,
-                                      make_app: AppFactory) -> None:
-    client = await aiohttp_client(make_app())
+async def test_metrics_count_this_apps_messages(aiohttp_client: ClientFactory,
+                                               make_app: AppFactory) -> None:
+    app, other = make_app(), make_app()
+    client = await aiohttp_client(app)
     async with client.ws_connect("/webchat/ws") as ws:
-        for _ in range(3):
-            await ws.receive_json()
-        await ws.send_json({"type": "message", "text": "hello"})
-        await ws.receive_json()
-        await ws.receive_json()
+        await opening(ws)
+        for text in ("hello", "hello", "hello"):
+            await ws.send_json({"type": "message", "text": text, "id": "same"})
+        await frames(ws, 2)  # the echo and the answer: the resends are duplicates
+        await ws.send_json({"type": "message", "text": "thanks"})
+        await frames(ws, 2)
+    registry = app[SERVICES].metrics.registry
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("omnibot_inbound_messages_total", channel="webchat", outcome="accepted") == 2
+    assert value("omnibot_inbound_messages_total", channel="webchat", outcome="duplicate") == 2
+    assert value("omnibot_answered_total", intent="greeting") == 1
+    assert value("omnibot_answered_total", intent="thanks") == 1
+    assert other[SERVICES].metrics.registry.get_sample_value(
+        "omnibot_answered_total", {"intent": "greeting"}) is None
     text = await (await client.get("/metrics")).text()
-    assert 'omnibot_inbound_messages_total{channel="webchat",outcome="accepted"}' in text
-    assert 'omnibot_answered_total{intent="greeting"}' in text
+    assert 'omnibot_answered_total{intent="greeting"} 1.0' in text

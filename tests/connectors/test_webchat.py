@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -12,19 +11,9 @@ from aiohttp.test_utils import TestClient
 
 from connectors.webchat import MAX_STRIKES
 from tests.conftest import AppFactory
+from tests.webchat_client import frame, opening
 
 ClientFactory = Any  # pytest-aiohttp's aiohttp_client fixture
-
-
-async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    frame: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
-    return frame
-
-
-async def opening(ws: aiohttp.ClientWebSocketResponse) -> tuple[str, list[Any], str]:
-    session, history, state = await receive(ws), await receive(ws), await receive(ws)
-    assert (session["type"], history["type"], state["type"]) == ("session", "history", "state")
-    return session["token"], history["messages"], state["state"]
 
 
 @pytest.fixture
@@ -47,7 +36,7 @@ async def test_a_message_is_echoed_and_answered(client: TestClient[Any, Any]) ->
     async with client.ws_connect("/webchat/ws") as ws:
         await opening(ws)
         await ws.send_json({"type": "message", "text": "where is my order?", "id": "m1"})
-        echo, answer = await receive(ws), await receive(ws)
+        echo, answer = await frame(ws), await frame(ws)
     assert (echo["type"], echo["role"], echo["text"]) == ("message", "customer",
                                                          "where is my order?")
     assert (answer["type"], answer["role"]) == ("message", "bot")
@@ -60,8 +49,8 @@ async def test_a_resent_message_id_is_handled_once(client: TestClient[Any, Any])
         token, _, _ = await opening(ws)
         for _ in range(2):
             await ws.send_json({"type": "message", "text": "hello", "id": "same"})
-        await receive(ws)
-        await receive(ws)
+        await frame(ws)
+        await frame(ws)
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
         _, history, _ = await opening(ws)
     assert [m["role"] for m in history] == ["customer", "bot"]
@@ -73,8 +62,8 @@ async def test_resuming_with_the_token_replays_history_in_order(
         token, _, _ = await opening(ws)
         for text in ("hello", "what are your opening hours?"):
             await ws.send_json({"type": "message", "text": text})
-            await receive(ws)
-            await receive(ws)
+            await frame(ws)
+            await frame(ws)
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
         again, history, state = await opening(ws)
     assert again == token
@@ -90,7 +79,7 @@ async def test_an_unknown_or_malformed_token_gets_a_fresh_session(
     async with client.ws_connect("/webchat/ws") as ws:
         mine, _, _ = await opening(ws)
         await ws.send_json({"type": "message", "text": "hello"})
-        await receive(ws)
+        await frame(ws)
     async with client.ws_connect("/webchat/ws", params={"token": token}) as ws:
         fresh, history, _ = await opening(ws)
     assert fresh not in (mine, token)
@@ -102,26 +91,26 @@ async def test_bad_frames_get_error_frames_and_leave_the_conversation_intact(
     async with client.ws_connect("/webchat/ws") as ws:
         token, _, _ = await opening(ws)
         await ws.send_json({"type": "message", "text": "hello"})
-        await receive(ws)
-        await receive(ws)
+        await frame(ws)
+        await frame(ws)
         bad: list[Any] = ["{oops", {"type": "dance"}, {"type": "message"},
                           {"type": "message", "text": ""},
                           {"type": "message", "text": "y" * 2001}]
         codes = []
-        for frame in bad:
-            if isinstance(frame, str):
-                await ws.send_str(frame)
+        for refused in bad:
+            if isinstance(refused, str):
+                await ws.send_str(refused)
             else:
-                await ws.send_json(frame)
-            reply = await receive(ws)
+                await ws.send_json(refused)
+            reply = await frame(ws)
             assert reply["type"] == "error"
             codes.append(reply["code"])
         await ws.send_bytes(b"\x00\x01")
-        codes.append((await receive(ws))["code"])
+        codes.append((await frame(ws))["code"])
         assert codes == ["invalid_json", "unknown_type", "empty_text", "empty_text",
                          "text_too_long", "unsupported_frame"]
         await ws.send_json({"type": "message", "text": "thank you"})
-        assert (await receive(ws))["text"] == "thank you"
+        assert (await frame(ws))["text"] == "thank you"
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
         _, history, _ = await opening(ws)
     assert [m["text"] for m in history][0::2] == ["hello", "thank you"]
@@ -169,7 +158,7 @@ async def test_a_second_tab_sees_the_same_conversation(client: TestClient[Any, A
         async with client.ws_connect(f"/webchat/ws?token={token}") as second:
             await opening(second)
             await first.send_json({"type": "message", "text": "hello"})
-            seen = [await receive(second), await receive(second)]
+            seen = [await frame(second), await frame(second)]
     assert [(f["role"], f["type"]) for f in seen] == [("customer", "message"), ("bot", "message")]
 
 

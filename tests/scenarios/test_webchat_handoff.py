@@ -5,23 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
-
 from bot.app import SERVICES
 from bot.handoff import JOINED_TEXT
 from bot.models import Address
 from tests.conftest import AppFactory
+from tests.webchat_client import frame, frames
 
 ClientFactory = Any
-
-
-async def frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    result: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 10)
-    return result
-
-
-async def frames(ws: aiohttp.ClientWebSocketResponse, count: int) -> list[dict[str, Any]]:
-    return [await frame(ws) for _ in range(count)]
 
 
 async def test_question_escalation_agent_and_back(aiohttp_client: ClientFactory,
