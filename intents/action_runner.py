@@ -8,15 +8,15 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import aiohttp
-import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionNotFoundException
 
 from bot.contracts import Prediction
-from bot.models import Conversation, Role
+from bot.models import Conversation
+from intents.action_call import ActionResponse, action_call
 from intents.actions.order_status import DEFAULT_ORDERS_PATH, ActionOrderStatus
 
 ACTION_TIMEOUT_S = 5.0
@@ -65,27 +65,7 @@ class ActionRunner(Protocol):
                   text: str, slots: dict[str, Any]) -> ActionResult: ...
 
 
-def action_call(action: str, conversation: Conversation, prediction: Prediction, text: str,
-                slots: dict[str, Any]) -> dict[str, Any]:
-    """The Rasa action-server request body for running ``action``."""
-    events: list[dict[str, Any]] = []
-    for message in conversation.messages:
-        if message.role is Role.CUSTOMER:
-            events.append({"event": "user", "text": message.text, "timestamp": message.ts})
-        else:
-            events.append({"event": "bot", "text": message.text, "timestamp": message.ts})
-    latest = {"text": text, "entities": [],
-              "intent": {"name": prediction.intent, "confidence": prediction.confidence},
-              "intent_ranking": [{"name": n, "confidence": c} for n, c in prediction.ranking]}
-    tracker = {"sender_id": conversation.id, "slots": slots, "latest_message": latest,
-               "events": events, "paused": False, "followup_action": None, "active_loop": {},
-               "latest_action_name": "action_listen"}
-    return {"next_action": action, "sender_id": conversation.id, "tracker": tracker,
-            "domain": {"intents": [prediction.intent], "slots": {}}, "version":
-            rasa_sdk.__version__}
-
-
-def _result(body: dict[str, Any]) -> ActionResult:
+def _result(body: ActionResponse) -> ActionResult:
     texts = tuple(str(r["text"]) for r in body.get("responses", []) if r.get("text"))
     return ActionResult(texts=texts, events=tuple(body.get("events", [])))
 
@@ -153,7 +133,7 @@ class RemoteActions:
         if not isinstance(body, dict):
             raise ActionError(action, ActionFailure.UNREACHABLE,
                               f"{self._endpoint} answered {status} without a result object")
-        return _result(body)
+        return _result(cast("ActionResponse", body))
 
 
 def _server_error(action: str, status: int, body: Any) -> ActionError:

@@ -20,13 +20,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.contracts import Prediction
 from bot.embedded_redis import free_port
 from bot.models import Conversation, Message, Role
+from intents.action_call import action_call
 from intents.action_runner import (
     ActionError,
     ActionFailure,
     ActionRunner,
     InProcessActions,
     RemoteActions,
-    action_call,
 )
 from intents.actions.order_status import ASK_TEXT, ActionOrderStatus
 
