@@ -12,8 +12,9 @@ import redis.asyncio as redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder
+from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sender
 from bot.deliveries import Deliveries, DeliveryRecord
+from bot.desk_queue import DESK_CHANNEL, DeskQueue
 from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
@@ -61,6 +62,7 @@ class Services:
     handoff: Handoff
     outbox: Outbox
     desk: AgentDesk
+    desk_queue: DeskQueue
     connectors: dict[str, Connector]
     metrics: Metrics
 
@@ -125,9 +127,11 @@ def create_app(settings: Settings, intents: Intents | None = None,
     deliveries = Deliveries(client, settings.retention_days)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
-    outbox = Outbox(deliveries, connectors, metrics)
+    senders: dict[str, Sender] = {}
+    outbox = Outbox(deliveries, senders, metrics)
     desk = desk or LogDesk()
-    handoff = Handoff(store, desk, outbox, metrics)
+    desk_queue = DeskQueue(client, store, desk, deliveries)
+    handoff = Handoff(store, desk_queue, outbox, metrics)
     dispatcher = Dispatcher(store, deliveries, intents.classifier, intents.responder, handoff,
                             outbox, metrics, Texts(help=settings.sms_help_text))
     pipeline = Pipeline(dispatcher)
@@ -137,10 +141,12 @@ def create_app(settings: Settings, intents: Intents | None = None,
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
     if sms is not None:
         connectors[sms.channel] = sms
+    senders.update(connectors)
+    senders[DESK_CHANNEL] = desk_queue  # a dead-lettered desk post is replayed through it
 
     app = web.Application()
     app[SERVICES] = Services(settings, store, deliveries, hub, dispatcher, pipeline, handoff,
-                             outbox, desk, connectors, metrics)
+                             outbox, desk, desk_queue, connectors, metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
     for connector in connectors.values():
@@ -151,9 +157,11 @@ def create_app(settings: Settings, intents: Intents | None = None,
             await embedded.start()
         try:
             await hub.start()
+            await desk_queue.start()
             log.info("channels on: %s", ", ".join(sorted(connectors)))
             yield
             await pipeline.drain()
+            await desk_queue.stop()
             await hub.stop()
             if owns_intents:
                 intents.classifier.close()

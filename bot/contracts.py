@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from aiohttp import web
@@ -106,9 +107,40 @@ class Connector(Sender, Protocol):
     def routes(self) -> list[web.RouteDef]: ...
 
 
+class TicketStatus(StrEnum):
+    """Where a ticket stands, as the desk shows it."""
+
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    BACK_TO_BOT = "back_to_bot"
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """A ticket's new status, who changed it and when."""
+
+    status: TicketStatus
+    agent: str | None = None
+    at: float = 0.0
+
+
 class AgentDesk(Protocol):
-    """Where human agents work (Slack; a local console for development)."""
+    """Where human agents work (Slack; a local console for development).
 
-    async def open_ticket(self, conversation: Conversation, reason: str) -> str: ...
+    Failures raise :class:`DeliveryError` (``permanent`` when retrying cannot help); the core
+    keeps the desk's work queued in Redis and retries it in order.
+    """
 
-    async def post(self, ticket: str, message: Message) -> None: ...
+    async def open_ticket(self, conversation: Conversation, reason: str) -> str:
+        """Open a ticket with the whole transcript; its id."""
+        ...
+
+    async def post(self, ticket: str, message: Message) -> None:
+        """Add a later message of the conversation to the ticket."""
+        ...
+
+    async def update_ticket(self, ticket: str, conversation: Conversation,
+                            change: TicketChange) -> None:
+        """Show the ticket's new status (claimed, resolved, back to the bot)."""
+        ...

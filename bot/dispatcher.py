@@ -109,7 +109,8 @@ class Dispatcher:
             await self._reply(conversation, REPHRASE_TEXT,
                               {**done, "misunderstood": conversation.misunderstood + 1})
         else:
-            await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON, meta=done)
+            await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON, meta=done,
+                                         prediction=prediction)
 
     async def _control(self, conversation: Conversation, message: Message,
                        done: MetaUpdate) -> None:
@@ -144,7 +145,8 @@ class Dispatcher:
                       answer: Answer, done: MetaUpdate) -> None:
         if answer.escalate is not None or not answer.text:
             await self._handoff.escalate(conversation, answer.escalate or NO_ANSWER_REASON,
-                                         lead=answer.text, meta={**done, **_memory(answer)})
+                                         lead=answer.text, meta={**done, **_memory(answer)},
+                                         prediction=prediction)
             return
         self._metrics.answered.labels(intent=prediction.intent).inc()
         await self._reply(conversation, answer.text,

@@ -1,13 +1,21 @@
-"""The bot/human hand-off: ``bot`` -> ``waiting`` -> ``agent`` -> ``bot``."""
+"""The bot/human hand-off: ``bot`` -> ``waiting`` -> ``agent`` -> ``bot``.
+
+Every change is stored first, then the customer is told (outbox) and the desk is given its
+work (:class:`DeskQueue`: queued in Redis, in order, retried while the desk is down). The
+agents' actions answer with an :class:`AgentOutcome` the desk shows them (a second agent's
+Claim, a reply to a conversation already back with the bot).
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import time
+from enum import StrEnum
 
-from bot.contracts import AgentDesk
+from bot.contracts import Prediction, TicketChange, TicketStatus
+from bot.desk_queue import DeskQueue, DeskTask, open_task, post_task, update_task
 from bot.metrics import Metrics
-from bot.models import Conversation, Message, Role, State
+from bot.models import Conversation, Escalation, Message, Role, State
 from bot.outbox import Outbox, Result
 from bot.store import MetaUpdate, Store
 
@@ -24,10 +32,19 @@ UNDELIVERED_REASONS = {Result.SUPPRESSED: "they opted out of this channel (SMS S
 log = logging.getLogger(__name__)
 
 
+class AgentOutcome(StrEnum):
+    """What an agent's action did."""
+
+    DONE = "done"
+    ALREADY_YOURS = "already_yours"  # a Claim by the agent who has it
+    TAKEN = "taken"  # a Claim on a conversation another agent has
+    CLOSED = "closed"  # the conversation is back with the bot: nothing reaches the customer
+
+
 class Handoff:
     """Moves a conversation between the bot and human agents and tells every side."""
 
-    def __init__(self, store: Store, desk: AgentDesk, outbox: Outbox,
+    def __init__(self, store: Store, desk: DeskQueue, outbox: Outbox,
                  metrics: Metrics | None = None) -> None:
         self._store = store
         self._desk = desk
@@ -35,89 +52,95 @@ class Handoff:
         self._metrics = metrics or Metrics()
 
     async def escalate(self, conversation: Conversation, reason: str,
-                       lead: str | None = None, meta: MetaUpdate | None = None) -> None:
+                       lead: str | None = None, meta: MetaUpdate | None = None,
+                       prediction: Prediction | None = None) -> None:
         """Hand the conversation to the agents (the caller holds its lock).
 
-        ``meta`` holds further conversation fields to store in the same write.
+        ``meta`` holds further conversation fields to store in the same write; ``prediction``
+        is the bot's last guess, shown on the ticket.
         """
+        escalation = Escalation(reason, intent=prediction.intent if prediction else None,
+                                confidence=prediction.confidence if prediction else None)
         text = f"{lead} {WAITING_TEXT}" if lead else WAITING_TEXT
         notice = Message(role=Role.BOT, text=text)
-        await self._store.record(conversation.id, (notice,),
-                                 {**(meta or {}), "state": State.WAITING, "misunderstood": 0})
+        await self._store.record(conversation.id, (notice,), {
+            **(meta or {}), "state": State.WAITING, "misunderstood": 0,
+            "escalation": escalation, "ticket": None})
         await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         self._metrics.escalations.labels(reason=reason).inc()
-        waiting = replace(conversation, state=State.WAITING,
-                          messages=(*conversation.messages, notice))
-        await self.open_ticket(waiting, reason)
-
-    async def open_ticket(self, conversation: Conversation, reason: str) -> str | None:
-        """Open the desk ticket with the whole transcript; on failure log it and return None.
-
-        A conversation left without a ticket gets one on the customer's next message.
-        """
-        try:
-            ticket = await self._desk.open_ticket(conversation, reason)
-        except Exception:
-            log.exception("could not open a ticket for conversation %s", conversation.id)
-            return None
-        await self._store.record(conversation.id, meta={"ticket": ticket})
-        return ticket
+        await self._store.mark_open(conversation.id, escalation.at)
+        await self._desk.push(conversation.id, (open_task(),))
 
     async def to_agents(self, conversation: Conversation, message: Message,
                         done: MetaUpdate | None) -> None:
-        """Forward a customer's message to the ticket's thread (the caller holds the lock).
+        """Forward a customer's message to the ticket (the caller holds the lock).
 
-        ``done`` (the handled cursor) is stored once the desk has the message.
+        The desk's task is queued before ``done`` (the handled cursor) is stored, so a crash
+        in between can post a message twice but never lose it.
         """
-        if conversation.ticket is None:
-            # the new ticket's transcript already holds the message
-            await self.open_ticket(conversation, "customer wrote while waiting without a ticket")
-        else:
-            await self._desk.post(conversation.ticket, message)
+        await self._desk.push(conversation.id, (post_task(message),))
         if done:
             await self._store.record(conversation.id, meta=done)
 
-    async def claim(self, conversation_id: str, agent: str) -> None:
+    async def claim(self, conversation_id: str, agent: str) -> AgentOutcome:
         """An agent takes the conversation: state ``agent``, the customer is told."""
         async with self._store.lock(conversation_id):
             conversation = await self._store.load(conversation_id)
-            await self._change(conversation, State.AGENT, JOINED_TEXT.format(agent=agent),
-                               {"agent": agent})
+            if conversation.state is State.BOT:
+                return AgentOutcome.CLOSED
+            if conversation.state is State.AGENT:
+                return (AgentOutcome.ALREADY_YOURS if conversation.agent == agent
+                        else AgentOutcome.TAKEN)
+            await self._join(conversation, agent)
+            return AgentOutcome.DONE
 
-    async def agent_reply(self, conversation_id: str, agent: str, text: str) -> None:
-        """An agent's words go to the customer on the channel they last used."""
+    async def agent_reply(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
+        """An agent's words go to the customer on the channel they last used.
+
+        A first reply to a waiting conversation claims it.
+        """
         async with self._store.lock(conversation_id):
             conversation = await self._store.load(conversation_id)
-            if conversation.state is not State.AGENT or conversation.agent != agent:
-                await self._change(conversation, State.AGENT, JOINED_TEXT.format(agent=agent),
-                                   {"agent": agent})
+            if conversation.state is State.BOT:
+                return AgentOutcome.CLOSED
+            if conversation.state is State.WAITING:
+                await self._join(conversation, agent)
             reply = Message(role=Role.AGENT, text=text, author=agent)
             await self._store.record(conversation_id, (reply,))
             results = await self._outbox.deliver(conversation_id, conversation.last_address,
                                                  (reply,))
-            if results and results[0] is not Result.SENT and conversation.ticket:
-                await self._tell_agents(conversation.ticket, results[0])
-
-    async def _tell_agents(self, ticket: str, result: Result) -> None:
-        notice = Message(role=Role.SYSTEM, text=UNDELIVERED_TEXT.format(
-            result=result.value, reason=UNDELIVERED_REASONS[result]))
-        try:
-            await self._desk.post(ticket, notice)
-        except Exception:
-            log.exception("could not tell ticket %s that a reply was not delivered", ticket)
+            if results and results[0] is not Result.SENT:
+                notice = Message(role=Role.SYSTEM, text=UNDELIVERED_TEXT.format(
+                    result=results[0].value, reason=UNDELIVERED_REASONS[results[0]]))
+                await self._desk.push(conversation_id, (post_task(notice),))
+            return AgentOutcome.DONE
 
     async def back_to_bot(self, conversation_id: str, agent: str | None = None,
-                          resolved: bool = False) -> None:
+                          resolved: bool = False) -> AgentOutcome:
         """Return the conversation to the bot (Resolve or Back to bot)."""
         text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
+        status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
         async with self._store.lock(conversation_id):
             conversation = await self._store.load(conversation_id)
-            if conversation.state is not State.BOT:
-                await self._change(conversation, State.BOT, text,
-                                   {"agent": None, "ticket": None})
+            if conversation.state is State.BOT:
+                return AgentOutcome.CLOSED
+            change = TicketChange(status, agent, time.time())
+            await self._change(conversation, State.BOT, text, {
+                "agent": None, "ticket": None, "escalation": None,
+                "previous_ticket": conversation.ticket or conversation.previous_ticket},
+                update_task(change, conversation.ticket))
+            await self._store.mark_closed(conversation_id)
+            return AgentOutcome.DONE
+
+    async def _join(self, conversation: Conversation, agent: str) -> None:
+        change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
+        await self._change(conversation, State.AGENT, JOINED_TEXT.format(agent=agent),
+                           {"agent": agent}, update_task(change, None))
 
     async def _change(self, conversation: Conversation, state: State, text: str,
-                      meta: MetaUpdate) -> None:
+                      meta: MetaUpdate, task: DeskTask) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
         await self._store.record(conversation.id, (notice,), {**meta, "state": state})
         await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
+        await self._desk.push(conversation.id, (task,))
+

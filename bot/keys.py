@@ -13,6 +13,12 @@ script or MULTI over them touches one slot only.
 - ``conv:{<cid>}:lock``               the per-conversation lock
 - ``conv:{<cid>}:events``             pub/sub channel of the conversation's events
 - ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
+- ``conv:{<cid>}:desk``               list of JSON tasks for the agent desk, oldest first
+- ``conv:{<cid>}:desklock``           held by whoever works the desk tasks of the conversation
+- ``desk:pending``                    set of conversation ids with desk tasks queued
+- ``desk:open``                       sorted set: conversations with agents, by escalation time
+- ``ticket:<ticket id>``              -> customer id (a desk's ticket, e.g. a Slack thread)
+- ``once:<source>:<id>``              an event already handled (Slack's event_id)
 - ``seen:{<cid>}:<channel>:<id>``     dedup marker of a vendor message id
 - ``vendor:<channel>:<vendor id>``    -> ``<cid> <message id>`` (a status callback's message)
 - ``optout:<channel>:<id>``           the address opted out (SMS STOP); kept until START
@@ -25,6 +31,8 @@ from bot.models import Address
 
 EVENTS_PATTERN = "conv:*:events"
 DEAD_LETTER_KEY = "outbox:dead"
+DESK_PENDING_KEY = "desk:pending"
+OPEN_TICKETS_KEY = "desk:open"
 
 
 def address_key(address: Address) -> str:
@@ -38,7 +46,8 @@ def customer_key(cid: str, part: str) -> str:
 
 
 def conversation_key(cid: str, part: str) -> str:
-    """A conversation key: ``meta``, ``history``, ``lock``, ``events`` or ``delivery``."""
+    """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``desk``
+    or ``desklock``."""
     return f"conv:{{{cid}}}:{part}"
 
 
@@ -67,3 +76,13 @@ def vendor_key(channel: str, vendor_id: str) -> str:
 def optout_key(address: Address) -> str:
     """The opt-out marker of an address."""
     return f"optout:{address.channel}:{address.id}"
+
+
+def ticket_key(ticket: str) -> str:
+    """Where a desk ticket points (its conversation)."""
+    return f"ticket:{ticket}"
+
+
+def once_key(source: str, event_id: str) -> str:
+    """The marker of an event handled once."""
+    return f"once:{source}:{event_id}"

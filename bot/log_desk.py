@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.contracts import TicketChange
 from bot.models import Conversation, Message, new_id
 
 log = logging.getLogger("omnibot.desk")
@@ -17,6 +18,7 @@ class LogDesk:
 
     def __init__(self) -> None:
         self.tickets: dict[str, list[Message]] = {}
+        self.changes: dict[str, list[TicketChange]] = {}
 
     async def open_ticket(self, conversation: Conversation, reason: str) -> str:
         """Log a new ticket with the whole transcript."""
@@ -31,3 +33,9 @@ class LogDesk:
         self.tickets.setdefault(ticket, []).append(message)
         log.info("ticket %s: %s wrote %d characters", ticket, message.role.value,
                  len(message.text))
+
+    async def update_ticket(self, ticket: str, conversation: Conversation,
+                            change: TicketChange) -> None:
+        """Log the ticket's new status."""
+        self.changes.setdefault(ticket, []).append(change)
+        log.info("ticket %s: %s by %s", ticket, change.status.value, change.agent or "nobody")

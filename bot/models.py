@@ -142,11 +142,23 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Why and when the bot let go of a conversation, with its last guess at the intent."""
+
+    reason: str
+    at: float = field(default_factory=time.time)
+    intent: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
 class Conversation:
     """A customer's single conversation: its state, hand-off details and history.
 
     ``expect`` names the intent whose action asked the customer something, so their next
     message goes straight back to it; ``slots`` are the values actions remembered.
+    ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
+    last escalation that ended, so a new one can link it.
     """
 
     id: str
@@ -160,6 +172,8 @@ class Conversation:
     expect: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
     answered: int = 0
+    escalation: Escalation | None = None
+    previous_ticket: str | None = None
 
     def unanswered(self) -> tuple[Message, ...]:
         """The customer messages accepted but not yet handled, oldest first."""

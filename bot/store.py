@@ -1,8 +1,8 @@
 """Customers and conversations in Redis: identities, history, meta, accept, lock.
 
-This module and :mod:`bot.deliveries` own how omnibot's data is encoded in Redis (key names in
-:mod:`bot.keys`); :mod:`bot.hub` only listens to the events published here, and
-:mod:`bot.app` only creates the client.
+This module, :mod:`bot.deliveries` and :mod:`bot.desk_queue` own how omnibot's data is
+encoded in Redis (key names in :mod:`bot.keys`); :mod:`bot.hub` only listens to the events
+published here, and :mod:`bot.app` only creates the client.
 
 A customer has one conversation; its id is the customer id. Everything of a customer expires
 after ``retention_days`` without activity.
@@ -13,15 +13,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TypedDict
 
 import redis.asyncio as redis
 from redis.asyncio.lock import Lock
 
 from bot.events import message_event, state_event
-from bot.keys import address_key, conversation_key, customer_key, events_channel, seen_key
-from bot.models import Address, Conversation, Customer, Message, State, new_id
+from bot.keys import (
+    OPEN_TICKETS_KEY,
+    address_key,
+    conversation_key,
+    customer_key,
+    events_channel,
+    once_key,
+    seen_key,
+    ticket_key,
+)
+from bot.models import Address, Conversation, Customer, Escalation, Message, State, new_id
 
 HISTORY_CAP = 500
 LOCK_TTL_S = 30.0
@@ -56,6 +65,8 @@ class MetaUpdate(TypedDict, total=False):
     expect: str | None
     slots: dict[str, str] | None
     answered: int
+    escalation: Escalation | None
+    previous_ticket: str | None
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,9 @@ def _encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
         if name == "last_address":
             assert isinstance(value, Address)
             values.update(last_channel=value.channel, last_id=value.id)
-        elif name == "slots":
-            values["slots"] = None if value is None else json.dumps(value)
+        elif name in ("slots", "escalation"):
+            values[name] = None if value is None else json.dumps(
+                asdict(value) if isinstance(value, Escalation) else value)
         else:
             values[name] = None if value is None else str(value)
     return ({k: v for k, v in values.items() if v is not None},
@@ -171,7 +183,9 @@ class Store:
             messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
             misunderstood=int(meta.get("misunderstood", 0)), ticket=meta.get("ticket"),
             agent=meta.get("agent"), last_address=last, expect=meta.get("expect"),
-            slots=json.loads(meta.get("slots") or "{}"), answered=int(meta.get("answered", 0)))
+            slots=json.loads(meta.get("slots") or "{}"), answered=int(meta.get("answered", 0)),
+            escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta
+            else None, previous_ticket=meta.get("previous_ticket"))
 
     async def record(self, cid: str, messages: Sequence[Message] = (),
                      meta: MetaUpdate | None = None) -> None:
@@ -200,3 +214,33 @@ class Store:
                     customer_key(cid, "addresses")):
             pipe.expire(key, self.ttl_s)
         await pipe.execute()
+
+    # agent desk ------------------------------------------------------------------------
+
+    async def first_time(self, source: str, event_id: str) -> bool:
+        """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
+        return bool(await self._redis.set(once_key(source, event_id), "1", nx=True,
+                                          ex=DEDUP_TTL_S))
+
+    async def link_ticket(self, ticket: str, cid: str) -> None:
+        """Remember which conversation a desk ticket belongs to."""
+        await self._redis.set(ticket_key(ticket), cid, ex=self.ttl_s)
+
+    async def conversation_of_ticket(self, ticket: str) -> str | None:
+        """The conversation of a desk ticket, if it is one of ours."""
+        value = await self._redis.get(ticket_key(ticket))
+        return None if value is None else str(value)
+
+    async def mark_open(self, cid: str, since: float) -> None:
+        """List the conversation among those with agents (waiting or claimed)."""
+        await self._redis.zadd(OPEN_TICKETS_KEY, {cid: since})
+
+    async def mark_closed(self, cid: str) -> None:
+        """Take the conversation off the agents' list."""
+        await self._redis.zrem(OPEN_TICKETS_KEY, cid)
+
+    async def open_conversations(self, limit: int = 200) -> list[tuple[str, float]]:
+        """Conversations with agents, oldest escalation first: (id, escalated at)."""
+        entries = await self._redis.zrange(OPEN_TICKETS_KEY, 0, limit - 1, withscores=True)
+        return [(str(entry[0]), float(entry[1])) for entry in entries
+                if isinstance(entry, tuple | list)]

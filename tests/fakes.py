@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from bot.contracts import Answer, DeliveryError, Prediction, Sent
+from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange
+from bot.log_desk import LogDesk
 from bot.models import Address, Conversation, Message
 
 
@@ -72,11 +73,26 @@ def permanent(code: int) -> DeliveryError:
     return DeliveryError(f"refused with code {code}", permanent=True, code=code)
 
 
-class BrokenDesk:
-    """An agent desk that is down: every call fails."""
+class FlakyDesk(LogDesk):
+    """A log desk that can be down: while ``down``, every call fails as Slack's outage would."""
+
+    def __init__(self, down: bool = False) -> None:
+        super().__init__()
+        self.down = down
+
+    def _check(self) -> None:
+        if self.down:
+            raise DeliveryError("desk unavailable")
 
     async def open_ticket(self, conversation: Conversation, reason: str) -> str:
-        raise ConnectionError("desk unavailable")
+        self._check()
+        return await super().open_ticket(conversation, reason)
 
     async def post(self, ticket: str, message: Message) -> None:
-        raise ConnectionError("desk unavailable")
+        self._check()
+        await super().post(ticket, message)
+
+    async def update_ticket(self, ticket: str, conversation: Conversation,
+                            change: TicketChange) -> None:
+        self._check()
+        await super().update_ticket(ticket, conversation, change)

@@ -8,6 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.deliveries import Deliveries
+from bot.desk_queue import DeskQueue
 from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT, Dispatcher, Texts
 from bot.handoff import WAITING_TEXT, Handoff
 from bot.log_desk import LogDesk
@@ -25,14 +26,14 @@ SCRIPT = {"where is my order": ("order_status", 0.9), "human please": ("human", 
 class Bot:
     """A dispatcher with its collaborators, as one process would hold them."""
 
-    def __init__(self, store: Store, deliveries: Deliveries) -> None:
+    def __init__(self, client: aioredis.Redis, store: Store, deliveries: Deliveries) -> None:
         self.store = store
         self.deliveries = deliveries
         self.connector = RecordingConnector()
         self.desk = LogDesk()
         self.classifier = ScriptedClassifier(SCRIPT)
         outbox = Outbox(deliveries, {"test": self.connector})
-        self.handoff = Handoff(store, self.desk, outbox)
+        self.handoff = Handoff(store, DeskQueue(client, store, self.desk, deliveries), outbox)
         responder = TableResponder({"order_status": "It ships today.", "greeting": "Hi!"},
                                    escalate={"human": "asked for a person"})
         self.dispatcher = Dispatcher(store, deliveries, self.classifier, responder,
@@ -48,8 +49,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(store: Store, deliveries: Deliveries) -> Bot:
-    return Bot(store, deliveries)
+def bot(redis_client: aioredis.Redis, store: Store, deliveries: Deliveries) -> Bot:
+    return Bot(redis_client, store, deliveries)
 
 
 async def history(bot: Bot) -> list[tuple[Role, str]]:
@@ -117,7 +118,7 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
 async def test_one_conversation_stays_in_order_across_processes(redis_url: str,
                                                                 bot: Bot) -> None:
     other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    other = Bot(Store(other_client), Deliveries(other_client))
+    other = Bot(other_client, Store(other_client), Deliveries(other_client))
     try:
         await asyncio.gather(*((bot if i % 2 else other).say("hello") for i in range(10)))
     finally:

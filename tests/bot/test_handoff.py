@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
+import redis.asyncio as aioredis
 
+from bot.contracts import TicketStatus
 from bot.deliveries import Deliveries
-from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT, UNDELIVERED_TEXT, Handoff
-from bot.log_desk import LogDesk
+from bot.desk_queue import DeskQueue
+from bot.handoff import (
+    BACK_TO_BOT_TEXT,
+    JOINED_TEXT,
+    RESOLVED_TEXT,
+    UNDELIVERED_TEXT,
+    AgentOutcome,
+    Handoff,
+)
 from bot.models import Address, Message, Role, State
 from bot.outbox import Outbox
 from bot.store import Store
-from tests.fakes import BrokenDesk, RecordingConnector
+from tests.fakes import FlakyDesk, RecordingConnector
 
 BOB = Address("test", "bob")
 
@@ -31,26 +38,45 @@ def connector() -> RecordingConnector:
 
 
 @pytest.fixture
-def desk() -> LogDesk:
-    return LogDesk()
+def desk() -> FlakyDesk:
+    return FlakyDesk()
 
 
 @pytest.fixture
-def handoff(store: Store, deliveries: Deliveries, desk: LogDesk,
+def queue(redis_client: aioredis.Redis, store: Store, deliveries: Deliveries,
+          desk: FlakyDesk) -> DeskQueue:
+    return DeskQueue(redis_client, store, desk, deliveries)
+
+
+@pytest.fixture
+def handoff(store: Store, deliveries: Deliveries, queue: DeskQueue,
             connector: RecordingConnector) -> Handoff:
-    return Handoff(store, desk, Outbox(deliveries, {"test": connector}))
+    return Handoff(store, queue, Outbox(deliveries, {"test": connector}))
 
 
-async def test_claim_reply_and_resolve(store: Store, handoff: Handoff,
+async def test_claim_reply_and_resolve(store: Store, handoff: Handoff, desk: FlakyDesk,
                                        connector: RecordingConnector) -> None:
     cid = await waiting_conversation(store, handoff)
-    await handoff.claim(cid, "Dana")
+    ticket = (await store.load(cid)).ticket
+    assert ticket is not None
+    assert await store.conversation_of_ticket(ticket) == cid
+    assert [c for c, _ in await store.open_conversations()] == [cid]
+    assert await handoff.claim(cid, "Dana") is AgentOutcome.DONE
     assert (await store.load(cid)).state is State.AGENT
-    await handoff.agent_reply(cid, "Dana", "Found it, it arrives tomorrow.")
-    await handoff.back_to_bot(cid, "Dana", resolved=True)
+    assert await handoff.claim(cid, "Dana") is AgentOutcome.ALREADY_YOURS
+    assert await handoff.claim(cid, "Sam") is AgentOutcome.TAKEN
+    assert await handoff.agent_reply(cid, "Dana", "Found it, it arrives tomorrow.") is (
+        AgentOutcome.DONE)
+    assert await handoff.back_to_bot(cid, "Dana", resolved=True) is AgentOutcome.DONE
+    assert await handoff.agent_reply(cid, "Dana", "one more thing") is AgentOutcome.CLOSED
+    assert await handoff.claim(cid, "Sam") is AgentOutcome.CLOSED
     conversation = await store.load(cid)
     assert conversation.state is State.BOT
-    assert conversation.ticket is None
+    assert (conversation.ticket, conversation.previous_ticket) == (None, ticket)
+    assert conversation.escalation is None
+    assert await store.open_conversations() == []
+    assert [(c.status, c.agent) for c in desk.changes[ticket]] == [
+        (TicketStatus.CLAIMED, "Dana"), (TicketStatus.RESOLVED, "Dana")]
     assert [(m.role, m.text, m.author) for m in conversation.messages[2:]] == [
         (Role.SYSTEM, JOINED_TEXT.format(agent="Dana"), None),
         (Role.AGENT, "Found it, it arrives tomorrow.", "Dana"),
@@ -78,29 +104,38 @@ async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(store: Store,
     assert texts.count(BACK_TO_BOT_TEXT) == 1
 
 
-async def test_a_desk_failure_is_logged_and_retried_on_the_next_message(
-        store: Store, deliveries: Deliveries, connector: RecordingConnector,
-        caplog: pytest.LogCaptureFixture) -> None:
-    outbox = Outbox(deliveries, {"test": connector})
-    broken = Handoff(store, BrokenDesk(), outbox)
-    with caplog.at_level(logging.ERROR):
-        cid = await waiting_conversation(store, broken)
-    assert "could not open a ticket" in caplog.text
+async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
+        store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk) -> None:
+    desk.down = True
+    cid = await waiting_conversation(store, handoff)
     conversation = await store.load(cid)
     assert conversation.state is State.WAITING
     assert conversation.ticket is None
-    desk = LogDesk()
-    healed = Handoff(store, desk, outbox)
-    follow_up = Message(role=Role.CUSTOMER, text="anyone?")
-    await store.record(cid, (follow_up,))
-    await healed.to_agents(await store.load(cid), follow_up, None)
+    for text in ("anyone?", "hello??"):
+        message = Message(role=Role.CUSTOMER, text=text)
+        await store.record(cid, (message,))
+        await handoff.to_agents(await store.load(cid), message, None)
+    assert desk.tickets == {}
+    desk.down = False
+    assert await queue.drain(cid) is False  # backing off after the failures
+    queue._retry_at.clear()  # the sweeper's next round, without waiting for it
+    assert await queue.drain(cid) is True
     ticket = (await store.load(cid)).ticket
     assert ticket is not None
-    assert [m.text for m in desk.tickets[ticket]][-1] == "anyone?"
+    texts = [m.text for m in desk.tickets[ticket]]
+    # the ticket opened with the transcript so far; the queued posts are in it, once
+    assert texts == ["my parcel is lost", texts[1], "anyone?", "hello??"]
+    desk.down = True
+    await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"),
+                            None)
+    desk.down = False
+    queue._retry_at.clear()
+    assert await queue.drain(cid) is True
+    assert desk.tickets[ticket][-1].text == "late"
 
 
 async def test_an_agent_is_told_when_the_customer_opted_out(
-        store: Store, deliveries: Deliveries, desk: LogDesk, handoff: Handoff,
+        store: Store, deliveries: Deliveries, desk: FlakyDesk, handoff: Handoff,
         connector: RecordingConnector) -> None:
     cid = await waiting_conversation(store, handoff)
     await deliveries.opt_out(BOB)
