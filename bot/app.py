@@ -25,6 +25,8 @@ from bot.outbox import Outbox
 from bot.pipeline import Pipeline
 from bot.settings import Settings, SettingsError
 from bot.store import Store
+from bot.tickets import Tickets
+from connectors.slack import SlackDesk, SlackEvents
 from connectors.sms import CHANNEL as SMS_CHANNEL
 from connectors.sms import SmsConnector, SmsSender
 from connectors.twilio_api import TwilioMessages
@@ -62,6 +64,7 @@ class Services:
     handoff: Handoff
     outbox: Outbox
     desk: AgentDesk
+    tickets: Tickets
     desk_queue: DeskQueue
     connectors: dict[str, Connector]
     metrics: Metrics
@@ -103,6 +106,9 @@ def twilio_messages(settings: Settings) -> TwilioMessages:
 
 def check_channels(settings: Settings) -> None:
     """Refuse settings that switch a channel on without what it needs to work."""
+    if settings.slack_enabled and not settings.slack_escalation_channel:
+        raise SettingsError("SLACK_ESCALATION_CHANNEL", "", "the channel tickets go to when "
+                            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set")
     if not settings.sms_enabled:
         return
     if not settings.twilio_account_sid:
@@ -129,9 +135,11 @@ def create_app(settings: Settings, intents: Intents | None = None,
     connectors: dict[str, Connector] = {}
     senders: dict[str, Sender] = {}
     outbox = Outbox(deliveries, senders, metrics)
-    desk = desk or LogDesk()
-    desk_queue = DeskQueue(client, store, desk, deliveries)
-    handoff = Handoff(store, desk_queue, outbox, metrics)
+    slack = _slack_desk(settings)
+    desk = desk or slack or LogDesk()
+    tickets = Tickets(client, settings.retention_days)
+    desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
+    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
     dispatcher = Dispatcher(store, deliveries, intents.classifier, intents.responder, handoff,
                             outbox, metrics, Texts(help=settings.sms_help_text))
     pipeline = Pipeline(dispatcher)
@@ -146,11 +154,15 @@ def create_app(settings: Settings, intents: Intents | None = None,
 
     app = web.Application()
     app[SERVICES] = Services(settings, store, deliveries, hub, dispatcher, pipeline, handoff,
-                             outbox, desk, desk_queue, connectors, metrics)
+                             outbox, desk, tickets, desk_queue, connectors, metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
     for connector in connectors.values():
         app.router.add_routes(connector.routes())
+    if slack is not None:
+        assert settings.slack_signing_secret is not None
+        app.router.add_routes(SlackEvents(slack.client, settings.slack_signing_secret, store,
+                                          tickets, handoff).routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if embedded is not None:
@@ -158,7 +170,8 @@ def create_app(settings: Settings, intents: Intents | None = None,
         try:
             await hub.start()
             await desk_queue.start()
-            log.info("channels on: %s", ", ".join(sorted(connectors)))
+            log.info("channels on: %s; agent desk: %s", ", ".join(sorted(connectors)),
+                     type(desk).__name__)
             yield
             await pipeline.drain()
             await desk_queue.stop()
@@ -174,6 +187,16 @@ def create_app(settings: Settings, intents: Intents | None = None,
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def _slack_desk(settings: Settings) -> SlackDesk | None:
+    """The Slack desk when Slack is configured."""
+    if not settings.slack_enabled:
+        return None
+    assert settings.slack_bot_token is not None
+    assert settings.slack_escalation_channel is not None
+    return SlackDesk.connect(settings.slack_bot_token, settings.slack_api_url,
+                             settings.slack_escalation_channel, dict(settings.slack_routes))
 
 
 def _sms_connector(settings: Settings, pipeline: Pipeline, deliveries: Deliveries,

@@ -26,6 +26,7 @@ from bot.deliveries import Deliveries
 from bot.keys import DESK_PENDING_KEY, conversation_key
 from bot.models import Address, Message, MessageDict, State
 from bot.store import Store
+from bot.tickets import Tickets
 
 SWEEP_S = 1.0
 BACKOFF_S = 1.0
@@ -70,10 +71,11 @@ def update_task(change: TicketChange, ticket: str | None) -> DeskTask:
 class DeskQueue:
     """Queues desk tasks in Redis and works them in order, retrying while the desk is down."""
 
-    def __init__(self, client: redis.Redis, store: Store, desk: AgentDesk,
+    def __init__(self, client: redis.Redis, store: Store, tickets: Tickets, desk: AgentDesk,
                  deliveries: Deliveries) -> None:
         self._redis = client
         self._store = store
+        self._tickets = tickets
         self._desk = desk
         self._deliveries = deliveries
         self._retry_at: dict[str, tuple[int, float]] = {}  # cid -> (failures, next try)
@@ -146,7 +148,7 @@ class DeskQueue:
             # transcript holds every message so far
             reason = conversation.escalation.reason if conversation.escalation else "escalated"
             ticket = await self._desk.open_ticket(conversation, reason)
-            await self._store.link_ticket(ticket, cid)
+            await self._tickets.link_ticket(ticket, cid)
             await self._store.record(cid, meta={"ticket": ticket})
             return {message.id for message in conversation.messages}
         return set()

@@ -26,15 +26,23 @@ class StateEvent(TypedDict):
     state: str
 
 
+class NoteEvent(TypedDict):
+    """An agent wrote an internal note (never shown to the customer)."""
+
+    type: Literal["note"]
+    note: MessageDict
+
+
 class ResyncEvent(TypedDict):
     """The listener fell behind or the subscription was lost: reload from history."""
 
     type: Literal["resync"]
 
 
-Event = MessageEvent | StateEvent | ResyncEvent
+Event = MessageEvent | StateEvent | NoteEvent | ResyncEvent
 
 RESYNC: ResyncEvent = {"type": "resync"}
+EVENT_TYPES = ("message", "state", "note", "resync")
 
 
 def message_event(message: MessageDict) -> str:
@@ -49,12 +57,18 @@ def state_event(state: str) -> str:
     return json.dumps(event)
 
 
+def note_event(note: MessageDict) -> str:
+    """The encoded event for an internal note."""
+    event: NoteEvent = {"type": "note", "note": note}
+    return json.dumps(event)
+
+
 def decode(data: str) -> Event | None:
     """An event from its JSON, or None when it is not one of ours."""
     try:
         event = json.loads(data)
     except ValueError:
         return None
-    if not isinstance(event, dict) or event.get("type") not in ("message", "state", "resync"):
+    if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
         return None
     return event  # type: ignore[return-value]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from enum import StrEnum
 
+from bot.agent_hours import AgentHours
 from bot.contracts import Prediction, TicketChange, TicketStatus
 from bot.desk_queue import DeskQueue, DeskTask, open_task, post_task, update_task
 from bot.metrics import Metrics
 from bot.models import Conversation, Escalation, Message, Role, State
 from bot.outbox import Outbox, Result
 from bot.store import MetaUpdate, Store
+from bot.tickets import Tickets
 
 WAITING_TEXT = "I'm passing you to a member of our team. An agent will join shortly."
 JOINED_TEXT = "{agent} joined the conversation."
@@ -25,6 +28,14 @@ BACK_TO_BOT_TEXT = "You're back with the assistant. Ask me anything, or ask for 
 RESOLVED_TEXT = "{agent} marked the conversation as resolved. You're back with the assistant."
 UNDELIVERED_TEXT = ("Not delivered to the customer ({result}): {reason}. They will not see "
                     "this reply.")
+AWAY_TEXT = ("I'm passing you to our team. They're away right now: a person will reply {where} "
+             "from {when}.")
+QUEUED_TEXT = "Thanks, your message reached our team. You're number {place} in the queue{wait}."
+QUEUED_AWAY_TEXT = ("Thanks, your message reached our team. They're away until {when}; a "
+                    "person will reply {where} then.")
+TYPICAL_WAIT_TEXT = "; the typical wait is about {minutes} minute{s}"
+NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
+WHERE = {"sms": "by text message", "webchat": "here in the chat"}
 UNDELIVERED_REASONS = {Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
                        Result.FAILED: "the channel refused the message",
                        Result.DEAD: "the channel kept failing; it is in the dead-letter list"}
@@ -44,9 +55,11 @@ class AgentOutcome(StrEnum):
 class Handoff:
     """Moves a conversation between the bot and human agents and tells every side."""
 
-    def __init__(self, store: Store, desk: DeskQueue, outbox: Outbox,
-                 metrics: Metrics | None = None) -> None:
+    def __init__(self, store: Store, tickets: Tickets, desk: DeskQueue, outbox: Outbox,
+                 metrics: Metrics | None = None, hours: AgentHours | None = None) -> None:
         self._store = store
+        self._tickets = tickets
+        self._hours = hours
         self._desk = desk
         self._outbox = outbox
         self._metrics = metrics or Metrics()
@@ -61,14 +74,14 @@ class Handoff:
         """
         escalation = Escalation(reason, intent=prediction.intent if prediction else None,
                                 confidence=prediction.confidence if prediction else None)
-        text = f"{lead} {WAITING_TEXT}" if lead else WAITING_TEXT
-        notice = Message(role=Role.BOT, text=text)
+        waiting = self._away_text(AWAY_TEXT, conversation) or WAITING_TEXT
+        notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
         await self._store.record(conversation.id, (notice,), {
             **(meta or {}), "state": State.WAITING, "misunderstood": 0,
-            "escalation": escalation, "ticket": None})
+            "escalation": escalation, "ticket": None, "notified_at": escalation.at})
         await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         self._metrics.escalations.labels(reason=reason).inc()
-        await self._store.mark_open(conversation.id, escalation.at)
+        await self._tickets.mark_open(conversation.id, escalation.at)
         await self._desk.push(conversation.id, (open_task(),))
 
     async def to_agents(self, conversation: Conversation, message: Message,
@@ -79,8 +92,36 @@ class Handoff:
         in between can post a message twice but never lose it.
         """
         await self._desk.push(conversation.id, (post_task(message),))
-        if done:
+        now = time.time()
+        if conversation.state is State.WAITING and now - conversation.notified_at >= \
+                NOTICE_EVERY_S and message.role is Role.CUSTOMER:
+            notice = Message(role=Role.BOT, text=await self._queue_text(conversation))
+            await self._store.record(conversation.id, (notice,),
+                                     {**(done or {}), "notified_at": now})
+            await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
+        elif done:
             await self._store.record(conversation.id, meta=done)
+
+    async def _queue_text(self, conversation: Conversation) -> str:
+        """What a waiting customer is told: the team has it, their place, the typical wait."""
+        away = self._away_text(QUEUED_AWAY_TEXT, conversation)
+        if away:
+            return away
+        place, typical = await self._tickets.queue_place(conversation.id)
+        wait = ""
+        if typical is not None:
+            minutes = max(1, round(typical / 60))
+            wait = TYPICAL_WAIT_TEXT.format(minutes=minutes, s="" if minutes == 1 else "s")
+        return QUEUED_TEXT.format(place=place or 1, wait=wait)
+
+    def _away_text(self, template: str, conversation: Conversation) -> str | None:
+        """``template`` filled in when the agents are away now, else None."""
+        now = datetime.now(UTC)
+        if self._hours is None or self._hours.is_open(now):
+            return None
+        channel = conversation.last_address.channel if conversation.last_address else ""
+        return template.format(when=self._hours.describe_opening(now),
+                               where=WHERE.get(channel, "here"))
 
     async def claim(self, conversation_id: str, agent: str) -> AgentOutcome:
         """An agent takes the conversation: state ``agent``, the customer is told."""
@@ -115,6 +156,12 @@ class Handoff:
                 await self._desk.push(conversation_id, (post_task(notice),))
             return AgentOutcome.DONE
 
+    async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
+        """An agent's internal note: kept with the conversation, never sent to the customer."""
+        await self._tickets.add_note(conversation_id,
+                                   Message(role=Role.SYSTEM, text=text, author=agent))
+        return AgentOutcome.DONE
+
     async def back_to_bot(self, conversation_id: str, agent: str | None = None,
                           resolved: bool = False) -> AgentOutcome:
         """Return the conversation to the bot (Resolve or Back to bot)."""
@@ -129,11 +176,13 @@ class Handoff:
                 "agent": None, "ticket": None, "escalation": None,
                 "previous_ticket": conversation.ticket or conversation.previous_ticket},
                 update_task(change, conversation.ticket))
-            await self._store.mark_closed(conversation_id)
+            await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
 
     async def _join(self, conversation: Conversation, agent: str) -> None:
         change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
+        since = conversation.escalation.at if conversation.escalation else change.at
+        await self._tickets.mark_claimed(conversation.id, change.at - since)
         await self._change(conversation, State.AGENT, JOINED_TEXT.format(agent=agent),
                            {"agent": agent}, update_task(change, None))
 

@@ -13,10 +13,13 @@ script or MULTI over them touches one slot only.
 - ``conv:{<cid>}:lock``               the per-conversation lock
 - ``conv:{<cid>}:events``             pub/sub channel of the conversation's events
 - ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
+- ``conv:{<cid>}:notes``              list of agents' internal notes (JSON messages)
 - ``conv:{<cid>}:desk``               list of JSON tasks for the agent desk, oldest first
 - ``conv:{<cid>}:desklock``           held by whoever works the desk tasks of the conversation
 - ``desk:pending``                    set of conversation ids with desk tasks queued
 - ``desk:open``                       sorted set: conversations with agents, by escalation time
+- ``desk:waiting``                    sorted set: those not claimed yet (the queue)
+- ``desk:waits``                      list of recent waits (seconds from escalation to claim)
 - ``ticket:<ticket id>``              -> customer id (a desk's ticket, e.g. a Slack thread)
 - ``once:<source>:<id>``              an event already handled (Slack's event_id)
 - ``seen:{<cid>}:<channel>:<id>``     dedup marker of a vendor message id
@@ -33,6 +36,8 @@ EVENTS_PATTERN = "conv:*:events"
 DEAD_LETTER_KEY = "outbox:dead"
 DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"
+WAITING_KEY = "desk:waiting"
+WAITS_KEY = "desk:waits"
 
 
 def address_key(address: Address) -> str:
@@ -46,8 +51,8 @@ def customer_key(cid: str, part: str) -> str:
 
 
 def conversation_key(cid: str, part: str) -> str:
-    """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``desk``
-    or ``desklock``."""
+    """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``notes``,
+    ``desk`` or ``desklock``."""
     return f"conv:{{{cid}}}:{part}"
 
 

@@ -174,6 +174,7 @@ class Conversation:
     answered: int = 0
     escalation: Escalation | None = None
     previous_ticket: str | None = None
+    notified_at: float = 0.0
 
     def unanswered(self) -> tuple[Message, ...]:
         """The customer messages accepted but not yet handled, oldest first."""

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
+from bot.agent_hours import AgentHours
+
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_SMS_HELP_TEXT = ("This is the shop's support line: text your question and we'll answer. "
@@ -56,6 +58,22 @@ def _fraction(value: str) -> float:
     if not 0.0 <= number <= 1.0:
         raise ValueError(value)
     return number
+
+
+def _api_url(value: str) -> str:
+    if not value.endswith("/"):
+        raise ValueError(value)
+    return _url(value)
+
+
+def _routes(value: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _split(value):
+        intent, _, channel = (piece.strip() for piece in part.partition("="))
+        if not intent or not channel:
+            raise ValueError(value)
+        pairs.append((intent, channel))
+    return tuple(pairs)
 
 
 def _log_level(value: str) -> str:
@@ -110,6 +128,9 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_escalation_channel: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_routes: tuple[tuple[str, str], ...] = ()
+    agent_console_token: str | None = None
+    agent_hours: AgentHours | None = None
     intents_path: Path = DEFAULT_INTENTS_PATH
     confidence_threshold: float | None = None
     target_precision: float = 0.98
@@ -124,6 +145,11 @@ class Settings:
     def cache_dir(self) -> Path:
         """Where trained intent models and the exported encoder are cached."""
         return self.data_dir / "cache"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack desk is configured (its requests need the signing secret)."""
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
 
     @property
     def sms_enabled(self) -> bool:
@@ -160,8 +186,14 @@ class Settings:
             slack_bot_token=path("SLACK_BOT_TOKEN"),
             slack_signing_secret=path("SLACK_SIGNING_SECRET"),
             slack_escalation_channel=path("SLACK_ESCALATION_CHANNEL"),
-            slack_api_url=source.parse("SLACK_API_URL", _url, default.slack_api_url,
+            slack_api_url=source.parse("SLACK_API_URL", _api_url, default.slack_api_url,
                                        "an http(s):// URL ending in /api/"),
+            slack_routes=source.parse("SLACK_ROUTES", _routes, (),
+                                      "intent=CHANNEL pairs, comma-separated"),
+            agent_console_token=path("AGENT_CONSOLE_TOKEN"),
+            agent_hours=source.parse("AGENT_HOURS", AgentHours.parse, None,
+                                     "days and hours with a time zone, e.g. "
+                                     "'Mon-Fri 09:00-18:00 Europe/Berlin'"),
             intents_path=Path(path("INTENTS_PATH") or default.intents_path),
             confidence_threshold=source.parse("CONFIDENCE_THRESHOLD", _fraction, None,
                                               "a number from 0 to 1"),

@@ -20,16 +20,7 @@ import redis.asyncio as redis
 from redis.asyncio.lock import Lock
 
 from bot.events import message_event, state_event
-from bot.keys import (
-    OPEN_TICKETS_KEY,
-    address_key,
-    conversation_key,
-    customer_key,
-    events_channel,
-    once_key,
-    seen_key,
-    ticket_key,
-)
+from bot.keys import address_key, conversation_key, customer_key, events_channel, seen_key
 from bot.models import Address, Conversation, Customer, Escalation, Message, State, new_id
 
 HISTORY_CAP = 500
@@ -67,6 +58,7 @@ class MetaUpdate(TypedDict, total=False):
     answered: int
     escalation: Escalation | None
     previous_ticket: str | None
+    notified_at: float
 
 
 @dataclass(frozen=True)
@@ -185,7 +177,8 @@ class Store:
             agent=meta.get("agent"), last_address=last, expect=meta.get("expect"),
             slots=json.loads(meta.get("slots") or "{}"), answered=int(meta.get("answered", 0)),
             escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta
-            else None, previous_ticket=meta.get("previous_ticket"))
+            else None, previous_ticket=meta.get("previous_ticket"),
+            notified_at=float(meta.get("notified_at", 0.0)))
 
     async def record(self, cid: str, messages: Sequence[Message] = (),
                      meta: MetaUpdate | None = None) -> None:
@@ -214,33 +207,3 @@ class Store:
                     customer_key(cid, "addresses")):
             pipe.expire(key, self.ttl_s)
         await pipe.execute()
-
-    # agent desk ------------------------------------------------------------------------
-
-    async def first_time(self, source: str, event_id: str) -> bool:
-        """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
-        return bool(await self._redis.set(once_key(source, event_id), "1", nx=True,
-                                          ex=DEDUP_TTL_S))
-
-    async def link_ticket(self, ticket: str, cid: str) -> None:
-        """Remember which conversation a desk ticket belongs to."""
-        await self._redis.set(ticket_key(ticket), cid, ex=self.ttl_s)
-
-    async def conversation_of_ticket(self, ticket: str) -> str | None:
-        """The conversation of a desk ticket, if it is one of ours."""
-        value = await self._redis.get(ticket_key(ticket))
-        return None if value is None else str(value)
-
-    async def mark_open(self, cid: str, since: float) -> None:
-        """List the conversation among those with agents (waiting or claimed)."""
-        await self._redis.zadd(OPEN_TICKETS_KEY, {cid: since})
-
-    async def mark_closed(self, cid: str) -> None:
-        """Take the conversation off the agents' list."""
-        await self._redis.zrem(OPEN_TICKETS_KEY, cid)
-
-    async def open_conversations(self, limit: int = 200) -> list[tuple[str, float]]:
-        """Conversations with agents, oldest escalation first: (id, escalated at)."""
-        entries = await self._redis.zrange(OPEN_TICKETS_KEY, 0, limit - 1, withscores=True)
-        return [(str(entry[0]), float(entry[1])) for entry in entries
-                if isinstance(entry, tuple | list)]

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import redis
@@ -16,11 +17,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.app import Intents, build_intents, create_app
+from bot.contracts import AgentDesk
 from bot.deliveries import Deliveries
 from bot.embedded_redis import free_port, server_path
 from bot.log_desk import LogDesk
 from bot.settings import Settings
 from bot.store import Store
+from bot.tickets import Tickets
+from tests.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 SHOP_NUMBER = "+15550000100"
@@ -73,6 +77,12 @@ def store(redis_client: aioredis.Redis) -> Store:
 
 
 @pytest.fixture
+def tickets(redis_client: aioredis.Redis) -> Tickets:
+    """The desk's tickets, queue and notes on the test database."""
+    return Tickets(redis_client, retention_days=30)
+
+
+@pytest.fixture
 def deliveries(redis_client: aioredis.Redis) -> Deliveries:
     """Delivery records, opt-outs and dead letters on the test database."""
     return Deliveries(redis_client, retention_days=30)
@@ -104,9 +114,11 @@ def make_app(settings: Settings, intents: Intents,
              redis_client: aioredis.Redis) -> AppFactory:
     """Builds apps on the test Redis with the shared intents (one per simulated process)."""
 
-    def build(desk: LogDesk | None = None, **overrides: object) -> web.Application:
+    def build(desk: AgentDesk | Literal["log"] | None = "log",
+              **overrides: object) -> web.Application:
+        """An app; ``desk=None`` lets the settings choose the desk (Slack when configured)."""
         return create_app(replace(settings, **overrides), intents=intents,  # type: ignore[arg-type]
-                          desk=desk or LogDesk())
+                          desk=LogDesk() if desk == "log" else desk)
 
     return build
 
@@ -124,3 +136,17 @@ def sms_settings(twilio_api: FakeTwilio) -> dict[str, object]:
     return {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
             "twilio_from_number": SHOP_NUMBER, "twilio_api_url": twilio_api.url,
             "public_url": PUBLIC_URL}
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlack]:
+    """A fake of Slack's Web API on a free local port."""
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(slack_api: FakeSlack) -> dict[str, object]:
+    """Settings overrides that put the agent desk in Slack, against the fake Web API."""
+    return {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SIGNING_SECRET,
+            "slack_escalation_channel": DESK_CHANNEL, "slack_api_url": slack_api.url}

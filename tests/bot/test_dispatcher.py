@@ -15,6 +15,7 @@ from bot.log_desk import LogDesk
 from bot.models import Address, Control, InboundMessage, Media, Outcome, Role, State, new_id
 from bot.outbox import Outbox
 from bot.store import Store
+from bot.tickets import Tickets
 from tests.fakes import RecordingConnector, ScriptedClassifier, TableResponder
 from tests.polling import wait_until
 
@@ -33,7 +34,9 @@ class Bot:
         self.desk = LogDesk()
         self.classifier = ScriptedClassifier(SCRIPT)
         outbox = Outbox(deliveries, {"test": self.connector})
-        self.handoff = Handoff(store, DeskQueue(client, store, self.desk, deliveries), outbox)
+        tickets = Tickets(client)
+        queue = DeskQueue(client, store, tickets, self.desk, deliveries)
+        self.handoff = Handoff(store, tickets, queue, outbox)
         responder = TableResponder({"order_status": "It ships today.", "greeting": "Hi!"},
                                    escalate={"human": "asked for a person"})
         self.dispatcher = Dispatcher(store, deliveries, self.classifier, responder,

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import redis.asyncio as aioredis
 
+from bot.agent_hours import AgentHours
 from bot.contracts import TicketStatus
 from bot.deliveries import Deliveries
 from bot.desk_queue import DeskQueue
 from bot.handoff import (
+    AWAY_TEXT,
     BACK_TO_BOT_TEXT,
     JOINED_TEXT,
+    NOTICE_EVERY_S,
+    QUEUED_TEXT,
     RESOLVED_TEXT,
+    TYPICAL_WAIT_TEXT,
     UNDELIVERED_TEXT,
+    WAITING_TEXT,
     AgentOutcome,
     Handoff,
 )
 from bot.models import Address, Message, Role, State
 from bot.outbox import Outbox
 from bot.store import Store
+from bot.tickets import Tickets
 from tests.fakes import FlakyDesk, RecordingConnector
 
 BOB = Address("test", "bob")
@@ -43,24 +53,24 @@ def desk() -> FlakyDesk:
 
 
 @pytest.fixture
-def queue(redis_client: aioredis.Redis, store: Store, deliveries: Deliveries,
+def queue(redis_client: aioredis.Redis, store: Store, tickets: Tickets, deliveries: Deliveries,
           desk: FlakyDesk) -> DeskQueue:
-    return DeskQueue(redis_client, store, desk, deliveries)
+    return DeskQueue(redis_client, store, tickets, desk, deliveries)
 
 
 @pytest.fixture
-def handoff(store: Store, deliveries: Deliveries, queue: DeskQueue,
+def handoff(store: Store, tickets: Tickets, deliveries: Deliveries, queue: DeskQueue,
             connector: RecordingConnector) -> Handoff:
-    return Handoff(store, queue, Outbox(deliveries, {"test": connector}))
+    return Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}))
 
 
-async def test_claim_reply_and_resolve(store: Store, handoff: Handoff, desk: FlakyDesk,
-                                       connector: RecordingConnector) -> None:
+async def test_claim_reply_and_resolve(store: Store, tickets: Tickets, handoff: Handoff,
+                                       desk: FlakyDesk, connector: RecordingConnector) -> None:
     cid = await waiting_conversation(store, handoff)
     ticket = (await store.load(cid)).ticket
     assert ticket is not None
-    assert await store.conversation_of_ticket(ticket) == cid
-    assert [c for c, _ in await store.open_conversations()] == [cid]
+    assert await tickets.conversation_of_ticket(ticket) == cid
+    assert [c for c, _ in await tickets.open_conversations()] == [cid]
     assert await handoff.claim(cid, "Dana") is AgentOutcome.DONE
     assert (await store.load(cid)).state is State.AGENT
     assert await handoff.claim(cid, "Dana") is AgentOutcome.ALREADY_YOURS
@@ -74,7 +84,7 @@ async def test_claim_reply_and_resolve(store: Store, handoff: Handoff, desk: Fla
     assert conversation.state is State.BOT
     assert (conversation.ticket, conversation.previous_ticket) == (None, ticket)
     assert conversation.escalation is None
-    assert await store.open_conversations() == []
+    assert await tickets.open_conversations() == []
     assert [(c.status, c.agent) for c in desk.changes[ticket]] == [
         (TicketStatus.CLAIMED, "Dana"), (TicketStatus.RESOLVED, "Dana")]
     assert [(m.role, m.text, m.author) for m in conversation.messages[2:]] == [
@@ -147,3 +157,37 @@ async def test_an_agent_is_told_when_the_customer_opted_out(
     assert notice.role is Role.SYSTEM
     assert notice.text.startswith(UNDELIVERED_TEXT.split("(", 1)[0])
     assert "opted out" in notice.text
+
+
+async def customer_writes(store: Store, handoff: Handoff, cid: str, text: str) -> None:
+    message = Message(role=Role.CUSTOMER, text=text)
+    await store.record(cid, (message,))
+    await handoff.to_agents(await store.load(cid), message, None)
+
+
+async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
+        store: Store, tickets: Tickets, handoff: Handoff, connector: RecordingConnector) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await customer_writes(store, handoff, cid, "hello?")
+    assert connector.sent[-1][1].text == WAITING_TEXT  # just told at the hand-off
+    await tickets.mark_claimed("someone-else", 240.0)  # a recent claim took 4 minutes
+    await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
+    await customer_writes(store, handoff, cid, "anyone there?")
+    assert connector.sent[-1][1].text == QUEUED_TEXT.format(
+        place=1, wait=TYPICAL_WAIT_TEXT.format(minutes=4, s="s"))
+    await customer_writes(store, handoff, cid, "hello???")
+    assert len([m for _, m in connector.sent if m.text.startswith("Thanks")]) == 1
+
+
+async def test_outside_agent_hours_the_customer_is_told_when_and_where(
+        store: Store, tickets: Tickets, queue: DeskQueue, deliveries: Deliveries,
+        connector: RecordingConnector) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%a")
+    hours = AgentHours.parse(f"{tomorrow} 09:00-10:00 UTC")
+    away = Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}), hours=hours)
+    cid = await waiting_conversation(store, away)
+    told = connector.sent[-1][1].text
+    assert told == AWAY_TEXT.format(where="here", when=hours.describe_opening(datetime.now(UTC)))
+    conversation = await store.load(cid)
+    assert conversation.state is State.WAITING
+    assert conversation.ticket is not None  # the ticket stays open for the morning

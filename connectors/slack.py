@@ -1,0 +1,272 @@
+"""The agent desk in Slack: tickets in a channel, agents' replies and buttons back to the core.
+
+:class:`SlackDesk` implements the core's ``AgentDesk`` with the Web API (a parent message per
+escalation, the transcript in its thread, status updates). :class:`SlackEvents` mounts
+slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's aiohttp adapter: bolt checks
+the signature and the timestamp, acknowledges within Slack's 3 seconds, and then runs the
+listeners, which translate a thread reply or a button click into a call of the hand-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.contracts import DeliveryError, TicketChange
+from bot.handoff import AgentOutcome, Handoff
+from bot.models import Conversation, Message
+from bot.store import Store
+from bot.tickets import Tickets
+from connectors.slack_blocks import (
+    message_line,
+    ticket_blocks,
+    ticket_view,
+    transcript_messages,
+)
+from connectors.webchat_frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
+
+EVENTS_PATH = "/slack/events"
+TIMEOUT_S = 10
+NAME_CACHE_S = 3600.0
+NOTE_PREFIX = "note:"
+TRANSIENT_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error",
+                    "request_timeout"}
+CLOSED_TEXT = "This conversation is closed (back with the bot): your message reached nobody."
+TAKEN_TEXT = "{agent} has already claimed this conversation."
+NOT_OURS_TEXT = "This is not a ticket omnibot knows."
+TOO_LONG_TEXT = ("Not sent: web chat messages hold at most {limit:,} characters (yours has "
+                 "{length:,}). Please split it.")
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def web_client(token: str, api_url: str) -> AsyncWebClient:
+    """Slack's Web API client: ``api_url`` as its base, rate limits retried once."""
+    return AsyncWebClient(token=token, base_url=api_url, timeout=TIMEOUT_S,
+                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+
+
+async def slack_call(call: Awaitable[T]) -> T:
+    """Await a Web API call, turning its failures into the core's :class:`DeliveryError`."""
+    try:
+        return await call
+    except SlackApiError as error:
+        code = str(error.response.get("error", "unknown"))
+        status = error.response.status_code
+        raise DeliveryError(f"Slack answered {status}: {code}",
+                            permanent=status < 500 and code not in TRANSIENT_ERRORS
+                            and status != 429) from error
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise DeliveryError(f"Slack unreachable: {type(error).__name__}") from error
+
+
+def split_ticket(ticket: str) -> tuple[str, str]:
+    """A ticket id ``<channel>:<thread ts>`` as its parts."""
+    channel, _, ts = ticket.partition(":")
+    return channel, ts
+
+
+class SlackDesk:
+    """Tickets as Slack threads: the parent message with buttons, the transcript below it."""
+
+    def __init__(self, client: AsyncWebClient, channel: str,
+                 routes: Mapping[str, str] | None = None) -> None:
+        self.client = client
+        self._client = client
+        self._channel = channel
+        self._routes = dict(routes or {})
+
+    @classmethod
+    def connect(cls, token: str, api_url: str, channel: str,
+                routes: Mapping[str, str] | None = None) -> SlackDesk:
+        """A desk talking to the Web API at ``api_url`` with the bot token."""
+        return cls(web_client(token, api_url), channel, routes)
+
+    async def open_ticket(self, conversation: Conversation, reason: str) -> str:
+        """Post the parent message, then the whole transcript in its thread."""
+        escalation = conversation.escalation
+        channel = self._routes.get(escalation.intent or "", self._channel) if escalation \
+            else self._channel
+        view = ticket_view(conversation, reason,
+                           escalated_at=escalation.at if escalation else time.time(),
+                           intent=escalation.intent if escalation else None,
+                           confidence=escalation.confidence if escalation else None,
+                           previous_thread=await self._permalink(conversation.previous_ticket))
+        text, blocks = ticket_blocks(view)
+        parent = await slack_call(self._client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False))
+        ts = str(parent["ts"])
+        for part_text, part_blocks in transcript_messages(conversation.messages):
+            await slack_call(self._client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=part_text, blocks=part_blocks,
+                unfurl_links=False))
+        return f"{parent['channel']}:{ts}"
+
+    async def post(self, ticket: str, message: Message) -> None:
+        """Add a later message to the ticket's thread."""
+        channel, ts = split_ticket(ticket)
+        text, blocks = message_line(message)
+        await slack_call(self._client.chat_postMessage(
+            channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False))
+
+    async def update_ticket(self, ticket: str, conversation: Conversation,
+                            change: TicketChange) -> None:
+        """Show who claimed or closed the ticket, and when, on its parent message."""
+        channel, ts = split_ticket(ticket)
+        escalation = conversation.escalation
+        view = ticket_view(conversation, escalation.reason if escalation else "",
+                           escalated_at=escalation.at if escalation else change.at,
+                           intent=escalation.intent if escalation else None,
+                           confidence=escalation.confidence if escalation else None)
+        view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
+        text, blocks = ticket_blocks(view)
+        await slack_call(self._client.chat_update(channel=channel, ts=ts, text=text,
+                                                  blocks=blocks))
+
+    async def _permalink(self, ticket: str | None) -> str | None:
+        if ticket is None:
+            return None
+        channel, ts = split_ticket(ticket)
+        try:
+            answer = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            log.warning("no permalink for the earlier ticket %s", ticket)
+            return None
+        return str(answer["permalink"])
+
+
+class SlackEvents:
+    """``POST /slack/events``: agents' thread replies and button clicks, through slack-bolt."""
+
+    def __init__(self, client: AsyncWebClient, signing_secret: str, store: Store,
+                 tickets: Tickets, handoff: Handoff) -> None:
+        self._client = client
+        self._store = store
+        self._tickets = tickets
+        self._handoff = handoff
+        self._names: dict[str, tuple[str, float]] = {}
+        self.app = AsyncApp(client=client, signing_secret=signing_secret,
+                            process_before_response=False)
+        self.app.event("message")(self._on_message)
+        self.app.action("omnibot_claim")(self._on_claim)
+        self.app.action("omnibot_resolve")(self._on_resolve)
+        self.app.action("omnibot_back_to_bot")(self._on_back_to_bot)
+
+    def routes(self) -> list[web.RouteDef]:
+        """The Events API and interactivity endpoint."""
+        return [web.post(EVENTS_PATH, self.handle)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Hand the request to bolt (signature, ack, listeners) and its answer back."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        thread = event.get("thread_ts")
+        if event.get("subtype") or event.get("bot_id") or not thread or thread == event.get("ts"):
+            return  # edits, joins, bots (ourselves included), and messages outside threads
+        if not await self._tickets.first_time("slack", str(body.get("event_id", event["ts"]))):
+            return  # a retry of an event already handled
+        channel, user = str(event["channel"]), str(event.get("user", ""))
+        cid = await self._tickets.conversation_of_ticket(f"{channel}:{thread}")
+        text = _unescape(str(event.get("text", ""))).strip()
+        if cid is None or not text or text.lower().startswith(NOTE_PREFIX):
+            return  # not our thread, or an internal note
+        refusal = await self._refusal(cid, text)
+        outcome = None if refusal else await self._handoff.agent_reply(
+            cid, await self._name(user), text)
+        if outcome is AgentOutcome.CLOSED:
+            refusal = CLOSED_TEXT
+        if refusal:
+            await self._ephemeral(channel, user, refusal, thread)
+
+    async def _refusal(self, cid: str, text: str) -> str | None:
+        """Why an agent's reply cannot go to the customer's channel as it is, if it cannot."""
+        address = (await self._store.load(cid)).last_address
+        if address is not None and address.channel == "webchat" and len(text) > WEBCHAT_MAX_CHARS:
+            return TOO_LONG_TEXT.format(limit=WEBCHAT_MAX_CHARS, length=len(text))
+        return None
+
+    async def _on_claim(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        found = await self._ticket_of(body)
+        if found is None:
+            return
+        cid, name = found
+        outcome = await self._handoff.claim(cid, name)
+        if outcome is AgentOutcome.TAKEN:
+            agent = (await self._store.load(cid)).agent or "Another agent"
+            await self._tell(body, TAKEN_TEXT.format(agent=agent))
+        elif outcome is AgentOutcome.CLOSED:
+            await self._tell(body, CLOSED_TEXT)
+
+    async def _on_resolve(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._back_to_bot(body, resolved=True)
+
+    async def _on_back_to_bot(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._back_to_bot(body, resolved=False)
+
+    async def _back_to_bot(self, body: dict[str, Any], resolved: bool) -> None:
+        found = await self._ticket_of(body)
+        if found is None:
+            return
+        cid, name = found
+        if await self._handoff.back_to_bot(cid, name, resolved=resolved) is AgentOutcome.CLOSED:
+            await self._tell(body, CLOSED_TEXT)
+
+    async def _ticket_of(self, body: dict[str, Any]) -> tuple[str, str] | None:
+        """The conversation a button belongs to and the clicking agent's name, when the
+        button sits on one of our tickets."""
+        container = body.get("container") or {}
+        ticket = f"{container.get('channel_id')}:{container.get('message_ts')}"
+        value = str((body.get("actions") or [{}])[0].get("value", ""))
+        cid = await self._tickets.conversation_of_ticket(ticket)
+        if cid is None or cid != value:
+            await self._tell(body, NOT_OURS_TEXT)
+            return None
+        return cid, await self._name(str(body["user"]["id"]))
+
+    async def _tell(self, body: dict[str, Any], text: str) -> None:
+        container = body.get("container") or {}
+        await self._ephemeral(str(container.get("channel_id")), str(body["user"]["id"]), text,
+                              None)
+
+    async def _ephemeral(self, channel: str, user: str, text: str, thread: str | None) -> None:
+        try:
+            await self._client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                                  thread_ts=thread)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            log.warning("could not tell an agent in %s: %s", channel, text)
+
+    async def _name(self, user: str) -> str:
+        """The agent's Slack display name (cached), else their real name, else their id."""
+        cached = self._names.get(user)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            answer = await self._client.users_info(user=user)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            return cached[0] if cached else user
+        profile = (answer.get("user") or {}).get("profile") or {}
+        name = str(profile.get("display_name") or profile.get("real_name") or user)
+        self._names[user] = (name, time.monotonic() + NAME_CACHE_S)
+        return name
+
+
+def _unescape(text: str) -> str:
+    """Slack's mrkdwn entities back to characters (the customer reads plain text)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

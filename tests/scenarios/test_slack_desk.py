@@ -1,0 +1,239 @@
+"""Agents in Slack: escalations arrive with the history, replies reach the customer's channel.
+
+Slack is the fake Web API of tests/slack_fake.py reached by the real slack_sdk client; every
+event and button click is signed with slack_sdk's own ``SignatureVerifier``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import SERVICES
+from bot.handoff import JOINED_TEXT, RESOLVED_TEXT
+from bot.models import Address, State
+from connectors.slack import CLOSED_TEXT, TAKEN_TEXT
+from tests.conftest import AppFactory
+from tests.polling import wait_until
+from tests.slack_fake import (
+    AGENT_DISPLAY_NAME,
+    AGENT_ID,
+    DESK_CHANNEL,
+    FakeSlack,
+    block_action,
+    bot_message_event,
+    form_body,
+    message_event,
+    new_event_id,
+    signed_headers,
+)
+from tests.webchat_client import Frame, frame, opening
+
+ClientFactory = Any
+SECOND_AGENT = "U0AGENT002"
+
+
+class Desk:
+    """The Slack side of a test: the fake Web API and signed requests to /slack/events."""
+
+    def __init__(self, client: Any, app: web.Application, slack: FakeSlack) -> None:
+        self.client, self.app, self.slack = client, app, slack
+
+    async def event(self, payload: dict[str, Any], retry: int | None = None,
+                    headers: dict[str, str] | None = None) -> int:
+        body = json.dumps(payload)
+        sent = headers if headers is not None else signed_headers(body)
+        if retry is not None:
+            sent = {**sent, "X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"}
+        response = await self.client.post("/slack/events", data=body, headers=sent)
+        return int(response.status)
+
+    async def reply(self, thread: str, text: str, user: str = AGENT_ID,
+                    event_id: str | None = None, retry: int | None = None) -> int:
+        return await self.event(message_event(DESK_CHANNEL, thread, user, text,
+                                              event_id=event_id), retry=retry)
+
+    async def click(self, action: str, cid: str, parent: str, user: str = AGENT_ID) -> int:
+        body = form_body(block_action(action, cid, user_id=user, message_ts=parent))
+        response = await self.client.post("/slack/events", data=body,
+                                          headers=signed_headers(body))
+        return int(response.status)
+
+    def parents(self) -> list[str]:
+        """The ts of every ticket (parent message) in the escalation channel, oldest first."""
+        return [ts for (channel, ts), message in self.slack.messages.items()
+                if channel == DESK_CHANNEL and not message.get("thread_ts")]
+
+    async def parent(self) -> str:
+        """The newest ticket's ts, once there is one."""
+        await wait_until(lambda: bool(self.parents()), 15, "a ticket in the escalation channel")
+        return self.parents()[-1]
+
+    def thread(self, parent: str) -> str:
+        """The blocks posted in the ticket's thread (what agents read), as JSON text."""
+        return "\n".join(json.dumps(p["blocks"]) for p in self.slack.posts(DESK_CHANNEL, parent))
+
+
+@pytest.fixture
+def app(make_app: AppFactory, slack_settings: dict[str, object]) -> web.Application:
+    return make_app(desk=None, **slack_settings)
+
+
+@pytest.fixture
+async def desk(aiohttp_client: ClientFactory, app: web.Application,
+               slack_api: FakeSlack) -> Desk:
+    slack_api.add_user(SECOND_AGENT, "Sam Vimes", "Sam")
+    return Desk(await aiohttp_client(app), app, slack_api)
+
+
+async def visitor_escalates(desk: Desk) -> tuple[aiohttp.ClientWebSocketResponse, str, str]:
+    """A web chat visitor asks something, then for a person: the socket, cid, parent ts."""
+    ws = await desk.client.ws_connect("/webchat/ws")
+    token, _, _ = await opening(ws)
+    await ws.send_json({"type": "message", "text": "where is my order?"})
+    await frame(ws), await frame(ws)
+    await ws.send_json({"type": "message", "text": "I want to talk to a human"})
+    await until_state(ws, "waiting")
+    cid = await desk.app[SERVICES].store.customer_for(Address("webchat", token))
+    assert cid is not None
+    return ws, cid, await desk.parent()
+
+
+async def until_state(ws: aiohttp.ClientWebSocketResponse, state: str) -> list[Frame]:
+    seen = []
+    while True:
+        seen.append(await frame(ws))
+        if seen[-1] == {"type": "state", "state": state}:
+            return seen
+
+
+async def next_message(ws: aiohttp.ClientWebSocketResponse) -> Frame:
+    while (item := await frame(ws))["type"] != "message":
+        pass
+    return item
+
+
+async def test_an_escalation_opens_a_ticket_with_the_whole_history(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    await ws.close()
+    [ticket] = [p for p in desk.slack.posts(DESK_CHANNEL) if not p.get("thread_ts")]
+    shown = json.dumps(ticket["blocks"])
+    assert "Web chat" in shown
+    assert "talk_to_human" in shown or "asked for a person" in shown.lower()
+    for action in ("omnibot_claim", "omnibot_resolve", "omnibot_back_to_bot"):
+        assert action in shown
+    thread = desk.thread(parent)
+    assert thread.index("where is my order?") < thread.index("I want to talk to a human")
+    tickets = desk.app[SERVICES].tickets
+    assert await tickets.conversation_of_ticket(f"{DESK_CHANNEL}:{parent}") == cid
+
+
+async def test_an_agents_thread_reply_reaches_the_visitor_once(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    event_id = new_event_id()
+    assert await desk.reply(parent, "Hi, Dana here. Let me look.", event_id=event_id) == 200
+    joined = await next_message(ws)
+    assert (joined["role"], joined["text"]) == ("system",
+                                                JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME))
+    answer = await next_message(ws)
+    assert (answer["role"], answer["author"], answer["text"]) == (
+        "agent", AGENT_DISPLAY_NAME, "Hi, Dana here. Let me look.")
+    assert await desk.reply(parent, "Hi, Dana here. Let me look.", event_id=event_id,
+                            retry=1) == 200
+    await ws.send_json({"type": "message", "text": "It was order 100234"})
+    echo = await next_message(ws)
+    assert echo["text"] == "It was order 100234"
+    await wait_until(lambda: "It was order 100234" in desk.thread(parent), 10,
+                     "the visitor's message in the thread")
+    history = (await desk.app[SERVICES].store.load(cid)).messages
+    assert [m.text for m in history].count("Hi, Dana here. Let me look.") == 1
+    assert (await desk.app[SERVICES].store.load(cid)).state is State.AGENT
+    await ws.close()
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "wrong secret", "stale"])
+async def test_forged_events_reach_nobody(desk: Desk, forgery: str) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    payload = message_event(DESK_CHANNEL, parent, AGENT_ID, "forged words")
+    body = json.dumps(payload)
+    headers = {"unsigned": {"Content-Type": "application/json"},
+               "wrong secret": signed_headers(body, secret="not-the-secret"),
+               "stale": signed_headers(body, timestamp=int(time.time()) - 6 * 60)}[forgery]
+    assert await desk.event(payload, headers=headers) == 401
+    history = (await desk.app[SERVICES].store.load(cid)).messages
+    assert "forged words" not in [m.text for m in history]
+    await ws.close()
+
+
+async def test_notes_and_bot_messages_stay_in_slack(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    assert await desk.reply(parent, "note: customer sounds upset") == 200
+    assert await desk.event(bot_message_event(DESK_CHANNEL, parent, "our own post")) == 200
+    assert await desk.reply(parent, "Hello!") == 200
+    await wait_until(_has_agent_message(desk, cid), 10, "the agent's reply")
+    texts = [m.text for m in (await desk.app[SERVICES].store.load(cid)).messages]
+    assert "note: customer sounds upset" not in texts
+    assert "our own post" not in texts
+    await ws.close()
+
+
+def _has_agent_message(desk: Desk, cid: str) -> Any:
+    async def check() -> bool:
+        messages = (await desk.app[SERVICES].store.load(cid)).messages
+        return any(m.role.value == "agent" for m in messages)
+    return check
+
+
+async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    store = desk.app[SERVICES].store
+    assert await desk.click("omnibot_claim", cid, parent) == 200
+    await wait_until(lambda: bool(desk.slack.updates()), 10, "the parent's update")
+    assert "Claimed by Dana" in json.dumps(desk.slack.updates()[-1]["blocks"])
+    assert (await store.load(cid)).state is State.AGENT
+    assert await desk.click("omnibot_claim", cid, parent, user=SECOND_AGENT) == 200
+    await wait_until(lambda: bool(desk.slack.ephemerals()), 10, "an ephemeral answer")
+    assert desk.slack.ephemerals()[-1]["text"] == TAKEN_TEXT.format(agent=AGENT_DISPLAY_NAME)
+    assert desk.slack.ephemerals()[-1]["user"] == SECOND_AGENT
+    assert await desk.click("omnibot_resolve", cid, parent) == 200
+    await until_state(ws, "bot")
+    assert (await store.load(cid)).messages[-1].text == RESOLVED_TEXT.format(
+        agent=AGENT_DISPLAY_NAME)
+    await wait_until(lambda: len(desk.slack.updates()) == 2, 10, "the resolved update")
+    assert "Resolved by Dana" in json.dumps(desk.slack.updates()[-1]["blocks"])
+    assert await desk.reply(parent, "one more thing") == 200
+    await wait_until(lambda: len(desk.slack.ephemerals()) == 2, 10, "the closed note")
+    assert desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT
+    assert "one more thing" not in [m.text for m in (await store.load(cid)).messages]
+    await ws.close()
+
+
+async def test_a_button_on_someone_elses_message_does_nothing(desk: Desk) -> None:
+    ws, cid, _ = await visitor_escalates(desk)
+    assert await desk.click("omnibot_claim", cid, "1111111111.000100") == 200
+    await wait_until(lambda: bool(desk.slack.ephemerals()), 10, "an ephemeral answer")
+    assert (await desk.app[SERVICES].store.load(cid)).state is State.WAITING
+    await ws.close()
+
+
+async def test_a_slack_outage_delays_the_ticket_but_loses_nothing(desk: Desk) -> None:
+    desk.slack.down = True
+    ws = await desk.client.ws_connect("/webchat/ws")
+    await opening(ws)
+    await ws.send_json({"type": "message", "text": "I want to talk to a human"})
+    await until_state(ws, "waiting")
+    await ws.send_json({"type": "message", "text": "hello?"})
+    await next_message(ws)
+    assert desk.slack.posts() == []
+    desk.slack.down = False
+    parent = await desk.parent()  # the sweeper retries within seconds
+    await wait_until(lambda: "hello?" in desk.thread(parent), 15, "the queued message")
+    thread = desk.thread(parent)
+    assert thread.index("I want to talk to a human") < thread.index("hello?")
+    assert thread.count("hello?") == 1
+    await ws.close()
