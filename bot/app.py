@@ -26,6 +26,7 @@ from bot.pipeline import Pipeline
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.tickets import Tickets
+from connectors.agent_console import AgentConsole
 from connectors.slack import SlackDesk, SlackEvents
 from connectors.sms import CHANNEL as SMS_CHANNEL
 from connectors.sms import SmsConnector, SmsSender
@@ -163,6 +164,9 @@ def create_app(settings: Settings, intents: Intents | None = None,
         assert settings.slack_signing_secret is not None
         app.router.add_routes(SlackEvents(slack.client, settings.slack_signing_secret, store,
                                           tickets, handoff).routes())
+    else:
+        app.router.add_routes(AgentConsole(store, hub, handoff, settings.agent_console_token,
+                                           settings.public_url, tickets=tickets).routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if embedded is not None:
