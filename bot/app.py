@@ -109,7 +109,7 @@ def check_channels(settings: Settings) -> None:
     """Refuse settings that switch a channel on without what it needs to work."""
     if settings.slack_enabled and not settings.slack_escalation_channel:
         raise SettingsError("SLACK_ESCALATION_CHANNEL", "", "the channel tickets go to when "
-                            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set")
+                            "SLACK_BOT_TOKEN is set")
     if not settings.sms_enabled:
         return
     if not settings.twilio_account_sid:
@@ -160,11 +160,11 @@ def create_app(settings: Settings, intents: Intents | None = None,
     app.router.add_get("/metrics", serve_metrics)
     for connector in connectors.values():
         app.router.add_routes(connector.routes())
-    if slack is not None:
-        assert settings.slack_signing_secret is not None
-        app.router.add_routes(SlackEvents(slack.client, settings.slack_signing_secret, store,
-                                          tickets, handoff).routes())
-    else:
+    events = None if slack is None else SlackEvents(
+        slack.client, settings.slack_signing_secret, store, tickets, handoff)
+    if events is not None and settings.slack_signing_secret:
+        app.router.add_routes(events.routes())
+    elif events is None:
         app.router.add_routes(AgentConsole(store, hub, handoff, settings.agent_console_token,
                                            settings.public_url, tickets=tickets).routes())
 
@@ -174,10 +174,14 @@ def create_app(settings: Settings, intents: Intents | None = None,
         try:
             await hub.start()
             await desk_queue.start()
+            if events is not None and settings.slack_app_token:
+                await events.connect(settings.slack_app_token)
             log.info("channels on: %s; agent desk: %s", ", ".join(sorted(connectors)),
                      type(desk).__name__)
             yield
             await pipeline.drain()
+            if events is not None:
+                await events.close()
             await desk_queue.stop()
             await hub.stop()
             if owns_intents:

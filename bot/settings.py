@@ -129,6 +129,7 @@ class Settings:
     slack_escalation_channel: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_routes: tuple[tuple[str, str], ...] = ()
+    slack_app_token: str | None = None
     agent_console_token: str | None = None
     agent_hours: AgentHours | None = None
     intents_path: Path = DEFAULT_INTENTS_PATH
@@ -148,8 +149,10 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        """Whether the Slack desk is configured (its requests need the signing secret)."""
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        """Whether the Slack desk is configured: a bot token, and a signing secret (events over
+        HTTP) or an app-level token (Socket Mode)."""
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None)
 
     @property
     def sms_enabled(self) -> bool:
@@ -188,6 +191,7 @@ class Settings:
             slack_escalation_channel=path("SLACK_ESCALATION_CHANNEL"),
             slack_api_url=source.parse("SLACK_API_URL", _api_url, default.slack_api_url,
                                        "an http(s):// URL ending in /api/"),
+            slack_app_token=path("SLACK_APP_TOKEN"),
             slack_routes=source.parse("SLACK_ROUTES", _routes, (),
                                       "intent=CHANNEL pairs, comma-separated"),
             agent_console_token=path("AGENT_CONSOLE_TOKEN"),

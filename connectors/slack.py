@@ -2,9 +2,10 @@
 
 :class:`SlackDesk` implements the core's ``AgentDesk`` with the Web API (a parent message per
 escalation, the transcript in its thread, status updates). :class:`SlackEvents` mounts
-slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's aiohttp adapter: bolt checks
-the signature and the timestamp, acknowledges within Slack's 3 seconds, and then runs the
-listeners, which translate a thread reply or a button click into a call of the hand-off.
+slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's aiohttp adapter (or, with an
+app-level token, on bolt's Socket Mode handler): bolt checks the signature and the timestamp,
+acknowledges within Slack's 3 seconds, and then runs the listeners, which translate a thread
+reply or a button click into a call of the hand-off.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -150,14 +152,18 @@ class SlackDesk:
 class SlackEvents:
     """``POST /slack/events``: agents' thread replies and button clicks, through slack-bolt."""
 
-    def __init__(self, client: AsyncWebClient, signing_secret: str, store: Store,
+    def __init__(self, client: AsyncWebClient, signing_secret: str | None, store: Store,
                  tickets: Tickets, handoff: Handoff) -> None:
         self._client = client
         self._store = store
         self._tickets = tickets
         self._handoff = handoff
         self._names: dict[str, tuple[str, float]] = {}
-        self.app = AsyncApp(client=client, signing_secret=signing_secret,
+        self._socket: AsyncSocketModeHandler | None = None
+        # Socket Mode needs no signing secret (Slack's own WebSocket carries the events);
+        # over HTTP bolt verifies every request with it.
+        self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
+                            request_verification_enabled=signing_secret is not None,
                             process_before_response=False)
         self.app.event("message")(self._on_message)
         self.app.action("omnibot_claim")(self._on_claim)
@@ -167,6 +173,18 @@ class SlackEvents:
     def routes(self) -> list[web.RouteDef]:
         """The Events API and interactivity endpoint."""
         return [web.post(EVENTS_PATH, self.handle)]
+
+    async def connect(self, app_token: str) -> None:
+        """Receive events over Socket Mode (for a workspace omnibot is not public to)."""
+        self._socket = AsyncSocketModeHandler(self.app, app_token)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("connected to Slack over Socket Mode")
+
+    async def close(self) -> None:
+        """Close the Socket Mode connection, if one is open."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
 
     async def handle(self, request: web.Request) -> web.Response:
         """Hand the request to bolt (signature, ack, listeners) and its answer back."""

@@ -21,13 +21,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 BOT_TOKEN = "xoxb-1111111111-2222222222222-" + "fakefakefakefakefakefake"
+APP_TOKEN = "xapp-1-A0FAKE0001-3333333333333-" + "f" * 64  # Socket Mode's app-level token
 SIGNING_SECRET = "fake-signing-secret-" + "5" * 12
 VERIFICATION_TOKEN = "fake-verification-token"  # deprecated, but still in every payload
 TEAM_ID = "T0FAKE0001"
@@ -112,6 +113,8 @@ class FakeSlack:
             BOT_USER_ID: FakeUser(BOT_NAME, BOT_NAME, is_bot=True),
         }
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[dict[str, Any]] = []
         self._scripted: defaultdict[str, deque[Failure]] = defaultdict(deque)
         self._next_us = (first_ts if first_ts is not None else int(time.time())) * US_PER_S
         self._server: TestServer | None = None
@@ -165,11 +168,14 @@ class FakeSlack:
         """Serve on 127.0.0.1, on a free port."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/socket", self._socket)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
 
     async def close(self) -> None:
-        """Stop serving."""
+        """Stop serving (Socket Mode connections first)."""
+        for ws in self.sockets:
+            await ws.close()
         if self._server is not None:
             await self._server.close()
 
@@ -208,7 +214,7 @@ class FakeSlack:
             return Failure(503, DEFAULT_ERRORS[503])
         if not token:
             return Failure(200, "not_authed")
-        if token != self.token:
+        if token != (APP_TOKEN if method == "apps.connections.open" else self.token):
             return Failure(200, "invalid_auth")
         if self._scripted[method]:
             return self._scripted[method].popleft()
@@ -223,6 +229,7 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
             "chat.getPermalink": self._permalink,
+            "apps.connections.open": self._connections_open,
         }
         handler = handlers.get(method)
         if handler is None:
@@ -284,6 +291,31 @@ class FakeSlack:
         if user is None:
             return _error("user_not_found")
         return {"ok": True, "user": _user(user_id, user)}
+
+    def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.url.replace("http://", "ws://").replace("/api/",
+                                                                               "/socket")}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then carry envelopes to the app and its acks back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "debug_info": {"host": "fake"},
+                            "connection_info": {"app_id": APP_ID}})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return ws
+
+    async def socket_event(self, payload: dict[str, Any]) -> str:
+        """Send an Events API payload over Socket Mode; its envelope id (acked in ``acks``)."""
+        envelope_id = secrets.token_hex(16)
+        await self.sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": "events_api", "payload": payload,
+            "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""})
+        return envelope_id
 
     def _permalink(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params.get("channel")), str(params.get("message_ts"))

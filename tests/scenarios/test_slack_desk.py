@@ -23,6 +23,7 @@ from tests.polling import wait_until
 from tests.slack_fake import (
     AGENT_DISPLAY_NAME,
     AGENT_ID,
+    APP_TOKEN,
     DESK_CHANNEL,
     FakeSlack,
     block_action,
@@ -236,4 +237,24 @@ async def test_a_slack_outage_delays_the_ticket_but_loses_nothing(desk: Desk) ->
     thread = desk.thread(parent)
     assert thread.index("I want to talk to a human") < thread.index("hello?")
     assert thread.count("hello?") == 1
+    await ws.close()
+
+
+async def test_socket_mode_carries_the_agents_reply(
+        aiohttp_client: ClientFactory, make_app: AppFactory, slack_api: FakeSlack,
+        slack_settings: dict[str, object]) -> None:
+    settings = {**slack_settings, "slack_signing_secret": None, "slack_app_token": APP_TOKEN}
+    app = make_app(desk=None, **settings)
+    desk = Desk(await aiohttp_client(app), app, slack_api)
+    assert (await desk.client.post("/slack/events", data="{}")).status == 404  # no HTTP route
+    await wait_until(lambda: bool(slack_api.sockets), 10, "the Socket Mode connection")
+    ws, _, parent = await visitor_escalates(desk)
+    envelope = await slack_api.socket_event(message_event(DESK_CHANNEL, parent, AGENT_ID,
+                                                          "Hello over the socket"))
+    answer = await next_message(ws)
+    while answer["role"] != "agent":
+        answer = await next_message(ws)
+    assert answer["text"] == "Hello over the socket"
+    await wait_until(lambda: envelope in [ack.get("envelope_id") for ack in slack_api.acks],
+                     10, "Slack's envelope acknowledged")
     await ws.close()
