@@ -18,7 +18,7 @@ from bot.app import SERVICES
 from bot.handoff import JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, State
 from connectors.slack import CLOSED_TEXT, TAKEN_TEXT
-from tests.conftest import AppFactory
+from tests.conftest import PUBLIC_URL, AppFactory
 from tests.polling import wait_until
 from tests.slack_fake import (
     AGENT_DISPLAY_NAME,
@@ -33,6 +33,7 @@ from tests.slack_fake import (
     new_event_id,
     signed_headers,
 )
+from tests.twilio_fake import FakeTwilio, inbound_form, signature
 from tests.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
@@ -258,3 +259,24 @@ async def test_socket_mode_carries_the_agents_reply(
     await wait_until(lambda: envelope in [ack.get("envelope_id") for ack in slack_api.acks],
                      10, "Slack's envelope acknowledged")
     await ws.close()
+
+
+async def test_an_sms_customer_gets_the_agents_slack_reply_by_sms(
+        aiohttp_client: ClientFactory, make_app: AppFactory, slack_api: FakeSlack,
+        slack_settings: dict[str, object], sms_settings: dict[str, object],
+        twilio_api: FakeTwilio) -> None:
+    app = make_app(desk=None, **slack_settings, **sms_settings)
+    desk = Desk(await aiohttp_client(app), app, slack_api)
+    form = inbound_form("SM" + "7" * 32, "+15557654321", "I want to talk to a human")
+    response = await desk.client.post("/sms/twilio", data=form,
+                                      headers=signature(f"{PUBLIC_URL}/sms/twilio", form))
+    assert response.status == 200
+    parent = await desk.parent()
+    assert "SMS +15557654321" in json.dumps(slack_api.posts(DESK_CHANNEL)[0]["blocks"])
+    long_reply = "We have found your parcel and it is on its way to you. " * 40
+    assert await desk.reply(parent, long_reply.strip()) == 200
+    await wait_until(lambda: len(twilio_api.sent) >= 4, 10, "the agent's reply by SMS")
+    bodies = [call["Body"] for call in twilio_api.sent]
+    assert bodies[1] == JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME)
+    assert " ".join(bodies[2:]) == long_reply.strip()  # split at 1,600 characters
+    assert all(len(body) <= 1600 for body in bodies)
