@@ -57,6 +57,7 @@ class Services:
     """Everything a running app holds, reachable as ``app[SERVICES]``."""
 
     settings: Settings
+    intents: Intents
     store: Store
     deliveries: Deliveries
     hub: EventHub
@@ -68,6 +69,8 @@ class Services:
     tickets: Tickets
     desk_queue: DeskQueue
     connectors: dict[str, Connector]
+    sms: SmsConnector | None
+    slack_events: SlackEvents | None
     metrics: Metrics
 
 
@@ -122,79 +125,91 @@ def check_channels(settings: Settings) -> None:
 
 def create_app(settings: Settings, intents: Intents | None = None,
                desk: AgentDesk | None = None) -> web.Application:
-    """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it."""
+    """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it.
+
+    ``intents`` and ``desk`` replace what the settings would build (tests share one engine).
+    """
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     url = settings.redis_url or (embedded.url if embedded else "")
     client = redis.Redis.from_url(url, decode_responses=True, max_connections=REDIS_POOL_SIZE)
-    owns_intents = intents is None
-    intents = intents or build_intents(settings)
+    services = build_services(settings, client, intents or build_intents(settings), desk)
+    app = web.Application()
+    app[SERVICES] = services
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", serve_metrics)
+    for connector in services.connectors.values():
+        app.router.add_routes(connector.routes())
+    if services.slack_events is not None and settings.slack_signing_secret:
+        app.router.add_routes(services.slack_events.routes())
+    elif services.slack_events is None:
+        app.router.add_routes(AgentConsole(
+            services.store, services.hub, services.handoff, settings.agent_console_token,
+            settings.public_url, tickets=services.tickets).routes())
+    app.cleanup_ctx.append(lambda app: lifecycle(services, client, embedded,
+                                                 owns_intents=intents is None))
+    return app
+
+
+def build_services(settings: Settings, client: redis.Redis, intents: Intents,
+                   desk: AgentDesk | None) -> Services:
+    """The core, the channels and the desk, wired together on one Redis client."""
     metrics = Metrics()
     store = Store(client, settings.retention_days)
     deliveries = Deliveries(client, settings.retention_days)
-    hub = EventHub(client)
-    connectors: dict[str, Connector] = {}
+    tickets = Tickets(client, settings.retention_days)
     senders: dict[str, Sender] = {}
     outbox = Outbox(deliveries, senders, metrics)
     slack = _slack_desk(settings)
     desk = desk or slack or LogDesk()
-    tickets = Tickets(client, settings.retention_days)
     desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
     handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
     dispatcher = Dispatcher(store, deliveries, intents.classifier, intents.responder, handoff,
                             outbox, metrics, Texts(help=settings.sms_help_text))
     pipeline = Pipeline(dispatcher)
+    hub = EventHub(client)
+    connectors: dict[str, Connector] = {}
     webchat = WebChatConnector(store, hub, pipeline.submit, settings.webchat_allowed_origins,
                                settings.public_url)
-    connectors[webchat.channel] = webchat
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
-    if sms is not None:
-        connectors[sms.channel] = sms
+    for connector in (webchat, sms):
+        if connector is not None:
+            connectors[connector.channel] = connector
     senders.update(connectors)
     senders[DESK_CHANNEL] = desk_queue  # a dead-lettered desk post is replayed through it
-
-    app = web.Application()
-    app[SERVICES] = Services(settings, store, deliveries, hub, dispatcher, pipeline, handoff,
-                             outbox, desk, tickets, desk_queue, connectors, metrics)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", serve_metrics)
-    for connector in connectors.values():
-        app.router.add_routes(connector.routes())
     events = None if slack is None else SlackEvents(
         slack.client, settings.slack_signing_secret, store, tickets, handoff)
-    if events is not None and settings.slack_signing_secret:
-        app.router.add_routes(events.routes())
-    elif events is None:
-        app.router.add_routes(AgentConsole(store, hub, handoff, settings.agent_console_token,
-                                           settings.public_url, tickets=tickets).routes())
+    return Services(settings, intents, store, deliveries, hub, dispatcher, pipeline, handoff,
+                    outbox, desk, tickets, desk_queue, connectors, sms, events, metrics)
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+
+async def lifecycle(services: Services, client: redis.Redis, embedded: EmbeddedRedis | None,
+                    owns_intents: bool) -> AsyncIterator[None]:
+    """Start Redis (when embedded) and the background parts; stop them in reverse order."""
+    settings = services.settings
+    if embedded is not None:
+        await embedded.start()
+    try:
+        await services.hub.start()
+        await services.desk_queue.start()
+        if services.slack_events is not None and settings.slack_app_token:
+            await services.slack_events.connect(settings.slack_app_token)
+        log.info("channels on: %s; agent desk: %s", ", ".join(sorted(services.connectors)),
+                 type(services.desk).__name__)
+        yield
+        await services.pipeline.drain()
+        if services.slack_events is not None:
+            await services.slack_events.close()
+        await services.desk_queue.stop()
+        await services.hub.stop()
+        if owns_intents:
+            services.intents.classifier.close()
+    finally:
+        if services.sms is not None:
+            await services.sms.sender.close()
+        await client.aclose()
         if embedded is not None:
-            await embedded.start()
-        try:
-            await hub.start()
-            await desk_queue.start()
-            if events is not None and settings.slack_app_token:
-                await events.connect(settings.slack_app_token)
-            log.info("channels on: %s; agent desk: %s", ", ".join(sorted(connectors)),
-                     type(desk).__name__)
-            yield
-            await pipeline.drain()
-            if events is not None:
-                await events.close()
-            await desk_queue.stop()
-            await hub.stop()
-            if owns_intents:
-                intents.classifier.close()
-        finally:
-            if sms is not None:
-                await sms.sender.close()
-            await client.aclose()
-            if embedded is not None:
-                await embedded.stop()
-
-    app.cleanup_ctx.append(lifecycle)
-    return app
+            await embedded.stop()
 
 
 def _slack_desk(settings: Settings) -> SlackDesk | None:
