@@ -53,25 +53,32 @@ def fine_tune(texts: NDArray[np.object_], labels: NDArray[np.str_], epochs: int)
     head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
 
     def embed(batch: NDArray[np.object_]) -> torch.Tensor:
-        tokens = tokenizer(list(batch), padding=True, truncation=True, max_length=64,
-                           return_tensors="pt")
+        tokens = tokenizer(
+            list(batch), padding=True, truncation=True, max_length=64, return_tensors="pt"
+        )
         hidden = model(**tokens).last_hidden_state
         mask = tokens["attention_mask"].unsqueeze(-1).float()
         return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
 
-    optimiser = torch.optim.AdamW([{"params": model.parameters(), "lr": LEARNING_RATE},
-                                   {"params": head.parameters(), "lr": HEAD_LEARNING_RATE}],
-                                  weight_decay=0.01)
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": model.parameters(), "lr": LEARNING_RATE},
+            {"params": head.parameters(), "lr": HEAD_LEARNING_RATE},
+        ],
+        weight_decay=0.01,
+    )
     steps = epochs * math.ceil(len(texts) / BATCH)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / (0.9 * steps)))
+        optimiser, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / (0.9 * steps))
+    )
     rng = np.random.default_rng(0)
     model.train()
     for epoch in range(epochs):
         start = time.perf_counter()
         for rows in length_bucketed(texts, rng):
-            logits = SCALE * embed(texts[rows]) @ torch.nn.functional.normalize(
-                head.weight, dim=-1).T
+            logits = (
+                SCALE * embed(texts[rows]) @ torch.nn.functional.normalize(head.weight, dim=-1).T
+            )
             loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(y[rows]))
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -84,43 +91,65 @@ def fine_tune(texts: NDArray[np.object_], labels: NDArray[np.str_], epochs: int)
         out = np.zeros((len(batch), model.config.hidden_size))
         with torch.no_grad():
             for start in range(0, len(batch), 128):
-                out[start:start + 128] = embed(batch[start:start + 128]).numpy()
+                out[start : start + 128] = embed(batch[start : start + 128]).numpy()
         return out
 
     return encode
 
 
-def length_bucketed(texts: NDArray[np.object_], rng: np.random.Generator
-                    ) -> list[NDArray[np.int64]]:
+def length_bucketed(
+    texts: NDArray[np.object_], rng: np.random.Generator
+) -> list[NDArray[np.int64]]:
     """Shuffled batches of similar-length texts (half the padding, twice the speed)."""
     order = rng.permutation(len(texts))
     batches: list[NDArray[np.int64]] = []
     for start in range(0, len(order), BATCH * 50):
-        window = sorted(order[start:start + BATCH * 50], key=lambda i: len(texts[i]))
-        batches += [np.array(window[i:i + BATCH]) for i in range(0, len(window), BATCH)]
+        window = sorted(order[start : start + BATCH * 50], key=lambda i: len(texts[i]))
+        batches += [np.array(window[i : i + BATCH]) for i in range(0, len(window), BATCH)]
     rng.shuffle(batches)
     return batches
 
 
-def five_members(frozen: Members, tuned: Members, texts: NDArray[np.object_], frozen_rows: Floats,
-                 tuned_rows: Floats) -> Scores:
+def five_members(
+    frozen: Members,
+    tuned: Members,
+    texts: NDArray[np.object_],
+    frozen_rows: Floats,
+    tuned_rows: Floats,
+) -> Scores:
     """The model's three frozen members, then LR and nearest neighbour on tuned embeddings."""
     base, extra = frozen.scores(texts, frozen_rows), tuned.scores(texts, tuned_rows)
-    return Scores(members=[*base.members, extra.members[0], extra.members[2]],
-                  nearest=extra.nearest)
+    return Scores(
+        members=[*base.members, extra.members[0], extra.members[2]], nearest=extra.nearest
+    )
 
 
-def score(name: str, members: Scores, weights: tuple[float, ...], rule: Rule,
-          truth: NDArray[np.str_], labels: NDArray[np.str_]) -> None:
+def score(
+    name: str,
+    members: Scores,
+    weights: tuple[float, ...],
+    rule: Rule,
+    truth: NDArray[np.str_],
+    labels: NDArray[np.str_],
+) -> None:
     """Print accuracy, answered share and precision on test."""
     rows = blend(members.members, weights)
     correct = labels[rows.argmax(1)] == truth
     answered = rule.answers(Evidence(rows.max(1), members.nearest))
-    print(json.dumps({"members": name, "weights": weights, "accuracy": float(correct.mean()),
-                      "answered_share": float(answered.mean()),
-                      "answered_precision": float(correct[answered].mean()),
-                      "threshold": rule.threshold, "min_similarity": rule.min_similarity}),
-          flush=True)
+    print(
+        json.dumps(
+            {
+                "members": name,
+                "weights": weights,
+                "accuracy": float(correct.mean()),
+                "answered_share": float(answered.mean()),
+                "answered_precision": float(correct[answered].mean()),
+                "threshold": rule.threshold,
+                "min_similarity": rule.min_similarity,
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -136,14 +165,17 @@ def main() -> None:
     test, test_labels = np.array(test_list, dtype=object), np.array(test_labels_list)
     config = TrainingConfig()
     classes = np.unique(labels)
-    fit, held = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels,
-                                 random_state=0)
-    hidden = np.isin(labels, np.random.default_rng(1).permutation(classes)[:len(classes) // 4])
+    fit, held = train_test_split(
+        np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0
+    )
+    hidden = np.isin(labels, np.random.default_rng(1).permutation(classes)[: len(classes) // 4])
     fit, held, unknown = fit[~hidden[fit]], held[~hidden[held]], np.flatnonzero(hidden)
 
     frozen_encoder = make_encoder("onnx", Settings.from_env().cache_dir)
-    frozen, frozen_test = (encode_all(frozen_encoder, list(texts), progress=True),
-                           encode_all(frozen_encoder, list(test), progress=True))
+    frozen, frozen_test = (
+        encode_all(frozen_encoder, list(texts), progress=True),
+        encode_all(frozen_encoder, list(test), progress=True),
+    )
     print("fine-tuning without the held-out rows and hidden intents", flush=True)
     tuned = fine_tune(texts[fit], labels[fit], args.epochs)(texts)
     print("fine-tuning on all of train", flush=True)
@@ -156,15 +188,27 @@ def main() -> None:
     extra = Members.fit(texts[fit], tuned[fit], labels[fit], config)
     base_all = Members.fit(texts, frozen, labels, config)
     extra_all = Members.fit(texts, tuned_all, labels, config)
-    weights, rule, _ = choose(base.scores(texts[held], frozen[held]),
-                              truth, [base.scores(texts[unknown], frozen[unknown])], config)
+    weights, rule, _ = choose(
+        base.scores(texts[held], frozen[held]),
+        truth,
+        [base.scores(texts[unknown], frozen[unknown])],
+        config,
+    )
     score("three frozen", base_all.scores(test, frozen_test), weights, rule, test_labels, classes)
     weights, rule, _ = choose(
-        five_members(base, extra, texts[held], frozen[held], tuned[held]), truth,
-        [five_members(base, extra, texts[unknown], frozen[unknown], tuned[unknown])], config)
-    score("three frozen + two fine-tuned",
-          five_members(base_all, extra_all, test, frozen_test, tuned_test),
-          weights, rule, test_labels, classes)
+        five_members(base, extra, texts[held], frozen[held], tuned[held]),
+        truth,
+        [five_members(base, extra, texts[unknown], frozen[unknown], tuned[unknown])],
+        config,
+    )
+    score(
+        "three frozen + two fine-tuned",
+        five_members(base_all, extra_all, test, frozen_test, tuned_test),
+        weights,
+        rule,
+        test_labels,
+        classes,
+    )
 
 
 if __name__ == "__main__":

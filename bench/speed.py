@@ -44,7 +44,7 @@ def encoder_rate(classifier: BatchedClassifier, texts: list[str], batch: int = 3
     classifier.encoder.encode(texts[:batch])
     start = time.perf_counter()
     for offset in range(0, len(texts), batch):
-        classifier.encoder.encode(texts[offset:offset + batch])
+        classifier.encoder.encode(texts[offset : offset + batch])
     return len(texts) / (time.perf_counter() - start)
 
 
@@ -67,8 +67,10 @@ def main() -> None:
     args = parser.parse_args()
     train = read_labelled_csv(args.data / "train.csv")
     test_texts, _ = read_labelled_csv(args.data / "test.csv")
-    print("| encoder | predict() p50 ms | p99 ms | await classify() p50 ms | "
-          f"throughput, {args.clients} concurrent clients (msg/s) | encoder alone (msg/s) |")
+    print(
+        "| encoder | predict() p50 ms | p99 ms | await classify() p50 ms | "
+        f"throughput, {args.clients} concurrent clients (msg/s) | encoder alone (msg/s) |"
+    )
     print("|---|---|---|---|---|---|")
     cache = Settings.from_env().cache_dir
     built = build_classifier(*train, cache, BuildOptions(), progress=True)
@@ -80,8 +82,11 @@ def main() -> None:
         awaited = asyncio.run(awaited_ms(classifier, test_texts[:500]))
         rate = asyncio.run(throughput(classifier, test_texts, args.clients))
         ceiling = encoder_rate(classifier, test_texts)
-        print(f"| {encoder} | {np.percentile(direct, 50):.2f} | {np.percentile(direct, 99):.2f} "
-              f"| {np.percentile(awaited, 50):.2f} | {rate:.0f} | {ceiling:.0f} |", flush=True)
+        print(
+            f"| {encoder} | {np.percentile(direct, 50):.2f} | {np.percentile(direct, 99):.2f} "
+            f"| {np.percentile(awaited, 50):.2f} | {rate:.0f} | {ceiling:.0f} |",
+            flush=True,
+        )
         classifier.close()
 
 

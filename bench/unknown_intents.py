@@ -33,8 +33,9 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="omnibot-bench-"))
 
     def build(texts: list[str], labels: list[str]) -> BatchedClassifier:
-        return build_classifier(texts, labels, cache, BuildOptions(encoder=args.encoder),
-                                progress=True)
+        return build_classifier(
+            texts, labels, cache, BuildOptions(encoder=args.encoder), progress=True
+        )
 
     result = holdout_experiment(build, train, test, held_out)
     print(json.dumps(result.to_dict(), indent=2))

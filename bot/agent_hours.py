@@ -12,8 +12,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SPAN_RE = re.compile(r"^(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+"
-                     r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})$", re.IGNORECASE)
+SPAN_RE = re.compile(
+    r"^(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+"
+    r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})$",
+    re.IGNORECASE,
+)
 SEARCH_DAYS = 8  # a week and a day: every weekly opening is found within it
 
 
@@ -52,16 +55,21 @@ class AgentHours:
     def is_open(self, at: datetime) -> bool:
         """Whether agents answer at ``at`` (an aware datetime)."""
         local = at.astimezone(self.zone)
-        return any(local.weekday() in span.days and span.start <= local.time() < span.end
-                   for span in self.spans)
+        return any(
+            local.weekday() in span.days and span.start <= local.time() < span.end
+            for span in self.spans
+        )
 
     def next_opening(self, at: datetime) -> datetime:
         """The next time agents start answering after ``at`` (in the hours' zone)."""
         local = at.astimezone(self.zone)
         for offset in range(SEARCH_DAYS):
             day = (local + timedelta(days=offset)).date()
-            starts = sorted(datetime.combine(day, span.start, self.zone)
-                            for span in self.spans if day.weekday() in span.days)
+            starts = sorted(
+                datetime.combine(day, span.start, self.zone)
+                for span in self.spans
+                if day.weekday() in span.days
+            )
             for start in starts:
                 if start > local:
                     return start
@@ -79,10 +87,15 @@ def _span(text: str) -> Span:
         raise ValueError(text)
     first = DAYS.index(match["first"].lower())
     last = DAYS.index((match["last"] or match["first"]).lower())
-    days = frozenset(range(first, last + 1)) if first <= last else \
-        frozenset([*range(first, 7), *range(0, last + 1)])
-    start, end = time.fromisoformat(match["start"].zfill(5)), time.fromisoformat(
-        match["end"].zfill(5))
+    days = (
+        frozenset(range(first, last + 1))
+        if first <= last
+        else frozenset([*range(first, 7), *range(0, last + 1)])
+    )
+    start, end = (
+        time.fromisoformat(match["start"].zfill(5)),
+        time.fromisoformat(match["end"].zfill(5)),
+    )
     if end <= start:
         raise ValueError(text)
     return Span(days, start, end)

@@ -79,9 +79,11 @@ SERVICES = web.AppKey("services", Services)
 
 def build_options(settings: Settings) -> BuildOptions:
     """The intent engine's build options from the settings."""
-    return BuildOptions(encoder=settings.encoder,
-                        config=TrainingConfig(target_precision=settings.target_precision),
-                        threshold=settings.confidence_threshold)
+    return BuildOptions(
+        encoder=settings.encoder,
+        config=TrainingConfig(target_precision=settings.target_precision),
+        threshold=settings.confidence_threshold,
+    )
 
 
 def build_intents(settings: Settings, rebuild: bool = False, progress: bool = False) -> Intents:
@@ -89,12 +91,25 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
     start = time.perf_counter()
     catalogue = load_catalogue(settings.intents_path)
     texts, labels = catalogue.training_data()
-    log.info("loading the intent model of %s (%d intents; a first start exports the encoder "
-             "and trains, about 20 s)", settings.intents_path, len(set(labels)))
-    classifier = build_classifier(texts, labels, settings.cache_dir, build_options(settings),
-                                  rebuild=rebuild, progress=progress)
-    actions: ActionRunner = (RemoteActions(settings.action_endpoint) if settings.action_endpoint
-                             else InProcessActions(orders_path=settings.orders_path))
+    log.info(
+        "loading the intent model of %s (%d intents; a first start exports the encoder "
+        "and trains, about 20 s)",
+        settings.intents_path,
+        len(set(labels)),
+    )
+    classifier = build_classifier(
+        texts,
+        labels,
+        settings.cache_dir,
+        build_options(settings),
+        rebuild=rebuild,
+        progress=progress,
+    )
+    actions: ActionRunner = (
+        RemoteActions(settings.action_endpoint)
+        if settings.action_endpoint
+        else InProcessActions(orders_path=settings.orders_path)
+    )
     log.info("intent model ready in %.1f s", time.perf_counter() - start)
     return Intents(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
 
@@ -103,28 +118,38 @@ def twilio_messages(settings: Settings) -> TwilioMessages:
     """The Twilio REST client for sending (built inside the running event loop)."""
     assert settings.twilio_account_sid is not None
     assert settings.twilio_auth_token is not None
-    return TwilioMessages(settings.twilio_account_sid, settings.twilio_auth_token,
-                          settings.twilio_api_url, settings.twilio_from_number,
-                          settings.twilio_messaging_service_sid)
+    return TwilioMessages(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_api_url,
+        settings.twilio_from_number,
+        settings.twilio_messaging_service_sid,
+    )
 
 
 def check_channels(settings: Settings) -> None:
     """Refuse settings that switch a channel on without what it needs to work."""
     if settings.slack_enabled and not settings.slack_escalation_channel:
-        raise SettingsError("SLACK_ESCALATION_CHANNEL", "", "the channel tickets go to when "
-                            "SLACK_BOT_TOKEN is set")
+        raise SettingsError(
+            "SLACK_ESCALATION_CHANNEL", "", "the channel tickets go to when SLACK_BOT_TOKEN is set"
+        )
     if not settings.sms_enabled:
         return
     if not settings.twilio_account_sid:
-        raise SettingsError("TWILIO_ACCOUNT_SID", "", "the account SID when TWILIO_AUTH_TOKEN "
-                            "is set")
+        raise SettingsError(
+            "TWILIO_ACCOUNT_SID", "", "the account SID when TWILIO_AUTH_TOKEN is set"
+        )
     if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
-        raise SettingsError("TWILIO_FROM_NUMBER", "", "a sender number (or "
-                            "TWILIO_MESSAGING_SERVICE_SID) when TWILIO_AUTH_TOKEN is set")
+        raise SettingsError(
+            "TWILIO_FROM_NUMBER",
+            "",
+            "a sender number (or TWILIO_MESSAGING_SERVICE_SID) when TWILIO_AUTH_TOKEN is set",
+        )
 
 
-def create_app(settings: Settings, intents: Intents | None = None,
-               desk: AgentDesk | None = None) -> web.Application:
+def create_app(
+    settings: Settings, intents: Intents | None = None, desk: AgentDesk | None = None
+) -> web.Application:
     """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it.
 
     ``intents`` and ``desk`` replace what the settings would build (tests share one engine).
@@ -143,16 +168,25 @@ def create_app(settings: Settings, intents: Intents | None = None,
     if services.slack_events is not None and settings.slack_signing_secret:
         app.router.add_routes(services.slack_events.routes())
     elif services.slack_events is None:
-        app.router.add_routes(AgentConsole(
-            services.store, services.hub, services.handoff, settings.agent_console_token,
-            settings.public_url, tickets=services.tickets).routes())
-    app.cleanup_ctx.append(lambda app: lifecycle(services, client, embedded,
-                                                 owns_intents=intents is None))
+        app.router.add_routes(
+            AgentConsole(
+                services.store,
+                services.hub,
+                services.handoff,
+                settings.agent_console_token,
+                settings.public_url,
+                tickets=services.tickets,
+            ).routes()
+        )
+    app.cleanup_ctx.append(
+        lambda app: lifecycle(services, client, embedded, owns_intents=intents is None)
+    )
     return app
 
 
-def build_services(settings: Settings, client: redis.Redis, intents: Intents,
-                   desk: AgentDesk | None) -> Services:
+def build_services(
+    settings: Settings, client: redis.Redis, intents: Intents, desk: AgentDesk | None
+) -> Services:
     """The core, the channels and the desk, wired together on one Redis client."""
     metrics = Metrics()
     store = Store(client, settings.retention_days)
@@ -164,27 +198,56 @@ def build_services(settings: Settings, client: redis.Redis, intents: Intents,
     desk = desk or slack or LogDesk()
     desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
     handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
-    dispatcher = Dispatcher(store, deliveries, intents.classifier, intents.responder, handoff,
-                            outbox, metrics, Texts(help=settings.sms_help_text))
+    dispatcher = Dispatcher(
+        store,
+        deliveries,
+        intents.classifier,
+        intents.responder,
+        handoff,
+        outbox,
+        metrics,
+        Texts(help=settings.sms_help_text),
+    )
     pipeline = Pipeline(dispatcher)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
-    webchat = WebChatConnector(store, hub, pipeline.submit, settings.webchat_allowed_origins,
-                               settings.public_url)
+    webchat = WebChatConnector(
+        store, hub, pipeline.submit, settings.webchat_allowed_origins, settings.public_url
+    )
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
     for connector in (webchat, sms):
         if connector is not None:
             connectors[connector.channel] = connector
     senders.update(connectors)
     senders[DESK_CHANNEL] = desk_queue  # a dead-lettered desk post is replayed through it
-    events = None if slack is None else SlackEvents(
-        slack.client, settings.slack_signing_secret, store, tickets, handoff)
-    return Services(settings, intents, store, deliveries, hub, dispatcher, pipeline, handoff,
-                    outbox, desk, tickets, desk_queue, connectors, sms, events, metrics)
+    events = (
+        None
+        if slack is None
+        else SlackEvents(slack.client, settings.slack_signing_secret, store, tickets, handoff)
+    )
+    return Services(
+        settings,
+        intents,
+        store,
+        deliveries,
+        hub,
+        dispatcher,
+        pipeline,
+        handoff,
+        outbox,
+        desk,
+        tickets,
+        desk_queue,
+        connectors,
+        sms,
+        events,
+        metrics,
+    )
 
 
-async def lifecycle(services: Services, client: redis.Redis, embedded: EmbeddedRedis | None,
-                    owns_intents: bool) -> AsyncIterator[None]:
+async def lifecycle(
+    services: Services, client: redis.Redis, embedded: EmbeddedRedis | None, owns_intents: bool
+) -> AsyncIterator[None]:
     """Start Redis (when embedded) and the background parts; stop them in reverse order."""
     settings = services.settings
     if embedded is not None:
@@ -194,8 +257,11 @@ async def lifecycle(services: Services, client: redis.Redis, embedded: EmbeddedR
         await services.desk_queue.start()
         if services.slack_events is not None and settings.slack_app_token:
             await services.slack_events.connect(settings.slack_app_token)
-        log.info("channels on: %s; agent desk: %s", ", ".join(sorted(services.connectors)),
-                 type(services.desk).__name__)
+        log.info(
+            "channels on: %s; agent desk: %s",
+            ", ".join(sorted(services.connectors)),
+            type(services.desk).__name__,
+        )
         yield
         await services.pipeline.drain()
         if services.slack_events is not None:
@@ -218,12 +284,17 @@ def _slack_desk(settings: Settings) -> SlackDesk | None:
         return None
     assert settings.slack_bot_token is not None
     assert settings.slack_escalation_channel is not None
-    return SlackDesk.connect(settings.slack_bot_token, settings.slack_api_url,
-                             settings.slack_escalation_channel, dict(settings.slack_routes))
+    return SlackDesk.connect(
+        settings.slack_bot_token,
+        settings.slack_api_url,
+        settings.slack_escalation_channel,
+        dict(settings.slack_routes),
+    )
 
 
-def _sms_connector(settings: Settings, pipeline: Pipeline, deliveries: Deliveries,
-                   metrics: Metrics) -> SmsConnector | None:
+def _sms_connector(
+    settings: Settings, pipeline: Pipeline, deliveries: Deliveries, metrics: Metrics
+) -> SmsConnector | None:
     if not settings.sms_enabled:
         return None
     assert settings.twilio_auth_token is not None
@@ -232,8 +303,13 @@ def _sms_connector(settings: Settings, pipeline: Pipeline, deliveries: Deliverie
         metrics.delivery_status.labels(channel=SMS_CHANNEL, status=status).inc()
         return await deliveries.report(SMS_CHANNEL, sid, status, code)
 
-    return SmsConnector(sms_sender(settings), pipeline.submit, report,
-                        settings.twilio_auth_token, settings.public_url)
+    return SmsConnector(
+        sms_sender(settings),
+        pipeline.submit,
+        report,
+        settings.twilio_auth_token,
+        settings.public_url,
+    )
 
 
 def sms_sender(settings: Settings) -> SmsSender:
@@ -249,8 +325,9 @@ async def healthz(request: web.Request) -> web.Response:
     except (TimeoutError, redis.RedisError, OSError):
         ok = False
     status = 200 if ok else 503
-    return web.json_response({"status": "ok" if ok else "unavailable",
-                              "redis": "ok" if ok else "down"}, status=status)
+    return web.json_response(
+        {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}, status=status
+    )
 
 
 async def serve_metrics(request: web.Request) -> web.Response:

@@ -32,8 +32,9 @@ def serve(settings: Settings) -> None:
     """Run the service until SIGINT or SIGTERM."""
     app = create_app(settings)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    log.info("omnibot is starting; open %s", settings.public_url or
-             f"http://{host}:{settings.port}/")
+    log.info(
+        "omnibot is starting; open %s", settings.public_url or f"http://{host}:{settings.port}/"
+    )
     web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
 
 
@@ -42,8 +43,10 @@ def train(settings: Settings) -> None:
     start = time.perf_counter()
     intents = build_intents(settings, rebuild=True, progress=True)
     model = getattr(intents.classifier, "model", None)
-    print(f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
-          f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir}")
+    print(
+        f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
+        f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir}"
+    )
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> None:
@@ -51,35 +54,39 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> None:
     texts, labels = read_labelled_csv(args.train)
     test_texts, test_labels = read_labelled_csv(args.test)
     start = time.perf_counter()
-    classifier = build_classifier(texts, labels, settings.cache_dir, build_options(settings),
-                                  rebuild=True, progress=True)
+    classifier = build_classifier(
+        texts, labels, settings.cache_dir, build_options(settings), rebuild=True, progress=True
+    )
     trained = time.perf_counter() - start
     result, predictions = evaluate(classifier, test_texts, test_labels, progress=True)
     result = replace(result, train_seconds=round(trained, 1))
     if args.report:
         from intents.report import write_report  # matplotlib only for reports
 
-        for path in write_report(Path(args.report), test_texts, test_labels, predictions,
-                                 result):
+        for path in write_report(Path(args.report), test_texts, test_labels, predictions, result):
             log.info("wrote %s", path)
     print(json.dumps(result.to_dict()) if args.json else describe(result))
 
 
 def describe(result: EvalResult) -> str:
     """The human-readable summary of an evaluation."""
+
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.2f} %"
 
-    return "\n".join([
-        f"test rows           {result.test_rows}",
-        f"accuracy            {pct(result.accuracy)}",
-        f"macro-F1            {pct(result.macro_f1)}",
-        f"answered            {pct(result.answered_share)} (confidence >= "
-        f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
-        f"answer precision    {pct(result.answered_precision)}",
-        f"out-of-scope recall {pct(result.oos_recall)}",
-        f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
-        f"training            {result.train_seconds} s (blend weights {result.blend_weights})"])
+    return "\n".join(
+        [
+            f"test rows           {result.test_rows}",
+            f"accuracy            {pct(result.accuracy)}",
+            f"macro-F1            {pct(result.macro_f1)}",
+            f"answered            {pct(result.answered_share)} (confidence >= "
+            f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
+            f"answer precision    {pct(result.answered_precision)}",
+            f"out-of-scope recall {pct(result.oos_recall)}",
+            f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
+            f"training            {result.train_seconds} s (blend weights {result.blend_weights})",
+        ]
+    )
 
 
 @contextlib.asynccontextmanager
@@ -121,9 +128,12 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
         if args.action == "list":
             for entry in await deliveries.dead_letters(args.limit):
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["failed_at"]))
-                print(json.dumps(entry) if args.json else
-                      f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
-                      f"    {entry['message']['text'][:120]!r}")
+                print(
+                    json.dumps(entry)
+                    if args.json
+                    else f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
+                    f"    {entry['message']['text'][:120]!r}"
+                )
             return
         sms = sms_sender(settings) if settings.sms_enabled else None
         senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
@@ -147,17 +157,20 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument("train", help="training CSV with header text,category")
     evaluation.add_argument("test", help="test CSV with header text,category")
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluation.add_argument("--report", metavar="DIR",
-                            help="also write plots and misclassified rows to DIR")
-    evaluation.add_argument("--encoder", choices=ENCODERS,
-                            help="override ENCODER for this evaluation")
+    evaluation.add_argument(
+        "--report", metavar="DIR", help="also write plots and misclassified rows to DIR"
+    )
+    evaluation.add_argument(
+        "--encoder", choices=ENCODERS, help="override ENCODER for this evaluation"
+    )
     outbox = commands.add_parser("outbox", help="undeliverable messages: list, replay")
     actions = outbox.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="the newest dead letters")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="one JSON object a line")
     actions.add_parser("replay", help="send a dead letter again").add_argument(
-        "id", help="the message id shown by 'omnibot outbox list'")
+        "id", help="the message id shown by 'omnibot outbox list'"
+    )
     return root
 
 
@@ -171,8 +184,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if getattr(args, "encoder", None):
         settings = replace(settings, encoder=args.encoder)
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "serve":
             serve(settings)

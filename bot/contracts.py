@@ -36,8 +36,13 @@ class DeliveryError(Exception):
     limits, vendor errors, network) are, after ``retry_after`` seconds when the vendor said so.
     """
 
-    def __init__(self, detail: str, permanent: bool = False, code: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        permanent: bool = False,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.permanent = permanent
@@ -87,8 +92,9 @@ class IntentClassifier(Protocol):
 class Responder(Protocol):
     """Picks the automated answer (template or custom action) for a confident prediction."""
 
-    async def respond(self, prediction: Prediction, conversation: Conversation,
-                      text: str) -> Answer: ...
+    async def respond(
+        self, prediction: Prediction, conversation: Conversation, text: str
+    ) -> Answer: ...
 
 
 class Sender(Protocol):
@@ -140,7 +146,8 @@ class AgentDesk(Protocol):
         """Add a later message of the conversation to the ticket."""
         ...
 
-    async def update_ticket(self, ticket: str, conversation: Conversation,
-                            change: TicketChange) -> None:
+    async def update_ticket(
+        self, ticket: str, conversation: Conversation, change: TicketChange
+    ) -> None:
         """Show the ticket's new status (claimed, resolved, back to the bot)."""
         ...

@@ -60,8 +60,11 @@ class Deliveries:
         pipe.hset(key, message_id, json.dumps(record))
         pipe.expire(key, self._ttl_s)
         if "vendor_id" in record:
-            pipe.set(vendor_key(record["channel"], record["vendor_id"]), f"{cid} {message_id}",
-                     ex=VENDOR_ID_TTL_S)
+            pipe.set(
+                vendor_key(record["channel"], record["vendor_id"]),
+                f"{cid} {message_id}",
+                ex=VENDOR_ID_TTL_S,
+            )
         await pipe.execute()
 
     async def get(self, cid: str, message_id: str) -> DeliveryRecord | None:
@@ -69,8 +72,9 @@ class Deliveries:
         raw = await self._redis.hget(conversation_key(cid, "delivery"), message_id)
         return None if raw is None else json.loads(raw)
 
-    async def report(self, channel: str, vendor_id: str, status: str,
-                     error_code: int | None = None) -> DeliveryRecord | None:
+    async def report(
+        self, channel: str, vendor_id: str, status: str, error_code: int | None = None
+    ) -> DeliveryRecord | None:
         """Apply a vendor's status report to the message it names; None for an unknown id."""
         target = await self._redis.get(vendor_key(channel, vendor_id))
         if target is None:

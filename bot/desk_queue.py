@@ -71,8 +71,14 @@ def update_task(change: TicketChange, ticket: str | None) -> DeskTask:
 class DeskQueue:
     """Queues desk tasks in Redis and works them in order, retrying while the desk is down."""
 
-    def __init__(self, client: redis.Redis, store: Store, tickets: Tickets, desk: AgentDesk,
-                 deliveries: Deliveries) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: Store,
+        tickets: Tickets,
+        desk: AgentDesk,
+        deliveries: Deliveries,
+    ) -> None:
         self._redis = client
         self._store = store
         self._tickets = tickets
@@ -105,7 +111,7 @@ class DeskQueue:
         if done:
             self._retry_at.pop(cid, None)
         else:
-            delay = min(BACKOFF_S * 2 ** failures, MAX_BACKOFF_S)
+            delay = min(BACKOFF_S * 2**failures, MAX_BACKOFF_S)
             self._retry_at[cid] = (failures + 1, time.monotonic() + delay)
         return done
 
@@ -119,8 +125,9 @@ class DeskQueue:
                     covered |= await self._perform(cid, task)
             except DeliveryError as error:
                 if not error.permanent:
-                    log.warning("the desk is unavailable for %s (%s); will retry", cid,
-                                error.detail)
+                    log.warning(
+                        "the desk is unavailable for %s (%s); will retry", cid, error.detail
+                    )
                     return False
                 await self._dead(cid, task, error.detail)
             except Exception:
@@ -138,8 +145,9 @@ class DeskQueue:
         if task["kind"] == "update":
             ticket = task.get("ticket") or conversation.ticket
             if ticket is not None:
-                change = TicketChange(TicketStatus(task["status"]), task.get("agent"),
-                                      task.get("at", 0.0))
+                change = TicketChange(
+                    TicketStatus(task["status"]), task.get("agent"), task.get("at", 0.0)
+                )
                 await self._desk.update_ticket(ticket, conversation, change)
         elif conversation.ticket is not None and task["kind"] == "post":
             await self._desk.post(conversation.ticket, Message.from_dict(task["message"]))
@@ -157,9 +165,16 @@ class DeskQueue:
         log.error("the desk refused a %s task of %s: %s", task["kind"], cid, error)
         if "message" in task:
             message = task["message"]
-            await self._deliveries.dead_letter({
-                "id": message["id"], "conversation": cid, "to": [DESK_CHANNEL, cid],
-                "message": message, "error": error, "failed_at": time.time()})
+            await self._deliveries.dead_letter(
+                {
+                    "id": message["id"],
+                    "conversation": cid,
+                    "to": [DESK_CHANNEL, cid],
+                    "message": message,
+                    "error": error,
+                    "failed_at": time.time(),
+                }
+            )
 
     async def start(self) -> None:
         """Start the sweeper that retries queued work (of this process and of dead ones)."""

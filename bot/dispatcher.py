@@ -28,8 +28,10 @@ from bot.outbox import Outbox
 from bot.store import MetaUpdate, Store
 
 REPHRASE_TEXT = "Sorry, I didn't quite get that. Could you say it another way?"
-MEDIA_ONLY_TEXT = ("Thanks, I got your attachment, but I can only read text. Could you tell me "
-                   "in a few words what you need? Ask for a person if it needs a human eye.")
+MEDIA_ONLY_TEXT = (
+    "Thanks, I got your attachment, but I can only read text. Could you tell me "
+    "in a few words what you need? Ask for a person if it needs a human eye."
+)
 OPT_IN_TEXT = "You're subscribed again and will get our replies. Reply STOP to opt out."
 MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
@@ -46,9 +48,17 @@ class Texts:
 class Dispatcher:
     """Takes customers' messages from every connector and answers or escalates them."""
 
-    def __init__(self, store: Store, deliveries: Deliveries, classifier: IntentClassifier,
-                 responder: Responder, handoff: Handoff, outbox: Outbox,
-                 metrics: Metrics | None = None, texts: Texts | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deliveries: Deliveries,
+        classifier: IntentClassifier,
+        responder: Responder,
+        handoff: Handoff,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+        texts: Texts | None = None,
+    ) -> None:
         self._store = store
         self._deliveries = deliveries
         self._classifier = classifier
@@ -62,8 +72,14 @@ class Dispatcher:
         """Store the message once; the outcome and the conversation id. Nothing is answered."""
         channel = inbound.address.channel
         cid = await self._store.resolve(inbound.address)
-        message = Message(role=Role.CUSTOMER, text=inbound.text, ts=inbound.ts, channel=channel,
-                          media=inbound.media, control=inbound.control)
+        message = Message(
+            role=Role.CUSTOMER,
+            text=inbound.text,
+            ts=inbound.ts,
+            channel=channel,
+            media=inbound.media,
+            control=inbound.control,
+        )
         accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
         outcome = Outcome.ACCEPTED if accepted else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
@@ -99,21 +115,27 @@ class Dispatcher:
         elif not (conversation.expect and await self._follow_up(conversation, message, done)):
             await self._classify(conversation, message, done)
 
-    async def _classify(self, conversation: Conversation, message: Message,
-                        done: MetaUpdate) -> None:
+    async def _classify(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
         prediction = await self._classifier.classify(message.text)
         if prediction.confident:
             answer = await self._responder.respond(prediction, conversation, message.text)
             await self._answer(conversation, prediction, answer, done)
         elif conversation.misunderstood < MAX_MISUNDERSTOOD:
-            await self._reply(conversation, REPHRASE_TEXT,
-                              {**done, "misunderstood": conversation.misunderstood + 1})
+            await self._reply(
+                conversation,
+                REPHRASE_TEXT,
+                {**done, "misunderstood": conversation.misunderstood + 1},
+            )
         else:
-            await self._handoff.escalate(conversation, LOW_CONFIDENCE_REASON, meta=done,
-                                         prediction=prediction)
+            await self._handoff.escalate(
+                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction
+            )
 
-    async def _control(self, conversation: Conversation, message: Message,
-                       done: MetaUpdate) -> None:
+    async def _control(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
         """STOP / START / HELP: consent and help, never classified, never escalated."""
         address = conversation.last_address
         if address is not None and message.control is Control.OPT_OUT:
@@ -121,7 +143,8 @@ class Dispatcher:
         elif address is not None and message.control is Control.OPT_IN:
             await self._deliveries.opt_in(address)
         text = {Control.OPT_IN: OPT_IN_TEXT, Control.HELP: self._texts.help}.get(
-            message.control or Control.OPT_OUT)
+            message.control or Control.OPT_OUT
+        )
         if text is None:
             await self._store.record(conversation.id, meta=done)
         else:
@@ -129,8 +152,9 @@ class Dispatcher:
         if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
             await self._handoff.to_agents(conversation, message, None)
 
-    async def _follow_up(self, conversation: Conversation, message: Message,
-                         done: MetaUpdate) -> bool:
+    async def _follow_up(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> bool:
         """Give the message to the intent that asked for it; False if that intent declines."""
         assert conversation.expect is not None
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
@@ -141,16 +165,22 @@ class Dispatcher:
         await self._answer(conversation, pinned, answer, done)
         return True
 
-    async def _answer(self, conversation: Conversation, prediction: Prediction,
-                      answer: Answer, done: MetaUpdate) -> None:
+    async def _answer(
+        self, conversation: Conversation, prediction: Prediction, answer: Answer, done: MetaUpdate
+    ) -> None:
         if answer.escalate is not None or not answer.text:
-            await self._handoff.escalate(conversation, answer.escalate or NO_ANSWER_REASON,
-                                         lead=answer.text, meta={**done, **_memory(answer)},
-                                         prediction=prediction)
+            await self._handoff.escalate(
+                conversation,
+                answer.escalate or NO_ANSWER_REASON,
+                lead=answer.text,
+                meta={**done, **_memory(answer)},
+                prediction=prediction,
+            )
             return
         self._metrics.answered.labels(intent=prediction.intent).inc()
-        await self._reply(conversation, answer.text,
-                          {**done, "misunderstood": 0, **_memory(answer)})
+        await self._reply(
+            conversation, answer.text, {**done, "misunderstood": 0, **_memory(answer)}
+        )
 
     async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
         reply = Message(role=Role.BOT, text=text)
@@ -161,7 +191,7 @@ class Dispatcher:
 def _upto(conversation: Conversation, message: Message) -> Conversation:
     """The conversation as it stood when ``message`` arrived (later messages left out)."""
     index = conversation.messages.index(message)
-    return replace(conversation, messages=conversation.messages[:index + 1])
+    return replace(conversation, messages=conversation.messages[: index + 1])
 
 
 def _memory(answer: Answer) -> MetaUpdate:

@@ -57,12 +57,30 @@ class EmbeddedRedis:
     async def start(self) -> None:
         """Start the server and wait until it answers PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = ["--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
-                "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                "--protected-mode", "yes", "--logfile", "redis.log"]
+        args = [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            "redis.log",
+        ]
         self._process = await asyncio.create_subprocess_exec(
-            server_path(), *args, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
+            server_path(),
+            *args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         await self._wait_ready()
         self.port_file.write_text(str(self.port))
         log.info("embedded redis-server on port %d, data in %s", self.port, self.data_dir)
@@ -74,8 +92,10 @@ class EmbeddedRedis:
             while True:
                 assert self._process is not None
                 if self._process.returncode is not None:
-                    raise RuntimeError(f"redis-server exited with {self._process.returncode}; "
-                                       f"see {self.data_dir / 'redis.log'}")
+                    raise RuntimeError(
+                        f"redis-server exited with {self._process.returncode}; "
+                        f"see {self.data_dir / 'redis.log'}"
+                    )
                 with contextlib.suppress(redis.ConnectionError, OSError):
                     if await client.ping():
                         return
@@ -103,8 +123,12 @@ class EmbeddedRedis:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
 

@@ -26,19 +26,25 @@ WAITING_TEXT = "I'm passing you to a member of our team. An agent will join shor
 JOINED_TEXT = "{agent} joined the conversation."
 BACK_TO_BOT_TEXT = "You're back with the assistant. Ask me anything, or ask for a person again."
 RESOLVED_TEXT = "{agent} marked the conversation as resolved. You're back with the assistant."
-UNDELIVERED_TEXT = ("Not delivered to the customer ({result}): {reason}. They will not see "
-                    "this reply.")
-AWAY_TEXT = ("I'm passing you to our team. They're away right now: a person will reply {where} "
-             "from {when}.")
+UNDELIVERED_TEXT = (
+    "Not delivered to the customer ({result}): {reason}. They will not see this reply."
+)
+AWAY_TEXT = (
+    "I'm passing you to our team. They're away right now: a person will reply {where} from {when}."
+)
 QUEUED_TEXT = "Thanks, your message reached our team. You're number {place} in the queue{wait}."
-QUEUED_AWAY_TEXT = ("Thanks, your message reached our team. They're away until {when}; a "
-                    "person will reply {where} then.")
+QUEUED_AWAY_TEXT = (
+    "Thanks, your message reached our team. They're away until {when}; a "
+    "person will reply {where} then."
+)
 TYPICAL_WAIT_TEXT = "; the typical wait is about {minutes} minute{s}"
 NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
 WHERE = {"sms": "by text message", "webchat": "here in the chat"}
-UNDELIVERED_REASONS = {Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
-                       Result.FAILED: "the channel refused the message",
-                       Result.DEAD: "the channel kept failing; it is in the dead-letter list"}
+UNDELIVERED_REASONS = {
+    Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
+    Result.FAILED: "the channel refused the message",
+    Result.DEAD: "the channel kept failing; it is in the dead-letter list",
+}
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +61,15 @@ class AgentOutcome(StrEnum):
 class Handoff:
     """Moves a conversation between the bot and human agents and tells every side."""
 
-    def __init__(self, store: Store, tickets: Tickets, desk: DeskQueue, outbox: Outbox,
-                 metrics: Metrics | None = None, hours: AgentHours | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tickets: Tickets,
+        desk: DeskQueue,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+        hours: AgentHours | None = None,
+    ) -> None:
         self._store = store
         self._tickets = tickets
         self._hours = hours
@@ -64,28 +77,46 @@ class Handoff:
         self._outbox = outbox
         self._metrics = metrics or Metrics()
 
-    async def escalate(self, conversation: Conversation, reason: str,
-                       lead: str | None = None, meta: MetaUpdate | None = None,
-                       prediction: Prediction | None = None) -> None:
+    async def escalate(
+        self,
+        conversation: Conversation,
+        reason: str,
+        lead: str | None = None,
+        meta: MetaUpdate | None = None,
+        prediction: Prediction | None = None,
+    ) -> None:
         """Hand the conversation to the agents (the caller holds its lock).
 
         ``meta`` holds further conversation fields to store in the same write; ``prediction``
         is the bot's last guess, shown on the ticket.
         """
-        escalation = Escalation(reason, intent=prediction.intent if prediction else None,
-                                confidence=prediction.confidence if prediction else None)
+        escalation = Escalation(
+            reason,
+            intent=prediction.intent if prediction else None,
+            confidence=prediction.confidence if prediction else None,
+        )
         waiting = self._away_text(AWAY_TEXT, conversation) or WAITING_TEXT
         notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
-        await self._store.record(conversation.id, (notice,), {
-            **(meta or {}), "state": State.WAITING, "misunderstood": 0,
-            "escalation": escalation, "ticket": None, "notified_at": escalation.at})
+        await self._store.record(
+            conversation.id,
+            (notice,),
+            {
+                **(meta or {}),
+                "state": State.WAITING,
+                "misunderstood": 0,
+                "escalation": escalation,
+                "ticket": None,
+                "notified_at": escalation.at,
+            },
+        )
         await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)
         await self._desk.push(conversation.id, (open_task(),))
 
-    async def to_agents(self, conversation: Conversation, message: Message,
-                        done: MetaUpdate | None) -> None:
+    async def to_agents(
+        self, conversation: Conversation, message: Message, done: MetaUpdate | None
+    ) -> None:
         """Forward a customer's message to the ticket (the caller holds the lock).
 
         The desk's task is queued before ``done`` (the handled cursor) is stored, so a crash
@@ -93,11 +124,15 @@ class Handoff:
         """
         await self._desk.push(conversation.id, (post_task(message),))
         now = time.time()
-        if conversation.state is State.WAITING and now - conversation.notified_at >= \
-                NOTICE_EVERY_S and message.role is Role.CUSTOMER:
+        if (
+            conversation.state is State.WAITING
+            and now - conversation.notified_at >= NOTICE_EVERY_S
+            and message.role is Role.CUSTOMER
+        ):
             notice = Message(role=Role.BOT, text=await self._queue_text(conversation))
-            await self._store.record(conversation.id, (notice,),
-                                     {**(done or {}), "notified_at": now})
+            await self._store.record(
+                conversation.id, (notice,), {**(done or {}), "notified_at": now}
+            )
             await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         elif done:
             await self._store.record(conversation.id, meta=done)
@@ -120,8 +155,9 @@ class Handoff:
         if self._hours is None or self._hours.is_open(now):
             return None
         channel = conversation.last_address.channel if conversation.last_address else ""
-        return template.format(when=self._hours.describe_opening(now),
-                               where=WHERE.get(channel, "here"))
+        return template.format(
+            when=self._hours.describe_opening(now), where=WHERE.get(channel, "here")
+        )
 
     async def claim(self, conversation_id: str, agent: str) -> AgentOutcome:
         """An agent takes the conversation: state ``agent``, the customer is told."""
@@ -130,8 +166,11 @@ class Handoff:
             if conversation.state is State.BOT:
                 return AgentOutcome.CLOSED
             if conversation.state is State.AGENT:
-                return (AgentOutcome.ALREADY_YOURS if conversation.agent == agent
-                        else AgentOutcome.TAKEN)
+                return (
+                    AgentOutcome.ALREADY_YOURS
+                    if conversation.agent == agent
+                    else AgentOutcome.TAKEN
+                )
             await self._join(conversation, agent)
             return AgentOutcome.DONE
 
@@ -148,22 +187,29 @@ class Handoff:
                 await self._join(conversation, agent)
             reply = Message(role=Role.AGENT, text=text, author=agent)
             await self._store.record(conversation_id, (reply,))
-            results = await self._outbox.deliver(conversation_id, conversation.last_address,
-                                                 (reply,))
+            results = await self._outbox.deliver(
+                conversation_id, conversation.last_address, (reply,)
+            )
             if results and results[0] is not Result.SENT:
-                notice = Message(role=Role.SYSTEM, text=UNDELIVERED_TEXT.format(
-                    result=results[0].value, reason=UNDELIVERED_REASONS[results[0]]))
+                notice = Message(
+                    role=Role.SYSTEM,
+                    text=UNDELIVERED_TEXT.format(
+                        result=results[0].value, reason=UNDELIVERED_REASONS[results[0]]
+                    ),
+                )
                 await self._desk.push(conversation_id, (post_task(notice),))
             return AgentOutcome.DONE
 
     async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
         """An agent's internal note: kept with the conversation, never sent to the customer."""
-        await self._tickets.add_note(conversation_id,
-                                   Message(role=Role.SYSTEM, text=text, author=agent))
+        await self._tickets.add_note(
+            conversation_id, Message(role=Role.SYSTEM, text=text, author=agent)
+        )
         return AgentOutcome.DONE
 
-    async def back_to_bot(self, conversation_id: str, agent: str | None = None,
-                          resolved: bool = False) -> AgentOutcome:
+    async def back_to_bot(
+        self, conversation_id: str, agent: str | None = None, resolved: bool = False
+    ) -> AgentOutcome:
         """Return the conversation to the bot (Resolve or Back to bot)."""
         text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
@@ -172,10 +218,18 @@ class Handoff:
             if conversation.state is State.BOT:
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
-            await self._change(conversation, State.BOT, text, {
-                "agent": None, "ticket": None, "escalation": None,
-                "previous_ticket": conversation.ticket or conversation.previous_ticket},
-                update_task(change, conversation.ticket))
+            await self._change(
+                conversation,
+                State.BOT,
+                text,
+                {
+                    "agent": None,
+                    "ticket": None,
+                    "escalation": None,
+                    "previous_ticket": conversation.ticket or conversation.previous_ticket,
+                },
+                update_task(change, conversation.ticket),
+            )
             await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
 
@@ -183,13 +237,18 @@ class Handoff:
         change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
         since = conversation.escalation.at if conversation.escalation else change.at
         await self._tickets.mark_claimed(conversation.id, change.at - since)
-        await self._change(conversation, State.AGENT, JOINED_TEXT.format(agent=agent),
-                           {"agent": agent}, update_task(change, None))
+        await self._change(
+            conversation,
+            State.AGENT,
+            JOINED_TEXT.format(agent=agent),
+            {"agent": agent},
+            update_task(change, None),
+        )
 
-    async def _change(self, conversation: Conversation, state: State, text: str,
-                      meta: MetaUpdate, task: DeskTask) -> None:
+    async def _change(
+        self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, task: DeskTask
+    ) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
         await self._store.record(conversation.id, (notice,), {**meta, "state": state})
         await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         await self._desk.push(conversation.id, (task,))
-

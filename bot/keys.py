@@ -64,7 +64,7 @@ def events_channel(cid: str) -> str:
 def conversation_of_channel(channel: str) -> str | None:
     """The conversation id of an events channel name, or None for another channel."""
     if channel.startswith("conv:{") and channel.endswith("}:events"):
-        return channel[len("conv:{"):-len("}:events")]
+        return channel[len("conv:{") : -len("}:events")]
     return None
 
 

@@ -24,18 +24,23 @@ class LogDesk:
         """Log a new ticket with the whole transcript."""
         ticket = f"console-{new_id()}"
         self.tickets[ticket] = list(conversation.messages)
-        log.info("ticket %s for conversation %s: %s (%d messages)", ticket, conversation.id,
-                 reason, len(conversation.messages))
+        log.info(
+            "ticket %s for conversation %s: %s (%d messages)",
+            ticket,
+            conversation.id,
+            reason,
+            len(conversation.messages),
+        )
         return ticket
 
     async def post(self, ticket: str, message: Message) -> None:
         """Log a customer's message on the ticket."""
         self.tickets.setdefault(ticket, []).append(message)
-        log.info("ticket %s: %s wrote %d characters", ticket, message.role.value,
-                 len(message.text))
+        log.info("ticket %s: %s wrote %d characters", ticket, message.role.value, len(message.text))
 
-    async def update_ticket(self, ticket: str, conversation: Conversation,
-                            change: TicketChange) -> None:
+    async def update_ticket(
+        self, ticket: str, conversation: Conversation, change: TicketChange
+    ) -> None:
         """Log the ticket's new status."""
         self.changes.setdefault(ticket, []).append(change)
         log.info("ticket %s: %s by %s", ticket, change.status.value, change.agent or "nobody")

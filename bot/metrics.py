@@ -14,20 +14,39 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.inbound = Counter("omnibot_inbound_messages_total", "Customer messages received",
-                               ["channel", "outcome"], registry=self.registry)
-        self.answered = Counter("omnibot_answered_total", "Customer messages answered by the bot",
-                                ["intent"], registry=self.registry)
-        self.escalations = Counter("omnibot_escalations_total",
-                                   "Conversations handed to a human", ["reason"],
-                                   registry=self.registry)
-        self.outbound = Counter("omnibot_outbound_messages_total",
-                                "Outbound messages by result (sent, failed, suppressed, dead)",
-                                ["channel", "result"], registry=self.registry)
-        self.sms_segments = Counter("omnibot_sms_segments_total",
-                                    "SMS segments sent (what the vendor bills)",
-                                    ["encoding"], registry=self.registry)
-        self.delivery_status = Counter("omnibot_delivery_status_total",
-                                       "Vendor delivery reports (queued, sent, delivered, "
-                                       "undelivered, failed)", ["channel", "status"],
-                                       registry=self.registry)
+        self.inbound = Counter(
+            "omnibot_inbound_messages_total",
+            "Customer messages received",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.answered = Counter(
+            "omnibot_answered_total",
+            "Customer messages answered by the bot",
+            ["intent"],
+            registry=self.registry,
+        )
+        self.escalations = Counter(
+            "omnibot_escalations_total",
+            "Conversations handed to a human",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.outbound = Counter(
+            "omnibot_outbound_messages_total",
+            "Outbound messages by result (sent, failed, suppressed, dead)",
+            ["channel", "result"],
+            registry=self.registry,
+        )
+        self.sms_segments = Counter(
+            "omnibot_sms_segments_total",
+            "SMS segments sent (what the vendor bills)",
+            ["encoding"],
+            registry=self.registry,
+        )
+        self.delivery_status = Counter(
+            "omnibot_delivery_status_total",
+            "Vendor delivery reports (queued, sent, delivered, undelivered, failed)",
+            ["channel", "status"],
+            registry=self.registry,
+        )

@@ -117,8 +117,12 @@ class Message:
 
     def to_dict(self) -> MessageDict:
         """The JSON-ready form used in Redis and in web chat frames."""
-        data: MessageDict = {"id": self.id, "role": self.role.value, "text": self.text,
-                             "ts": self.ts}
+        data: MessageDict = {
+            "id": self.id,
+            "role": self.role.value,
+            "text": self.text,
+            "ts": self.ts,
+        }
         if self.author is not None:
             data["author"] = self.author
         if self.channel is not None:
@@ -135,10 +139,17 @@ class Message:
     def from_dict(cls, data: MessageDict) -> Message:
         """The inverse of :meth:`to_dict`."""
         media = tuple(Media(m["url"], m["content_type"]) for m in data.get("media", ()))
-        return cls(role=Role(data["role"]), text=str(data["text"]), id=str(data["id"]),
-                   ts=float(data["ts"]), author=data.get("author"), channel=data.get("channel"),
-                   media=media, control=Control(data["control"]) if "control" in data else None,
-                   seq=data.get("seq"))
+        return cls(
+            role=Role(data["role"]),
+            text=str(data["text"]),
+            id=str(data["id"]),
+            ts=float(data["ts"]),
+            author=data.get("author"),
+            channel=data.get("channel"),
+            media=media,
+            control=Control(data["control"]) if "control" in data else None,
+            seq=data.get("seq"),
+        )
 
 
 @dataclass(frozen=True)
@@ -178,8 +189,11 @@ class Conversation:
 
     def unanswered(self) -> tuple[Message, ...]:
         """The customer messages accepted but not yet handled, oldest first."""
-        return tuple(m for m in self.messages
-                     if m.role is Role.CUSTOMER and m.seq is not None and m.seq > self.answered)
+        return tuple(
+            m
+            for m in self.messages
+            if m.role is Role.CUSTOMER and m.seq is not None and m.seq > self.answered
+        )
 
 
 @dataclass(frozen=True)

@@ -40,15 +40,21 @@ class Result(StrEnum):
 class Outbox:
     """Sends messages to a customer's address, in order, retrying failures."""
 
-    def __init__(self, deliveries: Deliveries, senders: Mapping[str, Sender],
-                 metrics: Metrics | None = None, backoff_s: float = BACKOFF_S) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        senders: Mapping[str, Sender],
+        metrics: Metrics | None = None,
+        backoff_s: float = BACKOFF_S,
+    ) -> None:
         self._deliveries = deliveries
         self._senders = senders
         self._metrics = metrics or Metrics()
         self._backoff_s = backoff_s
 
-    async def deliver(self, cid: str, to: Address | None,
-                      messages: Sequence[Message]) -> list[Result]:
+    async def deliver(
+        self, cid: str, to: Address | None, messages: Sequence[Message]
+    ) -> list[Result]:
         """Send ``messages`` to ``to`` one after the other; one result per message."""
         if to is None or not messages:
             return []
@@ -71,8 +77,7 @@ class Outbox:
     async def _deliver_one(self, cid: str, to: Address, message: Message) -> Result:
         sender = self._senders.get(to.channel)
         if sender is None:
-            return await self._dead(cid, to, message, f"no connector for channel {to.channel!r}",
-                                    0)
+            return await self._dead(cid, to, message, f"no connector for channel {to.channel!r}", 0)
         attempt = 1
         while True:
             sent = await _attempt(sender, to, message)
@@ -84,13 +89,20 @@ class Outbox:
             if sent.permanent or attempt == ATTEMPTS:
                 return await self._failed(cid, to, message, sent, attempt)
             delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
-            log.warning("send to %s failed (attempt %d/%d, retry in %.1f s): %s", to.channel,
-                        attempt, ATTEMPTS, delay, sent.detail)
+            log.warning(
+                "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
+                to.channel,
+                attempt,
+                ATTEMPTS,
+                delay,
+                sent.detail,
+            )
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _sent(self, cid: str, to: Address, message: Message, sent: Sent,
-                    attempts: int) -> None:
+    async def _sent(
+        self, cid: str, to: Address, message: Message, sent: Sent, attempts: int
+    ) -> None:
         record = self._base(to, "sent", attempts)
         record["parts"], record["segments"] = sent.parts, sent.segments
         if sent.vendor_id is not None:
@@ -99,30 +111,61 @@ class Outbox:
         if sent.segments and sent.encoding:
             self._metrics.sms_segments.labels(encoding=sent.encoding).inc(sent.segments)
 
-    async def _failed(self, cid: str, to: Address, message: Message, error: DeliveryError,
-                      attempts: int) -> Result:
+    async def _failed(
+        self, cid: str, to: Address, message: Message, error: DeliveryError, attempts: int
+    ) -> Result:
         if not error.permanent:
             return await self._dead(cid, to, message, error.detail, attempts, error.code)
-        log.error("message %s to %s refused by the vendor (code %s): %s", message.id,
-                  to.channel, error.code, error.detail)
+        log.error(
+            "message %s to %s refused by the vendor (code %s): %s",
+            message.id,
+            to.channel,
+            error.code,
+            error.detail,
+        )
         await self._record(cid, to, message, "failed", attempts, error.detail, error.code)
         self._count(to, Result.FAILED)
         return Result.FAILED
 
-    async def _dead(self, cid: str, to: Address, message: Message, error: str, attempts: int,
-                    code: int | None = None) -> Result:
-        log.error("undeliverable message %s to %s after %d attempts: %s", message.id,
-                  to.channel, attempts, error)
-        entry: DeadLetter = {"id": message.id, "conversation": cid, "to": [to.channel, to.id],
-                             "message": message.to_dict(), "error": error,
-                             "failed_at": time.time()}
+    async def _dead(
+        self,
+        cid: str,
+        to: Address,
+        message: Message,
+        error: str,
+        attempts: int,
+        code: int | None = None,
+    ) -> Result:
+        log.error(
+            "undeliverable message %s to %s after %d attempts: %s",
+            message.id,
+            to.channel,
+            attempts,
+            error,
+        )
+        entry: DeadLetter = {
+            "id": message.id,
+            "conversation": cid,
+            "to": [to.channel, to.id],
+            "message": message.to_dict(),
+            "error": error,
+            "failed_at": time.time(),
+        }
         await self._deliveries.dead_letter(entry)
         await self._record(cid, to, message, "dead", attempts, error, code)
         self._count(to, Result.DEAD)
         return Result.DEAD
 
-    async def _record(self, cid: str, to: Address, message: Message, status: str,
-                      attempts: int, error: str | None = None, code: int | None = None) -> None:
+    async def _record(
+        self,
+        cid: str,
+        to: Address,
+        message: Message,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        code: int | None = None,
+    ) -> None:
         record = self._base(to, status, attempts)
         if error is not None:
             record["error"] = error
@@ -132,15 +175,19 @@ class Outbox:
 
     @staticmethod
     def _base(to: Address, status: str, attempts: int) -> DeliveryRecord:
-        return {"channel": to.channel, "to": to.id, "status": status, "attempts": attempts,
-                "updated": time.time()}
+        return {
+            "channel": to.channel,
+            "to": to.id,
+            "status": status,
+            "attempts": attempts,
+            "updated": time.time(),
+        }
 
     def _count(self, to: Address, result: Result, amount: int = 1) -> None:
         self._metrics.outbound.labels(channel=to.channel, result=result.value).inc(amount)
 
 
-async def _attempt(sender: Sender, to: Address,
-                   message: Message) -> Sent | DeliveryError | None:
+async def _attempt(sender: Sender, to: Address, message: Message) -> Sent | DeliveryError | None:
     """One send; any failure comes back as a :class:`DeliveryError` (unknown ones: retried)."""
     try:
         return await sender.send(to, message)

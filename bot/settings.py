@@ -19,8 +19,9 @@ from bot.agent_hours import AgentHours
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-DEFAULT_SMS_HELP_TEXT = ("This is the shop's support line: text your question and we'll answer. "
-                         "Reply STOP to opt out.")
+DEFAULT_SMS_HELP_TEXT = (
+    "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
+)
 
 T = TypeVar("T")
 
@@ -152,7 +153,8 @@ class Settings:
         """Whether the Slack desk is configured: a bot token, and a signing secret (events over
         HTTP) or an app-level token (Socket Mode)."""
         return self.slack_bot_token is not None and (
-            self.slack_signing_secret is not None or self.slack_app_token is not None)
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
 
     @property
     def sms_enabled(self) -> bool:
@@ -160,8 +162,9 @@ class Settings:
         return self.twilio_auth_token is not None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None,
-                 env_file: str | Path | None = ".env") -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
         """Build settings from ``environ`` (default: the process environment) over ``env_file``.
 
         Raises :class:`SettingsError` for a value that does not parse.
@@ -183,32 +186,48 @@ class Settings:
             twilio_auth_token=path("TWILIO_AUTH_TOKEN"),
             twilio_from_number=path("TWILIO_FROM_NUMBER"),
             twilio_messaging_service_sid=path("TWILIO_MESSAGING_SERVICE_SID"),
-            twilio_api_url=source.parse("TWILIO_API_URL", _url, default.twilio_api_url,
-                                        "an http(s):// URL"),
+            twilio_api_url=source.parse(
+                "TWILIO_API_URL", _url, default.twilio_api_url, "an http(s):// URL"
+            ),
             sms_help_text=path("SMS_HELP_TEXT") or default.sms_help_text,
             slack_bot_token=path("SLACK_BOT_TOKEN"),
             slack_signing_secret=path("SLACK_SIGNING_SECRET"),
             slack_escalation_channel=path("SLACK_ESCALATION_CHANNEL"),
-            slack_api_url=source.parse("SLACK_API_URL", _api_url, default.slack_api_url,
-                                       "an http(s):// URL ending in /api/"),
+            slack_api_url=source.parse(
+                "SLACK_API_URL",
+                _api_url,
+                default.slack_api_url,
+                "an http(s):// URL ending in /api/",
+            ),
             slack_app_token=path("SLACK_APP_TOKEN"),
-            slack_routes=source.parse("SLACK_ROUTES", _routes, (),
-                                      "intent=CHANNEL pairs, comma-separated"),
+            slack_routes=source.parse(
+                "SLACK_ROUTES", _routes, (), "intent=CHANNEL pairs, comma-separated"
+            ),
             agent_console_token=path("AGENT_CONSOLE_TOKEN"),
-            agent_hours=source.parse("AGENT_HOURS", AgentHours.parse, None,
-                                     "days and hours with a time zone, e.g. "
-                                     "'Mon-Fri 09:00-18:00 Europe/Berlin'"),
+            agent_hours=source.parse(
+                "AGENT_HOURS",
+                AgentHours.parse,
+                None,
+                "days and hours with a time zone, e.g. 'Mon-Fri 09:00-18:00 Europe/Berlin'",
+            ),
             intents_path=Path(path("INTENTS_PATH") or default.intents_path),
-            confidence_threshold=source.parse("CONFIDENCE_THRESHOLD", _fraction, None,
-                                              "a number from 0 to 1"),
-            target_precision=source.parse("TARGET_PRECISION", _fraction,
-                                          default.target_precision, "a number from 0 to 1"),
+            confidence_threshold=source.parse(
+                "CONFIDENCE_THRESHOLD", _fraction, None, "a number from 0 to 1"
+            ),
+            target_precision=source.parse(
+                "TARGET_PRECISION", _fraction, default.target_precision, "a number from 0 to 1"
+            ),
             encoder=path("ENCODER") or default.encoder,
             action_endpoint=source.parse("ACTION_ENDPOINT", _url, None, "an http(s):// URL"),
             orders_path=source.parse("ORDERS_PATH", Path, None, "a file path"),
             webchat_allowed_origins=_split(path("WEBCHAT_ALLOWED_ORIGINS") or ""),
-            retention_days=source.parse("RETENTION_DAYS", _positive_int,
-                                        default.retention_days, "a whole number of days >= 1"),
-            log_level=source.parse("LOG_LEVEL", _log_level, default.log_level,
-                                   "one of " + ", ".join(LOG_LEVELS)),
+            retention_days=source.parse(
+                "RETENTION_DAYS",
+                _positive_int,
+                default.retention_days,
+                "a whole number of days >= 1",
+            ),
+            log_level=source.parse(
+                "LOG_LEVEL", _log_level, default.log_level, "one of " + ", ".join(LOG_LEVELS)
+            ),
         )

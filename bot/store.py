@@ -77,12 +77,17 @@ def _encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
             assert isinstance(value, Address)
             values.update(last_channel=value.channel, last_id=value.id)
         elif name in ("slots", "escalation"):
-            values[name] = None if value is None else json.dumps(
-                asdict(value) if isinstance(value, Escalation) else value)
+            values[name] = (
+                None
+                if value is None
+                else json.dumps(asdict(value) if isinstance(value, Escalation) else value)
+            )
         else:
             values[name] = None if value is None else str(value)
-    return ({k: v for k, v in values.items() if v is not None},
-            [k for k, v in values.items() if v is None])
+    return (
+        {k: v for k, v in values.items() if v is not None},
+        [k for k, v in values.items() if v is None],
+    )
 
 
 class Store:
@@ -140,8 +145,9 @@ class Store:
 
     # conversations ----------------------------------------------------------------------
 
-    async def accept(self, cid: str, address: Address, dedup_id: str,
-                     message: Message) -> Accepted | None:
+    async def accept(
+        self, cid: str, address: Address, dedup_id: str, message: Message
+    ) -> Accepted | None:
         """Store a customer's message once per vendor id; None when it is a duplicate.
 
         The message is numbered (``seq``) and the conversation's last address updated in the
@@ -149,17 +155,30 @@ class Store:
         """
         body = json.dumps(message.to_dict())
         seq = await self._accept(
-            keys=[seen_key(cid, address.channel, dedup_id), conversation_key(cid, "history"),
-                  conversation_key(cid, "meta"), customer_key(cid, "profile"),
-                  customer_key(cid, "addresses")],
-            args=[DEDUP_TTL_S, body[1:], HISTORY_CAP, self.ttl_s, events_channel(cid),
-                  address.channel, address.id])
+            keys=[
+                seen_key(cid, address.channel, dedup_id),
+                conversation_key(cid, "history"),
+                conversation_key(cid, "meta"),
+                customer_key(cid, "profile"),
+                customer_key(cid, "addresses"),
+            ],
+            args=[
+                DEDUP_TTL_S,
+                body[1:],
+                HISTORY_CAP,
+                self.ttl_s,
+                events_channel(cid),
+                address.channel,
+                address.id,
+            ],
+        )
         return Accepted(cid, int(seq)) if seq else None
 
     def lock(self, cid: str) -> Lock:
         """The conversation's lock, shared by every process using this Redis."""
-        return self._redis.lock(conversation_key(cid, "lock"), timeout=LOCK_TTL_S,
-                                blocking_timeout=LOCK_WAIT_S)
+        return self._redis.lock(
+            conversation_key(cid, "lock"), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S
+        )
 
     async def load(self, cid: str) -> Conversation:
         """The conversation of customer ``cid`` (a new one in state ``bot`` when none exists)."""
@@ -171,17 +190,27 @@ class Store:
         if meta.get("last_channel") and meta.get("last_id"):
             last = Address(meta["last_channel"], meta["last_id"])
         return Conversation(
-            id=cid, customer_id=cid, state=State(meta.get("state", State.BOT.value)),
+            id=cid,
+            customer_id=cid,
+            state=State(meta.get("state", State.BOT.value)),
             messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
-            misunderstood=int(meta.get("misunderstood", 0)), ticket=meta.get("ticket"),
-            agent=meta.get("agent"), last_address=last, expect=meta.get("expect"),
-            slots=json.loads(meta.get("slots") or "{}"), answered=int(meta.get("answered", 0)),
-            escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta
-            else None, previous_ticket=meta.get("previous_ticket"),
-            notified_at=float(meta.get("notified_at", 0.0)))
+            misunderstood=int(meta.get("misunderstood", 0)),
+            ticket=meta.get("ticket"),
+            agent=meta.get("agent"),
+            last_address=last,
+            expect=meta.get("expect"),
+            slots=json.loads(meta.get("slots") or "{}"),
+            answered=int(meta.get("answered", 0)),
+            escalation=Escalation(**json.loads(meta["escalation"]))
+            if "escalation" in meta
+            else None,
+            previous_ticket=meta.get("previous_ticket"),
+            notified_at=float(meta.get("notified_at", 0.0)),
+        )
 
-    async def record(self, cid: str, messages: Sequence[Message] = (),
-                     meta: MetaUpdate | None = None) -> None:
+    async def record(
+        self, cid: str, messages: Sequence[Message] = (), meta: MetaUpdate | None = None
+    ) -> None:
         """Atomically append ``messages``, apply ``meta`` and publish both as events.
 
         State changes are published as ``state`` events after the messages, in one MULTI, so
@@ -203,7 +232,11 @@ class Store:
                 pipe.hdel(meta_key, *cleared)
             if "state" in meta:
                 pipe.publish(events_channel(cid), state_event(meta["state"].value))
-        for key in (history, meta_key, customer_key(cid, "profile"),
-                    customer_key(cid, "addresses")):
+        for key in (
+            history,
+            meta_key,
+            customer_key(cid, "profile"),
+            customer_key(cid, "addresses"),
+        ):
             pipe.expire(key, self.ttl_s)
         await pipe.execute()

@@ -39,8 +39,7 @@ class Tickets:
 
     async def first_time(self, source: str, event_id: str) -> bool:
         """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
-        return bool(await self._redis.set(once_key(source, event_id), "1", nx=True,
-                                          ex=DEDUP_TTL_S))
+        return bool(await self._redis.set(once_key(source, event_id), "1", nx=True, ex=DEDUP_TTL_S))
 
     async def link_ticket(self, ticket: str, cid: str) -> None:
         """Remember which conversation a desk ticket belongs to."""
@@ -81,8 +80,9 @@ class Tickets:
     async def open_conversations(self, limit: int = 200) -> list[tuple[str, float]]:
         """Conversations with agents, oldest escalation first: (id, escalated at)."""
         entries = await self._redis.zrange(OPEN_TICKETS_KEY, 0, limit - 1, withscores=True)
-        return [(str(entry[0]), float(entry[1])) for entry in entries
-                if isinstance(entry, tuple | list)]
+        return [
+            (str(entry[0]), float(entry[1])) for entry in entries if isinstance(entry, tuple | list)
+        ]
 
     async def add_note(self, cid: str, note: Message) -> None:
         """Keep an agent's internal note with the conversation (never in its history)."""

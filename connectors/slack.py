@@ -42,13 +42,20 @@ EVENTS_PATH = "/slack/events"
 TIMEOUT_S = 10
 NAME_CACHE_S = 3600.0
 NOTE_PREFIX = "note:"
-TRANSIENT_ERRORS = {"ratelimited", "service_unavailable", "fatal_error", "internal_error",
-                    "request_timeout"}
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "service_unavailable",
+    "fatal_error",
+    "internal_error",
+    "request_timeout",
+}
 CLOSED_TEXT = "This conversation is closed (back with the bot): your message reached nobody."
 TAKEN_TEXT = "{agent} has already claimed this conversation."
 NOT_OURS_TEXT = "This is not a ticket omnibot knows."
-TOO_LONG_TEXT = ("Not sent: web chat messages hold at most {limit:,} characters (yours has "
-                 "{length:,}). Please split it.")
+TOO_LONG_TEXT = (
+    "Not sent: web chat messages hold at most {limit:,} characters (yours has "
+    "{length:,}). Please split it."
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -56,8 +63,12 @@ log = logging.getLogger(__name__)
 
 def web_client(token: str, api_url: str) -> AsyncWebClient:
     """Slack's Web API client: ``api_url`` as its base, rate limits retried once."""
-    return AsyncWebClient(token=token, base_url=api_url, timeout=TIMEOUT_S,
-                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url,
+        timeout=TIMEOUT_S,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
 
 
 async def slack_call(call: Awaitable[T]) -> T:
@@ -67,9 +78,10 @@ async def slack_call(call: Awaitable[T]) -> T:
     except SlackApiError as error:
         code = str(error.response.get("error", "unknown"))
         status = error.response.status_code
-        raise DeliveryError(f"Slack answered {status}: {code}",
-                            permanent=status < 500 and code not in TRANSIENT_ERRORS
-                            and status != 429) from error
+        raise DeliveryError(
+            f"Slack answered {status}: {code}",
+            permanent=status < 500 and code not in TRANSIENT_ERRORS and status != 429,
+        ) from error
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         raise DeliveryError(f"Slack unreachable: {type(error).__name__}") from error
 
@@ -83,59 +95,82 @@ def split_ticket(ticket: str) -> tuple[str, str]:
 class SlackDesk:
     """Tickets as Slack threads: the parent message with buttons, the transcript below it."""
 
-    def __init__(self, client: AsyncWebClient, channel: str,
-                 routes: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, channel: str, routes: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
         self._client = client
         self._channel = channel
         self._routes = dict(routes or {})
 
     @classmethod
-    def connect(cls, token: str, api_url: str, channel: str,
-                routes: Mapping[str, str] | None = None) -> SlackDesk:
+    def connect(
+        cls, token: str, api_url: str, channel: str, routes: Mapping[str, str] | None = None
+    ) -> SlackDesk:
         """A desk talking to the Web API at ``api_url`` with the bot token."""
         return cls(web_client(token, api_url), channel, routes)
 
     async def open_ticket(self, conversation: Conversation, reason: str) -> str:
         """Post the parent message, then the whole transcript in its thread."""
         escalation = conversation.escalation
-        channel = self._routes.get(escalation.intent or "", self._channel) if escalation \
+        channel = (
+            self._routes.get(escalation.intent or "", self._channel)
+            if escalation
             else self._channel
-        view = ticket_view(conversation, reason,
-                           escalated_at=escalation.at if escalation else time.time(),
-                           intent=escalation.intent if escalation else None,
-                           confidence=escalation.confidence if escalation else None,
-                           previous_thread=await self._permalink(conversation.previous_ticket))
+        )
+        view = ticket_view(
+            conversation,
+            reason,
+            escalated_at=escalation.at if escalation else time.time(),
+            intent=escalation.intent if escalation else None,
+            confidence=escalation.confidence if escalation else None,
+            previous_thread=await self._permalink(conversation.previous_ticket),
+        )
         text, blocks = ticket_blocks(view)
-        parent = await slack_call(self._client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False))
+        parent = await slack_call(
+            self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False
+            )
+        )
         ts = str(parent["ts"])
         for part_text, part_blocks in transcript_messages(conversation.messages):
-            await slack_call(self._client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=part_text, blocks=part_blocks,
-                unfurl_links=False))
+            await slack_call(
+                self._client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=part_text,
+                    blocks=part_blocks,
+                    unfurl_links=False,
+                )
+            )
         return f"{parent['channel']}:{ts}"
 
     async def post(self, ticket: str, message: Message) -> None:
         """Add a later message to the ticket's thread."""
         channel, ts = split_ticket(ticket)
         text, blocks = message_line(message)
-        await slack_call(self._client.chat_postMessage(
-            channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False))
+        await slack_call(
+            self._client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False
+            )
+        )
 
-    async def update_ticket(self, ticket: str, conversation: Conversation,
-                            change: TicketChange) -> None:
+    async def update_ticket(
+        self, ticket: str, conversation: Conversation, change: TicketChange
+    ) -> None:
         """Show who claimed or closed the ticket, and when, on its parent message."""
         channel, ts = split_ticket(ticket)
         escalation = conversation.escalation
-        view = ticket_view(conversation, escalation.reason if escalation else "",
-                           escalated_at=escalation.at if escalation else change.at,
-                           intent=escalation.intent if escalation else None,
-                           confidence=escalation.confidence if escalation else None)
+        view = ticket_view(
+            conversation,
+            escalation.reason if escalation else "",
+            escalated_at=escalation.at if escalation else change.at,
+            intent=escalation.intent if escalation else None,
+            confidence=escalation.confidence if escalation else None,
+        )
         view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
         text, blocks = ticket_blocks(view)
-        await slack_call(self._client.chat_update(channel=channel, ts=ts, text=text,
-                                                  blocks=blocks))
+        await slack_call(self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
 
     async def _permalink(self, ticket: str | None) -> str | None:
         if ticket is None:
@@ -152,8 +187,14 @@ class SlackDesk:
 class SlackEvents:
     """``POST /slack/events``: agents' thread replies and button clicks, through slack-bolt."""
 
-    def __init__(self, client: AsyncWebClient, signing_secret: str | None, store: Store,
-                 tickets: Tickets, handoff: Handoff) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        signing_secret: str | None,
+        store: Store,
+        tickets: Tickets,
+        handoff: Handoff,
+    ) -> None:
         self._client = client
         self._store = store
         self._tickets = tickets
@@ -162,9 +203,12 @@ class SlackEvents:
         self._socket: AsyncSocketModeHandler | None = None
         # Socket Mode needs no signing secret (Slack's own WebSocket carries the events);
         # over HTTP bolt verifies every request with it.
-        self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
-                            request_verification_enabled=signing_secret is not None,
-                            process_before_response=False)
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=signing_secret is not None,
+            process_before_response=False,
+        )
         self.app.event("message")(self._on_message)
         self.app.action("omnibot_claim")(self._on_claim)
         self.app.action("omnibot_resolve")(self._on_resolve)
@@ -203,8 +247,9 @@ class SlackEvents:
         if cid is None or not text or text.lower().startswith(NOTE_PREFIX):
             return  # not our thread, or an internal note
         refusal = await self._refusal(cid, text)
-        outcome = None if refusal else await self._handoff.agent_reply(
-            cid, await self._name(user), text)
+        outcome = (
+            None if refusal else await self._handoff.agent_reply(cid, await self._name(user), text)
+        )
         if outcome is AgentOutcome.CLOSED:
             refusal = CLOSED_TEXT
         if refusal:
@@ -260,13 +305,13 @@ class SlackEvents:
 
     async def _tell(self, body: dict[str, Any], text: str) -> None:
         container = body.get("container") or {}
-        await self._ephemeral(str(container.get("channel_id")), str(body["user"]["id"]), text,
-                              None)
+        await self._ephemeral(str(container.get("channel_id")), str(body["user"]["id"]), text, None)
 
     async def _ephemeral(self, channel: str, user: str, text: str, thread: str | None) -> None:
         try:
-            await self._client.chat_postEphemeral(channel=channel, user=user, text=text,
-                                                  thread_ts=thread)
+            await self._client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             log.warning("could not tell an agent in %s: %s", channel, text)
 

@@ -46,8 +46,12 @@ BACK_TO_BOT_ACTION = "omnibot_back_to_bot"
 
 SHORT_ID_CHARS = 8
 CHANNEL_NAMES = {"sms": "SMS", "webchat": "Web chat"}
-SPEAKERS = {Role.CUSTOMER: "Customer", Role.BOT: "Assistant", Role.AGENT: "Agent",
-            Role.SYSTEM: "System"}
+SPEAKERS = {
+    Role.CUSTOMER: "Customer",
+    Role.BOT: "Assistant",
+    Role.AGENT: "Agent",
+    Role.SYSTEM: "System",
+}
 LINK_SCHEMES = ("https://", "http://")
 # Characters that would end a <url|label> link early; percent-encoded inside URLs.
 URL_ESCAPES = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20"})
@@ -111,10 +115,16 @@ def channel_label(channel: str, address: str = "") -> str:
     return f"{name} {address}" if channel == "sms" and address else name
 
 
-def ticket_view(conversation: Conversation, reason: str, *, escalated_at: float,
-                customer_name: str | None = None, intent: str | None = None,
-                confidence: float | None = None,
-                previous_thread: str | None = None) -> TicketView:
+def ticket_view(
+    conversation: Conversation,
+    reason: str,
+    *,
+    escalated_at: float,
+    customer_name: str | None = None,
+    intent: str | None = None,
+    confidence: float | None = None,
+    previous_thread: str | None = None,
+) -> TicketView:
     """The view of a conversation that has just been escalated (status waiting)."""
     address = conversation.last_address
     return TicketView(
@@ -122,8 +132,12 @@ def ticket_view(conversation: Conversation, reason: str, *, escalated_at: float,
         customer=customer_label(conversation.customer_id, customer_name),
         channel=address.channel if address else _last_channel(conversation.messages),
         address=address.id if address else "",
-        reason=reason, escalated_at=escalated_at, intent=intent, confidence=confidence,
-        previous_thread=previous_thread)
+        reason=reason,
+        escalated_at=escalated_at,
+        intent=intent,
+        confidence=confidence,
+        previous_thread=previous_thread,
+    )
 
 
 def ticket_blocks(ticket: TicketView, tz: tzinfo = UTC) -> SlackMessage:
@@ -131,8 +145,12 @@ def ticket_blocks(ticket: TicketView, tz: tzinfo = UTC) -> SlackMessage:
     header = HEADERS[ticket.status]
     blocks: list[Block] = [
         {"type": "header", "text": _plain(header)},
-        {"type": "section", "fields": [_mrkdwn(_clip(field, MAX_FIELD_CHARS))
-                                       for field in _ticket_fields(ticket, tz)]},
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(_clip(field, MAX_FIELD_CHARS)) for field in _ticket_fields(ticket, tz)
+            ],
+        },
     ]
     if ticket.previous_thread:
         link = _link(ticket.previous_thread, "the previous thread")
@@ -155,8 +173,10 @@ def transcript_messages(messages: Sequence[Message], tz: tzinfo = UTC) -> list[S
     if not messages:
         return []
     parts = _pack(_transcript_lines(messages, tz))
-    return [_transcript_part(sections, number, len(parts), len(messages), tz)
-            for number, sections in enumerate(parts, start=1)]
+    return [
+        _transcript_part(sections, number, len(parts), len(messages), tz)
+        for number, sections in enumerate(parts, start=1)
+    ]
 
 
 def message_line(message: Message, tz: tzinfo = UTC) -> SlackMessage:
@@ -217,16 +237,22 @@ def _buttons(ticket: TicketView) -> list[Block]:
     value = ticket.conversation_id
     if ticket.status in (TicketStatus.RESOLVED, TicketStatus.BACK_TO_BOT):
         return []
-    buttons = [_button("Resolve", RESOLVE_ACTION, value, style="primary"),
-               _button("Back to bot", BACK_TO_BOT_ACTION, value)]
+    buttons = [
+        _button("Resolve", RESOLVE_ACTION, value, style="primary"),
+        _button("Back to bot", BACK_TO_BOT_ACTION, value),
+    ]
     if ticket.status is TicketStatus.WAITING:
         buttons.insert(0, _button("Claim", CLAIM_ACTION, value))
     return buttons
 
 
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
-    button: Block = {"type": "button", "action_id": action_id, "text": _plain(label),
-                     "value": value}
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": _plain(label),
+        "value": value,
+    }
     if style is not None:
         button["style"] = style
     return button
@@ -301,8 +327,11 @@ class _Packing:
     def _join(self, line: str) -> bool:
         sections = self.parts[-1]
         units = _units(line) + 1  # with the newline before it
-        if (not sections or _units(sections[-1]) + units > MAX_SECTION_CHARS
-                or self.size + units > self.budget):
+        if (
+            not sections
+            or _units(sections[-1]) + units > MAX_SECTION_CHARS
+            or self.size + units > self.budget
+        ):
             return False
         sections[-1] = f"{sections[-1]}\n{line}"
         self.size += units
@@ -323,15 +352,19 @@ class _Packing:
         return rest[cut:]
 
 
-def _transcript_part(sections: list[str], number: int, total: int, count: int,
-                     tz: tzinfo) -> SlackMessage:
+def _transcript_part(
+    sections: list[str], number: int, total: int, count: int, tz: tzinfo
+) -> SlackMessage:
     """One transcript message: a header line, then its sections."""
     part = f" · part {number} of {total}" if total > 1 else ""
     plural = "" if count == 1 else "s"
     header = f":scroll: Transcript · {count} message{plural}{part} · times in {_zone(tz)}"
     blocks = [_context(header), *(_section(text) for text in sections)]
-    text = f"Transcript of the conversation{part}" if total > 1 else (
-        f"Transcript of the conversation ({count} message{plural})")
+    text = (
+        f"Transcript of the conversation{part}"
+        if total > 1
+        else (f"Transcript of the conversation ({count} message{plural})")
+    )
     return text, blocks
 
 

@@ -39,8 +39,11 @@ WEBHOOK_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio attaches at most ten media to one message
-CONTROLS = {Keyword.STOP: Control.OPT_OUT, Keyword.START: Control.OPT_IN,
-            Keyword.HELP: Control.HELP}
+CONTROLS = {
+    Keyword.STOP: Control.OPT_OUT,
+    Keyword.START: Control.OPT_IN,
+    Keyword.HELP: Control.HELP,
+}
 
 StatusHandler = Callable[[str, str, int | None], Awaitable[DeliveryRecord | None]]
 """Records a vendor status report: (vendor message id, status, error code)."""
@@ -51,8 +54,9 @@ log = logging.getLogger(__name__)
 class SmsSender:
     """Sends messages as SMS through Twilio's REST API."""
 
-    def __init__(self, messages: Callable[[], TwilioMessages],
-                 public_url: str | None = None) -> None:
+    def __init__(
+        self, messages: Callable[[], TwilioMessages], public_url: str | None = None
+    ) -> None:
         self._make_messages = messages
         self._messages: TwilioMessages | None = None
         self._callback = f"{public_url}{STATUS_PATH}" if public_url else None
@@ -66,12 +70,19 @@ class SmsSender:
             try:
                 sids.append(await client.create(to.id, part, self._callback))
             except SendError as error:
-                raise DeliveryError(str(error), permanent=error.permanent, code=error.code,
-                                    retry_after=error.retry_after) from error
+                raise DeliveryError(
+                    str(error),
+                    permanent=error.permanent,
+                    code=error.code,
+                    retry_after=error.retry_after,
+                ) from error
         text = "".join(parts)
-        return Sent(vendor_id=sids[0], parts=len(parts),
-                    segments=sum(segments(part) for part in parts),
-                    encoding="gsm7" if is_gsm7(text) else "ucs2")
+        return Sent(
+            vendor_id=sids[0],
+            parts=len(parts),
+            segments=sum(segments(part) for part in parts),
+            encoding="gsm7" if is_gsm7(text) else "ucs2",
+        )
 
     async def close(self) -> None:
         """Close the Twilio HTTP session, if one was opened."""
@@ -91,8 +102,14 @@ class SmsConnector:
 
     channel: ClassVar[str] = CHANNEL
 
-    def __init__(self, sender: SmsSender, submit: InboundHandler, report: StatusHandler,
-                 auth_token: str, public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        sender: SmsSender,
+        submit: InboundHandler,
+        report: StatusHandler,
+        auth_token: str,
+        public_url: str | None = None,
+    ) -> None:
         self.sender = sender
         self._submit = submit
         self._report = report
@@ -115,8 +132,9 @@ class SmsConnector:
             await self._submit(inbound)
         except Exception:
             log.exception("an inbound SMS could not be stored")
-            raise web.HTTPServiceUnavailable(text="try again later",
-                                             headers={"Retry-After": "5"}) from None
+            raise web.HTTPServiceUnavailable(
+                text="try again later", headers={"Retry-After": "5"}
+            ) from None
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
     async def status(self, request: web.Request) -> web.Response:
@@ -137,9 +155,11 @@ class SmsConnector:
         fields = MultiDictProxy(_text_fields(form))
         signature = request.headers.get("X-Twilio-Signature", "")
         algorithm = get_signature_algorithm(
-            request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+            request.headers.get("X-Twilio-Webhooks-Signature-Settings")
+        )
         if not signature or not self._validator.validate(
-                self._signed_url(request), fields, signature, algorithm):
+            self._signed_url(request), fields, signature, algorithm
+        ):
             log.warning("refused an unsigned or mis-signed request to %s", request.path)
             raise web.HTTPForbidden(text="invalid Twilio signature")
         return fields
@@ -168,8 +188,13 @@ def parse_inbound(form: MultiDictProxy[str]) -> InboundMessage:
     if not body.strip() and not media:
         raise web.HTTPBadRequest(text="the message has neither text nor media")
     found = keyword(body)
-    return InboundMessage(Address(CHANNEL, sender), body.strip(), dedup_id=sid, media=media,
-                          control=CONTROLS[found] if found and not media else None)
+    return InboundMessage(
+        Address(CHANNEL, sender),
+        body.strip(),
+        dedup_id=sid,
+        media=media,
+        control=CONTROLS[found] if found and not media else None,
+    )
 
 
 def _media(form: MultiDictProxy[str]) -> tuple[Media, ...]:
@@ -185,8 +210,9 @@ def _media(form: MultiDictProxy[str]) -> tuple[Media, ...]:
     return tuple(media)
 
 
-def _text_fields(form: MultiDictProxy[str | bytes | bytearray | web.FileField],
-                 ) -> MultiDict[str]:
+def _text_fields(
+    form: MultiDictProxy[str | bytes | bytearray | web.FileField],
+) -> MultiDict[str]:
     """Only text fields (a file upload is not something Twilio sends)."""
     fields: MultiDict[str] = MultiDict()
     for name, value in form.items():

@@ -105,15 +105,15 @@ def split(text: str, limit: int = MAX_BODY_CHARS) -> list[str]:
 def _cut_point(text: str, limit: int) -> int:
     """Where to end the next part of ``text`` (which starts with a non-space character)."""
     window = text[: limit + 1]  # the character at ``limit`` may be the space a cut lands on
-    sentence_ends = [m.end() if m.group() != "\n" else m.start()
-                     for m in SENTENCE_END_RE.finditer(window)]
+    sentence_ends = [
+        m.end() if m.group() != "\n" else m.start() for m in SENTENCE_END_RE.finditer(window)
+    ]
     # A sentence end early in the window would waste most of a message: take it only when
     # it fills at least half the part, else cut between words further on.
     sentence_cut = max((c for c in sentence_ends if limit // 2 <= c <= limit), default=0)
     if sentence_cut:
         return sentence_cut
-    word_cut = max((m.start() for m in WHITESPACE_RE.finditer(window) if m.start() > 0),
-                   default=0)
+    word_cut = max((m.start() for m in WHITESPACE_RE.finditer(window) if m.start() > 0), default=0)
     return word_cut or limit
 
 
@@ -138,7 +138,6 @@ def sender_kind(value: str) -> SenderKind | None:
         return SenderKind.PHONE
     if SHORT_CODE_RE.fullmatch(value):
         return SenderKind.SHORT_CODE
-    if (ALPHANUMERIC_RE.fullmatch(value) and LETTER_RE.search(value)
-            and value == value.strip()):
+    if ALPHANUMERIC_RE.fullmatch(value) and LETTER_RE.search(value) and value == value.strip():
         return SenderKind.ALPHANUMERIC
     return None

@@ -36,8 +36,15 @@ class SendError(Exception):
     the seconds a 429 asked us to wait, when it said.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None,
-                 retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -49,12 +56,17 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
     """Twilio's aiohttp client, with its timeout applied and HTTP failures raised here,
     where the status and headers (Retry-After) are still at hand."""
 
-    async def request(self, method: str, url: str, params: dict[str, object] | None = None,
-                      data: dict[str, object] | None = None,
-                      headers: dict[str, str] | None = None,
-                      auth: tuple[str, str] | None = None,
-                      timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature
-                      allow_redirects: bool = False) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature
+        allow_redirects: bool = False,
+    ) -> Response:
         # The async client ignores its own timeout and passes None, which aiohttp reads as
         # "no timeout at all"; a hung request would hold the outbox forever.
         timeout = timeout if timeout is not None else self.timeout
@@ -64,8 +76,15 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
             headers = {**(headers or {}), "Authorization": _basic_auth(*auth)}
         try:
             response = await super().request(
-                method, url, params=params, data=data, headers=headers, auth=None,
-                timeout=timeout, allow_redirects=allow_redirects)
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                auth=None,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise SendError(f"Twilio unreachable: {type(exc).__name__}") from exc
         if not 200 <= response.status_code < 300:
@@ -81,30 +100,41 @@ class TwilioMessages:
     and ``from_number`` is not sent.
     """
 
-    def __init__(self, account_sid: str, auth_token: str, api_url: str = DEFAULT_API_URL,
-                 from_number: str | None = None, messaging_service_sid: str | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_url: str = DEFAULT_API_URL,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         if not from_number and not messaging_service_sid:
             raise ValueError("a from number or a messaging service SID is required")
         # max_retries=None keeps aiohttp-retry's RetryClient out: the outbox owns retries.
         self._http = _HttpClient(timeout=timeout_s, max_retries=None)
-        self._client = Client(account_sid, auth_token, http_client=self._http,
-                              environment=NO_ENVIRONMENT)
+        self._client = Client(
+            account_sid, auth_token, http_client=self._http, environment=NO_ENVIRONMENT
+        )
         # The Api domain's base_url is the root every api.twilio.com path is joined to.
         self._client.api.base_url = api_url
         self._sender: dict[str, str] = (
-            {"messaging_service_sid": messaging_service_sid} if messaging_service_sid
-            else {"from_": from_number or ""})
+            {"messaging_service_sid": messaging_service_sid}
+            if messaging_service_sid
+            else {"from_": from_number or ""}
+        )
 
     async def create(self, to: str, body: str, status_callback: str | None = None) -> str:
         """Send ``body`` to ``to``; return the new message's SID."""
         try:
             message = await self._client.messages.create_async(
-                to=to, body=body, status_callback=status_callback, **self._sender)
+                to=to, body=body, status_callback=status_callback, **self._sender
+            )
         except (TwilioException, ValueError) as exc:
             # A 2xx we cannot read: the message may well exist, so a retry could double it.
-            raise SendError(f"unreadable answer from Twilio: {type(exc).__name__}",
-                            permanent=True) from exc
+            raise SendError(
+                f"unreadable answer from Twilio: {type(exc).__name__}", permanent=True
+            ) from exc
         sid = message.sid
         if not isinstance(sid, str) or not sid:
             raise SendError("Twilio's answer had no message SID", permanent=True)
@@ -130,9 +160,12 @@ def _http_error(status: int, text: str, headers: Mapping[str, str]) -> SendError
         message += f": {detail}"
     transient = status == 429 or status >= 500
     return SendError(
-        message, status=status, code=code if isinstance(code, int) else None,
+        message,
+        status=status,
+        code=code if isinstance(code, int) else None,
         retry_after=_retry_after(headers.get("Retry-After")) if status == 429 else None,
-        permanent=400 <= status < 500 and not transient)
+        permanent=400 <= status < 500 and not transient,
+    )
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -50,8 +50,14 @@ class WebChatConnector:
 
     channel: ClassVar[str] = CHANNEL
 
-    def __init__(self, store: Store, hub: EventHub, handle: InboundHandler,
-                 allowed_origins: tuple[str, ...] = (), public_url: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: EventHub,
+        handle: InboundHandler,
+        allowed_origins: tuple[str, ...] = (),
+        public_url: str | None = None,
+    ) -> None:
         self._store = store
         self._hub = hub
         self._handle = handle
@@ -60,8 +66,8 @@ class WebChatConnector:
 
     def routes(self) -> list[web.RouteDef]:
         """The demo page, the WebSocket and the widget's static files."""
-        return [web.get("/", self.index), web.get("/webchat/ws", self.websocket),
-                web.static("/webchat", STATIC_DIR)]  # type: ignore[list-item]
+        static = web.static("/webchat", STATIC_DIR)
+        return [web.get("/", self.index), web.get("/webchat/ws", self.websocket), static]  # type: ignore[list-item]
 
     async def send(self, to: Address, message: Message) -> Sent | None:
         """Nothing to do: every stored message reaches open sockets through the event hub."""
@@ -113,8 +119,9 @@ class WebChatConnector:
         token = secrets.token_urlsafe(24)
         return token, await self._store.resolve(Address(CHANNEL, token))
 
-    async def _pump(self, ws: web.WebSocketResponse, events: asyncio.Queue[Event],
-                    already: set[str]) -> None:
+    async def _pump(
+        self, ws: web.WebSocketResponse, events: asyncio.Queue[Event], already: set[str]
+    ) -> None:
         while not ws.closed:
             event = await events.get()
             if event["type"] == "resync":
@@ -150,8 +157,9 @@ class WebChatConnector:
             return error
         dedup_id = f"{token}:{frame.client_id}" if frame.client_id else secrets.token_hex(16)
         try:
-            await self._handle(InboundMessage(Address(CHANNEL, token), frame.text,
-                                              dedup_id=dedup_id))
+            await self._handle(
+                InboundMessage(Address(CHANNEL, token), frame.text, dedup_id=dedup_id)
+            )
         except Exception:
             log.exception("web chat message could not be stored")
             return FrameError("unavailable", "the message could not be stored; try again")

@@ -97,8 +97,9 @@ def parse_client_frame(raw: str) -> ClientMessage:
     if len(text) > MAX_TEXT_CHARS:
         raise FrameError("text_too_long", f"a message holds at most {MAX_TEXT_CHARS} characters")
     client_id = data.get("id")
-    if client_id is not None and (not isinstance(client_id, str)
-                                  or not CLIENT_ID_RE.match(client_id)):
+    if client_id is not None and (
+        not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id)
+    ):
         raise FrameError("invalid_id", "'id' must be 1 to 64 letters, digits, '-' or '_'")
     return ClientMessage(text=text.strip(), client_id=client_id)
 

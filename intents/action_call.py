@@ -76,19 +76,42 @@ class ActionResponse(TypedDict):
     responses: NotRequired[list[dict[str, Any]]]
 
 
-def action_call(action: str, conversation: Conversation, prediction: Prediction, text: str,
-                slots: dict[str, Any]) -> ActionCall:
+def action_call(
+    action: str,
+    conversation: Conversation,
+    prediction: Prediction,
+    text: str,
+    slots: dict[str, Any],
+) -> ActionCall:
     """The Rasa action-server request body for running ``action``."""
     events: list[UtteranceEvent] = [
-        {"event": "user" if message.role is Role.CUSTOMER else "bot", "text": message.text,
-         "timestamp": message.ts} for message in conversation.messages]
+        {
+            "event": "user" if message.role is Role.CUSTOMER else "bot",
+            "text": message.text,
+            "timestamp": message.ts,
+        }
+        for message in conversation.messages
+    ]
     latest: LatestMessage = {
-        "text": text, "entities": [],
+        "text": text,
+        "entities": [],
         "intent": {"name": prediction.intent, "confidence": prediction.confidence},
-        "intent_ranking": [{"name": n, "confidence": c} for n, c in prediction.ranking]}
-    tracker: Tracker = {"sender_id": conversation.id, "slots": slots, "latest_message": latest,
-                        "events": events, "paused": False, "followup_action": None,
-                        "active_loop": {}, "latest_action_name": "action_listen"}
-    return {"next_action": action, "sender_id": conversation.id, "tracker": tracker,
-            "domain": {"intents": [prediction.intent], "slots": {}},
-            "version": rasa_sdk.__version__}
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in prediction.ranking],
+    }
+    tracker: Tracker = {
+        "sender_id": conversation.id,
+        "slots": slots,
+        "latest_message": latest,
+        "events": events,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+    return {
+        "next_action": action,
+        "sender_id": conversation.id,
+        "tracker": tracker,
+        "domain": {"intents": [prediction.intent], "slots": {}},
+        "version": rasa_sdk.__version__,
+    }

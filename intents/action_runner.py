@@ -53,16 +53,25 @@ class ActionResult:
 
     def slot(self, name: str) -> tuple[bool, Any]:
         """Whether the action set slot ``name``, and the last value it set."""
-        values = [e.get("value") for e in self.events
-                  if e.get("event") == "slot" and e.get("name") == name]
+        values = [
+            e.get("value")
+            for e in self.events
+            if e.get("event") == "slot" and e.get("name") == name
+        ]
         return (bool(values), values[-1] if values else None)
 
 
 class ActionRunner(Protocol):
     """Runs a named action for a conversation."""
 
-    async def run(self, action: str, conversation: Conversation, prediction: Prediction,
-                  text: str, slots: dict[str, Any]) -> ActionResult: ...
+    async def run(
+        self,
+        action: str,
+        conversation: Conversation,
+        prediction: Prediction,
+        text: str,
+        slots: dict[str, Any],
+    ) -> ActionResult: ...
 
 
 def _result(body: ActionResponse) -> ActionResult:
@@ -77,8 +86,12 @@ class InProcessActions:
     process environment.
     """
 
-    def __init__(self, package: str = ACTIONS_PACKAGE, timeout_s: float = ACTION_TIMEOUT_S,
-                 orders_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        package: str = ACTIONS_PACKAGE,
+        timeout_s: float = ACTION_TIMEOUT_S,
+        orders_path: Path | None = None,
+    ) -> None:
         self.executor = ActionExecutor()
         self.executor.register_package(package)
         # rasa-sdk registers every Action subclass it has seen, built without arguments (which
@@ -87,20 +100,26 @@ class InProcessActions:
         self.executor.register_action(ActionOrderStatus(orders_path or DEFAULT_ORDERS_PATH))
         self._timeout_s = timeout_s
 
-    async def run(self, action: str, conversation: Conversation, prediction: Prediction,
-                  text: str, slots: dict[str, Any]) -> ActionResult:
+    async def run(
+        self,
+        action: str,
+        conversation: Conversation,
+        prediction: Prediction,
+        text: str,
+        slots: dict[str, Any],
+    ) -> ActionResult:
         """Run ``action`` here, within the timeout."""
         call = action_call(action, conversation, prediction, text, slots)
         try:
             result = await asyncio.wait_for(self.executor.run(call), self._timeout_s)
         except TimeoutError:
-            raise ActionError(action, ActionFailure.TIMEOUT,
-                              f"no result after {self._timeout_s} s") from None
+            raise ActionError(
+                action, ActionFailure.TIMEOUT, f"no result after {self._timeout_s} s"
+            ) from None
         except ActionNotFoundException as exc:
             raise ActionError(action, ActionFailure.NOT_FOUND, str(exc)) from exc
         except Exception as exc:
-            raise ActionError(action, ActionFailure.FAILED, f"{type(exc).__name__}: {exc}"
-                              ) from exc
+            raise ActionError(action, ActionFailure.FAILED, f"{type(exc).__name__}: {exc}") from exc
         if result is None:
             raise ActionError(action, ActionFailure.FAILED, "the executor returned nothing")
         return _result(result.model_dump())
@@ -113,26 +132,39 @@ class RemoteActions:
         self._endpoint = endpoint
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
-    async def run(self, action: str, conversation: Conversation, prediction: Prediction,
-                  text: str, slots: dict[str, Any]) -> ActionResult:
+    async def run(
+        self,
+        action: str,
+        conversation: Conversation,
+        prediction: Prediction,
+        text: str,
+        slots: dict[str, Any],
+    ) -> ActionResult:
         """POST the action call; any error, non-200 answer or timeout is an ActionError."""
         call = action_call(action, conversation, prediction, text, slots)
         try:
-            async with aiohttp.ClientSession(timeout=self._timeout) as session, \
-                    session.post(self._endpoint, json=call) as response:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.post(self._endpoint, json=call) as response,
+            ):
                 status = response.status
                 body = await response.json(content_type=None)
         except TimeoutError:
-            raise ActionError(action, ActionFailure.TIMEOUT,
-                              f"no answer from {self._endpoint} in time") from None
+            raise ActionError(
+                action, ActionFailure.TIMEOUT, f"no answer from {self._endpoint} in time"
+            ) from None
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: the body is not JSON
-            raise ActionError(action, ActionFailure.UNREACHABLE,
-                              f"{self._endpoint}: {type(exc).__name__}: {exc}") from exc
+            raise ActionError(
+                action, ActionFailure.UNREACHABLE, f"{self._endpoint}: {type(exc).__name__}: {exc}"
+            ) from exc
         if status != HTTP_OK:
             raise _server_error(action, status, body)
         if not isinstance(body, dict):
-            raise ActionError(action, ActionFailure.UNREACHABLE,
-                              f"{self._endpoint} answered {status} without a result object")
+            raise ActionError(
+                action,
+                ActionFailure.UNREACHABLE,
+                f"{self._endpoint} answered {status} without a result object",
+            )
         return _result(cast("ActionResponse", body))
 
 

@@ -19,8 +19,9 @@ T = TypeVar("T")
 class MicroBatcher(Generic[T]):
     """Feeds texts to ``run`` in batches of at most ``max_batch`` on ``workers`` threads."""
 
-    def __init__(self, run: Callable[[list[str]], Sequence[T]], max_batch: int = 32,
-                 workers: int = 2) -> None:
+    def __init__(
+        self, run: Callable[[list[str]], Sequence[T]], max_batch: int = 32, workers: int = 2
+    ) -> None:
         self._run = run
         self._max_batch = max_batch
         self._workers = workers
@@ -44,8 +45,9 @@ class MicroBatcher(Generic[T]):
             size = min(len(self._queue), self._max_batch)
             batch = [self._queue.popleft() for _ in range(size)]
             try:
-                results = await loop.run_in_executor(self._executor, self._run,
-                                                     [text for text, _ in batch])
+                results = await loop.run_in_executor(
+                    self._executor, self._run, [text for text, _ in batch]
+                )
             except Exception as exc:  # every waiter of the batch learns of the failure
                 for _, future in batch:
                     if not future.done():

@@ -57,8 +57,10 @@ def make_encoder(kind: str, cache_dir: Path) -> Encoder:
     quantized = kind == "onnx-int8"
     path = cache_dir / "encoders" / f"minilm-{kind}.v{EXPORT_VERSION}.onnx"
     if not path.exists():
-        log.info("exporting the encoder to %s ONNX (first start only)…",
-                 "int8" if quantized else "float32")
+        log.info(
+            "exporting the encoder to %s ONNX (first start only)…",
+            "int8" if quantized else "float32",
+        )
         start = time.perf_counter()
         partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
         export_onnx(partial, quantize=quantized)
@@ -69,30 +71,50 @@ def make_encoder(kind: str, cache_dir: Path) -> Encoder:
 
 def cache_key(texts: Sequence[str], labels: Sequence[str], options: BuildOptions) -> str:
     """A hash of everything that determines the trained model."""
-    payload = json.dumps({"texts": list(texts), "labels": list(labels),
-                          "config": asdict(options.config), "encoder": options.encoder,
-                          "export": EXPORT_VERSION, "model": MODEL_VERSION,
-                          "sklearn": sklearn.__version__},
-                         sort_keys=True)
+    payload = json.dumps(
+        {
+            "texts": list(texts),
+            "labels": list(labels),
+            "config": asdict(options.config),
+            "encoder": options.encoder,
+            "export": EXPORT_VERSION,
+            "model": MODEL_VERSION,
+            "sklearn": sklearn.__version__,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def encode_all(encoder: Encoder, texts: Sequence[str], progress: bool = False
-               ) -> NDArray[np.float64]:
+def encode_all(
+    encoder: Encoder, texts: Sequence[str], progress: bool = False
+) -> NDArray[np.float64]:
     """Embed many texts in chunks, with a progress bar when asked."""
-    chunks = [list(texts[i:i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)]
-    rows = [encoder.encode(chunk) for chunk in tqdm(chunks, desc="encoding", unit="chunk",
-                                                     disable=not progress)]
+    chunks = [list(texts[i : i + ENCODE_CHUNK]) for i in range(0, len(texts), ENCODE_CHUNK)]
+    rows = [
+        encoder.encode(chunk)
+        for chunk in tqdm(chunks, desc="encoding", unit="chunk", disable=not progress)
+    ]
     return np.vstack(rows).astype(np.float64) if rows else np.zeros((0, 384))
 
 
-def train_model(encoder: Encoder, texts: Sequence[str], labels: Sequence[str],
-                config: TrainingConfig, progress: bool = False) -> IntentModel:
+def train_model(
+    encoder: Encoder,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: TrainingConfig,
+    progress: bool = False,
+) -> IntentModel:
     """Encode the training texts and train the model."""
     embeddings = encode_all(encoder, texts, progress)
-    steps = tqdm(total=config.folds + config.unknown_groups + 1, desc="training", unit="fit",
-                 disable=not progress)
+    steps = tqdm(
+        total=config.folds + config.unknown_groups + 1,
+        desc="training",
+        unit="fit",
+        disable=not progress,
+    )
     with steps:
+
         def advance(message: str) -> None:
             steps.set_postfix_str(message)
             steps.update(1)
@@ -112,9 +134,14 @@ def load_cached(path: Path) -> IntentModel | None:
     return model if isinstance(model, IntentModel) else None
 
 
-def build_classifier(texts: Sequence[str], labels: Sequence[str], cache_dir: Path,
-                     options: BuildOptions = BuildOptions(), rebuild: bool = False,
-                     progress: bool = False) -> BatchedClassifier:
+def build_classifier(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions = BuildOptions(),
+    rebuild: bool = False,
+    progress: bool = False,
+) -> BatchedClassifier:
     """The classifier for this training data: from the cache, or trained and cached."""
     encoder = make_encoder(options.encoder, cache_dir)
     path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"

@@ -43,8 +43,10 @@ class Evidence:
     @classmethod
     def of(cls, scores: Sequence[Scores], weights: Sequence[float]) -> Evidence:
         """Blend each of ``scores`` with ``weights`` and put the results together."""
-        return cls(np.concatenate([blend(s.members, weights).max(axis=1) for s in scores]),
-                   np.concatenate([s.nearest for s in scores]))
+        return cls(
+            np.concatenate([blend(s.members, weights).max(axis=1) for s in scores]),
+            np.concatenate([s.nearest for s in scores]),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,7 @@ class Rule:
 
     def answers(self, evidence: Evidence) -> NDArray[np.bool_]:
         """Which of the messages this rule answers."""
-        return ((evidence.confidence >= self.threshold)
-                & (evidence.nearest >= self.min_similarity))
+        return (evidence.confidence >= self.threshold) & (evidence.nearest >= self.min_similarity)
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,13 @@ class Calibration:
     unknown_escalated: float | None
 
 
-def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                config: TrainingConfig, progress: Progress | None = None) -> Scores | None:
+def out_of_fold(
+    texts: Sequence[str],
+    embeddings: Floats,
+    labels: Sequence[str],
+    config: TrainingConfig,
+    progress: Progress | None = None,
+) -> Scores | None:
     """The members' out-of-fold scores over the training rows (None: too few rows)."""
     y = np.asarray(labels)
     folds = min(config.folds, int(np.unique(y, return_counts=True)[1].min()))
@@ -97,8 +103,11 @@ def out_of_fold(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
 
 def weight_grid(members: int) -> list[tuple[float, ...]]:
     """Every blend of ``members`` weights in steps of 1/``WEIGHT_STEPS`` summing to 1."""
-    grid = [steps for steps in itertools.product(range(WEIGHT_STEPS + 1), repeat=members)
-            if sum(steps) == WEIGHT_STEPS]
+    grid = [
+        steps
+        for steps in itertools.product(range(WEIGHT_STEPS + 1), repeat=members)
+        if sum(steps) == WEIGHT_STEPS
+    ]
     return [tuple(step / WEIGHT_STEPS for step in steps) for steps in grid]
 
 
@@ -124,9 +133,13 @@ def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: flo
     return float(confidence[order][reaching.max()])
 
 
-def unknown_scores(texts: Sequence[str], embeddings: Floats, labels: Sequence[str],
-                   config: TrainingConfig, progress: Progress | None = None
-                   ) -> list[Scores] | None:
+def unknown_scores(
+    texts: Sequence[str],
+    embeddings: Floats,
+    labels: Sequence[str],
+    config: TrainingConfig,
+    progress: Progress | None = None,
+) -> list[Scores] | None:
     """How examples of intents hidden from training score, one round per group of hidden
     intents (each round's members know different intents, so rounds blend separately; None:
     too few intents)."""
@@ -157,15 +170,23 @@ def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
     return Rule(threshold, float(np.nextafter(passing[still_needed - 1], np.inf)))
 
 
-def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence | None,
-                lowest: float, config: TrainingConfig) -> Rule:
+def choose_rule(
+    known: Evidence,
+    correct: NDArray[np.bool_],
+    unknown: Evidence | None,
+    lowest: float,
+    config: TrainingConfig,
+) -> Rule:
     """The rule answering the most ``known`` rows at the target precision (out of fold) while
     escalating the target share of ``unknown`` ones, with no threshold below ``lowest``."""
     if unknown is None:
         return Rule(lowest)
     above = unknown.confidence[unknown.confidence > lowest]
-    candidates = np.unique(np.concatenate(
-        [[lowest], np.quantile(above, np.linspace(0, 1, RULE_CANDIDATES)) if len(above) else []]))
+    candidates = np.unique(
+        np.concatenate(
+            [[lowest], np.quantile(above, np.linspace(0, 1, RULE_CANDIDATES)) if len(above) else []]
+        )
+    )
     best: tuple[int, Rule] | None = None
     for threshold in candidates:
         rule = escalating_rule(float(threshold), unknown, config.target_unknown_escalated)
@@ -179,8 +200,12 @@ def choose_rule(known: Evidence, correct: NDArray[np.bool_], unknown: Evidence |
     return best[1]
 
 
-def choose(known: Scores, truth: NDArray[np.int64], unknown: Sequence[Scores] | None,
-           config: TrainingConfig) -> tuple[tuple[float, ...], Rule, Calibration]:
+def choose(
+    known: Scores,
+    truth: NDArray[np.int64],
+    unknown: Sequence[Scores] | None,
+    config: TrainingConfig,
+) -> tuple[tuple[float, ...], Rule, Calibration]:
     """Blend weights and answer rule from held-out scores of known intents (``truth``: their
     label indices) and of unknown ones."""
     weights = choose_weights(known.members, truth)
@@ -191,16 +216,23 @@ def choose(known: Scores, truth: NDArray[np.int64], unknown: Sequence[Scores] | 
     unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
     rule = choose_rule(evidence, correct, unknown_evidence, lowest, config)
     calibration = Calibration(
-        precision_threshold=lowest, out_of_fold_accuracy=float(correct.mean()),
+        precision_threshold=lowest,
+        out_of_fold_accuracy=float(correct.mean()),
         out_of_fold_answered=float(rule.answers(evidence).mean()),
-        unknown_escalated=(None if unknown_evidence is None
-                           else float((~rule.answers(unknown_evidence)).mean())))
+        unknown_escalated=(
+            None if unknown_evidence is None else float((~rule.answers(unknown_evidence)).mean())
+        ),
+    )
     return weights, rule, calibration
 
 
-def calibrate(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
-              config: TrainingConfig, progress: Progress | None = None
-              ) -> tuple[tuple[float, ...], Rule, Calibration | None]:
+def calibrate(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    embeddings: Floats,
+    config: TrainingConfig,
+    progress: Progress | None = None,
+) -> tuple[tuple[float, ...], Rule, Calibration | None]:
     """Blend weights, answer rule and how they were found, from the training data alone."""
     classes = [str(c) for c in np.unique(np.asarray(labels))]
     truth = np.searchsorted(classes, np.asarray(labels))

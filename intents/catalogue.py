@@ -56,10 +56,13 @@ def _intent(name: str, spec: Any) -> Intent:
     answer, escalate, action = spec.get("answer"), spec.get("escalate"), spec.get("action")
     if answer is None and escalate is None and action is None:
         raise CatalogueError(f"intent {name!r}: needs an answer, an action or an escalate reason")
-    return Intent(name=name, examples=examples,
-                  answer=None if answer is None else str(answer),
-                  escalate=None if escalate is None else str(escalate),
-                  action=None if action is None else str(action))
+    return Intent(
+        name=name,
+        examples=examples,
+        answer=None if answer is None else str(answer),
+        escalate=None if escalate is None else str(escalate),
+        action=None if action is None else str(action),
+    )
 
 
 def _rasa_examples(block: Any) -> list[str]:
@@ -88,13 +91,17 @@ def _rasa_intents(data: dict[str, Any], path: str | Path) -> dict[str, Intent]:
     for item in data["nlu"] or ():
         if isinstance(item, dict) and "intent" in item:
             examples.setdefault(str(item["intent"]), []).extend(
-                _rasa_examples(item.get("examples")))
+                _rasa_examples(item.get("examples"))
+            )
     responses = data.get("responses")
     specs = {}
     for name, texts in examples.items():
         answer = _rasa_answer(responses, name)
-        specs[name] = {"examples": texts, "answer": answer,
-                       "escalate": None if answer else RASA_NO_ANSWER}
+        specs[name] = {
+            "examples": texts,
+            "answer": answer,
+            "escalate": None if answer else RASA_NO_ANSWER,
+        }
     return {name: _intent(name, spec) for name, spec in specs.items()}
 
 

@@ -48,9 +48,13 @@ class MiniLMEncoder:
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Embed ``texts`` (one row each, unit length)."""
-        rows = self.model.encode(texts, batch_size=self._batch_size,
-                                  normalize_embeddings=True, convert_to_numpy=True,
-                                  show_progress_bar=False)
+        rows = self.model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(rows, dtype=np.float32)
 
     def close(self) -> None:

@@ -54,13 +54,15 @@ def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
     return [text for text, _ in rows], [label for _, label in rows]
 
 
-def predict_all(classifier: BatchedClassifier, texts: list[str],
-                progress: bool = False) -> list[Prediction]:
+def predict_all(
+    classifier: BatchedClassifier, texts: list[str], progress: bool = False
+) -> list[Prediction]:
     """Predictions for every text, in batches, with a progress bar when asked."""
     out: list[Prediction] = []
-    for start in tqdm(range(0, len(texts), ENCODE_CHUNK), desc="evaluating", unit="chunk",
-                      disable=not progress):
-        out.extend(classifier.predict(texts[start:start + ENCODE_CHUNK]))
+    for start in tqdm(
+        range(0, len(texts), ENCODE_CHUNK), desc="evaluating", unit="chunk", disable=not progress
+    ):
+        out.extend(classifier.predict(texts[start : start + ENCODE_CHUNK]))
     return out
 
 
@@ -75,8 +77,13 @@ def single_message_ms(classifier: BatchedClassifier, texts: list[str]) -> list[f
     return timings
 
 
-def score(predictions: list[Prediction], labels: list[str], timings: list[float],
-          rule: Rule, weights: tuple[float, ...]) -> EvalResult:
+def score(
+    predictions: list[Prediction],
+    labels: list[str],
+    timings: list[float],
+    rule: Rule,
+    weights: tuple[float, ...],
+) -> EvalResult:
     """The headline numbers for ``predictions`` against the true ``labels``."""
     predicted = np.array([p.intent for p in predictions])
     truth = np.array(labels)
@@ -89,18 +96,22 @@ def score(predictions: list[Prediction], labels: list[str], timings: list[float]
         answered_share=float(answered.mean()),
         answered_precision=float(correct[answered].mean()) if answered.any() else None,
         oos_recall=float((~answered[oos]).mean()) if oos.any() else None,
-        p50_ms=float(np.percentile(timings, 50)), p99_ms=float(np.percentile(timings, 99)),
-        test_rows=len(labels), threshold=rule.threshold, min_similarity=rule.min_similarity,
-        blend_weights=weights)
+        p50_ms=float(np.percentile(timings, 50)),
+        p99_ms=float(np.percentile(timings, 99)),
+        test_rows=len(labels),
+        threshold=rule.threshold,
+        min_similarity=rule.min_similarity,
+        blend_weights=weights,
+    )
 
 
-def evaluate(classifier: BatchedClassifier, texts: list[str], labels: list[str],
-             progress: bool = False) -> tuple[EvalResult, list[Prediction]]:
+def evaluate(
+    classifier: BatchedClassifier, texts: list[str], labels: list[str], progress: bool = False
+) -> tuple[EvalResult, list[Prediction]]:
     """Classify every test text and score the results."""
     predictions = predict_all(classifier, texts, progress)
     timings = single_message_ms(classifier, texts)
-    result = score(predictions, labels, timings, classifier.model.rule,
-                   classifier.model.weights)
+    result = score(predictions, labels, timings, classifier.model.rule, classifier.model.weights)
     return result, predictions
 
 
@@ -119,9 +130,12 @@ class HoldoutResult:
         return asdict(self)
 
 
-def holdout_experiment(build: Callable[[list[str], list[str]], BatchedClassifier],
-                       train: tuple[list[str], list[str]], test: tuple[list[str], list[str]],
-                       held_out: Sequence[str]) -> HoldoutResult:
+def holdout_experiment(
+    build: Callable[[list[str], list[str]], BatchedClassifier],
+    train: tuple[list[str], list[str]],
+    test: tuple[list[str], list[str]],
+    held_out: Sequence[str],
+) -> HoldoutResult:
     """Train without the ``held_out`` intents; score their test rows as out of scope."""
     hidden = set(held_out)
     known_rows = [(t, y) for t, y in zip(*train, strict=True) if y not in hidden]
@@ -139,5 +153,7 @@ def holdout_experiment(build: Callable[[list[str], list[str]], BatchedClassifier
         unknown_escalated=float((~answered[unknown]).mean()),
         known_accuracy=float(correct[~unknown].mean()),
         known_answered=float(answered[~unknown].mean()),
-        known_answered_precision=(float(correct[known_answered].mean())
-                                  if known_answered.any() else None))
+        known_answered_precision=(
+            float(correct[known_answered].mean()) if known_answered.any() else None
+        ),
+    )

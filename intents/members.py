@@ -68,8 +68,7 @@ class LexicalMember:
     def fit(cls, texts: Texts, labels: Labels, c: float) -> LexicalMember:
         """Fit the vectorisers and the classifier."""
         words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                                min_df=2)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
         rows = list(texts)
         features = sparse.hstack([words.fit_transform(rows), chars.fit_transform(rows)]).tocsr()
         return cls(words, chars, LogisticRegression(C=c, max_iter=3000).fit(features, labels))
@@ -124,27 +123,33 @@ class Members:
     neighbour: NeighbourMember
 
     @classmethod
-    def fit(cls, texts: Texts, embeddings: Floats, labels: Labels,
-            config: TrainingConfig) -> Members:
+    def fit(
+        cls, texts: Texts, embeddings: Floats, labels: Labels, config: TrainingConfig
+    ) -> Members:
         """Fit every member on the same rows."""
         embed = LogisticRegression(C=config.embed_c, max_iter=3000).fit(embeddings, labels)
-        return cls(embed=embed, lexical=LexicalMember.fit(texts, labels, config.lexical_c),
-                   neighbour=NeighbourMember.fit(embeddings, labels,
-                                                 config.neighbour_temperature))
+        return cls(
+            embed=embed,
+            lexical=LexicalMember.fit(texts, labels, config.lexical_c),
+            neighbour=NeighbourMember.fit(embeddings, labels, config.neighbour_temperature),
+        )
 
     def scores(self, texts: Texts, embeddings: Floats) -> Scores:
         """Each member's class probabilities and the nearest training example's similarity."""
         similarities = self.neighbour.similarities(embeddings)
-        return Scores(members=[probabilities(self.embed, embeddings),
-                               self.lexical.predict_proba(texts),
-                               self.neighbour.probabilities(similarities)],
-                      nearest=similarities.max(axis=1))
+        return Scores(
+            members=[
+                probabilities(self.embed, embeddings),
+                self.lexical.predict_proba(texts),
+                self.neighbour.probabilities(similarities),
+            ],
+            nearest=similarities.max(axis=1),
+        )
 
 
 def blend(members: Sequence[Floats], weights: Sequence[float]) -> Floats:
     """The weighted average of the members' probabilities."""
-    result: Floats = sum((w * p for w, p in zip(weights, members, strict=True)),
-                         np.zeros_like(members[0]))
+    result: Floats = sum(
+        (w * p for w, p in zip(weights, members, strict=True)), np.zeros_like(members[0])
+    )
     return result
-
-

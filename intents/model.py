@@ -31,20 +31,30 @@ class IntentModel:
         scores = self.members.scores(texts, embeddings)
         rows = blend(scores.members, self.weights)
         answers = self.rule.answers(Evidence(rows.max(axis=1), scores.nearest))
-        return [self.prediction(row, bool(answer)) for row, answer in zip(rows, answers,
-                                                                          strict=True)]
+        return [
+            self.prediction(row, bool(answer)) for row, answer in zip(rows, answers, strict=True)
+        ]
 
     def prediction(self, row: Floats, answerable: bool) -> Prediction:
         """The prediction for one row of blended probabilities."""
         order = np.argsort(row)[::-1][:RANKING_SIZE]
         ranking = tuple((self.labels[i], float(row[i])) for i in order)
         intent, confidence = ranking[0]
-        return Prediction(intent=intent, confidence=confidence,
-                          confident=answerable and intent != OOS_LABEL, ranking=ranking)
+        return Prediction(
+            intent=intent,
+            confidence=confidence,
+            confident=answerable and intent != OOS_LABEL,
+            ranking=ranking,
+        )
 
 
-def train(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
-          config: TrainingConfig | None = None, progress: Progress | None = None) -> IntentModel:
+def train(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    embeddings: Floats,
+    config: TrainingConfig | None = None,
+    progress: Progress | None = None,
+) -> IntentModel:
     """Choose weights and answer rule on the training data, then fit on all rows."""
     config = config or TrainingConfig()
     weights, rule, calibration = calibrate(texts, labels, embeddings, config, progress)
@@ -52,5 +62,6 @@ def train(texts: Sequence[str], labels: Sequence[str], embeddings: Floats,
         progress("fitting on all training rows")
     members = Members.fit(texts, embeddings, labels, config)
     classes = [str(c) for c in np.unique(np.asarray(labels))]
-    return IntentModel(members=members, labels=classes, weights=weights, rule=rule,
-                       calibration=calibration)
+    return IntentModel(
+        members=members, labels=classes, weights=weights, rule=rule, calibration=calibration
+    )

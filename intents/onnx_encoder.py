@@ -52,8 +52,9 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
             self.transformer = transformer
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.transformer(input_ids=input_ids,
-                                      attention_mask=attention_mask).last_hidden_state
+            hidden = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=-1)
@@ -64,12 +65,16 @@ def export_onnx(target: Path, quantize: bool = True) -> Path:
     axes = {0: "batch", 1: "tokens"}
     with warnings.catch_warnings():  # the tracer's notes on shapes it treats as constants
         warnings.simplefilter("ignore")
-        torch.onnx.export(Pooled().eval(), (sample, sample), str(fp32),
-                          input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"],
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes,
-                                        "embedding": {0: "batch"}},
-                          opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            Pooled().eval(),
+            (sample, sample),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
     logging.disable(logging.WARNING)  # optimiser and quantiser log every step on the root logger
     try:
         _fuse_and_quantize(fp32, target, transformer.config, quantize)
@@ -84,9 +89,13 @@ def _fuse_and_quantize(source: Path, target: Path, config: Any, quantize: bool) 
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
-    fused = optimize_model(str(source), model_type="bert", opt_level=1,
-                           num_heads=config.num_attention_heads,
-                           hidden_size=config.hidden_size)
+    fused = optimize_model(
+        str(source),
+        model_type="bert",
+        opt_level=1,
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+    )
     if not quantize:
         fused.save_model_to_file(str(target))
         return
@@ -94,9 +103,13 @@ def _fuse_and_quantize(source: Path, target: Path, config: Any, quantize: bool) 
     fused.save_model_to_file(str(staged))
     try:
         # Fused operators are outside ONNX's shape inference: their outputs are float.
-        quantize_dynamic(str(staged), str(target), weight_type=QuantType.QInt8,
-                         per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(staged),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         staged.unlink()
 
@@ -143,11 +156,11 @@ class OnnxEncoder:
         if len(texts) == 1:
             return self._run(latency, texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        chunks = [order[start:start + self._chunk]
-                  for start in range(0, len(order), self._chunk)]
+        chunks = [order[start : start + self._chunk] for start in range(0, len(order), self._chunk)]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         results = self._pool.map(
-            lambda chunk: self._run(throughput, [texts[i] for i in chunk]), chunks)
+            lambda chunk: self._run(throughput, [texts[i] for i in chunk]), chunks
+        )
         for chunk, rows in zip(chunks, results, strict=True):
             out[chunk] = rows
         return out
@@ -166,4 +179,3 @@ class OnnxEncoder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         result = session.run(None, {"input_ids": ids, "attention_mask": mask})
         return np.asarray(result[0], dtype=np.float32)
-

@@ -19,8 +19,9 @@ from bot.contracts import Prediction
 from intents.evaluate import EvalResult
 
 
-def coverage_precision(predictions: list[Prediction], labels: list[str]
-                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def coverage_precision(
+    predictions: list[Prediction], labels: list[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Coverage and precision when answering the k most confident rows, for every k."""
     confidence = np.array([p.confidence for p in predictions])
     correct = np.array([p.intent == y for p, y in zip(predictions, labels, strict=True)])
@@ -30,13 +31,20 @@ def coverage_precision(predictions: list[Prediction], labels: list[str]
     return k / len(order), hits / k
 
 
-def write_report(directory: Path, texts: list[str], labels: list[str],
-                 predictions: list[Prediction], result: EvalResult) -> list[Path]:
+def write_report(
+    directory: Path,
+    texts: list[str],
+    labels: list[str],
+    predictions: list[Prediction],
+    result: EvalResult,
+) -> list[Path]:
     """Write confusion matrix and coverage/precision PNGs, misclassified rows and the numbers."""
     directory.mkdir(parents=True, exist_ok=True)
-    written = [_confusion(directory / "confusion_matrix.png", labels, predictions),
-               _coverage(directory / "coverage_precision.png", labels, predictions, result),
-               _misclassified(directory / "misclassified.csv", texts, labels, predictions)]
+    written = [
+        _confusion(directory / "confusion_matrix.png", labels, predictions),
+        _coverage(directory / "coverage_precision.png", labels, predictions, result),
+        _misclassified(directory / "misclassified.csv", texts, labels, predictions),
+    ]
     summary = directory / "summary.json"
     summary.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return [*written, summary]
@@ -44,8 +52,9 @@ def write_report(directory: Path, texts: list[str], labels: list[str],
 
 def _confusion(path: Path, labels: list[str], predictions: list[Prediction]) -> Path:
     classes = sorted(set(labels) | {p.intent for p in predictions})
-    matrix = confusion_matrix(labels, [p.intent for p in predictions], labels=classes,
-                              normalize="true")
+    matrix = confusion_matrix(
+        labels, [p.intent for p in predictions], labels=classes, normalize="true"
+    )
     size = max(6.0, len(classes) * 0.16)
     figure, axes = plt.subplots(figsize=(size, size))
     image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
@@ -61,14 +70,20 @@ def _confusion(path: Path, labels: list[str], predictions: list[Prediction]) -> 
     return path
 
 
-def _coverage(path: Path, labels: list[str], predictions: list[Prediction],
-              result: EvalResult) -> Path:
+def _coverage(
+    path: Path, labels: list[str], predictions: list[Prediction], result: EvalResult
+) -> Path:
     coverage, precision = coverage_precision(predictions, labels)
     figure, axes = plt.subplots(figsize=(6, 4.5))
     axes.plot(coverage, precision, label="answer the most confident share")
     if result.answered_precision is not None:
-        axes.scatter([result.answered_share], [result.answered_precision], color="red",
-                     zorder=3, label=f"chosen rule (threshold {result.threshold:.3f})")
+        axes.scatter(
+            [result.answered_share],
+            [result.answered_precision],
+            color="red",
+            zorder=3,
+            label=f"chosen rule (threshold {result.threshold:.3f})",
+        )
     axes.axhline(0.98, color="grey", linestyle=":", label="98 % precision")
     axes.set_xlabel("share of messages answered automatically")
     axes.set_ylabel("precision of the answers")
@@ -81,13 +96,21 @@ def _coverage(path: Path, labels: list[str], predictions: list[Prediction],
     return path
 
 
-def _misclassified(path: Path, texts: list[str], labels: list[str],
-                   predictions: list[Prediction]) -> Path:
+def _misclassified(
+    path: Path, texts: list[str], labels: list[str], predictions: list[Prediction]
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "true", "predicted", "confidence", "answered"])
         for text, label, prediction in zip(texts, labels, predictions, strict=True):
             if prediction.intent != label:
-                writer.writerow([text, label, prediction.intent,
-                                 f"{prediction.confidence:.4f}", prediction.confident])
+                writer.writerow(
+                    [
+                        text,
+                        label,
+                        prediction.intent,
+                        f"{prediction.confidence:.4f}",
+                        prediction.confident,
+                    ]
+                )
     return path

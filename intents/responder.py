@@ -32,31 +32,35 @@ class CatalogueResponder:
         self._catalogue = catalogue
         self._actions = actions
 
-    async def respond(self, prediction: Prediction, conversation: Conversation,
-                      text: str) -> Answer:
+    async def respond(
+        self, prediction: Prediction, conversation: Conversation, text: str
+    ) -> Answer:
         """The answer for ``prediction.intent``; an unknown intent or failed action escalates."""
         intent = self._catalogue.intents.get(prediction.intent)
         if intent is None:
-            log.warning("no automated answer: intent %r is not in the catalogue",
-                        prediction.intent)
+            log.warning("no automated answer: intent %r is not in the catalogue", prediction.intent)
             return Answer(text=None, escalate=NO_ANSWER_REASON)
         if intent.action is None:
             return Answer(text=intent.answer, escalate=intent.escalate)
         return await self._run_action(intent, prediction, conversation, text)
 
-    async def _run_action(self, intent: Intent, prediction: Prediction,
-                          conversation: Conversation, text: str) -> Answer:
+    async def _run_action(
+        self, intent: Intent, prediction: Prediction, conversation: Conversation, text: str
+    ) -> Answer:
         assert intent.action is not None
         if self._actions is None:
-            log.warning("custom action %s of intent %s: no action runner is configured",
-                        intent.action, intent.name)
+            log.warning(
+                "custom action %s of intent %s: no action runner is configured",
+                intent.action,
+                intent.name,
+            )
             return Answer(text=None, escalate=NO_RUNNER_REASON)
         try:
-            result = await self._actions.run(intent.action, conversation, prediction, text,
-                                             dict(conversation.slots))
+            result = await self._actions.run(
+                intent.action, conversation, prediction, text, dict(conversation.slots)
+            )
         except ActionError as error:
-            log.warning("custom action %s failed (%s): %s", error.action, error.kind,
-                        error.detail)
+            log.warning("custom action %s failed (%s): %s", error.action, error.kind, error.detail)
             return Answer(text=None, escalate=ACTION_FAILED_REASONS[error.kind])
         slots = dict(conversation.slots)
         for event in result.events:
@@ -68,5 +72,6 @@ class CatalogueResponder:
                     slots[name] = str(value)
         expect = intent.name if slots.get("requested_slot") else None
         texts = "\n".join(result.texts) or None
-        return Answer(text=texts, escalate=intent.escalate if texts else None,
-                      expect=expect, slots=slots)
+        return Answer(
+            text=texts, escalate=intent.escalate if texts else None, expect=expect, slots=slots
+        )

@@ -18,8 +18,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 def _check(vectorizer: TfidfVectorizer) -> None:
-    if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"
-            and vectorizer.binary is False):
+    if not (
+        vectorizer.sublinear_tf
+        and vectorizer.use_idf
+        and vectorizer.norm == "l2"
+        and vectorizer.binary is False
+    ):
         raise ValueError("transform() only reproduces sublinear_tf, use_idf, l2-norm vectorisers")
 
 
@@ -45,10 +49,10 @@ def transform(vectorizers: Sequence[TfidfVectorizer], texts: Sequence[str]) -> s
     data = (np.log(np.asarray(counts, dtype=np.float64)) + 1.0) * idf[columns]
     rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
     # Each vectoriser normalises its own part of the row.
-    block = np.searchsorted(np.cumsum([len(v.vocabulary_) for v in vectorizers]), columns,
-                            side="right")
+    block = np.searchsorted(
+        np.cumsum([len(v.vocabulary_) for v in vectorizers]), columns, side="right"
+    )
     keys = rows * len(vectorizers) + block
-    norms = np.sqrt(np.bincount(keys, weights=data * data,
-                                minlength=len(texts) * len(vectorizers)))
+    norms = np.sqrt(np.bincount(keys, weights=data * data, minlength=len(texts) * len(vectorizers)))
     data /= norms[keys]
     return sparse.csr_matrix((data, columns, np.asarray(indptr)), shape=(len(texts), offset))

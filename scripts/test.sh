@@ -11,5 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then  # the browser test drives Debian's Chromium
 fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

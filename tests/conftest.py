@@ -40,9 +40,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-        [server_path(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            server_path(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 15
@@ -110,15 +123,15 @@ AppFactory = Callable[..., web.Application]
 
 
 @pytest.fixture
-def make_app(settings: Settings, intents: Intents,
-             redis_client: aioredis.Redis) -> AppFactory:
+def make_app(settings: Settings, intents: Intents, redis_client: aioredis.Redis) -> AppFactory:
     """Builds apps on the test Redis with the shared intents (one per simulated process)."""
 
-    def build(desk: AgentDesk | Literal["log"] | None = "log",
-              **overrides: object) -> web.Application:
+    def build(
+        desk: AgentDesk | Literal["log"] | None = "log", **overrides: object
+    ) -> web.Application:
         """An app; ``desk=None`` lets the settings choose the desk (Slack when configured)."""
-        return create_app(replace(settings, **overrides), intents=intents,  # type: ignore[arg-type]
-                          desk=LogDesk() if desk == "log" else desk)
+        configured = replace(settings, **overrides)  # type: ignore[arg-type]
+        return create_app(configured, intents=intents, desk=LogDesk() if desk == "log" else desk)
 
     return build
 
@@ -133,9 +146,13 @@ async def twilio_api() -> AsyncIterator[FakeTwilio]:
 @pytest.fixture
 def sms_settings(twilio_api: FakeTwilio) -> dict[str, object]:
     """Settings overrides that switch the SMS channel on against the fake Twilio API."""
-    return {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
-            "twilio_from_number": SHOP_NUMBER, "twilio_api_url": twilio_api.url,
-            "public_url": PUBLIC_URL}
+    return {
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from_number": SHOP_NUMBER,
+        "twilio_api_url": twilio_api.url,
+        "public_url": PUBLIC_URL,
+    }
 
 
 @pytest.fixture
@@ -148,5 +165,9 @@ async def slack_api() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 def slack_settings(slack_api: FakeSlack) -> dict[str, object]:
     """Settings overrides that put the agent desk in Slack, against the fake Web API."""
-    return {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SIGNING_SECRET,
-            "slack_escalation_channel": DESK_CHANNEL, "slack_api_url": slack_api.url}
+    return {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_escalation_channel": DESK_CHANNEL,
+        "slack_api_url": slack_api.url,
+    }

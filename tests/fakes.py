@@ -36,8 +36,9 @@ class TableResponder:
         self.answers = answers
         self.escalate = escalate or {}
 
-    async def respond(self, prediction: Prediction, conversation: Conversation,
-                      text: str) -> Answer:
+    async def respond(
+        self, prediction: Prediction, conversation: Conversation, text: str
+    ) -> Answer:
         return Answer(self.answers.get(prediction.intent), self.escalate.get(prediction.intent))
 
 
@@ -92,7 +93,8 @@ class FlakyDesk(LogDesk):
         self._check()
         await super().post(ticket, message)
 
-    async def update_ticket(self, ticket: str, conversation: Conversation,
-                            change: TicketChange) -> None:
+    async def update_ticket(
+        self, ticket: str, conversation: Conversation, change: TicketChange
+    ) -> None:
         self._check()
         await super().update_ticket(ticket, conversation, change)

@@ -9,8 +9,11 @@ from collections.abc import Awaitable, Callable
 POLL_S = 0.02
 
 
-async def wait_until(condition: Callable[[], bool | Awaitable[bool]], timeout_s: float = 10.0,
-                     what: str = "the condition") -> None:
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout_s: float = 10.0,
+    what: str = "the condition",
+) -> None:
     """Poll ``condition`` (plain or async) until it is true; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:

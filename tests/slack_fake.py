@@ -130,8 +130,13 @@ class FakeSlack:
         """Make ``users.info`` know ``user_id``."""
         self.users[user_id] = FakeUser(real_name, display_name)
 
-    def fail_next(self, method: str, status: int = 200, error: str | None = None,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         """Answer the next call of ``method`` with this failure.
 
         ``status=429`` is Slack's rate limit (``Retry-After`` header, ``ratelimited``);
@@ -142,15 +147,19 @@ class FakeSlack:
             raise ValueError("an HTTP 200 failure needs an error slug")
         self._scripted[method].append(Failure(status, slug, retry_after))
 
-    def posts(self, channel: str | None = None,
-              thread_ts: str | None = None) -> list[dict[str, Any]]:
+    def posts(
+        self, channel: str | None = None, thread_ts: str | None = None
+    ) -> list[dict[str, Any]]:
         """The parameters of the successful ``chat.postMessage`` calls, oldest first.
 
         ``channel`` and ``thread_ts`` filter when given (``None`` means any).
         """
-        return [call.params for call in self._succeeded("chat.postMessage")
-                if channel in (None, call.params.get("channel"))
-                and thread_ts in (None, call.params.get("thread_ts"))]
+        return [
+            call.params
+            for call in self._succeeded("chat.postMessage")
+            if channel in (None, call.params.get("channel"))
+            and thread_ts in (None, call.params.get("thread_ts"))
+        ]
 
     def updates(self) -> list[dict[str, Any]]:
         """The parameters of the successful ``chat.update`` calls, oldest first."""
@@ -183,8 +192,12 @@ class FakeSlack:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     # ---- serving --------------------------------------------------------------------------
@@ -220,8 +233,9 @@ class FakeSlack:
             return self._scripted[method].popleft()
         return None
 
-    def _call(self, method: str,
-              params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _call(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         handlers = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -246,9 +260,16 @@ class FakeSlack:
     # ---- methods ----------------------------------------------------------------------------
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": TEAM_NAME,
-                "user": BOT_NAME, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-                "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": TEAM_NAME,
+            "user": BOT_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel") or "")
@@ -272,10 +293,16 @@ class FakeSlack:
         if error:
             return _error(error)
         message = self.messages[key]
-        message.update(self._message(params, key[1]), edited={"user": BOT_USER_ID,
-                                                              "ts": self._next_ts()})
-        return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"],
-                "message": message}
+        message.update(
+            self._message(params, key[1]), edited={"user": BOT_USER_ID, "ts": self._next_ts()}
+        )
+        return {
+            "ok": True,
+            "channel": key[0],
+            "ts": key[1],
+            "text": message["text"],
+            "message": message,
+        }
 
     def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("channel"):
@@ -293,17 +320,21 @@ class FakeSlack:
         return {"ok": True, "user": _user(user_id, user)}
 
     def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": self.url.replace("http://", "ws://").replace("/api/",
-                                                                               "/socket")}
+        return {"ok": True, "url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, then carry envelopes to the app and its acks back."""
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
-        await ws.send_json({"type": "hello", "num_connections": 1,
-                            "debug_info": {"host": "fake"},
-                            "connection_info": {"app_id": APP_ID}})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake"},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 self.acks.append(json.loads(message.data))
@@ -312,9 +343,16 @@ class FakeSlack:
     async def socket_event(self, payload: dict[str, Any]) -> str:
         """Send an Events API payload over Socket Mode; its envelope id (acked in ``acks``)."""
         envelope_id = secrets.token_hex(16)
-        await self.sockets[-1].send_json({
-            "envelope_id": envelope_id, "type": "events_api", "payload": payload,
-            "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": "events_api",
+                "payload": payload,
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         return envelope_id
 
     def _permalink(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -330,15 +368,26 @@ class FakeSlack:
     def _message(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
         """The message object Slack answers with for a post by this app's bot user."""
         message: dict[str, Any] = {
-            "user": BOT_USER_ID, "type": "message", "ts": ts, "bot_id": BOT_ID, "app_id": APP_ID,
-            "text": str(params.get("text", ""))[:MAX_TEXT], "team": TEAM_ID,
-            "bot_profile": {"id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME, "icons": {},
-                            "deleted": False, "updated": int(time.time()), "team_id": TEAM_ID},
+            "user": BOT_USER_ID,
+            "type": "message",
+            "ts": ts,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "text": str(params.get("text", ""))[:MAX_TEXT],
+            "team": TEAM_ID,
+            "bot_profile": {
+                "id": BOT_ID,
+                "app_id": APP_ID,
+                "name": BOT_NAME,
+                "icons": {},
+                "deleted": False,
+                "updated": int(time.time()),
+                "team_id": TEAM_ID,
+            },
         }
         if "blocks" in params:  # chat.update: [] removes the blocks, no key keeps them
             # Slack gives every block a block_id when the app did not
-            message["blocks"] = [{"block_id": _random_id(5), **block}
-                                 for block in params["blocks"]]
+            message["blocks"] = [{"block_id": _random_id(5), **block} for block in params["blocks"]]
         return message
 
 
@@ -397,8 +446,10 @@ def _valid_block(block: dict[str, Any]) -> bool:
 def _text_length(node: object) -> int:
     """All the ``text`` strings in a block tree, counted together."""
     if isinstance(node, dict):
-        return sum(len(value) if key == "text" and isinstance(value, str) else _text_length(value)
-                   for key, value in node.items())
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else _text_length(value)
+            for key, value in node.items()
+        )
     if isinstance(node, list):
         return sum(_text_length(item) for item in node)
     return 0
@@ -419,13 +470,24 @@ def _user(user_id: str, user: FakeUser) -> dict[str, Any]:
     """A user object as ``users.info`` returns it (the fields that matter)."""
     display = user.display_name
     return {
-        "id": user_id, "team_id": TEAM_ID, "name": (display or user.real_name).lower(),
-        "deleted": False, "real_name": user.real_name, "tz": user.tz, "is_bot": user.is_bot,
-        "is_admin": False, "is_app_user": False, "updated": int(time.time()),
-        "profile": {"real_name": user.real_name, "display_name": display,
-                    "real_name_normalized": user.real_name,
-                    "display_name_normalized": display, "team": TEAM_ID,
-                    "image_48": f"https://avatars.slack-edge.com/{user_id}_48.png"},
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": (display or user.real_name).lower(),
+        "deleted": False,
+        "real_name": user.real_name,
+        "tz": user.tz,
+        "is_bot": user.is_bot,
+        "is_admin": False,
+        "is_app_user": False,
+        "updated": int(time.time()),
+        "profile": {
+            "real_name": user.real_name,
+            "display_name": display,
+            "real_name_normalized": user.real_name,
+            "display_name_normalized": display,
+            "team": TEAM_ID,
+            "image_48": f"https://avatars.slack-edge.com/{user_id}_48.png",
+        },
     }
 
 
@@ -436,8 +498,12 @@ def _random_id(length: int) -> str:
 # ---- what Slack sends to our app ------------------------------------------------------------
 
 
-def signed_headers(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-                   content_type: str | None = None) -> dict[str, str]:
+def signed_headers(
+    body: str,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str | None = None,
+) -> dict[str, str]:
     """The headers Slack sends with ``body``, signed by slack_sdk's own code.
 
     The content type is JSON for an Events API body, a form for interactivity, unless given.
@@ -446,10 +512,14 @@ def signed_headers(body: str, secret: str = SIGNING_SECRET, timestamp: int | Non
     signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
     if signature is None:
         raise RuntimeError("slack_sdk made no signature")
-    kind = content_type or ("application/json" if body.lstrip().startswith("{")
-                            else "application/x-www-form-urlencoded")
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature,
-            "Content-Type": kind}
+    kind = content_type or (
+        "application/json" if body.lstrip().startswith("{") else "application/x-www-form-urlencoded"
+    )
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": kind,
+    }
 
 
 def new_ts() -> str:
@@ -462,34 +532,70 @@ def new_event_id() -> str:
     return "Ev" + _random_id(10)
 
 
-def message_event(channel: str, thread_ts: str | None, user: str, text: str,
-                  event_id: str | None = None, ts: str | None = None) -> dict[str, Any]:
+def message_event(
+    channel: str,
+    thread_ts: str | None,
+    user: str,
+    text: str,
+    event_id: str | None = None,
+    ts: str | None = None,
+) -> dict[str, Any]:
     """A person's message (a thread reply when ``thread_ts`` is given) in its envelope."""
     ts = ts or new_ts()
     event: dict[str, Any] = {
-        "client_msg_id": secrets.token_hex(16), "type": "message", "text": text, "user": user,
-        "ts": ts, "team": TEAM_ID, "blocks": _rich_text(text), "channel": channel,
-        "event_ts": ts, "channel_type": "channel",
+        "client_msg_id": secrets.token_hex(16),
+        "type": "message",
+        "text": text,
+        "user": user,
+        "ts": ts,
+        "team": TEAM_ID,
+        "blocks": _rich_text(text),
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
     }
     if thread_ts:
         event.update(thread_ts=thread_ts, parent_user_id=BOT_USER_ID)
     return event_callback(event, event_id)
 
 
-def bot_message_event(channel: str, thread_ts: str | None, text: str,
-                      event_id: str | None = None, ts: str | None = None,
-                      bot_id: str = BOT_ID, legacy: bool = False) -> dict[str, Any]:
+def bot_message_event(
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    event_id: str | None = None,
+    ts: str | None = None,
+    bot_id: str = BOT_ID,
+    legacy: bool = False,
+) -> dict[str, Any]:
     """A bot's message in its envelope: by default this app's own post (``bot_id``, ``app_id``,
     the bot user); ``legacy`` makes an integration's ``subtype: bot_message`` without a user."""
     ts = ts or new_ts()
-    event: dict[str, Any] = {"type": "message", "text": text, "ts": ts, "bot_id": bot_id,
-                             "channel": channel, "event_ts": ts, "channel_type": "channel"}
+    event: dict[str, Any] = {
+        "type": "message",
+        "text": text,
+        "ts": ts,
+        "bot_id": bot_id,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
     if legacy:
         event.update(subtype="bot_message", username="integration", icons={})
     else:
-        event.update(user=BOT_USER_ID, app_id=APP_ID, team=TEAM_ID, blocks=_rich_text(text),
-                     bot_profile={"id": bot_id, "app_id": APP_ID, "name": BOT_NAME,
-                                  "deleted": False, "team_id": TEAM_ID})
+        event.update(
+            user=BOT_USER_ID,
+            app_id=APP_ID,
+            team=TEAM_ID,
+            blocks=_rich_text(text),
+            bot_profile={
+                "id": bot_id,
+                "app_id": APP_ID,
+                "name": BOT_NAME,
+                "deleted": False,
+                "team_id": TEAM_ID,
+            },
+        )
     if thread_ts:
         event.update(thread_ts=thread_ts, parent_user_id=BOT_USER_ID)
     return event_callback(event, event_id)
@@ -498,45 +604,80 @@ def bot_message_event(channel: str, thread_ts: str | None, text: str,
 def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     """``event`` in the Events API envelope (``type: event_callback``)."""
     return {
-        "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "context_team_id": TEAM_ID,
-        "context_enterprise_id": None, "api_app_id": APP_ID, "event": event,
-        "type": "event_callback", "event_id": event_id or new_event_id(),
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "context_team_id": TEAM_ID,
+        "context_enterprise_id": None,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or new_event_id(),
         "event_time": int(float(event.get("event_ts", time.time()))),
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
-                            "is_bot": True, "is_enterprise_install": False}],
-        "is_ext_shared_channel": False, "event_context": "4-" + secrets.token_urlsafe(24),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-" + secrets.token_urlsafe(24),
     }
 
 
-def block_action(action_id: str, value: str, user_id: str = AGENT_ID,
-                 user_name: str = "dana", channel: str = DESK_CHANNEL,
-                 message_ts: str | None = None, thread_ts: str | None = None,
-                 message: Mapping[str, Any] | None = None,
-                 label: str = "Button") -> dict[str, Any]:
+def block_action(
+    action_id: str,
+    value: str,
+    user_id: str = AGENT_ID,
+    user_name: str = "dana",
+    channel: str = DESK_CHANNEL,
+    message_ts: str | None = None,
+    thread_ts: str | None = None,
+    message: Mapping[str, Any] | None = None,
+    label: str = "Button",
+) -> dict[str, Any]:
     """A ``block_actions`` payload: ``user_id`` clicked the button ``action_id`` (``value``)
     on the bot's message ``message_ts``; ``message`` is that message as Slack holds it
     (``FakeSlack.messages[(channel, ts)]``), a minimal one when not given."""
     message_ts = message_ts or new_ts()
     action_ts = new_ts()
-    container: dict[str, Any] = {"type": "message", "message_ts": message_ts,
-                                 "channel_id": channel, "is_ephemeral": False}
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
     if thread_ts:
         container["thread_ts"] = thread_ts
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
-        "api_app_id": APP_ID, "token": VERIFICATION_TOKEN, "container": container,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
         "trigger_id": f"{action_ts}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
-        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "enterprise": None,
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": channel, "name": DESK_CHANNEL_NAME},
         "message": dict(message) if message else _bot_message(message_ts, thread_ts),
         "state": {"values": {}},
-        "response_url": (f"https://hooks.slack.com/actions/{TEAM_ID}/"
-                         f"{secrets.randbelow(10**13)}/{secrets.token_urlsafe(18)}"),
-        "actions": [{"action_id": action_id, "block_id": _random_id(5),
-                     "text": {"type": "plain_text", "text": label, "emoji": True},
-                     "value": value, "type": "button", "action_ts": action_ts}],
+        "response_url": (
+            f"https://hooks.slack.com/actions/{TEAM_ID}/"
+            f"{secrets.randbelow(10**13)}/{secrets.token_urlsafe(18)}"
+        ),
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": _random_id(5),
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": action_ts,
+            }
+        ],
     }
 
 
@@ -546,9 +687,16 @@ def form_body(payload: Mapping[str, Any]) -> str:
 
 
 def _bot_message(ts: str, thread_ts: str | None) -> dict[str, Any]:
-    message: dict[str, Any] = {"user": BOT_USER_ID, "type": "message", "ts": ts,
-                               "bot_id": BOT_ID, "app_id": APP_ID, "text": "Ticket",
-                               "team": TEAM_ID, "blocks": []}
+    message: dict[str, Any] = {
+        "user": BOT_USER_ID,
+        "type": "message",
+        "ts": ts,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "text": "Ticket",
+        "team": TEAM_ID,
+        "blocks": [],
+    }
     if thread_ts:
         message["thread_ts"] = thread_ts
     return message
@@ -556,5 +704,12 @@ def _bot_message(ts: str, thread_ts: str | None) -> dict[str, Any]:
 
 def _rich_text(text: str) -> list[dict[str, Any]]:
     """The rich_text block Slack's client attaches to what a person types."""
-    return [{"type": "rich_text", "block_id": _random_id(3), "elements": [
-        {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]
+    return [
+        {
+            "type": "rich_text",
+            "block_id": _random_id(3),
+            "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+            ],
+        }
+    ]

@@ -87,8 +87,13 @@ class FakeTwilio:
         """The calls that created a message (answered 201)."""
         return [call for call in self.calls if call.status == 201]
 
-    def fail_next(self, status: int, code: int | None = None, message: str | None = None,
-                  retry_after: float | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        code: int | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         """Answer the next not-yet-scripted create call with this error."""
         self._scripted.append(Failure(status, code, message, retry_after))
 
@@ -108,8 +113,12 @@ class FakeTwilio:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -119,8 +128,9 @@ class FakeTwilio:
         self.calls.append(Call(form, time.monotonic(), response.status, sid))
         return response
 
-    def _answer(self, request: web.Request,
-                form: dict[str, str]) -> tuple[web.Response, str | None]:
+    def _answer(
+        self, request: web.Request, form: dict[str, str]
+    ) -> tuple[web.Response, str | None]:
         failure = self._failure(request, form)
         if failure is not None:
             return _error(failure), None
@@ -186,8 +196,9 @@ def _validate(form: dict[str, str]) -> Failure | None:
     if not form.get("Body"):
         return Failure(400, 21602, "Message body is required.")
     if len(form["Body"]) > MAX_BODY_CHARS:
-        return Failure(400, 21617, "The concatenated message body exceeds the 1600 character "
-                                   "limit.")
+        return Failure(
+            400, 21617, "The concatenated message body exceeds the 1600 character limit."
+        )
     return None
 
 
@@ -206,12 +217,26 @@ def _error(failure: Failure) -> web.Response:
     return web.json_response(body, status=failure.status, headers=headers)
 
 
-def inbound_form(sid: str, sender: str, body: str, to: str = "+15550000100",
-                 media: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+def inbound_form(
+    sid: str,
+    sender: str,
+    body: str,
+    to: str = "+15550000100",
+    media: tuple[tuple[str, str], ...] = (),
+) -> dict[str, str]:
     """The form Twilio posts to an "a message comes in" webhook (the fields that matter)."""
-    form = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT_SID, "From": sender,
-            "To": to, "Body": body, "NumMedia": str(len(media)), "NumSegments": "1",
-            "ApiVersion": API_VERSION, "SmsStatus": "received"}
+    form = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "NumMedia": str(len(media)),
+        "NumSegments": "1",
+        "ApiVersion": API_VERSION,
+        "SmsStatus": "received",
+    }
     for i, (url, content_type) in enumerate(media):
         form[f"MediaUrl{i}"], form[f"MediaContentType{i}"] = url, content_type
     return form

@@ -26,8 +26,10 @@ ORDERS_PATH_ENV = "ORDERS_PATH"
 DEFAULT_ORDERS_PATH = Path(__file__).resolve().parent / "orders.json"
 ORDER_NUMBER = re.compile(r"(?<!\d)#?(\d{5,10})(?!\d)")
 ASK_TEXT = "Sure, I can check that. What's your order number? It's in your confirmation email."
-UNKNOWN_TEXT = ("I couldn't find order {number}. Could you check the number? "
-                "It's the 5 to 10 digits in your confirmation email.")
+UNKNOWN_TEXT = (
+    "I couldn't find order {number}. Could you check the number? "
+    "It's the 5 to 10 digits in your confirmation email."
+)
 STATUS_TEXT = "Order {number} is {status}. {detail}"
 
 
@@ -56,8 +58,9 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
         """The action's name in the catalogue and on the action server."""
         return "action_order_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Reply with the order's status, or ask for (again) the order number."""
         text = str(tracker.latest_message.get("text") or "")
         match = ORDER_NUMBER.search(text)

@@ -14,16 +14,18 @@ from tests.webchat_client import frames, opening
 ClientFactory = Any
 
 
-async def test_healthz_is_ok_when_redis_answers(aiohttp_client: ClientFactory,
-                                                make_app: AppFactory) -> None:
+async def test_healthz_is_ok_when_redis_answers(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     client = await aiohttp_client(make_app())
     response = await client.get("/healthz")
     assert response.status == 200
     assert (await response.json())["status"] == "ok"
 
 
-async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, intents: Intents,
-                                                 tmp_path: Path) -> None:
+async def test_healthz_is_503_when_redis_is_gone(
+    aiohttp_client: ClientFactory, intents: Intents, tmp_path: Path
+) -> None:
     redis_server = EmbeddedRedis(tmp_path)
     await redis_server.start()
     app = create_app(Settings(redis_url=redis_server.url, data_dir=tmp_path), intents=intents)
@@ -35,16 +37,17 @@ async def test_healthz_is_503_when_redis_is_gone(aiohttp_client: ClientFactory, 
     assert (await response.json())["status"] == "unavailable"
 
 
-async def test_without_redis_url_the_app_runs_its_own_redis(aiohttp_client: ClientFactory,
-                                                            intents: Intents,
-                                                            tmp_path: Path) -> None:
+async def test_without_redis_url_the_app_runs_its_own_redis(
+    aiohttp_client: ClientFactory, intents: Intents, tmp_path: Path
+) -> None:
     client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), intents=intents))
     assert (await client.get("/healthz")).status == 200
     assert (tmp_path / "redis" / "appendonly.aof").exists()
 
 
-async def test_metrics_count_this_apps_messages(aiohttp_client: ClientFactory,
-                                               make_app: AppFactory) -> None:
+async def test_metrics_count_this_apps_messages(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     app, other = make_app(), make_app()
     client = await aiohttp_client(app)
     async with client.ws_connect("/webchat/ws") as ws:
@@ -63,7 +66,11 @@ async def test_metrics_count_this_apps_messages(aiohttp_client: ClientFactory,
     assert value("omnibot_inbound_messages_total", channel="webchat", outcome="duplicate") == 2
     assert value("omnibot_answered_total", intent="greeting") == 1
     assert value("omnibot_answered_total", intent="thanks") == 1
-    assert other[SERVICES].metrics.registry.get_sample_value(
-        "omnibot_answered_total", {"intent": "greeting"}) is None
+    assert (
+        other[SERVICES].metrics.registry.get_sample_value(
+            "omnibot_answered_total", {"intent": "greeting"}
+        )
+        is None
+    )
     text = await (await client.get("/metrics")).text()
     assert 'omnibot_answered_total{intent="greeting"} 1.0' in text

@@ -20,12 +20,14 @@ from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import load_catalogue
 from tests.twilio_fake import FakeTwilio
 
-TEST_ROWS = [("where has my parcel got to", "order_status"),
-             ("do you open on sundays", "store_hours"),
-             ("can I pay with apple pay", "payment_methods"),
-             ("hello there", "greeting"),
-             ("what is the boiling point of mercury", "oos"),
-             ("recommend me a film for tonight", "oos")]
+TEST_ROWS = [
+    ("where has my parcel got to", "order_status"),
+    ("do you open on sundays", "store_hours"),
+    ("can I pay with apple pay", "payment_methods"),
+    ("hello there", "greeting"),
+    ("what is the boiling point of mercury", "oos"),
+    ("recommend me a film for tonight", "oos"),
+]
 
 
 def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -42,17 +44,26 @@ def data(intents: Intents, intents_data_dir: Path, monkeypatch: pytest.MonkeyPat
     return intents_data_dir
 
 
-def test_eval_prints_json_and_writes_the_report(data: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_prints_json_and_writes_the_report(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     catalogue = load_catalogue(DEFAULT_INTENTS_PATH)
-    train = write_csv(tmp_path / "train.csv", [(text, intent.name)
-                                               for intent in catalogue.intents.values()
-                                               for text in intent.examples])
+    train = write_csv(
+        tmp_path / "train.csv",
+        [(text, intent.name) for intent in catalogue.intents.values() for text in intent.examples],
+    )
     test = write_csv(tmp_path / "test.csv", TEST_ROWS)
     main(["eval", str(train), str(test), "--json", "--report", str(tmp_path / "report")])
     result = json.loads(capsys.readouterr().out)
-    assert {"accuracy", "macro_f1", "answered_share", "answered_precision", "oos_recall",
-            "p50_ms", "p99_ms"} <= set(result)
+    assert {
+        "accuracy",
+        "macro_f1",
+        "answered_share",
+        "answered_precision",
+        "oos_recall",
+        "p50_ms",
+        "p99_ms",
+    } <= set(result)
     for share in ("accuracy", "macro_f1", "answered_share", "oos_recall"):
         assert 0 <= result[share] <= 1
     assert result["oos_recall"] == 1.0  # both out-of-scope rows were escalated
@@ -83,7 +94,8 @@ def test_train_rebuilds_the_cache(data: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_a_setting_that_does_not_parse_stops_with_its_name(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PORT", "abc")
     with pytest.raises(SystemExit) as stopped:
         main(["serve"])
@@ -96,21 +108,37 @@ def test_a_setting_that_does_not_parse_stops_with_its_name(
 async def omnibot(env: dict[str, str], *args: str) -> tuple[int, str]:
     """Run the omnibot command as a user does (a separate process); exit code and output."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     return await process.wait(), output.decode()
 
 
-async def test_outbox_list_and_replay(redis_url: str, deliveries: Deliveries,
-                                      twilio_api: FakeTwilio,
-                                      sms_settings: dict[str, object]) -> None:
+async def test_outbox_list_and_replay(
+    redis_url: str, deliveries: Deliveries, twilio_api: FakeTwilio, sms_settings: dict[str, object]
+) -> None:
     message = Message(role=Role.BOT, text="Your refund is on its way.")
-    await deliveries.dead_letter({"id": message.id, "conversation": "c", "to": ["sms", "+1555"],
-                                  "message": message.to_dict(), "error": "Twilio answered 500",
-                                  "failed_at": time.time()})
-    env = {**os.environ, "REDIS_URL": redis_url,
-           **{name.upper(): str(value) for name, value in sms_settings.items()}}
+    await deliveries.dead_letter(
+        {
+            "id": message.id,
+            "conversation": "c",
+            "to": ["sms", "+1555"],
+            "message": message.to_dict(),
+            "error": "Twilio answered 500",
+            "failed_at": time.time(),
+        }
+    )
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        **{name.upper(): str(value) for name, value in sms_settings.items()},
+    }
     code, listing = await omnibot(env, "outbox", "list")
     assert code == 0, listing
     assert message.id in listing

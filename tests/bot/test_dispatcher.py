@@ -20,8 +20,11 @@ from tests.fakes import RecordingConnector, ScriptedClassifier, TableResponder
 from tests.polling import wait_until
 
 ALICE = Address("test", "alice")
-SCRIPT = {"where is my order": ("order_status", 0.9), "human please": ("human", 0.95),
-          "hello": ("greeting", 0.9)}
+SCRIPT = {
+    "where is my order": ("order_status", 0.9),
+    "human please": ("human", 0.95),
+    "hello": ("greeting", 0.9),
+}
 
 
 class Bot:
@@ -37,14 +40,22 @@ class Bot:
         tickets = Tickets(client)
         queue = DeskQueue(client, store, tickets, self.desk, deliveries)
         self.handoff = Handoff(store, tickets, queue, outbox)
-        responder = TableResponder({"order_status": "It ships today.", "greeting": "Hi!"},
-                                   escalate={"human": "asked for a person"})
-        self.dispatcher = Dispatcher(store, deliveries, self.classifier, responder,
-                                     self.handoff, outbox, texts=Texts(help="HELP TEXT"))
+        responder = TableResponder(
+            {"order_status": "It ships today.", "greeting": "Hi!"},
+            escalate={"human": "asked for a person"},
+        )
+        self.dispatcher = Dispatcher(
+            store,
+            deliveries,
+            self.classifier,
+            responder,
+            self.handoff,
+            outbox,
+            texts=Texts(help="HELP TEXT"),
+        )
 
     async def say(self, text: str, dedup_id: str | None = None, **extra: object) -> Outcome:
-        inbound = InboundMessage(ALICE, text, dedup_id=dedup_id or new_id(),
-                                 **extra)  # type: ignore[arg-type]
+        inbound = InboundMessage(ALICE, text, dedup_id=dedup_id or new_id(), **extra)  # type: ignore[arg-type]
         return await self.dispatcher.handle(inbound)
 
     def replies(self) -> list[str]:
@@ -64,8 +75,10 @@ async def history(bot: Bot) -> list[tuple[Role, str]]:
 async def test_answers_a_confident_intent_and_stores_both_messages(bot: Bot) -> None:
     assert await bot.say("where is my order") is Outcome.ACCEPTED
     assert bot.replies() == ["It ships today."]
-    assert await history(bot) == [(Role.CUSTOMER, "where is my order"),
-                                  (Role.BOT, "It ships today.")]
+    assert await history(bot) == [
+        (Role.CUSTOMER, "where is my order"),
+        (Role.BOT, "It ships today."),
+    ]
 
 
 async def test_a_retried_message_is_handled_once(bot: Bot) -> None:
@@ -118,8 +131,7 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
     assert bot.replies() == [WAITING_TEXT]
 
 
-async def test_one_conversation_stays_in_order_across_processes(redis_url: str,
-                                                                bot: Bot) -> None:
+async def test_one_conversation_stays_in_order_across_processes(redis_url: str, bot: Bot) -> None:
     other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     other = Bot(other_client, Store(other_client), Deliveries(other_client))
     try:
@@ -140,7 +152,8 @@ async def test_one_conversation_stays_in_order_across_processes(redis_url: str,
 
 
 async def test_a_message_is_stored_at_once_and_answered_when_the_lock_frees(
-        bot: Bot, store: Store) -> None:
+    bot: Bot, store: Store
+) -> None:
     cid = await store.resolve(ALICE)
     async with store.lock(cid):
         task = asyncio.create_task(bot.say("hello", dedup_id="SM5"))
@@ -163,7 +176,11 @@ async def test_a_message_left_unanswered_is_answered_with_the_next_one(bot: Bot)
     await bot.say("hello")
     assert bot.replies() == ["It ships today.", "Hi!"]
     assert [text for _, text in await history(bot)] == [
-        "where is my order", "hello", "It ships today.", "Hi!"]
+        "where is my order",
+        "hello",
+        "It ships today.",
+        "Hi!",
+    ]
     await bot.dispatcher.process(await bot.store.resolve(ALICE))  # nothing left to do
     assert bot.replies() == ["It ships today.", "Hi!"]
 

@@ -53,19 +53,30 @@ def desk() -> FlakyDesk:
 
 
 @pytest.fixture
-def queue(redis_client: aioredis.Redis, store: Store, tickets: Tickets, deliveries: Deliveries,
-          desk: FlakyDesk) -> DeskQueue:
+def queue(
+    redis_client: aioredis.Redis,
+    store: Store,
+    tickets: Tickets,
+    deliveries: Deliveries,
+    desk: FlakyDesk,
+) -> DeskQueue:
     return DeskQueue(redis_client, store, tickets, desk, deliveries)
 
 
 @pytest.fixture
-def handoff(store: Store, tickets: Tickets, deliveries: Deliveries, queue: DeskQueue,
-            connector: RecordingConnector) -> Handoff:
+def handoff(
+    store: Store,
+    tickets: Tickets,
+    deliveries: Deliveries,
+    queue: DeskQueue,
+    connector: RecordingConnector,
+) -> Handoff:
     return Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}))
 
 
-async def test_claim_reply_and_resolve(store: Store, tickets: Tickets, handoff: Handoff,
-                                       desk: FlakyDesk, connector: RecordingConnector) -> None:
+async def test_claim_reply_and_resolve(
+    store: Store, tickets: Tickets, handoff: Handoff, desk: FlakyDesk, connector: RecordingConnector
+) -> None:
     cid = await waiting_conversation(store, handoff)
     ticket = (await store.load(cid)).ticket
     assert ticket is not None
@@ -76,7 +87,8 @@ async def test_claim_reply_and_resolve(store: Store, tickets: Tickets, handoff: 
     assert await handoff.claim(cid, "Dana") is AgentOutcome.ALREADY_YOURS
     assert await handoff.claim(cid, "Sam") is AgentOutcome.TAKEN
     assert await handoff.agent_reply(cid, "Dana", "Found it, it arrives tomorrow.") is (
-        AgentOutcome.DONE)
+        AgentOutcome.DONE
+    )
     assert await handoff.back_to_bot(cid, "Dana", resolved=True) is AgentOutcome.DONE
     assert await handoff.agent_reply(cid, "Dana", "one more thing") is AgentOutcome.CLOSED
     assert await handoff.claim(cid, "Sam") is AgentOutcome.CLOSED
@@ -86,17 +98,19 @@ async def test_claim_reply_and_resolve(store: Store, tickets: Tickets, handoff: 
     assert conversation.escalation is None
     assert await tickets.open_conversations() == []
     assert [(c.status, c.agent) for c in desk.changes[ticket]] == [
-        (TicketStatus.CLAIMED, "Dana"), (TicketStatus.RESOLVED, "Dana")]
+        (TicketStatus.CLAIMED, "Dana"),
+        (TicketStatus.RESOLVED, "Dana"),
+    ]
     assert [(m.role, m.text, m.author) for m in conversation.messages[2:]] == [
         (Role.SYSTEM, JOINED_TEXT.format(agent="Dana"), None),
         (Role.AGENT, "Found it, it arrives tomorrow.", "Dana"),
-        (Role.SYSTEM, RESOLVED_TEXT.format(agent="Dana"), None)]
+        (Role.SYSTEM, RESOLVED_TEXT.format(agent="Dana"), None),
+    ]
     assert [m.text for _, m in connector.sent][-3:] == [m.text for m in conversation.messages[2:]]
     assert {to for to, _ in connector.sent} == {BOB}
 
 
-async def test_an_agent_replying_while_waiting_claims_first(store: Store,
-                                                            handoff: Handoff) -> None:
+async def test_an_agent_replying_while_waiting_claims_first(store: Store, handoff: Handoff) -> None:
     cid = await waiting_conversation(store, handoff)
     await handoff.agent_reply(cid, "Sam", "Hi, Sam here.")
     conversation = await store.load(cid)
@@ -105,8 +119,9 @@ async def test_an_agent_replying_while_waiting_claims_first(store: Store,
     assert [m.role for m in conversation.messages[-2:]] == [Role.SYSTEM, Role.AGENT]
 
 
-async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(store: Store,
-                                                                handoff: Handoff) -> None:
+async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(
+    store: Store, handoff: Handoff
+) -> None:
     cid = await waiting_conversation(store, handoff)
     await handoff.back_to_bot(cid)
     await handoff.back_to_bot(cid)
@@ -115,7 +130,8 @@ async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(store: Store,
 
 
 async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
-        store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk) -> None:
+    store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk
+) -> None:
     desk.down = True
     cid = await waiting_conversation(store, handoff)
     conversation = await store.load(cid)
@@ -136,8 +152,7 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
     # the ticket opened with the transcript so far; the queued posts are in it, once
     assert texts == ["my parcel is lost", texts[1], "anyone?", "hello??"]
     desk.down = True
-    await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"),
-                            None)
+    await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"), None)
     desk.down = False
     queue._retry_at.clear()
     assert await queue.drain(cid) is True
@@ -145,8 +160,12 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
 
 
 async def test_an_agent_is_told_when_the_customer_opted_out(
-        store: Store, deliveries: Deliveries, desk: FlakyDesk, handoff: Handoff,
-        connector: RecordingConnector) -> None:
+    store: Store,
+    deliveries: Deliveries,
+    desk: FlakyDesk,
+    handoff: Handoff,
+    connector: RecordingConnector,
+) -> None:
     cid = await waiting_conversation(store, handoff)
     await deliveries.opt_out(BOB)
     await handoff.agent_reply(cid, "Dana", "Are you still there?")
@@ -166,7 +185,8 @@ async def customer_writes(store: Store, handoff: Handoff, cid: str, text: str) -
 
 
 async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
-        store: Store, tickets: Tickets, handoff: Handoff, connector: RecordingConnector) -> None:
+    store: Store, tickets: Tickets, handoff: Handoff, connector: RecordingConnector
+) -> None:
     cid = await waiting_conversation(store, handoff)
     await customer_writes(store, handoff, cid, "hello?")
     assert connector.sent[-1][1].text == WAITING_TEXT  # just told at the hand-off
@@ -174,14 +194,19 @@ async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
     await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
     await customer_writes(store, handoff, cid, "anyone there?")
     assert connector.sent[-1][1].text == QUEUED_TEXT.format(
-        place=1, wait=TYPICAL_WAIT_TEXT.format(minutes=4, s="s"))
+        place=1, wait=TYPICAL_WAIT_TEXT.format(minutes=4, s="s")
+    )
     await customer_writes(store, handoff, cid, "hello???")
     assert len([m for _, m in connector.sent if m.text.startswith("Thanks")]) == 1
 
 
 async def test_outside_agent_hours_the_customer_is_told_when_and_where(
-        store: Store, tickets: Tickets, queue: DeskQueue, deliveries: Deliveries,
-        connector: RecordingConnector) -> None:
+    store: Store,
+    tickets: Tickets,
+    queue: DeskQueue,
+    deliveries: Deliveries,
+    connector: RecordingConnector,
+) -> None:
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%a")
     hours = AgentHours.parse(f"{tomorrow} 09:00-10:00 UTC")
     away = Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}), hours=hours)

@@ -14,7 +14,8 @@ from bot.store import Store
 
 
 async def test_events_from_another_process_reach_local_listeners(
-        redis_url: str, redis_client: aioredis.Redis, store: Store) -> None:
+    redis_url: str, redis_client: aioredis.Redis, store: Store
+) -> None:
     hub = EventHub(redis_client)
     await hub.start()
     other = aioredis.Redis.from_url(redis_url, decode_responses=True)
@@ -33,14 +34,20 @@ async def test_events_from_another_process_reach_local_listeners(
 
 
 async def test_a_listener_that_falls_behind_is_told_to_resync(
-        redis_client: aioredis.Redis, store: Store, monkeypatch: object) -> None:
+    redis_client: aioredis.Redis, store: Store, monkeypatch: object
+) -> None:
     hub = EventHub(redis_client)
     await hub.start()
     try:
         with hub.listen("c") as queue:
             for i in range(hub_module.QUEUE_LIMIT + 1):
-                hub._route({"type": "pmessage", "channel": "conv:{c}:events",
-                            "data": f'{{"type": "state", "state": "{i}"}}'})
+                hub._route(
+                    {
+                        "type": "pmessage",
+                        "channel": "conv:{c}:events",
+                        "data": f'{{"type": "state", "state": "{i}"}}',
+                    }
+                )
             assert queue.get_nowait() == RESYNC
     finally:
         await hub.stop()

@@ -43,8 +43,7 @@ async def test_a_transient_failure_is_retried(deliveries: Deliveries) -> None:
     assert record["attempts"] == ATTEMPTS
 
 
-async def test_a_permanent_refusal_is_not_retried_and_is_recorded(
-        deliveries: Deliveries) -> None:
+async def test_a_permanent_refusal_is_not_retried_and_is_recorded(deliveries: Deliveries) -> None:
     connector = RecordingConnector(failures=1, error=permanent(21610))
     message = bot_message()
     assert await outbox(deliveries, connector).deliver("c", TO, (message,)) == [Result.FAILED]
@@ -55,8 +54,9 @@ async def test_a_permanent_refusal_is_not_retried_and_is_recorded(
     assert await deliveries.dead_letters() == []
 
 
-async def test_retry_after_is_honoured(deliveries: Deliveries,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_retry_after_is_honoured(
+    deliveries: Deliveries, monkeypatch: pytest.MonkeyPatch
+) -> None:
     slept: list[float] = []
 
     async def sleep(delay: float) -> None:
@@ -69,7 +69,8 @@ async def test_retry_after_is_honoured(deliveries: Deliveries,
 
 
 async def test_a_lasting_failure_is_dead_lettered_then_replayed(
-        deliveries: Deliveries, caplog: pytest.LogCaptureFixture) -> None:
+    deliveries: Deliveries, caplog: pytest.LogCaptureFixture
+) -> None:
     connector = RecordingConnector(failures=ATTEMPTS)
     message = bot_message("lost?")
     sender = outbox(deliveries, connector)
@@ -95,8 +96,7 @@ async def test_nothing_is_sent_to_an_address_that_opted_out(deliveries: Deliveri
     connector = RecordingConnector()
     await deliveries.opt_out(TO)
     message = bot_message()
-    assert await outbox(deliveries, connector).deliver("c", TO, (message,)) == [
-        Result.SUPPRESSED]
+    assert await outbox(deliveries, connector).deliver("c", TO, (message,)) == [Result.SUPPRESSED]
     assert connector.attempts == 0
     record = await deliveries.get("c", message.id)
     assert record is not None

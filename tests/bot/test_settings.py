@@ -22,8 +22,13 @@ def test_environment_overrides_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("PORT=9000\nRETENTION_DAYS=7\nLOG_LEVEL=debug\n")
     settings = Settings.from_env(
-        {"PORT": "9100", "WEBCHAT_ALLOWED_ORIGINS": "https://shop.example/, https://a.example",
-         "PUBLIC_URL": "https://bot.example/"}, env_file=env_file)
+        {
+            "PORT": "9100",
+            "WEBCHAT_ALLOWED_ORIGINS": "https://shop.example/, https://a.example",
+            "PUBLIC_URL": "https://bot.example/",
+        },
+        env_file=env_file,
+    )
     assert settings.port == 9100
     assert settings.retention_days == 7
     assert settings.log_level == "DEBUG"
@@ -33,20 +38,30 @@ def test_environment_overrides_the_env_file(tmp_path: Path) -> None:
 
 def test_env_example_lists_every_setting() -> None:
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
-    names = {line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines()
-             if "=" in line}
+    names = {
+        line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line
+    }
     fields = {name.upper() for name in Settings.__dataclass_fields__}
     fields = (fields - {"DATA_DIR"}) | {"OMNIBOT_DATA_DIR"}
     assert fields <= names
 
 
-@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("PORT", "70000"),
-                                             ("RETENTION_DAYS", "x"), ("RETENTION_DAYS", "0"),
-                                             ("TARGET_PRECISION", "1.5"), ("LOG_LEVEL", "loud"),
-                                             ("PUBLIC_URL", "support.example.com"),
-                                             ("TWILIO_API_URL", "localhost:9000")])
-def test_a_value_that_does_not_parse_names_the_setting(tmp_path: Path, name: str,
-                                                       value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("RETENTION_DAYS", "x"),
+        ("RETENTION_DAYS", "0"),
+        ("TARGET_PRECISION", "1.5"),
+        ("LOG_LEVEL", "loud"),
+        ("PUBLIC_URL", "support.example.com"),
+        ("TWILIO_API_URL", "localhost:9000"),
+    ],
+)
+def test_a_value_that_does_not_parse_names_the_setting(
+    tmp_path: Path, name: str, value: str
+) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({name: value}, env_file=tmp_path / "missing.env")
     assert (caught.value.name, caught.value.value) == (name, value)
@@ -55,8 +70,9 @@ def test_a_value_that_does_not_parse_names_the_setting(tmp_path: Path, name: str
 
 def test_orders_path_and_sms_settings_come_from_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("ORDERS_PATH=/srv/orders.json\nTWILIO_AUTH_TOKEN=secret\n"
-                        "SMS_HELP_TEXT=Call us on 555\n")
+    env_file.write_text(
+        "ORDERS_PATH=/srv/orders.json\nTWILIO_AUTH_TOKEN=secret\nSMS_HELP_TEXT=Call us on 555\n"
+    )
     settings = Settings.from_env({}, env_file=env_file)
     assert settings.orders_path == Path("/srv/orders.json")
     assert settings.sms_enabled

@@ -65,8 +65,7 @@ async def test_history_is_capped_keeping_the_newest(store: Store) -> None:
     assert loaded[-1].text == str(HISTORY_CAP + 4)
 
 
-async def test_every_key_of_a_customer_gets_the_retention_ttl(
-        redis_client: aioredis.Redis) -> None:
+async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aioredis.Redis) -> None:
     store = Store(redis_client, retention_days=2)
     address = Address("webchat", "t")
     cid = await store.resolve(address)
@@ -74,15 +73,22 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(
     await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
     keys = set(await redis_client.keys("*"))
     seen = f"seen:{{{cid}}}:webchat:m1"
-    assert keys == {"addr:webchat:t", f"cust:{{{cid}}}:profile", f"cust:{{{cid}}}:addresses",
-                    f"conv:{{{cid}}}:meta", f"conv:{{{cid}}}:history", seen}
+    assert keys == {
+        "addr:webchat:t",
+        f"cust:{{{cid}}}:profile",
+        f"cust:{{{cid}}}:addresses",
+        f"conv:{{{cid}}}:meta",
+        f"conv:{{{cid}}}:history",
+        seen,
+    }
     for key in keys - {seen}:
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
     assert DEDUP_TTL_S - 5 < await redis_client.ttl(seen) <= DEDUP_TTL_S
 
 
-async def test_conversation_keys_share_one_hash_tag(redis_client: aioredis.Redis,
-                                                    store: Store) -> None:
+async def test_conversation_keys_share_one_hash_tag(
+    redis_client: aioredis.Redis, store: Store
+) -> None:
     address = Address("webchat", "t")
     cid = await store.resolve(address)
     await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
@@ -112,9 +118,12 @@ async def test_accept_stores_a_vendor_id_once_and_numbers_messages(store: Store)
 async def test_concurrent_accepts_have_one_winner(store: Store) -> None:
     address = Address("sms", "+15550001")
     cid = await store.resolve(address)
-    results = await asyncio.gather(*(
-        store.accept(cid, address, "SMx", Message(role=Role.CUSTOMER, text="hi"))
-        for _ in range(20)))
+    results = await asyncio.gather(
+        *(
+            store.accept(cid, address, "SMx", Message(role=Role.CUSTOMER, text="hi"))
+            for _ in range(20)
+        )
+    )
     assert sum(result is not None for result in results) == 1
     assert len((await store.load(cid)).messages) == 1
 
@@ -144,8 +153,9 @@ async def test_lock_excludes_other_processes(redis_url: str, store: Store) -> No
         await other_client.aclose()
 
 
-async def test_record_publishes_messages_then_state(redis_client: aioredis.Redis,
-                                                    store: Store) -> None:
+async def test_record_publishes_messages_then_state(
+    redis_client: aioredis.Redis, store: Store
+) -> None:
     async with redis_client.pubsub() as pubsub:
         await pubsub.subscribe(events_channel("c"))
         await pubsub.get_message(timeout=1)  # the subscribe confirmation
@@ -156,13 +166,25 @@ async def test_record_publishes_messages_then_state(redis_client: aioredis.Redis
             item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
             assert item is not None
             received.append(json.loads(item["data"]))
-    assert received == [{"type": "message", "message": message.to_dict()},
-                        {"type": "state", "state": "waiting"}]
+    assert received == [
+        {"type": "message", "message": message.to_dict()},
+        {"type": "state", "state": "waiting"},
+    ]
 
 
 async def test_deliveries_map_a_vendor_id_back_to_its_message(deliveries: Deliveries) -> None:
-    await deliveries.save("c", "m1", {"channel": "sms", "to": "+1", "status": "sent",
-                                      "attempts": 1, "updated": 0.0, "vendor_id": "SM9"})
+    await deliveries.save(
+        "c",
+        "m1",
+        {
+            "channel": "sms",
+            "to": "+1",
+            "status": "sent",
+            "attempts": 1,
+            "updated": 0.0,
+            "vendor_id": "SM9",
+        },
+    )
     record = await deliveries.report("sms", "SM9", "undelivered", 30003)
     assert record is not None
     assert (record["status"], record["error_code"]) == ("undelivered", 30003)

@@ -38,8 +38,10 @@ from connectors.slack_blocks import (
 ESCALATED = datetime(2026, 11, 28, 14, 5, tzinfo=UTC).timestamp()
 LATER = datetime(2026, 11, 28, 14, 20, tzinfo=UTC).timestamp()
 CONVERSATION_ID = "c0ffee" * 5 + "00"
-PERMALINK = ("https://omnibot-test.slack.com/archives/C0DESK0001/p1732790000000100"
-             "?thread_ts=1732790000.000100&cid=C0DESK0001")
+PERMALINK = (
+    "https://omnibot-test.slack.com/archives/C0DESK0001/p1732790000000100"
+    "?thread_ts=1732790000.000100&cid=C0DESK0001"
+)
 ENTITY_RE = re.compile(r"&(?!amp;|lt;|gt;)")
 MENTIONS = ("<!channel>", "<!here>", "<@U0AGENT001>", "<https://evil.example|click>")
 
@@ -47,10 +49,16 @@ MENTIONS = ("<!channel>", "<!here>", "<@U0AGENT001>", "<https://evil.example|cli
 @pytest.fixture
 def ticket() -> TicketView:
     """A waiting ticket: an SMS customer with a name, a reason, an intent and a confidence."""
-    return TicketView(conversation_id=CONVERSATION_ID,
-                      customer=customer_label("1a2b3c4d5e6f7a8b", "Ana Lima"), channel="sms",
-                      address="+15557654321", reason="asked for a person",
-                      escalated_at=ESCALATED, intent="order_status", confidence=0.4234)
+    return TicketView(
+        conversation_id=CONVERSATION_ID,
+        customer=customer_label("1a2b3c4d5e6f7a8b", "Ana Lima"),
+        channel="sms",
+        address="+15557654321",
+        reason="asked for a person",
+        escalated_at=ESCALATED,
+        intent="order_status",
+        confidence=0.4234,
+    )
 
 
 def texts(blocks: list[Block]) -> list[str]:
@@ -74,13 +82,17 @@ def texts(blocks: list[Block]) -> list[str]:
 
 def sections(message: SlackMessage) -> list[str]:
     """The texts of a message's section blocks (the transcript's content), in order."""
-    return [block["text"]["text"] for block in message[1]
-            if block["type"] == "section" and "text" in block]
+    return [
+        block["text"]["text"]
+        for block in message[1]
+        if block["type"] == "section" and "text" in block
+    ]
 
 
 def buttons(blocks: list[Block]) -> list[dict[str, Any]]:
-    return [element for block in blocks if block["type"] == "actions"
-            for element in block["elements"]]
+    return [
+        element for block in blocks if block["type"] == "actions" for element in block["elements"]
+    ]
 
 
 def assert_valid(message: SlackMessage) -> None:
@@ -125,18 +137,27 @@ def test_ticket_says_who_where_why_and_when(ticket: TicketView) -> None:
 
 
 def test_web_chat_customer_without_a_name(ticket: TicketView) -> None:
-    view = replace(ticket, customer=customer_label("9f8e7d6c5b4a"), channel="webchat",
-                   address="session-123")
+    view = replace(
+        ticket, customer=customer_label("9f8e7d6c5b4a"), channel="webchat", address="session-123"
+    )
     shown = "\n".join(texts(ticket_blocks(view)[1]))
     assert "Customer 9f8e7d6c" in shown
     assert "Web chat" in shown
     assert "session-123" not in shown
 
 
-@pytest.mark.parametrize(("confidence", "shown"), [
-    (0.4234, "42%"), (0.0, "0%"), (1.0, "100%"), (0.995, "100%"), (0.016, "2%"),
-    (1.7, "100%"), (-0.2, "0%"),
-])
+@pytest.mark.parametrize(
+    ("confidence", "shown"),
+    [
+        (0.4234, "42%"),
+        (0.0, "0%"),
+        (1.0, "100%"),
+        (0.995, "100%"),
+        (0.016, "2%"),
+        (1.7, "100%"),
+        (-0.2, "0%"),
+    ],
+)
 def test_confidence_is_a_whole_percentage(confidence: float, shown: str) -> None:
     assert format_confidence(confidence) == shown
 
@@ -158,12 +179,14 @@ def test_claimed_ticket_drops_the_claim_button(ticket: TicketView) -> None:
     assert message[1][0]["text"]["text"].endswith("Claimed")
 
 
-@pytest.mark.parametrize(("status", "line"), [
-    (TicketStatus.RESOLVED, "Resolved by Dana at 14:20 UTC"),
-    (TicketStatus.BACK_TO_BOT, "Handed back to the bot by Dana at 14:20 UTC"),
-])
-def test_closed_ticket_has_no_buttons(ticket: TicketView, status: TicketStatus,
-                                      line: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "line"),
+    [
+        (TicketStatus.RESOLVED, "Resolved by Dana at 14:20 UTC"),
+        (TicketStatus.BACK_TO_BOT, "Handed back to the bot by Dana at 14:20 UTC"),
+    ],
+)
+def test_closed_ticket_has_no_buttons(ticket: TicketView, status: TicketStatus, line: str) -> None:
     message = ticket_blocks(replace(ticket, status=status, agent="Dana", status_at=LATER))
     assert_valid(message)
     assert line in texts(message[1])
@@ -200,12 +223,20 @@ def test_ticket_texts_are_escaped(ticket: TicketView) -> None:
 
 
 def test_ticket_view_of_a_conversation() -> None:
-    conversation = Conversation(id=CONVERSATION_ID, customer_id="abcdef0123456789",
-                                last_address=Address("sms", "+15557654321"))
-    view = ticket_view(conversation, "frustration", escalated_at=ESCALATED,
-                       customer_name="Ana", intent="refund", confidence=0.3)
-    assert (view.customer, view.channel, view.address) == ("Ana (abcdef01)", "sms",
-                                                           "+15557654321")
+    conversation = Conversation(
+        id=CONVERSATION_ID,
+        customer_id="abcdef0123456789",
+        last_address=Address("sms", "+15557654321"),
+    )
+    view = ticket_view(
+        conversation,
+        "frustration",
+        escalated_at=ESCALATED,
+        customer_name="Ana",
+        intent="refund",
+        confidence=0.3,
+    )
+    assert (view.customer, view.channel, view.address) == ("Ana (abcdef01)", "sms", "+15557654321")
     assert (view.status, view.agent, view.status_at) == (TicketStatus.WAITING, None, None)
 
 
@@ -249,12 +280,18 @@ def test_transcript_in_another_zone_says_so() -> None:
 
 def test_transcript_marks_each_new_day() -> None:
     day = 86_400
-    result = transcript_messages([Message(Role.CUSTOMER, "one", ts=ESCALATED),
-                                  Message(Role.BOT, "two", ts=ESCALATED + 60),
-                                  Message(Role.CUSTOMER, "three", ts=ESCALATED + day)])
+    result = transcript_messages(
+        [
+            Message(Role.CUSTOMER, "one", ts=ESCALATED),
+            Message(Role.BOT, "two", ts=ESCALATED + 60),
+            Message(Role.CUSTOMER, "three", ts=ESCALATED + day),
+        ]
+    )
     lines = "\n".join(sections(result[0])).split("\n")
     assert [line for line in lines if line.startswith("*")] == [
-        "*Saturday 28 November 2026*", "*Sunday 29 November 2026*"]
+        "*Saturday 28 November 2026*",
+        "*Sunday 29 November 2026*",
+    ]
 
 
 def test_empty_transcript_posts_nothing() -> None:
@@ -262,30 +299,44 @@ def test_empty_transcript_posts_nothing() -> None:
 
 
 def test_600_messages_fit_few_messages_within_limits() -> None:
-    messages = [Message(Role.CUSTOMER if i % 2 else Role.BOT,
-                        f"message {i}: " + "words & <more> " * (i % 37), ts=ESCALATED + i)
-                for i in range(600)]
+    messages = [
+        Message(
+            Role.CUSTOMER if i % 2 else Role.BOT,
+            f"message {i}: " + "words & <more> " * (i % 37),
+            ts=ESCALATED + i,
+        )
+        for i in range(600)
+    ]
     result = transcript_messages(messages)
     for message in result:
         assert_valid(message)
     # every message but the last is full: the next section did not fit in it
     for message in result[:-1]:
         used = sum(len(text) for text in sections(message))
-        assert (used > BLOCKS_TEXT_BUDGET - HEADER_CHARS - MAX_SECTION_CHARS
-                or len(message[1]) == MAX_BLOCKS)
-    numbers = [int(n) for message in result for text in sections(message)
-               for n in re.findall(r"message (\d+):", text)]
+        assert (
+            used > BLOCKS_TEXT_BUDGET - HEADER_CHARS - MAX_SECTION_CHARS
+            or len(message[1]) == MAX_BLOCKS
+        )
+    numbers = [
+        int(n)
+        for message in result
+        for text in sections(message)
+        for n in re.findall(r"message (\d+):", text)
+    ]
     assert numbers == list(range(600))
     assert result[0][0] == f"Transcript of the conversation · part 1 of {len(result)}"
 
 
-@pytest.mark.parametrize("text", [
-    ("Lorem ipsum & dolor <sit> amet, " * 400)[:10_000],
-    "x" * 10_000,
-    "&" * 10_000,
-    "émoji 😀 " * 1250,
-    ("line\n" * 2000),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        ("Lorem ipsum & dolor <sit> amet, " * 400)[:10_000],
+        "x" * 10_000,
+        "&" * 10_000,
+        "émoji 😀 " * 1250,
+        ("line\n" * 2000),
+    ],
+)
 def test_a_10000_character_message_is_split_losslessly(text: str) -> None:
     result = transcript_messages([Message(Role.CUSTOMER, text, ts=ESCALATED)])
     for message in result:
@@ -313,10 +364,13 @@ def test_agent_name_is_escaped() -> None:
 
 
 def test_attachments_are_links() -> None:
-    media = (Media("https://media.example/img?id=1&size=2", "image/jpeg"),
-             Media("ftp://files.example/a.pdf", "application/pdf"))
-    line = sections(transcript_messages([Message(Role.CUSTOMER, "see this", ts=ESCALATED,
-                                                 media=media)])[0])[0]
+    media = (
+        Media("https://media.example/img?id=1&size=2", "image/jpeg"),
+        Media("ftp://files.example/a.pdf", "application/pdf"),
+    )
+    line = sections(
+        transcript_messages([Message(Role.CUSTOMER, "see this", ts=ESCALATED, media=media)])[0]
+    )[0]
     assert "see this :paperclip: <https://media.example/img?id=1&amp;size=2|image/jpeg>" in line
     assert "<ftp:" not in line
     assert "application/pdf (ftp://files.example/a.pdf)" in line
@@ -334,8 +388,9 @@ def test_message_line_matches_the_transcript() -> None:
 
 
 def test_message_line_of_an_attachment_only() -> None:
-    message = Message(Role.CUSTOMER, "", ts=LATER,
-                      media=(Media("https://media.example/a.png", "image/png"),))
+    message = Message(
+        Role.CUSTOMER, "", ts=LATER, media=(Media("https://media.example/a.png", "image/png"),)
+    )
     text, blocks = message_line(message)
     assert text == "Customer: image/png"
     assert "<https://media.example/a.png|image/png>" in sections((text, blocks))[0]

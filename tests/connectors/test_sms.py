@@ -24,8 +24,9 @@ def app(make_app: AppFactory, sms_settings: dict[str, object]) -> web.Applicatio
     return make_app(**sms_settings)
 
 
-async def post(client: Any, form: dict[str, str], headers: dict[str, str],
-               path: str = "/sms/twilio") -> Any:
+async def post(
+    client: Any, form: dict[str, str], headers: dict[str, str], path: str = "/sms/twilio"
+) -> Any:
     return await client.post(path, data=form, headers=headers)
 
 
@@ -34,7 +35,8 @@ async def settle(app: web.Application) -> None:
 
 
 async def test_a_signed_message_gets_empty_twiml_and_one_reply(
-        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio) -> None:
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> None:
     client = await aiohttp_client(app)
     form = inbound_form("SM" + "1" * 32, CUSTOMER, "where is my order?")
     response = await post(client, form, signature(WEBHOOK, form))
@@ -50,8 +52,12 @@ async def test_a_signed_message_gets_empty_twiml_and_one_reply(
 
 @pytest.mark.parametrize("forgery", ["unsigned", "wrong token", "other url", "changed body"])
 async def test_forged_requests_are_refused_and_store_nothing(
-        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio,
-        redis_client: aioredis.Redis, forgery: str) -> None:
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    twilio_api: FakeTwilio,
+    redis_client: aioredis.Redis,
+    forgery: str,
+) -> None:
     client = await aiohttp_client(app)
     form = inbound_form("SM" + "2" * 32, CUSTOMER, "where is my order?")
     headers = {
@@ -67,13 +73,25 @@ async def test_forged_requests_are_refused_and_store_nothing(
     assert twilio_api.calls == []
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ({"From": ""}, 400), ({"MessageSid": ""}, 400), ({"From": "not a number!"}, 400),
-    ({"Body": "x" * 1601}, 400), ({"Body": "   "}, 400), ({"NumMedia": "many"}, 400),
-    ({"NumMedia": "1"}, 400)])
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"From": ""}, 400),
+        ({"MessageSid": ""}, 400),
+        ({"From": "not a number!"}, 400),
+        ({"Body": "x" * 1601}, 400),
+        ({"Body": "   "}, 400),
+        ({"NumMedia": "many"}, 400),
+        ({"NumMedia": "1"}, 400),
+    ],
+)
 async def test_a_signed_form_that_is_not_a_message_gets_a_clear_4xx(
-        aiohttp_client: ClientFactory, app: web.Application, redis_client: aioredis.Redis,
-        change: dict[str, str], status: int) -> None:
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    redis_client: aioredis.Redis,
+    change: dict[str, str],
+    status: int,
+) -> None:
     client = await aiohttp_client(app)
     form = {**inbound_form("SM" + "3" * 32, CUSTOMER, "hello"), **change}
     response = await post(client, form, signature(WEBHOOK, form))
@@ -81,8 +99,9 @@ async def test_a_signed_form_that_is_not_a_message_gets_a_clear_4xx(
     assert await redis_client.keys("conv:*") == []
 
 
-async def test_a_body_that_is_not_a_form_is_refused(aiohttp_client: ClientFactory,
-                                                    app: web.Application) -> None:
+async def test_a_body_that_is_not_a_form_is_refused(
+    aiohttp_client: ClientFactory, app: web.Application
+) -> None:
     client = await aiohttp_client(app)
     response = await client.post("/sms/twilio", json={"From": CUSTOMER, "Body": "hi"})
     assert response.status == 415
@@ -90,7 +109,8 @@ async def test_a_body_that_is_not_a_form_is_refused(aiohttp_client: ClientFactor
 
 @pytest.mark.parametrize("sender", ["72345", "ShopAlerts"])
 async def test_short_codes_and_sender_ids_are_stored_as_they_are(
-        aiohttp_client: ClientFactory, app: web.Application, sender: str) -> None:
+    aiohttp_client: ClientFactory, app: web.Application, sender: str
+) -> None:
     client = await aiohttp_client(app)
     form = inbound_form("SM" + "4" * 32, sender, "hello")
     assert (await post(client, form, signature(WEBHOOK, form))).status == 200
@@ -98,23 +118,29 @@ async def test_short_codes_and_sender_ids_are_stored_as_they_are(
     assert await store.customer_for(Address("sms", sender)) is not None
 
 
-async def test_without_an_auth_token_there_is_no_sms_route(aiohttp_client: ClientFactory,
-                                                           make_app: AppFactory) -> None:
+async def test_without_an_auth_token_there_is_no_sms_route(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     client = await aiohttp_client(make_app())
     form = inbound_form("SM" + "5" * 32, CUSTOMER, "hello")
     assert (await post(client, form, {})).status == 404
 
 
 async def test_status_callbacks_are_recorded_and_counted(
-        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio) -> None:
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> None:
     client = await aiohttp_client(app)
     form = inbound_form("SM" + "6" * 32, CUSTOMER, "hello")
     await post(client, form, signature(WEBHOOK, form))
     await settle(app)
     sid = twilio_api.sent[0].sid
     assert sid is not None
-    report = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003",
-              "AccountSid": twilio_api.account_sid}
+    report = {
+        "MessageSid": sid,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": twilio_api.account_sid,
+    }
     assert (await post(client, report, {}, "/sms/twilio/status")).status == 403
     response = await post(client, report, signature(STATUS, report), "/sms/twilio/status")
     assert response.status == 204
@@ -125,7 +151,9 @@ async def test_status_callbacks_are_recorded_and_counted(
     record = await services.deliveries.get(cid, reply.id)
     assert record is not None
     assert (record["status"], record.get("error_code"), record["vendor_id"]) == (
-        "undelivered", 30003, sid)
+        "undelivered",
+        30003,
+        sid,
+    )
     metrics = await (await client.get("/metrics")).text()
-    assert ('omnibot_delivery_status_total{channel="sms",status="undelivered"} 1.0'
-            in metrics)
+    assert 'omnibot_delivery_status_total{channel="sms",status="undelivered"} 1.0' in metrics

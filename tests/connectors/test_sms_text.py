@@ -27,55 +27,61 @@ def test_the_tables_are_gsm_03_38() -> None:
     assert not GSM7_BASIC & GSM7_EXTENSION
 
 
-@pytest.mark.parametrize(("text", "gsm7"), [
-    ("", True),
-    ("Hello, world! @£$¥ èéùìò ÄÖÑÜ§ ¿¡ ΔΦΓΛΩΠΨΣΘΞ\n\r", True),
-    ("€ { } [ ] ~ \\ ^ |", True),
-    ("ç", False),  # only capital Ç is in the table
-    ("á", False),
-    ("`", False),
-    ("\x1b", False),
-    ("hi " + EMOJI, False),
-    ("привет", False),
-    ("\N{RIGHT SINGLE QUOTATION MARK}", False),  # a typographic apostrophe forces UCS-2
-])
+@pytest.mark.parametrize(
+    ("text", "gsm7"),
+    [
+        ("", True),
+        ("Hello, world! @£$¥ èéùìò ÄÖÑÜ§ ¿¡ ΔΦΓΛΩΠΨΣΘΞ\n\r", True),
+        ("€ { } [ ] ~ \\ ^ |", True),
+        ("ç", False),  # only capital Ç is in the table
+        ("á", False),
+        ("`", False),
+        ("\x1b", False),
+        ("hi " + EMOJI, False),
+        ("привет", False),
+        ("\N{RIGHT SINGLE QUOTATION MARK}", False),  # a typographic apostrophe forces UCS-2
+    ],
+)
 def test_is_gsm7(text: str, gsm7: bool) -> None:
     assert is_gsm7(text) is gsm7
 
 
-@pytest.mark.parametrize(("text", "count"), [
-    ("", 1),
-    ("a", 1),
-    ("a" * 160, 1),
-    ("a" * 161, 2),
-    ("a" * 306, 2),
-    ("a" * 307, 3),
-    ("a" * 459, 3),
-    ("a" * 460, 4),
-    ("€" * 80, 1),  # 160 septets
-    ("€" + "a" * 159, 2),  # 161 septets
-    ("a" * 158 + "{", 1),
-    ("a" * 159 + "}", 2),
-    ("[]~\\^|" + "a" * 148, 1),  # 6 extension chars: 12 + 148 = 160 septets
-    ("[]~\\^|" + "a" * 149, 2),
-    # an escape pair is never split across parts: it moves whole to the next part
-    ("a" * 152 + "€" + "a" * 152, 3),
-    ("a" * 151 + "€" + "a" * 152, 2),
-    ("é" * 70, 1),
-    ("ç" * 70, 1),  # UCS-2
-    ("ç" * 71, 2),
-    ("ç" * 134, 2),
-    ("ç" * 135, 3),
-    ("a" * 69 + "ç", 1),
-    ("a" * 160 + "ç", 3),  # one non-GSM character turns the whole text UCS-2
-    (EMOJI * 35, 1),  # 70 code units
-    (EMOJI * 36, 2),
-    ("a" * 69 + EMOJI, 2),  # 71 units
-    (EMOJI * 66, 2),  # 132 units: 33 emoji a part
-    # a surrogate pair is never split across parts either
-    ("a" * 66 + EMOJI + "a" * 66, 3),
-    (EMOJI * 67, 3),  # 134 units, but a part holds only 33 whole emoji
-])
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("", 1),
+        ("a", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("a" * 459, 3),
+        ("a" * 460, 4),
+        ("€" * 80, 1),  # 160 septets
+        ("€" + "a" * 159, 2),  # 161 septets
+        ("a" * 158 + "{", 1),
+        ("a" * 159 + "}", 2),
+        ("[]~\\^|" + "a" * 148, 1),  # 6 extension chars: 12 + 148 = 160 septets
+        ("[]~\\^|" + "a" * 149, 2),
+        # an escape pair is never split across parts: it moves whole to the next part
+        ("a" * 152 + "€" + "a" * 152, 3),
+        ("a" * 151 + "€" + "a" * 152, 2),
+        ("é" * 70, 1),
+        ("ç" * 70, 1),  # UCS-2
+        ("ç" * 71, 2),
+        ("ç" * 134, 2),
+        ("ç" * 135, 3),
+        ("a" * 69 + "ç", 1),
+        ("a" * 160 + "ç", 3),  # one non-GSM character turns the whole text UCS-2
+        (EMOJI * 35, 1),  # 70 code units
+        (EMOJI * 36, 2),
+        ("a" * 69 + EMOJI, 2),  # 71 units
+        (EMOJI * 66, 2),  # 132 units: 33 emoji a part
+        # a surrogate pair is never split across parts either
+        ("a" * 66 + EMOJI + "a" * 66, 3),
+        (EMOJI * 67, 3),  # 134 units, but a part holds only 33 whole emoji
+    ],
+)
 def test_segments(text: str, count: int) -> None:
     assert segments(text) == count
 
@@ -139,61 +145,67 @@ def test_only_the_over_long_word_is_cut() -> None:
     assert parts[-1].endswith(" then short words again.")
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("STOP", Keyword.STOP),
-    ("  Stop! ", Keyword.STOP),
-    ("stop.", Keyword.STOP),
-    ("\"Stop\"", Keyword.STOP),
-    ("StopAll", Keyword.STOP),
-    ("unsubscribe", Keyword.STOP),
-    ("Cancel", Keyword.STOP),
-    ("end", Keyword.STOP),
-    ("QUIT!!!", Keyword.STOP),
-    ("start", Keyword.START),
-    ("Unstop", Keyword.START),
-    ("yes!", Keyword.START),
-    ("help?", Keyword.HELP),
-    ("\tInfo\n", Keyword.HELP),
-    ("¿help?", Keyword.HELP),
-    ("stop sending me stuff", None),
-    ("please stop", None),
-    ("stop all", None),
-    ("stopp", None),
-    ("yes please", None),
-    ("", None),
-    ("!!!", None),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("STOP", Keyword.STOP),
+        ("  Stop! ", Keyword.STOP),
+        ("stop.", Keyword.STOP),
+        ('"Stop"', Keyword.STOP),
+        ("StopAll", Keyword.STOP),
+        ("unsubscribe", Keyword.STOP),
+        ("Cancel", Keyword.STOP),
+        ("end", Keyword.STOP),
+        ("QUIT!!!", Keyword.STOP),
+        ("start", Keyword.START),
+        ("Unstop", Keyword.START),
+        ("yes!", Keyword.START),
+        ("help?", Keyword.HELP),
+        ("\tInfo\n", Keyword.HELP),
+        ("¿help?", Keyword.HELP),
+        ("stop sending me stuff", None),
+        ("please stop", None),
+        ("stop all", None),
+        ("stopp", None),
+        ("yes please", None),
+        ("", None),
+        ("!!!", None),
+    ],
+)
 def test_keyword(body: str, expected: Keyword | None) -> None:
     assert keyword(body) is expected
 
 
-@pytest.mark.parametrize(("value", "kind"), [
-    ("+15551234567", SenderKind.PHONE),
-    ("+447911123456", SenderKind.PHONE),
-    ("+12345678", SenderKind.PHONE),  # 8 digits
-    ("+123456789012345", SenderKind.PHONE),  # 15 digits
-    ("+1234567", None),  # 7 digits
-    ("+1234567890123456", None),  # 16 digits
-    ("+05551234567", None),
-    ("+1 555 123 4567", None),
-    ("15551234567", None),  # no "+", too long for a short code; never guessed into E.164
-    ("123", SenderKind.SHORT_CODE),
-    ("12345678", SenderKind.SHORT_CODE),
-    ("12", None),
-    ("123456789", None),
-    ("Acme", SenderKind.ALPHANUMERIC),
-    ("Acme Shop 1", SenderKind.ALPHANUMERIC),  # 11 characters
-    ("A", SenderKind.ALPHANUMERIC),
-    ("Acme Shop 12", None),  # 12 characters
-    ("123 456", None),  # no letter
-    (" Acme", None),
-    ("Acme ", None),
-    ("Acme-Shop", None),
-    ("Ácme", None),
-    ("", None),
-    ("+", None),
-    ("+15551234567\n", None),
-    ("\uff11\uff12\uff13", None),  # full-width digits
-])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("+15551234567", SenderKind.PHONE),
+        ("+447911123456", SenderKind.PHONE),
+        ("+12345678", SenderKind.PHONE),  # 8 digits
+        ("+123456789012345", SenderKind.PHONE),  # 15 digits
+        ("+1234567", None),  # 7 digits
+        ("+1234567890123456", None),  # 16 digits
+        ("+05551234567", None),
+        ("+1 555 123 4567", None),
+        ("15551234567", None),  # no "+", too long for a short code; never guessed into E.164
+        ("123", SenderKind.SHORT_CODE),
+        ("12345678", SenderKind.SHORT_CODE),
+        ("12", None),
+        ("123456789", None),
+        ("Acme", SenderKind.ALPHANUMERIC),
+        ("Acme Shop 1", SenderKind.ALPHANUMERIC),  # 11 characters
+        ("A", SenderKind.ALPHANUMERIC),
+        ("Acme Shop 12", None),  # 12 characters
+        ("123 456", None),  # no letter
+        (" Acme", None),
+        ("Acme ", None),
+        ("Acme-Shop", None),
+        ("Ácme", None),
+        ("", None),
+        ("+", None),
+        ("+15551234567\n", None),
+        ("\uff11\uff12\uff13", None),  # full-width digits
+    ],
+)
 def test_sender_kind(value: str, kind: SenderKind | None) -> None:
     assert sender_kind(value) is kind

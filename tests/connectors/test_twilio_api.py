@@ -25,8 +25,9 @@ CALLBACK = "https://bot.example.com/sms/twilio/status"
 @pytest.fixture
 async def messages(twilio_api: FakeTwilio) -> AsyncIterator[TwilioMessages]:
     """A client sending from ``FROM`` through the fake."""
-    client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, twilio_api.url, from_number=FROM,
-                            messaging_service_sid=None)
+    client = TwilioMessages(
+        ACCOUNT_SID, AUTH_TOKEN, twilio_api.url, from_number=FROM, messaging_service_sid=None
+    )
     yield client
     await client.close()
 
@@ -50,8 +51,12 @@ async def test_a_message_is_created(twilio_api: FakeTwilio, messages: TwilioMess
     assert re.fullmatch(r"SM[0-9a-f]{32}", sid)
     [call] = twilio_api.calls
     assert call.status == 201
-    assert call.form == {"To": TO, "From": FROM, "Body": "Your order has shipped.",
-                         "StatusCallback": CALLBACK}
+    assert call.form == {
+        "To": TO,
+        "From": FROM,
+        "Body": "Your order has shipped.",
+        "StatusCallback": CALLBACK,
+    }
 
 
 async def test_requests_carry_the_account_credentials() -> None:
@@ -64,8 +69,13 @@ async def test_requests_carry_the_account_credentials() -> None:
 
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
     async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, f"http://127.0.0.1:{server.port}/",
-                                from_number=FROM, messaging_service_sid=None)
+        client = TwilioMessages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            f"http://127.0.0.1:{server.port}/",
+            from_number=FROM,
+            messaging_service_sid=None,
+        )
         await client.create(TO, "Hi", None)
         await client.close()
     [request] = seen
@@ -75,53 +85,69 @@ async def test_requests_carry_the_account_credentials() -> None:
     assert request.content_type == "application/x-www-form-urlencoded"
 
 
-async def test_no_status_callback_sends_none(twilio_api: FakeTwilio,
-                                              messages: TwilioMessages) -> None:
+async def test_no_status_callback_sends_none(
+    twilio_api: FakeTwilio, messages: TwilioMessages
+) -> None:
     await messages.create(TO, "Hi", None)
     assert "StatusCallback" not in twilio_api.calls[0].form
 
 
 async def test_a_messaging_service_replaces_the_from_number(twilio_api: FakeTwilio) -> None:
-    client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, twilio_api.url, from_number=FROM,
-                            messaging_service_sid=SERVICE_SID)
+    client = TwilioMessages(
+        ACCOUNT_SID, AUTH_TOKEN, twilio_api.url, from_number=FROM, messaging_service_sid=SERVICE_SID
+    )
     await client.create(TO, "Hi", None)
     await client.close()
-    assert twilio_api.calls[0].form == {"To": TO, "MessagingServiceSid": SERVICE_SID,
-                                         "Body": "Hi"}
+    assert twilio_api.calls[0].form == {"To": TO, "MessagingServiceSid": SERVICE_SID, "Body": "Hi"}
 
 
 def test_a_sender_is_required() -> None:
     with pytest.raises(ValueError, match="from number"):
-        TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:9", from_number=None,
-                       messaging_service_sid=None)
+        TwilioMessages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            "http://127.0.0.1:9",
+            from_number=None,
+            messaging_service_sid=None,
+        )
 
 
 async def test_too_many_requests_is_transient_with_retry_after(
-        twilio_api: FakeTwilio, messages: TwilioMessages) -> None:
+    twilio_api: FakeTwilio, messages: TwilioMessages
+) -> None:
     twilio_api.fail_next(status=429, code=20429, retry_after=1.5)
     error = await send(messages)
     assert (error.status, error.code, error.retry_after, error.permanent) == (
-        429, 20429, 1.5, False)
+        429,
+        20429,
+        1.5,
+        False,
+    )
     assert len(twilio_api.calls) == 1  # no retry of its own
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_transient(twilio_api: FakeTwilio, messages: TwilioMessages,
-                                           status: int) -> None:
+async def test_server_errors_are_transient(
+    twilio_api: FakeTwilio, messages: TwilioMessages, status: int
+) -> None:
     twilio_api.fail_next(status=status)
     error = await send(messages)
     assert (error.status, error.retry_after, error.permanent) == (status, None, False)
     assert len(twilio_api.calls) == 1
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    (21610, "Attempt to send to unsubscribed recipient"),
-    (21211, "The 'To' number +1555 is not a valid phone number."),
-    (21408, "Permission to send an SMS has not been enabled for the region indicated"),
-    (21614, "'To' number is not a valid mobile number"),
-])
-async def test_client_errors_are_permanent(twilio_api: FakeTwilio, messages: TwilioMessages,
-                                           code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (21610, "Attempt to send to unsubscribed recipient"),
+        (21211, "The 'To' number +1555 is not a valid phone number."),
+        (21408, "Permission to send an SMS has not been enabled for the region indicated"),
+        (21614, "'To' number is not a valid mobile number"),
+    ],
+)
+async def test_client_errors_are_permanent(
+    twilio_api: FakeTwilio, messages: TwilioMessages, code: int, message: str
+) -> None:
     twilio_api.fail_next(status=400, code=code, message=message)
     error = await send(messages)
     assert (error.status, error.code, error.permanent) == (400, code, True)
@@ -130,8 +156,9 @@ async def test_client_errors_are_permanent(twilio_api: FakeTwilio, messages: Twi
 
 async def test_wrong_credentials_are_permanent_and_never_echoed(twilio_api: FakeTwilio) -> None:
     token = "wrong-token-" + "9" * 20
-    client = TwilioMessages(ACCOUNT_SID, token, twilio_api.url, from_number=FROM,
-                            messaging_service_sid=None)
+    client = TwilioMessages(
+        ACCOUNT_SID, token, twilio_api.url, from_number=FROM, messaging_service_sid=None
+    )
     error = await send(client)
     await client.close()
     assert (error.status, error.code, error.permanent) == (401, 20003, True)
@@ -139,8 +166,9 @@ async def test_wrong_credentials_are_permanent_and_never_echoed(twilio_api: Fake
     assert token not in repr(error.args)
 
 
-async def test_the_token_stays_out_of_logs(twilio_api: FakeTwilio, messages: TwilioMessages,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_token_stays_out_of_logs(
+    twilio_api: FakeTwilio, messages: TwilioMessages, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     await messages.create(TO, "Hi", None)
     twilio_api.fail_next(status=400, code=21610)
@@ -159,8 +187,13 @@ async def test_failing_for_a_while(twilio_api: FakeTwilio, messages: TwilioMessa
 
 
 async def test_a_closed_port_is_transient(closed_port: int) -> None:
-    client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, f"http://127.0.0.1:{closed_port}",
-                            from_number=FROM, messaging_service_sid=None)
+    client = TwilioMessages(
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        f"http://127.0.0.1:{closed_port}",
+        from_number=FROM,
+        messaging_service_sid=None,
+    )
     error = await send(client)
     await client.close()
     assert (error.status, error.code, error.permanent) == (None, None, False)
@@ -178,8 +211,14 @@ async def test_a_hung_api_times_out_as_transient() -> None:
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", hang)
     async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, f"http://127.0.0.1:{server.port}",
-                                from_number=FROM, messaging_service_sid=None, timeout_s=0.2)
+        client = TwilioMessages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            f"http://127.0.0.1:{server.port}",
+            from_number=FROM,
+            messaging_service_sid=None,
+            timeout_s=0.2,
+        )
         error = await send(client)
         release.set()
         await client.close()
@@ -190,13 +229,17 @@ async def test_an_html_error_page_still_classifies() -> None:
     app = web.Application()
 
     async def gateway(request: web.Request) -> web.Response:
-        return web.Response(status=502, text="<html>Bad gateway</html>",
-                            content_type="text/html")
+        return web.Response(status=502, text="<html>Bad gateway</html>", content_type="text/html")
 
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", gateway)
     async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, f"http://127.0.0.1:{server.port}",
-                                from_number=FROM, messaging_service_sid=None)
+        client = TwilioMessages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            f"http://127.0.0.1:{server.port}",
+            from_number=FROM,
+            messaging_service_sid=None,
+        )
         error = await send(client)
         await client.close()
     assert (error.status, error.code, error.permanent) == (502, None, False)
@@ -210,8 +253,13 @@ async def test_an_accepted_answer_without_a_sid_is_permanent(text: str) -> None:
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
     async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(ACCOUNT_SID, AUTH_TOKEN, f"http://127.0.0.1:{server.port}",
-                                from_number=FROM, messaging_service_sid=None)
+        client = TwilioMessages(
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            f"http://127.0.0.1:{server.port}",
+            from_number=FROM,
+            messaging_service_sid=None,
+        )
         error = await send(client)
         await client.close()
     assert (error.status, error.permanent) == (None, True)  # a retry might send it twice

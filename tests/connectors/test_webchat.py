@@ -19,12 +19,14 @@ ClientFactory = Any  # pytest-aiohttp's aiohttp_client fixture
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, make_app: AppFactory) -> TestClient[Any, Any]:
     result: TestClient[Any, Any] = await aiohttp_client(
-        make_app(webchat_allowed_origins=("https://shop.example",)))
+        make_app(webchat_allowed_origins=("https://shop.example",))
+    )
     return result
 
 
 async def test_a_new_visitor_gets_a_session_and_an_empty_history(
-        client: TestClient[Any, Any]) -> None:
+    client: TestClient[Any, Any],
+) -> None:
     async with client.ws_connect("/webchat/ws") as ws:
         token, history, state = await opening(ws)
     assert len(token) == 32
@@ -37,8 +39,11 @@ async def test_a_message_is_echoed_and_answered(client: TestClient[Any, Any]) ->
         await opening(ws)
         await ws.send_json({"type": "message", "text": "where is my order?", "id": "m1"})
         echo, answer = await frame(ws), await frame(ws)
-    assert (echo["type"], echo["role"], echo["text"]) == ("message", "customer",
-                                                         "where is my order?")
+    assert (echo["type"], echo["role"], echo["text"]) == (
+        "message",
+        "customer",
+        "where is my order?",
+    )
     assert (answer["type"], answer["role"]) == ("message", "bot")
     assert "order" in answer["text"].lower()
     assert set(answer) >= {"id", "role", "text", "ts"}
@@ -57,7 +62,8 @@ async def test_a_resent_message_id_is_handled_once(client: TestClient[Any, Any])
 
 
 async def test_resuming_with_the_token_replays_history_in_order(
-        client: TestClient[Any, Any]) -> None:
+    client: TestClient[Any, Any],
+) -> None:
     async with client.ws_connect("/webchat/ws") as ws:
         token, _, _ = await opening(ws)
         for text in ("hello", "what are your opening hours?"):
@@ -68,14 +74,17 @@ async def test_resuming_with_the_token_replays_history_in_order(
         again, history, state = await opening(ws)
     assert again == token
     assert [(m["role"], m["text"]) for m in history][0::2] == [
-        ("customer", "hello"), ("customer", "what are your opening hours?")]
+        ("customer", "hello"),
+        ("customer", "what are your opening hours?"),
+    ]
     assert [m["role"] for m in history] == ["customer", "bot", "customer", "bot"]
     assert state == "bot"
 
 
 @pytest.mark.parametrize("token", ["not-a-token", "x" * 32, "../../etc/passwd", ""])
 async def test_an_unknown_or_malformed_token_gets_a_fresh_session(
-        client: TestClient[Any, Any], token: str) -> None:
+    client: TestClient[Any, Any], token: str
+) -> None:
     async with client.ws_connect("/webchat/ws") as ws:
         mine, _, _ = await opening(ws)
         await ws.send_json({"type": "message", "text": "hello"})
@@ -87,15 +96,20 @@ async def test_an_unknown_or_malformed_token_gets_a_fresh_session(
 
 
 async def test_bad_frames_get_error_frames_and_leave_the_conversation_intact(
-        client: TestClient[Any, Any]) -> None:
+    client: TestClient[Any, Any],
+) -> None:
     async with client.ws_connect("/webchat/ws") as ws:
         token, _, _ = await opening(ws)
         await ws.send_json({"type": "message", "text": "hello"})
         await frame(ws)
         await frame(ws)
-        bad: list[Any] = ["{oops", {"type": "dance"}, {"type": "message"},
-                          {"type": "message", "text": ""},
-                          {"type": "message", "text": "y" * 2001}]
+        bad: list[Any] = [
+            "{oops",
+            {"type": "dance"},
+            {"type": "message"},
+            {"type": "message", "text": ""},
+            {"type": "message", "text": "y" * 2001},
+        ]
         codes = []
         for refused in bad:
             if isinstance(refused, str):
@@ -107,8 +121,14 @@ async def test_bad_frames_get_error_frames_and_leave_the_conversation_intact(
             codes.append(reply["code"])
         await ws.send_bytes(b"\x00\x01")
         codes.append((await frame(ws))["code"])
-        assert codes == ["invalid_json", "unknown_type", "empty_text", "empty_text",
-                         "text_too_long", "unsupported_frame"]
+        assert codes == [
+            "invalid_json",
+            "unknown_type",
+            "empty_text",
+            "empty_text",
+            "text_too_long",
+            "unsupported_frame",
+        ]
         await ws.send_json({"type": "message", "text": "thank you"})
         assert (await frame(ws))["text"] == "thank you"
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
@@ -128,14 +148,18 @@ async def test_a_client_that_keeps_misbehaving_is_closed(client: TestClient[Any,
         await opening(ws)
 
 
-@pytest.mark.parametrize(("origin", "allowed"), [
-    ("https://evil.example", False),
-    ("https://shop.example", True),
-    ("null", False),
-    (None, True),
-])
-async def test_the_origin_is_checked_at_the_handshake(client: TestClient[Any, Any],
-                                                      origin: str | None, allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://evil.example", False),
+        ("https://shop.example", True),
+        ("null", False),
+        (None, True),
+    ],
+)
+async def test_the_origin_is_checked_at_the_handshake(
+    client: TestClient[Any, Any], origin: str | None, allowed: bool
+) -> None:
     headers = {} if origin is None else {"Origin": origin}
     if allowed:
         async with client.ws_connect("/webchat/ws", headers=headers) as ws:

@@ -9,17 +9,20 @@ import pytest
 from connectors.webchat_frames import MAX_TEXT_CHARS, FrameError, parse_client_frame
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    ("not json", "invalid_json"),
-    ("[1, 2]", "invalid_json"),
-    ('{"type": "typing"}', "unknown_type"),
-    ('{"text": "hi"}', "unknown_type"),
-    ('{"type": "message"}', "empty_text"),
-    ('{"type": "message", "text": "   "}', "empty_text"),
-    ('{"type": "message", "text": 42}', "empty_text"),
-    (json.dumps({"type": "message", "text": "x" * (MAX_TEXT_CHARS + 1)}), "text_too_long"),
-    ('{"type": "message", "text": "hi", "id": "has spaces"}', "invalid_id"),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_json"),
+        ('{"type": "typing"}', "unknown_type"),
+        ('{"text": "hi"}', "unknown_type"),
+        ('{"type": "message"}', "empty_text"),
+        ('{"type": "message", "text": "   "}', "empty_text"),
+        ('{"type": "message", "text": 42}', "empty_text"),
+        (json.dumps({"type": "message", "text": "x" * (MAX_TEXT_CHARS + 1)}), "text_too_long"),
+        ('{"type": "message", "text": "hi", "id": "has spaces"}', "invalid_id"),
+    ],
+)
 def test_refused_frames_name_their_error(raw: str, code: str) -> None:
     with pytest.raises(FrameError) as caught:
         parse_client_frame(raw)

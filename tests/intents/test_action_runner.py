@@ -31,8 +31,11 @@ from intents.action_runner import (
 from intents.actions.order_status import ASK_TEXT, ActionOrderStatus
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
-CONVERSATION = Conversation(id="c1", customer_id="c1", messages=(
-    Message(role=Role.CUSTOMER, text="hi"), Message(role=Role.BOT, text="Hello!")))
+CONVERSATION = Conversation(
+    id="c1",
+    customer_id="c1",
+    messages=(Message(role=Role.CUSTOMER, text="hi"), Message(role=Role.BOT, text="Hello!")),
+)
 
 ServerFactory = Any
 
@@ -41,8 +44,9 @@ class SlowAction(Action):  # type: ignore[misc]
     def name(self) -> str:
         return "action_slow"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         await asyncio.sleep(5)
         return []
 
@@ -51,8 +55,9 @@ class BrokenAction(Action):  # type: ignore[misc]
     def name(self) -> str:
         return "action_broken"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         raise RuntimeError("database down")
 
 
@@ -63,13 +68,14 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("actions") / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - rasa-sdk's own server module
-            [sys.executable, "-m", "rasa_sdk", "--actions", "intents.actions", "--port",
-             str(port)], stdout=out, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "rasa_sdk", "--actions", "intents.actions", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
-                                        timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
                 break
         except OSError:
             assert process.poll() is None, log.read_text()
@@ -85,8 +91,13 @@ def runners(action_server: str) -> list[ActionRunner]:
 
 
 def test_the_action_call_follows_rasa_s_webhook_format() -> None:
-    call = action_call("action_order_status", CONVERSATION, PREDICTION, "where is 100234",
-                       {"requested_slot": "order_number"})
+    call = action_call(
+        "action_order_status",
+        CONVERSATION,
+        PREDICTION,
+        "where is 100234",
+        {"requested_slot": "order_number"},
+    )
     assert call["next_action"] == "action_order_status"
     tracker = call["tracker"]
     assert tracker["sender_id"] == "c1"
@@ -100,17 +111,21 @@ def test_the_action_call_follows_rasa_s_webhook_format() -> None:
 @pytest.mark.parametrize("where", ["in-process", "remote"])
 async def test_order_status_asks_then_answers(action_server: str, where: str) -> None:
     runner = runners(action_server)[where == "remote"]
-    asked = await runner.run("action_order_status", CONVERSATION, PREDICTION,
-                             "where is my order?", {})
+    asked = await runner.run(
+        "action_order_status", CONVERSATION, PREDICTION, "where is my order?", {}
+    )
     assert asked.texts == (ASK_TEXT,)
     assert asked.slot("requested_slot") == (True, "order_number")
-    found = await runner.run("action_order_status", CONVERSATION, PREDICTION,
-                             "it's #100234", {"requested_slot": "order_number"})
-    assert found.texts == ("Order 100234 is out for delivery. It should reach you by 8pm "
-                           "today.",)
+    found = await runner.run(
+        "action_order_status",
+        CONVERSATION,
+        PREDICTION,
+        "it's #100234",
+        {"requested_slot": "order_number"},
+    )
+    assert found.texts == ("Order 100234 is out for delivery. It should reach you by 8pm today.",)
     assert found.slot("requested_slot") == (True, None)
-    unknown = await runner.run("action_order_status", CONVERSATION, PREDICTION,
-                               "order 999999", {})
+    unknown = await runner.run("action_order_status", CONVERSATION, PREDICTION, "order 999999", {})
     assert "couldn't find order 999999" in unknown.texts[0]
 
 
@@ -120,19 +135,23 @@ def orders_file(path: Path, number: str, status: str) -> Path:
 
 
 async def test_in_process_the_orders_file_comes_from_the_runner_s_configuration(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     configured = orders_file(tmp_path / "orders.json", "55555", "lost")
     monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
     result = await InProcessActions(orders_path=configured).run(
-        "action_order_status", CONVERSATION, PREDICTION, "55555", {})
+        "action_order_status", CONVERSATION, PREDICTION, "55555", {}
+    )
     assert result.texts == ("Order 55555 is lost. Sorry!",)
-    sample = await InProcessActions().run("action_order_status", CONVERSATION, PREDICTION,
-                                          "55555", {})
+    sample = await InProcessActions().run(
+        "action_order_status", CONVERSATION, PREDICTION, "55555", {}
+    )
     assert "couldn't find order 55555" in sample.texts[0]  # the bundled sample, not the env
 
 
 async def test_an_action_server_s_instance_reads_its_own_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
     runner = InProcessActions()
     runner.executor.register_action(ActionOrderStatus())  # built as rasa-sdk's server does
@@ -154,17 +173,21 @@ async def test_in_process_failures_are_told_apart_by_kind() -> None:
     runner.executor.register_action(BrokenAction)
     assert await kind_of(runner, "action_slow") == (ActionFailure.TIMEOUT, "action_slow")
     assert await kind_of(runner, "action_broken") == (ActionFailure.FAILED, "action_broken")
-    assert await kind_of(runner, "action_missing") == (ActionFailure.NOT_FOUND,
-                                                       "action_missing")
+    assert await kind_of(runner, "action_missing") == (ActionFailure.NOT_FOUND, "action_missing")
 
 
-async def test_remote_failures_are_told_apart_by_kind(action_server: str,
-                                                      aiohttp_server: ServerFactory) -> None:
+async def test_remote_failures_are_told_apart_by_kind(
+    action_server: str, aiohttp_server: ServerFactory
+) -> None:
     assert await kind_of(RemoteActions(action_server), "action_missing") == (
-        ActionFailure.NOT_FOUND, "action_missing")
+        ActionFailure.NOT_FOUND,
+        "action_missing",
+    )
     nowhere = RemoteActions(f"http://127.0.0.1:{free_port()}/webhook")
-    assert await kind_of(nowhere, "action_order_status") == (ActionFailure.UNREACHABLE,
-                                                             "action_order_status")
+    assert await kind_of(nowhere, "action_order_status") == (
+        ActionFailure.UNREACHABLE,
+        "action_order_status",
+    )
 
     async def stall(request: web.Request) -> web.Response:
         await asyncio.sleep(2)
@@ -180,12 +203,20 @@ async def test_remote_failures_are_told_apart_by_kind(action_server: str,
         return web.json_response({"error": "no such route"}, status=404)
 
     app = web.Application()
-    for path, handler in [("/stall", stall), ("/error", error), ("/html", not_json),
-                          ("/other", wrong_url)]:
+    for path, handler in [
+        ("/stall", stall),
+        ("/error", error),
+        ("/html", not_json),
+        ("/other", wrong_url),
+    ]:
         app.router.add_post(path, handler)
     server = await aiohttp_server(app)
     base = f"http://127.0.0.1:{server.port}"
-    for path, kind in [("/stall", ActionFailure.TIMEOUT), ("/error", ActionFailure.FAILED),
-                       ("/html", ActionFailure.UNREACHABLE), ("/other", ActionFailure.FAILED)]:
+    for path, kind in [
+        ("/stall", ActionFailure.TIMEOUT),
+        ("/error", ActionFailure.FAILED),
+        ("/html", ActionFailure.UNREACHABLE),
+        ("/other", ActionFailure.FAILED),
+    ]:
         runner = RemoteActions(base + path, timeout_s=0.2)
         assert await kind_of(runner, "action_order_status") == (kind, "action_order_status")

@@ -41,8 +41,12 @@ def test_a_failing_batch_fails_only_its_own_requests() -> None:
     batcher: MicroBatcher[int] = MicroBatcher(run, max_batch=1, workers=1)
 
     async def scenario() -> tuple[int, BaseException | int, int]:
-        results = await asyncio.gather(batcher.submit("ok"), batcher.submit("bad"),
-                                       batcher.submit("fine"), return_exceptions=True)
+        results = await asyncio.gather(
+            batcher.submit("ok"),
+            batcher.submit("bad"),
+            batcher.submit("fine"),
+            return_exceptions=True,
+        )
         return results[0], results[1], results[2]  # type: ignore[return-value]
 
     first, second, third = asyncio.run(scenario())

@@ -13,16 +13,21 @@ from bot.app import Intents
 from intents import build
 from intents.build import BuildOptions, build_classifier, cache_key, load_cached
 
-TEXTS = [f"{verb} my {thing}" for verb in ("track", "find", "where is")
-         for thing in ("order", "parcel", "delivery")] + \
-        [f"{verb} my {thing}" for verb in ("cancel", "stop", "undo")
-         for thing in ("order", "purchase", "payment")]
+TEXTS = [
+    f"{verb} my {thing}"
+    for verb in ("track", "find", "where is")
+    for thing in ("order", "parcel", "delivery")
+] + [
+    f"{verb} my {thing}"
+    for verb in ("cancel", "stop", "undo")
+    for thing in ("order", "purchase", "payment")
+]
 LABELS = ["where_is_my_order"] * 9 + ["cancel_order"] * 9
 
 
 def test_the_cached_model_is_reused_and_an_unreadable_one_is_retrained(
-        intents: Intents, intents_data_dir: Path, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    intents: Intents, intents_data_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cache = tmp_path / "cache"
     (cache / "encoders").mkdir(parents=True)
     for graph in (intents_data_dir / "cache" / "encoders").glob("*.onnx"):
@@ -40,8 +45,8 @@ def test_the_cached_model_is_reused_and_an_unreadable_one_is_retrained(
 
 
 def test_a_model_pickled_under_the_old_names_is_retrained(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     # what omnibot <= MODEL_VERSION 7 pickled: intents.engine.IntentModel
     old = types.ModuleType("intents.engine")
     old_model = type("IntentModel", (), {"__module__": "intents.engine"})

@@ -9,10 +9,26 @@ import pytest
 from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import CatalogueError, load_catalogue
 
-REQUIRED = {"order_status", "return_item", "refund_status", "shipping_times", "shipping_costs",
-            "store_hours", "store_locations", "click_and_collect", "stock_availability",
-            "payment_methods", "cancel_order", "change_delivery_address", "account_password",
-            "complaint", "greeting", "thanks", "goodbye", "talk_to_human"}
+REQUIRED = {
+    "order_status",
+    "return_item",
+    "refund_status",
+    "shipping_times",
+    "shipping_costs",
+    "store_hours",
+    "store_locations",
+    "click_and_collect",
+    "stock_availability",
+    "payment_methods",
+    "cancel_order",
+    "change_delivery_address",
+    "account_password",
+    "complaint",
+    "greeting",
+    "thanks",
+    "goodbye",
+    "talk_to_human",
+}
 
 
 def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
@@ -27,16 +43,26 @@ def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
     assert len(texts) == len(labels) == sum(len(i.examples) for i in catalogue.intents.values())
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("just a string", "top-level .intents. mapping or Rasa"),
-    ("intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
-     "    examples: [two, three]\n", "at least 2 examples"),
-    ("intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
-     "    examples: [two, three]\n", "an answer, an action or an escalate"),
-    ("intents:\n  a: [1, 2]\n", "expected a mapping"),
-])
-def test_invalid_catalogues_are_refused_with_a_reason(tmp_path: Path, content: str,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("just a string", "top-level .intents. mapping or Rasa"),
+        (
+            "intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
+            "    examples: [two, three]\n",
+            "at least 2 examples",
+        ),
+        (
+            "intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
+            "    examples: [two, three]\n",
+            "an answer, an action or an escalate",
+        ),
+        ("intents:\n  a: [1, 2]\n", "expected a mapping"),
+    ],
+)
+def test_invalid_catalogues_are_refused_with_a_reason(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "bad.yml"
     path.write_text(content)
     with pytest.raises(CatalogueError, match=message):
@@ -77,7 +103,10 @@ def test_rasa_nlu_yaml_loads_with_annotations_stripped(tmp_path: Path) -> None:
     assert greet.examples == ("hey", "hello there", "good morning", "hi")
     assert greet.answer == "Hello! How can I help?"
     assert greet.escalate is None
-    assert balance.examples == ("what's my balance?", "how much money is on my savings account",
-                                "balance of checking please")
+    assert balance.examples == (
+        "what's my balance?",
+        "how much money is on my savings account",
+        "balance of checking please",
+    )
     assert balance.answer is None
     assert balance.escalate  # no utter_ response: a person answers

@@ -21,28 +21,33 @@ def classifier(intents: Intents) -> BatchedClassifier:
     return intents.classifier
 
 
-@pytest.mark.parametrize(("text", "intent"), [
-    ("where is my order?", "order_status"),
-    ("I want to talk to a human", "talk_to_human"),
-    ("can I pay with klarna or paypal?", "payment_methods"),
-    ("what time do you shut on sundays", "store_hours"),
-    ("has the refund for my returned jacket gone through", "refund_status"),
-    ("is shipping free?", "shipping_costs"),
-])
-async def test_unseen_phrasings_reach_the_right_intent(classifier: BatchedClassifier,
-                                                       text: str, intent: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("where is my order?", "order_status"),
+        ("I want to talk to a human", "talk_to_human"),
+        ("can I pay with klarna or paypal?", "payment_methods"),
+        ("what time do you shut on sundays", "store_hours"),
+        ("has the refund for my returned jacket gone through", "refund_status"),
+        ("is shipping free?", "shipping_costs"),
+    ],
+)
+async def test_unseen_phrasings_reach_the_right_intent(
+    classifier: BatchedClassifier, text: str, intent: str
+) -> None:
     prediction = await classifier.classify(text)
     assert prediction.intent == intent
     assert prediction.confident
     assert prediction.ranking[0] == (prediction.intent, prediction.confidence)
     assert [score for _, score in prediction.ranking] == sorted(
-        (score for _, score in prediction.ranking), reverse=True)
+        (score for _, score in prediction.ranking), reverse=True
+    )
 
 
-@pytest.mark.parametrize("text", ["what is the capital of mongolia", "asdf qwerty zxcv",
-                                  "my cat is sick"])
-async def test_off_topic_text_is_not_confident(classifier: BatchedClassifier,
-                                               text: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["what is the capital of mongolia", "asdf qwerty zxcv", "my cat is sick"]
+)
+async def test_off_topic_text_is_not_confident(classifier: BatchedClassifier, text: str) -> None:
     assert not (await classifier.classify(text)).confident
 
 
@@ -77,7 +82,8 @@ class ClosingEncoder:
 
 
 async def test_concurrent_calls_are_batched_off_the_event_loop(
-        classifier: BatchedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    classifier: BatchedClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spy = SpyEncoder(classifier.encoder)
     monkeypatch.setattr(classifier, "encoder", spy)
     ticks = 0
@@ -105,7 +111,7 @@ async def test_batched_and_single_predictions_agree(classifier: BatchedClassifie
     texts = ["where is my order?", "hello", "do you take apple pay", "bye"]
     batched = classifier.predict(texts)
     for text, prediction in zip(texts, batched, strict=True):
-        single = (await classifier.classify(text))
+        single = await classifier.classify(text)
         assert single.intent == prediction.intent
         assert single.confidence == pytest.approx(prediction.confidence, abs=1e-4)
 

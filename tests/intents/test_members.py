@@ -16,8 +16,12 @@ def test_fast_probabilities_match_predict_proba(classes: int) -> None:
     features = RNG.normal(size=(200, 8))
     labels = RNG.integers(0, classes, size=200)
     model = LogisticRegression().fit(features, labels)
-    np.testing.assert_allclose(probabilities(model, features[:7]),
-                               model.predict_proba(features[:7]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        probabilities(model, features[:7]),
+        model.predict_proba(features[:7]),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_the_neighbour_member_scores_each_intent_by_its_closest_example() -> None:

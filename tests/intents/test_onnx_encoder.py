@@ -12,13 +12,18 @@ from bot.app import Intents
 from intents.build import make_encoder
 from intents.encoder import MiniLMEncoder
 
-TEXTS = ["where is my order?", "Can I pay with Apple Pay or Klarna?", "hi",
-         "my parcel was supposed to arrive on Monday and there is still no sign of it, "
-         "can someone please check what happened with order 100412"]
+TEXTS = [
+    "where is my order?",
+    "Can I pay with Apple Pay or Klarna?",
+    "hi",
+    "my parcel was supposed to arrive on Monday and there is still no sign of it, "
+    "can someone please check what happened with order 100412",
+]
 
 
-def test_onnx_embeddings_match_sentence_transformers(intents: Intents,
-                                                     intents_data_dir: Path) -> None:
+def test_onnx_embeddings_match_sentence_transformers(
+    intents: Intents, intents_data_dir: Path
+) -> None:
     onnx = make_encoder("onnx", intents_data_dir / "cache")  # exported here, then cached
     reference = MiniLMEncoder().encode(TEXTS)
     batched = onnx.encode(TEXTS)
@@ -30,7 +35,8 @@ def test_onnx_embeddings_match_sentence_transformers(intents: Intents,
 
 
 def test_int8_embeddings_are_close_and_independent_of_batch_mates(
-        intents: Intents, intents_data_dir: Path) -> None:
+    intents: Intents, intents_data_dir: Path
+) -> None:
     int8 = make_encoder("onnx-int8", intents_data_dir / "cache")  # the default: the fixture's
     reference = MiniLMEncoder().encode(TEXTS)
     batched = int8.encode(TEXTS)
@@ -42,8 +48,9 @@ def test_int8_embeddings_are_close_and_independent_of_batch_mates(
     int8.close()
 
 
-def test_close_stops_the_chunk_threads_and_is_idempotent(intents: Intents,
-                                                         intents_data_dir: Path) -> None:
+def test_close_stops_the_chunk_threads_and_is_idempotent(
+    intents: Intents, intents_data_dir: Path
+) -> None:
     before = set(threading.enumerate())
     encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
     encoder.encode(TEXTS)  # starts the chunk pool's threads

@@ -27,8 +27,14 @@ class FailingActions:
     def __init__(self, kind: ActionFailure) -> None:
         self.kind = kind
 
-    async def run(self, action: str, conversation: Conversation, prediction: Prediction,
-                  text: str, slots: dict[str, Any]) -> ActionResult:
+    async def run(
+        self,
+        action: str,
+        conversation: Conversation,
+        prediction: Prediction,
+        text: str,
+        slots: dict[str, Any],
+    ) -> ActionResult:
         raise ActionError(action, self.kind, f"customer {conversation.id} said {text!r}")
 
 
@@ -49,8 +55,7 @@ async def test_an_action_asks_and_pins_the_next_message() -> None:
     asked = await responder.respond(confident("order_status"), CONVERSATION, "where's my order")
     assert (asked.text, asked.expect) == (ASK_TEXT, "order_status")
     assert asked.slots == {"requested_slot": "order_number"}
-    waiting = Conversation(id="c", customer_id="c", expect="order_status",
-                           slots=asked.slots)
+    waiting = Conversation(id="c", customer_id="c", expect="order_status", slots=asked.slots)
     found = await responder.respond(confident("order_status"), waiting, "100412")
     assert found.text is not None
     assert "being packed" in found.text
@@ -62,7 +67,8 @@ async def test_an_action_asks_and_pins_the_next_message() -> None:
 
 @pytest.mark.parametrize("kind", list(ActionFailure))
 async def test_a_failing_action_escalates_with_its_kind_of_failure(
-        kind: ActionFailure, caplog: pytest.LogCaptureFixture) -> None:
+    kind: ActionFailure, caplog: pytest.LogCaptureFixture
+) -> None:
     responder = CatalogueResponder(CATALOGUE, FailingActions(kind))
     answer = await responder.respond(confident("order_status"), CONVERSATION, "where is it")
     assert answer.text is None
@@ -78,6 +84,7 @@ def test_escalation_reasons_are_a_small_fixed_set() -> None:
 
 
 async def test_without_an_action_runner_an_action_intent_escalates() -> None:
-    without = await CatalogueResponder(CATALOGUE).respond(confident("order_status"),
-                                                          CONVERSATION, "x")
+    without = await CatalogueResponder(CATALOGUE).respond(
+        confident("order_status"), CONVERSATION, "x"
+    )
     assert (without.text, without.escalate) == (None, NO_RUNNER_REASON)

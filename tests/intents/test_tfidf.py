@@ -9,16 +9,29 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from intents import tfidf
 
-CORPUS = ["where is my order", "I want to talk to a human", "cancel my order please",
-          "my card was declined twice", "how do I reset my password", "order order order"]
-QUERIES = ["where's my order??", "a human please", "zzz qqq", "", "Card declined, order lost",
-           "order order"]
+CORPUS = [
+    "where is my order",
+    "I want to talk to a human",
+    "cancel my order please",
+    "my card was declined twice",
+    "how do I reset my password",
+    "order order order",
+]
+QUERIES = [
+    "where's my order??",
+    "a human please",
+    "zzz qqq",
+    "",
+    "Card declined, order lost",
+    "order order",
+]
 
 
 def test_matches_sklearn_side_by_side() -> None:
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(CORPUS)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                            min_df=2).fit(CORPUS)
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
+    ).fit(CORPUS)
     expected = sparse.hstack([words.transform(QUERIES), chars.transform(QUERIES)]).toarray()
     got = tfidf.transform([words, chars], QUERIES)
     assert got.shape == expected.shape

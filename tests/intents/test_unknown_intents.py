@@ -32,8 +32,9 @@ def subset() -> tuple[tuple[list[str], list[str]], tuple[list[str], list[str]], 
 
 
 def test_held_out_intents_are_escalated_while_known_ones_are_answered(
-        subset: tuple[tuple[list[str], list[str]], tuple[list[str], list[str]], list[str]],
-        tmp_path: Path) -> None:
+    subset: tuple[tuple[list[str], list[str]], tuple[list[str], list[str]], list[str]],
+    tmp_path: Path,
+) -> None:
     train, test, held_out = subset
 
     def build(texts: list[str], labels: list[str]) -> BatchedClassifier:

@@ -14,9 +14,15 @@ from bot.models import Address, Media, Message, Role
 from tests.conftest import AppFactory
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 
@@ -24,8 +30,9 @@ ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                    args=CHROMIUM_ARGS)
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield launched
         await launched.close()
 
@@ -46,8 +53,9 @@ async def ask(page: Page, text: str) -> None:
     await page.keyboard.press("Enter")
 
 
-async def test_a_visitor_asks_and_sees_the_answer_then_reloads(browser: Browser,
-                                                                base_url: str) -> None:
+async def test_a_visitor_asks_and_sees_the_answer_then_reloads(
+    browser: Browser, base_url: str
+) -> None:
     page = await browser.new_page()
     await page.goto(base_url + "/")
     await page.get_by_role("button", name="Open chat").click()
@@ -79,21 +87,24 @@ async def test_the_widget_fits_a_phone_screen(browser: Browser, base_url: str) -
     await page.close()
 
 
-async def test_an_attachment_shows_as_a_link(browser: Browser, base_url: str,
-                                            app: web.Application) -> None:
+async def test_an_attachment_shows_as_a_link(
+    browser: Browser, base_url: str, app: web.Application
+) -> None:
     page = await browser.new_page()
     await page.goto(base_url + "/")
     await page.get_by_role("button", name="Open chat").click()
     await ask(page, "hello")
-    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(1,
-                                                                                  timeout=15_000)
+    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
+        1, timeout=15_000
+    )
     token = await page.evaluate("localStorage.getItem('omnibot.token')")
     store = app[SERVICES].store
     cid = await store.customer_for(Address("webchat", token))
     assert cid is not None
     picture = Media("https://media.example.com/receipt.jpg", "image/jpeg")
-    await store.record(cid, (Message(role=Role.CUSTOMER, text="", channel="sms",
-                                     media=(picture,)),))
+    await store.record(
+        cid, (Message(role=Role.CUSTOMER, text="", channel="sms", media=(picture,)),)
+    )
     link = page.get_by_role("link", name="Picture 1")
     await expect(link).to_have_attribute("href", picture.url)
     await page.close()

@@ -23,8 +23,9 @@ async def exchange(ws: aiohttp.ClientWebSocketResponse, text: str) -> str:
             return str(frame["text"])
 
 
-async def test_order_number_is_asked_for_then_looked_up(aiohttp_client: ClientFactory,
-                                                        make_app: AppFactory) -> None:
+async def test_order_number_is_asked_for_then_looked_up(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     client = await aiohttp_client(make_app())
     async with client.ws_connect("/webchat/ws") as ws:
         for _ in range(3):

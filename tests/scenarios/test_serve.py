@@ -32,13 +32,21 @@ class Server:
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(HOST="127.0.0.1", PORT=str(self.port), OMNIBOT_DATA_DIR=str(data_dir),
-                   **(extra_env or {}))
+        env.update(
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            OMNIBOT_DATA_DIR=str(data_dir),
+            **(extra_env or {}),
+        )
         self.log = data_dir / "serve.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve"], env=env, cwd=data_dir,
-                stdout=log, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "bot", "serve"],
+                env=env,
+                cwd=data_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     @property
     def base(self) -> str:
@@ -66,8 +74,12 @@ class Server:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
-    found = subprocess.run(["pgrep", "-f", "--", f"--dir {tmp_path}/redis"],  # noqa: S603,S607
-                           capture_output=True, text=True, check=False)
+    found = subprocess.run(  # noqa: S603 - our own arguments
+        ["pgrep", "-f", "--", f"--dir {tmp_path}/redis"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert found.returncode == 1, "the embedded redis-server outlived omnibot"
 
 
@@ -93,8 +105,7 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
         return drained
 
 
-async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
-        data_dir: Path) -> None:
+async def test_serve_answers_escalates_and_keeps_history_across_a_restart(data_dir: Path) -> None:
     server = Server(data_dir)
     try:
         await server.wait_healthy()
@@ -108,8 +119,7 @@ async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
     finally:
         stopped = server.stop()  # not asserted here: that would hide the error that got here
     assert stopped == 0
-    assert [m["text"] for m in before][0::2] == ["where is my order?",
-                                                 "I want to talk to a human"]
+    assert [m["text"] for m in before][0::2] == ["where is my order?", "I want to talk to a human"]
 
     again = Server(data_dir)
     try:
@@ -122,16 +132,20 @@ async def test_serve_answers_escalates_and_keeps_history_across_a_restart(
     assert state == "waiting"
 
 
-async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, intents: Intents,
-                                                      intents_data_dir: Path,
-                                                      twilio_api: FakeTwilio,
-                                                      sms_settings: dict[str, object]) -> None:
+async def test_serve_answers_sms_once_and_honours_stop(
+    data_dir: Path,
+    intents: Intents,
+    intents_data_dir: Path,
+    twilio_api: FakeTwilio,
+    sms_settings: dict[str, object],
+) -> None:
     (data_dir / "cache").symlink_to(intents_data_dir / "cache")  # the session's trained model
     server = Server(data_dir, {name.upper(): str(value) for name, value in sms_settings.items()})
     webhook = f"{PUBLIC_URL}/sms/twilio"
     try:
         await server.wait_healthy()
         async with aiohttp.ClientSession(server.base) as session:
+
             async def text(body: str, sid: str, headers: dict[str, str] | None = None) -> int:
                 form = inbound_form(sid, CUSTOMER, body)
                 signed = signature(webhook, form) if headers is None else headers
@@ -139,8 +153,9 @@ async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, intents: 
                     return response.status
 
             async def replies(count: int) -> list[str]:
-                await wait_until(lambda: len(twilio_api.sent) >= count, 20,
-                                 f"{count} message-create calls")
+                await wait_until(
+                    lambda: len(twilio_api.sent) >= count, 20, f"{count} message-create calls"
+                )
                 await asyncio.sleep(0.5)  # room for a wrong extra call to show up
                 return [call["Body"] for call in twilio_api.sent]
 
@@ -148,10 +163,14 @@ async def test_serve_answers_sms_once_and_honours_stop(data_dir: Path, intents: 
             assert len(await replies(1)) == 1
             assert twilio_api.sent[0]["To"] == CUSTOMER
             assert [await text("where is my order?", "SM" + "1" * 32) for _ in range(2)] == [
-                200, 200]
+                200,
+                200,
+            ]
             assert await text("hello", "SM" + "2" * 32, headers={}) == 403
-            assert await text("hello", "SM" + "3" * 32,
-                              headers={"X-Twilio-Signature": "forged"}) == 403
+            assert (
+                await text("hello", "SM" + "3" * 32, headers={"X-Twilio-Signature": "forged"})
+                == 403
+            )
             assert len(await replies(1)) == 1
             assert await text("STOP", "SM" + "4" * 32) == 200
             assert await text("hello", "SM" + "5" * 32) == 200

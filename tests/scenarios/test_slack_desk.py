@@ -46,8 +46,12 @@ class Desk:
     def __init__(self, client: Any, app: web.Application, slack: FakeSlack) -> None:
         self.client, self.app, self.slack = client, app, slack
 
-    async def event(self, payload: dict[str, Any], retry: int | None = None,
-                    headers: dict[str, str] | None = None) -> int:
+    async def event(
+        self,
+        payload: dict[str, Any],
+        retry: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> int:
         body = json.dumps(payload)
         sent = headers if headers is not None else signed_headers(body)
         if retry is not None:
@@ -55,21 +59,30 @@ class Desk:
         response = await self.client.post("/slack/events", data=body, headers=sent)
         return int(response.status)
 
-    async def reply(self, thread: str, text: str, user: str = AGENT_ID,
-                    event_id: str | None = None, retry: int | None = None) -> int:
-        return await self.event(message_event(DESK_CHANNEL, thread, user, text,
-                                              event_id=event_id), retry=retry)
+    async def reply(
+        self,
+        thread: str,
+        text: str,
+        user: str = AGENT_ID,
+        event_id: str | None = None,
+        retry: int | None = None,
+    ) -> int:
+        return await self.event(
+            message_event(DESK_CHANNEL, thread, user, text, event_id=event_id), retry=retry
+        )
 
     async def click(self, action: str, cid: str, parent: str, user: str = AGENT_ID) -> int:
         body = form_body(block_action(action, cid, user_id=user, message_ts=parent))
-        response = await self.client.post("/slack/events", data=body,
-                                          headers=signed_headers(body))
+        response = await self.client.post("/slack/events", data=body, headers=signed_headers(body))
         return int(response.status)
 
     def parents(self) -> list[str]:
         """The ts of every ticket (parent message) in the escalation channel, oldest first."""
-        return [ts for (channel, ts), message in self.slack.messages.items()
-                if channel == DESK_CHANNEL and not message.get("thread_ts")]
+        return [
+            ts
+            for (channel, ts), message in self.slack.messages.items()
+            if channel == DESK_CHANNEL and not message.get("thread_ts")
+        ]
 
     async def parent(self) -> str:
         """The newest ticket's ts, once there is one."""
@@ -87,8 +100,7 @@ def app(make_app: AppFactory, slack_settings: dict[str, object]) -> web.Applicat
 
 
 @pytest.fixture
-async def desk(aiohttp_client: ClientFactory, app: web.Application,
-               slack_api: FakeSlack) -> Desk:
+async def desk(aiohttp_client: ClientFactory, app: web.Application, slack_api: FakeSlack) -> Desk:
     slack_api.add_user(SECOND_AGENT, "Sam Vimes", "Sam")
     return Desk(await aiohttp_client(app), app, slack_api)
 
@@ -140,18 +152,27 @@ async def test_an_agents_thread_reply_reaches_the_visitor_once(desk: Desk) -> No
     event_id = new_event_id()
     assert await desk.reply(parent, "Hi, Dana here. Let me look.", event_id=event_id) == 200
     joined = await next_message(ws)
-    assert (joined["role"], joined["text"]) == ("system",
-                                                JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME))
+    assert (joined["role"], joined["text"]) == (
+        "system",
+        JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME),
+    )
     answer = await next_message(ws)
     assert (answer["role"], answer["author"], answer["text"]) == (
-        "agent", AGENT_DISPLAY_NAME, "Hi, Dana here. Let me look.")
-    assert await desk.reply(parent, "Hi, Dana here. Let me look.", event_id=event_id,
-                            retry=1) == 200
+        "agent",
+        AGENT_DISPLAY_NAME,
+        "Hi, Dana here. Let me look.",
+    )
+    assert (
+        await desk.reply(parent, "Hi, Dana here. Let me look.", event_id=event_id, retry=1) == 200
+    )
     await ws.send_json({"type": "message", "text": "It was order 100234"})
     echo = await next_message(ws)
     assert echo["text"] == "It was order 100234"
-    await wait_until(lambda: "It was order 100234" in desk.thread(parent), 10,
-                     "the visitor's message in the thread")
+    await wait_until(
+        lambda: "It was order 100234" in desk.thread(parent),
+        10,
+        "the visitor's message in the thread",
+    )
     history = (await desk.app[SERVICES].store.load(cid)).messages
     assert [m.text for m in history].count("Hi, Dana here. Let me look.") == 1
     assert (await desk.app[SERVICES].store.load(cid)).state is State.AGENT
@@ -163,9 +184,11 @@ async def test_forged_events_reach_nobody(desk: Desk, forgery: str) -> None:
     ws, cid, parent = await visitor_escalates(desk)
     payload = message_event(DESK_CHANNEL, parent, AGENT_ID, "forged words")
     body = json.dumps(payload)
-    headers = {"unsigned": {"Content-Type": "application/json"},
-               "wrong secret": signed_headers(body, secret="not-the-secret"),
-               "stale": signed_headers(body, timestamp=int(time.time()) - 6 * 60)}[forgery]
+    headers = {
+        "unsigned": {"Content-Type": "application/json"},
+        "wrong secret": signed_headers(body, secret="not-the-secret"),
+        "stale": signed_headers(body, timestamp=int(time.time()) - 6 * 60),
+    }[forgery]
     assert await desk.event(payload, headers=headers) == 401
     history = (await desk.app[SERVICES].store.load(cid)).messages
     assert "forged words" not in [m.text for m in history]
@@ -188,6 +211,7 @@ def _has_agent_message(desk: Desk, cid: str) -> Any:
     async def check() -> bool:
         messages = (await desk.app[SERVICES].store.load(cid)).messages
         return any(m.role.value == "agent" for m in messages)
+
     return check
 
 
@@ -205,7 +229,8 @@ async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
     assert await desk.click("omnibot_resolve", cid, parent) == 200
     await until_state(ws, "bot")
     assert (await store.load(cid)).messages[-1].text == RESOLVED_TEXT.format(
-        agent=AGENT_DISPLAY_NAME)
+        agent=AGENT_DISPLAY_NAME
+    )
     await wait_until(lambda: len(desk.slack.updates()) == 2, 10, "the resolved update")
     assert "Resolved by Dana" in json.dumps(desk.slack.updates()[-1]["blocks"])
     assert await desk.reply(parent, "one more thing") == 200
@@ -242,34 +267,46 @@ async def test_a_slack_outage_delays_the_ticket_but_loses_nothing(desk: Desk) ->
 
 
 async def test_socket_mode_carries_the_agents_reply(
-        aiohttp_client: ClientFactory, make_app: AppFactory, slack_api: FakeSlack,
-        slack_settings: dict[str, object]) -> None:
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    slack_api: FakeSlack,
+    slack_settings: dict[str, object],
+) -> None:
     settings = {**slack_settings, "slack_signing_secret": None, "slack_app_token": APP_TOKEN}
     app = make_app(desk=None, **settings)
     desk = Desk(await aiohttp_client(app), app, slack_api)
     assert (await desk.client.post("/slack/events", data="{}")).status == 404  # no HTTP route
     await wait_until(lambda: bool(slack_api.sockets), 10, "the Socket Mode connection")
     ws, _, parent = await visitor_escalates(desk)
-    envelope = await slack_api.socket_event(message_event(DESK_CHANNEL, parent, AGENT_ID,
-                                                          "Hello over the socket"))
+    envelope = await slack_api.socket_event(
+        message_event(DESK_CHANNEL, parent, AGENT_ID, "Hello over the socket")
+    )
     answer = await next_message(ws)
     while answer["role"] != "agent":
         answer = await next_message(ws)
     assert answer["text"] == "Hello over the socket"
-    await wait_until(lambda: envelope in [ack.get("envelope_id") for ack in slack_api.acks],
-                     10, "Slack's envelope acknowledged")
+    await wait_until(
+        lambda: envelope in [ack.get("envelope_id") for ack in slack_api.acks],
+        10,
+        "Slack's envelope acknowledged",
+    )
     await ws.close()
 
 
 async def test_an_sms_customer_gets_the_agents_slack_reply_by_sms(
-        aiohttp_client: ClientFactory, make_app: AppFactory, slack_api: FakeSlack,
-        slack_settings: dict[str, object], sms_settings: dict[str, object],
-        twilio_api: FakeTwilio) -> None:
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    slack_api: FakeSlack,
+    slack_settings: dict[str, object],
+    sms_settings: dict[str, object],
+    twilio_api: FakeTwilio,
+) -> None:
     app = make_app(desk=None, **slack_settings, **sms_settings)
     desk = Desk(await aiohttp_client(app), app, slack_api)
     form = inbound_form("SM" + "7" * 32, "+15557654321", "I want to talk to a human")
-    response = await desk.client.post("/sms/twilio", data=form,
-                                      headers=signature(f"{PUBLIC_URL}/sms/twilio", form))
+    response = await desk.client.post(
+        "/sms/twilio", data=form, headers=signature(f"{PUBLIC_URL}/sms/twilio", form)
+    )
     assert response.status == 200
     parent = await desk.parent()
     assert "SMS +15557654321" in json.dumps(slack_api.posts(DESK_CHANNEL)[0]["blocks"])

@@ -31,16 +31,19 @@ _sids = itertools.count(1)
 class Phone:
     """A customer's phone texting the shop through Twilio."""
 
-    def __init__(self, client: Any, app: web.Application, twilio: FakeTwilio,
-                 number: str = CUSTOMER) -> None:
+    def __init__(
+        self, client: Any, app: web.Application, twilio: FakeTwilio, number: str = CUSTOMER
+    ) -> None:
         self.client, self.app, self.twilio, self.number = client, app, twilio, number
 
-    async def text(self, body: str, sid: str | None = None,
-                   media: tuple[tuple[str, str], ...] = ()) -> int:
+    async def text(
+        self, body: str, sid: str | None = None, media: tuple[tuple[str, str], ...] = ()
+    ) -> int:
         """Post the webhook for one message; the response status."""
         form = inbound_form(sid or f"SM{next(_sids):032d}", self.number, body, media=media)
-        response = await self.client.post("/sms/twilio", data=form,
-                                          headers=signature(WEBHOOK, form))
+        response = await self.client.post(
+            "/sms/twilio", data=form, headers=signature(WEBHOOK, form)
+        )
         return int(response.status)
 
     async def settle(self) -> None:
@@ -63,8 +66,9 @@ def app(make_app: AppFactory, sms_settings: dict[str, object]) -> web.Applicatio
 
 
 @pytest.fixture
-async def phone(aiohttp_client: ClientFactory, app: web.Application,
-                twilio_api: FakeTwilio) -> Phone:
+async def phone(
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> Phone:
     return Phone(await aiohttp_client(app), app, twilio_api)
 
 
@@ -85,8 +89,7 @@ async def test_an_order_question_is_answered_by_sms(phone: Phone) -> None:
 async def test_a_retried_webhook_is_answered_once(phone: Phone) -> None:
     sid = "SM" + "d" * 32
     assert [await phone.text("hello", sid=sid) for _ in range(3)] == [200, 200, 200]
-    statuses = await asyncio.gather(*(phone.text("hello", sid="SM" + "e" * 32)
-                                      for _ in range(8)))
+    statuses = await asyncio.gather(*(phone.text("hello", sid="SM" + "e" * 32) for _ in range(8)))
     assert statuses == [200] * 8
     await phone.settle()
     assert len(phone.received()) == 2
@@ -102,8 +105,10 @@ async def test_escalation_and_the_agents_reply_by_sms(phone: Phone) -> None:
     cid = await phone.conversation_id()
     assert (await services.store.load(cid)).state is State.WAITING
     await services.handoff.agent_reply(cid, "Dana", "Hi, Dana here. How can I help?")
-    assert phone.received()[-2:] == ["Dana joined the conversation.",
-                                     "Hi, Dana here. How can I help?"]
+    assert phone.received()[-2:] == [
+        "Dana joined the conversation.",
+        "Hi, Dana here. How can I help?",
+    ]
     await phone.text("my parcel never came")  # goes to the agent, not the classifier
     await phone.settle()
     assert len(phone.received()) == 3
@@ -131,10 +136,13 @@ async def test_help_gets_the_help_text_and_is_not_classified(phone: Phone) -> No
     assert phone.received() == [phone.app[SERVICES].settings.sms_help_text]
 
 
-@pytest.mark.parametrize(("unit", "encoding"), [("Your parcel is on its way. ", "gsm7"),
-                                                ("Your parcel 📦 is on its way. ", "ucs2")])
+@pytest.mark.parametrize(
+    ("unit", "encoding"),
+    [("Your parcel is on its way. ", "gsm7"), ("Your parcel 📦 is on its way. ", "ucs2")],
+)
 async def test_a_long_reply_is_split_and_its_segments_counted(
-        phone: Phone, unit: str, encoding: str) -> None:
+    phone: Phone, unit: str, encoding: str
+) -> None:
     await phone.text("I want to talk to a human")
     await phone.settle()
     services = phone.app[SERVICES]
@@ -153,13 +161,15 @@ async def test_a_long_reply_is_split_and_its_segments_counted(
 
 
 async def test_a_picture_gets_a_helpful_answer_and_shows_in_history(
-        phone: Phone, aiohttp_client: ClientFactory) -> None:
+    phone: Phone, aiohttp_client: ClientFactory
+) -> None:
     assert await phone.text("", media=(PICTURE,)) == 200
     await phone.settle()
     assert phone.received() == [MEDIA_ONLY_TEXT]
     conversation = await phone.app[SERVICES].store.load(await phone.conversation_id())
     assert conversation.messages[0].to_dict()["media"] == [
-        {"url": PICTURE[0], "content_type": PICTURE[1]}]
+        {"url": PICTURE[0], "content_type": PICTURE[1]}
+    ]
 
 
 async def test_a_picture_goes_to_the_agent_when_one_is_on_it(phone: Phone) -> None:
@@ -215,7 +225,8 @@ async def test_a_dead_letter_is_kept_and_replayed(phone: Phone) -> None:
 
 
 async def test_web_chat_history_carries_a_picture_sent_by_sms(
-        aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio) -> None:
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> None:
     client = await aiohttp_client(app)
     services = app[SERVICES]
     async with client.ws_connect("/webchat/ws") as ws:

@@ -14,8 +14,9 @@ from tests.webchat_client import frame, frames
 ClientFactory = Any
 
 
-async def test_question_escalation_agent_and_back(aiohttp_client: ClientFactory,
-                                                  make_app: AppFactory) -> None:
+async def test_question_escalation_agent_and_back(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     # Two omnibot processes share one Redis; the customer is connected to the first, the agent's
     # actions arrive at the second (as Slack's webhooks may).
     customer_side = await aiohttp_client(make_app())
@@ -56,7 +57,15 @@ async def test_question_escalation_agent_and_back(aiohttp_client: ClientFactory,
     async with agent_side.ws_connect(f"/webchat/ws?token={token}") as ws:
         _, history, state = await frames(ws, 3)
     assert [m["role"] for m in history["messages"]] == [
-        "customer", "bot", "customer", "bot", "system", "agent", "customer", "system"]
+        "customer",
+        "bot",
+        "customer",
+        "bot",
+        "system",
+        "agent",
+        "customer",
+        "system",
+    ]
     assert state["state"] == "bot"
 
 
@@ -64,14 +73,17 @@ ANSWER_OPENINGS = {"hello": "Hi!", "thanks": "You're"}
 
 
 async def test_one_customer_two_processes_one_ordered_history(
-        aiohttp_client: ClientFactory, make_app: AppFactory) -> None:
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
     first, second = await aiohttp_client(make_app()), await aiohttp_client(make_app())
     async with first.ws_connect("/webchat/ws") as a:
         token = (await frames(a, 3))[0]["token"]
         async with second.ws_connect(f"/webchat/ws?token={token}") as b:
             await frames(b, 3)
-            await asyncio.gather(a.send_json({"type": "message", "text": "hello"}),
-                                 b.send_json({"type": "message", "text": "thanks"}))
+            await asyncio.gather(
+                a.send_json({"type": "message", "text": "hello"}),
+                b.send_json({"type": "message", "text": "thanks"}),
+            )
             seen_a, seen_b = await frames(a, 4), await frames(b, 4)
     assert [f["id"] for f in seen_a] == [f["id"] for f in seen_b]
     # Both are stored as they arrive; the answers then follow in the same order.

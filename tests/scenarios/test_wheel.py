@@ -17,9 +17,18 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "connectors", "intents")
 # Generated or heavy parts of the checkout that a build never reads.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "var", "build", "dist", "*.egg-info",
-                                    "__pycache__", ".mypy_cache", ".ruff_cache",
-                                    ".pytest_cache")
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "var",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+)
 TIMEOUT_S = 180
 # What the runtime reads besides Python: catalogue, sample orders, the web chat's static files.
 DATA_SUFFIXES = (".yml", ".yaml", ".json", ".html", ".css", ".js")
@@ -54,12 +63,21 @@ ASK = textwrap.dedent("""
 def run(*args: str | Path, cwd: Path) -> str:
     """Run a command outside the checkout; its stdout, or a failure showing its output."""
     # No PYTHONPATH or user site: only the new environment decides what imports.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+    }
     env.update(PYTHONNOUSERSITE="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     done = subprocess.run(  # noqa: S603 - our own commands
-        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False)
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -70,17 +88,32 @@ def build_wheel(tmp_path: Path) -> Path:
     source = tmp_path / "source"
     shutil.copytree(CHECKOUT, source, ignore=NOT_SOURCE)
     wheels = tmp_path / "wheels"
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-        "--quiet", "--wheel-dir", wheels, source, cwd=tmp_path)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--quiet",
+        "--wheel-dir",
+        wheels,
+        source,
+        cwd=tmp_path,
+    )
     (wheel,) = wheels.glob("omnibot-*.whl")
     return wheel
 
 
 def test_wheel_installed_elsewhere_answers_from_its_own_files(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
-    data = sorted(str(p.relative_to(CHECKOUT)) for name in PACKAGES
-                  for p in (CHECKOUT / name).rglob("*")
-                  if p.is_file() and p.suffix in DATA_SUFFIXES)
+    data = sorted(
+        str(p.relative_to(CHECKOUT))
+        for name in PACKAGES
+        for p in (CHECKOUT / name).rglob("*")
+        if p.is_file() and p.suffix in DATA_SUFFIXES
+    )
     with zipfile.ZipFile(wheel) as archive:
         missing = sorted(set(data) - set(archive.namelist()))
     assert "intents/actions/orders.json" in data
@@ -89,10 +122,24 @@ def test_wheel_installed_elsewhere_answers_from_its_own_files(tmp_path: Path) ->
     env = tmp_path / "env"
     venv.EnvBuilder(with_pip=False).create(env)  # pip runs from outside, through --python
     python = env / "bin" / "python"
-    run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
-        "--quiet", wheel, cwd=tmp_path)
-    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                    cwd=tmp_path).strip())
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--quiet",
+        wheel,
+        cwd=tmp_path,
+    )
+    site = Path(
+        run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
+        ).strip()
+    )
     # The dependencies come from the test's own environment, not reinstalled. A plain path line
     # runs none of that directory's .pth files, so its editable finder (which would import the
     # checkout) stays off.
