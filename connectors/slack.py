@@ -232,8 +232,11 @@ class SlackEvents:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Hand the request to bolt (signature, ack, listeners) and its answer back."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # bolt parses the body before it checks the signature
+            raise web.HTTPBadRequest(text="the body is neither JSON nor a form") from None
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         thread = event.get("thread_ts")

@@ -317,3 +317,27 @@ async def test_an_sms_customer_gets_the_agents_slack_reply_by_sms(
     assert bodies[1] == JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME)
     assert " ".join(bodies[2:]) == long_reply.strip()  # split at 1,600 characters
     assert all(len(body) <= 1600 for body in bodies)
+
+
+async def test_bad_input_from_slack_is_refused_or_ignored(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    store = desk.app[SERVICES].store
+    body = "{not json"
+    response = await desk.client.post("/slack/events", data=body, headers=signed_headers(body))
+    assert response.status in (400, 401, 404)
+    assert await desk.reply("1111111111.000200", "to an unknown thread") == 200
+    too_long = "x" * 2001
+    assert await desk.reply(parent, too_long) == 200
+    await wait_until(lambda: bool(desk.slack.ephemerals()), 10, "the refusal")
+    assert "2,000" in desk.slack.ephemerals()[-1]["text"]
+    assert await desk.click("omnibot_resolve", cid, parent) == 200
+    await until_state(ws, "bot")
+    assert await desk.click("omnibot_back_to_bot", cid, parent) == 200
+    await wait_until(
+        lambda: desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT, 10, "the closed note"
+    )
+    texts = [m.text for m in (await store.load(cid)).messages]
+    assert "to an unknown thread" not in texts
+    assert too_long not in texts
+    assert (await desk.client.get("/healthz")).status == 200
+    await ws.close()
