@@ -4,10 +4,17 @@ up, and lets go when the customer changes the subject."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from bot.app import Intents, build_intents
+from bot.contracts import Prediction
+from bot.models import Conversation
+from bot.settings import Settings
 from intents.actions.order_status import ASK_TEXT
 from tests.conftest import AppFactory
 
@@ -36,3 +43,23 @@ async def test_order_number_is_asked_for_then_looked_up(
         hours = await exchange(ws, "what are your opening hours?")
         assert "Monday to Saturday" in hours
         assert "delivered" in await exchange(ws, "where is my order 100598?")
+
+
+async def test_orders_path_in_dot_env_takes_effect(
+    intents: Intents, intents_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps({"777777": {"status": "held at customs", "detail": "Sorry!"}}))
+    (tmp_path / ".env").write_text(f"ORDERS_PATH={orders}\nOMNIBOT_DATA_DIR={intents_data_dir}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORDERS_PATH", raising=False)
+    monkeypatch.delenv("OMNIBOT_DATA_DIR", raising=False)
+    configured = build_intents(Settings.from_env())  # the trained model comes from the cache
+    try:
+        prediction = Prediction("order_status", 1.0, True)
+        conversation = Conversation(id="c", customer_id="c")
+        answer = await configured.responder.respond(prediction, conversation, "order 777777")
+    finally:
+        configured.classifier.close()
+    assert answer.text is not None
+    assert "held at customs" in answer.text
