@@ -27,7 +27,8 @@ from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.tickets import Tickets
 from connectors.agent_console import AgentConsole
-from connectors.slack import SlackDesk, SlackEvents
+from connectors.slack import SlackEvents
+from connectors.slack_desk import SlackDesk
 from connectors.sms import CHANNEL as SMS_CHANNEL
 from connectors.sms import SmsConnector, SmsSender
 from connectors.twilio_api import TwilioMessages

@@ -1,20 +1,17 @@
-"""The agent desk in Slack: tickets in a channel, agents' replies and buttons back to the core.
+"""Agents' actions from Slack: thread replies and buttons, to the core's hand-off.
 
-:class:`SlackDesk` implements the core's ``AgentDesk`` with the Web API (a parent message per
-escalation, the transcript in its thread, status updates). :class:`SlackEvents` mounts
-slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's aiohttp adapter (or, with an
-app-level token, on bolt's Socket Mode handler): bolt checks the signature and the timestamp,
-acknowledges within Slack's 3 seconds, and then runs the listeners, which translate a thread
-reply or a button click into a call of the hand-off.
+:class:`SlackEvents` mounts slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's
+aiohttp adapter (or, with an app-level token, on bolt's Socket Mode handler): bolt checks the
+signature and the timestamp, acknowledges within Slack's 3 seconds, and then runs the
+listeners, which translate a thread reply or a button click into a call of the hand-off. The
+tickets themselves are :class:`connectors.slack_desk.SlackDesk`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -22,33 +19,17 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.contracts import DeliveryError, TicketChange
 from bot.handoff import AgentOutcome, Handoff
-from bot.models import Conversation, Message
 from bot.store import Store
 from bot.tickets import Tickets
-from connectors.slack_blocks import (
-    message_line,
-    ticket_blocks,
-    ticket_view,
-    transcript_messages,
-)
+from connectors.slack_blocks import unescape
 from connectors.webchat_frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
 
 EVENTS_PATH = "/slack/events"
-TIMEOUT_S = 10
 NAME_CACHE_S = 3600.0
 NOTE_PREFIX = "note:"
-TRANSIENT_ERRORS = {
-    "ratelimited",
-    "service_unavailable",
-    "fatal_error",
-    "internal_error",
-    "request_timeout",
-}
 CLOSED_TEXT = "This conversation is closed (back with the bot): your message reached nobody."
 TAKEN_TEXT = "{agent} has already claimed this conversation."
 NOT_OURS_TEXT = "This is not a ticket omnibot knows."
@@ -57,131 +38,7 @@ TOO_LONG_TEXT = (
     "{length:,}). Please split it."
 )
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-def web_client(token: str, api_url: str) -> AsyncWebClient:
-    """Slack's Web API client: ``api_url`` as its base, rate limits retried once."""
-    return AsyncWebClient(
-        token=token,
-        base_url=api_url,
-        timeout=TIMEOUT_S,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
-    )
-
-
-async def slack_call(call: Awaitable[T]) -> T:
-    """Await a Web API call, turning its failures into the core's :class:`DeliveryError`."""
-    try:
-        return await call
-    except SlackApiError as error:
-        code = str(error.response.get("error", "unknown"))
-        status = error.response.status_code
-        raise DeliveryError(
-            f"Slack answered {status}: {code}",
-            permanent=status < 500 and code not in TRANSIENT_ERRORS and status != 429,
-        ) from error
-    except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        raise DeliveryError(f"Slack unreachable: {type(error).__name__}") from error
-
-
-def split_ticket(ticket: str) -> tuple[str, str]:
-    """A ticket id ``<channel>:<thread ts>`` as its parts."""
-    channel, _, ts = ticket.partition(":")
-    return channel, ts
-
-
-class SlackDesk:
-    """Tickets as Slack threads: the parent message with buttons, the transcript below it."""
-
-    def __init__(
-        self, client: AsyncWebClient, channel: str, routes: Mapping[str, str] | None = None
-    ) -> None:
-        self.client = client
-        self._client = client
-        self._channel = channel
-        self._routes = dict(routes or {})
-
-    @classmethod
-    def connect(
-        cls, token: str, api_url: str, channel: str, routes: Mapping[str, str] | None = None
-    ) -> SlackDesk:
-        """A desk talking to the Web API at ``api_url`` with the bot token."""
-        return cls(web_client(token, api_url), channel, routes)
-
-    async def open_ticket(self, conversation: Conversation, reason: str) -> str:
-        """Post the parent message, then the whole transcript in its thread."""
-        escalation = conversation.escalation
-        channel = (
-            self._routes.get(escalation.intent or "", self._channel)
-            if escalation
-            else self._channel
-        )
-        view = ticket_view(
-            conversation,
-            reason,
-            escalated_at=escalation.at if escalation else time.time(),
-            intent=escalation.intent if escalation else None,
-            confidence=escalation.confidence if escalation else None,
-            previous_thread=await self._permalink(conversation.previous_ticket),
-        )
-        text, blocks = ticket_blocks(view)
-        parent = await slack_call(
-            self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False
-            )
-        )
-        ts = str(parent["ts"])
-        for part_text, part_blocks in transcript_messages(conversation.messages):
-            await slack_call(
-                self._client.chat_postMessage(
-                    channel=channel,
-                    thread_ts=ts,
-                    text=part_text,
-                    blocks=part_blocks,
-                    unfurl_links=False,
-                )
-            )
-        return f"{parent['channel']}:{ts}"
-
-    async def post(self, ticket: str, message: Message) -> None:
-        """Add a later message to the ticket's thread."""
-        channel, ts = split_ticket(ticket)
-        text, blocks = message_line(message)
-        await slack_call(
-            self._client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False
-            )
-        )
-
-    async def update_ticket(
-        self, ticket: str, conversation: Conversation, change: TicketChange
-    ) -> None:
-        """Show who claimed or closed the ticket, and when, on its parent message."""
-        channel, ts = split_ticket(ticket)
-        escalation = conversation.escalation
-        view = ticket_view(
-            conversation,
-            escalation.reason if escalation else "",
-            escalated_at=escalation.at if escalation else change.at,
-            intent=escalation.intent if escalation else None,
-            confidence=escalation.confidence if escalation else None,
-        )
-        view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
-        text, blocks = ticket_blocks(view)
-        await slack_call(self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
-
-    async def _permalink(self, ticket: str | None) -> str | None:
-        if ticket is None:
-            return None
-        channel, ts = split_ticket(ticket)
-        try:
-            answer = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError):
-            log.warning("no permalink for the earlier ticket %s", ticket)
-            return None
-        return str(answer["permalink"])
 
 
 class SlackEvents:
@@ -246,7 +103,7 @@ class SlackEvents:
             return  # a retry of an event already handled
         channel, user = str(event["channel"]), str(event.get("user", ""))
         cid = await self._tickets.conversation_of_ticket(f"{channel}:{thread}")
-        text = _unescape(str(event.get("text", ""))).strip()
+        text = unescape(str(event.get("text", ""))).strip()
         if cid is None or not text or text.lower().startswith(NOTE_PREFIX):
             return  # not our thread, or an internal note
         refusal = await self._refusal(cid, text)
@@ -331,8 +188,3 @@ class SlackEvents:
         name = str(profile.get("display_name") or profile.get("real_name") or user)
         self._names[user] = (name, time.monotonic() + NAME_CACHE_S)
         return name
-
-
-def _unescape(text: str) -> str:
-    """Slack's mrkdwn entities back to characters (the customer reads plain text)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
