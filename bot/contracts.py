@@ -110,7 +110,7 @@ class Connector(Sender, Protocol):
 
     channel: ClassVar[str]
 
-    def routes(self) -> list[web.RouteDef]: ...
+    def routes(self) -> list[web.AbstractRouteDef]: ...
 
 
 class TicketStatus(StrEnum):

@@ -71,7 +71,7 @@ class SlackEvents:
         self.app.action("omnibot_resolve")(self._on_resolve)
         self.app.action("omnibot_back_to_bot")(self._on_back_to_bot)
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         """The Events API and interactivity endpoint."""
         return [web.post(EVENTS_PATH, self.handle)]
 

@@ -116,7 +116,7 @@ class SmsConnector:
         self._validator = RequestValidator(auth_token)
         self._public_url = public_url
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         """The inbound webhook and the status callback."""
         return [web.post(WEBHOOK_PATH, self.inbound), web.post(STATUS_PATH, self.status)]
 

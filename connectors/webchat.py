@@ -64,10 +64,13 @@ class WebChatConnector:
         self._allowed = {origin_of(o) for o in allowed_origins}
         self._public_origin = origin_of(public_url) if public_url else None
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         """The demo page, the WebSocket and the widget's static files."""
-        static = web.static("/webchat", STATIC_DIR)
-        return [web.get("/", self.index), web.get("/webchat/ws", self.websocket), static]  # type: ignore[list-item]
+        return [
+            web.get("/", self.index),
+            web.get("/webchat/ws", self.websocket),
+            web.static("/webchat", STATIC_DIR),
+        ]
 
     async def send(self, to: Address, message: Message) -> Sent | None:
         """Nothing to do: every stored message reaches open sockets through the event hub."""

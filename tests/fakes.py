@@ -56,7 +56,7 @@ class RecordingConnector:
         self.sent: list[tuple[Address, Message]] = []
         self.attempts = 0
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
     async def send(self, to: Address, message: Message) -> Sent | None:

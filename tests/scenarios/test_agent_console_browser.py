@@ -1,0 +1,163 @@
+"""The agent console in a real headless Chromium (Debian's), driven by Playwright: a customer
+asks the widget for a person, an agent answers from ``/agent`` in another page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.handoff import RESOLVED_TEXT
+from tests.conftest import AppFactory
+from tests.connectors.test_agent_console import console_app
+from tests.scenarios.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
+TOKEN = "console-token-77c0d1e5b2a4"
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+async def serve(aiohttp_server: ServerFactory, app: web.Application) -> str:
+    server = await aiohttp_server(app)
+    return f"http://{server.host}:{server.port}"
+
+
+async def watched(browser: Browser, problems: list[str]) -> Page:
+    """A new page whose script errors, console errors (CSP refusals too) and failed requests
+    are collected; the shop page's missing favicon and expected 401s are not problems."""
+    page = await browser.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400
+            and response.status != 401
+            and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    return page
+
+
+async def customer_asks_for_a_person(page: Page, base_url: str) -> None:
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await say(page, "I want to talk to a human")
+    await expect(page.get_by_role("status").filter(has_text="agent will join")).to_be_visible(
+        timeout=WAIT_MS
+    )
+
+
+async def say(page: Page, text: str) -> None:
+    await page.get_by_label("Message").fill(text)
+    await page.keyboard.press("Enter")
+
+
+async def test_an_agent_claims_and_answers_a_customer(
+    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory
+) -> None:
+    base_url = await serve(aiohttp_server, console_app(make_app))
+    problems: list[str] = []
+    agent = await watched(browser, problems)
+    await agent.goto(base_url + "/agent")
+    await expect(agent.get_by_role("status").filter(has_text="Online")).to_be_visible()
+    await expect(agent.get_by_text("Nobody is waiting")).to_be_visible()
+    await agent.get_by_label("Your name").fill("Sam")
+    await agent.get_by_role("button", name="Save name").click()
+
+    customer = await watched(browser, problems)
+    await customer_asks_for_a_person(customer, base_url)
+    ticket = agent.get_by_role("button", name=re.compile(r"Customer .*Waiting"))
+    await expect(ticket).to_have_count(1, timeout=WAIT_MS)  # the list is live: no reload
+    await expect(agent.locator("#announce")).to_contain_text("New conversation waiting")
+    await expect(ticket).to_contain_text("I want to talk to a human")
+    await expect(ticket).to_contain_text(re.compile(r"Waiting \d+ s"))
+    await expect(agent).to_have_title(re.compile(r"^\(1\) Agent desk"))
+    await ticket.click()
+    history = agent.get_by_role("log")
+    await expect(history).to_contain_text("I want to talk to a human")
+
+    await agent.get_by_role("button", name="Claim", exact=True).click()
+    await expect(agent.locator("#outcome")).to_contain_text("You claimed this conversation")
+    await expect(agent.get_by_role("button", name="Claimed by you")).to_be_disabled()
+    await expect(agent.get_by_role("heading", level=3).filter(has_text="Claimed")).to_contain_text(
+        "1"
+    )
+    await agent.get_by_label("Message").fill("Hi, Sam here. Let me look at your order.")
+    await agent.get_by_role("button", name="Send reply").click()
+
+    answer = customer.locator(".omnibot-agent")
+    await expect(answer).to_have_count(1, timeout=WAIT_MS)
+    await expect(answer.locator(".omnibot-author")).to_have_text("Sam")
+    await expect(answer.locator(".omnibot-text")).to_have_text(
+        "Hi, Sam here. Let me look at your order."
+    )
+    await expect(customer.locator(".omnibot-system")).to_contain_text(["Sam joined"])
+
+    await say(customer, "It is order 100234")  # reaches the agent without a reload
+    await expect(history.locator(".ac-customer").last).to_contain_text(
+        "It is order 100234", timeout=WAIT_MS
+    )
+    await agent.get_by_label("Message").fill("Checked the tracking: it ships today")
+    await agent.get_by_role("button", name="Add internal note").click()
+    note = history.locator(".ac-note")
+    await expect(note).to_contain_text("Internal note · Sam")
+    await expect(note).to_contain_text("Checked the tracking")
+
+    await agent.get_by_role("button", name="Resolve").click()
+    await expect(customer.locator(".omnibot-system").last).to_have_text(
+        RESOLVED_TEXT.format(agent="Sam"), timeout=WAIT_MS
+    )
+    await expect(agent.locator("#queue-empty")).to_be_visible(timeout=WAIT_MS)
+    await expect(agent.get_by_role("button", name="Back to bot")).to_be_disabled()
+    assert "Checked the tracking" not in await customer.content()
+    assert problems == []
+    await agent.close()
+    await customer.close()
+
+
+async def test_with_a_token_the_agent_signs_in_first(
+    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory
+) -> None:
+    base_url = await serve(aiohttp_server, console_app(make_app, agent_console_token=TOKEN))
+    problems: list[str] = []
+    agent = await watched(browser, problems)
+    await agent.goto(base_url + "/agent")
+    await agent.get_by_label("Console token").fill("a guess")
+    await agent.get_by_role("button", name="Sign in").click()
+    await expect(agent.get_by_role("alert")).to_contain_text("not right")
+
+    await agent.get_by_label("Console token").fill(TOKEN)
+    await agent.get_by_role("button", name="Sign in").click()
+    await expect(agent.get_by_role("heading", name="Agent desk")).to_be_visible()
+    await expect(agent.get_by_role("status").filter(has_text="Online")).to_be_visible()
+    assert TOKEN not in agent.url
+    assert await agent.evaluate("document.cookie") == ""  # HttpOnly: out of scripts' reach
+
+    await agent.get_by_role("button", name="Sign out").click()
+    await expect(agent.get_by_label("Console token")).to_be_visible()
+    assert problems == []
+    await agent.close()
