@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.handoff import AgentOutcome, Handoff
 from bot.store import Store
 from bot.tickets import Tickets
-from connectors.slack_blocks import unescape
+from connectors.slack_text import unescape
 from connectors.webchat_frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
 
 EVENTS_PATH = "/slack/events"

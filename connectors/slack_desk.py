@@ -21,7 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.contracts import DeliveryError, TicketChange
 from bot.models import Conversation, Message
-from connectors.slack_blocks import message_line, ticket_blocks, ticket_view, transcript_messages
+from connectors.slack_blocks import ticket_blocks, ticket_view
+from connectors.slack_transcript import message_line, transcript_messages
 
 TIMEOUT_S = 10
 TRANSIENT_ERRORS = {

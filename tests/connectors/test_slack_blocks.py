@@ -16,24 +16,24 @@ from bot.contracts import TicketStatus
 from bot.models import Address, Conversation, Media, Message, Role
 from connectors.slack_blocks import (
     BACK_TO_BOT_ACTION,
-    BLOCKS_TEXT_BUDGET,
     CLAIM_ACTION,
-    HEADER_CHARS,
-    MAX_BLOCKS,
-    MAX_MESSAGE_CHARS,
-    MAX_SECTION_CHARS,
     RESOLVE_ACTION,
-    Block,
-    SlackMessage,
     TicketView,
     customer_label,
     format_confidence,
-    message_line,
     ticket_blocks,
     ticket_view,
-    transcript_messages,
+)
+from connectors.slack_text import (
+    BLOCKS_TEXT_BUDGET,
+    MAX_BLOCKS,
+    MAX_MESSAGE_CHARS,
+    MAX_SECTION_CHARS,
+    Block,
+    SlackMessage,
     unescape,
 )
+from connectors.slack_transcript import HEADER_CHARS, message_line, transcript_messages
 
 ESCALATED = datetime(2026, 11, 28, 14, 5, tzinfo=UTC).timestamp()
 LATER = datetime(2026, 11, 28, 14, 20, tzinfo=UTC).timestamp()

@@ -21,13 +21,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.models import Message, Role
-from connectors.slack_blocks import (
-    CLAIM_ACTION,
-    TicketView,
-    message_line,
-    ticket_blocks,
-    transcript_messages,
-)
+from connectors.slack_blocks import CLAIM_ACTION, TicketView, ticket_blocks
+from connectors.slack_transcript import message_line, transcript_messages
 from tests.polling import wait_until
 from tests.slack_fake import (
     AGENT_DISPLAY_NAME,

@@ -4,31 +4,18 @@ asks the widget for a person, an agent answers from ``/agent`` in another page."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.handoff import RESOLVED_TEXT
 from tests.conftest import AppFactory
 from tests.connectors.test_agent_console import console_app
-from tests.scenarios.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 TOKEN = "console-token-77c0d1e5b2a4"
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
 
 
 async def serve(aiohttp_server: ServerFactory, app: web.Application) -> str:
