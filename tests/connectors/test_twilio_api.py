@@ -225,30 +225,11 @@ async def test_a_hung_api_times_out_as_transient() -> None:
     assert (error.status, error.permanent) == (None, False)
 
 
-async def test_an_html_error_page_still_classifies() -> None:
-    app = web.Application()
+async def error_from(answer: web.Response) -> SendError:
+    """The SendError a create call raises when the API answers ``answer``."""
 
-    async def gateway(request: web.Request) -> web.Response:
-        return web.Response(status=502, text="<html>Bad gateway</html>", content_type="text/html")
-
-    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", gateway)
-    async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(
-            ACCOUNT_SID,
-            AUTH_TOKEN,
-            f"http://127.0.0.1:{server.port}",
-            from_number=FROM,
-            messaging_service_sid=None,
-        )
-        error = await send(client)
-        await client.close()
-    assert (error.status, error.code, error.permanent) == (502, None, False)
-
-
-@pytest.mark.parametrize("text", ["", "not json", '{"status": "queued"}'])
-async def test_an_accepted_answer_without_a_sid_is_permanent(text: str) -> None:
     async def create(request: web.Request) -> web.Response:
-        return web.Response(status=201, text=text, content_type="application/json")
+        return answer
 
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
@@ -262,4 +243,16 @@ async def test_an_accepted_answer_without_a_sid_is_permanent(text: str) -> None:
         )
         error = await send(client)
         await client.close()
+    return error
+
+
+async def test_an_html_error_page_still_classifies() -> None:
+    page = web.Response(status=502, text="<html>Bad gateway</html>", content_type="text/html")
+    error = await error_from(page)
+    assert (error.status, error.code, error.permanent) == (502, None, False)
+
+
+@pytest.mark.parametrize("text", ["", "not json", '{"status": "queued"}'])
+async def test_an_accepted_answer_without_a_sid_is_permanent(text: str) -> None:
+    error = await error_from(web.Response(status=201, text=text, content_type="application/json"))
     assert (error.status, error.permanent) == (None, True)  # a retry might send it twice
