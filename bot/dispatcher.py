@@ -112,7 +112,11 @@ class Dispatcher:
             await self._handoff.to_agents(conversation, message, done)
         elif not message.text.strip():
             await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
-        elif not (conversation.expect and await self._follow_up(conversation, message, done)):
+        elif conversation.expect:
+            released = await self._follow_up(conversation, message, done)
+            if released is not None:
+                await self._classify(released, message, done)
+        else:
             await self._classify(conversation, message, done)
 
     async def _classify(
@@ -154,16 +158,21 @@ class Dispatcher:
 
     async def _follow_up(
         self, conversation: Conversation, message: Message, done: MetaUpdate
-    ) -> bool:
-        """Give the message to the intent that asked for it; False if that intent declines."""
+    ) -> Conversation | None:
+        """Give the message to the intent that asked for it.
+
+        None when that intent handled it; when it declines, the conversation as it stands once
+        released (its slots and expectation cleared), to be classified as usual.
+        """
         assert conversation.expect is not None
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
         answer = await self._responder.respond(pinned, conversation, message.text)
         if answer.text is None and answer.escalate is None:
             await self._store.record(conversation.id, meta=_memory(answer))
-            return False
+            slots = conversation.slots if answer.slots is None else answer.slots
+            return replace(conversation, expect=answer.expect, slots=slots)
         await self._answer(conversation, pinned, answer, done)
-        return True
+        return None
 
     async def _answer(
         self, conversation: Conversation, prediction: Prediction, answer: Answer, done: MetaUpdate

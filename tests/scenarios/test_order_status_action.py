@@ -63,3 +63,15 @@ async def test_orders_path_in_dot_env_takes_effect(
         configured.classifier.close()
     assert answer.text is not None
     assert "held at customs" in answer.text
+
+
+async def test_asking_again_in_other_words_is_answered_not_escalated(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    client = await aiohttp_client(make_app())
+    async with client.ws_connect("/webchat/ws") as ws:
+        for _ in range(3):
+            await ws.receive_json()
+        assert await exchange(ws, "where is my order?") == ASK_TEXT
+        assert await exchange(ws, "where is my package") == ASK_TEXT
+        assert "out for delivery" in await exchange(ws, "100234")
