@@ -41,6 +41,7 @@ from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0
 REDIS_POOL_SIZE = 200
+REDIS_WAIT_S = 5.0
 
 log = logging.getLogger("omnibot")
 
@@ -158,7 +159,11 @@ def create_app(
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     url = settings.redis_url or (embedded.url if embedded else "")
-    client = redis.Redis.from_url(url, decode_responses=True, max_connections=REDIS_POOL_SIZE)
+    # A burst waits for a free connection (up to REDIS_WAIT_S) instead of failing at once.
+    pool = redis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=REDIS_POOL_SIZE, timeout=REDIS_WAIT_S
+    )
+    client = redis.Redis.from_pool(pool)
     services = build_services(settings, client, intents or build_intents(settings), desk)
     app = web.Application()
     app[SERVICES] = services
@@ -209,7 +214,7 @@ def build_services(
         metrics,
         Texts(help=settings.sms_help_text),
     )
-    pipeline = Pipeline(dispatcher)
+    pipeline = Pipeline(dispatcher, settings.processing_concurrency)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
     webchat = WebChatConnector(

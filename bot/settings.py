@@ -141,6 +141,7 @@ class Settings:
     orders_path: Path | None = None
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30
+    processing_concurrency: int = 8
     log_level: str = "INFO"
 
     @property
@@ -226,6 +227,12 @@ class Settings:
                 _positive_int,
                 default.retention_days,
                 "a whole number of days >= 1",
+            ),
+            processing_concurrency=source.parse(
+                "PROCESSING_CONCURRENCY",
+                _positive_int,
+                default.processing_concurrency,
+                "a whole number >= 1",
             ),
             log_level=source.parse(
                 "LOG_LEVEL", _log_level, default.log_level, "one of " + ", ".join(LOG_LEVELS)
