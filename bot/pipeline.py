@@ -19,7 +19,7 @@ import logging
 from bot.dispatcher import Dispatcher
 from bot.models import InboundMessage, Outcome
 
-MAX_CONCURRENT = 8  # see PROCESSING_CONCURRENCY in .env.example
+MAX_CONCURRENT = 4  # see PROCESSING_CONCURRENCY in .env.example
 DRAIN_TIMEOUT_S = 20.0
 
 log = logging.getLogger(__name__)

@@ -141,7 +141,7 @@ class Settings:
     orders_path: Path | None = None
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30
-    processing_concurrency: int = 8
+    processing_concurrency: int = 4
     log_level: str = "INFO"
 
     @property
