@@ -23,6 +23,7 @@ from bot.log_desk import LogDesk
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
+from bot.redis_supervisor import RedisSupervisor, client_retry
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.tickets import Tickets
@@ -158,10 +159,16 @@ def create_app(
     """
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
+    supervisor = RedisSupervisor(embedded) if embedded is not None else None
     url = settings.redis_url or (embedded.url if embedded else "")
-    # A burst waits for a free connection (up to REDIS_WAIT_S) instead of failing at once.
+    # A burst waits for a free connection (up to REDIS_WAIT_S) instead of failing at once, and
+    # a connection broken by a Redis restart is retried instead of failing its command.
     pool = redis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=REDIS_POOL_SIZE, timeout=REDIS_WAIT_S
+        url,
+        decode_responses=True,
+        max_connections=REDIS_POOL_SIZE,
+        timeout=REDIS_WAIT_S,
+        **client_retry(),
     )
     client = redis.Redis.from_pool(pool)
     services = build_services(settings, client, intents or build_intents(settings), desk)
@@ -185,7 +192,7 @@ def create_app(
             ).routes()
         )
     app.cleanup_ctx.append(
-        lambda app: lifecycle(services, client, embedded, owns_intents=intents is None)
+        lambda app: lifecycle(services, client, supervisor, owns_intents=intents is None)
     )
     return app
 
@@ -252,12 +259,15 @@ def build_services(
 
 
 async def lifecycle(
-    services: Services, client: redis.Redis, embedded: EmbeddedRedis | None, owns_intents: bool
+    services: Services,
+    client: redis.Redis,
+    supervisor: RedisSupervisor | None,
+    owns_intents: bool,
 ) -> AsyncIterator[None]:
     """Start Redis (when embedded) and the background parts; stop them in reverse order."""
     settings = services.settings
-    if embedded is not None:
-        await embedded.start()
+    if supervisor is not None:
+        await supervisor.start()
     try:
         await services.hub.start()
         await services.desk_queue.start()
@@ -280,8 +290,8 @@ async def lifecycle(
         if services.sms is not None:
             await services.sms.sender.close()
         await client.aclose()
-        if embedded is not None:
-            await embedded.stop()
+        if supervisor is not None:
+            await supervisor.stop()
 
 
 def _slack_desk(settings: Settings) -> SlackDesk | None:

@@ -50,6 +50,16 @@ class EmbeddedRedis:
         return self.data_dir / "port"
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    async def wait(self) -> int:
+        """Wait until the running server exits; its exit code."""
+        assert self._process is not None
+        return await self._process.wait()
+
+    @property
     def url(self) -> str:
         """The ``redis://`` URL of the server."""
         return f"redis://127.0.0.1:{self.port}/0"

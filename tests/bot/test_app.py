@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from bot.app import SERVICES, Intents, create_app
-from bot.embedded_redis import EmbeddedRedis
+from bot.embedded_redis import EmbeddedRedis, running_url
 from bot.settings import Settings
 from tests.conftest import AppFactory
+from tests.polling import wait_until
 from tests.webchat_client import frames, opening
 
 ClientFactory = Any
@@ -43,6 +48,24 @@ async def test_without_redis_url_the_app_runs_its_own_redis(
     client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), intents=intents))
     assert (await client.get("/healthz")).status == 200
     assert (tmp_path / "redis" / "appendonly.aof").exists()
+
+
+async def test_a_killed_embedded_redis_comes_back(
+    aiohttp_client: ClientFactory, intents: Intents, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(Settings(data_dir=tmp_path), intents=intents))
+    assert (await client.get("/healthz")).status == 200
+    url = running_url(tmp_path / "redis")
+    assert url is not None
+    redis_client = aioredis.Redis.from_url(url)
+    pid = int((await redis_client.info("server"))["process_id"])
+    await redis_client.aclose()
+    os.kill(pid, signal.SIGKILL)
+
+    async def healthy() -> bool:
+        return bool((await client.get("/healthz")).status == 200)
+
+    await wait_until(healthy, 15, "/healthz answering 200 again")
 
 
 async def test_metrics_count_this_apps_messages(
