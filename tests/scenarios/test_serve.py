@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ class Server:
 
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         env.update(
             HOST="127.0.0.1",
@@ -60,6 +63,7 @@ class Server:
                 try:
                     async with session.get(f"{self.base}/healthz") as response:
                         if response.status == 200:
+                            REDIS_PORTS[self.data_dir].append(redis_port(self.data_dir))
                             return time.monotonic() - start
                 except aiohttp.ClientConnectionError:
                     pass
@@ -71,16 +75,20 @@ class Server:
         return self.process.wait(20)
 
 
+REDIS_PORTS: defaultdict[Path, list[int]] = defaultdict(list)
+
+
+def redis_port(data_dir: Path) -> int:
+    """The port of the embedded redis-server a running omnibot started."""
+    return int((data_dir / "redis" / "port").read_text())
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
-    found = subprocess.run(  # noqa: S603 - our own arguments
-        ["pgrep", "-f", "--", f"--dir {tmp_path}/redis"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert found.returncode == 1, "the embedded redis-server outlived omnibot"
+    for port in REDIS_PORTS.pop(tmp_path, []):
+        with socket.socket() as probe:  # nothing may listen there once omnibot stopped
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "redis-server outlived omnibot"
 
 
 async def chat(base: str, token: str | None, texts: list[str]) -> tuple[str, list[Any], str]:
