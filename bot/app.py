@@ -72,6 +72,7 @@ class Services:
     tickets: Tickets
     desk_queue: DeskQueue
     connectors: dict[str, Connector]
+    webchat: WebChatConnector
     sms: SmsConnector | None
     slack_events: SlackEvents | None
     metrics: Metrics
@@ -191,6 +192,7 @@ def create_app(
                 tickets=services.tickets,
             ).routes()
         )
+    app.on_shutdown.append(lambda app: services.webchat.close_all())
     app.cleanup_ctx.append(
         lambda app: lifecycle(services, client, supervisor, owns_intents=intents is None)
     )
@@ -252,6 +254,7 @@ def build_services(
         tickets,
         desk_queue,
         connectors,
+        webchat,
         sms,
         events,
         metrics,

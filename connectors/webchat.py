@@ -63,6 +63,7 @@ class WebChatConnector:
         self._handle = handle
         self._allowed = {origin_of(o) for o in allowed_origins}
         self._public_origin = origin_of(public_url) if public_url else None
+        self._sockets: set[web.WebSocketResponse] = set()
 
     def routes(self) -> list[web.AbstractRouteDef]:
         """The demo page, the WebSocket and the widget's static files."""
@@ -98,7 +99,21 @@ class WebChatConnector:
             raise web.HTTPForbidden(text="origin not allowed")
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
-        token, cid = await self._session(request.query.get("token"))
+        self._sockets.add(ws)
+        try:
+            await self._converse(ws, request.query.get("token"))
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+    async def close_all(self) -> None:
+        """Close every open socket with 1012 (service restart): the widget reconnects at once,
+        to any process, resumes with its token and resends what was not acknowledged."""
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"restarting")
+
+    async def _converse(self, ws: web.WebSocketResponse, requested: str | None) -> None:
+        token, cid = await self._session(requested)
         with self._hub.listen(cid) as events:
             conversation = await self._store.load(cid)
             await _send(ws, session_frame(token))
@@ -112,7 +127,6 @@ class WebChatConnector:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
-        return ws
 
     async def _session(self, token: str | None) -> tuple[str, str]:
         if token and TOKEN_RE.match(token):

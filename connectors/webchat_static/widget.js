@@ -123,11 +123,12 @@
       else if (frame.type === "message") addBubble(frame);
       else if (frame.type === "error") showError(frame.message);
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       ws = null;
       status.textContent = "Offline";
       reconnecting.hidden = false;
-      var delay = Math.min(15000, 500 * Math.pow(2, retry++));
+      // 1012: the server is restarting and handed us back; any other process takes us now
+      var delay = event.code === 1012 ? 0 : Math.min(15000, 500 * Math.pow(2, retry++));
       setTimeout(connect, delay);
     };
   }

@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from connectors.webchat import MAX_STRIKES
@@ -192,3 +192,16 @@ async def test_the_demo_page_and_widget_are_served(client: TestClient[Any, Any])
     assert '<script src="/webchat/widget.js" defer></script>' in await page.text()
     for path in ("/webchat/widget.js", "/webchat/widget.css"):
         assert (await client.get(path)).status == 200
+
+
+async def test_shutdown_closes_sockets_with_service_restart(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    app = make_app()
+    client = await aiohttp_client(app)
+    ws = await client.ws_connect("/webchat/ws")
+    await opening(ws)
+    await app.shutdown()
+    closing = await ws.receive(timeout=10)
+    assert closing.type is WSMsgType.CLOSE
+    assert closing.data == WSCloseCode.SERVICE_RESTART
