@@ -208,7 +208,8 @@ def build_services(
     deliveries = Deliveries(client, settings.retention_days)
     tickets = Tickets(client, settings.retention_days)
     senders: dict[str, Sender] = {}
-    outbox = Outbox(deliveries, senders, metrics)
+    # only SMS has opt-outs (STOP): web chat answers skip the look-up
+    outbox = Outbox(deliveries, senders, metrics, opt_out_channels={SMS_CHANNEL})
     slack = _slack_desk(settings)
     desk = desk or slack or LogDesk()
     desk_queue = DeskQueue(client, store, tickets, desk, deliveries)

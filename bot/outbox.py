@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 
 from bot.contracts import DeliveryError, Sender, Sent
@@ -46,11 +46,15 @@ class Outbox:
         senders: Mapping[str, Sender],
         metrics: Metrics | None = None,
         backoff_s: float = BACKOFF_S,
+        opt_out_channels: Collection[str] | None = None,
     ) -> None:
+        """``opt_out_channels`` lists the channels whose customers can opt out (SMS); only
+        their addresses cost a look-up before sending. None: every channel."""
         self._deliveries = deliveries
         self._senders = senders
         self._metrics = metrics or Metrics()
         self._backoff_s = backoff_s
+        self._opt_out_channels = opt_out_channels
 
     async def deliver(
         self, cid: str, to: Address | None, messages: Sequence[Message]
@@ -58,12 +62,15 @@ class Outbox:
         """Send ``messages`` to ``to`` one after the other; one result per message."""
         if to is None or not messages:
             return []
-        if await self._deliveries.opted_out(to):
+        if self._may_opt_out(to) and await self._deliveries.opted_out(to):
             for message in messages:
                 await self._record(cid, to, message, "suppressed", 0, error="opted out")
             self._count(to, Result.SUPPRESSED, len(messages))
             return [Result.SUPPRESSED] * len(messages)
         return [await self._deliver_one(cid, to, message) for message in messages]
+
+    def _may_opt_out(self, to: Address) -> bool:
+        return self._opt_out_channels is None or to.channel in self._opt_out_channels
 
     async def replay(self, message_id: str) -> Result | None:
         """Send a dead-lettered message again (None when there is no such dead letter)."""

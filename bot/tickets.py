@@ -52,8 +52,10 @@ class Tickets:
 
     async def mark_open(self, cid: str, since: float) -> None:
         """List the conversation among those with agents, and in the queue."""
-        await self._redis.zadd(OPEN_TICKETS_KEY, {cid: since})
-        await self._redis.zadd(WAITING_KEY, {cid: since})
+        pipe = self._redis.pipeline(transaction=False)  # two keys, two Cluster slots
+        pipe.zadd(OPEN_TICKETS_KEY, {cid: since})
+        pipe.zadd(WAITING_KEY, {cid: since})
+        await pipe.execute()
 
     async def mark_claimed(self, cid: str, waited_s: float) -> None:
         """Take the conversation out of the queue; remember how long it waited."""
@@ -65,8 +67,10 @@ class Tickets:
 
     async def mark_closed(self, cid: str) -> None:
         """Take the conversation off the agents' list."""
-        await self._redis.zrem(OPEN_TICKETS_KEY, cid)
-        await self._redis.zrem(WAITING_KEY, cid)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(OPEN_TICKETS_KEY, cid)
+        pipe.zrem(WAITING_KEY, cid)
+        await pipe.execute()
 
     async def queue_place(self, cid: str) -> tuple[int | None, float | None]:
         """The conversation's place in the queue (1 = next) and the median recent wait (s)."""

@@ -103,3 +103,12 @@ async def test_nothing_is_sent_to_an_address_that_opted_out(deliveries: Deliveri
     assert record["status"] == "suppressed"
     await deliveries.opt_in(TO)
     assert await outbox(deliveries, connector).deliver("c", TO, (message,)) == [Result.SENT]
+
+
+async def test_opt_outs_apply_only_to_the_channels_that_have_them(
+    deliveries: Deliveries,
+) -> None:
+    connector = RecordingConnector()
+    await deliveries.opt_out(TO)  # a marker on a channel without opt-outs is never looked at
+    outbox = Outbox(deliveries, {"test": connector}, opt_out_channels={"sms"})
+    assert await outbox.deliver("c", TO, (bot_message(),)) == [Result.SENT]
