@@ -207,12 +207,20 @@ def build_services(
     store = Store(client, settings.retention_days)
     deliveries = Deliveries(client, settings.retention_days)
     tickets = Tickets(client, settings.retention_days)
-    senders: dict[str, Sender] = {}
-    # only SMS has opt-outs (STOP): web chat answers skip the look-up
-    outbox = Outbox(deliveries, senders, metrics, opt_out_channels={SMS_CHANNEL})
+    senders: dict[str, Sender] = {}  # web chat needs none: its delivery is the event stream
     slack = _slack_desk(settings)
     desk = desk or slack or LogDesk()
     desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
+    # only SMS has opt-outs (STOP)
+    outbox = Outbox(
+        client,
+        store,
+        deliveries,
+        senders,
+        metrics,
+        opt_out_channels={SMS_CHANNEL},
+        desk=desk_queue,
+    )
     handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
     dispatcher = Dispatcher(
         store,
@@ -224,7 +232,7 @@ def build_services(
         metrics,
         Texts(help=settings.sms_help_text),
     )
-    pipeline = Pipeline(dispatcher, settings.processing_concurrency)
+    pipeline = Pipeline(dispatcher, client, settings.processing_concurrency)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
     webchat = WebChatConnector(
@@ -234,7 +242,8 @@ def build_services(
     for connector in (webchat, sms):
         if connector is not None:
             connectors[connector.channel] = connector
-    senders.update(connectors)
+    if sms is not None:
+        senders[sms.channel] = sms
     senders[DESK_CHANNEL] = desk_queue  # a dead-lettered desk post is replayed through it
     events = (
         None
@@ -275,6 +284,8 @@ async def lifecycle(
     try:
         await services.hub.start()
         await services.desk_queue.start()
+        await services.outbox.start()
+        await services.pipeline.start()
         if services.slack_events is not None and settings.slack_app_token:
             await services.slack_events.connect(settings.slack_app_token)
         log.info(
@@ -284,6 +295,7 @@ async def lifecycle(
         )
         yield
         await services.pipeline.drain()
+        await services.outbox.stop()
         if services.slack_events is not None:
             await services.slack_events.close()
         await services.desk_queue.stop()

@@ -23,6 +23,7 @@ from bot.deliveries import Deliveries
 from bot.embedded_redis import EmbeddedRedis, running_url
 from bot.outbox import Outbox
 from bot.settings import Settings, SettingsError
+from bot.store import Store
 from intents.build import ENCODERS, build_classifier
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 
@@ -143,7 +144,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
         sms = sms_sender(settings) if settings.sms_enabled else None
         senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
         try:
-            result = await Outbox(deliveries, senders).replay(args.id)
+            result = await Outbox(client, Store(client), deliveries, senders).replay(args.id)
         finally:
             if sms is not None:
                 await sms.close()

@@ -117,7 +117,9 @@ class DeskQueue:
 
     async def _work(self, cid: str) -> bool:
         queue = conversation_key(cid, "desk")
-        covered: set[str] = set()  # messages a ticket opened here already shows
+        # messages a ticket already shows in its opening transcript: a post queued for one of
+        # them (its processing raced the ticket's opening) is not shown twice
+        covered = set(await self._redis.smembers(conversation_key(cid, "shown")))
         while (raw := await self._redis.lindex(queue, 0)) is not None:
             task: DeskTask = json.loads(raw)
             try:
@@ -158,7 +160,14 @@ class DeskQueue:
             ticket = await self._desk.open_ticket(conversation, reason)
             await self._tickets.link_ticket(ticket, cid)
             await self._store.record(cid, meta={"ticket": ticket})
-            return {message.id for message in conversation.messages}
+            shown = {message.id for message in conversation.messages}
+            if shown:
+                key = conversation_key(cid, "shown")
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.sadd(key, *shown)
+                pipe.expire(key, self._store.ttl_s)
+                await pipe.execute()
+            return shown
         return set()
 
     async def _dead(self, cid: str, task: DeskTask, error: str) -> None:

@@ -69,9 +69,10 @@ class Dispatcher:
         self._texts = texts or Texts()
 
     async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
-        """Store the message once; the outcome and the conversation id. Nothing is answered."""
+        """Store the message once and queue its conversation's work (a repeat of a message
+        still unanswered queues it again); the outcome and the conversation id."""
         channel = inbound.address.channel
-        cid = await self._store.resolve(inbound.address)
+        cid = inbound.customer_id or await self._store.resolve(inbound.address)
         message = Message(
             role=Role.CUSTOMER,
             text=inbound.text,
@@ -81,28 +82,25 @@ class Dispatcher:
             control=inbound.control,
         )
         accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
-        outcome = Outcome.ACCEPTED if accepted else Outcome.DUPLICATE
+        outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
         return outcome, cid
 
     async def handle(self, inbound: InboundMessage) -> Outcome:
         """Accept the message, then answer it before returning."""
         outcome, cid = await self.accept(inbound)
-        if outcome is Outcome.ACCEPTED:
-            await self.process(cid)
+        await self.process(cid)
         return outcome
 
     async def process(self, cid: str) -> None:
         """Answer every message of conversation ``cid`` not yet handled, oldest first."""
-        async with self._store.lock(cid):
-            while True:
-                conversation = await self._store.load(cid)
-                pending = conversation.unanswered()
-                if not pending:
-                    return
+        lock = self._store.lock(cid)
+        async with lock as conversation:
+            while pending := conversation.unanswered():
                 await self._route(_upto(conversation, pending[0]), pending[0])
-                if len(pending) == 1:
+                if lock.released:  # the answer's write found nothing left and let go
                     return
+                conversation = await self._store.recent(cid)
 
     async def _route(self, conversation: Conversation, message: Message) -> None:
         done: MetaUpdate = {"answered": message.seq or 0}
@@ -193,8 +191,7 @@ class Dispatcher:
 
     async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
         reply = Message(role=Role.BOT, text=text)
-        await self._store.record(conversation.id, (reply,), meta)
-        await self._outbox.deliver(conversation.id, conversation.last_address, (reply,))
+        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:

@@ -1,7 +1,8 @@
 """The bot/human hand-off: ``bot`` -> ``waiting`` -> ``agent`` -> ``bot``.
 
-Every change is stored first, then the customer is told (outbox) and the desk is given its
-work (:class:`DeskQueue`: queued in Redis, in order, retried while the desk is down). The
+Every change is stored in one write with its copy for the customer's channel (the outbox's
+queue), then the desk is given its work (:class:`DeskQueue`: queued in Redis, in order,
+retried while the desk is down). The
 agents' actions answer with an :class:`AgentOutcome` the desk shows them (a second agent's
 Claim, a reply to a conversation already back with the bot).
 """
@@ -18,7 +19,7 @@ from bot.contracts import Prediction, TicketChange, TicketStatus
 from bot.desk_queue import DeskQueue, DeskTask, open_task, post_task, update_task
 from bot.metrics import Metrics
 from bot.models import Conversation, Escalation, Message, Role, State
-from bot.outbox import Outbox, Result
+from bot.outbox import Outbox
 from bot.store import MetaUpdate, Store
 from bot.tickets import Tickets
 
@@ -26,9 +27,6 @@ WAITING_TEXT = "I'm passing you to a member of our team. An agent will join shor
 JOINED_TEXT = "{agent} joined the conversation."
 BACK_TO_BOT_TEXT = "You're back with the assistant. Ask me anything, or ask for a person again."
 RESOLVED_TEXT = "{agent} marked the conversation as resolved. You're back with the assistant."
-UNDELIVERED_TEXT = (
-    "Not delivered to the customer ({result}): {reason}. They will not see this reply."
-)
 AWAY_TEXT = (
     "I'm passing you to our team. They're away right now: a person will reply {where} from {when}."
 )
@@ -40,11 +38,6 @@ QUEUED_AWAY_TEXT = (
 TYPICAL_WAIT_TEXT = "; the typical wait is about {minutes} minute{s}"
 NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
 WHERE = {"sms": "by text message", "webchat": "here in the chat"}
-UNDELIVERED_REASONS = {
-    Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
-    Result.FAILED: "the channel refused the message",
-    Result.DEAD: "the channel kept failing; it is in the dead-letter list",
-}
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +90,9 @@ class Handoff:
         )
         waiting = self._away_text(AWAY_TEXT, conversation) or WAITING_TEXT
         notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
-        await self._store.record(
+        await self._outbox.say(
             conversation.id,
+            conversation.last_address,
             (notice,),
             {
                 **(meta or {}),
@@ -109,7 +103,6 @@ class Handoff:
                 "notified_at": escalation.at,
             },
         )
-        await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)
         await self._desk.push(conversation.id, (open_task(),))
@@ -130,10 +123,12 @@ class Handoff:
             and message.role is Role.CUSTOMER
         ):
             notice = Message(role=Role.BOT, text=await self._queue_text(conversation))
-            await self._store.record(
-                conversation.id, (notice,), {**(done or {}), "notified_at": now}
+            await self._outbox.say(
+                conversation.id,
+                conversation.last_address,
+                (notice,),
+                {**(done or {}), "notified_at": now},
             )
-            await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
         elif done:
             await self._store.record(conversation.id, meta=done)
 
@@ -161,8 +156,7 @@ class Handoff:
 
     async def claim(self, conversation_id: str, agent: str) -> AgentOutcome:
         """An agent takes the conversation: state ``agent``, the customer is told."""
-        async with self._store.lock(conversation_id):
-            conversation = await self._store.load(conversation_id)
+        async with self._store.lock(conversation_id) as conversation:
             if conversation.state is State.BOT:
                 return AgentOutcome.CLOSED
             if conversation.state is State.AGENT:
@@ -179,25 +173,13 @@ class Handoff:
 
         A first reply to a waiting conversation claims it.
         """
-        async with self._store.lock(conversation_id):
-            conversation = await self._store.load(conversation_id)
+        async with self._store.lock(conversation_id) as conversation:
             if conversation.state is State.BOT:
                 return AgentOutcome.CLOSED
             if conversation.state is State.WAITING:
                 await self._join(conversation, agent)
             reply = Message(role=Role.AGENT, text=text, author=agent)
-            await self._store.record(conversation_id, (reply,))
-            results = await self._outbox.deliver(
-                conversation_id, conversation.last_address, (reply,)
-            )
-            if results and results[0] is not Result.SENT:
-                notice = Message(
-                    role=Role.SYSTEM,
-                    text=UNDELIVERED_TEXT.format(
-                        result=results[0].value, reason=UNDELIVERED_REASONS[results[0]]
-                    ),
-                )
-                await self._desk.push(conversation_id, (post_task(notice),))
+            await self._outbox.say(conversation_id, conversation.last_address, (reply,))
             return AgentOutcome.DONE
 
     async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
@@ -213,8 +195,7 @@ class Handoff:
         """Return the conversation to the bot (Resolve or Back to bot)."""
         text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
-        async with self._store.lock(conversation_id):
-            conversation = await self._store.load(conversation_id)
+        async with self._store.lock(conversation_id) as conversation:
             if conversation.state is State.BOT:
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
@@ -249,6 +230,7 @@ class Handoff:
         self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, task: DeskTask
     ) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
-        await self._store.record(conversation.id, (notice,), {**meta, "state": state})
-        await self._outbox.deliver(conversation.id, conversation.last_address, (notice,))
+        await self._outbox.say(
+            conversation.id, conversation.last_address, (notice,), {**meta, "state": state}
+        )
         await self._desk.push(conversation.id, (task,))

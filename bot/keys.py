@@ -10,11 +10,14 @@ script or MULTI over them touches one slot only.
 - ``conv:{<cid>}:meta``               hash: state, misunderstood, ticket, agent, last address,
                                       expect, slots (JSON), received / answered (the cursor)
 - ``conv:{<cid>}:history``            list of JSON messages, capped
-- ``conv:{<cid>}:lock``               the per-conversation lock
+- ``conv:{<cid>}:lock``               the per-conversation lock (a holder's token)
+- ``conv:{<cid>}:outbox``             list of JSON outbound entries not yet handed to a vendor
+- ``conv:{<cid>}:sendlock``           held by whoever sends the conversation's outbound entries
 - ``conv:{<cid>}:events``             pub/sub channel of the conversation's events
 - ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
 - ``conv:{<cid>}:notes``              list of agents' internal notes (JSON messages)
 - ``conv:{<cid>}:desk``               list of JSON tasks for the agent desk, oldest first
+- ``conv:{<cid>}:shown``              set of message ids a ticket's opening transcript showed
 - ``conv:{<cid>}:desklock``           held by whoever works the desk tasks of the conversation
 - ``desk:pending``                    set of conversation ids with desk tasks queued
 - ``desk:open``                       sorted set: conversations with agents, by escalation time
@@ -26,6 +29,11 @@ script or MULTI over them touches one slot only.
 - ``vendor:<channel>:<vendor id>``    -> ``<cid> <message id>`` (a status callback's message)
 - ``optout:<channel>:<id>``           the address opted out (SMS STOP); kept until START
 - ``outbox:dead``                     sorted set of undeliverable messages (by time)
+- ``outbox:due``                      sorted set: conversations with outbound entries, by when
+                                      their next send is due
+- ``work``                            stream of "conversation <cid> has work" entries, read by
+                                      the consumer group ``workers``
+- ``limit:<scope>:<key>:<window>``    a rate limit's counter
 """
 
 from __future__ import annotations
@@ -34,6 +42,10 @@ from bot.models import Address
 
 EVENTS_PATTERN = "conv:*:events"
 DEAD_LETTER_KEY = "outbox:dead"
+OUTBOX_DUE_KEY = "outbox:due"
+WORK_STREAM = "work"
+WORK_GROUP = "workers"
+WORK_FIELD = "c"
 DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"
 WAITING_KEY = "desk:waiting"
@@ -52,7 +64,7 @@ def customer_key(cid: str, part: str) -> str:
 
 def conversation_key(cid: str, part: str) -> str:
     """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``notes``,
-    ``desk`` or ``desklock``."""
+    ``desk``, ``desklock``, ``shown``, ``outbox`` or ``sendlock``."""
     return f"conv:{{{cid}}}:{part}"
 
 

@@ -203,6 +203,8 @@ class InboundMessage:
     ``dedup_id`` is the vendor's own id for the message (Twilio's MessageSid, the web chat
     client's message id), so a retried webhook is recognised and handled once. ``control``
     marks a channel keyword (SMS STOP/START/HELP) the core handles without classifying.
+    ``customer_id`` is set by a connector that already knows the address's customer (a web
+    chat session resolves it once), saving a look-up per message.
     """
 
     address: Address
@@ -211,3 +213,4 @@ class InboundMessage:
     ts: float = field(default_factory=time.time)
     media: tuple[Media, ...] = ()
     control: Control | None = None
+    customer_id: str | None = None

@@ -1,29 +1,52 @@
-"""Outbound delivery to customers through their channel's connector, with retries.
+"""Outbound delivery to customers, durable in Redis: in order, retried, dead-lettered.
 
-Messages to one address leave in order (the caller holds the conversation's lock). Rate
-limits, vendor errors and network failures are retried with backoff (honouring the vendor's
-Retry-After); errors that cannot succeed (an invalid or unsubscribed number) are not. Every
-send is recorded (:mod:`bot.deliveries`); a message that still fails after ``ATTEMPTS`` tries
-is logged and kept in the dead-letter list, never silently dropped. Nothing is sent to an
-address that opted out.
+A message for a channel that needs a vendor call (SMS; web chat delivery is the event stream)
+is queued as an entry of ``conv:{<cid>}:outbox`` in the same write that stores it
+(:meth:`Outbox.say`), so a crash cannot lose it. Whoever holds the conversation's send lock
+works that queue front to back (so messages to one customer leave in order): the process that
+stored the message at once, or any process's sweeper when its next try is due (after a crash,
+or after a failure's backoff). Rate limits, vendor errors and network failures are retried with
+backoff (honouring the vendor's Retry-After), across restarts; errors that cannot succeed (an
+invalid or unsubscribed number) are not. Every send is recorded (:mod:`bot.deliveries`); a
+message that still fails after ``ATTEMPTS`` tries is logged and kept in the dead-letter list,
+never silently dropped. Nothing is sent to an address that opted out. An agent's reply that
+does not reach the customer is reported in the agent's ticket.
+
+A message is sent twice only when a process dies between the vendor's answer and the entry's
+removal (the vendors here take no idempotency key).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
+from typing import TypedDict
 
+import redis.asyncio as redis
+
+from bot.codec import MetaUpdate
 from bot.contracts import DeliveryError, Sender, Sent
 from bot.deliveries import DeadLetter, Deliveries, DeliveryRecord
+from bot.desk_queue import DeskQueue, post_task
+from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.metrics import Metrics
-from bot.models import Address, Message
+from bot.models import Address, Message, MessageDict, Role
+from bot.store import Store
 
-ATTEMPTS = 5
+ATTEMPTS = 8
 BACKOFF_S = 0.5
-MAX_BACKOFF_S = 5.0  # the whole schedule stays well inside the conversation lock's TTL
+MAX_BACKOFF_S = 30.0  # with 8 attempts, a vendor outage of about a minute is ridden out
+SEND_LOCK_TTL_S = 20.0  # longer than one send with its HTTP timeouts
+SWEEP_S = 0.5
+MAX_SENDING = 16  # conversations this process sends for at once
+UNDELIVERED_TEXT = (
+    "Not delivered to the customer ({result}): {reason}. They will not see this reply."
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,75 +60,223 @@ class Result(StrEnum):
     DEAD = "dead"  # retries exhausted (or no connector): in the dead-letter list
 
 
+UNDELIVERED_REASONS = {
+    Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
+    Result.FAILED: "the channel refused the message",
+    Result.DEAD: "the channel kept failing; it is in the dead-letter list",
+}
+
+
+class OutboundEntry(TypedDict):
+    """One queued outbound message."""
+
+    to: list[str]  # [channel, id]
+    message: MessageDict
+    attempts: int
+
+
 class Outbox:
-    """Sends messages to a customer's address, in order, retrying failures."""
+    """Queues messages for customers' channels in Redis and sends them, in order."""
 
     def __init__(
         self,
+        client: redis.Redis,
+        store: Store,
         deliveries: Deliveries,
         senders: Mapping[str, Sender],
         metrics: Metrics | None = None,
         backoff_s: float = BACKOFF_S,
         opt_out_channels: Collection[str] | None = None,
+        desk: DeskQueue | None = None,
+        sweep_s: float | None = None,
     ) -> None:
-        """``opt_out_channels`` lists the channels whose customers can opt out (SMS); only
-        their addresses cost a look-up before sending. None: every channel."""
+        """``senders``: the channels that need a vendor call; ``opt_out_channels`` lists those
+        whose customers can opt out (SMS; None: every channel); ``desk`` hears of agents'
+        replies that were not delivered."""
+        self._redis = client
+        self._store = store
         self._deliveries = deliveries
         self._senders = senders
         self._metrics = metrics or Metrics()
         self._backoff_s = backoff_s
         self._opt_out_channels = opt_out_channels
+        self._desk = desk
+        self._sweep_s = sweep_s
+        self._sending: dict[str, asyncio.Task[dict[str, Result]]] = {}
+        self._slots = asyncio.Semaphore(MAX_SENDING)
+        self._sweeper: asyncio.Task[None] | None = None
 
-    async def deliver(
-        self, cid: str, to: Address | None, messages: Sequence[Message]
-    ) -> list[Result]:
-        """Send ``messages`` to ``to`` one after the other; one result per message."""
-        if to is None or not messages:
+    async def say(
+        self,
+        cid: str,
+        to: Address | None,
+        messages: Sequence[Message],
+        meta: MetaUpdate | None = None,
+    ) -> None:
+        """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write."""
+        entries = self.entries(to, messages)
+        await self._store.record(cid, messages, meta, outbound=entries)
+        if entries:
+            self.kick(cid)
+
+    def entries(self, to: Address | None, messages: Sequence[Message]) -> list[str]:
+        """The outbound entries of ``messages`` for ``to`` (none for a channel whose delivery
+        is the event stream)."""
+        if to is None or to.channel not in self._senders:
             return []
+        return [
+            json.dumps(OutboundEntry(to=[to.channel, to.id], message=m.to_dict(), attempts=0))
+            for m in messages
+        ]
+
+    def kick(self, cid: str) -> asyncio.Task[dict[str, Result]]:
+        """Work the conversation's queue now (in a task; joined when one is running)."""
+        running = self._sending.get(cid)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.create_task(self._bounded(cid), name=f"send-{cid}")
+        self._sending[cid] = task
+        task.add_done_callback(lambda _: self._forget(cid, task))
+        return task
+
+    def _forget(self, cid: str, task: asyncio.Task[dict[str, Result]]) -> None:
+        if self._sending.get(cid) is task:
+            del self._sending[cid]
+
+    async def _bounded(self, cid: str) -> dict[str, Result]:
+        async with self._slots:
+            try:
+                return await self.drain(cid)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("sending for %s stopped (%s); the sweeper retries", cid, exc)
+            except Exception:
+                log.exception("sending for %s failed; the sweeper retries", cid)
+            return {}
+
+    async def drain(self, cid: str) -> dict[str, Result]:
+        """Send the queued messages in order until the queue is empty or a send must wait;
+        what became of each message settled (nothing when another process is sending)."""
+        lock = self._redis.lock(conversation_key(cid, "sendlock"), timeout=SEND_LOCK_TTL_S)
+        if not await lock.acquire(blocking=False):
+            return {}
+        try:
+            return await self._work(cid)
+        finally:
+            with contextlib.suppress(redis.RedisError):
+                await lock.release()
+
+    async def _work(self, cid: str) -> dict[str, Result]:
+        queue = conversation_key(cid, "outbox")
+        settled: dict[str, Result] = {}
+        while (raw := await self._redis.lindex(queue, 0)) is not None:
+            entry: OutboundEntry = json.loads(raw)
+            result = await self._send(cid, entry)
+            if isinstance(result, float):  # a transient failure: try again after ``result``
+                entry["attempts"] += 1
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.lset(queue, 0, json.dumps(entry))
+                pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result})
+                await pipe.execute()
+                return settled
+            settled[entry["message"]["id"]] = result
+            await self._redis.lpop(queue)
+            await self._report(cid, entry, result)
+        await self._redis.zrem(OUTBOX_DUE_KEY, cid)
+        if await self._redis.llen(queue):  # queued meanwhile, after the empty read
+            await self._redis.zadd(OUTBOX_DUE_KEY, {cid: time.time()})
+        return settled
+
+    async def _send(self, cid: str, entry: OutboundEntry) -> Result | float:
+        """One try of an entry: its result, or the delay before the next try."""
+        to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
+        attempt = entry["attempts"] + 1
+        sender = self._senders.get(to.channel)
+        if sender is None:
+            return await self._dead(cid, to, message, f"no connector for {to.channel!r}", 0)
         if self._may_opt_out(to) and await self._deliveries.opted_out(to):
-            for message in messages:
-                await self._record(cid, to, message, "suppressed", 0, error="opted out")
-            self._count(to, Result.SUPPRESSED, len(messages))
-            return [Result.SUPPRESSED] * len(messages)
-        return [await self._deliver_one(cid, to, message) for message in messages]
+            await self._record(cid, to, message, "suppressed", 0, error="opted out")
+            return self._count(to, Result.SUPPRESSED)
+        sent = await _attempt(sender, to, message)
+        if not isinstance(sent, DeliveryError):
+            if sent is not None:
+                await self._sent(cid, to, message, sent, attempt)
+            return self._count(to, Result.SENT)
+        if sent.permanent:
+            return await self._failed(cid, to, message, sent, attempt)
+        if attempt >= ATTEMPTS:
+            return await self._dead(cid, to, message, sent.detail, attempt, sent.code)
+        delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+        log.warning(
+            "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
+            to.channel,
+            attempt,
+            ATTEMPTS,
+            delay,
+            sent.detail,
+        )
+        return float(delay)
 
     def _may_opt_out(self, to: Address) -> bool:
         return self._opt_out_channels is None or to.channel in self._opt_out_channels
 
+    async def _report(self, cid: str, entry: OutboundEntry, result: Result) -> None:
+        """Tell the agent when their reply did not reach the customer."""
+        if result is Result.SENT or self._desk is None:
+            return
+        if entry["message"]["role"] != Role.AGENT.value:
+            return
+        notice = Message(
+            role=Role.SYSTEM,
+            text=UNDELIVERED_TEXT.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
+        )
+        await self._desk.push(cid, (post_task(notice),))
+
     async def replay(self, message_id: str) -> Result | None:
-        """Send a dead-lettered message again (None when there is no such dead letter)."""
+        """Queue a dead-lettered message again and send it now: its result (None when there is
+        no such dead letter or it must wait for another try)."""
         entry = await self._deliveries.take_dead_letter(message_id)
         if entry is None:
             return None
-        message = Message.from_dict(entry["message"])
-        results = await self.deliver(entry["conversation"], Address(*entry["to"]), (message,))
-        return results[0]
+        to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
+        await self._store.record(entry["conversation"], outbound=self.entries(to, (message,)))
+        settled = await self.kick(entry["conversation"])
+        return settled.get(message_id)
 
-    async def _deliver_one(self, cid: str, to: Address, message: Message) -> Result:
-        sender = self._senders.get(to.channel)
-        if sender is None:
-            return await self._dead(cid, to, message, f"no connector for channel {to.channel!r}", 0)
-        attempt = 1
+    async def pending(self) -> int:
+        """Conversations with outbound messages not yet settled, of every process."""
+        return int(await self._redis.zcard(OUTBOX_DUE_KEY))
+
+    async def settle(self, timeout_s: float = SEND_LOCK_TTL_S) -> None:
+        """Wait for this process's sends in progress (a graceful stop; tests)."""
+        while running := [task for task in self._sending.values() if not task.done()]:
+            done, _ = await asyncio.wait(running, timeout=timeout_s)
+            if not done:
+                return
+
+    async def start(self) -> None:
+        """Start the sweeper that sends what is due (retries, and work of dead processes)."""
+        self._sweeper = asyncio.create_task(self._sweep(), name="outbox-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the sweeper and wait for sends in progress."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.settle(SEND_LOCK_TTL_S / 4)
+
+    async def _sweep(self) -> None:
         while True:
-            sent = await _attempt(sender, to, message)
-            if not isinstance(sent, DeliveryError):
-                if sent is not None:
-                    await self._sent(cid, to, message, sent, attempt)
-                self._count(to, Result.SENT)
-                return Result.SENT
-            if sent.permanent or attempt == ATTEMPTS:
-                return await self._failed(cid, to, message, sent, attempt)
-            delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
-            log.warning(
-                "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
-                to.channel,
-                attempt,
-                ATTEMPTS,
-                delay,
-                sent.detail,
-            )
-            await asyncio.sleep(delay)
-            attempt += 1
+            await asyncio.sleep(SWEEP_S if self._sweep_s is None else self._sweep_s)
+            try:
+                due = await self._redis.zrangebyscore(
+                    OUTBOX_DUE_KEY, "-inf", time.time(), start=0, num=MAX_SENDING
+                )
+            except (redis.RedisError, OSError) as exc:
+                log.warning("outbox sweep failed: %s", exc)
+                continue
+            for cid in due:
+                self.kick(str(cid))
 
     async def _sent(
         self, cid: str, to: Address, message: Message, sent: Sent, attempts: int
@@ -121,8 +292,6 @@ class Outbox:
     async def _failed(
         self, cid: str, to: Address, message: Message, error: DeliveryError, attempts: int
     ) -> Result:
-        if not error.permanent:
-            return await self._dead(cid, to, message, error.detail, attempts, error.code)
         log.error(
             "message %s to %s refused by the vendor (code %s): %s",
             message.id,
@@ -131,8 +300,7 @@ class Outbox:
             error.detail,
         )
         await self._record(cid, to, message, "failed", attempts, error.detail, error.code)
-        self._count(to, Result.FAILED)
-        return Result.FAILED
+        return self._count(to, Result.FAILED)
 
     async def _dead(
         self,
@@ -160,8 +328,7 @@ class Outbox:
         }
         await self._deliveries.dead_letter(entry)
         await self._record(cid, to, message, "dead", attempts, error, code)
-        self._count(to, Result.DEAD)
-        return Result.DEAD
+        return self._count(to, Result.DEAD)
 
     async def _record(
         self,
@@ -190,8 +357,9 @@ class Outbox:
             "updated": time.time(),
         }
 
-    def _count(self, to: Address, result: Result, amount: int = 1) -> None:
-        self._metrics.outbound.labels(channel=to.channel, result=result.value).inc(amount)
+    def _count(self, to: Address, result: Result) -> Result:
+        self._metrics.outbound.labels(channel=to.channel, result=result.value).inc()
+        return result
 
 
 async def _attempt(sender: Sender, to: Address, message: Message) -> Sent | DeliveryError | None:

@@ -1,72 +1,259 @@
-"""Accept now, answer soon: what connectors call with a customer's message.
+"""Accept now, answer soon, on any process: the work stream and its workers.
 
-:meth:`Pipeline.submit` returns as soon as the message is safe in Redis (so a webhook or a
-web chat echo is acknowledged before any classification), and schedules the conversation's
-processing on this process's event loop. Processing is bounded (``MAX_CONCURRENT``
-conversations at a time) and coalesced (a conversation already queued is not queued twice:
-the queued run answers every message accepted before it starts). On shutdown, queued and
-running work is finished within a bounded time.
+:meth:`Pipeline.submit` returns as soon as a message is safe in Redis: one script stores it
+and adds a "conversation has work" entry to the ``work`` stream (:meth:`bot.store.Store.accept`),
+so a webhook or a web chat echo is acknowledged before any classification. Every process reads
+that stream in the consumer group ``workers`` and answers the conversation's unanswered
+messages in history order under its lock (:meth:`bot.dispatcher.Dispatcher.process`); the
+``answered`` cursor moves in the same write as each answer, so however many workers pick up
+entries of one conversation, each message is answered once and in order.
 
-A message accepted but not answered (the process died in between) is answered by the next
-processing of its conversation, wherever that runs.
+An entry is acknowledged (and deleted) only after its conversation was processed. Entries of a
+process that died or hung stay pending and are taken over with ``XAUTOCLAIM`` once idle for
+``VISIBILITY_S`` (a hung worker that wakes finds its lock gone and writes nothing); a live worker
+keeps its entries fresh while it works. Work in one process is bounded (``concurrency``
+conversations at a time; the stream is read only when there is room). On shutdown, running
+work gets ``DRAIN_TIMEOUT_S`` to finish; what is left is handed back at once to the other
+processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
 
+import redis.asyncio as redis
+from redis.exceptions import ResponseError
+
+from bot.conversation_lock import LockLostError, LockTimeoutError
 from bot.dispatcher import Dispatcher
+from bot.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM
 from bot.models import InboundMessage, Outcome
 
 MAX_CONCURRENT = 4  # see PROCESSING_CONCURRENCY in .env.example
+VISIBILITY_S = 10.0
+RECLAIM_EVERY_S = 2.0
+HEARTBEAT_S = 3.0
+READ_BLOCK_MS = 1000
 DRAIN_TIMEOUT_S = 20.0
+RETRY_PAUSE_S = 0.5
 
 log = logging.getLogger(__name__)
 
 
-class Pipeline:
-    """Accepts messages through the dispatcher and processes their conversations in tasks."""
+@dataclass
+class _Run:
+    """One conversation being processed here, with the stream entries it answers for."""
 
-    def __init__(self, dispatcher: Dispatcher, max_concurrent: int = MAX_CONCURRENT) -> None:
+    entries: list[str] = field(default_factory=list)
+    again: bool = False  # an entry arrived while it ran: process once more
+
+
+class Pipeline:
+    """Accepts messages through the dispatcher; processes conversations from the work stream."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        client: redis.Redis,
+        concurrency: int = MAX_CONCURRENT,
+        visibility_s: float = VISIBILITY_S,
+    ) -> None:
         self._dispatcher = dispatcher
-        self._slots = asyncio.Semaphore(max_concurrent)
-        self._queued: set[str] = set()
+        self._redis = client
+        self._concurrency = concurrency
+        self._visibility_ms = int(visibility_s * 1000)
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._runs: dict[str, _Run] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._acks: list[str] = []
+        self._handback: list[str] = []
+        self._room = asyncio.Event()
+        self._to_ack = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
 
     async def submit(self, inbound: InboundMessage) -> Outcome:
-        """Store the message once and schedule its answer; returns once it is stored."""
-        outcome, cid = await self._dispatcher.accept(inbound)
-        if outcome is Outcome.ACCEPTED:
-            self.schedule(cid)
+        """Store the message once and queue its conversation's work; returns once stored."""
+        outcome, _ = await self._dispatcher.accept(inbound)
         return outcome
 
-    def schedule(self, cid: str) -> None:
-        """Process conversation ``cid`` soon (once, however often this is called before)."""
-        if cid in self._queued:
+    async def start(self) -> None:
+        """Join the consumer group (creating the stream) and start working."""
+        try:
+            await self._redis.xgroup_create(WORK_STREAM, WORK_GROUP, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._loops = [
+            asyncio.create_task(self._read_loop(), name="work-reader"),
+            asyncio.create_task(self._reclaim_loop(), name="work-reclaimer"),
+            asyncio.create_task(self._heartbeat_loop(), name="work-heartbeat"),
+            asyncio.create_task(self._ack_loop(), name="work-acker"),
+        ]
+
+    @property
+    def busy(self) -> int:
+        """Conversations being processed here now."""
+        return len(self._runs)
+
+    async def queued(self) -> int:
+        """Work entries not yet finished, of every process."""
+        return int(await self._redis.xlen(WORK_STREAM))
+
+    def _take(self, entry_id: str, cid: str) -> None:
+        run = self._runs.get(cid)
+        if run is not None:
+            run.entries.append(entry_id)
+            run.again = True
             return
-        self._queued.add(cid)
-        task = asyncio.create_task(self._run(cid), name=f"process-{cid}")
+        run = self._runs[cid] = _Run([entry_id])
+        task = asyncio.create_task(self._run(cid, run), name=f"process-{cid}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, cid: str) -> None:
-        async with self._slots:
-            self._queued.discard(cid)
-            try:
+    async def _run(self, cid: str, run: _Run) -> None:
+        done = False
+        try:
+            while True:
+                run.again = False
                 await self._dispatcher.process(cid)
-            except Exception:
-                # the message stays unanswered in history; the conversation's next
-                # processing answers it
-                log.exception("processing conversation %s failed", cid)
+                if not run.again:
+                    break
+            done = True
+        except asyncio.CancelledError:
+            self._handback.extend(run.entries)
+            raise
+        except (LockLostError, LockTimeoutError) as error:
+            log.warning("%s; the conversation's work stays queued", error)
+        except (redis.RedisError, OSError) as error:
+            log.warning("processing %s paused by Redis (%s); it stays queued", cid, error)
+        except Exception:
+            # not retried: the message stays unanswered in history and the conversation's
+            # next processing tries it again
+            log.exception("processing conversation %s failed", cid)
+            done = True
+        finally:
+            del self._runs[cid]
+            if done:
+                self._acks.extend(run.entries)
+                self._to_ack.set()
+            self._room.set()
+
+    async def _read_loop(self) -> None:
+        while True:
+            room = self._concurrency - len(self._runs)
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                entries = await self._read(room)
+            except (redis.RedisError, OSError) as error:
+                log.warning("reading the work stream failed: %s", error)
+                await asyncio.sleep(RETRY_PAUSE_S)
+                continue
+            for entry_id, fields in entries:
+                self._take(entry_id, fields[WORK_FIELD])
+
+    async def _read(self, count: int) -> list[tuple[str, dict[str, str]]]:
+        reply: list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
+        reply = await self._redis.xreadgroup(  # type: ignore[assignment]
+            WORK_GROUP, self.consumer, {WORK_STREAM: ">"}, count=count, block=READ_BLOCK_MS
+        )
+        return [entry for _, batch in reply or [] for entry in batch]
+
+    async def _ack_loop(self) -> None:
+        """Acknowledge (and delete) finished entries: whatever finished while the previous
+        acknowledgement was on its way goes in the next round trip."""
+        while True:
+            await self._to_ack.wait()
+            self._to_ack.clear()
+            try:
+                await self._ack()
+            except (redis.RedisError, OSError) as error:
+                log.warning("acknowledging work failed (%s); retrying", error)
+                self._to_ack.set()
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+    async def _ack(self) -> None:
+        acks, self._acks = self._acks, []
+        if not acks:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xack(WORK_STREAM, WORK_GROUP, *acks)
+        pipe.xdel(WORK_STREAM, *acks)
+        try:
+            await pipe.execute()
+        except BaseException:
+            self._acks.extend(acks)
+            raise
+
+    async def _reclaim_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RECLAIM_EVERY_S)
+            room = self._concurrency - len(self._runs)
+            if room <= 0:
+                continue
+            try:
+                reply = await self._redis.xautoclaim(
+                    WORK_STREAM, WORK_GROUP, self.consumer, self._visibility_ms, count=room
+                )
+            except (redis.RedisError, OSError) as error:
+                log.warning("taking over stale work failed: %s", error)
+                continue
+            for entry_id, fields in reply[1]:
+                if fields:  # None: the entry was deleted meanwhile
+                    log.info("taking over work of conversation %s", fields[WORK_FIELD])
+                    self._take(entry_id, fields[WORK_FIELD])
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            ids = [entry for run in self._runs.values() for entry in run.entries]
+            if not ids:
+                continue
+            with contextlib.suppress(redis.RedisError, OSError):
+                # claiming our own entries again resets their idle time: nobody takes them over
+                await self._redis.xclaim(
+                    WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ids), justid=True
+                )
 
     async def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
-        """Wait for scheduled work (at most ``timeout_s``), then cancel what is left."""
-        if not self._tasks:
-            return
-        _, left = await asyncio.wait(set(self._tasks), timeout=timeout_s)
-        for task in left:
-            task.cancel()
-        if left:
-            log.warning("%d conversations were still being processed at shutdown", len(left))
-            await asyncio.gather(*left, return_exceptions=True)
+        """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        if self._tasks:
+            _, left = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.gather(*left, return_exceptions=True)
+        leftover, self._handback = self._handback, []
+        with contextlib.suppress(redis.RedisError, OSError):
+            await self._ack()
+            if leftover:
+                log.warning("handing back %d unfinished work entries", len(leftover))
+                # marked long idle: the next XAUTOCLAIM of any process takes them
+                await self._redis.xclaim(
+                    WORK_STREAM,
+                    WORK_GROUP,
+                    self.consumer,
+                    0,
+                    _ids(leftover),
+                    idle=self._visibility_ms * 10,
+                    justid=True,
+                )
+
+
+def _ids(entries: list[str]) -> list[int | bytes | str | memoryview[int]]:
+    """Stream entry ids as redis-py's XCLAIM wants them."""
+    ids: list[int | bytes | str | memoryview[int]] = []
+    ids.extend(entries)
+    return ids

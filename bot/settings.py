@@ -40,6 +40,15 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
 
 
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 def _port(value: str) -> int:
     port = int(value)
     if not 0 <= port <= 65535:
@@ -115,6 +124,7 @@ class Settings:
     """Every knob of the service; each one is documented in ``.env.example``."""
 
     redis_url: str | None = None
+    redis_cluster: bool = False
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = 8080
@@ -178,6 +188,7 @@ class Settings:
         path = source.get
         return cls(
             redis_url=path("REDIS_URL"),
+            redis_cluster=source.parse("REDIS_CLUSTER", _flag, False, "1/true/yes or 0/false/no"),
             data_dir=Path(path("OMNIBOT_DATA_DIR") or default.data_dir),
             host=path("HOST") or default.host,
             port=source.parse("PORT", _port, default.port, "a port number (0-65535)"),

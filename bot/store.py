@@ -1,8 +1,10 @@
 """Customers and conversations in Redis: identities, history, meta, accept, lock.
 
-This module, :mod:`bot.deliveries` and :mod:`bot.desk_queue` own how omnibot's data is
-encoded in Redis (key names in :mod:`bot.keys`); :mod:`bot.hub` only listens to the events
-published here, and :mod:`bot.app` only creates the client.
+This module (with :mod:`bot.codec`, :mod:`bot.conversation_lock` and its Lua scripts in
+:mod:`bot.store_scripts`), :mod:`bot.deliveries`, :mod:`bot.tickets`, :mod:`bot.outbox`,
+:mod:`bot.desk_queue` and :mod:`bot.pipeline` own how omnibot's data is encoded in Redis (key
+names in :mod:`bot.keys`); :mod:`bot.hub` only listens to the events published here, and
+:mod:`bot.app` only creates the client.
 
 A customer has one conversation; its id is the customer id. Everything of a customer expires
 after ``retention_days`` without activity.
@@ -13,81 +15,54 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import TypedDict
+from dataclasses import dataclass
 
 import redis.asyncio as redis
-from redis.asyncio.lock import Lock
+from redis.asyncio.cluster import RedisCluster
 
+from bot.codec import MetaUpdate, decode_conversation, encode_meta
+from bot.conversation_lock import (
+    LOCK_TTL_S,
+    LOCK_WAIT_S,
+    ConversationLock,
+    LockLostError,
+    held_lock,
+    read_recent,
+)
 from bot.events import message_event, state_event
-from bot.keys import address_key, conversation_key, customer_key, events_channel, seen_key
-from bot.models import Address, Conversation, Customer, Escalation, Message, State, new_id
+from bot.keys import (
+    OUTBOX_DUE_KEY,
+    WORK_FIELD,
+    WORK_STREAM,
+    address_key,
+    conversation_key,
+    customer_key,
+    events_channel,
+    seen_key,
+)
+from bot.models import Address, Conversation, Customer, Message, new_id
+from bot.store_scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
-LOCK_TTL_S = 30.0
-LOCK_WAIT_S = 20.0
 DEDUP_TTL_S = 24 * 3600
+SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
 
-# Claims the vendor id, numbers the message, appends it and publishes it: one round trip, so
-# a message is either stored once with its dedup marker or not at all.
-# KEYS: seen, history, meta, profile, addresses. ARGV: dedup ttl, the message's JSON without
-# its opening brace, history cap, retention ttl, events channel, last channel, last id.
-_ACCEPT_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-local seq = redis.call('HINCRBY', KEYS[3], 'received', 1)
-local message = '{"seq": ' .. seq .. ', ' .. ARGV[2]
-redis.call('RPUSH', KEYS[2], message)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-redis.call('HSET', KEYS[3], 'last_channel', ARGV[6], 'last_id', ARGV[7])
-for i = 2, 5 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
-redis.call('PUBLISH', ARGV[5], '{"type": "message", "message": ' .. message .. '}')
-return seq
-"""
-
-
-class MetaUpdate(TypedDict, total=False):
-    """Conversation fields to change in one write; ``None`` clears a field."""
-
-    state: State
-    misunderstood: int
-    ticket: str | None
-    agent: str | None
-    last_address: Address
-    expect: str | None
-    slots: dict[str, str] | None
-    answered: int
-    escalation: Escalation | None
-    previous_ticket: str | None
-    notified_at: float
+__all__ = ["Accepted", "MetaUpdate", "Store"]
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A customer message stored by :meth:`Store.accept`: its conversation and number."""
+    """What :meth:`Store.accept` did: the message's number; ``new`` is False for a repeat of a
+    message stored earlier and still unanswered (its work was queued again)."""
 
     conversation_id: str
     seq: int
+    new: bool = True
 
 
-def _encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
-    """The hash fields to set and those to delete for ``update``."""
-    values: dict[str, str | None] = {}
-    for name, value in update.items():
-        if name == "last_address":
-            assert isinstance(value, Address)
-            values.update(last_channel=value.channel, last_id=value.id)
-        elif name in ("slots", "escalation"):
-            values[name] = (
-                None
-                if value is None
-                else json.dumps(asdict(value) if isinstance(value, Escalation) else value)
-            )
-        else:
-            values[name] = None if value is None else str(value)
-    return (
-        {k: v for k, v in values.items() if v is not None},
-        [k for k, v in values.items() if v is None],
-    )
+def is_cluster(client: redis.Redis) -> bool:
+    """Whether ``client`` is redis-py's Redis Cluster client."""
+    return isinstance(client, RedisCluster)
 
 
 class Store:
@@ -96,7 +71,9 @@ class Store:
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self._redis = client
         self.ttl_s = max(1, int(retention_days * 86400))
-        self._accept = client.register_script(_ACCEPT_SCRIPT)
+        # on Redis Cluster the work stream and the outbox's index live in other slots than a
+        # conversation: they are written next to its scripts, not by them
+        self._cluster = is_cluster(client)
 
     async def ping(self) -> bool:
         """Whether Redis answers."""
@@ -126,7 +103,9 @@ class Store:
     async def link(self, cid: str, address: Address) -> None:
         """Attach ``address`` to customer ``cid`` (so both reach one conversation)."""
         profile, addresses = customer_key(cid, "profile"), customer_key(cid, "addresses")
-        pipe = self._redis.pipeline(transaction=True)
+        # not one transaction: the address key lives in another Redis Cluster slot; each step
+        # is idempotent, so a repeat after a failure completes the link
+        pipe = self._redis.pipeline(transaction=False)
         pipe.set(address_key(address), cid, ex=self.ttl_s)
         pipe.hsetnx(profile, "created", str(time.time()))
         pipe.sadd(addresses, f"{address.channel}:{address.id}")
@@ -148,95 +127,121 @@ class Store:
     async def accept(
         self, cid: str, address: Address, dedup_id: str, message: Message
     ) -> Accepted | None:
-        """Store a customer's message once per vendor id; None when it is a duplicate.
+        """Store a customer's message once per vendor id and queue the conversation's work.
 
-        The message is numbered (``seq``) and the conversation's last address updated in the
-        same atomic step; the message is published to the conversation's listeners.
+        The message is numbered (``seq``), the conversation's last address updated, the message
+        published to the conversation's listeners and a work entry added, in one atomic step.
+        None for a repeat of a message already answered.
         """
         body = json.dumps(message.to_dict())
-        seq = await self._accept(
-            keys=[
-                seen_key(cid, address.channel, dedup_id),
-                conversation_key(cid, "history"),
-                conversation_key(cid, "meta"),
-                customer_key(cid, "profile"),
-                customer_key(cid, "addresses"),
-            ],
-            args=[
-                DEDUP_TTL_S,
-                body[1:],
-                HISTORY_CAP,
-                self.ttl_s,
-                events_channel(cid),
-                address.channel,
-                address.id,
-            ],
-        )
-        return Accepted(cid, int(seq)) if seq else None
+        keys = [
+            seen_key(cid, address.channel, dedup_id),
+            conversation_key(cid, "history"),
+            conversation_key(cid, "meta"),
+            customer_key(cid, "profile"),
+            customer_key(cid, "addresses"),
+        ]
+        if not self._cluster:
+            keys.append(WORK_STREAM)
+        args: list[str | int] = [
+            DEDUP_TTL_S,
+            body[1:],
+            HISTORY_CAP,
+            self.ttl_s,
+            events_channel(cid),
+            address.channel,
+            address.id,
+            cid,
+        ]
+        seq = int(await self._redis.eval(ACCEPT, len(keys), *keys, *args))
+        if seq == 0:
+            return None
+        if self._cluster:
+            await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
+        return Accepted(cid, abs(seq), new=seq > 0)
 
-    def lock(self, cid: str) -> Lock:
-        """The conversation's lock, shared by every process using this Redis."""
-        return self._redis.lock(
-            conversation_key(cid, "lock"), timeout=LOCK_TTL_S, blocking_timeout=LOCK_WAIT_S
-        )
+    def lock(
+        self, cid: str, ttl_s: float = LOCK_TTL_S, wait_s: float = LOCK_WAIT_S
+    ) -> ConversationLock:
+        """The conversation's lock, shared by every process using this Redis.
+
+        ``async with store.lock(cid) as conversation`` holds it and reads the conversation (its
+        newest messages) in the same round trip; writes made meanwhile are fenced by it.
+        """
+        return ConversationLock(self._redis, cid, ttl_s, wait_s)
 
     async def load(self, cid: str) -> Conversation:
-        """The conversation of customer ``cid`` (a new one in state ``bot`` when none exists)."""
+        """The conversation of customer ``cid`` with its whole history (a new one in state
+        ``bot`` when none exists). The hot path reads only the newest messages (:meth:`lock`,
+        :meth:`recent`)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(conversation_key(cid, "meta"))
         pipe.lrange(conversation_key(cid, "history"), 0, -1)
         meta, raw = await pipe.execute()
-        last = None
-        if meta.get("last_channel") and meta.get("last_id"):
-            last = Address(meta["last_channel"], meta["last_id"])
-        return Conversation(
-            id=cid,
-            customer_id=cid,
-            state=State(meta.get("state", State.BOT.value)),
-            messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
-            misunderstood=int(meta.get("misunderstood", 0)),
-            ticket=meta.get("ticket"),
-            agent=meta.get("agent"),
-            last_address=last,
-            expect=meta.get("expect"),
-            slots=json.loads(meta.get("slots") or "{}"),
-            answered=int(meta.get("answered", 0)),
-            escalation=Escalation(**json.loads(meta["escalation"]))
-            if "escalation" in meta
-            else None,
-            previous_ticket=meta.get("previous_ticket"),
-            notified_at=float(meta.get("notified_at", 0.0)),
-        )
+        return decode_conversation(cid, meta, raw)
+
+    async def recent(self, cid: str) -> Conversation:
+        """The conversation with its newest messages and every unanswered one."""
+        return await read_recent(self._redis, cid)
 
     async def record(
-        self, cid: str, messages: Sequence[Message] = (), meta: MetaUpdate | None = None
+        self,
+        cid: str,
+        messages: Sequence[Message] = (),
+        meta: MetaUpdate | None = None,
+        outbound: Sequence[str] = (),
     ) -> None:
-        """Atomically append ``messages``, apply ``meta`` and publish both as events.
+        """Atomically append ``messages``, apply ``meta``, queue ``outbound`` entries (for
+        :mod:`bot.outbox`) and publish the messages and state change as events.
 
-        State changes are published as ``state`` events after the messages, in one MULTI, so
-        every listener sees the same order as the history.
+        Under the conversation's lock the write is fenced (:class:`LockLostError` when the
+        lock is no longer this task's), and a write that moves the ``answered`` cursor past the last
+        received message releases the lock in the same step.
         """
-        history, meta_key = conversation_key(cid, "history"), conversation_key(cid, "meta")
-        pipe = self._redis.pipeline(transaction=True)
-        for message in messages:
-            encoded = message.to_dict()
-            pipe.rpush(history, json.dumps(encoded))
-            pipe.publish(events_channel(cid), message_event(encoded))
-        if messages:
-            pipe.ltrim(history, -HISTORY_CAP, -1)
-        if meta:
-            values, cleared = _encode_meta(meta)
-            for name, value in values.items():
-                pipe.hset(meta_key, name, value)
-            if cleared:
-                pipe.hdel(meta_key, *cleared)
-            if "state" in meta:
-                pipe.publish(events_channel(cid), state_event(meta["state"].value))
-        for key in (
-            history,
-            meta_key,
-            customer_key(cid, "profile"),
-            customer_key(cid, "addresses"),
-        ):
-            pipe.expire(key, self.ttl_s)
-        await pipe.execute()
+        lock = held_lock(cid)
+        fenced = lock is not None and not lock.released
+        encoded = [message.to_dict() for message in messages]
+        values, cleared = encode_meta(meta or {})
+        keys = [
+            conversation_key(cid, "history"),
+            conversation_key(cid, "meta"),
+            conversation_key(cid, "lock"),
+            conversation_key(cid, "outbox"),
+        ]
+        args: list[str | int] = [
+            lock.token if lock is not None and fenced else "",
+            "1" if fenced and meta and "answered" in meta else "0",
+            HISTORY_CAP,
+            self.ttl_s,
+            events_channel(cid),
+            len(encoded),
+            len(outbound),
+            len(values),
+            len(cleared),
+            state_event(meta["state"].value) if meta and "state" in meta else "",
+            *(json.dumps(item) for item in encoded),
+            *(message_event(item) for item in encoded),
+            *outbound,
+            *(part for pair in values.items() for part in pair),
+            *cleared,
+        ]
+        result = await self._write(cid, keys, args, bool(outbound))
+        if result == -1:
+            raise LockLostError(cid)
+        if result == 2 and lock is not None:
+            lock.released = True
+
+    async def _write(self, cid: str, keys: list[str], args: list[str | int], sends: bool) -> int:
+        if not sends:
+            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+        # the sender's index first: an index entry without outbound work is harmless, outbound
+        # work without an index entry would wait for the conversation's next message
+        due = {cid: time.time() + SEND_GRACE_S}
+        if self._cluster:
+            await self._redis.zadd(OUTBOX_DUE_KEY, due, nx=True)
+            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(OUTBOX_DUE_KEY, due, nx=True)
+        pipe.eval(RECORD, len(keys), *keys, *args)
+        _, result = await pipe.execute()
+        return int(result)

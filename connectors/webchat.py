@@ -122,7 +122,7 @@ class WebChatConnector:
             already = {m.id for m in conversation.messages}
             pump = asyncio.create_task(self._pump(ws, events, already))
             try:
-                await self._read(ws, token)
+                await self._read(ws, token, cid)
             finally:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -151,14 +151,14 @@ class WebChatConnector:
             elif event["type"] == "state":
                 await _send(ws, state_frame(event["state"]))
 
-    async def _read(self, ws: web.WebSocketResponse, token: str) -> None:
+    async def _read(self, ws: web.WebSocketResponse, token: str, cid: str) -> None:
         strikes = 0
         async for frame in ws:
             error: FrameError | None
             if frame.type is not WSMsgType.TEXT:
                 error = FrameError("unsupported_frame", "only JSON text frames are accepted")
             else:
-                error = await self._accept(ws, token, frame.data)
+                error = await self._accept(token, cid, frame.data)
             if error is None:
                 strikes = 0
                 continue
@@ -167,7 +167,7 @@ class WebChatConnector:
             if strikes >= MAX_STRIKES:
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad frames")
 
-    async def _accept(self, ws: web.WebSocketResponse, token: str, raw: str) -> FrameError | None:
+    async def _accept(self, token: str, cid: str, raw: str) -> FrameError | None:
         try:
             frame = parse_client_frame(raw)
         except FrameError as error:
@@ -175,7 +175,9 @@ class WebChatConnector:
         dedup_id = f"{token}:{frame.client_id}" if frame.client_id else secrets.token_hex(16)
         try:
             await self._handle(
-                InboundMessage(Address(CHANNEL, token), frame.text, dedup_id=dedup_id)
+                InboundMessage(
+                    Address(CHANNEL, token), frame.text, dedup_id=dedup_id, customer_id=cid
+                )
             )
         except Exception:
             log.exception("web chat message could not be stored")

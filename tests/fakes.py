@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import ClassVar
 
 from aiohttp import web
 
+from bot.codec import MetaUpdate
 from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange
 from bot.log_desk import LogDesk
 from bot.models import Address, Conversation, Message
+from bot.outbox import Outbox
 
 
 class ScriptedClassifier:
@@ -98,3 +101,18 @@ class FlakyDesk(LogDesk):
     ) -> None:
         self._check()
         await super().update_ticket(ticket, conversation, change)
+
+
+class SettledOutbox(Outbox):
+    """The real outbox, whose :meth:`say` returns once this process's sends finished, so a
+    test reads what a connector was sent right after the call that sent it."""
+
+    async def say(
+        self,
+        cid: str,
+        to: Address | None,
+        messages: Sequence[Message],
+        meta: MetaUpdate | None = None,
+    ) -> None:
+        await super().say(cid, to, messages, meta)
+        await self.settle()

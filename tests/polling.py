@@ -6,6 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from aiohttp import web
+
+from bot.app import SERVICES
+
 POLL_S = 0.02
 
 
@@ -25,3 +29,18 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout_s} s")
         await asyncio.sleep(POLL_S)
+
+
+async def work_done(app: web.Application, timeout_s: float = 10.0) -> None:
+    """Wait until ``app`` answered everything accepted so far (the work stream is empty: an
+    entry is deleted once its conversation was processed) and every outbound message queued
+    so far was sent, refused or dead-lettered."""
+    services = app[SERVICES]
+
+    async def done() -> bool:
+        if services.pipeline.busy or await services.pipeline.queued():
+            return False
+        await services.outbox.settle()
+        return not await services.outbox.pending()
+
+    await wait_until(done, timeout_s, "processing and sending of the accepted messages")

@@ -13,10 +13,9 @@ from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT, Dispatch
 from bot.handoff import WAITING_TEXT, Handoff
 from bot.log_desk import LogDesk
 from bot.models import Address, Control, InboundMessage, Media, Outcome, Role, State, new_id
-from bot.outbox import Outbox
 from bot.store import Store
 from bot.tickets import Tickets
-from tests.fakes import RecordingConnector, ScriptedClassifier, TableResponder
+from tests.fakes import RecordingConnector, ScriptedClassifier, SettledOutbox, TableResponder
 from tests.polling import wait_until
 
 ALICE = Address("test", "alice")
@@ -36,7 +35,7 @@ class Bot:
         self.connector = RecordingConnector()
         self.desk = LogDesk()
         self.classifier = ScriptedClassifier(SCRIPT)
-        outbox = Outbox(deliveries, {"test": self.connector})
+        outbox = SettledOutbox(client, store, deliveries, {"test": self.connector})
         tickets = Tickets(client)
         queue = DeskQueue(client, store, tickets, self.desk, deliveries)
         self.handoff = Handoff(store, tickets, queue, outbox)

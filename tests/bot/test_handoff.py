@@ -20,16 +20,15 @@ from bot.handoff import (
     QUEUED_TEXT,
     RESOLVED_TEXT,
     TYPICAL_WAIT_TEXT,
-    UNDELIVERED_TEXT,
     WAITING_TEXT,
     AgentOutcome,
     Handoff,
 )
 from bot.models import Address, Message, Role, State
-from bot.outbox import Outbox
+from bot.outbox import UNDELIVERED_TEXT
 from bot.store import Store
 from bot.tickets import Tickets
-from tests.fakes import FlakyDesk, RecordingConnector
+from tests.fakes import FlakyDesk, RecordingConnector, SettledOutbox
 
 BOB = Address("test", "bob")
 
@@ -65,13 +64,19 @@ def queue(
 
 @pytest.fixture
 def handoff(
+    redis_client: aioredis.Redis,
     store: Store,
     tickets: Tickets,
     deliveries: Deliveries,
     queue: DeskQueue,
     connector: RecordingConnector,
 ) -> Handoff:
-    return Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}))
+    return Handoff(
+        store,
+        tickets,
+        queue,
+        SettledOutbox(redis_client, store, deliveries, {"test": connector}, desk=queue),
+    )
 
 
 async def test_claim_reply_and_resolve(
@@ -201,6 +206,7 @@ async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
 
 
 async def test_outside_agent_hours_the_customer_is_told_when_and_where(
+    redis_client: aioredis.Redis,
     store: Store,
     tickets: Tickets,
     queue: DeskQueue,
@@ -209,7 +215,8 @@ async def test_outside_agent_hours_the_customer_is_told_when_and_where(
 ) -> None:
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%a")
     hours = AgentHours.parse(f"{tomorrow} 09:00-10:00 UTC")
-    away = Handoff(store, tickets, queue, Outbox(deliveries, {"test": connector}), hours=hours)
+    outbox = SettledOutbox(redis_client, store, deliveries, {"test": connector})
+    away = Handoff(store, tickets, queue, outbox, hours=hours)
     cid = await waiting_conversation(store, away)
     told = connector.sent[-1][1].text
     assert told == AWAY_TEXT.format(where="here", when=hours.describe_opening(datetime.now(UTC)))

@@ -8,10 +8,10 @@ import json
 import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
-from redis.exceptions import LockError
 
+from bot.conversation_lock import RECENT, LockLostError, LockTimeoutError
 from bot.deliveries import Deliveries
-from bot.keys import events_channel
+from bot.keys import WORK_FIELD, WORK_STREAM, events_channel
 from bot.models import Address, Message, Role, State
 from bot.store import DEDUP_TTL_S, HISTORY_CAP, Store
 
@@ -80,8 +80,9 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
         f"conv:{{{cid}}}:meta",
         f"conv:{{{cid}}}:history",
         seen,
+        WORK_STREAM,
     }
-    for key in keys - {seen}:
+    for key in keys - {seen, WORK_STREAM}:
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
     assert DEDUP_TTL_S - 5 < await redis_client.ttl(seen) <= DEDUP_TTL_S
 
@@ -106,13 +107,31 @@ async def test_accept_stores_a_vendor_id_once_and_numbers_messages(store: Store)
     second = await store.accept(cid, address, "SM2", Message(role=Role.CUSTOMER, text="b"))
     assert first is not None
     assert second is not None
-    assert (first.seq, again, second.seq) == (1, None, 2)
+    assert again is not None
+    assert (first.seq, second.seq, first.new, second.new) == (1, 2, True, True)
+    assert (again.seq, again.new) == (1, False)  # still unanswered: its work is queued again
     conversation = await store.load(cid)
     assert [(m.text, m.seq) for m in conversation.messages] == [("a", 1), ("b", 2)]
     assert conversation.last_address == address
     assert [m.text for m in conversation.unanswered()] == ["a", "b"]
     await store.record(cid, meta={"answered": 1})
     assert [m.text for m in (await store.load(cid)).unanswered()] == ["b"]
+    assert await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a")) is None
+
+
+async def test_every_accept_of_an_unanswered_message_queues_work(
+    redis_client: aioredis.Redis, store: Store
+) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    for _ in range(2):
+        await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
+    entries = await redis_client.xrange(WORK_STREAM)
+    assert entries is not None
+    assert [fields for _, fields in entries] == [{WORK_FIELD: cid}] * 2
+    await store.record(cid, meta={"answered": 1})
+    await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
+    assert await redis_client.xlen(WORK_STREAM) == 2
 
 
 async def test_concurrent_accepts_have_one_winner(store: Store) -> None:
@@ -124,7 +143,7 @@ async def test_concurrent_accepts_have_one_winner(store: Store) -> None:
             for _ in range(20)
         )
     )
-    assert sum(result is not None for result in results) == 1
+    assert sum(result is not None and result.new for result in results) == 1
     assert len((await store.load(cid)).messages) == 1
 
 
@@ -142,15 +161,58 @@ async def test_lock_excludes_other_processes(redis_url: str, store: Store) -> No
     other = Store(other_client)
     try:
         async with store.lock("c"):
-            contender = other.lock("c")
-            contender.blocking_timeout = 0.2
-            with pytest.raises(LockError):
-                async with contender:
+            with pytest.raises(LockTimeoutError):
+                async with other.lock("c", wait_s=0.2):
                     pass
         async with other.lock("c"):
             pass
     finally:
         await other_client.aclose()
+
+
+async def take_over(store: Store) -> None:
+    async with store.lock("c"):
+        pass
+
+
+async def test_a_holder_whose_lock_expired_writes_nothing(store: Store) -> None:
+    async with store.lock("c", ttl_s=0.1):
+        await asyncio.sleep(0.2)
+        await asyncio.create_task(take_over(store))  # another worker, in a task of its own
+        with pytest.raises(LockLostError):
+            await store.record("c", (Message(role=Role.BOT, text="late"),), {"answered": 1})
+    assert (await store.load("c")).messages == ()
+
+
+async def test_the_answer_to_the_last_message_releases_the_lock(store: Store) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    for sid in ("SM1", "SM2"):
+        await store.accept(cid, address, sid, Message(role=Role.CUSTOMER, text=sid))
+    lock = store.lock(cid)
+    async with lock as conversation:
+        assert [m.text for m in conversation.unanswered()] == ["SM1", "SM2"]
+        await store.record(cid, (Message(role=Role.BOT, text="1"),), {"answered": 1})
+        assert not lock.released  # SM2 is still unanswered
+        await store.record(cid, (Message(role=Role.BOT, text="2"),), {"answered": 2})
+        assert lock.released
+        async with store.lock(cid, wait_s=0):  # free for the next worker at once
+            pass
+
+
+async def test_the_lock_reads_recent_messages_and_every_unanswered_one(store: Store) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    for i in range(RECENT + 10):
+        await store.accept(cid, address, f"SM{i}", Message(role=Role.CUSTOMER, text=str(i)))
+    await store.record(cid, meta={"answered": 5})
+    async with store.lock(cid) as conversation:  # message 6 is older than the newest RECENT
+        assert conversation.unanswered()[0].text == "5"
+        assert len(conversation.messages) == RECENT + 10
+    await store.record(cid, meta={"answered": RECENT + 5})
+    recent = await store.recent(cid)
+    assert len(recent.messages) == RECENT
+    assert recent.messages[-1].text == str(RECENT + 9)
 
 
 async def test_record_publishes_messages_then_state(

@@ -9,8 +9,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.app import SERVICES
+from bot.keys import WORK_STREAM
 from bot.models import Address
 from tests.conftest import PUBLIC_URL, AppFactory
+from tests.polling import work_done
 from tests.twilio_fake import FakeTwilio, inbound_form, signature
 
 ClientFactory = Any
@@ -31,7 +33,7 @@ async def post(
 
 
 async def settle(app: web.Application) -> None:
-    await app[SERVICES].pipeline.drain()
+    await work_done(app)
 
 
 async def test_a_signed_message_gets_empty_twiml_and_one_reply(
@@ -69,7 +71,8 @@ async def test_forged_requests_are_refused_and_store_nothing(
     response = await post(client, form, headers)
     assert response.status == 403
     await settle(app)
-    assert await redis_client.keys("*") == []
+    assert await redis_client.keys("*") == [WORK_STREAM]  # created empty at start-up
+    assert await redis_client.xlen(WORK_STREAM) == 0
     assert twilio_api.calls == []
 
 

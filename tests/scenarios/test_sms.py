@@ -19,6 +19,7 @@ from connectors.sms_text import MAX_BODY_CHARS, segments
 from connectors.webchat import CHANNEL as WEBCHAT
 from intents.actions.order_status import ASK_TEXT
 from tests.conftest import PUBLIC_URL, AppFactory
+from tests.polling import work_done
 from tests.twilio_fake import FakeTwilio, inbound_form, signature
 
 ClientFactory = Any
@@ -48,7 +49,7 @@ class Phone:
 
     async def settle(self) -> None:
         """Wait until the service has answered everything it accepted."""
-        await self.app[SERVICES].pipeline.drain()
+        await work_done(self.app)
 
     def received(self) -> list[str]:
         """The bodies Twilio was asked to send to this phone."""
@@ -75,6 +76,7 @@ async def phone(
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outbox_module, "MAX_BACKOFF_S", 0.01)
+    monkeypatch.setattr(outbox_module, "SWEEP_S", 0.01)
 
 
 async def test_an_order_question_is_answered_by_sms(phone: Phone) -> None:
@@ -105,6 +107,7 @@ async def test_escalation_and_the_agents_reply_by_sms(phone: Phone) -> None:
     cid = await phone.conversation_id()
     assert (await services.store.load(cid)).state is State.WAITING
     await services.handoff.agent_reply(cid, "Dana", "Hi, Dana here. How can I help?")
+    await phone.settle()
     assert phone.received()[-2:] == [
         "Dana joined the conversation.",
         "Hi, Dana here. How can I help?",
@@ -122,6 +125,7 @@ async def test_stop_silences_everything_until_start(phone: Phone) -> None:
     services = phone.app[SERVICES]
     cid = await phone.conversation_id()
     await services.handoff.agent_reply(cid, "Dana", "Are you still there?")
+    await phone.settle()
     await phone.text("hello")
     await phone.settle()
     assert len(phone.received()) == sent_before  # nothing, agent replies included
@@ -149,6 +153,7 @@ async def test_a_long_reply_is_split_and_its_segments_counted(
     cid = await phone.conversation_id()
     long_text = (unit * 130).strip()
     await services.handoff.agent_reply(cid, "Dana", long_text)
+    await phone.settle()
     parts = phone.received()[-3:]
     assert all(len(part) <= MAX_BODY_CHARS for part in parts)
     assert " ".join(parts) == long_text

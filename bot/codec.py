@@ -1,0 +1,82 @@
+"""How a conversation's meta hash and history list are encoded in Redis, both ways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import TypedDict
+
+from bot.models import Address, Conversation, Escalation, Message, State
+
+
+class MetaUpdate(TypedDict, total=False):
+    """Conversation fields to change in one write; ``None`` clears a field."""
+
+    state: State
+    misunderstood: int
+    ticket: str | None
+    agent: str | None
+    last_address: Address
+    expect: str | None
+    slots: dict[str, str] | None
+    answered: int
+    escalation: Escalation | None
+    previous_ticket: str | None
+    notified_at: float
+
+
+def encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
+    """The hash fields to set and those to delete for ``update``."""
+    values: dict[str, str | None] = {}
+    for name, value in update.items():
+        if name == "last_address":
+            assert isinstance(value, Address)
+            values.update(last_channel=value.channel, last_id=value.id)
+        elif name in ("slots", "escalation"):
+            values[name] = (
+                None
+                if value is None
+                else json.dumps(asdict(value) if isinstance(value, Escalation) else value)
+            )
+        else:
+            values[name] = None if value is None else str(value)
+    return (
+        {k: v for k, v in values.items() if v is not None},
+        [k for k, v in values.items() if v is None],
+    )
+
+
+def decode_conversation(cid: str, meta: Mapping[str, str], raw: Sequence[str]) -> Conversation:
+    """The conversation of customer ``cid`` from its meta hash and (part of) its history."""
+    last = None
+    if meta.get("last_channel") and meta.get("last_id"):
+        last = Address(meta["last_channel"], meta["last_id"])
+    return Conversation(
+        id=cid,
+        customer_id=cid,
+        state=State(meta.get("state", State.BOT.value)),
+        messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
+        misunderstood=int(meta.get("misunderstood", 0)),
+        ticket=meta.get("ticket"),
+        agent=meta.get("agent"),
+        last_address=last,
+        expect=meta.get("expect"),
+        slots=json.loads(meta.get("slots") or "{}"),
+        answered=int(meta.get("answered", 0)),
+        escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta else None,
+        previous_ticket=meta.get("previous_ticket"),
+        notified_at=float(meta.get("notified_at", 0.0)),
+    )
+
+
+def covers_pending(meta: Mapping[str, str], raw: Sequence[str], complete: bool) -> bool:
+    """Whether ``raw`` (the newest part of a history) holds every unanswered message.
+
+    ``complete``: ``raw`` is the whole history.
+    """
+    answered, received = int(meta.get("answered", 0)), int(meta.get("received", 0))
+    if complete or received <= answered:
+        return True
+    first = f'"seq": {answered + 1},'
+    return any(item.startswith("{" + first) for item in raw)
