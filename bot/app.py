@@ -23,7 +23,8 @@ from bot.log_desk import LogDesk
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
-from bot.redis_supervisor import RedisSupervisor, client_retry
+from bot.redis_client import connect
+from bot.redis_supervisor import RedisSupervisor
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.tickets import Tickets
@@ -41,8 +42,6 @@ from intents.members import TrainingConfig
 from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0
-REDIS_POOL_SIZE = 200
-REDIS_WAIT_S = 5.0
 
 log = logging.getLogger("omnibot")
 
@@ -162,16 +161,7 @@ def create_app(
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
     url = settings.redis_url or (embedded.url if embedded else "")
-    # A burst waits for a free connection (up to REDIS_WAIT_S) instead of failing at once, and
-    # a connection broken by a Redis restart is retried instead of failing its command.
-    pool = redis.BlockingConnectionPool.from_url(
-        url,
-        decode_responses=True,
-        max_connections=REDIS_POOL_SIZE,
-        timeout=REDIS_WAIT_S,
-        **client_retry(),
-    )
-    client = redis.Redis.from_pool(pool)
+    client = connect(url, settings.redis_cluster)
     services = build_services(settings, client, intents or build_intents(settings), desk)
     app = web.Application()
     app[SERVICES] = services

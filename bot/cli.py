@@ -22,6 +22,7 @@ from bot.contracts import Sender
 from bot.deliveries import Deliveries
 from bot.embedded_redis import EmbeddedRedis, running_url
 from bot.outbox import Outbox
+from bot.redis_client import connect
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from intents.build import ENCODERS, build_classifier
@@ -101,7 +102,7 @@ async def cli_redis(settings: Settings) -> AsyncIterator[redis.Redis]:
     the service is stopped) the embedded server started on its data for the command."""
     url = settings.redis_url or running_url(settings.data_dir / "redis")
     if url is not None and await _answers(url):
-        client = redis.Redis.from_url(url, decode_responses=True)
+        client = connect(url, settings.redis_cluster)
         try:
             yield client
         finally:

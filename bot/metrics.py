@@ -6,7 +6,24 @@ Each app owns a :class:`Metrics` on its own ``CollectorRegistry``, so two apps i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from bot.redis_client import round_trips
+
+
+class _RoundTrips(Collector):
+    """This process's round trips to Redis, read when scraped."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "omnibot_redis_round_trips",
+            "Requests written to Redis by this process (a pipeline or script is one)",
+            value=round_trips(),
+        )
 
 
 class Metrics:
@@ -14,6 +31,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.registry.register(_RoundTrips())
         self.inbound = Counter(
             "omnibot_inbound_messages_total",
             "Customer messages received",
