@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import redis.asyncio as redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.backpressure import shed_load
 from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sender
 from bot.deliveries import Deliveries, DeliveryRecord
 from bot.desk_queue import DESK_CHANNEL, DeskQueue
@@ -19,6 +21,7 @@ from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
 from bot.hub import EventHub
+from bot.limits import RateLimiter
 from bot.log_desk import LogDesk
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -163,7 +166,7 @@ def create_app(
     url = settings.redis_url or (embedded.url if embedded else "")
     client = connect(url, settings.redis_cluster)
     services = build_services(settings, client, intents or build_intents(settings), desk)
-    app = web.Application()
+    app = web.Application(middlewares=[shed_load()])
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
@@ -194,7 +197,7 @@ def build_services(
 ) -> Services:
     """The core, the channels and the desk, wired together on one Redis client."""
     metrics = Metrics()
-    store = Store(client, settings.retention_days)
+    store = Store(client, settings.retention_days, (settings.messages_per_minute, 60))
     deliveries = Deliveries(client, settings.retention_days)
     tickets = Tickets(client, settings.retention_days)
     senders: dict[str, Sender] = {}  # web chat needs none: its delivery is the event stream
@@ -226,7 +229,12 @@ def build_services(
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
     webchat = WebChatConnector(
-        store, hub, pipeline.submit, settings.webchat_allowed_origins, settings.public_url
+        store,
+        hub,
+        pipeline.submit,
+        settings.webchat_allowed_origins,
+        settings.public_url,
+        RateLimiter(client, "sessions", settings.sessions_per_minute, 60),
     )
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
     for connector in (webchat, sms):
@@ -347,9 +355,8 @@ async def healthz(request: web.Request) -> web.Response:
     except (TimeoutError, redis.RedisError, OSError):
         ok = False
     status = 200 if ok else 503
-    return web.json_response(
-        {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}, status=status
-    )
+    body = {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}
+    return web.json_response({**body, "pid": os.getpid()}, status=status)
 
 
 async def serve_metrics(request: web.Request) -> web.Response:

@@ -25,14 +25,20 @@ from bot.outbox import Outbox
 from bot.redis_client import connect
 from bot.settings import Settings, SettingsError
 from bot.store import Store
+from bot.workers import run_workers
 from intents.build import ENCODERS, build_classifier
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 
 log = logging.getLogger("omnibot")
 
 
-def serve(settings: Settings) -> None:
-    """Run the service until SIGINT or SIGTERM."""
+def serve(settings: Settings, reuse_port: bool = False) -> None:
+    """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers)."""
+    if settings.workers > 1 and not reuse_port:
+        # trained (or loaded) once here, so the workers start from the cache, not N trainings
+        build_intents(settings).classifier.close()
+        run_workers(settings, settings.workers)
+        return
     app = create_app(settings)
     # The model leaves ~155k long-lived objects; a full collection over them stalled every
     # request for 110-150 ms. Freezing them keeps them out of later collections.
@@ -42,7 +48,14 @@ def serve(settings: Settings) -> None:
     log.info(
         "omnibot is starting; open %s", settings.public_url or f"http://{host}:{settings.port}/"
     )
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        reuse_port=reuse_port or None,
+    )
 
 
 def train(settings: Settings) -> None:
@@ -158,7 +171,17 @@ def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="omnibot", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the HTTP service (settings from the environment)")
+    serving = commands.add_parser(
+        "serve", help="run the HTTP service (settings from the environment)"
+    )
+    serving.add_argument(
+        "--workers", type=int, metavar="N", help="run N worker processes (overrides WORKERS)"
+    )
+    serving.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="bind with SO_REUSEPORT, as one of several workers (set by --workers)",
+    )
     commands.add_parser("train", help="rebuild the cached intent model of INTENTS_PATH")
     evaluation = commands.add_parser("eval", help="train on TRAIN.csv, evaluate on TEST.csv")
     evaluation.add_argument("train", help="training CSV with header text,category")
@@ -198,7 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("twilio").setLevel(logging.WARNING)
     try:
         if args.command == "serve":
-            serve(settings)
+            if args.workers is not None:
+                settings = replace(settings, workers=max(1, args.workers))
+            serve(settings, args.reuse_port)
         elif args.command == "train":
             train(settings)
         elif args.command == "outbox":

@@ -74,13 +74,17 @@ class ConversationLock:
     """``async with store.lock(cid) as conversation``: held, and the conversation as it is."""
 
     def __init__(
-        self, client: redis.Redis, cid: str, ttl_s: float = LOCK_TTL_S, wait_s: float = LOCK_WAIT_S
+        self,
+        client: redis.Redis,
+        cid: str,
+        ttl_s: float | None = None,
+        wait_s: float | None = None,
     ) -> None:
         self._redis = client
         self.cid = cid
         self.token = uuid.uuid4().hex
-        self._ttl_ms = int(ttl_s * 1000)
-        self._wait_s = wait_s
+        self._ttl_ms = int((LOCK_TTL_S if ttl_s is None else ttl_s) * 1000)
+        self._wait_s = LOCK_WAIT_S if wait_s is None else wait_s
         self._entered: Token[dict[str, ConversationLock] | None] | None = None
         self.released = False
 

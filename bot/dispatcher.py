@@ -25,7 +25,7 @@ from bot.models import (
     State,
 )
 from bot.outbox import Outbox
-from bot.store import MetaUpdate, Store
+from bot.store import MetaUpdate, RateLimitedError, Store
 
 REPHRASE_TEXT = "Sorry, I didn't quite get that. Could you say it another way?"
 MEDIA_ONLY_TEXT = (
@@ -81,7 +81,11 @@ class Dispatcher:
             media=inbound.media,
             control=inbound.control,
         )
-        accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
+        try:
+            accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
+        except RateLimitedError:
+            self._metrics.inbound.labels(channel=channel, outcome="limited").inc()
+            raise
         outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
         return outcome, cid

@@ -62,12 +62,13 @@ class EventHub:
     async def _run(self) -> None:
         while True:
             try:
+                await self._client.ping()  # a cluster client learns its nodes on a first command
                 async with self._client.pubsub() as pubsub:
                     await pubsub.psubscribe(EVENTS_PATTERN)
                     self._ready.set()
                     async for item in pubsub.listen():
                         self._route(item)
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            except (redis.RedisError, OSError) as exc:
                 log.warning("event subscription lost (%s); reconnecting", exc)
                 for queues in self._listeners.values():  # events may be missed meanwhile
                     for queue in queues:

@@ -17,6 +17,7 @@ script or MULTI over them touches one slot only.
 - ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
 - ``conv:{<cid>}:notes``              list of agents' internal notes (JSON messages)
 - ``conv:{<cid>}:desk``               list of JSON tasks for the agent desk, oldest first
+- ``conv:{<cid>}:rate``               the customer's messages in the current rate-limit window
 - ``conv:{<cid>}:shown``              set of message ids a ticket's opening transcript showed
 - ``conv:{<cid>}:desklock``           held by whoever works the desk tasks of the conversation
 - ``desk:pending``                    set of conversation ids with desk tasks queued
@@ -33,7 +34,7 @@ script or MULTI over them touches one slot only.
                                       their next send is due
 - ``work``                            stream of "conversation <cid> has work" entries, read by
                                       the consumer group ``workers``
-- ``limit:<scope>:<key>:<window>``    a rate limit's counter
+- ``limit:<scope>:<key>``             a rate limit's counter for the current window
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def customer_key(cid: str, part: str) -> str:
 
 def conversation_key(cid: str, part: str) -> str:
     """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``notes``,
-    ``desk``, ``desklock``, ``shown``, ``outbox`` or ``sendlock``."""
+    ``desk``, ``desklock``, ``shown``, ``outbox``, ``sendlock`` or ``rate``."""
     return f"conv:{{{cid}}}:{part}"
 
 
@@ -103,3 +104,8 @@ def ticket_key(ticket: str) -> str:
 def once_key(source: str, event_id: str) -> str:
     """The marker of an event handled once."""
     return f"once:{source}:{event_id}"
+
+
+def limit_key(scope: str, key: str) -> str:
+    """The counter of a rate limit (``scope`` names the limit, ``key`` whom it counts)."""
+    return f"limit:{scope}:{key}"

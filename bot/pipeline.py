@@ -9,12 +9,12 @@ messages in history order under its lock (:meth:`bot.dispatcher.Dispatcher.proce
 entries of one conversation, each message is answered once and in order.
 
 An entry is acknowledged (and deleted) only after its conversation was processed. Entries of a
-process that died or hung stay pending and are taken over with ``XAUTOCLAIM`` once idle for
+process that died or hung stay pending and are claimed by another once idle for
 ``VISIBILITY_S`` (a hung worker that wakes finds its lock gone and writes nothing); a live worker
-keeps its entries fresh while it works. Work in one process is bounded (``concurrency``
-conversations at a time; the stream is read only when there is room). On shutdown, running
-work gets ``DRAIN_TIMEOUT_S`` to finish; what is left is handed back at once to the other
-processes.
+keeps its entries fresh while it works, up to ``MAX_RUN_S``. Work in one process is bounded
+(``concurrency`` conversations at a time; the stream is read only when there is room). On
+shutdown, running work gets ``DRAIN_TIMEOUT_S`` to finish; what is left is handed back at once
+to the other processes.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as redis
@@ -39,6 +40,7 @@ MAX_CONCURRENT = 4  # see PROCESSING_CONCURRENCY in .env.example
 VISIBILITY_S = 10.0
 RECLAIM_EVERY_S = 2.0
 HEARTBEAT_S = 3.0
+MAX_RUN_S = 20.0  # a conversation processed for longer is stuck: its work is left to others
 READ_BLOCK_MS = 1000
 DRAIN_TIMEOUT_S = 20.0
 RETRY_PAUSE_S = 0.5
@@ -52,6 +54,7 @@ class _Run:
 
     entries: list[str] = field(default_factory=list)
     again: bool = False  # an entry arrived while it ran: process once more
+    started: float = field(default_factory=time.monotonic)
 
 
 class Pipeline:
@@ -108,8 +111,9 @@ class Pipeline:
     def _take(self, entry_id: str, cid: str) -> None:
         run = self._runs.get(cid)
         if run is not None:
-            run.entries.append(entry_id)
-            run.again = True
+            if entry_id not in run.entries:
+                run.entries.append(entry_id)
+                run.again = True
             return
         run = self._runs[cid] = _Run([entry_id])
         task = asyncio.create_task(self._run(cid, run), name=f"process-{cid}")
@@ -200,28 +204,54 @@ class Pipeline:
             if room <= 0:
                 continue
             try:
-                reply = await self._redis.xautoclaim(
-                    WORK_STREAM, WORK_GROUP, self.consumer, self._visibility_ms, count=room
-                )
+                for entry_id, cid in await self._reclaim(room):
+                    log.info("taking over work of conversation %s", cid)
+                    self._take(entry_id, cid)
             except (redis.RedisError, OSError) as error:
                 log.warning("taking over stale work failed: %s", error)
-                continue
-            for entry_id, fields in reply[1]:
-                if fields:  # None: the entry was deleted meanwhile
-                    log.info("taking over work of conversation %s", fields[WORK_FIELD])
-                    self._take(entry_id, fields[WORK_FIELD])
+
+    async def _reclaim(self, room: int) -> list[tuple[str, str]]:
+        """Claim entries idle for longer than the visibility timeout: of dead or stuck
+        workers, and this process's own that no run here still holds (a failed run's)."""
+        held = {entry for run in self._runs.values() for entry in run.entries}
+        pending = await self._redis.xpending_range(
+            WORK_STREAM, WORK_GROUP, "-", "+", 100, idle=self._visibility_ms
+        )
+        stale = [str(p["message_id"]) for p in pending if p["message_id"] not in held][:room]
+        if not stale:
+            return []
+        claimed: list[tuple[str, dict[str, str] | None]]
+        claimed = await self._redis.xclaim(  # type: ignore[assignment]
+            WORK_STREAM, WORK_GROUP, self.consumer, self._visibility_ms, _ids(stale)
+        )
+        return [(entry_id, fields[WORK_FIELD]) for entry_id, fields in claimed if fields]
 
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
-            ids = [entry for run in self._runs.values() for entry in run.entries]
+            now = time.monotonic()
+            ids = {
+                entry
+                for run in self._runs.values()
+                if now - run.started < MAX_RUN_S
+                for entry in run.entries
+            }
             if not ids:
                 continue
             with contextlib.suppress(redis.RedisError, OSError):
-                # claiming our own entries again resets their idle time: nobody takes them over
-                await self._redis.xclaim(
-                    WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ids), justid=True
-                )
+                await self._keep(ids)
+
+    async def _keep(self, ids: set[str]) -> None:
+        """Claim again the entries still ours, resetting their idle time, so that nobody takes
+        over the work of a slow but live worker (one taken over already stays taken)."""
+        pending = await self._redis.xpending_range(
+            WORK_STREAM, WORK_GROUP, "-", "+", len(ids) + 100, consumername=self.consumer
+        )
+        ours = [str(entry["message_id"]) for entry in pending if entry["message_id"] in ids]
+        if ours:
+            await self._redis.xclaim(
+                WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ours), justid=True
+            )
 
     async def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""

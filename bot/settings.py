@@ -152,6 +152,9 @@ class Settings:
     webchat_allowed_origins: tuple[str, ...] = ()
     retention_days: int = 30
     processing_concurrency: int = 4
+    workers: int = 1
+    messages_per_minute: int = 30
+    sessions_per_minute: int = 60
     log_level: str = "INFO"
 
     @property
@@ -245,6 +248,19 @@ class Settings:
                 default.processing_concurrency,
                 "a whole number >= 1",
             ),
+            messages_per_minute=source.parse(
+                "MESSAGES_PER_MINUTE",
+                _positive_int,
+                default.messages_per_minute,
+                "a whole number >= 1",
+            ),
+            sessions_per_minute=source.parse(
+                "SESSIONS_PER_MINUTE",
+                _positive_int,
+                default.sessions_per_minute,
+                "a whole number >= 1",
+            ),
+            workers=source.parse("WORKERS", _positive_int, default.workers, "a whole number >= 1"),
             log_level=source.parse(
                 "LOG_LEVEL", _log_level, default.log_level, "one of " + ", ".join(LOG_LEVELS)
             ),

@@ -21,14 +21,7 @@ import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.codec import MetaUpdate, decode_conversation, encode_meta
-from bot.conversation_lock import (
-    LOCK_TTL_S,
-    LOCK_WAIT_S,
-    ConversationLock,
-    LockLostError,
-    held_lock,
-    read_recent,
-)
+from bot.conversation_lock import ConversationLock, LockLostError, held_lock, read_recent
 from bot.events import message_event, state_event
 from bot.keys import (
     OUTBOX_DUE_KEY,
@@ -45,6 +38,7 @@ from bot.store_scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
 DEDUP_TTL_S = 24 * 3600
+RATE_LIMIT = (30, 60)  # messages a customer may send, per this many seconds
 SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
 
 __all__ = ["Accepted", "MetaUpdate", "Store"]
@@ -60,6 +54,18 @@ class Accepted:
     new: bool = True
 
 
+ANSWERED, NEW, REPEATED, LIMITED = 0, 1, 2, 3  # the accept script's statuses
+
+
+class RateLimitedError(Exception):
+    """A customer sent more messages than the rate limit allows; nothing was stored."""
+
+    def __init__(self, address: Address, retry_after_s: int) -> None:
+        super().__init__(f"{address.channel} customer over the rate limit")
+        self.address = address
+        self.retry_after_s = retry_after_s
+
+
 def is_cluster(client: redis.Redis) -> bool:
     """Whether ``client`` is redis-py's Redis Cluster client."""
     return isinstance(client, RedisCluster)
@@ -68,9 +74,16 @@ def is_cluster(client: redis.Redis) -> bool:
 class Store:
     """Async access to customers and conversations in Redis."""
 
-    def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        retention_days: int = 30,
+        rate_limit: tuple[int, int] = RATE_LIMIT,
+    ) -> None:
+        """``rate_limit``: (messages, seconds) a customer may send in one window."""
         self._redis = client
         self.ttl_s = max(1, int(retention_days * 86400))
+        self._rate_limit = rate_limit
         # on Redis Cluster the work stream and the outbox's index live in other slots than a
         # conversation: they are written next to its scripts, not by them
         self._cluster = is_cluster(client)
@@ -131,7 +144,8 @@ class Store:
 
         The message is numbered (``seq``), the conversation's last address updated, the message
         published to the conversation's listeners and a work entry added, in one atomic step.
-        None for a repeat of a message already answered.
+        None for a repeat of a message already answered; :class:`RateLimitedError` when the
+        customer sent more than the rate limit allows (nothing stored).
         """
         body = json.dumps(message.to_dict())
         keys = [
@@ -140,6 +154,7 @@ class Store:
             conversation_key(cid, "meta"),
             customer_key(cid, "profile"),
             customer_key(cid, "addresses"),
+            conversation_key(cid, "rate"),
         ]
         if not self._cluster:
             keys.append(WORK_STREAM)
@@ -152,16 +167,19 @@ class Store:
             address.channel,
             address.id,
             cid,
+            *self._rate_limit,
         ]
-        seq = int(await self._redis.eval(ACCEPT, len(keys), *keys, *args))
-        if seq == 0:
+        status, number = await self._redis.eval(ACCEPT, len(keys), *keys, *args)
+        if status == ANSWERED:
             return None
+        if status == LIMITED:
+            raise RateLimitedError(address, max(1, int(number)))
         if self._cluster:
             await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
-        return Accepted(cid, abs(seq), new=seq > 0)
+        return Accepted(cid, int(number), new=status == NEW)
 
     def lock(
-        self, cid: str, ttl_s: float = LOCK_TTL_S, wait_s: float = LOCK_WAIT_S
+        self, cid: str, ttl_s: float | None = None, wait_s: float | None = None
     ) -> ConversationLock:
         """The conversation's lock, shared by every process using this Redis.
 

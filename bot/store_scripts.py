@@ -7,25 +7,29 @@ copies and the lock's release, or not at all.
 
 from __future__ import annotations
 
-# KEYS: seen, history, meta, profile, addresses[, work stream]. ARGV: dedup ttl, the message's
-# JSON without its opening brace, history cap, retention ttl, events channel, last channel,
-# last id, conversation id.
-# Returns the new message's number; for a message already stored, minus its number when it is
+# KEYS: seen, history, meta, profile, addresses, rate[, work stream]. ARGV: dedup ttl, the
+# message's JSON without its opening brace, history cap, retention ttl, events channel, last
+# channel, last id, conversation id, messages allowed per rate window, the window in seconds.
+# Returns {status, n}: status 1, a new message numbered n; 2, a message already stored and
 # still unanswered (its work is queued again: the dedup marker never decides whether a message
-# is lost) and 0 when it was answered.
+# is lost); 0, one already answered; 3, refused: the customer sent too many messages, n seconds
+# before the window ends.
 ACCEPT = """
 local function work()
-  if KEYS[6] then redis.call('XADD', KEYS[6], '*', 'c', ARGV[8]) end
+  if KEYS[7] then redis.call('XADD', KEYS[7], '*', 'c', ARGV[8]) end
 end
 local known = redis.call('GET', KEYS[1])
 if known then
   local answered = tonumber(redis.call('HGET', KEYS[3], 'answered') or '0')
   if tonumber(known) > answered then
     work()
-    return -tonumber(known)
+    return {2, tonumber(known)}
   end
-  return 0
+  return {0, 0}
 end
+local sent = redis.call('INCR', KEYS[6])
+if sent == 1 then redis.call('EXPIRE', KEYS[6], ARGV[10]) end
+if sent > tonumber(ARGV[9]) then return {3, redis.call('TTL', KEYS[6])} end
 local seq = redis.call('HINCRBY', KEYS[3], 'received', 1)
 redis.call('SET', KEYS[1], seq, 'EX', ARGV[1])
 local message = '{"seq": ' .. seq .. ', ' .. ARGV[2]
@@ -35,7 +39,7 @@ redis.call('HSET', KEYS[3], 'last_channel', ARGV[6], 'last_id', ARGV[7])
 for i = 2, 5 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], '{"type": "message", "message": ' .. message .. '}')
 work()
-return seq
+return {1, seq}
 """
 
 # KEYS: history, meta, lock, outbox. ARGV: lock token ('' when not fenced), release when done

@@ -23,6 +23,7 @@ from twilio.request_validator import (
 from bot.contracts import DeliveryError, InboundHandler, Sent
 from bot.deliveries import DeliveryRecord
 from bot.models import Address, Control, InboundMessage, Media, Message
+from bot.store import RateLimitedError
 from connectors.sms_text import (
     MAX_BODY_CHARS,
     Keyword,
@@ -130,6 +131,11 @@ class SmsConnector:
         inbound = parse_inbound(form)
         try:
             await self._submit(inbound)
+        except RateLimitedError as error:
+            log.warning("refused an SMS: the number is over its message rate limit")
+            raise web.HTTPTooManyRequests(
+                text="too many messages", headers={"Retry-After": str(error.retry_after_s)}
+            ) from None
         except Exception:
             log.exception("an inbound SMS could not be stored")
             raise web.HTTPServiceUnavailable(

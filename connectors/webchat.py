@@ -16,8 +16,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.contracts import InboundHandler, Sent
 from bot.events import Event
 from bot.hub import EventHub
+from bot.limits import RateLimiter
 from bot.models import Address, InboundMessage, Message
-from bot.store import Store
+from bot.store import RateLimitedError, Store
 from connectors.webchat_frames import (
     FrameError,
     ServerFrame,
@@ -57,8 +58,11 @@ class WebChatConnector:
         handle: InboundHandler,
         allowed_origins: tuple[str, ...] = (),
         public_url: str | None = None,
+        new_sessions: RateLimiter | None = None,
     ) -> None:
+        """``new_sessions`` limits the sessions one IP address may open."""
         self._store = store
+        self._new_sessions = new_sessions
         self._hub = hub
         self._handle = handle
         self._allowed = {origin_of(o) for o in allowed_origins}
@@ -97,6 +101,7 @@ class WebChatConnector:
         """Session, history and state frames, then the conversation both ways."""
         if not self.origin_allowed(request):
             raise web.HTTPForbidden(text="origin not allowed")
+        await self._limit_new_session(request)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         self._sockets.add(ws)
@@ -105,6 +110,17 @@ class WebChatConnector:
         finally:
             self._sockets.discard(ws)
         return ws
+
+    async def _limit_new_session(self, request: web.Request) -> None:
+        """429 for a new session (no token) from an address that opened too many."""
+        if self._new_sessions is None or request.query.get("token"):
+            return
+        wait = await self._new_sessions.retry_after(request.remote or "unknown")
+        if wait is not None:
+            raise web.HTTPTooManyRequests(
+                text="too many new chat sessions from this address",
+                headers={"Retry-After": str(wait)},
+            )
 
     async def close_all(self) -> None:
         """Close every open socket with 1012 (service restart): the widget reconnects at once,
@@ -178,6 +194,11 @@ class WebChatConnector:
                 InboundMessage(
                     Address(CHANNEL, token), frame.text, dedup_id=dedup_id, customer_id=cid
                 )
+            )
+        except RateLimitedError as error:
+            return FrameError(
+                "rate_limited",
+                f"too many messages; wait {error.retry_after_s} s, then send it again",
             )
         except Exception:
             log.exception("web chat message could not be stored")

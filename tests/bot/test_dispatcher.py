@@ -8,57 +8,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.deliveries import Deliveries
-from bot.desk_queue import DeskQueue
-from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT, Dispatcher, Texts
-from bot.handoff import WAITING_TEXT, Handoff
-from bot.log_desk import LogDesk
-from bot.models import Address, Control, InboundMessage, Media, Outcome, Role, State, new_id
+from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT
+from bot.handoff import WAITING_TEXT
+from bot.models import Control, InboundMessage, Media, Outcome, Role, State
 from bot.store import Store
-from bot.tickets import Tickets
-from tests.fakes import RecordingConnector, ScriptedClassifier, SettledOutbox, TableResponder
+from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
+from tests.core import ALICE, Bot
 from tests.polling import wait_until
 
-ALICE = Address("test", "alice")
-SCRIPT = {
-    "where is my order": ("order_status", 0.9),
-    "human please": ("human", 0.95),
-    "hello": ("greeting", 0.9),
-}
-
-
-class Bot:
-    """A dispatcher with its collaborators, as one process would hold them."""
-
-    def __init__(self, client: aioredis.Redis, store: Store, deliveries: Deliveries) -> None:
-        self.store = store
-        self.deliveries = deliveries
-        self.connector = RecordingConnector()
-        self.desk = LogDesk()
-        self.classifier = ScriptedClassifier(SCRIPT)
-        outbox = SettledOutbox(client, store, deliveries, {"test": self.connector})
-        tickets = Tickets(client)
-        queue = DeskQueue(client, store, tickets, self.desk, deliveries)
-        self.handoff = Handoff(store, tickets, queue, outbox)
-        responder = TableResponder(
-            {"order_status": "It ships today.", "greeting": "Hi!"},
-            escalate={"human": "asked for a person"},
-        )
-        self.dispatcher = Dispatcher(
-            store,
-            deliveries,
-            self.classifier,
-            responder,
-            self.handoff,
-            outbox,
-            texts=Texts(help="HELP TEXT"),
-        )
-
-    async def say(self, text: str, dedup_id: str | None = None, **extra: object) -> Outcome:
-        inbound = InboundMessage(ALICE, text, dedup_id=dedup_id or new_id(), **extra)  # type: ignore[arg-type]
-        return await self.dispatcher.handle(inbound)
-
-    def replies(self) -> list[str]:
-        return [message.text for _, message in self.connector.sent]
+pytestmark = ON_SERVER_AND_CLUSTER
 
 
 @pytest.fixture
@@ -130,8 +88,10 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
     assert bot.replies() == [WAITING_TEXT]
 
 
-async def test_one_conversation_stays_in_order_across_processes(redis_url: str, bot: Bot) -> None:
-    other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+async def test_one_conversation_stays_in_order_across_processes(
+    new_client: ClientFactory, bot: Bot
+) -> None:
+    other_client = new_client()
     other = Bot(other_client, Store(other_client), Deliveries(other_client))
     try:
         await asyncio.gather(*((bot if i % 2 else other).say("hello") for i in range(10)))

@@ -13,7 +13,10 @@ from bot.conversation_lock import RECENT, LockLostError, LockTimeoutError
 from bot.deliveries import Deliveries
 from bot.keys import WORK_FIELD, WORK_STREAM, events_channel
 from bot.models import Address, Message, Role, State
-from bot.store import DEDUP_TTL_S, HISTORY_CAP, Store
+from bot.store import DEDUP_TTL_S, HISTORY_CAP, RateLimitedError, Store
+from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
+
+pytestmark = ON_SERVER_AND_CLUSTER
 
 
 async def test_resolve_creates_once_and_links_addresses(store: Store) -> None:
@@ -26,8 +29,10 @@ async def test_resolve_creates_once_and_links_addresses(store: Store) -> None:
     assert customer.addresses == (Address("sms", "+15550001"), web_address)
 
 
-async def test_concurrent_resolve_yields_one_customer(redis_url: str, store: Store) -> None:
-    others = [aioredis.Redis.from_url(redis_url, decode_responses=True) for _ in range(5)]
+async def test_concurrent_resolve_yields_one_customer(
+    new_client: ClientFactory, store: Store
+) -> None:
+    others = [new_client() for _ in range(5)]
     try:
         ids = await asyncio.gather(*(Store(c).resolve(Address("sms", "+1")) for c in others))
     finally:
@@ -71,7 +76,7 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
     cid = await store.resolve(address)
     await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
     await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
-    keys = set(await redis_client.keys("*"))
+    keys = {key async for key in redis_client.scan_iter("*")}
     seen = f"seen:{{{cid}}}:webchat:m1"
     assert keys == {
         "addr:webchat:t",
@@ -79,12 +84,15 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
         f"cust:{{{cid}}}:addresses",
         f"conv:{{{cid}}}:meta",
         f"conv:{{{cid}}}:history",
+        f"conv:{{{cid}}}:rate",
         seen,
         WORK_STREAM,
     }
-    for key in keys - {seen, WORK_STREAM}:
+    rate = f"conv:{{{cid}}}:rate"
+    for key in keys - {seen, WORK_STREAM, rate}:
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
     assert DEDUP_TTL_S - 5 < await redis_client.ttl(seen) <= DEDUP_TTL_S
+    assert 0 < await redis_client.ttl(rate) <= 60
 
 
 async def test_conversation_keys_share_one_hash_tag(
@@ -94,8 +102,8 @@ async def test_conversation_keys_share_one_hash_tag(
     cid = await store.resolve(address)
     await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
     await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
-    keys = await redis_client.keys(f"*{{{cid}}}*")
-    assert len(keys) == 5
+    keys = [key async for key in redis_client.scan_iter(f"*{{{cid}}}*")]
+    assert len(keys) == 6
     assert len({key_slot(str(key).encode()) for key in keys}) == 1
 
 
@@ -156,8 +164,8 @@ async def test_none_clears_a_meta_field(store: Store) -> None:
     assert (loaded.ticket, loaded.agent, loaded.slots) == (None, None, {})
 
 
-async def test_lock_excludes_other_processes(redis_url: str, store: Store) -> None:
-    other_client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+async def test_lock_excludes_other_processes(new_client: ClientFactory, store: Store) -> None:
+    other_client = new_client()
     other = Store(other_client)
     try:
         async with store.lock("c"):
@@ -200,7 +208,10 @@ async def test_the_answer_to_the_last_message_releases_the_lock(store: Store) ->
             pass
 
 
-async def test_the_lock_reads_recent_messages_and_every_unanswered_one(store: Store) -> None:
+async def test_the_lock_reads_recent_messages_and_every_unanswered_one(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, rate_limit=(RECENT + 10, 60))
     address = Address("sms", "+15550001")
     cid = await store.resolve(address)
     for i in range(RECENT + 10):
@@ -252,3 +263,23 @@ async def test_deliveries_map_a_vendor_id_back_to_its_message(deliveries: Delive
     assert (record["status"], record["error_code"]) == ("undelivered", 30003)
     assert await deliveries.get("c", "m1") == record
     assert await deliveries.report("sms", "SM-unknown", "delivered") is None
+
+
+async def test_a_customer_over_the_rate_limit_is_refused_and_nothing_is_stored(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = Store(redis_client, rate_limit=(3, 60))
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    for sid in ("SM1", "SM2", "SM3"):
+        await store.accept(cid, address, sid, Message(role=Role.CUSTOMER, text=sid))
+    repeat = await store.accept(cid, address, "SM3", Message(role=Role.CUSTOMER, text="SM3"))
+    assert repeat is not None  # a repeat is no new message: never refused for the rate
+    with pytest.raises(RateLimitedError) as refused:
+        await store.accept(cid, address, "SM4", Message(role=Role.CUSTOMER, text="SM4"))
+    assert 0 < refused.value.retry_after_s <= 60
+    assert [m.text for m in (await store.load(cid)).messages] == ["SM1", "SM2", "SM3"]
+    other = Address("sms", "+15550002")  # nobody else is slowed
+    assert await store.accept(
+        await store.resolve(other), other, "SM1", Message(role=Role.CUSTOMER, text="hi")
+    )

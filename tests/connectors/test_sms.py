@@ -160,3 +160,22 @@ async def test_status_callbacks_are_recorded_and_counted(
     )
     metrics = await (await client.get("/metrics")).text()
     assert 'omnibot_delivery_status_total{channel="sms",status="undelivered"} 1.0' in metrics
+
+
+async def test_a_number_over_its_rate_limit_gets_429_with_retry_after(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+    twilio_api: FakeTwilio,
+) -> None:
+    app = make_app(**sms_settings, messages_per_minute=2)
+    client = await aiohttp_client(app)
+    statuses = []
+    for n in range(3):
+        form = inbound_form(f"SM{n:032d}", CUSTOMER, "hello")
+        response = await post(client, form, signature(WEBHOOK, form))
+        statuses.append(response.status)
+    assert statuses == [200, 200, 429]
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    await settle(app)
+    assert len(twilio_api.sent) == 2

@@ -205,3 +205,37 @@ async def test_shutdown_closes_sockets_with_service_restart(
     closing = await ws.receive(timeout=10)
     assert closing.type is WSMsgType.CLOSE
     assert closing.data == WSCloseCode.SERVICE_RESTART
+
+
+async def test_a_flooding_visitor_is_refused_and_nobody_else_is_slowed(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    client = await aiohttp_client(make_app(messages_per_minute=3))
+    async with (
+        client.ws_connect("/webchat/ws") as flooder,
+        client.ws_connect("/webchat/ws") as other,
+    ):
+        await opening(flooder)
+        await opening(other)
+        for n in range(4):
+            await flooder.send_json({"type": "message", "text": "hello", "id": f"f{n}"})
+        frames = [await frame(flooder) for _ in range(7)]  # 3 echoes, 3 answers, 1 refusal
+        [refusal] = [f for f in frames if f["type"] == "error"]
+        assert refusal["code"] == "rate_limited"
+        assert sum(f.get("role") == "customer" for f in frames) == 3
+        await other.send_json({"type": "message", "text": "hello", "id": "o1"})
+        assert (await frame(other))["role"] == "customer"
+
+
+async def test_new_sessions_from_one_address_are_limited(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    client = await aiohttp_client(make_app(sessions_per_minute=2))
+    for _ in range(2):
+        async with client.ws_connect("/webchat/ws") as ws:
+            token, _, _ = await opening(ws)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/webchat/ws")
+    assert refused.value.status == 429
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:  # a session resumes
+        assert (await opening(ws))[0] == token
