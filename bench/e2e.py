@@ -312,6 +312,9 @@ def serve_env(data: Path, port: int, concurrency: int | None) -> dict[str, str]:
         PORT=str(port),
         LOG_LEVEL="WARNING",
         HF_HUB_OFFLINE="1",
+        # one load generator on one address, each visitor faster than any person types
+        MESSAGES_PER_MINUTE="100000",
+        SESSIONS_PER_MINUTE="100000",
     )
     if concurrency is not None:
         env["PROCESSING_CONCURRENCY"] = str(concurrency)

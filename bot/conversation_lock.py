@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
-import uuid
 from contextvars import ContextVar, Token
 from types import TracebackType
 
@@ -25,7 +25,7 @@ from bot.store_scripts import EXTEND, RELEASE
 LOCK_TTL_S = 15.0
 LOCK_WAIT_S = 20.0
 POLL_S = 0.02
-RECENT = 50  # messages read with the lock; older ones only when some are still unanswered
+RECENT = 12  # messages read with the lock; older ones only when some are still unanswered
 
 _held: ContextVar[dict[str, ConversationLock] | None] = ContextVar("held_locks", default=None)
 
@@ -82,7 +82,8 @@ class ConversationLock:
     ) -> None:
         self._redis = client
         self.cid = cid
-        self.token = uuid.uuid4().hex
+        # unique, not secret: no system call (os.urandom) on the hot path
+        self.token = f"{random.getrandbits(96):024x}"
         self._ttl_ms = int((LOCK_TTL_S if ttl_s is None else ttl_s) * 1000)
         self._wait_s = LOCK_WAIT_S if wait_s is None else wait_s
         self._entered: Token[dict[str, ConversationLock] | None] | None = None

@@ -21,6 +21,7 @@ from typing import Literal, NotRequired, TypedDict
 
 import redis.asyncio as redis
 
+from bot import tasks
 from bot.contracts import AgentDesk, DeliveryError, Sent, TicketChange, TicketStatus
 from bot.deliveries import Deliveries
 from bot.keys import DESK_PENDING_KEY, conversation_key
@@ -191,10 +192,7 @@ class DeskQueue:
 
     async def stop(self) -> None:
         """Stop the sweeper."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.stop(self._task)
 
     async def _sweep(self) -> None:
         while True:

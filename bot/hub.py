@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
+from bot import tasks
 from bot.events import RESYNC, Event, decode
 from bot.keys import EVENTS_PATTERN, conversation_of_channel
 
@@ -41,10 +42,7 @@ class EventHub:
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.stop(self._task)
 
     @contextlib.contextmanager
     def listen(self, conversation_id: str) -> Iterator[asyncio.Queue[Event]]:

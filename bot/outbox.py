@@ -13,7 +13,8 @@ never silently dropped. Nothing is sent to an address that opted out. An agent's
 does not reach the customer is reported in the agent's ticket.
 
 A message is sent twice only when a process dies between the vendor's answer and the entry's
-removal (the vendors here take no idempotency key).
+removal (the vendors here take no idempotency key); when Redis is what failed there, the process
+remembers the message and removes its entry without sending it again.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TypedDict
 
 import redis.asyncio as redis
 
+from bot import tasks
 from bot.codec import MetaUpdate
 from bot.contracts import DeliveryError, Sender, Sent
 from bot.deliveries import DeadLetter, Deliveries, DeliveryRecord
@@ -105,6 +107,9 @@ class Outbox:
         self._sending: dict[str, asyncio.Task[dict[str, Result]]] = {}
         self._slots = asyncio.Semaphore(MAX_SENDING)
         self._sweeper: asyncio.Task[None] | None = None
+        # messages the vendor took whose entries could not be removed yet (Redis was down):
+        # removed without a second send when their queue is worked again
+        self._handed_over: set[str] = set()
 
     async def say(
         self,
@@ -170,6 +175,11 @@ class Outbox:
         settled: dict[str, Result] = {}
         while (raw := await self._redis.lindex(queue, 0)) is not None:
             entry: OutboundEntry = json.loads(raw)
+            message_id = entry["message"]["id"]
+            if message_id in self._handed_over:
+                await self._redis.lpop(queue)
+                self._handed_over.discard(message_id)
+                continue
             result = await self._send(cid, entry)
             if isinstance(result, float):  # a transient failure: try again after ``result``
                 entry["attempts"] += 1
@@ -178,8 +188,10 @@ class Outbox:
                 pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result})
                 await pipe.execute()
                 return settled
-            settled[entry["message"]["id"]] = result
+            settled[message_id] = result
+            self._handed_over.add(message_id)  # settled: never sent again
             await self._redis.lpop(queue)
+            self._handed_over.discard(message_id)
             await self._report(cid, entry, result)
         await self._redis.zrem(OUTBOX_DUE_KEY, cid)
         if await self._redis.llen(queue):  # queued meanwhile, after the empty read
@@ -198,6 +210,7 @@ class Outbox:
             return self._count(to, Result.SUPPRESSED)
         sent = await _attempt(sender, to, message)
         if not isinstance(sent, DeliveryError):
+            self._handed_over.add(message.id)  # whatever fails from here, never send it again
             if sent is not None:
                 await self._sent(cid, to, message, sent, attempt)
             return self._count(to, Result.SENT)
@@ -259,10 +272,7 @@ class Outbox:
 
     async def stop(self) -> None:
         """Stop the sweeper and wait for sends in progress."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await tasks.stop(self._sweeper)
         await self.settle(SEND_LOCK_TTL_S / 4)
 
     async def _sweep(self) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
+from bot import tasks
 from bot.conversation_lock import LockLostError, LockTimeoutError
 from bot.dispatcher import Dispatcher
 from bot.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM
@@ -256,15 +257,12 @@ class Pipeline:
     async def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""
         for loop in self._loops:
-            loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+            await tasks.stop(loop)
         self._loops = []
         if self._tasks:
             _, left = await asyncio.wait(set(self._tasks), timeout=timeout_s)
             for task in left:
-                task.cancel()
-            if left:
-                await asyncio.gather(*left, return_exceptions=True)
+                await tasks.stop(task)
         leftover, self._handback = self._handback, []
         with contextlib.suppress(redis.RedisError, OSError):
             await self._ack()

@@ -10,15 +10,16 @@ replays what was written), with backoff if it keeps failing. Clients reconnect b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TypedDict
 
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot import tasks
 from bot.embedded_redis import EmbeddedRedis
 
 FIRST_DELAY_S = 0.2
@@ -39,7 +40,8 @@ def client_retry() -> RetrySettings:
     """Connection settings that ride over a restarted server: retry with a short backoff."""
     return {
         "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError, OSError],
+        # BusyLoadingError: a restarted server answers while it still reads its AOF
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError],
     }
 
 
@@ -58,10 +60,7 @@ class RedisSupervisor:
 
     async def stop(self) -> None:
         """Stop watching, then stop the server cleanly."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.stop(self._task)
         await self.server.stop()
 
     async def _watch(self) -> None:

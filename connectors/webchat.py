@@ -107,6 +107,9 @@ class WebChatConnector:
         self._sockets.add(ws)
         try:
             await self._converse(ws, request.query.get("token"))
+        except Exception as error:  # e.g. Redis restarting: the widget reconnects and resends
+            log.warning("web chat session interrupted: %r", error)
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
         finally:
             self._sockets.discard(ws)
         return ws
@@ -115,7 +118,13 @@ class WebChatConnector:
         """429 for a new session (no token) from an address that opened too many."""
         if self._new_sessions is None or request.query.get("token"):
             return
-        wait = await self._new_sessions.retry_after(request.remote or "unknown")
+        try:
+            wait = await self._new_sessions.retry_after(request.remote or "unknown")
+        except Exception as error:  # Redis unavailable: refuse cleanly, the widget retries
+            log.warning("new web chat session refused: %r", error)
+            raise web.HTTPServiceUnavailable(
+                text="try again shortly", headers={"Retry-After": "2"}
+            ) from None
         if wait is not None:
             raise web.HTTPTooManyRequests(
                 text="too many new chat sessions from this address",

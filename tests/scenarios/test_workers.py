@@ -35,7 +35,12 @@ async def test_workers_share_one_port_and_one_redis(
     (data_dir / "cache").symlink_to(intents_data_dir / "cache")  # the session's trained model
     server = Server(data_dir, {"WORKERS": "2"})
     try:
-        await server.wait_healthy()
+        await server.wait_healthy()  # one worker is up; the other may still be loading
+
+        async def both_up() -> bool:
+            return len(await pids_seen(server.base, 20)) == 2
+
+        await wait_until(both_up, 60, "both workers answering on the one port")
         workers = await pids_seen(server.base)
         assert len(workers) == 2
         assert server.process.pid not in workers
