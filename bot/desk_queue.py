@@ -27,6 +27,7 @@ from bot.deliveries import Deliveries
 from bot.keys import DESK_PENDING_KEY, conversation_key
 from bot.models import Address, Message, MessageDict, State
 from bot.store import Store
+from bot.store_scripts import POP_IF_HEAD
 from bot.tickets import Tickets
 
 SWEEP_S = 1.0
@@ -136,7 +137,7 @@ class DeskQueue:
             except Exception:
                 log.exception("desk task %s for %s failed; will retry", task["kind"], cid)
                 return False
-            await self._redis.lpop(queue)
+            await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
         await self._redis.srem(DESK_PENDING_KEY, cid)
         if await self._redis.llen(queue):  # pushed meanwhile by another process
             await self._redis.sadd(DESK_PENDING_KEY, cid)

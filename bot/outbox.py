@@ -39,6 +39,7 @@ from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.metrics import Metrics
 from bot.models import Address, Message, MessageDict, Role
 from bot.store import Store
+from bot.store_scripts import POP_IF_HEAD
 
 ATTEMPTS = 8
 BACKOFF_S = 0.5
@@ -177,20 +178,20 @@ class Outbox:
             entry: OutboundEntry = json.loads(raw)
             message_id = entry["message"]["id"]
             if message_id in self._handed_over:
-                await self._redis.lpop(queue)
+                await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
                 self._handed_over.discard(message_id)
                 continue
             result = await self._send(cid, entry)
             if isinstance(result, float):  # a transient failure: try again after ``result``
                 entry["attempts"] += 1
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.lset(queue, 0, json.dumps(entry))
+                pipe.lset(queue, 0, json.dumps(entry))  # idempotent: safe to resend
                 pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result})
                 await pipe.execute()
                 return settled
             settled[message_id] = result
             self._handed_over.add(message_id)  # settled: never sent again
-            await self._redis.lpop(queue)
+            await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
             self._handed_over.discard(message_id)
             await self._report(cid, entry, result)
         await self._redis.zrem(OUTBOX_DUE_KEY, cid)

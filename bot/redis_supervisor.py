@@ -24,7 +24,7 @@ from bot.embedded_redis import EmbeddedRedis
 
 FIRST_DELAY_S = 0.2
 MAX_DELAY_S = 10.0
-RETRIES = 3
+RETRIES = 6  # with the backoff's 1 s cap: a restarted server has ~4 s to load its AOF
 
 log = logging.getLogger(__name__)
 

@@ -237,6 +237,7 @@ class Store:
             len(values),
             len(cleared),
             state_event(meta["state"].value) if meta and "state" in meta else "",
+            encoded[0]["id"] if encoded else "",
             *(json.dumps(item) for item in encoded),
             *(message_event(item) for item in encoded),
             *outbound,

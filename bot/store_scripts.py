@@ -45,14 +45,19 @@ return {1, seq}
 # KEYS: history, meta, lock, outbox. ARGV: lock token ('' when not fenced), release when done
 # ('1'/'0'), history cap, retention ttl, events channel, number of messages n, number of
 # outbound entries o, number of fields to set s, number of fields to clear d, state event
-# ('' for none), then n messages, n message events, o outbound entries, s name/value pairs,
-# d names.
+# ('' for none), the write's id ('' for none), then n messages, n message events, o outbound
+# entries, s name/value pairs, d names.
 # Returns -1 when the lock is no longer the caller's (nothing written), 2 when the write left
-# nothing unanswered and released the lock, else 1.
+# nothing unanswered and released the lock, else 1. A write whose id is the last one applied
+# changes nothing: the client resends a command whose reply a broken connection lost.
 RECORD = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
+if ARGV[11] ~= '' then
+  if redis.call('HGET', KEYS[2], 'last_write') == ARGV[11] then return 1 end
+  redis.call('HSET', KEYS[2], 'last_write', ARGV[11])
+end
 local n, o, s, d = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local at = 11
+local at = 12
 for i = 0, n - 1 do
   redis.call('RPUSH', KEYS[1], ARGV[at + i])
   redis.call('PUBLISH', ARGV[5], ARGV[at + n + i])
@@ -88,4 +93,11 @@ return 0
 EXTEND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+"""
+
+# KEYS: a list. ARGV: the item expected at its head. Pops it only if it is still there, so a
+# resent command (its first reply lost with a broken connection) never pops the next item.
+POP_IF_HEAD = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) end
+return false
 """
