@@ -25,7 +25,6 @@ import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
-from enum import StrEnum
 from typing import TypedDict
 
 import redis.asyncio as redis
@@ -33,7 +32,8 @@ import redis.asyncio as redis
 from bot import tasks
 from bot.codec import MetaUpdate
 from bot.contracts import DeliveryError, Sender, Sent
-from bot.deliveries import DeadLetter, Deliveries, DeliveryRecord
+from bot.deliveries import Deliveries
+from bot.delivery_log import DeliveryLog, Result
 from bot.desk_queue import DeskQueue, post_task
 from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.metrics import Metrics
@@ -53,14 +53,7 @@ UNDELIVERED_TEXT = (
 
 log = logging.getLogger(__name__)
 
-
-class Result(StrEnum):
-    """What became of one outbound message."""
-
-    SENT = "sent"
-    FAILED = "failed"  # the vendor refused it for good
-    SUPPRESSED = "suppressed"  # the address opted out
-    DEAD = "dead"  # retries exhausted (or no connector): in the dead-letter list
+__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "OutboundEntry", "Outbox", "Result"]
 
 
 UNDELIVERED_REASONS = {
@@ -100,7 +93,7 @@ class Outbox:
         self._store = store
         self._deliveries = deliveries
         self._senders = senders
-        self._metrics = metrics or Metrics()
+        self._log = DeliveryLog(deliveries, metrics or Metrics())
         self._backoff_s = backoff_s
         self._opt_out_channels = opt_out_channels
         self._desk = desk
@@ -205,20 +198,20 @@ class Outbox:
         attempt = entry["attempts"] + 1
         sender = self._senders.get(to.channel)
         if sender is None:
-            return await self._dead(cid, to, message, f"no connector for {to.channel!r}", 0)
+            return await self._log.dead(cid, to, message, f"no connector for {to.channel!r}", 0)
         if self._may_opt_out(to) and await self._deliveries.opted_out(to):
-            await self._record(cid, to, message, "suppressed", 0, error="opted out")
-            return self._count(to, Result.SUPPRESSED)
+            await self._log.record(cid, to, message, "suppressed", 0, error="opted out")
+            return self._log.count(to, Result.SUPPRESSED)
         sent = await _attempt(sender, to, message)
         if not isinstance(sent, DeliveryError):
             self._handed_over.add(message.id)  # whatever fails from here, never send it again
             if sent is not None:
-                await self._sent(cid, to, message, sent, attempt)
-            return self._count(to, Result.SENT)
+                await self._log.sent(cid, to, message, sent, attempt)
+            return self._log.count(to, Result.SENT)
         if sent.permanent:
-            return await self._failed(cid, to, message, sent, attempt)
+            return await self._log.failed(cid, to, message, sent, attempt)
         if attempt >= ATTEMPTS:
-            return await self._dead(cid, to, message, sent.detail, attempt, sent.code)
+            return await self._log.dead(cid, to, message, sent.detail, attempt, sent.code)
         delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
         log.warning(
             "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
@@ -288,89 +281,6 @@ class Outbox:
                 continue
             for cid in due:
                 self.kick(str(cid))
-
-    async def _sent(
-        self, cid: str, to: Address, message: Message, sent: Sent, attempts: int
-    ) -> None:
-        record = self._base(to, "sent", attempts)
-        record["parts"], record["segments"] = sent.parts, sent.segments
-        if sent.vendor_id is not None:
-            record["vendor_id"] = sent.vendor_id
-        await self._deliveries.save(cid, message.id, record)
-        if sent.segments and sent.encoding:
-            self._metrics.sms_segments.labels(encoding=sent.encoding).inc(sent.segments)
-
-    async def _failed(
-        self, cid: str, to: Address, message: Message, error: DeliveryError, attempts: int
-    ) -> Result:
-        log.error(
-            "message %s to %s refused by the vendor (code %s): %s",
-            message.id,
-            to.channel,
-            error.code,
-            error.detail,
-        )
-        await self._record(cid, to, message, "failed", attempts, error.detail, error.code)
-        return self._count(to, Result.FAILED)
-
-    async def _dead(
-        self,
-        cid: str,
-        to: Address,
-        message: Message,
-        error: str,
-        attempts: int,
-        code: int | None = None,
-    ) -> Result:
-        log.error(
-            "undeliverable message %s to %s after %d attempts: %s",
-            message.id,
-            to.channel,
-            attempts,
-            error,
-        )
-        entry: DeadLetter = {
-            "id": message.id,
-            "conversation": cid,
-            "to": [to.channel, to.id],
-            "message": message.to_dict(),
-            "error": error,
-            "failed_at": time.time(),
-        }
-        await self._deliveries.dead_letter(entry)
-        await self._record(cid, to, message, "dead", attempts, error, code)
-        return self._count(to, Result.DEAD)
-
-    async def _record(
-        self,
-        cid: str,
-        to: Address,
-        message: Message,
-        status: str,
-        attempts: int,
-        error: str | None = None,
-        code: int | None = None,
-    ) -> None:
-        record = self._base(to, status, attempts)
-        if error is not None:
-            record["error"] = error
-        if code is not None:
-            record["error_code"] = code
-        await self._deliveries.save(cid, message.id, record)
-
-    @staticmethod
-    def _base(to: Address, status: str, attempts: int) -> DeliveryRecord:
-        return {
-            "channel": to.channel,
-            "to": to.id,
-            "status": status,
-            "attempts": attempts,
-            "updated": time.time(),
-        }
-
-    def _count(self, to: Address, result: Result) -> Result:
-        self._metrics.outbound.labels(channel=to.channel, result=result.value).inc()
-        return result
 
 
 async def _attempt(sender: Sender, to: Address, message: Message) -> Sent | DeliveryError | None:
