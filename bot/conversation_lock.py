@@ -16,6 +16,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 
 import redis.asyncio as redis
+from redis.asyncio.client import Pipeline
 
 from bot.codec import covers_pending, decode_conversation
 from bot.keys import conversation_key
@@ -55,10 +56,15 @@ def held_lock(cid: str) -> ConversationLock | None:
 async def read_recent(client: redis.Redis, cid: str) -> Conversation:
     """The conversation with its newest messages (older ones when some are unanswered)."""
     pipe = client.pipeline(transaction=False)
-    pipe.hgetall(conversation_key(cid, "meta"))
-    pipe.lrange(conversation_key(cid, "history"), -RECENT, -1)
+    _read_newest(pipe, cid)
     meta, raw = await pipe.execute()
     return await _complete(client, cid, meta, raw)
+
+
+def _read_newest(pipe: Pipeline, cid: str) -> None:
+    """Queue the reads of the conversation's meta and newest messages on ``pipe``."""
+    pipe.hgetall(conversation_key(cid, "meta"))
+    pipe.lrange(conversation_key(cid, "history"), -RECENT, -1)
 
 
 async def _complete(
@@ -95,8 +101,7 @@ class ConversationLock:
         while True:
             pipe = self._redis.pipeline(transaction=False)
             pipe.set(key, self.token, nx=True, px=self._ttl_ms)
-            pipe.hgetall(conversation_key(self.cid, "meta"))
-            pipe.lrange(conversation_key(self.cid, "history"), -RECENT, -1)
+            _read_newest(pipe, self.cid)
             taken, meta, raw = await pipe.execute()
             if taken:
                 break
