@@ -936,18 +936,25 @@ def timing(run: Run, asks: Sequence[Ask]) -> dict[str, Any]:
 
 def verdict(args: argparse.Namespace, result: dict[str, Any]) -> bool:
     """All five counts 0, every event fired, recoveries within ``--max-recovery``."""
-    limit = args.max_recovery
-    across = [
-        row["slowest_in_flight_s"] or 0.0
-        for row in result["events"]
-        if row["event"] in RECOVERY_EVENTS
-    ]
     return (
         all(result[name] == 0 for name in COUNTS)
         and result["not_recovered"] == 0
         and all(not math.isnan(row.get("fired_at_s", 0.0)) for row in result["events"])
-        and result["slowest_recovery_s"] <= limit
-        and all(seconds <= limit for seconds in across)
+        and judged_recovery(result) <= args.max_recovery
+    )
+
+
+def judged_recovery(result: dict[str, Any]) -> float:
+    """The slowest recovery, and slowest answer in flight, across the kill and the Redis
+    restart (the vendor outage's is the outbox's backoff: reported, not judged)."""
+    return max(
+        (
+            row[name] or 0.0
+            for row in result["events"]
+            if row["event"] in RECOVERY_EVENTS
+            for name in ("slowest_recovery_s", "slowest_in_flight_s")
+        ),
+        default=0.0,
     )
 
 
@@ -1176,8 +1183,8 @@ def print_table(result: dict[str, Any], limit: float) -> None:
         print(f"  {n:>6}  {text}")
     counts = ", ".join(f"{result[name]} {name.replace('_', ' ')}" for name in COUNTS)
     print(
-        f"\n{'PASS' if result['passed'] else 'FAIL'}: {counts}; slowest recovery "
-        f"{number(result['slowest_recovery_s'])} s (limit {limit:g} s)"
+        f"\n{'PASS' if result['passed'] else 'FAIL'}: {counts}; slowest recovery across "
+        f"the kill and the Redis restart {number(judged_recovery(result))} s (limit {limit:g} s)"
     )
 
 

@@ -29,11 +29,23 @@ class Sent:
     encoding: str | None = None
 
 
+@dataclass(frozen=True)
+class Unsure:
+    """An earlier try of a message whose outcome is unknown: it started at ``since`` (unix
+    seconds) and its process died, or the vendor's answer never came. ``known`` holds the
+    vendor ids already recorded for the conversation's messages, which cannot be this one."""
+
+    since: float
+    known: frozenset[str] = frozenset()
+
+
 class DeliveryError(Exception):
     """A connector could not hand a message to its vendor.
 
     ``permanent`` errors (an invalid or unsubscribed number) are not retried; others (rate
     limits, vendor errors, network) are, after ``retry_after`` seconds when the vendor said so.
+    ``maybe_sent`` says the vendor may have taken the message all the same (a timeout, a cut
+    connection, a server error), so the next try first asks the vendor.
     """
 
     def __init__(
@@ -42,12 +54,14 @@ class DeliveryError(Exception):
         permanent: bool = False,
         code: int | None = None,
         retry_after: float | None = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 @dataclass(frozen=True)
@@ -100,8 +114,13 @@ class Responder(Protocol):
 class Sender(Protocol):
     """Delivery of messages to addresses on one channel."""
 
-    async def send(self, to: Address, message: Message) -> Sent | None:
-        """Hand ``message`` to the vendor; raise :class:`DeliveryError` when that fails."""
+    async def send(
+        self, to: Address, message: Message, unsure: Unsure | None = None
+    ) -> Sent | None:
+        """Hand ``message`` to the vendor; raise :class:`DeliveryError` when that fails.
+
+        With ``unsure`` an earlier try may have reached the vendor: a sender that can look up
+        what its vendor took sends only what is missing (others send again)."""
         ...
 
 

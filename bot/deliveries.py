@@ -72,6 +72,11 @@ class Deliveries:
         raw = await self._redis.hget(conversation_key(cid, "delivery"), message_id)
         return None if raw is None else json.loads(raw)
 
+    async def records(self, cid: str) -> dict[str, DeliveryRecord]:
+        """The delivery records of a conversation's messages, by message id."""
+        raw = await self._redis.hgetall(conversation_key(cid, "delivery"))
+        return {str(message_id): json.loads(str(item)) for message_id, item in raw.items()}
+
     async def report(
         self, channel: str, vendor_id: str, status: str, error_code: int | None = None
     ) -> DeliveryRecord | None:

@@ -22,7 +22,7 @@ from typing import Literal, NotRequired, TypedDict
 import redis.asyncio as redis
 
 from bot import tasks
-from bot.contracts import AgentDesk, DeliveryError, Sent, TicketChange, TicketStatus
+from bot.contracts import AgentDesk, DeliveryError, Sent, TicketChange, TicketStatus, Unsure
 from bot.deliveries import Deliveries
 from bot.keys import DESK_PENDING_KEY, conversation_key
 from bot.models import Address, Message, MessageDict, State
@@ -204,7 +204,9 @@ class DeskQueue:
             except (redis.RedisError, OSError) as exc:
                 log.warning("desk sweep failed: %s", exc)
 
-    async def send(self, to: Address, message: Message) -> Sent | None:
+    async def send(
+        self, to: Address, message: Message, unsure: Unsure | None = None
+    ) -> Sent | None:
         """Queue ``message`` for the ticket of conversation ``to.id`` (a dead letter's replay)."""
         await self.push(to.id, (post_task(message),))
         return None

@@ -12,9 +12,11 @@ message that still fails after ``ATTEMPTS`` tries is logged and kept in the dead
 never silently dropped. Nothing is sent to an address that opted out. An agent's reply that
 does not reach the customer is reported in the agent's ticket.
 
-A message is sent twice only when a process dies between the vendor's answer and the entry's
-removal (the vendors here take no idempotency key); when Redis is what failed there, the process
-remembers the message and removes its entry without sending it again.
+The vendors here take no idempotency key, so each try is written ahead (the entry's ``since``):
+a try after one whose outcome is unknown (its process died in flight, or the vendor's answer
+never came) passes :class:`~bot.contracts.Unsure` to the sender, which asks the vendor what it
+took before sending (Twilio: the messages to that number since then). When Redis fails after
+the vendor took a message, the process remembers it and removes its entry without a second try.
 """
 
 from __future__ import annotations
@@ -25,25 +27,26 @@ import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
-from typing import TypedDict
 
 import redis.asyncio as redis
 
 from bot import tasks
 from bot.codec import MetaUpdate
-from bot.contracts import DeliveryError, Sender, Sent
+from bot.contracts import DeliveryError, Sender, Unsure
 from bot.deliveries import Deliveries
 from bot.delivery_log import DeliveryLog, Result
 from bot.desk_queue import DeskQueue, post_task
 from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.metrics import Metrics
-from bot.models import Address, Message, MessageDict, Role
+from bot.models import Address, Message, Role
+from bot.outbound import Later, OutboundEntry, try_once, unsure_of
 from bot.store import Store
-from bot.store_scripts import POP_IF_HEAD
+from bot.store_scripts import POP_IF_HEAD, REPLACE_HEAD
 
-ATTEMPTS = 8
+ATTEMPTS = 12
 BACKOFF_S = 0.5
-MAX_BACKOFF_S = 30.0  # with 8 attempts, a vendor outage of about a minute is ridden out
+# 12 tries ride out a vendor outage of over a minute, and a vendor back is used within 10 s
+MAX_BACKOFF_S = 10.0
 SEND_LOCK_TTL_S = 20.0  # longer than one send with its HTTP timeouts
 SWEEP_S = 0.5
 MAX_SENDING = 16  # conversations this process sends for at once
@@ -53,7 +56,7 @@ UNDELIVERED_TEXT = (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "OutboundEntry", "Outbox", "Result"]
+__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "Outbox", "Result"]
 
 
 UNDELIVERED_REASONS = {
@@ -61,14 +64,6 @@ UNDELIVERED_REASONS = {
     Result.FAILED: "the channel refused the message",
     Result.DEAD: "the channel kept failing; it is in the dead-letter list",
 }
-
-
-class OutboundEntry(TypedDict):
-    """One queued outbound message."""
-
-    to: list[str]  # [channel, id]
-    message: MessageDict
-    attempts: int
 
 
 class Outbox:
@@ -174,12 +169,22 @@ class Outbox:
                 await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
                 self._handed_over.discard(message_id)
                 continue
-            result = await self._send(cid, entry)
-            if isinstance(result, float):  # a transient failure: try again after ``result``
+            unsure = await self._unsure(cid, entry)
+            if unsure is None:  # written ahead: a crash during this try leaves it unsure
+                entry["since"] = time.time()
+                marked = json.dumps(entry)
+                if not await self._redis.eval(REPLACE_HEAD, 1, queue, raw, marked):
+                    continue
+                raw = marked
+            # an earlier try recorded as taken by the vendor lost only its entry's removal
+            result = unsure if isinstance(unsure, Result) else await self._send(cid, entry, unsure)
+            if isinstance(result, Later):
                 entry["attempts"] += 1
+                if not result.maybe_sent:
+                    entry.pop("since", None)
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.lset(queue, 0, json.dumps(entry))  # idempotent: safe to resend
-                pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result})
+                pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result.delay})
                 await pipe.execute()
                 return settled
             settled[message_id] = result
@@ -192,8 +197,14 @@ class Outbox:
             await self._redis.zadd(OUTBOX_DUE_KEY, {cid: time.time()})
         return settled
 
-    async def _send(self, cid: str, entry: OutboundEntry) -> Result | float:
-        """One try of an entry: its result, or the delay before the next try."""
+    async def _unsure(self, cid: str, entry: OutboundEntry) -> Unsure | Result | None:
+        """What the next try must know of an earlier one (see :func:`bot.outbound.unsure_of`)."""
+        if "since" not in entry:
+            return None
+        return unsure_of(entry, await self._deliveries.records(cid))
+
+    async def _send(self, cid: str, entry: OutboundEntry, unsure: Unsure | None) -> Result | Later:
+        """One try of an entry: its result, or when to try again."""
         to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
         attempt = entry["attempts"] + 1
         sender = self._senders.get(to.channel)
@@ -202,7 +213,7 @@ class Outbox:
         if self._may_opt_out(to) and await self._deliveries.opted_out(to):
             await self._log.record(cid, to, message, "suppressed", 0, error="opted out")
             return self._log.count(to, Result.SUPPRESSED)
-        sent = await _attempt(sender, to, message)
+        sent = await try_once(sender, to, message, unsure)
         if not isinstance(sent, DeliveryError):
             self._handed_over.add(message.id)  # whatever fails from here, never send it again
             if sent is not None:
@@ -221,7 +232,7 @@ class Outbox:
             delay,
             sent.detail,
         )
-        return float(delay)
+        return Later(float(delay), sent.maybe_sent or unsure is not None)
 
     def _may_opt_out(self, to: Address) -> bool:
         return self._opt_out_channels is None or to.channel in self._opt_out_channels
@@ -281,13 +292,3 @@ class Outbox:
                 continue
             for cid in due:
                 self.kick(str(cid))
-
-
-async def _attempt(sender: Sender, to: Address, message: Message) -> Sent | DeliveryError | None:
-    """One send; any failure comes back as a :class:`DeliveryError` (unknown ones: retried)."""
-    try:
-        return await sender.send(to, message)
-    except DeliveryError as error:
-        return error
-    except Exception as exc:  # a sender bug or an unexpected vendor failure: retry it
-        return DeliveryError(repr(exc))

@@ -101,3 +101,10 @@ POP_IF_HEAD = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) end
 return false
 """
+
+# KEYS: a list. ARGV: the item expected at its head, its replacement. Replaces it only if it is
+# still there (another process may have worked the list meanwhile).
+REPLACE_HEAD = """
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return false end
+return redis.call('LSET', KEYS[1], 0, ARGV[2])
+"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from bot.contracts import DeliveryError, InboundHandler, Sent
+from bot.contracts import DeliveryError, InboundHandler, Sent, Unsure
 from bot.deliveries import DeliveryRecord
 from bot.models import Address, Control, InboundMessage, Media, Message
 from bot.store import RateLimitedError
@@ -33,13 +34,15 @@ from connectors.sms_text import (
     sender_kind,
     split,
 )
-from connectors.twilio_api import SendError, TwilioMessages
+from connectors.twilio_api import Created, SendError, TwilioMessages
 
 CHANNEL = "sms"
 WEBHOOK_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio attaches at most ten media to one message
+CLOCK_SKEW_S = 2.0
+TRIAL_PREFIX = "Sent from your Twilio trial account - "  # what a trial account's bodies carry
 CONTROLS = {
     Keyword.STOP: Control.OPT_OUT,
     Keyword.START: Control.OPT_IN,
@@ -62,21 +65,29 @@ class SmsSender:
         self._messages: TwilioMessages | None = None
         self._callback = f"{public_url}{STATUS_PATH}" if public_url else None
 
-    async def send(self, to: Address, message: Message) -> Sent:
-        """One create call per part (one part up to 1,600 characters), in order."""
+    async def send(self, to: Address, message: Message, unsure: Unsure | None = None) -> Sent:
+        """One create call per part (one part up to 1,600 characters), in order; after an
+        ``unsure`` try, only the parts Twilio does not hold already."""
         parts = split(_outbound_text(message)) or [" "]
         client = self._client()
         sids = []
-        for part in parts:
-            try:
+        try:
+            taken = await _taken(client, to, unsure) if unsure is not None else []
+            for part in parts:
+                found = next((m for m in taken if m.body in (part, TRIAL_PREFIX + part)), None)
+                if found is not None:  # the earlier try sent it: never twice
+                    taken.remove(found)
+                    sids.append(found.sid)
+                    continue
                 sids.append(await client.create(to.id, part, self._callback))
-            except SendError as error:
-                raise DeliveryError(
-                    str(error),
-                    permanent=error.permanent,
-                    code=error.code,
-                    retry_after=error.retry_after,
-                ) from error
+        except SendError as error:
+            raise DeliveryError(
+                str(error),
+                permanent=error.permanent,
+                code=error.code,
+                retry_after=error.retry_after,
+                maybe_sent=error.maybe_sent or bool(sids),
+            ) from error
         text = "".join(parts)
         return Sent(
             vendor_id=sids[0],
@@ -96,6 +107,13 @@ class SmsSender:
         if self._messages is None:
             self._messages = self._make_messages()
         return self._messages
+
+
+async def _taken(client: TwilioMessages, to: Address, unsure: Unsure) -> list[Created]:
+    """What Twilio created for ``to`` since the unsure try began that no recorded message
+    claims (Twilio dates have whole seconds; a little clock skew is allowed)."""
+    since = datetime.fromtimestamp(unsure.since - CLOCK_SKEW_S, UTC)
+    return [m for m in await client.recent(to.id, since) if m.sid not in unsure.known]
 
 
 class SmsConnector:
@@ -121,9 +139,9 @@ class SmsConnector:
         """The inbound webhook and the status callback."""
         return [web.post(WEBHOOK_PATH, self.inbound), web.post(STATUS_PATH, self.status)]
 
-    async def send(self, to: Address, message: Message) -> Sent:
+    async def send(self, to: Address, message: Message, unsure: Unsure | None = None) -> Sent:
         """Send ``message`` by SMS (see :class:`SmsSender`)."""
-        return await self.sender.send(to, message)
+        return await self.sender.send(to, message, unsure)
 
     async def inbound(self, request: web.Request) -> web.Response:
         """Twilio's "a message comes in" webhook."""

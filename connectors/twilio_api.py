@@ -10,6 +10,7 @@ import base64
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,16 +25,26 @@ from twilio.rest import Client
 
 DEFAULT_API_URL = "https://api.twilio.com"
 DEFAULT_TIMEOUT_S = 10.0
+RECENT_LIMIT = 50  # messages to one number looked at when an earlier try's outcome is unknown
 # twilio falls back to os.environ for an empty mapping; a stray TWILIO_EDGE or TWILIO_REGION
 # there would rewrite the host of the configured API root.
 NO_ENVIRONMENT = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
+
+
+@dataclass(frozen=True)
+class Created:
+    """A message Twilio holds: its SID and body."""
+
+    sid: str
+    body: str
 
 
 class SendError(Exception):
     """A message Twilio did not accept; ``permanent`` says a retry cannot help.
 
     ``code`` is Twilio's error code (e.g. 21610, unsubscribed recipient) and ``retry_after``
-    the seconds a 429 asked us to wait, when it said.
+    the seconds a 429 asked us to wait, when it said. ``maybe_sent``: Twilio may have created
+    the message all the same (a timeout, a cut connection, a server error).
     """
 
     def __init__(
@@ -44,12 +55,14 @@ class SendError(Exception):
         code: int | None = None,
         retry_after: float | None = None,
         permanent: bool = False,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.retry_after = retry_after
         self.permanent = permanent
+        self.maybe_sent = maybe_sent
 
 
 class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
@@ -85,8 +98,10 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
                 timeout=timeout,
                 allow_redirects=allow_redirects,
             )
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
             raise SendError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SendError(f"Twilio unreachable: {type(exc).__name__}", maybe_sent=True) from exc
         if not 200 <= response.status_code < 300:
             raise _http_error(response.status_code, response.text, response.headers or {})
         return response
@@ -140,6 +155,19 @@ class TwilioMessages:
             raise SendError("Twilio's answer had no message SID", permanent=True)
         return sid
 
+    async def recent(self, to: str, since: datetime) -> list[Created]:
+        """The messages created for ``to`` since ``since`` (at most ``RECENT_LIMIT``, newest
+        first): what an earlier try whose answer was lost may have sent."""
+        try:
+            records = await self._client.messages.list_async(to=to, limit=RECENT_LIMIT)
+        except (TwilioException, ValueError) as exc:
+            raise SendError(f"unreadable message list from Twilio: {type(exc).__name__}") from exc
+        return [
+            Created(sid=record.sid, body=record.body or "")
+            for record in records
+            if record.sid and record.date_created is not None and record.date_created >= since
+        ]
+
     async def close(self) -> None:
         """Close the HTTP session."""
         await self._http.close()
@@ -165,6 +193,7 @@ def _http_error(status: int, text: str, headers: Mapping[str, str]) -> SendError
         code=code if isinstance(code, int) else None,
         retry_after=_retry_after(headers.get("Retry-After")) if status == 429 else None,
         permanent=400 <= status < 500 and not transient,
+        maybe_sent=status >= 500,
     )
 
 

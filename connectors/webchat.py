@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.contracts import InboundHandler, Sent
+from bot.contracts import InboundHandler, Sent, Unsure
 from bot.events import Event
 from bot.hub import EventHub
 from bot.limits import RateLimiter
@@ -77,7 +77,9 @@ class WebChatConnector:
             web.static("/webchat", STATIC_DIR),
         ]
 
-    async def send(self, to: Address, message: Message) -> Sent | None:
+    async def send(
+        self, to: Address, message: Message, unsure: Unsure | None = None
+    ) -> Sent | None:
         """Nothing to do: every stored message reaches open sockets through the event hub."""
         return None
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from bot.codec import MetaUpdate
-from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange
+from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange, Unsure
 from bot.log_desk import LogDesk
 from bot.models import Address, Conversation, Message
 from bot.outbox import Outbox
@@ -57,14 +57,18 @@ class RecordingConnector:
         self.failures = failures
         self.error = error or ConnectionError("vendor unavailable")
         self.sent: list[tuple[Address, Message]] = []
+        self.unsure: list[Unsure | None] = []  # what each try was told of an earlier one
         self.attempts = 0
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return []
 
-    async def send(self, to: Address, message: Message) -> Sent | None:
+    async def send(
+        self, to: Address, message: Message, unsure: Unsure | None = None
+    ) -> Sent | None:
         await asyncio.sleep(0)
         self.attempts += 1
+        self.unsure.append(unsure)
         if self.failures > 0:
             self.failures -= 1
             raise self.error

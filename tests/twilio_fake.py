@@ -1,12 +1,14 @@
-"""A local fake of Twilio's REST API (Messages create), for pointing the real client at.
+"""A local fake of Twilio's REST API (Messages create and list), for pointing the real client at.
 
-Serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` on 127.0.0.1 with the real
-API's form fields, basic auth, JSON bodies and error shape; records every create call and
-answers scripted failures on demand.
+Serves ``POST`` and ``GET /2010-04-01/Accounts/{AccountSid}/Messages.json`` on 127.0.0.1 with
+the real API's form fields, query filters (``To``, ``From``, ``PageSize``, ``Page``), basic
+auth, JSON bodies, page shape and error shape; records every create call and answers scripted
+failures and late answers on demand.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import deque
@@ -63,7 +65,10 @@ class FakeTwilio:
     """Twilio's Messages API on a free local port; ``url`` is the API root once started.
 
     Use as ``async with FakeTwilio() as fake:``. ``fail_next(...)`` queues one failure per
-    call; while ``failing`` is true every call gets ``failure`` (a 500 unless replaced).
+    create call; while ``failing`` is true every call gets ``failure`` (a 500 unless
+    replaced); ``answer_late(s)`` creates the next message but answers only ``s`` seconds
+    later (what a client that timed out, or died, never hears). ``created`` holds the Message
+    resources, ``lookups`` the query of each list call.
     """
 
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
@@ -72,7 +77,10 @@ class FakeTwilio:
         self.failing = False
         self.failure = Failure(500)
         self.calls: list[Call] = []
+        self.created: list[dict[str, Any]] = []
+        self.lookups: list[dict[str, str]] = []  # the query of every list call
         self._scripted: deque[Failure] = deque()
+        self._late: deque[float] = deque()
         self._server: TestServer | None = None
 
     @property
@@ -97,10 +105,15 @@ class FakeTwilio:
         """Answer the next not-yet-scripted create call with this error."""
         self._scripted.append(Failure(status, code, message, retry_after))
 
+    def answer_late(self, seconds: float) -> None:
+        """Create the next message as asked, but answer the call ``seconds`` later."""
+        self._late.append(seconds)
+
     async def start(self) -> None:
         """Serve on 127.0.0.1, on a free port."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages.json", self._list)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
 
@@ -126,7 +139,43 @@ class FakeTwilio:
         form = {name: str(value) for name, value in posted.items()}
         response, sid = self._answer(request, form)
         self.calls.append(Call(form, time.monotonic(), response.status, sid))
+        if sid is not None and self._late:
+            await asyncio.sleep(self._late.popleft())
         return response
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """A page of the created messages, newest first, filtered as Twilio filters."""
+        if not self._authorized(request):
+            return _error(Failure(401, 20003))
+        if request.match_info["account_sid"] != self.account_sid:
+            return _error(Failure(404, 20404))
+        query = request.query
+        self.lookups.append(dict(query))
+        if self.failing:
+            return _error(self.failure)
+        size = min(int(query.get("PageSize", "50")), 1000)
+        found = [
+            m
+            for m in reversed(self.created)
+            if query.get("To", m["to"]) == m["to"] and query.get("From", m["from"]) == m["from"]
+        ]
+        page = int(query.get("Page", "0"))
+        shown = found[page * size : (page + 1) * size]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json?PageSize={size}&Page="
+        more = len(found) > (page + 1) * size
+        return web.json_response(
+            {
+                "messages": shown,
+                "start": page * size,
+                "end": page * size + max(0, len(shown) - 1),
+                "page": page,
+                "page_size": size,
+                "uri": f"{uri}{page}",
+                "first_page_uri": f"{uri}0",
+                "previous_page_uri": f"{uri}{page - 1}" if page else None,
+                "next_page_uri": f"{uri}{page + 1}" if more else None,
+            }
+        )
 
     def _answer(
         self, request: web.Request, form: dict[str, str]
@@ -135,6 +184,7 @@ class FakeTwilio:
         if failure is not None:
             return _error(failure), None
         message = self._message(form)
+        self.created.append(message)
         return web.json_response(message, status=201), str(message["sid"])
 
     def _failure(self, request: web.Request, form: dict[str, str]) -> Failure | None:

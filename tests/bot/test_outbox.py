@@ -3,15 +3,17 @@ recorded, refused for good, dead-lettered, replayed; nothing sent after an opt-o
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
 
-from bot.contracts import DeliveryError, Sender
-from bot.deliveries import Deliveries
-from bot.keys import OUTBOX_DUE_KEY
+from bot.contracts import DeliveryError, Sender, Sent, Unsure
+from bot.deliveries import Deliveries, DeliveryRecord
+from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.models import Address, Message, Role
 from bot.outbox import ATTEMPTS, Outbox, Result
 from bot.store import Store
@@ -189,3 +191,70 @@ async def test_opt_outs_apply_only_to_the_channels_that_have_them(
     await outbox.say("c", TO, (bot_message(),))
     await outbox.settle()
     assert len(connector.sent) == 1
+
+
+class Hanging(RecordingConnector):
+    """A channel whose sends never finish (a process about to die mid-call)."""
+
+    async def send(
+        self, to: Address, message: Message, unsure: Unsure | None = None
+    ) -> Sent | None:
+        self.attempts += 1
+        await asyncio.Event().wait()
+        return None
+
+
+async def test_a_try_cut_short_by_a_crash_is_retried_as_unsure(
+    make_outbox: OutboxFactory,
+) -> None:
+    first = make_outbox(RecordingConnector())
+    await first.say("c", TO, (bot_message("one"),))
+    await first.settle()
+    dying, began = Hanging(), time.time()
+    doomed = make_outbox(dying)
+    await doomed.say("c", TO, (bot_message("two"),))
+    await wait_until(lambda: dying.attempts == 1)
+    doomed.kick("c").cancel()  # the process dies in the vendor call
+    survivor = RecordingConnector()
+    await make_outbox(survivor).kick("c")
+    assert [m.text for _, m in survivor.sent] == ["two"]
+    [unsure] = survivor.unsure
+    assert unsure is not None
+    assert began <= unsure.since <= time.time()
+    assert unsure.known == {"V1"}
+
+
+async def test_a_send_recorded_before_a_crash_is_not_sent_again(
+    make_outbox: OutboxFactory, store: Store, deliveries: Deliveries, redis_client: aioredis.Redis
+) -> None:
+    # the state a process leaves when it dies after recording a send, before removing the entry
+    connector = RecordingConnector()
+    outbox = make_outbox(connector)
+    message = bot_message("one")
+    [entry] = outbox.entries(TO, (message,))
+    await store.record("c", (message,), outbound=[json.dumps({**json.loads(entry), "since": 1.0})])
+    record: DeliveryRecord = {
+        "channel": TO.channel,
+        "to": TO.id,
+        "status": "sent",
+        "attempts": 1,
+        "updated": 1.0,
+        "vendor_id": "V9",
+    }
+    await deliveries.save("c", message.id, record)
+    assert await outbox.kick("c") == {message.id: Result.SENT}
+    assert connector.attempts == 0
+    assert await redis_client.llen(conversation_key("c", "outbox")) == 0
+
+
+@pytest.mark.parametrize("maybe_sent", [True, False])
+async def test_after_a_failure_the_next_try_is_unsure_only_if_it_may_have_sent(
+    make_outbox: OutboxFactory, maybe_sent: bool
+) -> None:
+    flaky = RecordingConnector(failures=1, error=DeliveryError("cut", maybe_sent=maybe_sent))
+    outbox = make_outbox(flaky)
+    await outbox.say("c", TO, (bot_message("one"), bot_message("two")))
+    await outbox.settle()
+    await outbox.kick("c")
+    assert [m.text for _, m in flaky.sent] == ["one", "two"]
+    assert [u is not None for u in flaky.unsure] == [False, maybe_sent, False]

@@ -8,12 +8,13 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from connectors.twilio_api import SendError, TwilioMessages
+from connectors.twilio_api import RECENT_LIMIT, Created, SendError, TwilioMessages
 from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 FROM = "+15550000001"
@@ -133,6 +134,7 @@ async def test_server_errors_are_transient(
     twilio_api.fail_next(status=status)
     error = await send(messages)
     assert (error.status, error.retry_after, error.permanent) == (status, None, False)
+    assert error.maybe_sent  # a server error does not prove nothing was created
     assert len(twilio_api.calls) == 1
 
 
@@ -196,7 +198,12 @@ async def test_a_closed_port_is_transient(closed_port: int) -> None:
     )
     error = await send(client)
     await client.close()
-    assert (error.status, error.code, error.permanent) == (None, None, False)
+    assert (error.status, error.code, error.permanent, error.maybe_sent) == (
+        None,
+        None,
+        False,
+        False,  # no connection, nothing sent
+    )
     assert AUTH_TOKEN not in str(error)
     assert AUTH_TOKEN not in str(error.__cause__)
 
@@ -222,7 +229,7 @@ async def test_a_hung_api_times_out_as_transient() -> None:
         error = await send(client)
         release.set()
         await client.close()
-    assert (error.status, error.permanent) == (None, False)
+    assert (error.status, error.permanent, error.maybe_sent) == (None, False, True)
 
 
 async def error_from(answer: web.Response) -> SendError:
@@ -256,3 +263,33 @@ async def test_an_html_error_page_still_classifies() -> None:
 async def test_an_accepted_answer_without_a_sid_is_permanent(text: str) -> None:
     error = await error_from(web.Response(status=201, text=text, content_type="application/json"))
     assert (error.status, error.permanent) == (None, True)  # a retry might send it twice
+
+
+async def test_recent_lists_a_numbers_messages_since_a_time(
+    twilio_api: FakeTwilio, messages: TwilioMessages
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    first = await messages.create(TO, "one", None)
+    await messages.create("+15550009999", "elsewhere", None)
+    second = await messages.create(TO, "two", None)
+    assert await messages.recent(TO, before) == [Created(second, "two"), Created(first, "one")]
+    assert await messages.recent(TO, datetime.now(UTC) + timedelta(seconds=60)) == []
+
+
+async def test_recent_looks_at_the_newest_messages_only(
+    twilio_api: FakeTwilio, messages: TwilioMessages
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    for n in range(RECENT_LIMIT + 5):
+        await messages.create(TO, f"m{n}", None)
+    found = await messages.recent(TO, before)
+    assert [m.body for m in found] == [f"m{n}" for n in range(RECENT_LIMIT + 4, 4, -1)]
+
+
+async def test_recent_fails_as_transient_while_twilio_fails(
+    twilio_api: FakeTwilio, messages: TwilioMessages
+) -> None:
+    twilio_api.failing = True
+    with pytest.raises(SendError) as caught:
+        await messages.recent(TO, datetime.now(UTC))
+    assert (caught.value.status, caught.value.permanent) == (500, False)

@@ -219,7 +219,9 @@ async def test_a_dead_letter_is_kept_and_replayed(phone: Phone) -> None:
     phone.twilio.failing = True
     await phone.text("hello")
     await phone.settle()
-    assert len(phone.twilio.calls) == ATTEMPTS
+    # a 500 may hide a created message: every later try asks Twilio before creating again
+    assert len(phone.twilio.calls) == 1
+    assert len(phone.twilio.lookups) == ATTEMPTS - 1
     services = phone.app[SERVICES]
     [dead] = await services.deliveries.dead_letters()
     assert dead["to"] == ["sms", CUSTOMER]
