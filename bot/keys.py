@@ -35,6 +35,9 @@ script or MULTI over them touches one slot only.
 - ``work``                            stream of "conversation <cid> has work" entries, read by
                                       the consumer group ``workers``
 - ``limit:<scope>:<key>``             a rate limit's counter for the current window
+- ``cust:{<cid>}:code``               hash: a pending phone verification (phone, digest of the
+                                      code, expiry, wrong tries)
+- ``continue:<token>``                -> customer id: a single-use "continue on the web" link
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def address_key(address: Address) -> str:
 
 
 def customer_key(cid: str, part: str) -> str:
-    """A customer key: ``profile`` or ``addresses``."""
+    """A customer key: ``profile``, ``addresses`` or ``code``."""
     return f"cust:{{{cid}}}:{part}"
 
 
@@ -109,3 +112,8 @@ def once_key(source: str, event_id: str) -> str:
 def limit_key(scope: str, key: str) -> str:
     """The counter of a rate limit (``scope`` names the limit, ``key`` whom it counts)."""
     return f"limit:{scope}:{key}"
+
+
+def continue_key(token: str) -> str:
+    """A "continue on the web" link's token."""
+    return f"continue:{token}"

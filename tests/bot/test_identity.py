@@ -1,0 +1,128 @@
+"""Phone codes and web links: expiry, tries, rate limits, replay, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.identity import (
+    CODE_TTL_S,
+    CODES_PER_HOUR,
+    LINK_TTL_S,
+    MAX_TRIES,
+    Check,
+    CodeRefusedError,
+    Identity,
+    phone_number,
+)
+from bot.keys import continue_key, customer_key
+from tests.conftest import ON_SERVER_AND_CLUSTER
+
+PHONE = "+15557654321"
+
+
+@pytest.fixture
+def identity(redis_client: aioredis.Redis) -> Identity:
+    return Identity(redis_client)
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_the_right_code_links_once(identity: Identity) -> None:
+    code = await identity.issue_code("web", PHONE)
+    assert len(code) == 6
+    assert code.isdigit()
+    assert await identity.pending_phone("web") == PHONE
+    checked = await identity.check_code("web", f" {code} ")
+    assert (checked.outcome, checked.phone) == (Check.LINKED, PHONE)
+    assert (await identity.check_code("web", code)).outcome is Check.NONE  # used up
+
+
+async def test_the_code_is_not_stored_and_belongs_to_its_customer(
+    identity: Identity, redis_client: aioredis.Redis
+) -> None:
+    code = await identity.issue_code("web", PHONE)
+    stored = await redis_client.hgetall(customer_key("web", "code"))
+    assert code not in "".join(stored.values())
+    assert (await identity.check_code("someone-else", code)).outcome is Check.NONE
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_wrong_codes_count_down_and_the_fifth_voids_it(identity: Identity) -> None:
+    code = await identity.issue_code("web", PHONE)
+    lefts = [(await identity.check_code("web", wrong(code))).tries_left for _ in range(4)]
+    assert lefts == [MAX_TRIES - n for n in range(1, 5)]
+    assert (await identity.check_code("web", wrong(code))).outcome is Check.VOID
+    assert (await identity.check_code("web", code)).outcome is Check.NONE  # even the right one
+
+
+async def test_an_expired_code_is_refused(identity: Identity, redis_client: aioredis.Redis) -> None:
+    code = await identity.issue_code("web", PHONE)
+    ttl = await redis_client.ttl(customer_key("web", "code"))
+    assert CODE_TTL_S - 5 <= ttl <= CODE_TTL_S
+    await redis_client.hset(customer_key("web", "code"), "expires", "1")  # ten minutes later
+    assert (await identity.check_code("web", code)).outcome is Check.EXPIRED
+    assert (await identity.check_code("web", code)).outcome is Check.NONE
+
+
+async def test_a_new_code_replaces_the_pending_one(identity: Identity) -> None:
+    first = await identity.issue_code("web", PHONE)
+    second = await identity.issue_code("web", "+15550001111")
+    if first != second:
+        assert (await identity.check_code("web", first)).outcome is Check.WRONG
+    checked = await identity.check_code("web", second)
+    assert (checked.outcome, checked.phone) == (Check.LINKED, "+15550001111")
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_codes_are_limited_per_customer_and_per_number(identity: Identity) -> None:
+    for n in range(CODES_PER_HOUR):
+        await identity.issue_code("web", f"+1555000{n:04d}")
+    with pytest.raises(CodeRefusedError) as caught:
+        await identity.issue_code("web", "+15559999999")
+    assert caught.value.retry_after_s is not None
+    assert 0 < caught.value.retry_after_s <= 3600
+    for n in range(CODES_PER_HOUR):  # other customers, one number
+        await identity.issue_code(f"session-{n}", PHONE)
+    with pytest.raises(CodeRefusedError):
+        await identity.issue_code("yet-another", PHONE)
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_a_link_opens_its_customer_once(
+    identity: Identity, redis_client: aioredis.Redis
+) -> None:
+    token = await identity.issue_link("sms-customer")
+    assert len(token) >= 22  # at least 128 bits
+    assert LINK_TTL_S - 5 <= await redis_client.ttl(continue_key(token)) <= LINK_TTL_S
+    assert await identity.redeem_link(token) == "sms-customer"
+    assert await identity.redeem_link(token) is None
+
+
+@pytest.mark.parametrize(
+    "token", ["", "x", "../../etc", "a" * 33, "a" * 31 + "!", "A" * 32, " " + "b" * 31]
+)
+async def test_malformed_guessed_or_unknown_tokens_open_nothing(
+    identity: Identity, token: str
+) -> None:
+    await identity.issue_link("sms-customer")
+    assert await identity.redeem_link(token) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("+1 (555) 765-4321", "+15557654321"),
+        ("0044 20 7946 0958", "+442079460958"),
+        ("+33.6.12.34.56.78", "+33612345678"),
+        ("555-1234", None),
+        ("+0123456789", None),
+        ("call me", None),
+        ("+1555765432112345678", None),
+    ],
+)
+def test_phone_numbers_are_read_as_e164(text: str, number: str | None) -> None:
+    assert phone_number(text) == number
