@@ -88,7 +88,7 @@ class Dispatcher:
             raise
         outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
-        return outcome, cid
+        return outcome, accepted.conversation_id if accepted else cid
 
     async def handle(self, inbound: InboundMessage) -> Outcome:
         """Accept the message, then answer it before returning."""

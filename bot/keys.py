@@ -38,6 +38,8 @@ script or MULTI over them touches one slot only.
 - ``cust:{<cid>}:code``               hash: a pending phone verification (phone, digest of the
                                       code, expiry, wrong tries)
 - ``continue:<token>``                -> customer id: a single-use "continue on the web" link
+- ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
+- ``merges``                          set of merges begun and not finished ("<from> <into>")
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ OUTBOX_DUE_KEY = "outbox:due"
 WORK_STREAM = "work"
 WORK_GROUP = "workers"
 WORK_FIELD = "c"
+MERGES_KEY = "merges"
 DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"
 WAITING_KEY = "desk:waiting"
@@ -62,7 +65,7 @@ def address_key(address: Address) -> str:
 
 
 def customer_key(cid: str, part: str) -> str:
-    """A customer key: ``profile``, ``addresses`` or ``code``."""
+    """A customer key: ``profile``, ``addresses``, ``code`` or ``merged``."""
     return f"cust:{{{cid}}}:{part}"
 
 

@@ -54,7 +54,8 @@ class Accepted:
     new: bool = True
 
 
-ANSWERED, NEW, REPEATED, LIMITED = 0, 1, 2, 3  # the accept script's statuses
+ANSWERED, NEW, REPEATED, LIMITED, MOVED = 0, 1, 2, 3, 4  # the accept script's statuses
+MAX_MOVES = 3  # merged customers followed to their survivor
 
 
 class RateLimitedError(Exception):
@@ -138,14 +139,15 @@ class Store:
     # conversations ----------------------------------------------------------------------
 
     async def accept(
-        self, cid: str, address: Address, dedup_id: str, message: Message
+        self, cid: str, address: Address, dedup_id: str, message: Message, moves: int = 0
     ) -> Accepted | None:
         """Store a customer's message once per vendor id and queue the conversation's work.
 
         The message is numbered (``seq``), the conversation's last address updated, the message
         published to the conversation's listeners and a work entry added, in one atomic step.
         None for a repeat of a message already answered; :class:`RateLimitedError` when the
-        customer sent more than the rate limit allows (nothing stored).
+        customer sent more than the rate limit allows (nothing stored). A customer merged into
+        another has its messages stored with the survivor (``Accepted.conversation_id``).
         """
         body = json.dumps(message.to_dict())
         keys = [
@@ -155,6 +157,7 @@ class Store:
             customer_key(cid, "profile"),
             customer_key(cid, "addresses"),
             conversation_key(cid, "rate"),
+            customer_key(cid, "merged"),
         ]
         if not self._cluster:
             keys.append(WORK_STREAM)
@@ -170,6 +173,10 @@ class Store:
             *self._rate_limit,
         ]
         status, number = await self._redis.eval(ACCEPT, len(keys), *keys, *args)
+        if status == MOVED:  # merged meanwhile: stored with the survivor
+            if moves >= MAX_MOVES:
+                raise RuntimeError(f"customer {cid} was merged in a loop")
+            return await self.accept(str(number), address, dedup_id, message, moves + 1)
         if status == ANSWERED:
             return None
         if status == LIMITED:

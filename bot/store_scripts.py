@@ -7,17 +7,19 @@ copies and the lock's release, or not at all.
 
 from __future__ import annotations
 
-# KEYS: seen, history, meta, profile, addresses, rate[, work stream]. ARGV: dedup ttl, the
+# KEYS: seen, history, meta, profile, addresses, rate, merged[, work stream]. ARGV: dedup ttl, the
 # message's JSON without its opening brace, history cap, retention ttl, events channel, last
 # channel, last id, conversation id, messages allowed per rate window, the window in seconds.
 # Returns {status, n}: status 1, a new message numbered n; 2, a message already stored and
 # still unanswered (its work is queued again: the dedup marker never decides whether a message
 # is lost); 0, one already answered; 3, refused: the customer sent too many messages, n seconds
-# before the window ends.
+# before the window ends; 4, nothing stored: the customer was merged into customer n.
 ACCEPT = """
 local function work()
-  if KEYS[7] then redis.call('XADD', KEYS[7], '*', 'c', ARGV[8]) end
+  if KEYS[8] then redis.call('XADD', KEYS[8], '*', 'c', ARGV[8]) end
 end
+local moved = redis.call('GET', KEYS[7])
+if moved then return {4, moved} end
 local known = redis.call('GET', KEYS[1])
 if known then
   local answered = tonumber(redis.call('HGET', KEYS[3], 'answered') or '0')
