@@ -21,8 +21,11 @@ from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
 from bot.hub import EventHub
+from bot.identity import Identity
 from bot.limits import RateLimiter
+from bot.linking import Linking, LinkingSetup
 from bot.log_desk import LogDesk
+from bot.merge import Merger
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
@@ -78,6 +81,7 @@ class Services:
     sms: SmsConnector | None
     slack_events: SlackEvents | None
     metrics: Metrics
+    merger: Merger
 
 
 SERVICES = web.AppKey("services", Services)
@@ -215,6 +219,16 @@ def build_services(
         desk=desk_queue,
     )
     handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
+    merger = Merger(client, store, tickets, desk_queue)
+    linking = Linking(
+        store,
+        Identity(client),
+        merger,
+        outbox,
+        deliveries,
+        LinkingSetup(settings.sms_enabled, settings.twilio_from_number, settings.public_url),
+        metrics,
+    )
     dispatcher = Dispatcher(
         store,
         deliveries,
@@ -224,6 +238,7 @@ def build_services(
         outbox,
         metrics,
         Texts(help=settings.sms_help_text),
+        linking,
     )
     pipeline = Pipeline(dispatcher, client, settings.processing_concurrency)
     hub = EventHub(client)
@@ -235,6 +250,8 @@ def build_services(
         settings.webchat_allowed_origins,
         settings.public_url,
         RateLimiter(client, "sessions", settings.sessions_per_minute, 60),
+        linking.open_link,
+        sms=settings.sms_enabled,
     )
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
     for connector in (webchat, sms):
@@ -266,6 +283,7 @@ def build_services(
         sms,
         events,
         metrics,
+        merger,
     )
 
 
@@ -284,6 +302,7 @@ async def lifecycle(
         await services.desk_queue.start()
         await services.outbox.start()
         await services.pipeline.start()
+        await services.merger.start()
         if services.slack_events is not None and settings.slack_app_token:
             await services.slack_events.connect(settings.slack_app_token)
         log.info(
@@ -292,6 +311,7 @@ async def lifecycle(
             type(services.desk).__name__,
         )
         yield
+        await services.merger.stop()
         await services.pipeline.drain()
         await services.outbox.stop()
         if services.slack_events is not None:

@@ -14,6 +14,10 @@ from bot.models import Address, Conversation, InboundMessage, Message, Outcome
 InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
 """How a connector hands a customer's message to the core (``Dispatcher.handle``)."""
 
+LinkOpener = Callable[[str, Address], Awaitable[str | None]]
+"""Redeems a "continue on the web" link's token for a new web chat address: the customer it
+now belongs to, or None for an unknown, expired or used link (``Linking.open_link``)."""
+
 
 @dataclass(frozen=True)
 class Sent:

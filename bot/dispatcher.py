@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
 from bot.deliveries import Deliveries
 from bot.handoff import Handoff
+from bot.linking import Linking
 from bot.metrics import Metrics
 from bot.models import (
     Control,
@@ -58,7 +59,9 @@ class Dispatcher:
         outbox: Outbox,
         metrics: Metrics | None = None,
         texts: Texts | None = None,
+        linking: Linking | None = None,
     ) -> None:
+        """``linking``: carrying the conversation across channels (off when None)."""
         self._store = store
         self._deliveries = deliveries
         self._classifier = classifier
@@ -67,6 +70,7 @@ class Dispatcher:
         self._outbox = outbox
         self._metrics = metrics or Metrics()
         self._texts = texts or Texts()
+        self._linking = linking
 
     async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
         """Store the message once and queue its conversation's work (a repeat of a message
@@ -114,7 +118,18 @@ class Dispatcher:
             await self._handoff.to_agents(conversation, message, done)
         elif not message.text.strip():
             await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
-        elif conversation.expect:
+        else:
+            await self._answer_text(conversation, message, done)
+
+    async def _answer_text(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        if self._linking is not None:
+            rest = await self._linking.route(conversation, message, done)
+            if rest is None:
+                return
+            conversation = rest
+        if conversation.expect:
             released = await self._follow_up(conversation, message, done)
             if released is not None:
                 await self._classify(released, message, done)

@@ -39,7 +39,8 @@ script or MULTI over them touches one slot only.
                                       code, expiry, wrong tries)
 - ``continue:<token>``                -> customer id: a single-use "continue on the web" link
 - ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
-- ``merges``                          set of merges begun and not finished ("<from> <into>")
+- ``merges``                          sorted set: merges begun and not finished ("<from> <into>"),
+                                      by start time
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The two customers' keys live in different Redis Cluster slots, so a merge is a sequence of
 idempotent steps, never one transaction: it is recorded in ``merges`` first and removed from
-it last, and :meth:`Merger.resume` runs again whatever a crash left halfway (each step can
-run twice). Both histories stay readable throughout.
+it last, and :meth:`Merger.resume` (at start-up and every 30 s, in any process) runs again
+whatever a crash left halfway (each step can run twice). Both histories stay readable
+throughout.
 
 1. ``cust:{<from>}:merged`` names the survivor;
 2. every address of the absorbed customer points to the survivor (later messages land there)
@@ -20,11 +21,14 @@ that asked for the link.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 
 import redis.asyncio as redis
 
+from bot import tasks
 from bot.desk_queue import DeskQueue, post_task
 from bot.events import RESYNC
 from bot.keys import MERGES_KEY, conversation_key, customer_key, events_channel
@@ -32,6 +36,8 @@ from bot.models import Address, Conversation, Message, Role, State
 from bot.store import Store
 from bot.tickets import Tickets
 
+RESUME_EVERY_S = 30.0
+STALE_S = 30.0  # a merge begun this long ago and not finished was cut short
 MOVED_TEXT = "This customer linked another address; the conversation continues in ticket {ticket}."
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,7 @@ class Merger:
         self._desk = desk
         self._cap = history_cap
         self._merge_history = client.register_script(MERGE_HISTORY)
+        self._task: asyncio.Task[None] | None = None
 
     async def link(self, cid: str, address: Address) -> str:
         """Attach ``address`` (verified) to customer ``cid``; the customer id that holds the
@@ -96,22 +103,40 @@ class Merger:
 
     async def merge(self, absorbed: str, survivor: str) -> None:
         """Merge customer ``absorbed`` into ``survivor`` (safe to run again after a crash)."""
-        await self._redis.sadd(MERGES_KEY, f"{absorbed} {survivor}")
+        await self._redis.zadd(MERGES_KEY, {f"{absorbed} {survivor}": time.time()}, nx=True)
         await self._redis.set(customer_key(absorbed, "merged"), survivor, ex=self._store.ttl_s)
         await self._move_addresses(absorbed, survivor)
         await self._copy_history(absorbed, survivor)
         await self._close_second_ticket(absorbed, survivor)
         for cid in (absorbed, survivor):
             await self._redis.publish(events_channel(cid), json.dumps(RESYNC))
-        await self._redis.srem(MERGES_KEY, f"{absorbed} {survivor}")
+        await self._redis.zrem(MERGES_KEY, f"{absorbed} {survivor}")
         log.info("customer %s merged into %s", absorbed, survivor)
 
-    async def resume(self) -> int:
-        """Finish the merges a crash left halfway; how many there were."""
-        pending = [str(item).split(" ", 1) for item in await self._redis.smembers(MERGES_KEY)]
-        for absorbed, survivor in pending:
+    async def resume(self, older_than_s: float = 0.0) -> int:
+        """Finish the merges a crash left halfway (begun more than ``older_than_s`` ago: one
+        still running elsewhere is left alone); how many there were."""
+        stale = await self._redis.zrangebyscore(MERGES_KEY, "-inf", time.time() - older_than_s)
+        for item in stale:
+            absorbed, survivor = str(item).split(" ", 1)
             await self.merge(absorbed, survivor)
-        return len(pending)
+        return len(stale)
+
+    async def start(self) -> None:
+        """Finish what a crash left, now and every ``RESUME_EVERY_S`` (any process may)."""
+        self._task = asyncio.create_task(self._resume_forever(), name="merge-resume")
+
+    async def stop(self) -> None:
+        """Stop looking for unfinished merges."""
+        await tasks.stop(self._task)
+
+    async def _resume_forever(self) -> None:
+        while True:
+            try:
+                await self.resume(STALE_S)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("resuming merges failed: %s", exc)
+            await asyncio.sleep(RESUME_EVERY_S)
 
     async def merged_into(self, cid: str) -> str | None:
         """The customer ``cid`` was merged into, if it was."""

@@ -68,3 +68,22 @@ class Metrics:
             ["channel", "status"],
             registry=self.registry,
         )
+        self.link_codes = Counter(
+            "omnibot_link_codes_total",
+            "Phone verification codes: sent, refused (limits, opt-outs) and the checks of typed "
+            "codes (linked, wrong, expired, void)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.links = Counter(
+            "omnibot_links_total",
+            "Verified links made: a phone linked by code (sms), a web chat opened by a "
+            "texted link (webchat); merged says two customers with history became one",
+            ["channel", "merged"],
+            registry=self.registry,
+        )
+        self.multichannel = Counter(
+            "omnibot_multichannel_conversations_total",
+            "Conversations that came to use more than one channel",
+            registry=self.registry,
+        )

@@ -106,9 +106,14 @@ class Outbox:
         to: Address | None,
         messages: Sequence[Message],
         meta: MetaUpdate | None = None,
+        private: Sequence[tuple[Address, Message]] = (),
     ) -> None:
-        """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write."""
+        """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write;
+        ``private`` messages are queued for their address without entering the history (a
+        verification code, a sign-in link: for the holder of that address only)."""
         entries = self.entries(to, messages)
+        for address, message in private:
+            entries += self.entries(address, (message,))
         await self._store.record(cid, messages, meta, outbound=entries)
         if entries:
             self.kick(cid)

@@ -127,6 +127,12 @@ class Store:
         pipe.expire(addresses, self.ttl_s)
         await pipe.execute()
 
+    async def unlink(self, cid: str, address: Address) -> None:
+        """Detach ``address`` from customer ``cid`` (its history stays with the customer)."""
+        if await self.customer_for(address) == cid:
+            await self._redis.delete(address_key(address))
+        await self._redis.srem(customer_key(cid, "addresses"), f"{address.channel}:{address.id}")
+
     async def customer(self, cid: str) -> Customer:
         """The customer's profile with every linked address."""
         pipe = self._redis.pipeline(transaction=False)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.contracts import InboundHandler, Sent, Unsure
+from bot.contracts import InboundHandler, LinkOpener, Sent, Unsure
 from bot.events import Event
 from bot.hub import EventHub
 from bot.limits import RateLimiter
@@ -37,6 +37,10 @@ MAX_STRIKES = 10  # refused frames in a row before the socket is closed
 HEARTBEAT_S = 30.0
 CHANNEL = "webchat"
 
+LINK_REFUSED = FrameError(
+    "link_invalid", "This link has expired or was already used. You can chat here as usual."
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -59,9 +63,15 @@ class WebChatConnector:
         allowed_origins: tuple[str, ...] = (),
         public_url: str | None = None,
         new_sessions: RateLimiter | None = None,
+        open_link: LinkOpener | None = None,
+        sms: bool = False,
     ) -> None:
-        """``new_sessions`` limits the sessions one IP address may open."""
+        """``new_sessions`` limits the sessions one IP address may open; ``open_link`` takes
+        a page opened with ``?continue=<token>`` (texted to an SMS customer) to that
+        customer's conversation; ``sms`` says visitors can carry on by SMS."""
         self._store = store
+        self._open_link = open_link
+        self._sms = sms
         self._new_sessions = new_sessions
         self._hub = hub
         self._handle = handle
@@ -108,7 +118,7 @@ class WebChatConnector:
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
-            await self._converse(ws, request.query.get("token"))
+            await self._converse(ws, request.query.get("token"), request.query.get("continue"))
         except Exception as error:  # e.g. Redis restarting: the widget reconnects and resends
             log.warning("web chat session interrupted: %r", error)
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
@@ -139,13 +149,18 @@ class WebChatConnector:
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"restarting")
 
-    async def _converse(self, ws: web.WebSocketResponse, requested: str | None) -> None:
-        token, cid = await self._session(requested)
+    async def _converse(
+        self, ws: web.WebSocketResponse, requested: str | None, link: str | None
+    ) -> None:
+        opened = await self._continue(link) if link else None
+        token, cid = opened or await self._session(requested)
         with self._hub.listen(cid) as events:
             conversation = await self._store.load(cid)
-            await _send(ws, session_frame(token))
+            await _send(ws, session_frame(token, self._sms))
             await _send(ws, history_frame([m.to_dict() for m in conversation.messages]))
             await _send(ws, state_frame(conversation.state.value))
+            if link and opened is None:
+                await _send(ws, error_frame(LINK_REFUSED))
             already = {m.id for m in conversation.messages}
             pump = asyncio.create_task(self._pump(ws, events, already))
             try:
@@ -154,6 +169,14 @@ class WebChatConnector:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
+
+    async def _continue(self, link: str) -> tuple[str, str] | None:
+        """A new session on the conversation a texted link opens (None: no such link now)."""
+        if self._open_link is None:
+            return None
+        token = secrets.token_urlsafe(24)
+        cid = await self._open_link(link, Address(CHANNEL, token))
+        return None if cid is None else (token, cid)
 
     async def _session(self, token: str | None) -> tuple[str, str]:
         if token and TOKEN_RE.match(token):

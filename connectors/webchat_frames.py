@@ -36,10 +36,12 @@ class ClientMessageFrame(TypedDict, total=False):
 
 
 class SessionFrame(TypedDict):
-    """The first server frame: the session token to resume with."""
+    """The first server frame: the session token to resume with, and whether the visitor
+    can carry on by SMS (the widget then offers "Continue by SMS")."""
 
     type: Literal["session"]
     token: str
+    sms: bool
 
 
 class HistoryFrame(TypedDict):
@@ -104,9 +106,9 @@ def parse_client_frame(raw: str) -> ClientMessage:
     return ClientMessage(text=text.strip(), client_id=client_id)
 
 
-def session_frame(token: str) -> SessionFrame:
+def session_frame(token: str, sms: bool = False) -> SessionFrame:
     """The frame naming the visitor's session token."""
-    return {"type": "session", "token": token}
+    return {"type": "session", "token": token, "sms": sms}
 
 
 def history_frame(messages: Sequence[MessageDict]) -> HistoryFrame:

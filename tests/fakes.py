@@ -117,6 +117,7 @@ class SettledOutbox(Outbox):
         to: Address | None,
         messages: Sequence[Message],
         meta: MetaUpdate | None = None,
+        private: Sequence[tuple[Address, Message]] = (),
     ) -> None:
-        await super().say(cid, to, messages, meta)
+        await super().say(cid, to, messages, meta, private)
         await self.settle()

@@ -50,18 +50,29 @@
                         "Connection lost. Reconnecting…");
   var log = el("ol", { class: "omnibot-messages", role: "log", "aria-live": "polite",
                        "aria-relevant": "additions", "aria-label": "Conversation" });
+  var toSms = el("button", { class: "omnibot-action", type: "button", hidden: "" }, "Continue by SMS");
   var form = el("form", { class: "omnibot-form" });
   var input = el("textarea", { class: "omnibot-input", rows: "1", maxlength: String(MAX_CHARS),
                                placeholder: "Write a message…", "aria-label": "Message" });
   var send = el("button", { class: "omnibot-send", type: "submit", "aria-label": "Send" }, "Send");
   form.appendChild(input);
   form.appendChild(send);
-  [header, banner, reconnecting, log, form].forEach(function (n) { panel.appendChild(n); });
+  [header, banner, reconnecting, log, toSms, form].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel);
   root.appendChild(launcher);
   document.body.appendChild(root);
 
   var ws = null, token = storedToken(), retry = 0, opened = false, rendered = {}, pending = [];
+  // a link texted to an SMS customer: ?continue=<token> opens this chat on their conversation
+  var params = new URLSearchParams(location.search);
+  var resume = params.get("continue");
+  function dropResume() {
+    resume = null;
+    params.delete("continue");
+    var query = params.toString();
+    try { history.replaceState(null, "", location.pathname + (query ? "?" + query : "") + location.hash); }
+    catch (e) { /* a sandboxed page */ }
+  }
 
   function timeOf(ts) {
     var d = new Date(ts * 1000);
@@ -106,7 +117,10 @@
   }
 
   function connect() {
-    var url = wsBase + (token ? "?token=" + encodeURIComponent(token) : "");
+    var query = [];
+    if (token) query.push("token=" + encodeURIComponent(token));
+    if (resume) query.push("continue=" + encodeURIComponent(resume));
+    var url = wsBase + (query.length ? "?" + query.join("&") : "");
     ws = new WebSocket(url);
     ws.onopen = function () {
       retry = 0;
@@ -117,7 +131,11 @@
     ws.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === "session") { token = frame.token; storeToken(token); }
+      if (frame.type === "session") {
+        token = frame.token; storeToken(token);
+        toSms.hidden = !frame.sms;
+        if (resume) dropResume();  // used once; the session token carries on from here
+      }
       else if (frame.type === "history") { showWelcome(); frame.messages.forEach(addBubble); }
       else if (frame.type === "state") setState(frame.state);
       else if (frame.type === "message") addBubble(frame);
@@ -148,22 +166,27 @@
     launcher.setAttribute("aria-label", "Open chat");
     launcher.focus();
   }
+  function say(text) {
+    var frame = { type: "message", id: newId(), text: text };
+    pending.push(frame);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
   function submit() {
     var text = input.value.trim();
     if (!text) return;
     if (text.length > MAX_CHARS) { showError("Messages can be at most " + MAX_CHARS + " characters."); return; }
-    var frame = { type: "message", id: newId(), text: text };
-    pending.push(frame);
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+    say(text);
     input.value = "";
   }
 
   launcher.addEventListener("click", function () { if (panel.hidden) open(); else hide(); });
   close.addEventListener("click", hide);
+  toSms.addEventListener("click", function () { say("Continue by SMS"); input.focus(); });
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
     if (e.key === "Escape") hide();
   });
-  if (token) { opened = true; showWelcome(); connect(); }
+  if (resume) open();
+  else if (token) { opened = true; showWelcome(); connect(); }
 })();

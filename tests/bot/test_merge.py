@@ -115,7 +115,7 @@ async def test_a_merge_cut_short_is_finished_by_a_rerun_without_repeats(
     sms = await say(store, PHONE, "one", 1.0)
     web = await say(store, WEB, "two", 2.0)
     # the process died after recording the merge and moving the addresses
-    await redis_client.sadd(MERGES_KEY, f"{sms} {web}")
+    await redis_client.zadd(MERGES_KEY, {f"{sms} {web}": 1.0})
     await redis_client.set(customer_key(sms, "merged"), web)
     await store.link(web, PHONE)
     assert await texts(store, sms) == ["one", "re: one"]  # both histories readable

@@ -1,0 +1,292 @@
+"""Carrying a conversation across channels, as the customer asks for it in the chat.
+
+From the web chat, "text me instead" (or the widget's "Continue by SMS") asks for a phone
+number, texts a one-time code to it and links the phone once the code is typed back; later
+texts from that phone land in the same conversation (two customers with history are merged:
+:mod:`bot.merge`). By SMS, "continue on the web" texts a single-use link that opens the web
+chat on the conversation. "Stop texting me here" unlinks the phone; its history stays. Names,
+numbers or e-mails typed in a message never link anyone: only the code's holder can.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.deliveries import Deliveries
+from bot.identity import Check, CodeRefusedError, Identity, phone_number
+from bot.merge import Merger
+from bot.metrics import Metrics
+from bot.models import Address, Conversation, Message, Role
+from bot.outbox import Outbox
+from bot.store import MetaUpdate, Store
+
+SMS, WEBCHAT = "sms", "webchat"
+EXPECT_PHONE, EXPECT_CODE = "link:phone", "link:code"
+TO_SMS = re.compile(
+    r"\b(text|sms|txt)\s+me\b"
+    r"|\b(continue|carry on|switch|move|go)\b.{0,20}\b(sms|texts?|texting)\b",
+    re.IGNORECASE,
+)
+TO_WEB = re.compile(
+    r"\b(continue|carry on|switch|move|go)\b.{0,20}\b(web|website|browser|online|web ?chat)\b",
+    re.IGNORECASE,
+)
+UNLINK = re.compile(
+    r"\bstop texting me\b|\bdon'?t text me\b|\bunlink\b.{0,20}\b(number|phone)\b", re.IGNORECASE
+)
+CANCEL = re.compile(r"^\s*(cancel|never ?mind|no thanks?|stay here)\s*[.!]?\s*$", re.IGNORECASE)
+CODE = re.compile(r"^\s*(\d{6})\s*\.?\s*$")
+
+
+@dataclass(frozen=True)
+class LinkingTexts:
+    """What the customer is told along the way."""
+
+    ask_phone: str = (
+        "Sure. What's your mobile number, with the country code (e.g. +1 555 123 4567)? "
+        "I'll text you a 6-digit code to check it's yours."
+    )
+    bad_phone: str = (
+        "That doesn't look like a mobile number. Please give it with the country code, "
+        'e.g. +1 555 123 4567, or say "cancel".'
+    )
+    code_sent: str = "I've texted a 6-digit code to {phone}. Type it here (it's valid 10 minutes)."
+    code_sms: str = "{code} is your code to continue your chat by text. It expires in 10 minutes."
+    ask_code: str = 'Please type the 6-digit code I texted to {phone}, or say "cancel".'
+    wrong_code: str = "That code isn't right. {tries} more {tries_word} left."
+    expired_code: str = 'That code has expired. Say "text me instead" for a new one.'
+    void_code: str = (
+        'Too many wrong codes, so that one no longer works. Say "text me instead" to start over.'
+    )
+    no_code: str = 'There\'s no code waiting for you. Say "text me instead" to get one.'
+    too_many: str = "Too many codes were asked for. Please try again in about {minutes} minutes."
+    opted_out: str = (
+        "That number asked us not to text it (STOP). Text START to {shop}, then ask again."
+    )
+    linked: str = "Done: {phone} is linked. {where} and we'll carry on right where we are."
+    text_us: str = "Text us at {shop}"
+    text_us_anywhere: str = "Reply to our texts"
+    cancelled: str = "OK, we'll stay here."
+    no_sms: str = "Texting isn't available here, sorry. We can carry on in this chat."
+    link_sms: str = (
+        "Continue our conversation on the web (the link works once, for 15 minutes): {url}"
+    )
+    link_note: str = "Texted a link to continue on the web (works once, for 15 minutes)."
+    no_web: str = "The web chat isn't available from here, sorry. We can carry on by text."
+    unlinked: str = "Done: we won't text {phone} about this conversation any more."
+    nothing_linked: str = "No phone is linked to this chat."
+
+
+@dataclass(frozen=True)
+class LinkingSetup:
+    """Where the customer can go: the shop's SMS number and the web chat's public URL."""
+
+    sms: bool
+    shop_number: str | None
+    public_url: str | None
+
+
+class Linking:
+    """Recognises linking requests and their follow-ups and answers them."""
+
+    def __init__(
+        self,
+        store: Store,
+        identity: Identity,
+        merger: Merger,
+        outbox: Outbox,
+        deliveries: Deliveries,
+        setup: LinkingSetup,
+        metrics: Metrics | None = None,
+        texts: LinkingTexts | None = None,
+    ) -> None:
+        self._store = store
+        self._identity = identity
+        self._merger = merger
+        self._outbox = outbox
+        self._deliveries = deliveries
+        self._setup = setup
+        self._metrics = metrics or Metrics()
+        self._texts = texts or LinkingTexts()
+
+    async def route(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> Conversation | None:
+        """Handle ``message`` when it is part of linking (None); otherwise the conversation to
+        answer it in as usual (a linking question the customer walked away from is dropped)."""
+        text, channel = message.text, message.channel
+        if conversation.expect == EXPECT_PHONE:
+            return await self._phone(conversation, text, done)
+        if conversation.expect == EXPECT_CODE:
+            return await self._code(conversation, text, done)
+        if UNLINK.search(text):
+            await self._unlink(conversation, done)
+        elif channel == WEBCHAT and TO_SMS.search(text):
+            await self._ask_phone(conversation, done)
+        elif channel == SMS and TO_WEB.search(text):
+            await self._send_link(conversation, done)
+        else:
+            return conversation
+        return None
+
+    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
+        reply = Message(role=Role.BOT, text=text)
+        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+
+    def _walked_away(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
+        done["expect"] = None
+        return replace(conversation, expect=None)
+
+    async def _ask_phone(self, conversation: Conversation, done: MetaUpdate) -> None:
+        if not self._setup.sms:
+            await self._reply(conversation, self._texts.no_sms, done)
+            return
+        await self._reply(conversation, self._texts.ask_phone, {**done, "expect": EXPECT_PHONE})
+
+    async def _phone(
+        self, conversation: Conversation, text: str, done: MetaUpdate
+    ) -> Conversation | None:
+        if CANCEL.match(text):
+            await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
+            return None
+        phone = phone_number(text)
+        if phone is None:
+            if not any(c.isdigit() for c in text):
+                return self._walked_away(conversation, done)
+            await self._reply(conversation, self._texts.bad_phone, done)
+            return None
+        await self._send_code(conversation, phone, done)
+        return None
+
+    async def _send_code(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
+        stop: MetaUpdate = {**done, "expect": None}
+        if await self._deliveries.opted_out(Address(SMS, phone)):
+            self._metrics.link_codes.labels(result="refused").inc()
+            shop = self._setup.shop_number or "our number"
+            await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop)
+            return
+        try:
+            code = await self._identity.issue_code(conversation.id, phone)
+        except CodeRefusedError as error:
+            self._metrics.link_codes.labels(result="refused").inc()
+            minutes = max(1, round((error.retry_after_s or 60) / 60))
+            await self._reply(conversation, self._texts.too_many.format(minutes=minutes), stop)
+            return
+        self._metrics.link_codes.labels(result="sent").inc()
+        note = Message(role=Role.BOT, text=self._texts.code_sent.format(phone=masked(phone)))
+        sms = Message(role=Role.BOT, text=self._texts.code_sms.format(code=code))
+        await self._outbox.say(
+            conversation.id,
+            conversation.last_address,
+            (note,),
+            {**done, "expect": EXPECT_CODE},
+            private=((Address(SMS, phone), sms),),
+        )
+
+    async def _code(
+        self, conversation: Conversation, text: str, done: MetaUpdate
+    ) -> Conversation | None:
+        if CANCEL.match(text):
+            await self._identity.cancel_code(conversation.id)
+            await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
+            return None
+        typed = CODE.match(text)
+        if typed is None:
+            if not any(c.isdigit() for c in text):
+                return self._walked_away(conversation, done)
+            phone = await self._identity.pending_phone(conversation.id)
+            await self._reply(
+                conversation, self._texts.ask_code.format(phone=masked(phone or "")), done
+            )
+            return None
+        checked = await self._identity.check_code(conversation.id, typed.group(1))
+        self._metrics.link_codes.labels(result=checked.outcome.value).inc()
+        if checked.outcome is Check.LINKED and checked.phone is not None:
+            await self._linked(conversation, checked.phone, done)
+        elif checked.outcome is Check.WRONG:
+            tries = checked.tries_left
+            text = self._texts.wrong_code.format(
+                tries=tries, tries_word="try" if tries == 1 else "tries"
+            )
+            await self._reply(conversation, text, done)
+        else:
+            said = {
+                Check.EXPIRED: self._texts.expired_code,
+                Check.VOID: self._texts.void_code,
+            }.get(checked.outcome, self._texts.no_code)
+            await self._reply(conversation, said, {**done, "expect": None})
+        return None
+
+    async def _linked(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
+        """Link the phone (merging when it has a customer of its own) and say so where the
+        customer is, in the conversation that holds everything from now on."""
+        address = Address(SMS, phone)
+        owner = await self._store.customer_for(address)
+        before = await self._store.customer(conversation.id)
+        survivor = await self._merger.link(conversation.id, address)
+        merged = owner is not None and owner != conversation.id
+        self._metrics.links.labels(channel=SMS, merged=str(merged).lower()).inc()
+        if SMS not in {a.channel for a in before.addresses}:
+            self._metrics.multichannel.inc()
+        shop = self._setup.shop_number
+        where = self._texts.text_us.format(shop=shop) if shop else self._texts.text_us_anywhere
+        text = self._texts.linked.format(phone=masked(phone), where=where)
+        reply = Message(role=Role.BOT, text=text)
+        meta: MetaUpdate = {**done, "expect": None}
+        if survivor == conversation.id:
+            await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+            return
+        # the phone's conversation had an open ticket and holds everything now
+        await self._store.record(conversation.id, meta=meta)
+        here: MetaUpdate = {}
+        if conversation.last_address is not None:
+            here["last_address"] = conversation.last_address
+        await self._outbox.say(survivor, conversation.last_address, (reply,), here)
+
+    async def open_link(self, token: str, address: Address) -> str | None:
+        """Redeem a "continue on the web" link for a new web chat ``address``: the customer
+        it now belongs to, or None (unknown, expired or used link)."""
+        cid = await self._identity.redeem_link(token)
+        if cid is None:
+            return None
+        cid = await self._merger.merged_into(cid) or cid
+        before = await self._store.customer(cid)
+        await self._store.link(cid, address)
+        self._metrics.links.labels(channel=WEBCHAT, merged="false").inc()
+        if WEBCHAT not in {a.channel for a in before.addresses}:
+            self._metrics.multichannel.inc()
+        return cid
+
+    async def _send_link(self, conversation: Conversation, done: MetaUpdate) -> None:
+        base = self._setup.public_url
+        if not base:
+            await self._reply(conversation, self._texts.no_web, done)
+            return
+        token = await self._identity.issue_link(conversation.id)
+        url = f"{base.rstrip('/')}/?continue={token}"
+        note = Message(role=Role.BOT, text=self._texts.link_note)
+        link = replace(note, text=self._texts.link_sms.format(url=url))
+        to = conversation.last_address
+        # the history keeps the note; only the phone gets the link itself
+        await self._outbox.say(
+            conversation.id, None, (note,), done, private=((to, link),) if to else ()
+        )
+
+    async def _unlink(self, conversation: Conversation, done: MetaUpdate) -> None:
+        customer = await self._store.customer(conversation.id)
+        phones = [a for a in customer.addresses if a.channel == SMS]
+        if not phones:
+            await self._reply(conversation, self._texts.nothing_linked, done)
+            return
+        for phone in phones:
+            await self._store.unlink(conversation.id, phone)
+        text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
+        await self._reply(conversation, text, done)
+
+
+def masked(phone: str) -> str:
+    """A phone number with all but its last 4 digits hidden (+1•••••4321)."""
+    if len(phone) <= 6:
+        return phone
+    return phone[:2] + "•" * (len(phone) - 6) + phone[-4:]
