@@ -1,0 +1,251 @@
+"""One customer across channels, end to end: a web visitor links their phone by a texted code
+and carries on by SMS; an SMS customer opens the web chat with a texted link; merging with an
+open ticket and open sockets; unlinking; wrong, reused and guessed codes and links."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import SERVICES
+from bot.handoff import WAITING_TEXT
+from bot.identity import MAX_TRIES
+from bot.linking import masked
+from bot.log_desk import LogDesk
+from bot.models import Address, Role, State
+from connectors.webchat import CHANNEL as WEBCHAT
+from tests.conftest import PUBLIC_URL, SHOP_NUMBER, AppFactory
+from tests.phone import CUSTOMER, Phone
+from tests.twilio_fake import FakeTwilio
+from tests.webchat_client import Frame, frame, opening
+
+ClientFactory = Any
+_ids = itertools.count(1)
+
+
+class Visitor:
+    """A web chat visitor on one socket."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
+        self.ws, self.token = ws, token
+
+    async def say(self, text: str) -> str:
+        """Send ``text``; the bot's answer."""
+        await self.ws.send_json({"type": "message", "id": f"m{next(_ids)}", "text": text})
+        return str((await self.next_from(Role.BOT))["text"])
+
+    async def next_from(self, role: Role) -> Frame:
+        """The next message frame from ``role`` (other frames skipped)."""
+        while True:
+            got = await frame(self.ws)
+            if got["type"] == "message" and got["role"] == role.value:
+                return got
+
+
+@pytest.fixture
+def app(make_app: AppFactory, sms_settings: dict[str, object]) -> web.Application:
+    return make_app(**sms_settings)
+
+
+@pytest.fixture
+async def client(aiohttp_client: ClientFactory, app: web.Application) -> Any:
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def phone(client: Any, app: web.Application, twilio_api: FakeTwilio) -> Phone:
+    return Phone(client, app, twilio_api)
+
+
+def code_in(phone: Phone) -> str:
+    """The code the last text to ``phone`` carried."""
+    found = re.search(r"\b(\d{6})\b", phone.received()[-1])
+    assert found is not None, phone.received()
+    return found.group(1)
+
+
+async def link_phone(visitor: Visitor, phone: Phone) -> str:
+    """Ask to continue by SMS, give the number, type the texted code; the last answer."""
+    assert "mobile number" in await visitor.say("Continue by SMS")
+    assert "texted a 6-digit code" in await visitor.say("+1 (555) 765-4321")
+    await phone.settle()
+    return await visitor.say(code_in(phone))
+
+
+async def web_cid(app: web.Application, token: str) -> str:
+    cid = await app[SERVICES].store.customer_for(Address(WEBCHAT, token))
+    assert cid is not None
+    return cid
+
+
+async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        await visitor.say("how do I return an item?")
+        linked = await link_phone(visitor, phone)
+        assert f"{masked(CUSTOMER)} is linked" in linked
+        assert SHOP_NUMBER in linked
+        cid = await web_cid(app, token)
+        assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) == cid
+        texted_code = code_in(phone)
+        await phone.text("did you get my return request?")
+        await phone.settle()
+        # the open web chat sees the SMS and its answer, in the same conversation
+        seen = await visitor.next_from(Role.CUSTOMER)
+        assert (seen["text"], seen["channel"]) == ("did you get my return request?", "sms")
+        answer = await visitor.next_from(Role.BOT)
+    assert phone.received()[-1] == answer["text"]
+    history = (await app[SERVICES].store.load(cid)).messages
+    customer = [(m.text, m.channel) for m in history if m.role is Role.CUSTOMER]
+    assert customer == [
+        ("how do I return an item?", WEBCHAT),
+        ("Continue by SMS", WEBCHAT),
+        ("+1 (555) 765-4321", WEBCHAT),
+        (texted_code, WEBCHAT),
+        ("did you get my return request?", "sms"),
+    ]
+    # the code went to the phone only: no bot message in the history carries it
+    assert not any(texted_code in m.text for m in history if m.role is not Role.CUSTOMER)
+    text = await (await client.get("/metrics")).text()
+    assert 'omnibot_link_codes_total{result="sent"} 1.0' in text
+    assert 'omnibot_links_total{channel="sms",merged="false"} 1.0' in text
+    assert "omnibot_multichannel_conversations_total 1.0" in text
+
+
+async def test_wrong_codes_never_link_and_the_fifth_voids_the_code(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        assert "mobile number" in await visitor.say("text me instead")
+        await visitor.say("+15557654321")
+        await phone.settle()
+        right = code_in(phone)
+        wrong = f"{(int(right) + 1) % 10**6:06d}"
+        answers = [await visitor.say(wrong) for _ in range(MAX_TRIES)]
+        assert "4 more tries left" in answers[0]
+        assert "1 more try left" in answers[3]
+        assert "no longer works" in answers[-1]
+        await visitor.say(right)  # too late: no code is pending, it is read as a message
+    assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) is None
+
+
+async def test_a_number_typed_in_a_message_links_nobody(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    await phone.text("hello")
+    await phone.settle()
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        await Visitor(ws, token).say("my number is +1 555 765 4321, I'm Ann")
+    assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) != await web_cid(
+        app, token
+    )
+
+
+async def test_an_sms_customer_opens_the_web_chat_with_a_texted_link_once(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    await phone.text("where is my order?")
+    await phone.text("please continue on the web")
+    await phone.settle()
+    found = re.search(r"\?continue=([A-Za-z0-9_-]+)", phone.received()[-1])
+    assert found is not None
+    assert phone.received()[-1].startswith("Continue our conversation on the web")
+    assert f"{PUBLIC_URL}/?continue=" in phone.received()[-1]
+    link = found.group(1)
+    cid = await phone.conversation_id()
+    stored = [m.text for m in (await app[SERVICES].store.load(cid)).messages]
+    assert not any(link in text for text in stored)  # the history keeps a note, not the link
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:
+        token, messages, _ = await opening(ws)
+        assert [m["text"] for m in messages][:3] == stored[:3]
+        await Visitor(ws, token).say("hello")
+    assert await web_cid(app, token) == cid
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:  # a normal session now
+        again, _, _ = await opening(ws)
+    assert again == token
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:  # used: void
+        other, _, _ = await opening(ws)
+        refused = await frame(ws)
+    assert (refused["type"], refused["code"]) == ("error", "link_invalid")
+    assert await web_cid(app, other) != cid
+
+
+@pytest.mark.parametrize("link", ["x" * 32, "../../etc/passwd", "%00", "a" * 500])
+async def test_guessed_or_malformed_links_open_nothing(
+    client: Any, app: web.Application, phone: Phone, link: str
+) -> None:
+    await phone.text("hello")
+    await phone.settle()
+    async with client.ws_connect("/webchat/ws", params={"continue": link}) as ws:
+        token, messages, _ = await opening(ws)
+        refused = await frame(ws)
+    assert refused["code"] == "link_invalid"
+    assert messages == []
+    assert await web_cid(app, token) != await phone.conversation_id()
+
+
+async def test_merging_into_an_open_ticket_keeps_sockets_working(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+    twilio_api: FakeTwilio,
+) -> None:
+    desk = LogDesk()
+    app = make_app(desk=desk, **sms_settings)
+    client = await aiohttp_client(app)
+    phone = Phone(client, app, twilio_api)
+    await phone.text("I want to talk to a human")
+    await phone.settle()
+    assert phone.received()[-1].endswith(WAITING_TEXT)
+    sms_cid = await phone.conversation_id()
+    [ticket] = desk.tickets
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        await visitor.say("how do I return an item?")
+        assert "mobile number" in await visitor.say("Continue by SMS")
+        await visitor.say("+15557654321")
+        await phone.settle()
+        await ws.send_json({"type": "message", "id": "code", "text": code_in(phone)})
+        # the merge asks the socket to resync: it closes with 1013 and the widget reconnects
+        while (got := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+            pass
+        assert got.type is aiohttp.WSMsgType.CLOSE
+        assert got.data == 1013
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
+        again, messages, state = await opening(ws)
+        assert state == State.WAITING.value  # the open escalation wins
+        texts = [m["text"] for m in messages]
+        assert texts.index("I want to talk to a human") < texts.index("how do I return an item?")
+        assert "is linked" in texts[-1]
+        await ws.send_json({"type": "message", "id": "after", "text": "any news?"})
+        await Visitor(ws, again).next_from(Role.CUSTOMER)
+    await phone.settle()
+    assert await web_cid(app, token) == sms_cid
+    assert "any news?" in [m.text for m in desk.tickets[ticket]]  # the ticket hears the web too
+
+
+async def test_stop_texting_me_unlinks_the_phone_and_keeps_the_history(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        await link_phone(visitor, phone)
+        answer = await visitor.say("please stop texting me here")
+        assert f"won't text {masked(CUSTOMER)}" in answer
+    cid = await web_cid(app, token)
+    assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) is None
+    assert Address("sms", CUSTOMER) not in (await app[SERVICES].store.customer(cid)).addresses
+    assert len((await app[SERVICES].store.load(cid)).messages) > 6
