@@ -23,6 +23,8 @@ from bot.store import MetaUpdate, Store
 
 SMS, WEBCHAT = "sms", "webchat"
 EXPECT_PHONE, EXPECT_CODE = "link:phone", "link:code"
+CARRY_OVER = "carried_over_from_web"  # slot: what the customer last asked on the web
+QUOTE_CHARS = 80
 TO_SMS = re.compile(
     r"\b(text|sms|txt)\s+me\b"
     r"|\b(continue|carry on|switch|move|go)\b.{0,20}\b(sms|texts?|texting)\b",
@@ -67,6 +69,7 @@ class LinkingTexts:
     linked: str = "Done: {phone} is linked. {where} and we'll carry on right where we are."
     text_us: str = "Text us at {shop}"
     text_us_anywhere: str = "Reply to our texts"
+    carried_over: str = 'Carrying on from our web chat, where you wrote: "{quote}"'
     cancelled: str = "OK, we'll stay here."
     no_sms: str = "Texting isn't available here, sorry. We can carry on in this chat."
     link_sms: str = (
@@ -116,6 +119,8 @@ class Linking:
         """Handle ``message`` when it is part of linking (None); otherwise the conversation to
         answer it in as usual (a linking question the customer walked away from is dropped)."""
         text, channel = message.text, message.channel
+        if channel == SMS and CARRY_OVER in conversation.slots:
+            conversation = await self._carry_over(conversation, done)
         if conversation.expect == EXPECT_PHONE:
             return await self._phone(conversation, text, done)
         if conversation.expect == EXPECT_CODE:
@@ -129,6 +134,15 @@ class Linking:
         else:
             return conversation
         return None
+
+    async def _carry_over(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
+        """The first text after linking: say where the conversation stands, once."""
+        slots = dict(conversation.slots)
+        quote = slots.pop(CARRY_OVER)
+        done["slots"] = slots
+        note = Message(role=Role.BOT, text=self._texts.carried_over.format(quote=quote))
+        await self._outbox.say(conversation.id, conversation.last_address, (note,))
+        return replace(conversation, slots=slots)
 
     async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
         reply = Message(role=Role.BOT, text=text)
@@ -234,7 +248,10 @@ class Linking:
         text = self._texts.linked.format(phone=masked(phone), where=where)
         reply = Message(role=Role.BOT, text=text)
         meta: MetaUpdate = {**done, "expect": None}
+        quote = _last_question(conversation)
         if survivor == conversation.id:
+            if quote:
+                meta["slots"] = {**conversation.slots, CARRY_OVER: quote}
             await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
             return
         # the phone's conversation had an open ticket and holds everything now
@@ -242,6 +259,9 @@ class Linking:
         here: MetaUpdate = {}
         if conversation.last_address is not None:
             here["last_address"] = conversation.last_address
+        if quote:
+            kept = await self._store.recent(survivor)
+            here["slots"] = {**kept.slots, CARRY_OVER: quote}
         await self._outbox.say(survivor, conversation.last_address, (reply,), here)
 
     async def open_link(self, token: str, address: Address) -> str | None:
@@ -283,6 +303,18 @@ class Linking:
             await self._store.unlink(conversation.id, phone)
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
         await self._reply(conversation, text, done)
+
+
+def _last_question(conversation: Conversation) -> str | None:
+    """What the customer last asked on the web before asking to link (shortened)."""
+    for message in reversed(conversation.messages):
+        text = message.text.strip()
+        if message.role is not Role.CUSTOMER or message.channel != WEBCHAT or not text:
+            continue
+        if TO_SMS.search(text) or CODE.match(text) or phone_number(text) or CANCEL.match(text):
+            continue
+        return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
+    return None
 
 
 def masked(phone: str) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
@@ -11,6 +14,8 @@ from playwright.async_api import Browser, Page, expect
 from bot.app import SERVICES
 from bot.models import Address, Media, Message, Role
 from tests.conftest import AppFactory
+from tests.phone import Phone
+from tests.twilio_fake import FakeTwilio
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 
@@ -85,4 +90,48 @@ async def test_an_attachment_shows_as_a_link(
     )
     link = page.get_by_role("link", name="Picture 1")
     await expect(link).to_have_attribute("href", picture.url)
+    await page.close()
+
+
+async def test_a_visitor_links_a_phone_and_texts_on_with_the_chat_known(
+    browser: Browser,
+    aiohttp_server: ServerFactory,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+    twilio_api: FakeTwilio,
+) -> None:
+    with socket.socket() as probe:  # the page's origin must be allowed beside PUBLIC_URL's
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    app = make_app(webchat_allowed_origins=(base_url,), **sms_settings)
+    await aiohttp_server(app, host="127.0.0.1", port=port)
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    answers = page.locator(".omnibot-bot:not(.omnibot-welcome) .omnibot-text")
+    await ask(page, "how do I return an item?")
+    await expect(answers).to_have_count(1, timeout=15_000)
+    await page.get_by_role("button", name="Continue by SMS").click()
+    await expect(answers.last).to_contain_text("mobile number", timeout=15_000)
+    await ask(page, "+1 555 765 4321")
+    await expect(answers.last).to_contain_text("texted a 6-digit code", timeout=15_000)
+    [code_sms] = twilio_api.created
+    code = re.search(r"\b\d{6}\b", str(code_sms["body"]))
+    assert code is not None
+    await ask(page, code.group(0))
+    await expect(answers.last).to_contain_text("is linked", timeout=15_000)
+
+    async with aiohttp.ClientSession(base_url) as http:
+        phone = Phone(http, app, twilio_api)
+        assert await phone.text("did you get my return request?") == 200
+        await phone.settle()
+    # the answer by SMS shows the web conversation is known; the page shows both channels
+    assert phone.received()[-2] == (
+        'Carrying on from our web chat, where you wrote: "how do I return an item?"'
+    )
+    await expect(page.locator(".omnibot-customer .omnibot-text").last).to_have_text(
+        "did you get my return request?", timeout=15_000
+    )
+    await expect(answers.last).to_have_text(phone.received()[-1], timeout=15_000)
     await page.close()

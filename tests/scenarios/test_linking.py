@@ -101,8 +101,16 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
         # the open web chat sees the SMS and its answer, in the same conversation
         seen = await visitor.next_from(Role.CUSTOMER)
         assert (seen["text"], seen["channel"]) == ("did you get my return request?", "sms")
+        note = await visitor.next_from(Role.BOT)
         answer = await visitor.next_from(Role.BOT)
-    assert phone.received()[-1] == answer["text"]
+    # the first text is told where the web chat stood, once
+    assert phone.received()[-2:] == [note["text"], answer["text"]]
+    assert (
+        note["text"] == 'Carrying on from our web chat, where you wrote: "how do I return an item?"'
+    )
+    await phone.text("thanks")
+    await phone.settle()
+    assert not any("Carrying on" in text for text in phone.received()[-1:])
     history = (await app[SERVICES].store.load(cid)).messages
     customer = [(m.text, m.channel) for m in history if m.role is Role.CUSTOMER]
     assert customer == [
@@ -111,6 +119,7 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
         ("+1 (555) 765-4321", WEBCHAT),
         (texted_code, WEBCHAT),
         ("did you get my return request?", "sms"),
+        ("thanks", "sms"),
     ]
     # the code went to the phone only: no bot message in the history carries it
     assert not any(texted_code in m.text for m in history if m.role is not Role.CUSTOMER)
@@ -223,6 +232,7 @@ async def test_merging_into_an_open_ticket_keeps_sockets_working(
             pass
         assert got.type is aiohttp.WSMsgType.CLOSE
         assert got.data == 1013
+    await phone.settle()
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
         again, messages, state = await opening(ws)
         assert state == State.WAITING.value  # the open escalation wins
