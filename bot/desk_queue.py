@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, NotRequired, TypedDict
 
 import redis.asyncio as redis
@@ -152,14 +153,19 @@ class DeskQueue:
                 change = TicketChange(
                     TicketStatus(task["status"]), task.get("agent"), task.get("at", 0.0)
                 )
-                await self._desk.update_ticket(ticket, conversation, change)
+                customer = await self._store.customer(cid)
+                await self._desk.update_ticket(
+                    ticket, replace(conversation, customer=customer), change
+                )
         elif conversation.ticket is not None and task["kind"] == "post":
             await self._desk.post(conversation.ticket, Message.from_dict(task["message"]))
         elif conversation.ticket is None and conversation.state is not State.BOT:
             # an open task, or a post whose ticket could not be opened yet: the new ticket's
             # transcript holds every message so far
             reason = conversation.escalation.reason if conversation.escalation else "escalated"
-            ticket = await self._desk.open_ticket(conversation, reason)
+            # the ticket is headed by who the customer is and every address they use
+            customer = await self._store.customer(cid)
+            ticket = await self._desk.open_ticket(replace(conversation, customer=customer), reason)
             await self._tickets.link_ticket(ticket, cid)
             await self._store.record(cid, meta={"ticket": ticket})
             shown = {message.id for message in conversation.messages}

@@ -204,6 +204,8 @@ class Dispatcher:
             )
             return
         self._metrics.answered.labels(intent=prediction.intent).inc()
+        if answer.slots:  # what an action learnt about the person stays on their profile
+            await self._store.remember(conversation.customer_id, answer.slots)
         await self._reply(
             conversation, answer.text, {**done, "misunderstood": 0, **_memory(answer)}
         )

@@ -239,6 +239,7 @@ class Linking:
         owner = await self._store.customer_for(address)
         before = await self._store.customer(conversation.id)
         survivor = await self._merger.link(conversation.id, address)
+        await self._store.remember(survivor, {"phone": phone})
         merged = owner is not None and owner != conversation.id
         self._metrics.links.labels(channel=SMS, merged=str(merged).lower()).inc()
         if SMS not in {a.channel for a in before.addresses}:

@@ -24,12 +24,14 @@ class LogDesk:
         """Log a new ticket with the whole transcript."""
         ticket = f"console-{new_id()}"
         self.tickets[ticket] = list(conversation.messages)
+        reaches = conversation.customer.addresses if conversation.customer else ()
         log.info(
-            "ticket %s for conversation %s: %s (%d messages)",
+            "ticket %s for conversation %s: %s (%d messages; channels: %s)",
             ticket,
             conversation.id,
             reason,
             len(conversation.messages),
+            ", ".join(sorted({a.channel for a in reaches})) or "-",
         )
         return ticket
 

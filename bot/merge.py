@@ -11,7 +11,8 @@ throughout.
    and joins its address set; profile fields the survivor lacks are copied;
 3. the absorbed history is copied into the survivor's by message id, ordered by time (the
    copies carry no ``seq``: they were handled where they arrived);
-4. a second open ticket is told where the conversation went and closed;
+4. a second open ticket is told where the conversation went and closed; the slots actions
+   set in either conversation are kept (the survivor's win);
 5. both conversations' listeners are asked to resync (web chat sockets reconnect with their
    token and get the merged history).
 
@@ -108,6 +109,7 @@ class Merger:
         await self._move_addresses(absorbed, survivor)
         await self._copy_history(absorbed, survivor)
         await self._close_second_ticket(absorbed, survivor)
+        await self._merge_slots(absorbed, survivor)
         for cid in (absorbed, survivor):
             await self._redis.publish(events_channel(cid), json.dumps(RESYNC))
         await self._redis.zrem(MERGES_KEY, f"{absorbed} {survivor}")
@@ -166,6 +168,12 @@ class Merger:
                 keys=[conversation_key(survivor, "history")],
                 args=[self._cap, self._store.ttl_s, *copies],
             )
+
+    async def _merge_slots(self, absorbed: str, survivor: str) -> None:
+        """What actions remembered in either conversation (the survivor's values win)."""
+        gone, kept = await self._store.recent(absorbed), await self._store.recent(survivor)
+        if gone.slots and not gone.slots.items() <= kept.slots.items():
+            await self._store.record(survivor, meta={"slots": {**gone.slots, **kept.slots}})
 
     async def _close_second_ticket(self, absorbed: str, survivor: str) -> None:
         """Two open tickets: the absorbed one is told where the conversation went, and closed."""

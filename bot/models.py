@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NotRequired, TypedDict
@@ -49,13 +50,23 @@ class Address:
     id: str
 
 
+PROFILE_FIELDS = ("name", "email", "phone", "language")
+TRANSIENT_SLOTS = frozenset({"requested_slot"})  # a form's progress, not about the person
+
+
 @dataclass(frozen=True)
 class Customer:
-    """A person, with every address known to belong to them."""
+    """A person, with every address known to belong to them and what is known about them:
+    ``name``, ``email``, ``phone`` (verified when linked by code), ``language``, and the free
+    ``attributes`` actions set (a last order number)."""
 
     id: str
     addresses: tuple[Address, ...] = ()
     name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,8 @@ class Conversation:
     ``expect`` names the intent whose action asked the customer something, so their next
     message goes straight back to it; ``slots`` are the values actions remembered.
     ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
-    last escalation that ended, so a new one can link it.
+    last escalation that ended, so a new one can link it; ``customer`` is read only where
+    it is shown (an agent's ticket).
     """
 
     id: str
@@ -186,6 +198,7 @@ class Conversation:
     escalation: Escalation | None = None
     previous_ticket: str | None = None
     notified_at: float = 0.0
+    customer: Customer | None = None  # the profile, where a reader needs it (the desk)
 
     def unanswered(self) -> tuple[Message, ...]:
         """The customer messages accepted but not yet handled, oldest first."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -33,10 +33,19 @@ from bot.keys import (
     events_channel,
     seen_key,
 )
-from bot.models import Address, Conversation, Customer, Message, new_id
+from bot.models import (
+    PROFILE_FIELDS,
+    TRANSIENT_SLOTS,
+    Address,
+    Conversation,
+    Customer,
+    Message,
+    new_id,
+)
 from bot.store_scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
+ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 DEDUP_TTL_S = 24 * 3600
 RATE_LIMIT = (30, 60)  # messages a customer may send, per this many seconds
 SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
@@ -140,7 +149,29 @@ class Store:
         pipe.smembers(customer_key(cid, "addresses"))
         profile, members = await pipe.execute()
         addresses = tuple(sorted(Address(*m.split(":", 1)) for m in members))
-        return Customer(id=cid, addresses=addresses, name=profile.get("name"))
+        attributes = {
+            name[len(ATTRIBUTE) :]: value
+            for name, value in profile.items()
+            if name.startswith(ATTRIBUTE)
+        }
+        known = {name: profile.get(name) for name in PROFILE_FIELDS}
+        return Customer(id=cid, addresses=addresses, attributes=attributes, **known)
+
+    async def remember(self, cid: str, facts: Mapping[str, str]) -> None:
+        """Keep ``facts`` on the customer's profile: its fields (name, e-mail, phone, language)
+        and, under their own names, any other attributes (slots an action set)."""
+        values: dict[str | bytes | bytearray | memoryview | int | float, str] = {
+            (name if name in PROFILE_FIELDS else ATTRIBUTE + name): value
+            for name, value in facts.items()
+            if name not in TRANSIENT_SLOTS and value
+        }
+        if not values:
+            return
+        key = customer_key(cid, "profile")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(key, mapping=values)
+        pipe.expire(key, self.ttl_s)
+        await pipe.execute()
 
     # conversations ----------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class TicketView:
     status: TicketStatus = TicketStatus.WAITING
     agent: str | None = None
     status_at: float | None = None
+    reaches: tuple[str, ...] = ()  # every address of the customer, as labels
+    email: str | None = None
 
 
 def customer_label(customer_id: str, name: str | None = None) -> str:
@@ -90,9 +92,14 @@ def ticket_view(
 ) -> TicketView:
     """The view of a conversation that has just been escalated (status waiting)."""
     address = conversation.last_address
+    known = conversation.customer
+    if known is not None and known.name:
+        customer_name = known.name
     return TicketView(
         conversation_id=conversation.id,
         customer=customer_label(conversation.customer_id, customer_name),
+        reaches=tuple(channel_label(a.channel, a.id) for a in known.addresses) if known else (),
+        email=known.email if known else None,
         channel=address.channel if address else _last_channel(conversation.messages),
         address=address.id if address else "",
         reason=reason,
@@ -134,6 +141,10 @@ def _ticket_fields(ticket: TicketView, tz: tzinfo) -> list[str]:
         f"*Channel*\n{escape(channel_label(ticket.channel, ticket.address))}",
         f"*Reason*\n{escape(ticket.reason) or '-'}",
     ]
+    if len(ticket.reaches) > 1:  # one customer on several channels
+        fields.append(f"*Reaches*\n{escape(', '.join(ticket.reaches))}")
+    if ticket.email:
+        fields.append(f"*E-mail*\n{escape(ticket.email)}")
     if ticket.intent is not None:
         fields.append(f"*Last intent*\n{_intent(ticket.intent, ticket.confidence)}")
     fields.append(f"*Escalated*\n{clock(ticket.escalated_at, tz, '%a %d %b, %H:%M')}")

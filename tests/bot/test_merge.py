@@ -141,3 +141,16 @@ async def test_listeners_of_both_conversations_are_asked_to_resync(
                 if item is not None and json.loads(item["data"]) == RESYNC:
                     heard.add(str(item["channel"]))
     assert heard == {events_channel(sms), events_channel(web)}
+
+
+async def test_the_profile_and_remembered_slots_carry_over(store: Store, merger: Merger) -> None:
+    sms = await say(store, PHONE, "where is my order", 1.0)
+    await store.remember(sms, {"name": "Ana", "order_number": "100234"})
+    await store.record(sms, meta={"slots": {"order_number": "100234", "size": "M"}})
+    web = await say(store, WEB, "hello", 2.0)
+    await store.remember(web, {"name": "Ana Lima"})
+    await store.record(web, meta={"slots": {"size": "L"}})
+    await merger.link(web, PHONE)
+    customer = await store.customer(web)
+    assert (customer.name, customer.attributes) == ("Ana Lima", {"order_number": "100234"})
+    assert (await store.recent(web)).slots == {"order_number": "100234", "size": "L"}

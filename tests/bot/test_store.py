@@ -283,3 +283,27 @@ async def test_a_customer_over_the_rate_limit_is_refused_and_nothing_is_stored(
     assert await store.accept(
         await store.resolve(other), other, "SM1", Message(role=Role.CUSTOMER, text="hi")
     )
+
+
+async def test_the_profile_keeps_fields_and_attributes_but_not_a_forms_progress(
+    store: Store,
+) -> None:
+    cid = await store.resolve(Address("webchat", "tok"))
+    await store.remember(
+        cid,
+        {
+            "name": "Ana",
+            "email": "ana@example.com",
+            "order_number": "100234",
+            "requested_slot": "x",
+        },
+    )
+    await store.remember(cid, {"language": "pt", "name": ""})  # an empty value changes nothing
+    customer = await store.customer(cid)
+    assert (customer.name, customer.email, customer.language, customer.phone) == (
+        "Ana",
+        "ana@example.com",
+        "pt",
+        None,
+    )
+    assert customer.attributes == {"order_number": "100234"}

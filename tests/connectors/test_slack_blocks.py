@@ -13,7 +13,7 @@ import pytest
 from slack_sdk.models.blocks import Block as SdkBlock
 
 from bot.contracts import TicketStatus
-from bot.models import Address, Conversation, Media, Message, Role
+from bot.models import Address, Conversation, Customer, Media, Message, Role
 from connectors.slack_blocks import (
     BACK_TO_BOT_ACTION,
     CLAIM_ACTION,
@@ -238,6 +238,22 @@ def test_ticket_view_of_a_conversation() -> None:
     )
     assert (view.customer, view.channel, view.address) == ("Ana (abcdef01)", "sms", "+15557654321")
     assert (view.status, view.agent, view.status_at) == (TicketStatus.WAITING, None, None)
+    assert "*Reaches*" not in json.dumps(ticket_blocks(view)[1])
+
+
+def test_a_customer_on_several_channels_heads_the_ticket_with_every_address() -> None:
+    customer = Customer(
+        id="abcdef0123456789",
+        addresses=(Address("sms", "+15557654321"), Address("webchat", "tok")),
+        name="Ana Lima",
+        email="ana@example.com",
+    )
+    conversation = Conversation(id=CONVERSATION_ID, customer_id=customer.id, customer=customer)
+    view = ticket_view(conversation, "frustration", escalated_at=ESCALATED)
+    fields = "\n".join(texts(ticket_blocks(view)[1]))
+    assert "Ana Lima (abcdef01)" in fields
+    assert "*Reaches*\nSMS +15557654321, Web chat" in fields
+    assert "*E-mail*\nana@example.com" in fields
 
 
 # ---- the transcript ---------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import Intents, build_intents
+from bot.app import SERVICES, Intents, build_intents
 from bot.contracts import Prediction
-from bot.models import Conversation
+from bot.models import Address, Conversation
 from bot.settings import Settings
 from intents.actions.order_status import ASK_TEXT
 from tests.conftest import AppFactory
@@ -33,12 +33,19 @@ async def exchange(ws: aiohttp.ClientWebSocketResponse, text: str) -> str:
 async def test_order_number_is_asked_for_then_looked_up(
     aiohttp_client: ClientFactory, make_app: AppFactory
 ) -> None:
-    client = await aiohttp_client(make_app())
+    app = make_app()
+    client = await aiohttp_client(app)
     async with client.ws_connect("/webchat/ws") as ws:
-        for _ in range(3):
+        token = (await ws.receive_json())["token"]
+        for _ in range(2):
             await ws.receive_json()
         assert await exchange(ws, "where is my order?") == ASK_TEXT
         assert "out for delivery" in await exchange(ws, "100234")
+        # what the action learnt stays on the customer's profile (a form's progress does not)
+        store = app[SERVICES].store
+        cid = await store.customer_for(Address("webchat", token))
+        assert cid is not None
+        assert (await store.customer(cid)).attributes == {"order_number": "100234"}
         assert await exchange(ws, "where is my order?") == ASK_TEXT
         hours = await exchange(ws, "what are your opening hours?")
         assert "Monday to Saturday" in hours
