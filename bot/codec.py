@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import TypedDict
 
-from bot.models import Address, Conversation, Escalation, Message, State
+from bot.models import (
+    PROFILE_FIELDS,
+    Address,
+    Conversation,
+    Customer,
+    Escalation,
+    Message,
+    State,
+)
+
+ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 
 
 class MetaUpdate(TypedDict, total=False):
@@ -47,7 +57,21 @@ def encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
     )
 
 
-def decode_conversation(cid: str, meta: Mapping[str, str], raw: Sequence[str]) -> Conversation:
+def decode_customer(cid: str, profile: Mapping[str, str], members: Iterable[str]) -> Customer:
+    """Customer ``cid`` from its profile hash and address set."""
+    addresses = tuple(sorted(Address(*m.split(":", 1)) for m in members))
+    attributes = {
+        name[len(ATTRIBUTE) :]: value
+        for name, value in profile.items()
+        if name.startswith(ATTRIBUTE)
+    }
+    known = {name: profile.get(name) for name in PROFILE_FIELDS}
+    return Customer(id=cid, addresses=addresses, attributes=attributes, **known)
+
+
+def decode_conversation(
+    cid: str, meta: Mapping[str, str], raw: Sequence[str], customer: Customer | None = None
+) -> Conversation:
     """The conversation of customer ``cid`` from its meta hash and (part of) its history."""
     last = None
     if meta.get("last_channel") and meta.get("last_id"):
@@ -67,6 +91,7 @@ def decode_conversation(cid: str, meta: Mapping[str, str], raw: Sequence[str]) -
         escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta else None,
         previous_ticket=meta.get("previous_ticket"),
         notified_at=float(meta.get("notified_at", 0.0)),
+        customer=customer,
     )
 
 

@@ -14,12 +14,13 @@ import random
 import time
 from contextvars import ContextVar, Token
 from types import TracebackType
+from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.client import Pipeline
 
-from bot.codec import covers_pending, decode_conversation
-from bot.keys import conversation_key
+from bot.codec import covers_pending, decode_conversation, decode_customer
+from bot.keys import conversation_key, customer_key
 from bot.models import Conversation
 from bot.store_scripts import EXTEND, RELEASE
 
@@ -57,23 +58,26 @@ async def read_recent(client: redis.Redis, cid: str) -> Conversation:
     """The conversation with its newest messages (older ones when some are unanswered)."""
     pipe = client.pipeline(transaction=False)
     _read_newest(pipe, cid)
-    meta, raw = await pipe.execute()
-    return await _complete(client, cid, meta, raw)
+    return await _complete(client, cid, await pipe.execute())
 
 
 def _read_newest(pipe: Pipeline, cid: str) -> None:
-    """Queue the reads of the conversation's meta and newest messages on ``pipe``."""
+    """Queue the reads of the conversation's meta and newest messages, and of its customer's
+    profile and addresses (answers and actions use them), on ``pipe``: one round trip."""
     pipe.hgetall(conversation_key(cid, "meta"))
     pipe.lrange(conversation_key(cid, "history"), -RECENT, -1)
+    pipe.hgetall(customer_key(cid, "profile"))
+    pipe.smembers(customer_key(cid, "addresses"))
 
 
-async def _complete(
-    client: redis.Redis, cid: str, meta: dict[str, str], raw: list[str]
-) -> Conversation:
+async def _complete(client: redis.Redis, cid: str, replies: list[Any]) -> Conversation:
+    """The conversation from ``_read_newest``'s replies (its whole history when an unanswered
+    message is older than the newest few)."""
+    meta, raw, profile, members = replies
     if not covers_pending(meta, raw, complete=len(raw) < RECENT):
         whole = await client.lrange(conversation_key(cid, "history"), 0, -1)
         raw = [str(item) for item in whole]
-    return decode_conversation(cid, meta, raw)
+    return decode_conversation(cid, meta, raw, decode_customer(cid, profile, members))
 
 
 class ConversationLock:
@@ -102,7 +106,7 @@ class ConversationLock:
             pipe = self._redis.pipeline(transaction=False)
             pipe.set(key, self.token, nx=True, px=self._ttl_ms)
             _read_newest(pipe, self.cid)
-            taken, meta, raw = await pipe.execute()
+            taken, *replies = await pipe.execute()
             if taken:
                 break
             if time.monotonic() >= deadline:
@@ -110,7 +114,7 @@ class ConversationLock:
             await asyncio.sleep(POLL_S)
         self._entered = _held.set({**(_held.get() or {}), self.cid: self})
         try:
-            return await _complete(self._redis, self.cid, meta, raw)
+            return await _complete(self._redis, self.cid, replies)
         except BaseException:
             await self._leave()
             raise

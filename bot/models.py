@@ -68,6 +68,12 @@ class Customer:
     language: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
 
+    def facts(self) -> dict[str, str]:
+        """What is known, as slots for answers and actions: the attributes, then the fields
+        that are set."""
+        known = {name: getattr(self, name) for name in PROFILE_FIELDS if getattr(self, name)}
+        return {**self.attributes, **known}
+
 
 @dataclass(frozen=True)
 class Media:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot.codec import MetaUpdate, decode_conversation, encode_meta
+from bot.codec import ATTRIBUTE, MetaUpdate, decode_conversation, decode_customer, encode_meta
 from bot.conversation_lock import ConversationLock, LockLostError, held_lock, read_recent
 from bot.events import message_event, state_event
 from bot.keys import (
@@ -45,7 +45,6 @@ from bot.models import (
 from bot.store_scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
-ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 DEDUP_TTL_S = 24 * 3600
 RATE_LIMIT = (30, 60)  # messages a customer may send, per this many seconds
 SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
@@ -148,14 +147,7 @@ class Store:
         pipe.hgetall(customer_key(cid, "profile"))
         pipe.smembers(customer_key(cid, "addresses"))
         profile, members = await pipe.execute()
-        addresses = tuple(sorted(Address(*m.split(":", 1)) for m in members))
-        attributes = {
-            name[len(ATTRIBUTE) :]: value
-            for name, value in profile.items()
-            if name.startswith(ATTRIBUTE)
-        }
-        known = {name: profile.get(name) for name in PROFILE_FIELDS}
-        return Customer(id=cid, addresses=addresses, attributes=attributes, **known)
+        return decode_customer(cid, profile, members)
 
     async def remember(self, cid: str, facts: Mapping[str, str]) -> None:
         """Keep ``facts`` on the customer's profile: its fields (name, e-mail, phone, language)
@@ -239,8 +231,10 @@ class Store:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(conversation_key(cid, "meta"))
         pipe.lrange(conversation_key(cid, "history"), 0, -1)
-        meta, raw = await pipe.execute()
-        return decode_conversation(cid, meta, raw)
+        pipe.hgetall(customer_key(cid, "profile"))
+        pipe.smembers(customer_key(cid, "addresses"))
+        meta, raw, profile, members = await pipe.execute()
+        return decode_conversation(cid, meta, raw, decode_customer(cid, profile, members))
 
     async def recent(self, cid: str) -> Conversation:
         """The conversation with its newest messages and every unanswered one."""

@@ -7,6 +7,8 @@ intent or action, and what went wrong, go to the log.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 
 from bot.contracts import Answer, Prediction
 from bot.dispatcher import NO_ANSWER_REASON
@@ -21,6 +23,7 @@ ACTION_FAILED_REASONS: dict[ActionFailure, str] = {
     ActionFailure.UNREACHABLE: "custom action failed (action server unreachable)",
 }
 NO_RUNNER_REASON = "custom action not available"
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,8 @@ class CatalogueResponder:
             log.warning("no automated answer: intent %r is not in the catalogue", prediction.intent)
             return Answer(text=None, escalate=NO_ANSWER_REASON)
         if intent.action is None:
-            return Answer(text=intent.answer, escalate=intent.escalate)
+            answer = render(intent.answer, _facts(conversation)) if intent.answer else None
+            return Answer(text=answer, escalate=intent.escalate)
         return await self._run_action(intent, prediction, conversation, text)
 
     async def _run_action(
@@ -57,7 +61,7 @@ class CatalogueResponder:
             return Answer(text=None, escalate=NO_RUNNER_REASON)
         try:
             result = await self._actions.run(
-                intent.action, conversation, prediction, text, dict(conversation.slots)
+                intent.action, conversation, prediction, text, _facts(conversation)
             )
         except ActionError as error:
             log.warning("custom action %s failed (%s): %s", error.action, error.kind, error.detail)
@@ -75,3 +79,27 @@ class CatalogueResponder:
         return Answer(
             text=texts, escalate=intent.escalate if texts else None, expect=expect, slots=slots
         )
+
+
+def _facts(conversation: Conversation) -> dict[str, str]:
+    """The customer's profile with the conversation's slots over it (what actions see)."""
+    known = conversation.customer.facts() if conversation.customer else {}
+    return {**known, **conversation.slots}
+
+
+def render(template: str, facts: Mapping[str, str]) -> str:
+    """``template`` with ``{name}``-style placeholders filled from ``facts``; one that is not
+    known is left out with the space before it ("Hi {name}, ..." becomes "Hi, ...")."""
+    missing: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        value = facts.get(match.group(1))
+        if value is None:
+            missing.append(match.group(1))
+        return value or ""
+
+    text = PLACEHOLDER.sub(fill, template)
+    if not missing:
+        return text
+    text = re.sub(r" +([,.!?;:])", r"\1", text)
+    return re.sub(r" {2,}", " ", text).strip()

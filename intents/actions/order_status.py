@@ -31,6 +31,7 @@ UNKNOWN_TEXT = (
     "It's the 5 to 10 digits in your confirmation email."
 )
 STATUS_TEXT = "Order {number} is {status}. {detail}"
+GREETING = "Hi {name}, "
 
 
 def orders_path_from_env() -> Path:
@@ -74,5 +75,9 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
         if order is None:
             dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
             return [SlotSet("requested_slot", "order_number")]
-        dispatcher.utter_message(text=STATUS_TEXT.format(number=number, **order).strip())
+        status = STATUS_TEXT.format(number=number, **order).strip()
+        name = tracker.get_slot("name")
+        if name:  # the customer's profile, which omnibot passes with the slots
+            status = GREETING.format(name=name) + status[0].lower() + status[1:]
+        dispatcher.utter_message(text=status)
         return [SlotSet("order_number", number), SlotSet("requested_slot", None)]

@@ -8,12 +8,17 @@ import pytest
 
 from bot.contracts import Prediction
 from bot.dispatcher import NO_ANSWER_REASON
-from bot.models import Conversation
+from bot.models import Conversation, Customer
 from bot.settings import DEFAULT_INTENTS_PATH
 from intents.action_runner import ActionError, ActionFailure, ActionResult, InProcessActions
 from intents.actions.order_status import ASK_TEXT
 from intents.catalogue import load_catalogue
-from intents.responder import ACTION_FAILED_REASONS, NO_RUNNER_REASON, CatalogueResponder
+from intents.responder import (
+    ACTION_FAILED_REASONS,
+    NO_RUNNER_REASON,
+    CatalogueResponder,
+    render,
+)
 
 CONVERSATION = Conversation(id="c", customer_id="c")
 CATALOGUE = load_catalogue(DEFAULT_INTENTS_PATH)
@@ -88,3 +93,42 @@ async def test_without_an_action_runner_an_action_intent_escalates() -> None:
         confident("order_status"), CONVERSATION, "x"
     )
     assert (without.text, without.escalate) == (None, NO_RUNNER_REASON)
+
+
+async def test_an_action_greets_a_customer_it_knows_and_keeps_the_profile_out_of_slots() -> None:
+    responder = CatalogueResponder(CATALOGUE, InProcessActions())
+    known = Conversation(
+        id="c",
+        customer_id="c",
+        expect="order_status",
+        slots={"requested_slot": "order_number"},
+        customer=Customer(id="c", name="Ana", attributes={"tier": "gold"}),
+    )
+    found = await responder.respond(confident("order_status"), known, "100234")
+    assert found.text is not None
+    assert found.text.startswith("Hi Ana, order 100234 is ")
+    assert found.slots == {"order_number": "100234"}
+
+
+@pytest.mark.parametrize(
+    ("template", "facts", "expected"),
+    [
+        ("Hi {name}, we're open until 8.", {"name": "Ana"}, "Hi Ana, we're open until 8."),
+        ("Hi {name}, we're open until 8.", {}, "Hi, we're open until 8."),
+        (
+            "Order {order_number} ships today.",
+            {"order_number": "100234"},
+            "Order 100234 ships today.",
+        ),
+        (
+            'JSON like {"a": 1} and {Name} stay as written.',
+            {},
+            'JSON like {"a": 1} and {Name} stay as written.',
+        ),
+        ("Thanks {name}!", {}, "Thanks!"),
+    ],
+)
+def test_answer_templates_fill_in_what_the_profile_knows(
+    template: str, facts: dict[str, str], expected: str
+) -> None:
+    assert render(template, facts) == expected

@@ -123,6 +123,14 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
     ]
     # the code went to the phone only: no bot message in the history carries it
     assert not any(texted_code in m.text for m in history if m.role is not Role.CUSTOMER)
+    # escalated now, the agent's ticket holds both channels' messages in order, marked
+    await phone.text("I want to talk to a human")
+    await phone.settle()
+    desk = app[SERVICES].desk
+    assert isinstance(desk, LogDesk)
+    [transcript] = desk.tickets.values()
+    said = [(m.text, m.channel) for m in transcript if m.role is Role.CUSTOMER]
+    assert said == [*customer, ("I want to talk to a human", "sms")]
     text = await (await client.get("/metrics")).text()
     assert 'omnibot_link_codes_total{result="sent"} 1.0' in text
     assert 'omnibot_links_total{channel="sms",merged="false"} 1.0' in text
