@@ -18,6 +18,7 @@ from bot.models import (
 )
 
 ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
+IP_FIELD = "ip"
 
 
 class MetaUpdate(TypedDict, total=False):
@@ -66,7 +67,9 @@ def decode_customer(cid: str, profile: Mapping[str, str], members: Iterable[str]
         if name.startswith(ATTRIBUTE)
     }
     known = {name: profile.get(name) for name in PROFILE_FIELDS}
-    return Customer(id=cid, addresses=addresses, attributes=attributes, **known)
+    return Customer(
+        id=cid, addresses=addresses, attributes=attributes, ip=profile.get(IP_FIELD), **known
+    )
 
 
 def decode_conversation(

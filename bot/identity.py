@@ -2,9 +2,9 @@
 
 Nothing here links anyone on a claim: a phone number is linked to a web chat customer only by
 the code texted to that number (6 digits, 10 minutes, 5 wrong tries, then void; at most 3 codes
-an hour per number and per customer), and an SMS customer opens the web chat on their
-conversation only through a link texted to them (``PUBLIC_URL/?continue=<token>``: 192 random
-bits, 15 minutes, used once).
+an hour per number and per customer, 10 an hour per IP address), and an SMS customer opens the
+web chat on their conversation only through a link texted to them
+(``PUBLIC_URL/?continue=<token>``: 192 random bits, 15 minutes, used once).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ CODE_DIGITS = 6
 CODE_TTL_S = 600
 MAX_TRIES = 5
 CODES_PER_HOUR = 3
+CODES_PER_IP_HOUR = 10  # one office behind one address may link a few phones, not hundreds
 LINK_TTL_S = 900
 LINK_BYTES = 24  # 192 bits
 LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")  # token_urlsafe(LINK_BYTES)
@@ -102,12 +103,17 @@ class Identity:
         self._redis = client
         self._per_number = RateLimiter(client, "code-number", CODES_PER_HOUR, 3600)
         self._per_customer = RateLimiter(client, "code-customer", CODES_PER_HOUR, 3600)
+        self._per_ip = RateLimiter(client, "code-ip", CODES_PER_IP_HOUR, 3600)
         self._check = client.register_script(CHECK)
 
-    async def issue_code(self, cid: str, phone: str) -> str:
-        """A new code for linking ``phone`` to customer ``cid`` (replacing a pending one); the
-        caller texts it to ``phone``. :class:`CodeRefusedError` when not allowed."""
-        for limiter, key in ((self._per_customer, cid), (self._per_number, phone)):
+    async def issue_code(self, cid: str, phone: str, ip: str | None = None) -> str:
+        """A new code for linking ``phone`` to customer ``cid`` (replacing a pending one), asked
+        from ``ip`` when known; the caller texts it to ``phone``. :class:`CodeRefusedError`
+        when not allowed."""
+        limits = [(self._per_customer, cid), (self._per_number, phone)]
+        if ip:
+            limits.append((self._per_ip, ip))
+        for limiter, key in limits:
             wait = await limiter.retry_after(key)
             if wait is not None:
                 raise CodeRefusedError("too many codes", wait)

@@ -181,7 +181,8 @@ class Linking:
             await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop)
             return
         try:
-            code = await self._identity.issue_code(conversation.id, phone)
+            ip = conversation.customer.ip if conversation.customer else None
+            code = await self._identity.issue_code(conversation.id, phone, ip)
         except CodeRefusedError as error:
             self._metrics.link_codes.labels(result="refused").inc()
             minutes = max(1, round((error.retry_after_s or 60) / 60))

@@ -67,6 +67,7 @@ class Customer:
     phone: str | None = None
     language: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    ip: str | None = None  # where their web chat last connected from (rate limits; not a fact)
 
     def facts(self) -> dict[str, str]:
         """What is known, as slots for answers and actions: the attributes, then the fields

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot.codec import ATTRIBUTE, MetaUpdate, decode_conversation, decode_customer, encode_meta
+from bot.codec import (
+    ATTRIBUTE,
+    IP_FIELD,
+    MetaUpdate,
+    decode_conversation,
+    decode_customer,
+    encode_meta,
+)
 from bot.conversation_lock import ConversationLock, LockLostError, held_lock, read_recent
 from bot.events import message_event, state_event
 from bot.keys import (
@@ -148,6 +155,10 @@ class Store:
         pipe.smembers(customer_key(cid, "addresses"))
         profile, members = await pipe.execute()
         return decode_customer(cid, profile, members)
+
+    async def seen_from(self, cid: str, ip: str) -> None:
+        """Note where the customer's web chat connects from (per-IP limits of what they ask)."""
+        await self._redis.hset(customer_key(cid, "profile"), IP_FIELD, ip)
 
     async def remember(self, cid: str, facts: Mapping[str, str]) -> None:
         """Keep ``facts`` on the customer's profile: its fields (name, e-mail, phone, language)

@@ -118,7 +118,9 @@ class WebChatConnector:
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
-            await self._converse(ws, request.query.get("token"), request.query.get("continue"))
+            await self._converse(
+                ws, request.query.get("token"), request.query.get("continue"), request.remote
+            )
         except Exception as error:  # e.g. Redis restarting: the widget reconnects and resends
             log.warning("web chat session interrupted: %r", error)
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
@@ -150,10 +152,16 @@ class WebChatConnector:
             await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"restarting")
 
     async def _converse(
-        self, ws: web.WebSocketResponse, requested: str | None, link: str | None
+        self,
+        ws: web.WebSocketResponse,
+        requested: str | None,
+        link: str | None,
+        ip: str | None,
     ) -> None:
         opened = await self._continue(link) if link else None
         token, cid = opened or await self._session(requested)
+        if ip:
+            await self._store.seen_from(cid, ip)
         with self._hub.listen(cid) as events:
             conversation = await self._store.load(cid)
             await _send(ws, session_frame(token, self._sms))

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from bot.identity import (
     CODE_TTL_S,
     CODES_PER_HOUR,
+    CODES_PER_IP_HOUR,
     LINK_TTL_S,
     MAX_TRIES,
     Check,
@@ -126,3 +127,11 @@ async def test_malformed_guessed_or_unknown_tokens_open_nothing(
 )
 def test_phone_numbers_are_read_as_e164(text: str, number: str | None) -> None:
     assert phone_number(text) == number
+
+
+async def test_codes_are_limited_per_ip_address(identity: Identity) -> None:
+    for n in range(CODES_PER_IP_HOUR):
+        await identity.issue_code(f"visitor-{n}", f"+1555100{n:04d}", ip="203.0.113.9")
+    with pytest.raises(CodeRefusedError):
+        await identity.issue_code("one-more", "+15559990000", ip="203.0.113.9")
+    await identity.issue_code("one-more", "+15559990000", ip="198.51.100.1")  # others go on

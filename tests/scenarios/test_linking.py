@@ -95,6 +95,8 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
         assert SHOP_NUMBER in linked
         cid = await web_cid(app, token)
         assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) == cid
+        linked_customer = await app[SERVICES].store.customer(cid)
+        assert (linked_customer.phone, linked_customer.ip) == (CUSTOMER, "127.0.0.1")
         texted_code = code_in(phone)
         await phone.text("did you get my return request?")
         await phone.settle()
