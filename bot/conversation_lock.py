@@ -63,21 +63,21 @@ async def read_recent(client: redis.Redis, cid: str) -> Conversation:
 
 def _read_newest(pipe: Pipeline, cid: str) -> None:
     """Queue the reads of the conversation's meta and newest messages, and of its customer's
-    profile and addresses (answers and actions use them), on ``pipe``: one round trip."""
+    profile (answers and actions use it; not the addresses: only a ticket shows them), on
+    ``pipe``: one round trip."""
     pipe.hgetall(conversation_key(cid, "meta"))
     pipe.lrange(conversation_key(cid, "history"), -RECENT, -1)
     pipe.hgetall(customer_key(cid, "profile"))
-    pipe.smembers(customer_key(cid, "addresses"))
 
 
 async def _complete(client: redis.Redis, cid: str, replies: list[Any]) -> Conversation:
     """The conversation from ``_read_newest``'s replies (its whole history when an unanswered
     message is older than the newest few)."""
-    meta, raw, profile, members = replies
+    meta, raw, profile = replies
     if not covers_pending(meta, raw, complete=len(raw) < RECENT):
         whole = await client.lrange(conversation_key(cid, "history"), 0, -1)
         raw = [str(item) for item in whole]
-    return decode_conversation(cid, meta, raw, decode_customer(cid, profile, members))
+    return decode_conversation(cid, meta, raw, decode_customer(cid, profile, ()))
 
 
 class ConversationLock:

@@ -187,8 +187,8 @@ class Conversation:
     ``expect`` names the intent whose action asked the customer something, so their next
     message goes straight back to it; ``slots`` are the values actions remembered.
     ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
-    last escalation that ended, so a new one can link it; ``customer`` is read only where
-    it is shown (an agent's ticket).
+    last escalation that ended, so a new one can link it; ``customer`` is the customer's
+    profile (with every address only where a ticket shows them).
     """
 
     id: str
@@ -205,7 +205,8 @@ class Conversation:
     escalation: Escalation | None = None
     previous_ticket: str | None = None
     notified_at: float = 0.0
-    customer: Customer | None = None  # the profile, where a reader needs it (the desk)
+    # the profile; its addresses only where they are shown (a ticket), not on the hot path
+    customer: Customer | None = None
 
     def unanswered(self) -> tuple[Message, ...]:
         """The customer messages accepted but not yet handled, oldest first."""
