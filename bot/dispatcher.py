@@ -115,11 +115,23 @@ class Dispatcher:
         if message.control is not None:
             await self._control(conversation, message, done)
         elif conversation.state is not State.BOT:
-            await self._handoff.to_agents(conversation, message, done)
+            await self._while_escalated(conversation, message, done)
         elif not message.text.strip():
             await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
         else:
             await self._answer_text(conversation, message, done)
+
+    async def _while_escalated(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        """The agents get every message; the bot still carries the conversation to another
+        channel when asked (a customer waiting in the queue who has to leave)."""
+        linked = (
+            self._linking is not None
+            and message.text.strip() != ""
+            and await self._linking.route(conversation, message, done) is None
+        )
+        await self._handoff.to_agents(conversation, message, None if linked else done, linked)
 
     async def _answer_text(
         self, conversation: Conversation, message: Message, done: MetaUpdate

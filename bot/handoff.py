@@ -108,17 +108,23 @@ class Handoff:
         await self._desk.push(conversation.id, (open_task(),))
 
     async def to_agents(
-        self, conversation: Conversation, message: Message, done: MetaUpdate | None
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate | None,
+        answered: bool = False,
     ) -> None:
         """Forward a customer's message to the ticket (the caller holds the lock).
 
         The desk's task is queued before ``done`` (the handled cursor) is stored, so a crash
-        in between can post a message twice but never lose it.
+        in between can post a message twice but never lose it. ``answered``: the bot replied
+        to it already (no queue notice on top).
         """
         await self._desk.push(conversation.id, (post_task(message),))
         now = time.time()
         if (
-            conversation.state is State.WAITING
+            not answered
+            and conversation.state is State.WAITING
             and now - conversation.notified_at >= NOTICE_EVERY_S
             and message.role is Role.CUSTOMER
         ):

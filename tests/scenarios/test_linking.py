@@ -269,3 +269,28 @@ async def test_stop_texting_me_unlinks_the_phone_and_keeps_the_history(
     assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) is None
     assert Address("sms", CUSTOMER) not in (await app[SERVICES].store.customer(cid)).addresses
     assert len((await app[SERVICES].store.load(cid)).messages) > 6
+
+
+async def test_a_visitor_waiting_for_an_agent_switches_to_sms_and_the_agent_follows(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    services = app[SERVICES]
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        assert WAITING_TEXT in await visitor.say("I want to talk to a human")
+        assert "is linked" in await link_phone(visitor, phone)
+    cid = await web_cid(app, token)
+    assert (await services.store.load(cid)).state is State.WAITING
+    await phone.text("I'm on my phone now")
+    await phone.settle()
+    await services.handoff.agent_reply(cid, "Dana", "Hi, Dana here. Got it.")
+    await phone.settle()
+    assert phone.received()[-1] == "Hi, Dana here. Got it."  # the channel they used last
+    desk = services.desk
+    assert isinstance(desk, LogDesk)
+    [transcript] = desk.tickets.values()
+    said = [m.text for m in transcript if m.role is Role.CUSTOMER]
+    assert said[0] == "I want to talk to a human"
+    assert said[1:3] == ["Continue by SMS", "+1 (555) 765-4321"]
+    assert said[-1] == "I'm on my phone now"
