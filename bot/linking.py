@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from bot.deliveries import Deliveries
 from bot.identity import Check, CodeRefusedError, Identity, phone_number
+from bot.linking_texts import LinkingTexts
 from bot.merge import Merger
 from bot.metrics import Metrics
 from bot.models import Address, Conversation, Message, Role
@@ -39,46 +40,6 @@ UNLINK = re.compile(
 )
 CANCEL = re.compile(r"^\s*(cancel|never ?mind|no thanks?|stay here)\s*[.!]?\s*$", re.IGNORECASE)
 CODE = re.compile(r"^\s*(\d{6})\s*\.?\s*$")
-
-
-@dataclass(frozen=True)
-class LinkingTexts:
-    """What the customer is told along the way."""
-
-    ask_phone: str = (
-        "Sure. What's your mobile number, with the country code (e.g. +1 555 123 4567)? "
-        "I'll text you a 6-digit code to check it's yours."
-    )
-    bad_phone: str = (
-        "That doesn't look like a mobile number. Please give it with the country code, "
-        'e.g. +1 555 123 4567, or say "cancel".'
-    )
-    code_sent: str = "I've texted a 6-digit code to {phone}. Type it here (it's valid 10 minutes)."
-    code_sms: str = "{code} is your code to continue your chat by text. It expires in 10 minutes."
-    ask_code: str = 'Please type the 6-digit code I texted to {phone}, or say "cancel".'
-    wrong_code: str = "That code isn't right. {tries} more {tries_word} left."
-    expired_code: str = 'That code has expired. Say "text me instead" for a new one.'
-    void_code: str = (
-        'Too many wrong codes, so that one no longer works. Say "text me instead" to start over.'
-    )
-    no_code: str = 'There\'s no code waiting for you. Say "text me instead" to get one.'
-    too_many: str = "Too many codes were asked for. Please try again in about {minutes} minutes."
-    opted_out: str = (
-        "That number asked us not to text it (STOP). Text START to {shop}, then ask again."
-    )
-    linked: str = "Done: {phone} is linked. {where} and we'll carry on right where we are."
-    text_us: str = "Text us at {shop}"
-    text_us_anywhere: str = "Reply to our texts"
-    carried_over: str = 'Carrying on from our web chat, where you wrote: "{quote}"'
-    cancelled: str = "OK, we'll stay here."
-    no_sms: str = "Texting isn't available here, sorry. We can carry on in this chat."
-    link_sms: str = (
-        "Continue our conversation on the web (the link works once, for 15 minutes): {url}"
-    )
-    link_note: str = "Texted a link to continue on the web (works once, for 15 minutes)."
-    no_web: str = "The web chat isn't available from here, sorry. We can carry on by text."
-    unlinked: str = "Done: we won't text {phone} about this conversation any more."
-    nothing_linked: str = "No phone is linked to this chat."
 
 
 @dataclass(frozen=True)
@@ -296,15 +257,21 @@ class Linking:
         )
 
     async def _unlink(self, conversation: Conversation, done: MetaUpdate) -> None:
+        """Detach the phone(s); replies go where the customer still is from now on."""
         customer = await self._store.customer(conversation.id)
         phones = [a for a in customer.addresses if a.channel == SMS]
+        others = [a for a in customer.addresses if a.channel != SMS]
         if not phones:
             await self._reply(conversation, self._texts.nothing_linked, done)
+            return
+        if not others:  # the phone is the only way to reach them: that is STOP's job
+            await self._reply(conversation, self._texts.only_phone, done)
             return
         for phone in phones:
             await self._store.unlink(conversation.id, phone)
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
-        await self._reply(conversation, text, done)
+        # the confirmation goes where they asked; everything after, to the web chat
+        await self._reply(conversation, text, {**done, "last_address": others[0]})
 
 
 def _last_question(conversation: Conversation) -> str | None:

@@ -294,3 +294,28 @@ async def test_a_visitor_waiting_for_an_agent_switches_to_sms_and_the_agent_foll
     assert said[0] == "I want to talk to a human"
     assert said[1:3] == ["Continue by SMS", "+1 (555) 765-4321"]
     assert said[-1] == "I'm on my phone now"
+
+
+async def test_stop_texting_me_by_sms_moves_replies_to_the_web_chat(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    services = app[SERVICES]
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        await link_phone(Visitor(ws, token), phone)
+    cid = await web_cid(app, token)
+    await phone.text("please stop texting me here")
+    await phone.settle()
+    assert phone.received()[-1].startswith(f"Done: we won't text {masked(CUSTOMER)}")
+    texts_before = len(phone.received())
+    await services.handoff.agent_reply(cid, "Dana", "Following up here.")
+    await phone.settle()
+    assert len(phone.received()) == texts_before  # nothing more by text
+    assert (await services.store.load(cid)).last_address == Address(WEBCHAT, token)
+
+
+async def test_an_sms_only_customer_is_pointed_to_stop(phone: Phone) -> None:
+    await phone.text("stop texting me")
+    await phone.settle()
+    assert phone.received()[-1].endswith("To stop all texts from us, reply STOP.")
+    assert await phone.conversation_id()  # still their number
