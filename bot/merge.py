@@ -34,7 +34,7 @@ from bot.desk_queue import DeskQueue, post_task
 from bot.events import RESYNC
 from bot.keys import MERGES_KEY, conversation_key, customer_key, events_channel
 from bot.models import Address, Conversation, Message, Role, State
-from bot.store import Store
+from bot.store import HISTORY_CAP, Store
 from bot.tickets import Tickets
 
 RESUME_EVERY_S = 30.0
@@ -79,7 +79,7 @@ class Merger:
         store: Store,
         tickets: Tickets,
         desk: DeskQueue | None = None,
-        history_cap: int = 500,
+        history_cap: int = HISTORY_CAP,
     ) -> None:
         self._redis = client
         self._store = store

@@ -102,13 +102,15 @@ class TicketDict(TypedDict):
     """One conversation as the list and the header show it.
 
     ``customer`` is a short label; ``address`` is the customer's SMS number, and None on web
-    chat, whose address is the visitor's session token (it must never leave the server).
+    chat, whose address is the visitor's session token (it must never leave the server);
+    ``reaches`` names every channel a customer linked (an SMS one with its number).
     """
 
     conversation: str
     customer: str
     channel: str | None
     address: str | None
+    reaches: list[str]
     state: str
     agent: str | None
     reason: str | None
@@ -229,8 +231,16 @@ def _text(value: object) -> str:
 
 
 def customer_label(conversation: Conversation) -> str:
-    """What the desk calls the customer: ``Customer 1a2b3c4d``."""
-    return f"Customer {conversation.customer_id[:SHORT_ID_CHARS]}"
+    """What the desk calls the customer: ``Ana (1a2b3c4d)``, or ``Customer 1a2b3c4d``."""
+    short = conversation.customer_id[:SHORT_ID_CHARS]
+    name = conversation.customer.name if conversation.customer else None
+    return f"{name} ({short})" if name else f"Customer {short}"
+
+
+def reaches(conversation: Conversation) -> list[str]:
+    """Every address of the customer an agent may see: ``sms +1555…``, ``webchat``."""
+    addresses = conversation.customer.addresses if conversation.customer else ()
+    return sorted({f"sms {a.id}" if a.channel == "sms" else a.channel for a in addresses})
 
 
 def ticket(conversation: Conversation, escalated_at: float | None = None) -> TicketDict:
@@ -245,6 +255,7 @@ def ticket(conversation: Conversation, escalated_at: float | None = None) -> Tic
         "customer": customer_label(conversation),
         "channel": address.channel if address else None,
         "address": address.id if address and address.channel == "sms" else None,
+        "reaches": reaches(conversation),
         "state": conversation.state.value,
         "agent": conversation.agent,
         "reason": escalation.reason if escalation else None,

@@ -87,6 +87,12 @@
     return el("span", { class: "ac-badge ac-badge-" + state }, STATES[state] || state);
   }
   function channelText(t) {
+    if (t.reaches && t.reaches.length > 1) {  // one customer on several channels
+      return t.reaches.map(function (r) {
+        var parts = r.split(" ");
+        return (CHANNELS[parts[0]] || parts[0]) + (parts[1] ? " " + parts[1] : "");
+      }).join(" + ");
+    }
     var name = CHANNELS[t.channel] || t.channel || "unknown channel";
     return t.address ? name + " " + t.address : name;
   }

@@ -157,6 +157,20 @@ async def test_the_list_shows_an_escalated_conversation(
     assert entry["last_message"] == "I want to talk to a human"
     assert entry["customer"] == f"Customer {cid[:8]}"
     assert entry["address"] is None  # a web chat address is the visitor's session token
+    assert entry["reaches"] == ["webchat"]
+
+
+async def test_the_list_names_a_known_customer_and_every_channel_they_use(
+    client: Client, customer: tuple[aiohttp.ClientWebSocketResponse, str]
+) -> None:
+    _, cid = customer
+    store = client.app[SERVICES].store
+    await store.link(cid, Address("sms", "+15557654321"))
+    await store.remember(cid, {"name": "Ana"})
+    async with desk(client) as agent:
+        entry = await agent.listed(cid)
+    assert entry["customer"] == f"Ana ({cid[:8]})"
+    assert entry["reaches"] == ["sms +15557654321", "webchat"]  # never the session token
 
 
 async def test_the_list_puts_the_oldest_waiting_first(client: Client) -> None:
