@@ -43,8 +43,8 @@ from connectors.twilio_api import TwilioMessages
 from connectors.webchat import WebChatConnector
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import BuildOptions, build_classifier
-from intents.catalogue import load_catalogue
 from intents.members import TrainingConfig
+from intents.rasa_project import load_intents, report_lines
 from intents.responder import CatalogueResponder
 
 HEALTH_TIMEOUT_S = 2.0
@@ -99,7 +99,13 @@ def build_options(settings: Settings) -> BuildOptions:
 def build_intents(settings: Settings, rebuild: bool = False, progress: bool = False) -> Intents:
     """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
     start = time.perf_counter()
-    catalogue = load_catalogue(settings.intents_path)
+    catalogue, report = load_intents(settings.intents_path)
+    if report is not None:  # a Rasa project: say what was imported and what escalates
+        log.info(
+            "Rasa project %s:\n%s",
+            settings.intents_path,
+            "\n".join(report_lines(catalogue, report)),
+        )
     texts, labels = catalogue.training_data()
     log.info(
         "loading the intent model of %s (%d intents; a first start exports the encoder "

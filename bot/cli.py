@@ -27,7 +27,9 @@ from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.workers import run_workers
 from intents.build import ENCODERS, build_classifier
+from intents.catalogue import CatalogueError
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
+from intents.rasa_project import load_project, report_lines
 
 log = logging.getLogger("omnibot")
 
@@ -167,6 +169,13 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{args.id}: {result.value}")
 
 
+def rasa_check(path: Path) -> None:
+    """Print what a Rasa project folder imports: intents, examples, what answers each, and
+    what is left out."""
+    catalogue, report = load_project(path)
+    print("\n".join(report_lines(catalogue, report)))
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="omnibot", description=__doc__)
@@ -193,6 +202,9 @@ def parser() -> argparse.ArgumentParser:
     evaluation.add_argument(
         "--encoder", choices=ENCODERS, help="override ENCODER for this evaluation"
     )
+    commands.add_parser(
+        "rasa-check", help="what a Rasa project folder imports, and what escalates"
+    ).add_argument("path", type=Path, help="the Rasa 3 project folder (domain.yml, data/)")
     outbox = commands.add_parser("outbox", help="undeliverable messages: list, replay")
     actions = outbox.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="the newest dead letters")
@@ -228,8 +240,10 @@ def main(argv: list[str] | None = None) -> None:
             train(settings)
         elif args.command == "outbox":
             asyncio.run(outbox_command(settings, args))
+        elif args.command == "rasa-check":
+            rasa_check(args.path)
         else:
             run_eval(settings, args)
-    except SettingsError as error:  # a channel switched on without what it needs
+    except (SettingsError, CatalogueError) as error:  # settings or intents unusable
         print(f"omnibot: {error}", file=sys.stderr)
         raise SystemExit(2) from None

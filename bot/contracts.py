@@ -86,6 +86,7 @@ class Prediction:
 class Answer:
     """What the intent engine proposes: a text for the customer, and/or a reason to escalate.
 
+    ``more`` are further messages after ``text``, in order (a rule's several responses);
     ``expect`` pins the customer's next message to that intent (an action asked a question);
     ``slots``, when not None, replaces the conversation's slots. An answer with neither text
     nor escalation means "not mine": the core classifies the message as usual.
@@ -95,6 +96,7 @@ class Answer:
     escalate: str | None = None
     expect: str | None = None
     slots: dict[str, str] | None = None
+    more: tuple[str, ...] = ()
 
 
 class IntentClassifier(Protocol):

@@ -219,12 +219,18 @@ class Dispatcher:
         if answer.slots:  # what an action learnt about the person stays on their profile
             await self._store.remember(conversation.customer_id, answer.slots)
         await self._reply(
-            conversation, answer.text, {**done, "misunderstood": 0, **_memory(answer)}
+            conversation,
+            answer.text,
+            {**done, "misunderstood": 0, **_memory(answer)},
+            *answer.more,
         )
 
-    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
-        reply = Message(role=Role.BOT, text=text)
-        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+    async def _reply(
+        self, conversation: Conversation, text: str, meta: MetaUpdate, *more: str
+    ) -> None:
+        """One answer of one or more messages, stored and sent in order, in one write."""
+        replies = tuple(Message(role=Role.BOT, text=t) for t in (text, *more))
+        await self._outbox.say(conversation.id, conversation.last_address, replies, meta)
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:

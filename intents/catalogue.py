@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 MIN_EXAMPLES = 2
+MAX_EXAMPLE_CHARS = 2000  # what a customer may write in one web chat message
 RASA_NO_ANSWER = "no automated answer for this intent"
 _RASA_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -24,14 +25,28 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A response (Rasa's ``utter_*``): one message, one of its variants chosen per answer."""
+
+    name: str
+    variants: tuple[str, ...]
+
+
+Step = Reply | str
+"""One step of an answer: a response, or the name of a custom action to run."""
+
+
+@dataclass(frozen=True)
 class Intent:
-    """One intent: what customers write, and what the bot does about it."""
+    """One intent: what customers write, and what the bot does about it: an ``answer`` text,
+    an ``action``, or ``steps`` (a Rasa rule's responses and actions, in order)."""
 
     name: str
     examples: tuple[str, ...]
     answer: str | None = None
     escalate: str | None = None
     action: str | None = None
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,8 @@ def _intent(name: str, spec: Any) -> Intent:
     )
 
 
-def _rasa_examples(block: Any) -> list[str]:
+def rasa_examples(block: Any) -> list[str]:
+    """The examples of a Rasa ``examples: |`` block, entity annotations stripped."""
     lines = block.splitlines() if isinstance(block, str) else list(block or ())
     examples = []
     for line in lines:
@@ -90,9 +106,7 @@ def _rasa_intents(data: dict[str, Any], path: str | Path) -> dict[str, Intent]:
     examples: dict[str, list[str]] = {}
     for item in data["nlu"] or ():
         if isinstance(item, dict) and "intent" in item:
-            examples.setdefault(str(item["intent"]), []).extend(
-                _rasa_examples(item.get("examples"))
-            )
+            examples.setdefault(str(item["intent"]), []).extend(rasa_examples(item.get("examples")))
     responses = data.get("responses")
     specs = {}
     for name, texts in examples.items():

@@ -7,14 +7,17 @@ intent or action, and what went wrong, go to the log.
 from __future__ import annotations
 
 import logging
+import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 from bot.contracts import Answer, Prediction
 from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation
-from intents.action_runner import ActionError, ActionFailure, ActionRunner
-from intents.catalogue import Catalogue, Intent
+from intents.action_runner import ActionError, ActionFailure, ActionResult, ActionRunner
+from intents.catalogue import Catalogue, Intent, Reply
 
 ACTION_FAILED_REASONS: dict[ActionFailure, str] = {
     ActionFailure.NOT_FOUND: "custom action failed (not found)",
@@ -24,6 +27,7 @@ ACTION_FAILED_REASONS: dict[ActionFailure, str] = {
 }
 NO_RUNNER_REASON = "custom action not available"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +35,16 @@ log = logging.getLogger(__name__)
 class CatalogueResponder:
     """Answers with the catalogue's text or action and passes on its escalation reason."""
 
-    def __init__(self, catalogue: Catalogue, actions: ActionRunner | None = None) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        actions: ActionRunner | None = None,
+        choose: Callable[[Sequence[str]], str] = random.choice,
+    ) -> None:
+        """``choose`` picks one of a response's variants (random, as Rasa does)."""
         self._catalogue = catalogue
         self._actions = actions
+        self._choose = choose
 
     async def respond(
         self, prediction: Prediction, conversation: Conversation, text: str
@@ -43,6 +54,8 @@ class CatalogueResponder:
         if intent is None:
             log.warning("no automated answer: intent %r is not in the catalogue", prediction.intent)
             return Answer(text=None, escalate=NO_ANSWER_REASON)
+        if intent.steps:
+            return await self._run_steps(intent, prediction, conversation, text)
         if intent.action is None:
             answer = render(intent.answer, _facts(conversation)) if intent.answer else None
             return Answer(text=answer, escalate=intent.escalate)
@@ -52,33 +65,76 @@ class CatalogueResponder:
         self, intent: Intent, prediction: Prediction, conversation: Conversation, text: str
     ) -> Answer:
         assert intent.action is not None
+        outcome = await self._call(intent.action, intent, prediction, conversation, text)
+        if isinstance(outcome, Answer):
+            return outcome
+        slots = _with_events(conversation.slots, outcome.events)
+        expect = intent.name if slots.get("requested_slot") else None
+        texts = "\n".join(outcome.texts) or None
+        return Answer(
+            text=texts, escalate=intent.escalate if texts else None, expect=expect, slots=slots
+        )
+
+    async def _run_steps(
+        self, intent: Intent, prediction: Prediction, conversation: Conversation, text: str
+    ) -> Answer:
+        """A Rasa rule's answer: each response a message (one variant chosen, sentences with
+        unknown slots left out), each action run in turn with the slots so far."""
+        slots = dict(conversation.slots)
+        texts: list[str] = []
+        for step in intent.steps:
+            if isinstance(step, Reply):
+                said = render_sentences(
+                    self._choose(step.variants), {**_facts(conversation), **slots}
+                )
+                texts += [said] if said else []
+                continue
+            now = replace(conversation, slots=slots)
+            outcome = await self._call(step, intent, prediction, now, text)
+            if isinstance(outcome, Answer):
+                return outcome
+            texts += outcome.texts
+            slots = _with_events(slots, outcome.events)
+        if not texts:
+            return Answer(text=None, escalate=NO_ANSWER_REASON)
+        expect = intent.name if slots.get("requested_slot") else None
+        changed = slots if slots != conversation.slots else None
+        return Answer(text=texts[0], more=tuple(texts[1:]), expect=expect, slots=changed)
+
+    async def _call(
+        self,
+        action: str,
+        intent: Intent,
+        prediction: Prediction,
+        conversation: Conversation,
+        text: str,
+    ) -> ActionResult | Answer:
+        """The action's result, or the escalation its failure calls for."""
         if self._actions is None:
             log.warning(
-                "custom action %s of intent %s: no action runner is configured",
-                intent.action,
-                intent.name,
+                "custom action %s of intent %s: no action runner is configured", action, intent.name
             )
             return Answer(text=None, escalate=NO_RUNNER_REASON)
         try:
-            result = await self._actions.run(
-                intent.action, conversation, prediction, text, _facts(conversation)
+            return await self._actions.run(
+                action, conversation, prediction, text, _facts(conversation)
             )
         except ActionError as error:
             log.warning("custom action %s failed (%s): %s", error.action, error.kind, error.detail)
             return Answer(text=None, escalate=ACTION_FAILED_REASONS[error.kind])
-        slots = dict(conversation.slots)
-        for event in result.events:
-            if event.get("event") == "slot":
-                name, value = str(event.get("name")), event.get("value")
-                if value is None:
-                    slots.pop(name, None)
-                else:
-                    slots[name] = str(value)
-        expect = intent.name if slots.get("requested_slot") else None
-        texts = "\n".join(result.texts) or None
-        return Answer(
-            text=texts, escalate=intent.escalate if texts else None, expect=expect, slots=slots
-        )
+
+
+def _with_events(slots: Mapping[str, str], events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """``slots`` after an action's ``slot`` events (a None value clears one)."""
+    result = dict(slots)
+    for event in events:
+        if event.get("event") == "slot":
+            name, value = str(event.get("name")), event.get("value")
+            if value is None:
+                result.pop(name, None)
+            else:
+                result[name] = str(value)
+    return result
 
 
 def _facts(conversation: Conversation) -> dict[str, str]:
@@ -103,3 +159,14 @@ def render(template: str, facts: Mapping[str, str]) -> str:
         return text
     text = re.sub(r" +([,.!?;:])", r"\1", text)
     return re.sub(r" {2,}", " ", text).strip()
+
+
+def render_sentences(template: str, facts: Mapping[str, str]) -> str:
+    """``template`` with its ``{slot}`` placeholders filled; a sentence naming a slot that is
+    not known is left out (Rasa responses: "Your balance is {amount}. Anything else?")."""
+    kept = []
+    for sentence in SENTENCE_END.split(template.strip()):
+        names = PLACEHOLDER.findall(sentence)
+        if all(name in facts for name in names):
+            kept.append(PLACEHOLDER.sub(lambda m: facts[m.group(1)], sentence))
+    return " ".join(kept)

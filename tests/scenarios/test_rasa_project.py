@@ -1,0 +1,73 @@
+"""``INTENTS_PATH`` naming a Rasa 3 project folder: the service answers with the project's own
+responses, as its rules say, and escalates what no rule answers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.app import Intents, build_intents, create_app
+from bot.log_desk import LogDesk
+from bot.settings import Settings
+from intents.catalogue import Reply
+from intents.rasa_project import load_project
+from tests.webchat_client import frame, opening
+
+ClientFactory = Any
+PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
+
+
+@pytest.fixture(scope="module")
+def rasa_intents(intents_data_dir: Path) -> Intents:
+    """The engine trained on the test project's NLU (the exported encoder is shared)."""
+    return build_intents(Settings(data_dir=intents_data_dir, intents_path=PROJECT))
+
+
+def variants(intent: str) -> list[tuple[str, ...]]:
+    catalogue, _ = load_project(PROJECT)
+    return [step.variants for step in catalogue.intents[intent].steps if isinstance(step, Reply)]
+
+
+async def answers(ws: Any, text: str, count: int) -> list[str]:
+    """Send ``text``; the next ``count`` bot messages."""
+    await ws.send_json({"type": "message", "text": text})
+    said: list[str] = []
+    while len(said) < count:
+        got = await frame(ws)
+        if got["type"] == "message" and got["role"] == "bot":
+            said.append(got["text"])
+    return said
+
+
+async def test_the_projects_own_responses_answer_as_its_rules_say(
+    aiohttp_client: ClientFactory, settings: Settings, rasa_intents: Intents
+) -> None:
+    app: web.Application = create_app(
+        replace(settings, intents_path=PROJECT), intents=rasa_intents, desk=LogDesk()
+    )
+    client = await aiohttp_client(app)
+    async with client.ws_connect("/webchat/ws") as ws:
+        await opening(ws)
+        for text, intent in [
+            ("are you a bot?", "bot_challenge"),
+            ("thanks a lot", "thankyou"),
+            ("goodbye", "goodbye"),
+            ("hello there", "greet"),
+        ]:
+            [said] = await answers(ws, text, 1)
+            [choices] = variants(intent)
+            assert said in choices, (text, said)
+        helped = await answers(ws, "what can you help me with?", 2)
+        assert helped == [
+            "I can check your balance and help with transfers.",
+            "Anything else I can do?",  # {amount} unknown: that sentence is left out
+        ]
+        await ws.send_json({"type": "message", "text": "I want to transfer money"})
+        while (got := await asyncio.wait_for(ws.receive_json(), 10))["type"] != "state":
+            pass
+        assert got["state"] == "waiting"  # no importable rule: an agent takes it
