@@ -87,6 +87,7 @@ class Answer:
     """What the intent engine proposes: a text for the customer, and/or a reason to escalate.
 
     ``more`` are further messages after ``text``, in order (a rule's several responses);
+    ``options`` are the suggested replies of the last of them (Rasa buttons);
     ``expect`` pins the customer's next message to that intent (an action asked a question);
     ``slots``, when not None, replaces the conversation's slots. An answer with neither text
     nor escalation means "not mine": the core classifies the message as usual.
@@ -97,6 +98,7 @@ class Answer:
     expect: str | None = None
     slots: dict[str, str] | None = None
     more: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
 
 
 class IntentClassifier(Protocol):

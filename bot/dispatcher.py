@@ -136,6 +136,7 @@ class Dispatcher:
     async def _answer_text(
         self, conversation: Conversation, message: Message, done: MetaUpdate
     ) -> None:
+        message = _chosen_option(conversation, message)
         if self._linking is not None:
             rest = await self._linking.route(conversation, message, done)
             if rest is None:
@@ -218,19 +219,26 @@ class Dispatcher:
         self._metrics.answered.labels(intent=prediction.intent).inc()
         if answer.slots:  # what an action learnt about the person stays on their profile
             await self._store.remember(conversation.customer_id, answer.slots)
-        await self._reply(
-            conversation,
-            answer.text,
-            {**done, "misunderstood": 0, **_memory(answer)},
-            *answer.more,
-        )
-
-    async def _reply(
-        self, conversation: Conversation, text: str, meta: MetaUpdate, *more: str
-    ) -> None:
-        """One answer of one or more messages, stored and sent in order, in one write."""
-        replies = tuple(Message(role=Role.BOT, text=t) for t in (text, *more))
+        replies = [Message(role=Role.BOT, text=t) for t in (answer.text, *answer.more)]
+        replies[-1] = replace(replies[-1], options=answer.options)
+        meta: MetaUpdate = {**done, "misunderstood": 0, **_memory(answer)}
         await self._outbox.say(conversation.id, conversation.last_address, replies, meta)
+
+    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
+        reply = Message(role=Role.BOT, text=text)
+        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+
+
+def _chosen_option(conversation: Conversation, message: Message) -> Message:
+    """A bare number answering the last bot message's numbered options (SMS) as the option's
+    text; any other message as it is."""
+    choice = message.text.strip().rstrip(".)")
+    if not choice.isdigit():
+        return message
+    asked = next((m for m in reversed(conversation.messages) if m.role is Role.BOT), None)
+    if asked is None or not 1 <= int(choice) <= len(asked.options):
+        return message
+    return replace(message, text=asked.options[int(choice) - 1])
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:

@@ -112,6 +112,7 @@ class MessageDict(TypedDict):
     media: NotRequired[list[MediaDict]]
     control: NotRequired[str]
     seq: NotRequired[int]
+    options: NotRequired[list[str]]
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ class Message:
 
     ``seq`` numbers a conversation's customer messages in the order they were accepted (the
     store assigns it); the conversation's ``answered`` cursor says up to which one the core has
-    handled them.
+    handled them. ``options`` are a bot message's suggested replies (Rasa buttons): quick
+    replies in the web chat, numbered choices by SMS.
     """
 
     role: Role
@@ -132,6 +134,7 @@ class Message:
     media: tuple[Media, ...] = ()
     control: Control | None = None
     seq: int | None = None
+    options: tuple[str, ...] = ()
 
     def to_dict(self) -> MessageDict:
         """The JSON-ready form used in Redis and in web chat frames."""
@@ -151,6 +154,8 @@ class Message:
             data["control"] = self.control.value
         if self.seq is not None:
             data["seq"] = self.seq
+        if self.options:
+            data["options"] = list(self.options)
         return data
 
     @classmethod
@@ -167,6 +172,7 @@ class Message:
             media=media,
             control=Control(data["control"]) if "control" in data else None,
             seq=data.get("seq"),
+            options=tuple(str(o) for o in data.get("options", ())),
         )
 
 

@@ -247,6 +247,8 @@ def _text_fields(
 
 
 def _outbound_text(message: Message) -> str:
-    """The SMS text of a message: its words, then links to its attachments."""
+    """The SMS text of a message: its words, its options numbered (a reply of just the number
+    chooses one), then links to its attachments."""
+    choices = [f"{n}. {option}" for n, option in enumerate(message.options, start=1)]
     links = [media.url for media in message.media]
-    return "\n".join([message.text, *links]) if links else message.text
+    return "\n".join([message.text, *choices, *links])

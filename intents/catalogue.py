@@ -26,10 +26,17 @@ class CatalogueError(ValueError):
 
 @dataclass(frozen=True)
 class Reply:
-    """A response (Rasa's ``utter_*``): one message, one of its variants chosen per answer."""
+    """A response (Rasa's ``utter_*``): one message, one of its variants chosen per answer;
+    ``options`` holds each variant's button titles (empty when it has none)."""
 
     name: str
     variants: tuple[str, ...]
+    options: tuple[tuple[str, ...], ...] = ()
+
+    def options_of(self, variant: str) -> tuple[str, ...]:
+        """The button titles of ``variant``."""
+        index = self.variants.index(variant)
+        return self.options[index] if index < len(self.options) else ()
 
 
 Step = Reply | str

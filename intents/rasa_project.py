@@ -160,12 +160,17 @@ def _responses(documents: Iterable[tuple[Path, Any]]) -> dict[str, Reply]:
     for _, data in documents:
         block = data.get("responses") if isinstance(data, dict) else None
         for name, variants in (block or {}).items():
-            texts = tuple(
-                str(v["text"]) for v in variants or () if isinstance(v, dict) and v.get("text")
-            )
-            if texts:
-                found[str(name)] = Reply(str(name), texts)
+            usable = [v for v in variants or () if isinstance(v, dict) and v.get("text")]
+            if usable:
+                texts = tuple(str(v["text"]) for v in usable)
+                found[str(name)] = Reply(str(name), texts, tuple(_buttons(v) for v in usable))
     return found
+
+
+def _buttons(variant: dict[str, Any]) -> tuple[str, ...]:
+    """The titles of a response variant's buttons."""
+    buttons = variant.get("buttons") or []
+    return tuple(str(b["title"]) for b in buttons if isinstance(b, dict) and b.get("title"))
 
 
 def _rules(

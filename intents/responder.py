@@ -82,24 +82,29 @@ class CatalogueResponder:
         unknown slots left out), each action run in turn with the slots so far."""
         slots = dict(conversation.slots)
         texts: list[str] = []
+        options: tuple[str, ...] = ()  # the buttons of the last message
         for step in intent.steps:
             if isinstance(step, Reply):
-                said = render_sentences(
-                    self._choose(step.variants), {**_facts(conversation), **slots}
-                )
-                texts += [said] if said else []
+                variant = self._choose(step.variants)
+                said = render_sentences(variant, {**_facts(conversation), **slots})
+                if said:
+                    texts.append(said)
+                    options = step.options_of(variant)
                 continue
             now = replace(conversation, slots=slots)
             outcome = await self._call(step, intent, prediction, now, text)
             if isinstance(outcome, Answer):
                 return outcome
             texts += outcome.texts
+            options = () if outcome.texts else options
             slots = _with_events(slots, outcome.events)
         if not texts:
             return Answer(text=None, escalate=NO_ANSWER_REASON)
         expect = intent.name if slots.get("requested_slot") else None
         changed = slots if slots != conversation.slots else None
-        return Answer(text=texts[0], more=tuple(texts[1:]), expect=expect, slots=changed)
+        return Answer(
+            text=texts[0], more=tuple(texts[1:]), expect=expect, slots=changed, options=options
+        )
 
     async def _call(
         self,

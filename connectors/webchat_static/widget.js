@@ -94,6 +94,17 @@
       item.appendChild(link);
     });
     if (m.ts && m.role !== "system") item.appendChild(el("time", { class: "omnibot-time" }, timeOf(m.ts)));
+    // suggested replies belong to the newest message only
+    Array.prototype.forEach.call(log.querySelectorAll(".omnibot-options"), function (n) { n.remove(); });
+    if (m.role === "bot" && m.options && m.options.length) {
+      var choices = el("div", { class: "omnibot-options", role: "group", "aria-label": "Suggested replies" });
+      m.options.forEach(function (option) {
+        var button = el("button", { type: "button", class: "omnibot-option" }, option);
+        button.addEventListener("click", function () { say(option); input.focus(); });
+        choices.appendChild(button);
+      });
+      item.appendChild(choices);
+    }
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     if (m.role === "customer") pending = pending.filter(function (p) { return p.text !== m.text; });

@@ -125,3 +125,9 @@ async def test_a_lookup_twilio_refuses_is_a_transient_failure(
         await sender.send(TO, Message(role=Role.BOT, text="Hi"), Unsure(time.time()))
     assert not caught.value.permanent
     assert twilio_api.calls == []  # nothing created while the lookup failed
+
+
+async def test_options_go_out_numbered(twilio_api: FakeTwilio, sender: SmsSender) -> None:
+    asked = Message(role=Role.BOT, text="Anything else?", options=("Yes", "No"))
+    await sender.send(TO, asked)
+    assert bodies(twilio_api) == ["Anything else?\n1. Yes\n2. No"]

@@ -33,6 +33,7 @@ def confident(intent: str) -> Prediction:
 def test_nlu_comes_from_every_data_file_with_entities_stripped() -> None:
     catalogue, _ = load_project(PROJECT)
     assert sorted(catalogue.intents) == [
+        "affirm",
         "bot_challenge",
         "check_balance",
         "goodbye",
@@ -56,9 +57,9 @@ def test_single_turn_rules_answer_and_the_rest_is_reported() -> None:
         "utter_help",
         "utter_anything_else",
     ]
-    assert catalogue.intents["greet"].steps == (
-        Reply("utter_greet", ("Hello! How can I help?", "Hi there! What can I do for you?")),
-    )
+    [greet] = catalogue.intents["greet"].steps
+    assert isinstance(greet, Reply)
+    assert greet.variants == ("Hello! How can I help?", "Hi there! What can I do for you?")
     assert catalogue.intents["check_balance"].steps == ("action_check_balance",)
     transfer = catalogue.intents["transfer_money"]
     assert (transfer.steps, transfer.escalate) == ((), NO_RULE_REASON)
@@ -83,6 +84,7 @@ async def test_responses_become_messages_with_a_variant_each_and_slots_filled() 
         "I can check your balance and help with transfers.",
         ("Anything else I can do?",),
     )
+    assert helped.options == ("Yes", "No")  # the buttons of the last response
     with_amount = Conversation(id="c", customer_id="c", slots={"amount": "$20"})
     helped = await responder.respond(confident("help"), with_amount, "help")
     assert helped.more == ("Your last transfer was $20. Anything else I can do?",)

@@ -16,7 +16,7 @@ from bot.log_desk import LogDesk
 from bot.settings import Settings
 from intents.catalogue import Reply
 from intents.rasa_project import load_project
-from tests.webchat_client import frame, opening
+from tests.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
@@ -33,14 +33,14 @@ def variants(intent: str) -> list[tuple[str, ...]]:
     return [step.variants for step in catalogue.intents[intent].steps if isinstance(step, Reply)]
 
 
-async def answers(ws: Any, text: str, count: int) -> list[str]:
-    """Send ``text``; the next ``count`` bot messages."""
+async def answers(ws: Any, text: str, count: int) -> list[Frame]:
+    """Send ``text``; the next ``count`` bot message frames."""
     await ws.send_json({"type": "message", "text": text})
-    said: list[str] = []
+    said: list[Frame] = []
     while len(said) < count:
         got = await frame(ws)
         if got["type"] == "message" and got["role"] == "bot":
-            said.append(got["text"])
+            said.append(got)
     return said
 
 
@@ -61,12 +61,15 @@ async def test_the_projects_own_responses_answer_as_its_rules_say(
         ]:
             [said] = await answers(ws, text, 1)
             [choices] = variants(intent)
-            assert said in choices, (text, said)
+            assert said["text"] in choices, (text, said)
         helped = await answers(ws, "what can you help me with?", 2)
-        assert helped == [
+        assert [m["text"] for m in helped] == [
             "I can check your balance and help with transfers.",
             "Anything else I can do?",  # {amount} unknown: that sentence is left out
         ]
+        assert helped[-1]["options"] == ["Yes", "No"]  # quick replies
+        [chosen] = await answers(ws, "1", 1)  # a bare number picks an option, as by SMS
+        assert chosen["text"] == "Great, let's go on."
         await ws.send_json({"type": "message", "text": "I want to transfer money"})
         while (got := await asyncio.wait_for(ws.receive_json(), 10))["type"] != "state":
             pass
