@@ -29,7 +29,7 @@ from bot.workers import run_workers
 from intents.build import ENCODERS, build_classifier
 from intents.catalogue import CatalogueError
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
-from intents.rasa_project import load_project, report_lines
+from intents.rasa_project import labelled_examples, load_project, report_lines
 
 log = logging.getLogger("omnibot")
 
@@ -71,10 +71,17 @@ def train(settings: Settings) -> None:
     )
 
 
+def read_labelled(path: Path) -> tuple[list[str], list[str]]:
+    """Labelled examples from a ``text,category`` CSV, a Rasa NLU file or a Rasa project."""
+    if path.is_dir() or path.suffix in (".yml", ".yaml"):
+        return labelled_examples(path)
+    return read_labelled_csv(path)
+
+
 def run_eval(settings: Settings, args: argparse.Namespace) -> None:
     """Train on TRAIN exactly as ``serve`` would, evaluate on TEST, print the numbers."""
-    texts, labels = read_labelled_csv(args.train)
-    test_texts, test_labels = read_labelled_csv(args.test)
+    texts, labels = read_labelled(Path(args.train))
+    test_texts, test_labels = read_labelled(Path(args.test))
     start = time.perf_counter()
     classifier = build_classifier(
         texts, labels, settings.cache_dir, build_options(settings), rebuild=True, progress=True
@@ -192,9 +199,11 @@ def parser() -> argparse.ArgumentParser:
         help="bind with SO_REUSEPORT, as one of several workers (set by --workers)",
     )
     commands.add_parser("train", help="rebuild the cached intent model of INTENTS_PATH")
-    evaluation = commands.add_parser("eval", help="train on TRAIN.csv, evaluate on TEST.csv")
-    evaluation.add_argument("train", help="training CSV with header text,category")
-    evaluation.add_argument("test", help="test CSV with header text,category")
+    evaluation = commands.add_parser("eval", help="train on TRAIN, evaluate on TEST")
+    evaluation.add_argument(
+        "train", help="CSV with header text,category, a Rasa NLU file or a Rasa project folder"
+    )
+    evaluation.add_argument("test", help="CSV with header text,category or a Rasa NLU file")
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
     evaluation.add_argument(
         "--report", metavar="DIR", help="also write plots and misclassified rows to DIR"

@@ -250,3 +250,16 @@ def report_lines(catalogue: Catalogue, report: ImportReport) -> list[str]:
         lines.append("not imported:")
         lines += [f"  {s.where}: {s.what} ({s.why})" for s in report.skipped]
     return lines
+
+
+def labelled_examples(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and intent labels of a Rasa project folder or one Rasa NLU file (``omnibot eval``
+    takes either, beside CSV files)."""
+    if path.is_dir():
+        return load_project(path)[0].training_data()
+    examples = _nlu([(path, _read(path))], path.parent)
+    if not examples:
+        raise CatalogueError(f"{path}: no NLU examples")
+    texts = [text for name in examples for text in examples[name]]
+    labels = [name for name in examples for _ in examples[name]]
+    return texts, labels

@@ -20,6 +20,7 @@ from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import load_catalogue
 from tests.twilio_fake import FakeTwilio
 
+RASA_PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
 TEST_ROWS = [
     ("where has my parcel got to", "order_status"),
     ("do you open on sundays", "store_hours"),
@@ -75,6 +76,43 @@ def test_eval_prints_json_and_writes_the_report(
     with (report / "misclassified.csv").open() as handle:
         wrong = list(csv.DictReader(handle))
     assert {row["true"] for row in wrong} == {"oos"}
+
+
+def test_eval_trains_on_a_rasa_project_and_tests_on_a_rasa_nlu_file(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    test = tmp_path / "test_nlu.yml"
+    test.write_text(
+        "nlu:\n"
+        "  - intent: greet\n    examples: |\n      - hello you\n      - hi there\n"
+        "  - intent: bot_challenge\n    examples: |\n      - are you a robot?\n",
+        encoding="utf-8",
+    )
+    main(["eval", str(RASA_PROJECT), str(test), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_rows"] == 3
+    assert 0 <= result["accuracy"] <= 1
+
+
+def test_a_broken_intents_path_stops_serve_with_one_line(
+    data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "nlu.yml").write_text("nlu: [\n", encoding="utf-8")
+    models = data / "cache" / "models"
+    before = sorted(p.name for p in models.glob("*"))
+    monkeypatch.setenv("INTENTS_PATH", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("omnibot: ")
+    assert "nlu.yml:" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in models.glob("*")) == before  # the model cache untouched
 
 
 def test_eval_refuses_a_csv_without_the_header(data: Path, tmp_path: Path) -> None:
