@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +25,7 @@ from intents.action_runner import (
     RemoteActions,
 )
 from intents.actions.order_status import ASK_TEXT, ActionOrderStatus
+from tests.action_server import action_server as serve_actions
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
 CONVERSATION = Conversation(
@@ -64,26 +61,9 @@ class BrokenAction(Action):  # type: ignore[misc]
 @pytest.fixture(scope="session")
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real rasa-sdk action server serving ``intents.actions``."""
-    port = free_port()
     log = tmp_path_factory.mktemp("actions") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - rasa-sdk's own server module
-            [sys.executable, "-m", "rasa_sdk", "--actions", "intents.actions", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                break
-        except OSError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "action server did not start"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}/webhook"
-    process.terminate()
-    process.wait(10)
+    with serve_actions("intents.actions", log) as url:
+        yield url
 
 
 def runners(action_server: str) -> list[ActionRunner]:

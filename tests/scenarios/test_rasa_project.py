@@ -4,6 +4,7 @@ responses, as its rules say, and escalates what no rule answers."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import Intents, build_intents, create_app
+from bot.app import SERVICES, Intents, build_intents, create_app
 from bot.log_desk import LogDesk
+from bot.models import Address
 from bot.settings import Settings
 from intents.catalogue import Reply
 from intents.rasa_project import load_project
+from tests.action_server import action_server
 from tests.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
@@ -74,3 +77,36 @@ async def test_the_projects_own_responses_answer_as_its_rules_say(
         while (got := await asyncio.wait_for(ws.receive_json(), 10))["type"] != "state":
             pass
         assert got["state"] == "waiting"  # no importable rule: an agent takes it
+
+
+@pytest.fixture(scope="module")
+def project_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The project's own actions (``actions/``) on a real rasa-sdk server."""
+    log = tmp_path_factory.mktemp("project-actions") / "server.log"
+    with action_server("actions", log, cwd=PROJECT) as url:
+        yield url
+
+
+async def test_a_rule_runs_the_projects_custom_action_on_its_action_server(
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    intents_data_dir: Path,
+    rasa_intents: Intents,
+    project_actions: str,
+) -> None:
+    engine = Settings(data_dir=intents_data_dir, intents_path=PROJECT)
+    intents = build_intents(replace(engine, action_endpoint=project_actions))  # cached model
+    configured = replace(settings, intents_path=PROJECT, action_endpoint=project_actions)
+    client = await aiohttp_client(create_app(configured, intents=intents, desk=LogDesk()))
+    try:
+        async with client.ws_connect("/webchat/ws") as ws:
+            token, _, _ = await opening(ws)
+            [said] = await answers(ws, "what is my balance?", 1)
+            assert said["text"] == "Your balance is $1,234.56."
+            cid = await client.app[SERVICES].store.customer_for(Address("webchat", token))
+            assert cid is not None
+            await client.app[SERVICES].store.remember(cid, {"name": "Ana"})
+            [said] = await answers(ws, "show my account balance", 1)
+            assert said["text"] == "Hi Ana, your balance is $1,234.56."  # the profile, too
+    finally:
+        intents.classifier.close()
