@@ -6,6 +6,7 @@ intent or action, and what went wrong, go to the log.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import re
@@ -27,7 +28,8 @@ ACTION_FAILED_REASONS: dict[ActionFailure, str] = {
 }
 NO_RUNNER_REASON = "custom action not available"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?])(\s+)")
+SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")  # Rasa slot names: "amount-of-money", "PERSON"
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +170,13 @@ def render(template: str, facts: Mapping[str, str]) -> str:
 
 def render_sentences(template: str, facts: Mapping[str, str]) -> str:
     """``template`` with its ``{slot}`` placeholders filled; a sentence naming a slot that is
-    not known is left out (Rasa responses: "Your balance is {amount}. Anything else?")."""
-    kept = []
-    for sentence in SENTENCE_END.split(template.strip()):
-        names = PLACEHOLDER.findall(sentence)
-        if all(name in facts for name in names):
-            kept.append(PLACEHOLDER.sub(lambda m: facts[m.group(1)], sentence))
-    return " ".join(kept)
+    not known is left out (Rasa responses: "Your balance is {amount}. Anything else?"). The
+    text's own line breaks and spacing are kept."""
+    if not SLOT.search(template):
+        return template
+    parts = SENTENCE_END.split(template.strip())  # sentence, gap, sentence, gap, ...
+    kept: list[str] = []
+    for sentence, gap in itertools.zip_longest(parts[::2], parts[1::2], fillvalue=""):
+        if all(name in facts for name in SLOT.findall(sentence)):
+            kept += [SLOT.sub(lambda m: facts[m.group(1)], sentence), gap]
+    return "".join(kept).strip()

@@ -107,6 +107,9 @@ async def test_an_action_step_without_an_action_server_escalates() -> None:
         ("Your balance is {amount}. Anything else?", "Anything else?"),
         ("Hello {name}! Welcome back.", "Hello Ana! Welcome back."),
         ("{amount}", ""),
+        ("Sent {currency}{amount-of-money} to {PERSON}. Done.", "Done."),
+        ("Hi! \nYou can ask:\n- balance? \n- cards", "Hi! \nYou can ask:\n- balance? \n- cards"),
+        ("Hi {name}!\nLine two.", "Hi Ana!\nLine two."),
     ],
 )
 def test_a_sentence_naming_an_unknown_slot_is_left_out(template: str, expected: str) -> None:
