@@ -145,16 +145,18 @@ def unknown_scores(
     too few intents)."""
     y = np.asarray(labels)
     classes = np.unique(y)
-    groups = min(config.unknown_groups, len(classes) // 2)
+    always = classes[np.isin(classes, config.out_of_scope)]  # hidden in every round
+    others = classes[~np.isin(classes, always)]
+    groups = min(config.unknown_groups, len(others) // 2)
     if groups < 2:
         return None
-    shuffled = np.random.default_rng(config.seed).permutation(classes)
+    shuffled = np.random.default_rng(config.seed).permutation(others)
     text_array = np.asarray(texts, dtype=object)
     parts = []
-    for number, hidden in enumerate(np.array_split(shuffled, groups), start=1):
+    for number, group in enumerate(np.array_split(shuffled, groups), start=1):
         if progress:
             progress(f"unknown-intent simulation {number}/{groups}")
-        unseen = np.isin(y, hidden)
+        unseen = np.isin(y, np.concatenate([group, always]))
         fitted = Members.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
         parts.append(fitted.scores(text_array[unseen], embeddings[unseen]))
     return parts

@@ -37,6 +37,9 @@ class TrainingConfig:
     unknown_groups: int = 4
     target_unknown_escalated: float = 0.75
     seed: int = 0
+    # intents whose examples are what the bot should not know (Rasa's out_of_scope): they are
+    # hidden in every unknown-intent round, so the answer rule learns to keep such messages out
+    out_of_scope: tuple[str, ...] = ("out_of_scope",)
 
 
 def softmax(scores: Floats) -> Floats:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from intents.calibration import (
     choose_threshold,
     choose_weights,
     escalating_rule,
+    unknown_scores,
 )
 from intents.members import TrainingConfig
 
@@ -80,3 +83,18 @@ def test_a_rule_that_would_miss_the_precision_target_is_not_chosen() -> None:
     answered = rule.answers(known)
     assert (~rule.answers(unknown)).mean() >= 0.5
     assert not answered.any() or correct[answered].mean() >= 0.95
+
+
+def test_out_of_scope_examples_are_unknown_in_every_round() -> None:
+    intents = ["a", "b", "c", "d", "e", "f", "out_of_scope"]
+    texts = [f"{name} word{n} sample{n}" for name in intents for n in range(6)]
+    labels = [name for name in intents for _ in range(6)]
+    embeddings = np.random.default_rng(0).normal(size=(len(texts), 8))
+    config = TrainingConfig(unknown_groups=3, folds=2)
+    parts = unknown_scores(texts, embeddings, labels, config)
+    assert parts is not None
+    # six ordinary intents in three rounds of two, each round with the six out-of-scope ones
+    assert [len(part.nearest) for part in parts] == [2 * 6 + 6] * 3
+    plain = unknown_scores(texts, embeddings, labels, replace(config, out_of_scope=()))
+    assert plain is not None
+    assert sum(len(part.nearest) for part in plain) == len(texts)  # each intent hidden once
