@@ -30,6 +30,7 @@ from intents.catalogue import (
 )
 
 NO_RULE_REASON = "no rule of the Rasa project answers this intent"
+VARIANT_KEYS_SKIPPED = ("condition", "channel")
 IGNORED_NLU = ("synonym", "lookup", "regex")
 STEP_REASONS = {
     "intent": "more than one turn",
@@ -160,7 +161,10 @@ def _responses(documents: Iterable[tuple[Path, Any]]) -> dict[str, Reply]:
     for _, data in documents:
         block = data.get("responses") if isinstance(data, dict) else None
         for name, variants in (block or {}).items():
-            usable = [v for v in variants or () if isinstance(v, dict) and v.get("text")]
+            said = [v for v in variants or () if isinstance(v, dict) and v.get("text")]
+            # a variant for one channel or one condition only: used when no plain one exists
+            plain = [v for v in said if not any(key in v for key in VARIANT_KEYS_SKIPPED)]
+            usable = plain or said
             if usable:
                 texts = tuple(str(v["text"]) for v in usable)
                 found[str(name)] = Reply(str(name), texts, tuple(_buttons(v) for v in usable))

@@ -185,3 +185,27 @@ def test_start_up_errors_are_one_clear_line(
     assert err.startswith("omnibot: ")
     assert "domain.yml:" in err
     assert "Traceback" not in err
+
+
+def test_channel_and_conditional_variants_are_used_only_without_a_plain_one(project: Path) -> None:
+    domain = project / "domain.yml"
+    domain.write_text(
+        domain.read_text(encoding="utf-8").replace(
+            '''  utter_goodbye:
+    - text: "Goodbye, have a nice day."''',
+            """  utter_goodbye:
+    - text: "Goodbye, have a nice day."
+    - text: "Bye from Slack"
+      channel: slack
+    - text: "Bye, VIP"
+      condition:
+        - type: slot
+          name: vip
+          value: true""",
+        ),
+        encoding="utf-8",
+    )
+    catalogue, _ = load_project(project)
+    [goodbye] = catalogue.intents["goodbye"].steps
+    assert isinstance(goodbye, Reply)
+    assert goodbye.variants == ("Goodbye, have a nice day.",)
