@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,13 +13,15 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.app import SERVICES
+from bot.app import SERVICES, build_intents, create_app
 from bot.models import Address, Media, Message, Role
+from bot.settings import Settings
 from tests.conftest import AppFactory
 from tests.phone import Phone
 from tests.twilio_fake import FakeTwilio
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
+RASA_PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
 
 
 @pytest.fixture
@@ -135,3 +139,30 @@ async def test_a_visitor_links_a_phone_and_texts_on_with_the_chat_known(
     )
     await expect(answers.last).to_have_text(phone.received()[-1], timeout=15_000)
     await page.close()
+
+
+async def test_a_rasa_responses_buttons_are_quick_replies(
+    browser: Browser,
+    aiohttp_server: ServerFactory,
+    settings: Settings,
+    intents_data_dir: Path,
+) -> None:
+    engine = build_intents(Settings(data_dir=intents_data_dir, intents_path=RASA_PROJECT))
+    try:
+        app = create_app(replace(settings, intents_path=RASA_PROJECT), intents=engine)
+        server = await aiohttp_server(app)
+        page = await browser.new_page()
+        await page.goto(f"http://{server.host}:{server.port}/")
+        await page.get_by_role("button", name="Open chat").click()
+        await ask(page, "what can you help me with?")
+        answers = page.locator(".omnibot-bot:not(.omnibot-welcome) .omnibot-text")
+        await expect(answers).to_have_count(2, timeout=15_000)
+        replies = page.get_by_role("group", name="Suggested replies")
+        await expect(replies.get_by_role("button")).to_have_text(["Yes", "No"])
+        await replies.get_by_role("button", name="Yes").click()
+        await expect(answers.last).to_have_text("Great, let's go on.", timeout=15_000)
+        await expect(page.locator(".omnibot-customer .omnibot-text").last).to_have_text("Yes")
+        await expect(replies).to_have_count(0)  # suggestions belong to the newest message only
+        await page.close()
+    finally:
+        engine.classifier.close()
