@@ -144,6 +144,8 @@ def _nlu(documents: Iterable[tuple[Path, Any]], folder: Path) -> dict[str, list[
                     f"{_rel(seen_in[name], folder)}"
                 )
             seen_in[name] = path
+            if _has_empty_example(item.get("examples")):
+                raise CatalogueError(f"{_rel(path, folder)}: intent {name!r} has an empty example")
             texts = rasa_examples(item.get("examples"))
             for text in texts:
                 if not 1 <= len(text) <= MAX_EXAMPLE_CHARS:
@@ -153,6 +155,12 @@ def _nlu(documents: Iterable[tuple[Path, Any]], folder: Path) -> dict[str, list[
                     )
             examples.setdefault(name, []).extend(texts)
     return examples
+
+
+def _has_empty_example(block: Any) -> bool:
+    """Whether an ``examples: |`` block has a ``-`` line with nothing after it."""
+    lines = block.splitlines() if isinstance(block, str) else [f"- {e}" for e in block or ()]
+    return any(line.strip() == "-" for line in lines)
 
 
 def _responses(documents: Iterable[tuple[Path, Any]]) -> dict[str, Reply]:

@@ -174,6 +174,12 @@ def test_an_example_too_long_is_refused(project: Path) -> None:
     expect_error(project, "extra.yml", "ramble", "2001 characters")
 
 
+def test_an_empty_example_is_refused(project: Path) -> None:
+    extra = project / "data" / "nlu" / "extra.yml"
+    extra.write_text("nlu:\n  - intent: blank\n    examples: |\n      - hi\n      -\n")
+    expect_error(project, "extra.yml", "blank", "empty example")
+
+
 def test_start_up_errors_are_one_clear_line(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
