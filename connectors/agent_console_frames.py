@@ -16,12 +16,11 @@ from enum import StrEnum
 from typing import Literal, TypedDict
 
 from bot.handoff import AgentOutcome
-from bot.models import Conversation, MessageDict, Role
+from bot.models import MessageDict
 
 MAX_TEXT_CHARS = 4000  # a reply or a note; a web chat customer takes at most 2,000 (checked later)
 MAX_AGENT_CHARS = 64
 CONVERSATION_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: no trailing newline
-SHORT_ID_CHARS = 8  # as the Slack desk shows customers
 
 CLOSED_TEXT = "This conversation is closed (back with the bot): nothing reached the customer."
 OUTCOME_TEXTS: dict[tuple[str, AgentOutcome], str] = {
@@ -228,42 +227,6 @@ def _text(value: object) -> str:
     if len(value) > MAX_TEXT_CHARS:
         raise FrameError("text_too_long", f"a text holds at most {MAX_TEXT_CHARS:,} characters")
     return value.strip()
-
-
-def customer_label(conversation: Conversation) -> str:
-    """What the desk calls the customer: ``Ana (1a2b3c4d)``, or ``Customer 1a2b3c4d``."""
-    short = conversation.customer_id[:SHORT_ID_CHARS]
-    name = conversation.customer.name if conversation.customer else None
-    return f"{name} ({short})" if name else f"Customer {short}"
-
-
-def reaches(conversation: Conversation) -> list[str]:
-    """Every address of the customer an agent may see: ``sms +1555…``, ``webchat``."""
-    addresses = conversation.customer.addresses if conversation.customer else ()
-    return sorted({f"sms {a.id}" if a.channel == "sms" else a.channel for a in addresses})
-
-
-def ticket(conversation: Conversation, escalated_at: float | None = None) -> TicketDict:
-    """The summary of a conversation for the list and the header."""
-    escalation, address = conversation.escalation, conversation.last_address
-    last = next(
-        (m.text for m in reversed(conversation.messages) if m.role is Role.CUSTOMER and m.text),
-        None,
-    )
-    return {
-        "conversation": conversation.id,
-        "customer": customer_label(conversation),
-        "channel": address.channel if address else None,
-        "address": address.id if address and address.channel == "sms" else None,
-        "reaches": reaches(conversation),
-        "state": conversation.state.value,
-        "agent": conversation.agent,
-        "reason": escalation.reason if escalation else None,
-        "intent": escalation.intent if escalation else None,
-        "confidence": escalation.confidence if escalation else None,
-        "escalated_at": escalated_at or (escalation.at if escalation else None),
-        "last_message": last,
-    }
 
 
 def list_frame(now: float, conversations: Sequence[TicketDict]) -> ListFrame:

@@ -37,8 +37,8 @@ from connectors.agent_console_frames import (
     outcome_frame,
     parse_client_frame,
     state_frame,
-    ticket,
 )
+from connectors.agent_console_tickets import ticket
 from connectors.webchat_frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
 
 LIST_INTERVAL_S = 3.0
