@@ -95,18 +95,15 @@ from e2e import (  # noqa: E402
     number,
     questions,
     rounded,
-    serve_env,
-    wait_healthy,
 )
-from sms_ack import (  # noqa: E402
-    PUBLIC_URL,
-    SHOP_NUMBER,
-    make_webhook,
-    percentile,
-    post,
+from service import (  # noqa: E402
+    launch,
     prepare_data_dir,
+    serve_env,
+    sms_env,
     stop_service,
 )
+from sms_ack import make_webhook, percentile, post  # noqa: E402
 
 from bot.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from bot.keys import (  # noqa: E402
@@ -119,7 +116,7 @@ from bot.keys import (  # noqa: E402
 from bot.models import Address  # noqa: E402
 from bot.redis_client import connect  # noqa: E402
 from connectors.sms import WEBHOOK_PATH  # noqa: E402
-from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, Call, FakeTwilio  # noqa: E402
+from tests.twilio_fake import Call, FakeTwilio  # noqa: E402
 
 FRAME_TIMEOUT_S = 10.0  # the opening frames of a web chat connection
 CONNECT_TIMEOUT_S = 10.0
@@ -586,14 +583,7 @@ def make_servers(
     servers = []
     for index, port in enumerate(sorted(ports)):
         env = serve_env(data, port, args.processing_concurrency)
-        env.update(
-            REDIS_URL=redis_url,
-            PUBLIC_URL=PUBLIC_URL,
-            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-            TWILIO_FROM_NUMBER=SHOP_NUMBER,
-            TWILIO_API_URL=fake_url,
-        )
+        env.update(REDIS_URL=redis_url, **sms_env(fake_url))
         servers.append(Server(index, port, env, workdir / f"serve-{index}.log"))
     return servers
 
@@ -606,16 +596,7 @@ def open_log(path: Path) -> IO[bytes]:
 async def start_server(session: aiohttp.ClientSession, workdir: Path, server: Server) -> None:
     """Start ``omnibot serve`` and wait for ``/healthz`` (RuntimeError when it fails)."""
     with open_log(server.log_path) as log:
-        # run from the work dir, so that no .env of the caller's directory changes the settings
-        server.process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "bot", "serve"),
-            cwd=workdir,
-            env=server.env,
-            stdout=log,
-            stderr=log,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-    await wait_healthy(server.process, server.root, session)
+        server.process, _ = await launch(workdir, server.env, log, session)
     server.alive = True
 
 

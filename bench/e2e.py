@@ -53,7 +53,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sms_ack import percentile, prepare_data_dir, stop_service  # noqa: E402
+from service import launch, prepare_data_dir, serve_env, stop_service  # noqa: E402
+from sms_ack import percentile  # noqa: E402
 
 from bot.dispatcher import REPHRASE_TEXT  # noqa: E402
 from bot.embedded_redis import free_port, running_url  # noqa: E402
@@ -61,7 +62,6 @@ from bot.handoff import AWAY_TEXT, QUEUED_TEXT, WAITING_TEXT  # noqa: E402
 from bot.settings import DEFAULT_INTENTS_PATH  # noqa: E402
 from intents.catalogue import load_catalogue  # noqa: E402
 
-STARTUP_TIMEOUT_S = 180.0
 ANSWER_TIMEOUT_S = 30.0  # a question unanswered this long counts as an error
 DRAIN_TIMEOUT_S = 30.0  # after the window, how long the last questions may take
 RECONNECT_PAUSE_S = 0.2
@@ -298,31 +298,6 @@ async def measure_encoder(texts: list[str], seconds: float) -> float | None:
         return await loop.run_in_executor(pool, encoder_rate, texts, seconds)
 
 
-def serve_env(data: Path, port: int, concurrency: int | None) -> dict[str, str]:
-    """The service's environment: no REDIS_URL (the embedded server starts), no vendors."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("REDIS_", "OMNIBOT_", "TWILIO_", "SLACK_"))
-        and name not in {"PROCESSING_CONCURRENCY", "INTENTS_PATH", "PUBLIC_URL"}
-    }
-    env.update(
-        OMNIBOT_DATA_DIR=str(data),
-        HOST="127.0.0.1",
-        PORT=str(port),
-        LOG_LEVEL="WARNING",
-        HF_HUB_OFFLINE="1",
-        # one load generator on one address, each visitor faster than any person types
-        MESSAGES_PER_MINUTE="100000",
-        SESSIONS_PER_MINUTE="100000",
-    )
-    if concurrency is not None:
-        env["PROCESSING_CONCURRENCY"] = str(concurrency)
-    # serve the checkout this script belongs to, whatever the installed omnibot points at
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
-    return env
-
-
 async def start_service(
     args: argparse.Namespace,
     workdir: Path,
@@ -331,42 +306,9 @@ async def start_service(
     session: aiohttp.ClientSession,
 ) -> tuple[asyncio.subprocess.Process, str]:
     """``omnibot serve`` on a free port, healthy (or an exception); its process and root URL."""
-    port = free_port()
     workers = ["--workers", str(args.workers)] if args.workers > 1 else []
-    # run from the work dir, so that no .env of the caller's directory changes the settings
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "serve", *workers),
-        cwd=workdir,
-        env=serve_env(data, port, args.concurrency),
-        stdout=log,
-        stderr=log,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(process, root, session)
-    except RuntimeError:
-        await stop_service(process)
-        raise
-    return process, root
-
-
-async def wait_healthy(
-    process: asyncio.subprocess.Process, root: str, session: aiohttp.ClientSession
-) -> None:
-    """Until ``/healthz`` answers 200; RuntimeError when the service exits or takes too long."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise RuntimeError(f"omnibot serve exited with status {process.returncode}")
-        try:
-            async with session.get(f"{root}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"omnibot serve was not healthy within {STARTUP_TIMEOUT_S:.0f} s")
+    env = serve_env(data, free_port(), args.concurrency)
+    return await launch(workdir, env, log, session, workers)
 
 
 def process_tree(pid: int) -> list[int]:

@@ -27,7 +27,6 @@ import math
 import os
 import random
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -46,10 +45,19 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from service import (  # noqa: E402
+    PUBLIC_URL,
+    SHOP_NUMBER,
+    launch,
+    prepare_data_dir,
+    serve_env,
+    sms_env,
+    stop_service,
+)
+
 from bot.embedded_redis import free_port  # noqa: E402
 from connectors.sms import WEBHOOK_PATH  # noqa: E402
 from tests.twilio_fake import (  # noqa: E402
-    ACCOUNT_SID,
     AUTH_TOKEN,
     Call,
     FakeTwilio,
@@ -57,11 +65,7 @@ from tests.twilio_fake import (  # noqa: E402
     signature,
 )
 
-PUBLIC_URL = "https://bench.example.com"
-SHOP_NUMBER = "+15550000100"
-STARTUP_TIMEOUT_S = 180.0
 REQUEST_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 30.0
 SETTLE_S = 1.0  # after the expected replies arrived, how long to watch for extra ones
 WARMUP_MESSAGES = 20
 RETRY_WINDOW = 400  # a retry re-posts one of the last this-many original webhooks
@@ -205,16 +209,6 @@ async def wait_for_replies(
         await asyncio.sleep(0.05)
 
 
-def prepare_data_dir(workdir: Path, cache: Path | None) -> Path:
-    """A fresh data directory in ``workdir``, its ``cache`` linked to ``cache`` if given."""
-    data = workdir / "data"
-    data.mkdir()
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        (data / "cache").symlink_to(cache.resolve(), target_is_directory=True)
-    return data
-
-
 async def start_service(
     fake: FakeTwilio,
     workdir: Path,
@@ -222,65 +216,11 @@ async def start_service(
     log: IO[bytes],
     session: aiohttp.ClientSession,
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """``omnibot serve`` on a free port, healthy (or an exception); its process and root URL."""
-    port = free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("REDIS_", "OMNIBOT_", "TWILIO_", "SLACK_"))
-    }
-    env.update(
-        OMNIBOT_DATA_DIR=str(data),
-        HOST="127.0.0.1",
-        PORT=str(port),
-        PUBLIC_URL=PUBLIC_URL,
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_FROM_NUMBER=SHOP_NUMBER,
-        TWILIO_API_URL=fake.url,
-        HF_HUB_OFFLINE="1",
-        MESSAGES_PER_MINUTE="100000",  # retries and fast customers are the point here
-    )
-    # serve the checkout this script belongs to, whatever the installed omnibot points at
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
-    # run from the work dir, so that no .env of the caller's directory changes the settings
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=log,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise RuntimeError(f"omnibot serve exited with status {process.returncode}")
-        try:
-            async with session.get(f"{root}/healthz") as response:
-                if response.status == 200:
-                    return process, root
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.5)
-    await stop_service(process)
-    raise RuntimeError(f"omnibot serve was not healthy within {STARTUP_TIMEOUT_S:.0f} s")
-
-
-async def stop_service(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM (the service drains its work), then SIGKILL if it takes too long."""
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+    """``omnibot serve`` on a free port with SMS against ``fake``, healthy (or an exception);
+    its process and root URL. The service's own log level and processing concurrency."""
+    env = serve_env(data, free_port(), None, log_level=None)
+    env.update(sms_env(fake.url))
+    return await launch(workdir, env, log, session)
 
 
 def cpu_seconds(pid: int) -> float | None:
