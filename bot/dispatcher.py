@@ -217,8 +217,9 @@ class Dispatcher:
             )
             return
         self._metrics.answered.labels(intent=prediction.intent).inc()
-        if answer.slots:  # what an action learnt about the person stays on their profile
-            await self._store.remember(conversation.customer_id, answer.slots)
+        learnt = {k: v for k, v in (answer.slots or {}).items() if conversation.slots.get(k) != v}
+        if learnt:  # what an action learnt about the person stays on their profile
+            await self._store.remember(conversation.customer_id, learnt)
         replies = [Message(role=Role.BOT, text=t) for t in (answer.text, *answer.more)]
         replies[-1] = replace(replies[-1], options=answer.options)
         meta: MetaUpdate = {**done, "misunderstood": 0, **_memory(answer)}
