@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NotRequired, TypedDict
+
+# Text no store, vendor or tokenizer can take: UTF-16 surrogates (a JSON "\ud800" escape decodes
+# to one; UTF-8 cannot encode it) and the C0 control characters but tab and line breaks, with DEL.
+_UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Role(StrEnum):
@@ -84,6 +91,20 @@ class Media:
     content_type: str
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode, safe to store, send and classify.
+
+    A surrogate pair split into two code points is joined into its character, a lone surrogate
+    becomes U+FFFD (the replacement character, so the reader sees something was there), and NUL
+    and the other control characters but tab, line feed and carriage return are removed.
+    """
+    if _UNFIT.search(text) is None:  # the usual case: one scan, no copy
+        return text
+    if _SURROGATE.search(text) is not None:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return _CONTROL.sub("", text)
+
+
 def new_id() -> str:
     """A fresh random identifier (32 hex digits)."""
     return uuid.uuid4().hex
@@ -135,6 +156,13 @@ class Message:
     control: Control | None = None
     seq: int | None = None
     options: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Every message passes here, whoever wrote it (a customer on any channel, an agent in
+        # Slack or the console) and whenever (stored before text was cleaned at the edge).
+        object.__setattr__(self, "text", clean_text(self.text))
+        if self.author is not None:
+            object.__setattr__(self, "author", clean_text(self.author))
 
     def to_dict(self) -> MessageDict:
         """The JSON-ready form used in Redis and in web chat frames."""
@@ -241,3 +269,7 @@ class InboundMessage:
     media: tuple[Media, ...] = ()
     control: Control | None = None
     customer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # one cleaning point for every connector's customer text (see :func:`clean_text`)
+        object.__setattr__(self, "text", clean_text(self.text))

@@ -1,8 +1,12 @@
-"""Model round trips."""
+"""Model round trips, and the text every message is cleaned to."""
 
 from __future__ import annotations
 
-from bot.models import Message, Role
+import json
+
+import pytest
+
+from bot.models import Address, InboundMessage, Message, Role, clean_text
 
 
 def test_message_round_trips_through_its_dict() -> None:
@@ -13,3 +17,32 @@ def test_message_round_trips_through_its_dict() -> None:
 
 def test_messages_get_distinct_ids() -> None:
     assert Message(role=Role.BOT, text="a").id != Message(role=Role.BOT, text="a").id
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("where is my order?", "where is my order?"),
+        ("\ud800", "\ufffd"),  # a lone high surrogate
+        ("a\udc00b", "a\ufffdb"),  # a lone low surrogate
+        ("x\ud83d", "x\ufffd"),  # half of a pair at the end
+        ("\ud83d\ude00!", "\U0001f600!"),  # a pair split into two code points is joined
+        ("no\x00 nul\x1b[31m\x7f", "no nul[31m"),  # NUL, ESC and DEL removed
+        ("line\nnext\r\n\ttab \u00e9\u4e2d", "line\nnext\r\n\ttab \u00e9\u4e2d"),
+    ],
+)
+def test_clean_text_leaves_only_text_utf8_can_carry(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
+    clean_text(raw).encode("utf-8")  # would raise on any surrogate left
+
+
+def test_every_message_is_cleaned_whoever_wrote_it() -> None:
+    inbound = InboundMessage(Address("webchat", "t"), json.loads('"hi \\ud800"'))
+    assert inbound.text == "hi \ufffd"
+    agent = Message(role=Role.AGENT, text="ok\ud800\x00", author="Da\udc00na")
+    assert (agent.text, agent.author) == ("ok\ufffd", "Da\ufffdna")
+
+
+def test_a_message_stored_before_cleaning_is_clean_when_read() -> None:
+    stored = json.loads('{"id": "1", "role": "customer", "text": "\\ud800 hi", "ts": 1.0}')
+    assert Message.from_dict(stored).text == "\ufffd hi"
