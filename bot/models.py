@@ -98,7 +98,7 @@ def clean_text(text: str) -> str:
     becomes U+FFFD (the replacement character, so the reader sees something was there), and NUL
     and the other control characters but tab, line feed and carriage return are removed.
     """
-    if _UNFIT.search(text) is None:  # the usual case: one scan, no copy
+    if text.isprintable() or _UNFIT.search(text) is None:  # the usual cases, no copy
         return text
     if _SURROGATE.search(text) is not None:
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
