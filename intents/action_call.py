@@ -3,6 +3,11 @@
 ``POST /webhook`` takes an :class:`ActionCall` (the next action and a tracker built from the
 conversation) and answers an :class:`ActionResponse` (events and responses). The same body goes
 to rasa-sdk's in-process executor.
+
+The tracker's slots are the ones given, plus ``verified_phone``: the phone omnibot itself
+verified for the customer (the number their SMS comes from, else the one linked to their profile
+by a texted code). It is always computed here, never taken from the slots, so neither a message
+nor an action can claim one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import rasa_sdk
 
 from bot.contracts import Prediction
 from bot.models import Conversation, Role
+
+VERIFIED_PHONE_SLOT = "verified_phone"
+SMS_CHANNEL = "sms"  # an SMS address's id is the phone Twilio delivered the message from
 
 
 class UtteranceEvent(TypedDict):
@@ -100,7 +108,7 @@ def action_call(
     }
     tracker: Tracker = {
         "sender_id": conversation.id,
-        "slots": slots,
+        "slots": with_verified_phone(slots, conversation),
         "latest_message": latest,
         "events": events,
         "paused": False,
@@ -115,3 +123,21 @@ def action_call(
         "domain": {"intents": [prediction.intent], "slots": {}},
         "version": rasa_sdk.__version__,
     }
+
+
+def verified_phone(conversation: Conversation) -> str | None:
+    """The phone verified for the conversation's customer: the one they are texting from,
+    else the profile's (written only when a texted code links it), else None."""
+    last = conversation.last_address
+    if last is not None and last.channel == SMS_CHANNEL:
+        return last.id
+    return conversation.customer.phone if conversation.customer else None
+
+
+def with_verified_phone(slots: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+    """``slots`` with ``verified_phone`` set from the conversation, whatever they held."""
+    result = {k: v for k, v in slots.items() if k != VERIFIED_PHONE_SLOT}
+    phone = verified_phone(conversation)
+    if phone is not None:
+        result[VERIFIED_PHONE_SLOT] = phone
+    return result

@@ -5,6 +5,7 @@ report a failure as an :class:`ActionError` of one :class:`ActionFailure` kind."
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -16,13 +17,18 @@ from rasa_sdk.interfaces import ActionNotFoundException
 
 from bot.contracts import Prediction
 from bot.models import Conversation
-from intents.action_call import ActionResponse, action_call
+from intents.action_call import VERIFIED_PHONE_SLOT, ActionResponse, action_call
 from intents.actions.order_status import DEFAULT_ORDERS_PATH, ActionOrderStatus
 
 ACTION_TIMEOUT_S = 5.0
 ACTIONS_PACKAGE = "intents.actions"
 HTTP_OK = 200
 HTTP_NOT_FOUND = 404  # rasa-sdk's answer to an action it has not registered
+# Only omnibot's own verification sets these: a slot an action sets lands on the customer's
+# profile, and a "phone" there is what order details are matched against.
+VERIFIED_SLOTS = frozenset({"phone", VERIFIED_PHONE_SLOT})
+
+log = logging.getLogger(__name__)
 
 
 class ActionFailure(StrEnum):
@@ -74,9 +80,21 @@ class ActionRunner(Protocol):
     ) -> ActionResult: ...
 
 
-def _result(body: ActionResponse) -> ActionResult:
+def _result(action: str, body: ActionResponse) -> ActionResult:
+    """What ``action`` answered, without the events that would set a verified slot."""
     texts = tuple(str(r["text"]) for r in body.get("responses", []) if r.get("text"))
-    return ActionResult(texts=texts, events=tuple(body.get("events", [])))
+    events = tuple(e for e in body.get("events", []) if not _sets_verified_slot(action, e))
+    return ActionResult(texts=texts, events=events)
+
+
+def _sets_verified_slot(action: str, event: dict[str, Any]) -> bool:
+    """Whether ``event`` sets a verified slot (logged: the action's author should rename it)."""
+    if event.get("event") != "slot" or event.get("name") not in VERIFIED_SLOTS:
+        return False
+    log.warning(
+        "action %s may not set slot %r (only a verification does): ignored", action, event["name"]
+    )
+    return True
 
 
 class InProcessActions:
@@ -122,7 +140,7 @@ class InProcessActions:
             raise ActionError(action, ActionFailure.FAILED, f"{type(exc).__name__}: {exc}") from exc
         if result is None:
             raise ActionError(action, ActionFailure.FAILED, "the executor returned nothing")
-        return _result(result.model_dump())
+        return _result(action, result.model_dump())
 
 
 class RemoteActions:
@@ -165,7 +183,7 @@ class RemoteActions:
                 ActionFailure.UNREACHABLE,
                 f"{self._endpoint} answered {status} without a result object",
             )
-        return _result(cast("ActionResponse", body))
+        return _result(action, cast("ActionResponse", body))
 
 
 def _server_error(action: str, status: int, body: Any) -> ActionError:

@@ -1,5 +1,10 @@
 """``action_order_status``: looks an order up by the number the customer gives.
 
+Anyone who gives a number learns the order's status word; its details (tracking, delivery
+notes) go only to the customer the order belongs to: the order's ``phone`` must be the phone
+omnibot verified for them (the ``verified_phone`` slot: the number they text from, or the one
+they linked by code from the web chat). Anyone else is told how to verify.
+
 Where the orders file comes from depends on who runs the action:
 
 - in omnibot's process (:class:`intents.action_runner.InProcessActions`), from the runner's
@@ -22,6 +27,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from intents.action_call import VERIFIED_PHONE_SLOT
+
 ORDERS_PATH_ENV = "ORDERS_PATH"
 DEFAULT_ORDERS_PATH = Path(__file__).resolve().parent / "orders.json"
 ORDER_NUMBER = re.compile(r"(?<!\d)#?(\d{5,10})(?!\d)")
@@ -31,7 +38,12 @@ UNKNOWN_TEXT = (
     "It's the 5 to 10 digits in your confirmation email."
 )
 STATUS_TEXT = "Order {number} is {status}. {detail}"
+VERIFY_TEXT = (
+    "Order {number} is {status}. For tracking and delivery details, please show it's your "
+    'order: text us from the phone number on the order, or choose "Continue by SMS" in the chat.'
+)
 GREETING = "Hi {name}, "
+NOT_DIGITS = re.compile(r"\D")
 
 
 def orders_path_from_env() -> Path:
@@ -40,7 +52,8 @@ def orders_path_from_env() -> Path:
 
 
 def load_orders(path: Path) -> dict[str, dict[str, str]]:
-    """Orders by number from a JSON object ``{"<number>": {"status": ..., "detail": ...}}``."""
+    """Orders by number from a JSON object
+    ``{"<number>": {"status": ..., "detail": ..., "phone": "<the customer's, E.164>"}}``."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return {str(number): {k: str(v) for k, v in order.items()} for number, order in data.items()}
 
@@ -75,9 +88,29 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
         if order is None:
             dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
             return [SlotSet("requested_slot", "order_number")]
-        status = STATUS_TEXT.format(number=number, **order).strip()
-        name = tracker.get_slot("name")
-        if name:  # the customer's profile, which omnibot passes with the slots
-            status = GREETING.format(name=name) + status[0].lower() + status[1:]
-        dispatcher.utter_message(text=status)
+        dispatcher.utter_message(text=order_text(number, order, tracker))
         return [SlotSet("order_number", number), SlotSet("requested_slot", None)]
+
+
+def order_text(number: str, order: dict[str, str], tracker: Tracker) -> str:
+    """The answer about ``order``: its details for its owner, else its status and how to
+    verify; greeting the customer by name when the profile has one."""
+    status = order.get("status", "")
+    if belongs_to(order, tracker.get_slot(VERIFIED_PHONE_SLOT)):
+        text = STATUS_TEXT.format(number=number, status=status, detail=order.get("detail", ""))
+    else:
+        text = VERIFY_TEXT.format(number=number, status=status)
+    text = text.strip()
+    name = tracker.get_slot("name")
+    if name:  # the customer's profile, which omnibot passes with the slots
+        text = GREETING.format(name=name) + text[0].lower() + text[1:]
+    return text
+
+
+def belongs_to(order: dict[str, str], verified_phone: object) -> bool:
+    """Whether the order's phone is ``verified_phone`` (formatting aside); an order without
+    a phone belongs to nobody, so its details are never shown."""
+    owner = NOT_DIGITS.sub("", order.get("phone", ""))
+    if not owner or not isinstance(verified_phone, str):
+        return False
+    return owner == NOT_DIGITS.sub("", verified_phone)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.contracts import Prediction
 from bot.embedded_redis import free_port
-from bot.models import Conversation, Message, Role
-from intents.action_call import action_call
+from bot.models import Address, Conversation, Customer, Message, Role
+from intents.action_call import VERIFIED_PHONE_SLOT, action_call
 from intents.action_runner import (
     ActionError,
     ActionFailure,
@@ -24,7 +26,7 @@ from intents.action_runner import (
     InProcessActions,
     RemoteActions,
 )
-from intents.actions.order_status import ASK_TEXT, ActionOrderStatus
+from intents.actions.order_status import ASK_TEXT, VERIFY_TEXT, ActionOrderStatus
 from tests.action_server import action_server as serve_actions
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
@@ -33,6 +35,9 @@ CONVERSATION = Conversation(
     customer_id="c1",
     messages=(Message(role=Role.CUSTOMER, text="hi"), Message(role=Role.BOT, text="Hello!")),
 )
+OWNER = "+15557654321"  # the phone on sample order 100234
+DETAILS = "Order 100234 is out for delivery. It should reach you by 8pm today."
+NOT_THEIRS = VERIFY_TEXT.format(number="100234", status="out for delivery")
 
 ServerFactory = Any
 
@@ -88,6 +93,25 @@ def test_the_action_call_follows_rasa_s_webhook_format() -> None:
     json.dumps(call)
 
 
+@pytest.mark.parametrize(
+    ("conversation", "slots", "verified"),
+    [
+        (CONVERSATION, {VERIFIED_PHONE_SLOT: OWNER, "phone": OWNER}, None),
+        (replace(CONVERSATION, last_address=Address("sms", OWNER)), {}, OWNER),
+        (
+            replace(CONVERSATION, customer=Customer(id="c1", phone=OWNER)),
+            {VERIFIED_PHONE_SLOT: "+15550000000"},
+            OWNER,
+        ),
+    ],
+)
+def test_the_verified_phone_comes_from_the_conversation_never_from_the_slots(
+    conversation: Conversation, slots: dict[str, str], verified: str | None
+) -> None:
+    call = action_call("action_order_status", conversation, PREDICTION, "100234", slots)
+    assert call["tracker"]["slots"].get(VERIFIED_PHONE_SLOT) == verified
+
+
 @pytest.mark.parametrize("where", ["in-process", "remote"])
 async def test_order_status_asks_then_answers(action_server: str, where: str) -> None:
     runner = runners(action_server)[where == "remote"]
@@ -98,19 +122,70 @@ async def test_order_status_asks_then_answers(action_server: str, where: str) ->
     assert asked.slot("requested_slot") == (True, "order_number")
     found = await runner.run(
         "action_order_status",
-        CONVERSATION,
+        replace(CONVERSATION, last_address=Address("sms", OWNER)),
         PREDICTION,
         "it's #100234",
         {"requested_slot": "order_number"},
     )
-    assert found.texts == ("Order 100234 is out for delivery. It should reach you by 8pm today.",)
+    assert found.texts == (DETAILS,)
     assert found.slot("requested_slot") == (True, None)
     unknown = await runner.run("action_order_status", CONVERSATION, PREDICTION, "order 999999", {})
     assert "couldn't find order 999999" in unknown.texts[0]
 
 
-def orders_file(path: Path, number: str, status: str) -> Path:
-    path.write_text(json.dumps({number: {"status": status, "detail": "Sorry!"}}))
+OWNERS_VIEW = [
+    replace(CONVERSATION, last_address=Address("sms", OWNER)),  # texting from it
+    replace(CONVERSATION, customer=Customer(id="c1", phone="+1 (555) 765-4321")),  # linked
+]
+STRANGERS_VIEW = [
+    (CONVERSATION, {}),  # a web chat visitor who verified nothing
+    (CONVERSATION, {"phone": OWNER, VERIFIED_PHONE_SLOT: OWNER}),  # slots claiming the phone
+    (replace(CONVERSATION, last_address=Address("sms", "+15550100377")), {}),  # another phone
+    (replace(CONVERSATION, customer=Customer(id="c1", email="ana@example.com")), {}),
+]
+
+
+@pytest.mark.parametrize("where", ["in-process", "remote"])
+async def test_order_details_are_shown_only_to_the_phone_verified_as_the_order_s(
+    action_server: str, where: str
+) -> None:
+    runner = runners(action_server)[where == "remote"]
+    for owner in OWNERS_VIEW:
+        found = await runner.run("action_order_status", owner, PREDICTION, "100234", {})
+        assert found.texts == (DETAILS,)
+    for stranger, slots in STRANGERS_VIEW:
+        told = await runner.run("action_order_status", stranger, PREDICTION, "100234", slots)
+        assert told.texts == (NOT_THEIRS,)
+        assert "8pm" not in told.texts[0]
+    named = {"name": "Ana"}  # the profile, as the responder passes it
+    told = await runner.run("action_order_status", CONVERSATION, PREDICTION, "100234", named)
+    assert told.texts == ("Hi Ana, " + NOT_THEIRS[0].lower() + NOT_THEIRS[1:],)
+
+
+class ClaimingAction(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_claim_phone"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text="noted")
+        return [SlotSet("phone", OWNER), SlotSet(VERIFIED_PHONE_SLOT, OWNER), SlotSet("size", "M")]
+
+
+async def test_an_action_cannot_set_the_verified_phone() -> None:
+    runner = InProcessActions()
+    runner.executor.register_action(ClaimingAction)
+    result = await runner.run("action_claim_phone", CONVERSATION, PREDICTION, "x", {})
+    assert result.texts == ("noted",)
+    assert result.slot("phone") == (False, None)
+    assert result.slot(VERIFIED_PHONE_SLOT) == (False, None)
+    assert result.slot("size") == (True, "M")
+
+
+def orders_file(path: Path, number: str, status: str, phone: str = OWNER) -> Path:
+    order = {"status": status, "detail": "Sorry!", "phone": phone}
+    path.write_text(json.dumps({number: order}))
     return path
 
 
@@ -120,7 +195,7 @@ async def test_in_process_the_orders_file_comes_from_the_runner_s_configuration(
     configured = orders_file(tmp_path / "orders.json", "55555", "lost")
     monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
     result = await InProcessActions(orders_path=configured).run(
-        "action_order_status", CONVERSATION, PREDICTION, "55555", {}
+        "action_order_status", OWNERS_VIEW[0], PREDICTION, "55555", {}
     )
     assert result.texts == ("Order 55555 is lost. Sorry!",)
     sample = await InProcessActions().run(
@@ -135,8 +210,17 @@ async def test_an_action_server_s_instance_reads_its_own_environment(
     monkeypatch.setenv("ORDERS_PATH", str(orders_file(tmp_path / "env.json", "55555", "env")))
     runner = InProcessActions()
     runner.executor.register_action(ActionOrderStatus())  # built as rasa-sdk's server does
-    result = await runner.run("action_order_status", CONVERSATION, PREDICTION, "55555", {})
+    result = await runner.run("action_order_status", OWNERS_VIEW[0], PREDICTION, "55555", {})
     assert result.texts == ("Order 55555 is env. Sorry!",)
+
+
+async def test_an_order_without_a_phone_shows_its_details_to_nobody(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps({"55555": {"status": "lost", "detail": "Sorry!"}}))
+    result = await InProcessActions(orders_path=orders).run(
+        "action_order_status", OWNERS_VIEW[0], PREDICTION, "55555", {}
+    )
+    assert result.texts == (VERIFY_TEXT.format(number="55555", status="lost"),)
 
 
 async def kind_of(runner: ActionRunner, action: str) -> tuple[ActionFailure, str]:
