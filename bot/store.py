@@ -52,7 +52,7 @@ from bot.models import (
 from bot.store_scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
-DEDUP_TTL_S = 24 * 3600
+DEDUP_TTL_S = 24 * 3600  # the least a vendor's id is remembered (message ids: the retention)
 RATE_LIMIT = (30, 60)  # messages a customer may send, per this many seconds
 SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
 
@@ -99,6 +99,10 @@ class Store:
         """``rate_limit``: (messages, seconds) a customer may send in one window."""
         self._redis = client
         self.ttl_s = max(1, int(retention_days * 86400))
+        # a vendor's message id is remembered as long as the data is kept: a captured signed
+        # webhook replayed a day later is still a repeat (an id costs ~100 bytes; a Twilio SID
+        # carries no time to judge its age by)
+        self.seen_ttl_s = max(DEDUP_TTL_S, self.ttl_s)
         self._rate_limit = rate_limit
         # on Redis Cluster the work stream and the outbox's index live in other slots than a
         # conversation: they are written next to its scripts, not by them
@@ -202,7 +206,7 @@ class Store:
         if not self._cluster:
             keys.append(WORK_STREAM)
         args: list[str | int] = [
-            DEDUP_TTL_S,
+            self.seen_ttl_s,
             body[1:],
             HISTORY_CAP,
             self.ttl_s,
