@@ -38,7 +38,7 @@ from connectors.agent_console import AgentConsole
 from connectors.slack import SlackEvents
 from connectors.slack_desk import SlackDesk
 from connectors.sms import CHANNEL as SMS_CHANNEL
-from connectors.sms import SmsConnector, SmsSender
+from connectors.sms import SmsConnector, SmsSender, TwilioAccount
 from connectors.twilio_api import TwilioMessages
 from connectors.webchat import WebChatConnector
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
@@ -359,12 +359,19 @@ def _sms_connector(
         metrics.delivery_status.labels(channel=SMS_CHANNEL, status=status).inc()
         return await deliveries.report(SMS_CHANNEL, sid, status, code)
 
+    assert settings.twilio_account_sid is not None
+    account = TwilioAccount(
+        settings.twilio_account_sid,
+        settings.twilio_from_number,
+        settings.twilio_messaging_service_sid,
+    )
     return SmsConnector(
         sms_sender(settings),
         pipeline.submit,
         report,
         settings.twilio_auth_token,
         settings.public_url,
+        account=account,
     )
 
 

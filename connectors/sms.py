@@ -5,12 +5,20 @@ turns the form into an :class:`InboundMessage` (keywords STOP/START/HELP as cont
 media as attachments) and answers with an empty TwiML ``<Response/>`` once the message is
 stored; the answer goes out later through Twilio's REST API (:mod:`connectors.twilio_api`).
 ``POST /sms/twilio/status`` records Twilio's delivery reports on the outbound message.
+
+A signature alone does not make a form genuine: Twilio signs the sorted names and values
+without telling which of two repeated fields came first, so a signed form can be re-cut (a
+second ``From``) and reposted. Every field must therefore appear once, and the form must name
+the configured account (``AccountSid``) and the shop's number (``To`` of a message, ``From``
+of a status report) before anything is stored.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -42,6 +50,8 @@ STATUS_PATH = "/sms/twilio/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio attaches at most ten media to one message
 CLOCK_SKEW_S = 2.0
+FORM_TYPE = "application/x-www-form-urlencoded"
+ASCII_NUMBER_RE = re.compile(r"[0-9]{1,9}")  # str.isdigit() takes "²", which int() refuses
 TRIAL_PREFIX = "Sent from your Twilio trial account - "  # what a trial account's bodies carry
 CONTROLS = {
     Keyword.STOP: Control.OPT_OUT,
@@ -53,6 +63,16 @@ StatusHandler = Callable[[str, str, int | None], Awaitable[DeliveryRecord | None
 """Records a vendor status report: (vendor message id, status, error code)."""
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TwilioAccount:
+    """What a genuine webhook names: the account, and the shop's number; with a Messaging
+    Service (``service_sid``) the number is any of its pool, so only the service is checked."""
+
+    sid: str
+    number: str | None = None
+    service_sid: str | None = None
 
 
 class SmsSender:
@@ -128,12 +148,15 @@ class SmsConnector:
         report: StatusHandler,
         auth_token: str,
         public_url: str | None = None,
+        *,
+        account: TwilioAccount,
     ) -> None:
         self.sender = sender
         self._submit = submit
         self._report = report
         self._validator = RequestValidator(auth_token)
         self._public_url = public_url
+        self._account = account
 
     def routes(self) -> list[web.AbstractRouteDef]:
         """The inbound webhook and the status callback."""
@@ -145,7 +168,7 @@ class SmsConnector:
 
     async def inbound(self, request: web.Request) -> web.Response:
         """Twilio's "a message comes in" webhook."""
-        form = await self._signed_form(request)
+        form = await self._signed_form(request, shop_field="To")
         inbound = parse_inbound(form)
         try:
             await self._submit(inbound)
@@ -163,20 +186,20 @@ class SmsConnector:
 
     async def status(self, request: web.Request) -> web.Response:
         """Twilio's status callback for an outbound message."""
-        form = await self._signed_form(request)
+        form = await self._signed_form(request, shop_field="From")
         sid, status = form.get("MessageSid"), form.get("MessageStatus")
         if not sid or not status:
             raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
-        code = form.get("ErrorCode")
-        await self._report(sid, status, int(code) if code and code.isdigit() else None)
+        code = form.get("ErrorCode", "")
+        if code and not ASCII_NUMBER_RE.fullmatch(code):
+            raise web.HTTPBadRequest(text="ErrorCode must be a number")
+        await self._report(sid, status, int(code) if code else None)
         return web.Response(status=204)
 
-    async def _signed_form(self, request: web.Request) -> MultiDictProxy[str]:
-        """The posted form, once Twilio's signature over it is verified (403 otherwise)."""
-        if request.content_type != "application/x-www-form-urlencoded":
-            raise web.HTTPUnsupportedMediaType(text="expected a form-encoded body")
-        form = await request.post()
-        fields = MultiDictProxy(_text_fields(form))
+    async def _signed_form(self, request: web.Request, shop_field: str) -> MultiDictProxy[str]:
+        """The posted form, once Twilio's signature over it is verified (403 otherwise), each
+        field is there once (400) and it names this account and shop (403)."""
+        fields = await _read_form(request)
         signature = request.headers.get("X-Twilio-Signature", "")
         algorithm = get_signature_algorithm(
             request.headers.get("X-Twilio-Webhooks-Signature-Settings")
@@ -186,7 +209,28 @@ class SmsConnector:
         ):
             log.warning("refused an unsigned or mis-signed request to %s", request.path)
             raise web.HTTPForbidden(text="invalid Twilio signature")
+        repeated = sorted({name for name in fields if len(fields.getall(name)) > 1})
+        if repeated:
+            log.warning("refused a signed form with repeated fields %r", repeated)
+            raise web.HTTPBadRequest(text=f"repeated fields: {', '.join(repeated)}")
+        self._check_account(fields, shop_field)
         return fields
+
+    def _check_account(self, fields: MultiDictProxy[str], shop_field: str) -> None:
+        """403 unless the form is about this account and the shop's number (or service)."""
+        account = self._account
+        wrong = []
+        if fields.get("AccountSid") != account.sid:
+            wrong.append("AccountSid")
+        if account.service_sid:
+            service = fields.get("MessagingServiceSid")
+            if service is not None and service != account.service_sid:
+                wrong.append("MessagingServiceSid")
+        elif account.number and fields.get(shop_field) != account.number:
+            wrong.append(shop_field)
+        if wrong:
+            log.warning("refused a signed form naming another account or number: %s", wrong)
+            raise web.HTTPForbidden(text=f"not this account's: {', '.join(wrong)}")
 
     def _signed_url(self, request: web.Request) -> str:
         """The URL Twilio signed: the public one when configured (behind a proxy, the
@@ -221,9 +265,23 @@ def parse_inbound(form: MultiDictProxy[str]) -> InboundMessage:
     )
 
 
+async def _read_form(request: web.Request) -> MultiDictProxy[str]:
+    """The text fields of a form-encoded body; 415 for another type or an unknown charset,
+    400 for bytes the charset cannot decode or a file upload."""
+    if request.content_type != FORM_TYPE:
+        raise web.HTTPUnsupportedMediaType(text="expected a form-encoded body")
+    try:
+        form = await request.post()
+    except LookupError:  # aiohttp decodes with the charset as named: an unknown one
+        raise web.HTTPUnsupportedMediaType(text="unknown charset") from None
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="the body does not decode in its charset") from None
+    return MultiDictProxy(_text_fields(form))
+
+
 def _media(form: MultiDictProxy[str]) -> tuple[Media, ...]:
     count = form.get("NumMedia", "0")
-    if not count.isdigit() or int(count) > MAX_MEDIA:
+    if not ASCII_NUMBER_RE.fullmatch(count) or int(count) > MAX_MEDIA:
         raise web.HTTPBadRequest(text=f"NumMedia must be a number from 0 to {MAX_MEDIA}")
     media = []
     for i in range(int(count)):

@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiohttp import BasicAuth, web
 from aiohttp.test_utils import TestServer
+from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from connectors.sms_text import MAX_BODY_CHARS, segments
@@ -292,6 +294,32 @@ def inbound_form(
     return form
 
 
-def signature(url: str, form: dict[str, str], auth_token: str = AUTH_TOKEN) -> dict[str, str]:
-    """The ``X-Twilio-Signature`` header Twilio would send, computed by twilio's own code."""
+def status_form(
+    sid: str,
+    status: str,
+    to: str,
+    error_code: str | None = None,
+    sender: str = "+15550000100",
+) -> dict[str, str]:
+    """The form Twilio posts to a message's status callback."""
+    form = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": to,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "ApiVersion": API_VERSION,
+    }
+    if error_code is not None:
+        form["ErrorCode"] = error_code
+    return form
+
+
+def signature(
+    url: str, form: Mapping[str, str] | MultiDict[str], auth_token: str = AUTH_TOKEN
+) -> dict[str, str]:
+    """The ``X-Twilio-Signature`` header Twilio would send, computed by twilio's own code
+    (a :class:`MultiDict` signs repeated fields as twilio does)."""
     return {"X-Twilio-Signature": RequestValidator(auth_token).compute_signature(url, form)}

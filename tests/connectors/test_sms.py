@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from multidict import MultiDict
 
 from bot.app import SERVICES
+from bot.deliveries import DeliveryRecord
 from bot.keys import WORK_STREAM
 from bot.models import Address
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.polling import work_done
-from tests.twilio_fake import FakeTwilio, inbound_form, signature
+from tests.twilio_fake import FakeTwilio, inbound_form, signature, status_form
 
 ClientFactory = Any
 WEBHOOK = f"{PUBLIC_URL}/sms/twilio"
 STATUS = f"{PUBLIC_URL}/sms/twilio/status"
 CUSTOMER = "+15557654321"
+VICTIM = "+15559990000"
 
 
 @pytest.fixture
@@ -138,12 +142,7 @@ async def test_status_callbacks_are_recorded_and_counted(
     await settle(app)
     sid = twilio_api.sent[0].sid
     assert sid is not None
-    report = {
-        "MessageSid": sid,
-        "MessageStatus": "undelivered",
-        "ErrorCode": "30003",
-        "AccountSid": twilio_api.account_sid,
-    }
+    report = status_form(sid, "undelivered", CUSTOMER, error_code="30003")
     assert (await post(client, report, {}, "/sms/twilio/status")).status == 403
     response = await post(client, report, signature(STATUS, report), "/sms/twilio/status")
     assert response.status == 204
@@ -179,3 +178,160 @@ async def test_a_number_over_its_rate_limit_gets_429_with_retry_after(
     assert 0 < int(response.headers["Retry-After"]) <= 60
     await settle(app)
     assert len(twilio_api.sent) == 2
+
+
+@pytest.mark.parametrize("field", ["From", "Body", "MessageSid", "To", "AccountSid"])
+async def test_a_signed_form_with_a_repeated_field_is_refused(
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    redis_client: aioredis.Redis,
+    twilio_api: FakeTwilio,
+    field: str,
+) -> None:
+    client = await aiohttp_client(app)
+    form = MultiDict(inbound_form("SM" + "7" * 32, CUSTOMER, "STOP"))
+    form.add(field, {"From": VICTIM, "Body": "START"}.get(field, form[field]))
+    # twilio's signature sorts the values: it holds whichever order they come in
+    assert signature(WEBHOOK, form) == signature(WEBHOOK, MultiDict(reversed(list(form.items()))))
+    response = await client.post(
+        "/sms/twilio", data=list(form.items()), headers=signature(WEBHOOK, form)
+    )
+    assert response.status == 400
+    assert field in await response.text()
+    assert await redis_client.keys("conv:*") == []
+    assert await redis_client.keys("optout:*") == []
+
+
+async def test_a_status_report_with_a_repeated_field_is_refused(
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> None:
+    client = await aiohttp_client(app)
+    sid = await _answered_sid(client, app, twilio_api)
+    report = MultiDict(status_form(sid, "failed", CUSTOMER, error_code="30003"))
+    report.add("MessageStatus", "delivered")
+    signed = signature(STATUS, report)
+    response = await client.post("/sms/twilio/status", data=list(report.items()), headers=signed)
+    assert response.status == 400
+    assert (await _reply_record(app))["status"] == "sent"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"AccountSid": "AC" + "9" * 32}, {"AccountSid": ""}, {"To": "+15550000999"}],
+)
+async def test_a_signed_message_for_another_account_or_number_is_refused(
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    redis_client: aioredis.Redis,
+    change: dict[str, str],
+) -> None:
+    client = await aiohttp_client(app)
+    form = {**inbound_form("SM" + "8" * 32, CUSTOMER, "hello"), **change}
+    response = await post(client, form, signature(WEBHOOK, form))
+    assert response.status == 403
+    assert await redis_client.keys("conv:*") == []
+
+
+@pytest.mark.parametrize("change", [{"AccountSid": "AC" + "9" * 32}, {"From": "+15550000999"}])
+async def test_a_signed_status_report_for_another_account_or_number_is_refused(
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    twilio_api: FakeTwilio,
+    change: dict[str, str],
+) -> None:
+    client = await aiohttp_client(app)
+    sid = await _answered_sid(client, app, twilio_api)
+    report = {**status_form(sid, "failed", CUSTOMER), **change}
+    response = await post(client, report, signature(STATUS, report), "/sms/twilio/status")
+    assert response.status == 403
+    assert (await _reply_record(app))["status"] == "sent"
+
+
+async def test_with_a_messaging_service_any_pool_number_but_only_that_service_is_taken(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+) -> None:
+    service = "MG" + "1" * 32
+    settings = {**sms_settings, "twilio_from_number": None}
+    app = make_app(**settings, twilio_messaging_service_sid=service)
+    client = await aiohttp_client(app)
+    form = {**inbound_form("SM" + "a" * 32, CUSTOMER, "hello", to="+15550000999")}
+    form["MessagingServiceSid"] = service
+    assert (await post(client, form, signature(WEBHOOK, form))).status == 200
+    other = {**form, "MessageSid": "SM" + "b" * 32, "MessagingServiceSid": "MG" + "2" * 32}
+    assert (await post(client, other, signature(WEBHOOK, other))).status == 403
+    assert await app[SERVICES].store.customer_for(Address("sms", CUSTOMER)) is not None
+
+
+@pytest.mark.parametrize("path", ["/sms/twilio", "/sms/twilio/status"])
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/x-www-form-urlencoded; charset=x-no-such-charset", 415),
+        ("application/x-www-form-urlencoded; charset=rot13", 415),  # a codec, not a charset
+        ("application/x-www-form-urlencoded; charset=utf-8", 400),  # bytes that are not UTF-8
+    ],
+)
+async def test_a_body_in_an_unknown_charset_is_a_clean_4xx(
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    content_type: str,
+    status: int,
+) -> None:
+    client = await aiohttp_client(app)
+    body = b"From=%2B15557654321&Body=caf\xe9&MessageSid=SM1"
+    response = await client.post(path, data=body, headers={"Content-Type": content_type})
+    assert response.status == status
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_superscript_digits_in_num_media_are_a_400_not_a_500(
+    aiohttp_client: ClientFactory, app: web.Application, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await aiohttp_client(app)
+    assert "\u00b2".isdigit()  # what the old check let through to int()
+    form = {**inbound_form("SM" + "c" * 32, CUSTOMER, "hello"), "NumMedia": "\u00b2"}
+    response = await post(client, form, signature(WEBHOOK, form))
+    assert response.status == 400
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("code", ["\u00b2", "\u0663", "30003x"])
+async def test_an_error_code_that_is_not_an_ascii_number_is_a_400(
+    aiohttp_client: ClientFactory,
+    app: web.Application,
+    twilio_api: FakeTwilio,
+    caplog: pytest.LogCaptureFixture,
+    code: str,
+) -> None:
+    client = await aiohttp_client(app)
+    sid = await _answered_sid(client, app, twilio_api)
+    report = status_form(sid, "failed", CUSTOMER, error_code=code)
+    response = await post(client, report, signature(STATUS, report), "/sms/twilio/status")
+    assert response.status == 400
+    assert (await _reply_record(app))["status"] == "sent"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def _answered_sid(client: Any, app: web.Application, twilio_api: FakeTwilio) -> str:
+    """Text the shop once; the SID of the reply it sent."""
+    form = inbound_form("SM" + "f" * 32, CUSTOMER, "hello")
+    assert (await post(client, form, signature(WEBHOOK, form))).status == 200
+    await settle(app)
+    sid = twilio_api.sent[-1].sid
+    assert sid is not None
+    return sid
+
+
+async def _reply_record(app: web.Application) -> DeliveryRecord:
+    """The delivery record of the last reply to the customer."""
+    services = app[SERVICES]
+    cid = await services.store.customer_for(Address("sms", CUSTOMER))
+    assert cid is not None
+    reply = (await services.store.load(cid)).messages[-1]
+    record = await services.deliveries.get(cid, reply.id)
+    assert record is not None
+    return record
