@@ -61,3 +61,53 @@ def test_it_keeps_working_across_event_loops(workers: int) -> None:
     for _ in range(3):
         assert asyncio.run(asyncio.wait_for(batcher.submit("x"), 2)) == "x"
     batcher.close()
+
+
+def test_a_text_that_fails_its_batch_fails_alone() -> None:
+    calls: list[list[str]] = []
+    gate = threading.Event()
+
+    def run(texts: list[str]) -> list[str]:
+        gate.wait(1)
+        calls.append(texts)
+        if "bad" in texts:
+            raise ValueError("cannot encode 'bad'")
+        return [t.upper() for t in texts]
+
+    batcher: MicroBatcher[str] = MicroBatcher(run, max_batch=4, workers=1)
+
+    async def scenario() -> list[BaseException | str]:
+        first = asyncio.ensure_future(batcher.submit("first"))  # takes the only worker
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(batcher.submit(t)) for t in ("a", "bad", "b")]
+        gate.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    first, a, bad, b = asyncio.run(scenario())
+    assert (first, a, b) == ("FIRST", "A", "B")
+    assert isinstance(bad, ValueError)
+    assert calls[1] == ["a", "bad", "b"]  # they shared a batch, which failed, then ran alone
+    assert calls[2:] == [["a"], ["bad"], ["b"]]
+    batcher.close()
+
+
+def test_results_that_cannot_be_mapped_back_fail_every_request_of_the_batch() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(lambda texts: ["one"] * 2, max_batch=1)
+
+    async def scenario() -> str:
+        return await asyncio.wait_for(batcher.submit("x"), 2)  # an error, never a hang
+
+    with pytest.raises(ValueError, match="2 results for 1 texts"):
+        asyncio.run(scenario())
+    batcher.close()
+
+
+def test_requests_to_a_closed_batcher_fail_instead_of_hanging() -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(lambda texts: texts)
+    batcher.close()
+
+    async def scenario() -> list[BaseException | str]:
+        pending = (batcher.submit(t) for t in ("a", "b"))
+        return list(await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 2))
+
+    assert all(isinstance(result, RuntimeError) for result in asyncio.run(scenario()))

@@ -10,6 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from bot.app import Intents
+from bot.contracts import Prediction
 from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder
 from intents.model import train
@@ -105,6 +106,27 @@ async def test_concurrent_calls_are_batched_off_the_event_loop(
     assert sum(spy.batch_sizes) == 64
     assert len(spy.batch_sizes) < 64  # concurrent requests shared calls
     assert ticks > len(spy.batch_sizes)  # the loop kept running meanwhile
+
+
+async def test_a_text_the_tokenizer_refuses_fails_alone_in_its_batch(
+    classifier: BatchedClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = SpyEncoder(classifier.encoder)
+    monkeypatch.setattr(classifier, "encoder", spy)
+    # a lone surrogate (cleaned out of every message; here it reaches the model as is)
+    texts = ["where is my order?", "\ud800", "is shipping free?", "hello"]
+    results = await asyncio.gather(*(classifier.classify(t) for t in texts), return_exceptions=True)
+    order, poison, shipping, hello = results
+    assert isinstance(poison, Exception)
+    assert isinstance(order, Prediction)
+    assert isinstance(shipping, Prediction)
+    assert isinstance(hello, Prediction)
+    assert (order.intent, shipping.intent, hello.intent) == (
+        "order_status",
+        "shipping_costs",
+        "greeting",
+    )
+    assert max(spy.batch_sizes) > 1  # the failing text shared a batch with the others
 
 
 async def test_batched_and_single_predictions_agree(classifier: BatchedClassifier) -> None:
