@@ -3,6 +3,9 @@
 A delivery record (per message, in the conversation's slot) says whether a message reached
 the vendor, with the vendor's id, the SMS segments it cost, and the vendor's later status
 reports (``queued``, ``sent``, ``delivered``, ``undelivered``, ``failed``) with error codes.
+A report never moves a record backwards: reports arrive out of order (and can be replayed), so
+only one further along Twilio's order (queued < sending < sent < delivered, undelivered or
+failed < read) replaces the status, in one atomic step.
 """
 
 from __future__ import annotations
@@ -18,6 +21,40 @@ from bot.models import Address, MessageDict
 
 DEAD_LETTER_CAP = 10_000
 VENDOR_ID_TTL_S = 7 * 86400  # status callbacks arrive within minutes; days is generous
+
+# How far along a status is (Twilio's message statuses); an unknown one counts as 0. Final
+# outcomes share a rank: the first one reported stands.
+STATUS_RANKS = {
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "delivered": 5,
+    "undelivered": 5,
+    "failed": 5,
+    "canceled": 5,
+    "read": 6,
+}
+
+# KEYS: the conversation's delivery hash. ARGV: message id, status, its rank, time, error
+# code ('' for none), then the known statuses and their ranks. Applies the report only when it
+# is further along than the record's status; returns {applied 1/0, the record's JSON}, or
+# nil when there is no record.
+REPORT = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return nil end
+local record = cjson.decode(raw)
+local ranks = {}
+for i = 6, #ARGV, 2 do ranks[ARGV[i]] = tonumber(ARGV[i + 1]) end
+if tonumber(ARGV[3]) <= (ranks[record['status']] or 0) then return {0, raw} end
+record['status'] = ARGV[2]
+record['updated'] = tonumber(ARGV[4])
+if ARGV[5] ~= '' then record['error_code'] = tonumber(ARGV[5]) end
+raw = cjson.encode(record)
+redis.call('HSET', KEYS[1], ARGV[1], raw)
+return {1, raw}
+"""
 
 
 class DeliveryRecord(TypedDict):
@@ -80,18 +117,27 @@ class Deliveries:
     async def report(
         self, channel: str, vendor_id: str, status: str, error_code: int | None = None
     ) -> DeliveryRecord | None:
-        """Apply a vendor's status report to the message it names; None for an unknown id."""
+        """Apply a vendor's status report to the message it names, unless the record already
+        is as far along (a late or replayed report changes nothing); the record as it stands,
+        or None for an unknown id."""
         target = await self._redis.get(vendor_key(channel, vendor_id))
         if target is None:
             return None
         cid, message_id = str(target).split(" ", 1)
-        record = await self.get(cid, message_id)
-        if record is None:
+        ranks = [part for pair in STATUS_RANKS.items() for part in (pair[0], str(pair[1]))]
+        args: list[str | int | float] = [message_id, status, STATUS_RANKS.get(status, 0)]
+        result = await self._redis.eval(
+            REPORT,
+            1,
+            conversation_key(cid, "delivery"),
+            *args,
+            time.time(),
+            "" if error_code is None else error_code,
+            *ranks,
+        )
+        if result is None:
             return None
-        record["status"], record["updated"] = status, time.time()
-        if error_code is not None:
-            record["error_code"] = error_code
-        await self.save(cid, message_id, record)
+        record: DeliveryRecord = json.loads(result[1])
         return record
 
     # opt-outs ---------------------------------------------------------------------------
