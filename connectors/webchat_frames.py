@@ -87,7 +87,7 @@ def parse_client_frame(raw: str) -> ClientMessage:
     """Validate one client text frame, raising :class:`FrameError` when it is refused."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting overflows the parser's stack
         raise FrameError("invalid_json", "frames must be JSON objects") from None
     if not isinstance(data, dict):
         raise FrameError("invalid_json", "frames must be JSON objects")

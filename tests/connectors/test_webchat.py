@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -9,7 +10,7 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient
 
-from connectors.webchat import MAX_STRIKES
+from connectors.webchat import MAX_FRAME_BYTES, MAX_STRIKES
 from tests.conftest import AppFactory
 from tests.webchat_client import frame, opening
 
@@ -134,6 +135,20 @@ async def test_bad_frames_get_error_frames_and_leave_the_conversation_intact(
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
         _, history, _ = await opening(ws)
     assert [m["text"] for m in history][0::2] == ["hello", "thank you"]
+
+
+async def test_a_deeply_nested_frame_is_refused_and_the_socket_stays_open(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with client.ws_connect("/webchat/ws") as ws:
+        await opening(ws)
+        await ws.send_str("[" * (MAX_FRAME_BYTES - 1))
+        refused = await frame(ws)
+        await ws.send_json({"type": "message", "text": "still here?"})
+        echo = await frame(ws)
+    assert (refused["type"], refused["code"]) == ("error", "invalid_json")
+    assert (echo["role"], echo["text"]) == ("customer", "still here?")
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
 
 
 async def test_a_client_that_keeps_misbehaving_is_closed(client: TestClient[Any, Any]) -> None:

@@ -38,3 +38,10 @@ def test_a_valid_message_is_trimmed_and_keeps_its_id() -> None:
 def test_the_longest_allowed_text_passes() -> None:
     text = "x" * MAX_TEXT_CHARS
     assert parse_client_frame(json.dumps({"type": "message", "text": text})).text == text
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_a_deeply_nested_frame_is_invalid_json(opening: str) -> None:
+    with pytest.raises(FrameError) as caught:
+        parse_client_frame(opening * 100_000)
+    assert caught.value.code == "invalid_json"
