@@ -2,7 +2,8 @@
 
 Each worker is an ordinary ``omnibot serve`` bound with ``SO_REUSEPORT`` (the kernel spreads
 new connections over them); this parent process starts the embedded Redis once (unless
-``REDIS_URL`` is set) and supervises it, points every worker at it, restarts a worker that
+``REDIS_URL`` is set) and supervises it, points every worker at it (its URL carries the
+embedded server's password, passed in the workers' environment only), restarts a worker that
 dies, and on SIGTERM or SIGINT asks every worker to stop gracefully (each finishes or hands back
 its work and closes its web chat sockets with "reconnect now") before stopping Redis.
 """

@@ -7,7 +7,9 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import AuthenticationError
 
 from bot.embedded_redis import EmbeddedRedis
 from bot.redis_supervisor import RedisSupervisor, client_retry
@@ -30,6 +32,11 @@ async def test_a_killed_server_is_restarted_with_its_data(tmp_path: Path) -> Non
         assert supervisor.server.pid not in (None, first)
         # the pooled connection from before the kill is retried, not failed
         assert await client.get("conv:{c}:meta") == "kept"
+        # and the restarted server still wants the same password
+        stranger = aioredis.Redis(host="127.0.0.1", port=supervisor.server.port)
+        with pytest.raises(AuthenticationError):
+            await stranger.get("conv:{c}:meta")
+        await stranger.aclose()
     finally:
         await client.aclose()
         await supervisor.stop()
