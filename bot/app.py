@@ -35,6 +35,7 @@ from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.tickets import Tickets
 from connectors.agent_console import AgentConsole
+from connectors.agent_console_token import console_token
 from connectors.slack import SlackEvents
 from connectors.slack_desk import SlackDesk
 from connectors.sms import CHANNEL as SMS_CHANNEL
@@ -190,9 +191,12 @@ def create_app(
                 services.store,
                 services.hub,
                 services.handoff,
-                settings.agent_console_token,
+                console_token(
+                    settings.agent_console_token, settings.data_dir, _console_url(settings)
+                ),
                 settings.public_url,
                 tickets=services.tickets,
+                client=client,
             ).routes()
         )
     app.on_shutdown.append(lambda app: services.webchat.close_all())
@@ -200,6 +204,12 @@ def create_app(
         lambda app: lifecycle(services, client, supervisor, owns_intents=intents is None)
     )
     return app
+
+
+def _console_url(settings: Settings) -> str:
+    """Where an agent opens the local console (for its sign-in link in the log)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    return (settings.public_url or f"http://{host}:{settings.port}") + "/agent"
 
 
 def build_services(

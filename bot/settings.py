@@ -19,6 +19,7 @@ from bot.agent_hours import AgentHours
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_SECRET_CHARS = 24  # AGENT_CONSOLE_TOKEN: long enough that guessing is hopeless
 DEFAULT_SMS_HELP_TEXT = (
     "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
 )
@@ -91,6 +92,15 @@ def _log_level(value: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(value)
     return level
+
+
+def _secret(name: str, value: str | None) -> str | None:
+    """A token that must withstand guessing; the error never echoes it."""
+    if value is not None and len(value) < MIN_SECRET_CHARS:
+        raise SettingsError(
+            name, f"<{len(value)} characters>", f"at least {MIN_SECRET_CHARS} characters"
+        )
+    return value
 
 
 def _url(value: str) -> str:
@@ -218,7 +228,7 @@ class Settings:
             slack_routes=source.parse(
                 "SLACK_ROUTES", _routes, (), "intent=CHANNEL pairs, comma-separated"
             ),
-            agent_console_token=path("AGENT_CONSOLE_TOKEN"),
+            agent_console_token=_secret("AGENT_CONSOLE_TOKEN", path("AGENT_CONSOLE_TOKEN")),
             agent_hours=source.parse(
                 "AGENT_HOURS",
                 AgentHours.parse,

@@ -1,117 +1,131 @@
 """Who may use the agent console.
 
-With ``AGENT_CONSOLE_TOKEN`` set, every page and WebSocket request needs it: as a bearer
-``Authorization`` header (scripts), or as the session cookie the login form sets (browsers).
-The cookie holds an HMAC of the token, not the token; it is ``HttpOnly`` (page scripts never
-see it), ``SameSite=Strict`` and scoped to the console's path, and the token only ever travels
-in a POST body, so it stays out of URLs and access logs.
+Always the token (``AGENT_CONSOLE_TOKEN``, or the one generated into the data directory, see
+:mod:`connectors.agent_console_token`): there is no "this machine only" mode, since behind a
+reverse proxy every request looks local. A request brings it as a bearer ``Authorization``
+header (scripts), or brings the session cookie the login form sets (browsers). A session is
+random and lives in Redis (:class:`~connectors.agent_console_sessions.Sessions`): it expires,
+and Sign out revokes it. The cookie is ``HttpOnly``, ``SameSite=Strict`` and scoped to the
+console's path; the token only ever travels in a POST body or a header, never in a URL.
 
-Without a token the console answers this machine only: a loopback peer that named a loopback
-host (a DNS-rebound name is refused), and never a request that came through a proxy or a
-service with a ``PUBLIC_URL`` (behind a reverse proxy every request looks like loopback).
+Every presented token, and every session cookie that is not live, counts as a sign-in attempt
+of the client's address (``request.remote``); past the limit the address gets 429 with
+``Retry-After``, right token or not, until its window ends.
 
-Browsers send cookies with cross-site WebSocket handshakes, so the handshake's ``Origin`` must
-be the service's own as well (cross-site WebSocket hijacking).
+Browsers send cookies with cross-site WebSocket handshakes, so a handshake must carry the
+service's own ``Origin`` (cross-site WebSocket hijacking); one without an ``Origin`` is refused
+too. Posts (login, logout) with a foreign ``Origin`` are refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import ipaddress
+import logging
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from connectors.agent_console_sessions import Attempts, Sessions
+from connectors.agent_console_token import MIN_TOKEN_CHARS, check_token
 from connectors.webchat import origin_of
 
 SESSION_COOKIE = "omnibot_agent"
-SESSION_CONTEXT = b"omnibot agent console session v1"
 CONSOLE_PATH = "/agent"
-PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
-LOOPBACK_NAMES = ("localhost", "localhost.")
 REALM = 'Bearer realm="omnibot agent console"'
 
-SET_IT_TEXT = "Set AGENT_CONSOLE_TOKEN to a long random secret to use it from elsewhere."
-NOT_LOCAL_TEXT = (
-    "The agent console answers this machine only (127.0.0.1 or ::1) while "
-    f"AGENT_CONSOLE_TOKEN is not set. {SET_IT_TEXT}"
-)
-PROXIED_TEXT = (
-    "This request came through a proxy, where every request looks local, so the "
-    f"agent console needs AGENT_CONSOLE_TOKEN. {SET_IT_TEXT}"
-)
-PUBLIC_TEXT = (
-    "PUBLIC_URL is set, so this service sits behind a proxy or tunnel and the agent "
-    f"console needs AGENT_CONSOLE_TOKEN. {SET_IT_TEXT}"
-)
-SIGN_IN_TEXT = "The agent console needs its token (AGENT_CONSOLE_TOKEN)."
+SIGN_IN_TEXT = "The agent console needs its token (AGENT_CONSOLE_TOKEN, or the generated one)."
+WRONG_TEXT = "That token is not right."
+TOO_MANY_TEXT = "Too many wrong sign-ins from your address; try again in {seconds} s."
 ORIGIN_TEXT = "origin not allowed"
+
+log = logging.getLogger(__name__)
 
 
 class AccessDeniedError(Exception):
-    """A request may not use the console: 401 asks for the token, 403 refuses outright."""
+    """A request may not use the console: 401 asks for the token, 403 refuses outright,
+    429 says to wait ``retry_after`` seconds."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class Guard:
-    """Checks the console's requests against the token (or the loopback rule)."""
+    """Checks the console's requests against the token and the sessions."""
 
-    def __init__(self, token: str | None, public_url: str | None) -> None:
-        self._token = _bytes(token) if token else None
-        self._session = (
-            hmac.new(self._token, SESSION_CONTEXT, hashlib.sha256).hexdigest()
-            if self._token
-            else None
-        )
+    def __init__(
+        self, token: str, public_url: str | None, sessions: Sessions, attempts: Attempts
+    ) -> None:
+        check_token(token)
+        self._token = _bytes(token)
+        self._sessions = sessions
+        self._attempts = attempts
         self._public_url = public_url
         self._public_origin = origin_of(public_url) if public_url else None
         prefix = urlsplit(public_url).path.rstrip("/") if public_url else ""
         self.root = prefix + CONSOLE_PATH  # where the browser sees the console
 
-    @property
-    def needs_token(self) -> bool:
-        """Whether a token is configured (else the loopback rule applies)."""
-        return self._token is not None
+    async def check(self, request: web.Request) -> str | None:
+        """Let ``request`` in or raise :class:`AccessDeniedError`; the session it came with
+        (None when it brought the token itself)."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and await self._sessions.valid(cookie):
+            return cookie
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            await self.verify(request, value.strip())
+            return None
+        if cookie:  # expired, revoked or made up: an attempt like a wrong token
+            await self.verify(request, None)
+        raise AccessDeniedError(401, SIGN_IN_TEXT)
 
-    def check(self, request: web.Request) -> None:
-        """Raise :class:`AccessDeniedError` unless ``request`` may use the console."""
-        if self._token is None:
-            self._check_local(request)
-        elif not self._credential_ok(request):
-            raise AccessDeniedError(401, SIGN_IN_TEXT)
+    async def verify(self, request: web.Request, given: str | None) -> None:
+        """Count an attempt with ``given`` (None: none) and check it: 429 over the limit,
+        401 when wrong."""
+        retry_after = await self._attempts.begin(request.remote)
+        if retry_after is not None:
+            text = TOO_MANY_TEXT.format(seconds=retry_after)
+            raise AccessDeniedError(429, text, retry_after)
+        if given is None or not self.token_matches(given):
+            log.warning("agent console: a wrong token or session from %s", request.remote)
+            raise AccessDeniedError(401, WRONG_TEXT)
+        await self._attempts.succeeded(request.remote)
+
+    async def session_alive(self, session: str) -> bool:
+        """Whether a session let in earlier is still live (not signed out, not expired)."""
+        return await self._sessions.valid(session)
 
     def token_matches(self, given: str) -> bool:
-        """Whether ``given`` is the token (in constant time)."""
-        return self._token is not None and hmac.compare_digest(_bytes(given), self._token)
+        """Whether ``given`` is the token (in constant time; short ones never are)."""
+        return len(given) >= MIN_TOKEN_CHARS and hmac.compare_digest(_bytes(given), self._token)
 
-    def origin_allowed(self, request: web.Request) -> bool:
-        """Same origin (``PUBLIC_URL``'s, else the request's Host), or no Origin at all (not a
-        browser page, so not a cross-site hijack)."""
+    def origin_allowed(self, request: web.Request, required: bool = False) -> bool:
+        """Same origin (``PUBLIC_URL``'s, else the request's Host); a request without an
+        Origin passes unless ``required`` (WebSocket handshakes)."""
         origin = request.headers.get("Origin")
         if origin is None:
-            return True
+            return not required
         own = self._public_origin or f"{request.scheme}://{request.host}".lower()
         return origin.lower().rstrip("/") == own
 
-    def start_session(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Give the browser the session cookie (ends when the browser closes)."""
-        assert self._session is not None
+    async def start_session(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Start a session and give the browser its cookie."""
         response.set_cookie(
             SESSION_COOKIE,
-            self._session,
-            path=self.root,
+            await self._sessions.start(),
+            path=self.root,  # no max_age: gone when the browser closes (Redis expires it too)
             httponly=True,
             samesite="Strict",
             secure=self._secure(request),
         )
 
-    def end_session(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Make the browser forget the session cookie."""
+    async def end_session(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Revoke the request's session and make the browser forget its cookie."""
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            await self._sessions.end(cookie)
         response.del_cookie(
             SESSION_COOKIE,
             path=self.root,
@@ -120,51 +134,10 @@ class Guard:
             secure=self._secure(request),
         )
 
-    def _credential_ok(self, request: web.Request) -> bool:
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer":
-            return self.token_matches(value.strip())
-        cookie = request.cookies.get(SESSION_COOKIE)
-        return (
-            cookie is not None
-            and self._session is not None
-            and hmac.compare_digest(_bytes(cookie), _bytes(self._session))
-        )
-
-    def _check_local(self, request: web.Request) -> None:
-        if self._public_url:
-            raise AccessDeniedError(403, PUBLIC_TEXT)
-        if any(name in request.headers for name in PROXY_HEADERS):
-            raise AccessDeniedError(403, PROXIED_TEXT)
-        if not (is_loopback_address(request.remote) and is_loopback_host(request.host)):
-            raise AccessDeniedError(403, NOT_LOCAL_TEXT)
-
     def _secure(self, request: web.Request) -> bool:
         return request.secure or bool(
             self._public_url and self._public_url.lower().startswith("https:")
         )
-
-
-def is_loopback_address(remote: str | None) -> bool:
-    """Whether a peer address is 127.0.0.0/8 or ::1 (IPv4-mapped forms included)."""
-    if not remote:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether a Host header names this machine (``localhost`` or a loopback address)."""
-    try:
-        name = urlsplit(f"//{host}").hostname or ""
-    except ValueError:  # a malformed Host, e.g. an unclosed "[::1"
-        return False
-    return name in LOOPBACK_NAMES or is_loopback_address(name)
 
 
 def _bytes(text: str) -> bytes:

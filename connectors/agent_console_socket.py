@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -51,6 +52,7 @@ TOO_LONG_TEXT = (
 )
 UNAVAILABLE_TEXT = "That did not go through (the service could not reach its data); try again."
 LOST_TEXT = "Live updates of this conversation stopped; select it again."
+SIGNED_OUT = b"signed out"  # the close reason when the agent's session ends
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +101,17 @@ class ConsoleSocket:
         hub: EventHub,
         handoff: Handoff,
         board: TicketBoard,
+        alive: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
+        """``alive`` says whether the agent's session still holds (checked with each list
+        push); None for a socket opened with the token itself."""
         self._ws = ws
         self._store = store
         self._tickets = tickets
         self._hub = hub
         self._handoff = handoff
         self._board = board
+        self._alive = alive
         self._send_lock = asyncio.Lock()  # three tasks write to one socket
         self._following: asyncio.Task[None] | None = None
         self._listed: list[TicketDict] | None = None
@@ -132,10 +138,23 @@ class ConsoleSocket:
 
     async def _poll(self) -> None:
         while not self._ws.closed:
+            if not await self._signed_in():
+                await self._ws.close(code=WSCloseCode.POLICY_VIOLATION, message=SIGNED_OUT)
+                return
             await self._push_list()
             if _stopping():
                 return
             await asyncio.sleep(LIST_INTERVAL_S)
+
+    async def _signed_in(self) -> bool:
+        """False once the session is signed out or expired: the socket closes with it."""
+        if self._alive is None:
+            return True
+        try:
+            return await self._alive()
+        except Exception:  # Redis down: no verdict, keep serving as the list does
+            log.warning("agent console session check unavailable", exc_info=True)
+            return True
 
     async def _push_list(self) -> None:
         try:

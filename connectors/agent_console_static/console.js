@@ -32,6 +32,8 @@
                   reply: $("reply"), note: $("note") };
 
   var ws = null, opened = false, retry = 0, offset = 0, tickets = null, current = null;
+  // A sign-in link (#token=…) opened while signed in: the token leaves the address bar.
+  if (/^#token=/.test(location.hash)) history.replaceState(null, "", location.pathname);
   var selected = decodeURIComponent(location.hash.slice(1)) || null, rendered = {}, pending = null;
 
   // --- the agent's name -----------------------------------------------------------------

@@ -3,29 +3,38 @@ real engine: a web chat visitor escalates, agents act through the console's WebS
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
+import os
+import stat
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
-from unittest.mock import Mock
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient, make_mocked_request
+from aiohttp.test_utils import TestClient
 
+from bot import cli
 from bot.app import SERVICES
 from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, Role, State
-from connectors.agent_console import AgentConsole
-from connectors.agent_console_auth import (
-    SESSION_COOKIE,
-    AccessDeniedError,
-    Guard,
-    is_loopback_address,
-    is_loopback_host,
+from bot.settings import Settings, SettingsError
+from connectors.agent_console_auth import SESSION_COOKIE
+from connectors.agent_console_sessions import (
+    ATTEMPTS_PER_WINDOW,
+    SESSION_PREFIX,
+    SESSION_TTL_S,
+    Sessions,
+    client_key,
 )
-from connectors.agent_console_socket import MAX_STRIKES
+from connectors.agent_console_socket import LIST_INTERVAL_S, MAX_STRIKES, SIGNED_OUT
+from connectors.agent_console_token import TOKEN_FILE, console_token
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.webchat_client import Frame, frame, opening
 
@@ -33,29 +42,33 @@ ClientFactory = Any  # pytest-aiohttp's aiohttp_client fixture
 Client = TestClient[Any, Any]
 TOKEN = "console-token-4b1e2f0a9c7d"
 SAM, DANA = "Sam", "Dana"
+FORM = "application/x-www-form-urlencoded"
 
 
 def console_app(make_app: AppFactory, **overrides: object) -> web.Application:
-    """An app with the console mounted (``create_app`` mounts it when Slack is off)."""
+    """An app with the console mounted (``create_app`` mounts it when Slack is off), its
+    token ``TOKEN`` unless ``overrides`` say otherwise."""
+    overrides.setdefault("agent_console_token", TOKEN)
     app = make_app(**overrides)
-    if not any(r.canonical == "/agent" for r in app.router.resources()):
-        services = app[SERVICES]
-        app.router.add_routes(
-            AgentConsole(
-                services.store,
-                services.hub,
-                services.handoff,
-                services.settings.agent_console_token,
-                services.settings.public_url,
-                tickets=services.tickets,
-            ).routes()
-        )
+    assert any(r.canonical == "/agent" for r in app.router.resources())
     return app
+
+
+def own_origin(client: Client) -> dict[str, str]:
+    """The Origin header a browser on the console's own page sends."""
+    return {"Origin": f"http://{client.host}:{client.port}"}
+
+
+async def sign_in(client: Client, token: str = TOKEN) -> aiohttp.ClientResponse:
+    """Post the login form; the session cookie lands in the client's jar."""
+    return await client.post("/agent/login", data={"token": token}, allow_redirects=False)
 
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, make_app: AppFactory) -> Client:
+    """A test client signed in to the console."""
     result: Client = await aiohttp_client(console_app(make_app))
+    assert (await sign_in(result)).status == 303
     return result
 
 
@@ -132,7 +145,7 @@ class Desk:
 @contextlib.asynccontextmanager
 async def desk(client: Client, headers: dict[str, str] | None = None) -> AsyncIterator[Desk]:
     """An agent's console socket on ``client``."""
-    async with client.ws_connect("/agent/ws", headers=headers or {}) as ws:
+    async with client.ws_connect("/agent/ws", headers=own_origin(client) | (headers or {})) as ws:
         yield Desk(ws)
 
 
@@ -372,7 +385,7 @@ async def test_bad_frames_get_error_frames_and_the_socket_survives(
 
 
 async def test_a_client_that_keeps_misbehaving_is_closed(client: Client) -> None:
-    async with client.ws_connect("/agent/ws") as agent:
+    async with client.ws_connect("/agent/ws", headers=own_origin(client)) as agent:
         for _ in range(MAX_STRIKES):
             await agent.send_str("nonsense")
         while (item := await agent.receive(timeout=10)).type is WSMsgType.TEXT:
@@ -388,137 +401,121 @@ async def test_the_page_and_its_files_are_served(client: Client) -> None:
     assert page.status == 200
     text = await page.text()
     assert 'src="/agent/static/console.js"' in text
-    assert "Sign out" not in text  # no token, nothing to sign out of
+    assert "Sign out" in text
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
-    for name in ("console.js", "console.css"):
+    for name in ("console.js", "console.css", "login.js"):
         assert (await client.get(f"/agent/static/{name}")).status == 200
-    assert (await client.get("/agent/ws")).status == 400  # not an upgrade: refused, not a 500
+    not_upgraded = await client.get("/agent/ws", headers=own_origin(client))
+    assert not_upgraded.status == 400  # refused, not a 500
 
 
-# without a token: this machine only ---------------------------------------------------------
-
-
-async def test_without_a_token_loopback_is_let_in(client: Client) -> None:
-    assert (await client.get("/agent")).status == 200
-    async with desk(client) as agent:
-        assert (await agent.next("list"))["conversations"] == []
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"X-Forwarded-For": "203.0.113.7"},
-        {"Forwarded": "for=203.0.113.7;proto=https"},
-        {"X-Real-IP": "203.0.113.7"},
-        {"Host": "rebound.example:8080"},  # DNS rebinding: a foreign name resolved to 127.0.0.1
-    ],
-)
-async def test_without_a_token_proxied_or_foreign_requests_are_refused(
-    client: Client, headers: dict[str, str]
-) -> None:
-    page = await client.get("/agent", headers=headers)
-    assert page.status == 403
-    assert "AGENT_CONSOLE_TOKEN" in await page.text()
-    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await client.ws_connect("/agent/ws", headers=headers)
-    assert refused.value.status == 403
-
-
-async def test_without_a_token_a_public_url_means_refused(
-    aiohttp_client: ClientFactory, make_app: AppFactory
-) -> None:
-    client = await aiohttp_client(console_app(make_app, public_url=PUBLIC_URL))
-    page = await client.get("/agent")
-    assert page.status == 403
-    assert "AGENT_CONSOLE_TOKEN" in await page.text()
-    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await client.ws_connect("/agent/ws")
-    assert refused.value.status == 403
-
-
-def test_without_a_token_another_machine_is_refused() -> None:
-    transport = Mock()
-    transport.get_extra_info.return_value = ("203.0.113.7", 52100)
-    request = make_mocked_request(
-        "GET", "/agent", headers={"Host": "127.0.0.1:8080"}, transport=transport
-    )
-    with pytest.raises(AccessDeniedError) as refused:
-        Guard(None, None).check(request)
-    assert refused.value.status == 403
-    assert "AGENT_CONSOLE_TOKEN" in refused.value.reason
-
-
-@pytest.mark.parametrize(
-    ("remote", "loopback"),
-    [
-        ("127.0.0.1", True),
-        ("127.8.9.10", True),
-        ("::1", True),
-        ("::ffff:127.0.0.1", True),
-        ("10.0.0.1", False),
-        ("::ffff:10.0.0.1", False),
-        ("203.0.113.7", False),
-        ("", False),
-        (None, False),
-        ("not an address", False),
-    ],
-)
-def test_loopback_addresses(remote: str | None, loopback: bool) -> None:
-    assert is_loopback_address(remote) is loopback
-
-
-@pytest.mark.parametrize(
-    ("host", "loopback"),
-    [
-        ("127.0.0.1:8080", True),
-        ("localhost:8080", True),
-        ("[::1]:8080", True),
-        ("localhost", True),
-        ("evil.example", False),
-        ("[::1", False),
-        ("", False),
-    ],
-)
-def test_loopback_hosts(host: str, loopback: bool) -> None:
-    assert is_loopback_host(host) is loopback
-
-
-@pytest.mark.parametrize(
-    ("origin", "allowed"),
-    [
-        ("https://evil.example", False),
-        ("null", False),
-        (None, True),
-        ("OWN", True),
-    ],
-)
-async def test_the_websocket_origin_is_checked(
-    client: Client, origin: str | None, allowed: bool
-) -> None:
-    own = f"http://{client.host}:{client.port}"
-    headers = {} if origin is None else {"Origin": own if origin == "OWN" else origin}
-    if allowed:
-        async with desk(client, headers) as agent:
-            await agent.next("list")
-        return
-    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await client.ws_connect("/agent/ws", headers=headers)
-    assert refused.value.status == 403
-
-
-# with a token ----------------------------------------------------------------------------
+# the token: always needed, generated when not configured -------------------------------------
 
 
 @pytest.fixture
 async def guarded(aiohttp_client: ClientFactory, make_app: AppFactory) -> Client:
-    result: Client = await aiohttp_client(console_app(make_app, agent_console_token=TOKEN))
+    """A test client of the console that has not signed in."""
+    result: Client = await aiohttp_client(console_app(make_app))
     return result
+
+
+def bearer(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def session_of(client: Client) -> str:
+    """The session id in the client's cookie jar."""
+    return next(c.value for c in client.session.cookie_jar if c.key == SESSION_COOKIE)
+
+
+async def session_keys(client: aioredis.Redis) -> list[str]:
+    return [k.decode() if isinstance(k, bytes) else k async for k in client.scan_iter("console:*")]
+
+
+async def test_a_script_behind_a_plain_proxy_gets_nothing(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    """No AGENT_CONSOLE_TOKEN, no PUBLIC_URL, a proxy that rewrites Host to loopback and adds
+    no forwarding header, a script that sends no Origin: the login form, never the desk."""
+    client = await aiohttp_client(console_app(make_app, agent_console_token=None))
+    loopback = {"Host": f"127.0.0.1:{client.port}"}
+    page = await client.get("/agent", headers=loopback)
+    assert page.status == 401
+    text = await page.text()
+    assert 'name="token"' in text
+    assert "console.js" not in text
+    for extra, status in (({}, 403), (own_origin(client), 401)):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/agent/ws", headers=loopback | extra)
+        assert refused.value.status == status
+
+
+async def test_without_a_configured_token_one_is_generated_logged_once_and_kept(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="connectors.agent_console_token")
+    first = await aiohttp_client(console_app(make_app, agent_console_token=None))
+    path = settings.data_dir / TOKEN_FILE
+    token = path.read_text(encoding="utf-8").strip()
+    assert len(token) >= 24
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # another worker, or the next start: the same token, and the token is not logged again
+    second = await aiohttp_client(console_app(make_app, agent_console_token=None))
+    assert path.read_text(encoding="utf-8").strip() == token
+    logged = [r.getMessage() for r in caplog.records if token in r.getMessage()]
+    assert logged == [logged[0]]
+    assert f"/agent#token={token}" in logged[0]
+    for client in (first, second):
+        assert (await sign_in(client, token)).status == 303
+        assert (await client.get("/agent")).status == 200
+
+
+def test_workers_starting_together_share_one_token(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:8080/agent"
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: console_token(None, tmp_path, url), range(32)))
+    assert len(tokens) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [TOKEN_FILE]  # no temporary file left
+
+
+def test_a_configured_token_wins_and_a_loose_token_file_is_tightened(tmp_path: Path) -> None:
+    assert console_token(TOKEN, tmp_path, "http://x/agent") == TOKEN
+    assert not (tmp_path / TOKEN_FILE).exists()
+    (tmp_path / TOKEN_FILE).write_text("t" * 30 + "\n", encoding="utf-8")
+    os.chmod(tmp_path / TOKEN_FILE, 0o644)
+    assert console_token(None, tmp_path, "http://x/agent") == "t" * 30
+    assert stat.S_IMODE((tmp_path / TOKEN_FILE).stat().st_mode) == 0o600
+
+
+def test_a_short_configured_token_stops_start_up_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env file
+    monkeypatch.setenv("AGENT_CONSOLE_TOKEN", "short-secret-1234")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["serve"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "AGENT_CONSOLE_TOKEN" in error
+    assert "at least 24 characters" in error
+    assert "short-secret-1234" not in error  # a secret is never echoed
+
+
+def test_a_short_token_is_refused_however_it_is_given(make_app: AppFactory) -> None:
+    with pytest.raises(SettingsError) as refused:
+        console_app(make_app, agent_console_token="x" * 23)
+    assert refused.value.name == "AGENT_CONSOLE_TOKEN"
+    assert Settings.from_env({"AGENT_CONSOLE_TOKEN": "x" * 24}, env_file=None).agent_console_token
 
 
 @pytest.mark.parametrize(
     "authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer ", f"Bearer {TOKEN}x"]
 )
-async def test_with_a_token_a_missing_or_wrong_one_is_refused(
+async def test_a_missing_or_wrong_token_is_refused(
     guarded: Client, authorization: str | None
 ) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
@@ -527,12 +524,12 @@ async def test_with_a_token_a_missing_or_wrong_one_is_refused(
     assert page.headers["WWW-Authenticate"].startswith("Bearer")
     assert 'name="token"' in await page.text()  # the login form, nothing of the desk
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await guarded.ws_connect("/agent/ws", headers=headers)
+        await guarded.ws_connect("/agent/ws", headers=own_origin(guarded) | headers)
     assert refused.value.status == 401
 
 
-async def test_with_a_token_a_bearer_header_is_let_in(guarded: Client) -> None:
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Forwarded-For": "203.0.113.7"}
+async def test_a_bearer_header_is_let_in(guarded: Client) -> None:
+    headers = bearer() | {"X-Forwarded-For": "203.0.113.7"}
     page = await guarded.get("/agent", headers=headers)
     assert page.status == 200
     assert "Sign out" in await page.text()
@@ -540,13 +537,13 @@ async def test_with_a_token_a_bearer_header_is_let_in(guarded: Client) -> None:
         assert (await agent.next("list"))["conversations"] == []
 
 
-async def test_with_a_token_the_login_form_sets_a_session_cookie(guarded: Client) -> None:
-    wrong = await guarded.post("/agent/login", data={"token": "guess"}, allow_redirects=False)
+async def test_the_login_form_starts_a_session(guarded: Client) -> None:
+    wrong = await sign_in(guarded, "guess")
     assert wrong.status == 401
     assert "not right" in await wrong.text()
     assert SESSION_COOKIE not in {c.key for c in guarded.session.cookie_jar}
 
-    right = await guarded.post("/agent/login", data={"token": TOKEN}, allow_redirects=False)
+    right = await sign_in(guarded)
     assert (right.status, right.headers["Location"]) == (303, "/agent")
     cookie = right.cookies[SESSION_COOKIE]
     assert TOKEN not in cookie.value
@@ -562,12 +559,78 @@ async def test_with_a_token_the_login_form_sets_a_session_cookie(guarded: Client
     assert (await guarded.get("/agent")).status == 401
 
 
-async def test_with_a_token_a_forged_session_cookie_is_refused(guarded: Client) -> None:
-    guarded.session.cookie_jar.update_cookies({SESSION_COOKIE: TOKEN})
-    assert (await guarded.get("/agent")).status == 401
+async def test_sessions_are_random_and_expire_in_redis(
+    guarded: Client, redis_client: aioredis.Redis
+) -> None:
+    first = (await sign_in(guarded)).cookies[SESSION_COOKIE].value
+    second = (await sign_in(guarded)).cookies[SESSION_COOKIE].value
+    assert first != second
+    assert len(first) >= 32
+    keys = await session_keys(redis_client)
+    assert len(keys) == 2
+    assert all(k.startswith(SESSION_PREFIX) for k in keys)
+    assert first not in "".join(keys)  # Redis holds a hash of the id, not the id
+    for key in keys:
+        assert 0 < await redis_client.ttl(key) <= SESSION_TTL_S
+        await redis_client.pexpire(key, 1)
+    await asyncio.sleep(0.05)
+    assert (await guarded.get("/agent")).status == 401  # expired
+
+
+async def test_sign_out_revokes_the_session_even_for_a_kept_copy(client: Client) -> None:
+    session = session_of(client)
+    assert (await client.post("/agent/logout", allow_redirects=False)).status == 303
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: session})  # copied before
+    assert (await client.get("/agent")).status == 401
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await guarded.ws_connect("/agent/ws")
+        await client.ws_connect("/agent/ws", headers=own_origin(client))
     assert refused.value.status == 401
+
+
+async def test_signing_out_closes_an_open_console(client: Client) -> None:
+    async with desk(client) as agent:
+        await agent.next("list")
+        async with aiohttp.ClientSession(cookie_jar=client.session.cookie_jar) as other_tab:
+            out = await other_tab.post(client.make_url("/agent/logout"), allow_redirects=False)
+            assert out.status == 303
+        while (item := await agent.ws.receive(timeout=LIST_INTERVAL_S * 3)).type is WSMsgType.TEXT:
+            pass
+    assert item.type is WSMsgType.CLOSE
+    assert item.extra == SIGNED_OUT.decode()
+
+
+async def test_a_new_token_ends_every_session(client: Client, redis_client: aioredis.Redis) -> None:
+    session = session_of(client)
+    assert await Sessions(redis_client, TOKEN).valid(session)
+    assert not await Sessions(redis_client, TOKEN + "-rotated").valid(session)
+
+
+async def test_a_forged_session_cookie_is_refused(guarded: Client) -> None:
+    old_style = "0" * 64  # the shape of the former fixed HMAC cookie
+    for forged in (TOKEN, old_style):
+        guarded.session.cookie_jar.update_cookies({SESSION_COOKIE: forged})
+        assert (await guarded.get("/agent")).status == 401
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await guarded.ws_connect("/agent/ws", headers=own_origin(guarded))
+        assert refused.value.status == 401
+
+
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [("https://evil.example", 403), ("null", 403), (None, 403), ("OWN", None)],
+)
+async def test_the_websocket_needs_its_own_origin(
+    client: Client, origin: str | None, status: int | None
+) -> None:
+    own = own_origin(client)["Origin"]
+    headers = {} if origin is None else {"Origin": own if origin == "OWN" else origin}
+    if status is None:
+        async with client.ws_connect("/agent/ws", headers=headers) as ws:
+            assert (await frame(ws))["type"] == "list"
+        return
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/agent/ws", headers=headers | bearer())
+    assert refused.value.status == status
 
 
 async def test_a_cross_site_login_is_refused(guarded: Client) -> None:
@@ -580,13 +643,11 @@ async def test_a_cross_site_login_is_refused(guarded: Client) -> None:
     assert response.status == 403
 
 
-async def test_behind_a_proxy_with_a_token_paths_follow_the_public_url(
+async def test_behind_a_proxy_paths_follow_the_public_url(
     aiohttp_client: ClientFactory, make_app: AppFactory
 ) -> None:
-    client = await aiohttp_client(
-        console_app(make_app, agent_console_token=TOKEN, public_url=PUBLIC_URL)
-    )
-    page = await client.get("/agent", headers={"Authorization": f"Bearer {TOKEN}"})
+    client = await aiohttp_client(console_app(make_app, public_url=PUBLIC_URL))
+    page = await client.get("/agent", headers=bearer())
     assert 'src="/omnibot/agent/static/console.js"' in await page.text()
     right = await client.post(
         "/agent/login",
@@ -597,7 +658,101 @@ async def test_behind_a_proxy_with_a_token_paths_follow_the_public_url(
     assert right.headers["Location"] == "/omnibot/agent"
     cookie = right.cookies[SESSION_COOKIE]
     assert (cookie["path"], cookie["secure"]) == ("/omnibot/agent", True)
-    async with desk(
-        client, {"Authorization": f"Bearer {TOKEN}", "Origin": "https://support.example.com"}
-    ) as agent:
+    async with desk(client, bearer() | {"Origin": "https://support.example.com"}) as agent:
         assert (await agent.next("list"))["type"] == "list"
+
+
+# throttling wrong tokens ----------------------------------------------------------------------
+
+
+async def test_wrong_tokens_are_throttled_then_even_the_right_one(guarded: Client) -> None:
+    for _ in range(ATTEMPTS_PER_WINDOW):
+        assert (await sign_in(guarded, "w" * 30)).status == 401
+    throttled = await sign_in(guarded)
+    assert throttled.status == 429
+    assert 0 < int(throttled.headers["Retry-After"]) <= 60
+    assert "Too many" in await throttled.text()
+    assert SESSION_COOKIE not in {c.key for c in guarded.session.cookie_jar}
+    page = await guarded.get("/agent", headers=bearer())
+    assert (page.status, "Retry-After" in page.headers) == (429, True)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await guarded.ws_connect("/agent/ws", headers=own_origin(guarded) | bearer())
+    assert refused.value.status == 429
+
+
+async def test_every_entry_point_counts_toward_the_limit(guarded: Client) -> None:
+    wrong = bearer("w" * 30)
+    for _ in range(2):
+        assert (await guarded.get("/agent", headers=wrong)).status == 401
+    for _ in range(2):
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await guarded.ws_connect("/agent/ws", headers=own_origin(guarded) | wrong)
+    guarded.session.cookie_jar.update_cookies({SESSION_COOKIE: "made-up"})
+    assert (await guarded.get("/agent")).status == 401
+    guarded.session.cookie_jar.clear()
+    assert (await sign_in(guarded)).status == 429
+
+
+async def test_right_tokens_do_not_use_up_the_limit(guarded: Client) -> None:
+    for _ in range(ATTEMPTS_PER_WINDOW * 3):
+        assert (await guarded.get("/agent", headers=bearer())).status == 200
+    assert (await sign_in(guarded)).status == 303
+
+
+async def test_a_signed_in_agent_keeps_working_while_the_address_is_throttled(
+    client: Client,
+) -> None:
+    async with aiohttp.ClientSession() as guesser:  # same address, no session
+        for _ in range(ATTEMPTS_PER_WINDOW + 1):
+            await guesser.post(client.make_url("/agent/login"), data={"token": "w" * 30})
+        throttled = await guesser.post(client.make_url("/agent/login"), data={"token": TOKEN})
+        assert throttled.status == 429
+    assert (await client.get("/agent")).status == 200
+    async with desk(client) as agent:
+        assert (await agent.next("list"))["type"] == "list"
+
+
+@pytest.mark.parametrize(
+    ("remote", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        (None, "unknown"),
+    ],
+)
+def test_attempts_count_per_address_and_per_ipv6_64(remote: str | None, key: str) -> None:
+    assert client_key(remote) == key
+
+
+# the login form's body ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        (f"{FORM}; charset=x-unknown", b"token=abc", 415),
+        (f"{FORM}; charset=utf-16", "token=abc".encode("utf-16"), 415),
+        ("multipart/form-data; boundary=x", b"--x--\r\n", 415),
+        ("text/plain", b"token=abc", 415),
+        (FORM, b"token=\xff\xfe", 400),
+        (f"{FORM}; charset=UTF-8", f"token={TOKEN}".encode(), 303),
+    ],
+)
+async def test_an_unreadable_login_body_is_a_4xx_not_a_500(
+    guarded: Client,
+    caplog: pytest.LogCaptureFixture,
+    content_type: str,
+    body: bytes,
+    status: int,
+) -> None:
+    response = await guarded.post(
+        "/agent/login",
+        data=body,
+        headers={"Content-Type": content_type},
+        allow_redirects=False,
+    )
+    assert response.status == status
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
