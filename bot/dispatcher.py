@@ -37,6 +37,8 @@ OPT_IN_TEXT = "You're subscribed again and will get our replies. Reply STOP to o
 MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
+PROCESSING_FAILED_REASON = "could not process a message"
+PROCESSING_FAILED_TEXT = "Sorry, something went wrong with your last message."
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class Dispatcher:
         self._metrics = metrics or Metrics()
         self._texts = texts or Texts()
         self._linking = linking
+
+    @property
+    def metrics(self) -> Metrics:
+        """The counters this dispatcher adds to."""
+        return self._metrics
 
     async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
         """Store the message once and queue its conversation's work (a repeat of a message
@@ -109,6 +116,26 @@ class Dispatcher:
                 if lock.released:  # the answer's write found nothing left and let go
                     return
                 conversation = await self._store.recent(cid)
+
+    async def dead_letter(self, cid: str, answered: int) -> None:
+        """Skip the message after cursor ``answered`` (its processing failed every try) and
+        hand the conversation to a person, who sees why on the ticket. Nothing when the cursor
+        moved meanwhile; a conversation already with agents only moves past it."""
+        async with self._store.lock(cid) as conversation:
+            pending = conversation.unanswered()
+            if conversation.answered != answered or not pending:
+                return
+            message = pending[0]
+            done: MetaUpdate = {"answered": message.seq or 0}
+            if conversation.state is not State.BOT:
+                await self._store.record(cid, meta=done)
+                return
+            await self._handoff.escalate(
+                _upto(conversation, message),
+                PROCESSING_FAILED_REASON,
+                lead=PROCESSING_FAILED_TEXT,
+                meta={**done, "expect": None},
+            )
 
     async def _route(self, conversation: Conversation, message: Message) -> None:
         done: MetaUpdate = {"answered": message.seq or 0}

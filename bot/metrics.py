@@ -75,6 +75,13 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.link_code_refusals = Counter(
+            "omnibot_link_code_refusals_total",
+            "Phone verification codes not texted, by the limit that refused them: customer, "
+            "number, ip, country, site (the hour's budgets) and country_not_allowed",
+            ["reason"],
+            registry=self.registry,
+        )
         self.links = Counter(
             "omnibot_links_total",
             "Verified links made: a phone linked by code (sms), a web chat opened by a "
@@ -85,5 +92,12 @@ class Metrics:
         self.multichannel = Counter(
             "omnibot_multichannel_conversations_total",
             "Conversations that came to use more than one channel",
+            registry=self.registry,
+        )
+        self.processing_failures = Counter(
+            "omnibot_processing_failures_total",
+            "Failed processings of a customer message: retried, or dead_lettered (after the "
+            "last try the message is skipped and the conversation handed to a person)",
+            ["outcome"],
             registry=self.registry,
         )

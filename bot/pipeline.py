@@ -15,6 +15,12 @@ keeps its entries fresh while it works, up to ``MAX_RUN_S``. Work in one process
 (``concurrency`` conversations at a time; the stream is read only when there is room). On
 shutdown, running work gets ``DRAIN_TIMEOUT_S`` to finish; what is left is handed back at once
 to the other processes.
+
+A message whose processing raises is tried again after a pause; the failures are counted in the
+conversation's meta (so the count holds across processes and crashes), and after
+``MAX_FAILURES`` the message is dead-lettered: the cursor moves past it and the conversation goes
+to a person, with the reason on the ticket (:meth:`bot.dispatcher.Dispatcher.dead_letter`). The
+conversation's later messages are processed as usual; other conversations never wait for it.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from redis.exceptions import ResponseError
 from bot import tasks
 from bot.conversation_lock import LockLostError, LockTimeoutError
 from bot.dispatcher import Dispatcher
-from bot.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM
+from bot.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM, conversation_key
 from bot.models import InboundMessage, Outcome
 
 MAX_CONCURRENT = 4  # see PROCESSING_CONCURRENCY in .env.example
@@ -45,6 +51,21 @@ MAX_RUN_S = 20.0  # a conversation processed for longer is stuck: its work is le
 READ_BLOCK_MS = 1000
 DRAIN_TIMEOUT_S = 20.0
 RETRY_PAUSE_S = 0.5
+MAX_FAILURES = 3  # a message whose processing raised this often goes to a person
+FAILURE_PAUSE_S = 0.5  # before processing again after a failure, times the failures so far
+
+# One more failure of the conversation's next message (the one after the ``answered`` cursor),
+# counted in its meta: ``failed_at`` is the cursor the count is for, ``failures`` the count.
+# Returns {cursor, failures}; {-1, 0} when the conversation is gone.
+COUNT_FAILURE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'-1', 0} end
+local answered = redis.call('HGET', KEYS[1], 'answered') or '0'
+if redis.call('HGET', KEYS[1], 'failed_at') ~= answered then
+  redis.call('HSET', KEYS[1], 'failed_at', answered, 'failures', 0)
+end
+return {answered, redis.call('HINCRBY', KEYS[1], 'failures', 1)}
+"""
+PAUSES = (LockLostError, LockTimeoutError, redis.RedisError, OSError)  # not the message's fault
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +88,15 @@ class Pipeline:
         client: redis.Redis,
         concurrency: int = MAX_CONCURRENT,
         visibility_s: float = VISIBILITY_S,
+        max_failures: int = MAX_FAILURES,
+        failure_pause_s: float = FAILURE_PAUSE_S,
     ) -> None:
         self._dispatcher = dispatcher
         self._redis = client
         self._concurrency = concurrency
         self._visibility_ms = int(visibility_s * 1000)
+        self._max_failures = max_failures
+        self._failure_pause_s = failure_pause_s
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._runs: dict[str, _Run] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -124,11 +149,7 @@ class Pipeline:
     async def _run(self, cid: str, run: _Run) -> None:
         done = False
         try:
-            while True:
-                run.again = False
-                await self._dispatcher.process(cid)
-                if not run.again:
-                    break
+            await self._work(cid, run)
             done = True
         except asyncio.CancelledError:
             self._handback.extend(run.entries)
@@ -138,8 +159,8 @@ class Pipeline:
         except (redis.RedisError, OSError) as error:
             log.warning("processing %s paused by Redis (%s); it stays queued", cid, error)
         except Exception:
-            # not retried: the message stays unanswered in history and the conversation's
-            # next processing tries it again
+            # not even a dead letter could be written: the message stays unanswered and the
+            # conversation's next processing counts it again
             log.exception("processing conversation %s failed", cid)
             done = True
         finally:
@@ -148,6 +169,60 @@ class Pipeline:
                 self._acks.extend(run.entries)
                 self._to_ack.set()
             self._room.set()
+
+    async def _work(self, cid: str, run: _Run) -> None:
+        """Process the conversation until nothing is left: again when an entry arrived
+        meanwhile, and after a failure (paused, or past the failed message once it is
+        dead-lettered)."""
+        while True:
+            run.again = False
+            try:
+                await self._dispatcher.process(cid)
+            except PAUSES:
+                raise
+            except Exception as error:
+                if not await self._failed(cid, error):
+                    raise
+                run.again = True
+            if not run.again:
+                return
+
+    async def _failed(self, cid: str, error: Exception) -> bool:
+        """Count a failed processing of the conversation's next message, then pause before
+        the next try or, at the last, dead-letter the message; False when there is nothing
+        to count (the conversation is gone)."""
+        failures_total = self._dispatcher.metrics.processing_failures
+        answered, failures = await self._count_failure(cid)
+        if failures == 0:
+            return False
+        if failures < self._max_failures:
+            log.warning(
+                "processing message %d of conversation %s failed (%d of %d tries)",
+                answered + 1,
+                cid,
+                failures,
+                self._max_failures,
+                exc_info=error if failures == 1 else None,  # one traceback is enough
+            )
+            failures_total.labels(outcome="retried").inc()
+            await asyncio.sleep(self._failure_pause_s * failures)
+            return True
+        log.error(
+            "message %d of conversation %s failed %d times (%s); it goes to a person",
+            answered + 1,
+            cid,
+            failures,
+            error,
+        )
+        failures_total.labels(outcome="dead_lettered").inc()
+        await self._dispatcher.dead_letter(cid, answered)
+        return True
+
+    async def _count_failure(self, cid: str) -> tuple[int, int]:
+        """One more failure at the conversation's cursor: the cursor and its failures."""
+        key = conversation_key(cid, "meta")
+        answered, failures = await self._redis.eval(COUNT_FAILURE, 1, key)
+        return int(answered), int(failures)
 
     async def _read_loop(self) -> None:
         while True:

@@ -8,7 +8,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.deliveries import Deliveries
-from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT, REPHRASE_TEXT
+from bot.dispatcher import (
+    MEDIA_ONLY_TEXT,
+    OPT_IN_TEXT,
+    PROCESSING_FAILED_REASON,
+    PROCESSING_FAILED_TEXT,
+    REPHRASE_TEXT,
+)
 from bot.handoff import WAITING_TEXT
 from bot.models import Control, InboundMessage, Media, Outcome, Role, State
 from bot.store import Store
@@ -165,3 +171,36 @@ async def test_a_picture_without_text_is_never_classified(bot: Bot) -> None:
     assert bot.classifier.seen == []
     conversation = await bot.store.load(await bot.store.resolve(ALICE))
     assert conversation.messages[0].media == picture
+
+
+async def test_a_dead_letter_skips_the_failed_message_and_escalates_with_the_reason(
+    bot: Bot,
+) -> None:
+    await bot.say("hello")
+    _, cid = await bot.dispatcher.accept(InboundMessage(ALICE, "poison"))
+    await bot.dispatcher.dead_letter(cid, 0)  # a stale cursor: the message is not the next
+    assert (await bot.store.load(cid)).answered == 1
+    await bot.dispatcher.dead_letter(cid, 1)
+    conversation = await bot.store.load(cid)
+    assert (conversation.answered, conversation.state) == (2, State.WAITING)
+    assert conversation.escalation is not None
+    assert conversation.escalation.reason == PROCESSING_FAILED_REASON
+    assert bot.replies() == ["Hi!", f"{PROCESSING_FAILED_TEXT} {WAITING_TEXT}"]
+    assert bot.classifier.seen == ["hello"]  # the failed message is never tried again
+    await bot.dispatcher.process(cid)
+    assert len(bot.replies()) == 2
+
+
+async def test_a_dead_letter_while_with_agents_only_moves_the_cursor(bot: Bot) -> None:
+    await bot.say("human please")
+    _, cid = await bot.dispatcher.accept(InboundMessage(ALICE, "poison"))
+    before = await bot.store.load(cid)
+    assert before.state is State.WAITING
+    await bot.dispatcher.dead_letter(cid, before.answered)
+    after = await bot.store.load(cid)
+    assert after.answered == before.answered + 1
+    assert (after.state, after.escalation, after.messages) == (
+        State.WAITING,
+        before.escalation,
+        before.messages,
+    )

@@ -1,10 +1,12 @@
 """The work stream on a real Redis (one server, and a cluster): messages accepted by any process
 are answered once and in order by the workers of any process; work of a crashed or hung worker
-is taken over; shutdown hands unfinished work back at once."""
+is taken over; shutdown hands unfinished work back at once; a message whose processing keeps
+failing goes to a person without holding up the conversation or anyone else."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -15,7 +17,9 @@ import bot.conversation_lock as conversation_lock
 import bot.pipeline as pipeline_module
 from bot.contracts import Prediction
 from bot.deliveries import Deliveries
-from bot.models import Address, InboundMessage, Outcome, Role
+from bot.dispatcher import PROCESSING_FAILED_REASON, PROCESSING_FAILED_TEXT
+from bot.keys import conversation_key
+from bot.models import Address, InboundMessage, Outcome, Role, State
 from bot.pipeline import Pipeline
 from bot.store import Store
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -37,6 +41,20 @@ class StuckClassifier(ScriptedClassifier):
     async def classify(self, text: str) -> Prediction:
         self.waiting += 1
         await self.go.wait()
+        return await super().classify(text)
+
+
+class PoisonClassifier(ScriptedClassifier):
+    """Classifies like :class:`ScriptedClassifier`, but raises for the text ``poison`` (as
+    the tokenizer did for a lone surrogate)."""
+
+    def __init__(self) -> None:
+        super().__init__(SCRIPT)
+
+    async def classify(self, text: str) -> Prediction:
+        if text == "poison":
+            self.seen.append(text)
+            raise TypeError("TextEncodeInput must be Union[TextInputSequence, ...]")
         return await super().classify(text)
 
 
@@ -156,3 +174,69 @@ async def test_shutdown_hands_unfinished_work_back_at_once(
     await leaving.drain(timeout_s=0.1)
     await wait_until(lambda: staying_core.replies() == ["Hi!"], what="the hand-back")
     assert time.monotonic() - started < pipeline_module.VISIBILITY_S / 2
+
+
+def failures(core: Bot, outcome: str) -> float | None:
+    registry = core.dispatcher.metrics.registry
+    return registry.get_sample_value("omnibot_processing_failures_total", {"outcome": outcome})
+
+
+async def test_a_message_that_keeps_failing_goes_to_a_person_and_the_rest_carries_on(
+    start_process: ProcessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="omnibot.desk")
+    poison = PoisonClassifier()
+    core, pipeline = start_process(poison, failure_pause_s=0.05)
+    await pipeline.start()
+    await pipeline.submit(InboundMessage(customer(1), "poison"))
+    await pipeline.submit(InboundMessage(customer(2), "hello"))  # another customer, unaffected
+    cid = await core.store.resolve(customer(1))
+
+    async def escalated() -> bool:
+        return (await core.store.load(cid)).state is State.WAITING
+
+    await wait_until(escalated, what="the escalation")
+    conversation = await core.store.load(cid)
+    assert poison.seen.count("poison") == pipeline_module.MAX_FAILURES
+    assert conversation.escalation is not None
+    assert conversation.escalation.reason == PROCESSING_FAILED_REASON
+    assert conversation.answered == 1  # the cursor moved past it
+    assert conversation.messages[-1].text.startswith(PROCESSING_FAILED_TEXT)
+    assert (failures(core, "retried"), failures(core, "dead_lettered")) == (2, 1)
+    assert await answers(core, customer(2)) == [(Role.CUSTOMER, "hello"), (Role.BOT, "Hi!")]
+    await wait_until(lambda: PROCESSING_FAILED_REASON in caplog.text, what="the ticket")
+
+    # the conversation goes on: the agents get the next message, then the bot answers again
+    await pipeline.submit(InboundMessage(customer(1), "where is my order"))
+    await wait_until(
+        lambda: any(m.text == "where is my order" for t in core.desk.tickets.values() for m in t)
+    )
+    await core.handoff.back_to_bot(cid, "Dana")
+    await pipeline.submit(InboundMessage(customer(1), "hello"))
+    await wait_until(lambda: core.replies()[-1:] == ["Hi!"], what="the next answer")
+    assert poison.seen.count("poison") == pipeline_module.MAX_FAILURES  # never tried again
+    await wait_until(lambda: acknowledged(pipeline), what="every entry acknowledged")
+
+
+async def test_failures_are_counted_across_processes(
+    start_process: ProcessFactory, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "RECLAIM_EVERY_S", 0.1)
+    first_poison, second_poison = PoisonClassifier(), PoisonClassifier()
+    _, leaving = start_process(first_poison, failure_pause_s=60.0)
+    await leaving.start()
+    await leaving.submit(InboundMessage(customer(1), "poison"))
+    await wait_until(lambda: first_poison.seen == ["poison"])
+    await leaving.drain(timeout_s=0.1)  # stops while waiting to try again
+    core, staying = start_process(second_poison, failure_pause_s=0.05)
+    await staying.start()
+    cid = await core.store.resolve(customer(1))
+
+    async def escalated() -> bool:
+        return (await core.store.load(cid)).state is State.WAITING
+
+    await wait_until(escalated, what="the escalation")
+    # the first process's try counted: the second tried only the tries that were left
+    assert len(second_poison.seen) == pipeline_module.MAX_FAILURES - 1
+    meta = await redis_client.hgetall(conversation_key(cid, "meta"))
+    assert (meta["failed_at"], meta["failures"]) == ("0", str(pipeline_module.MAX_FAILURES))
