@@ -10,6 +10,8 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from bot.handoff import RESOLVED_TEXT
+from bot.settings import Settings
+from connectors.agent_console_token import TOKEN_FILE
 from tests.conftest import AppFactory
 from tests.connectors.test_agent_console import console_app
 
@@ -64,13 +66,16 @@ async def say(page: Page, text: str) -> None:
 
 
 async def test_an_agent_claims_and_answers_a_customer(
-    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory
+    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory, settings: Settings
 ) -> None:
-    base_url = await serve(aiohttp_server, console_app(make_app))
+    # no AGENT_CONSOLE_TOKEN: the agent follows the sign-in link the first start logs
+    base_url = await serve(aiohttp_server, console_app(make_app, agent_console_token=None))
+    token = (settings.data_dir / TOKEN_FILE).read_text(encoding="utf-8").strip()
     problems: list[str] = []
     agent = await watched(browser, problems)
-    await agent.goto(base_url + "/agent")
+    await agent.goto(f"{base_url}/agent#token={token}")
     await expect(agent.get_by_role("status").filter(has_text="Online")).to_be_visible()
+    assert agent.url == base_url + "/agent"  # the token left the address bar
     await expect(agent.get_by_text("Nobody is waiting")).to_be_visible()
     await agent.get_by_label("Your name").fill("Sam")
     await agent.get_by_role("button", name="Save name").click()
