@@ -21,7 +21,7 @@ from bot.dispatcher import Dispatcher, Texts
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff import Handoff
 from bot.hub import EventHub
-from bot.identity import Identity
+from bot.identity import CodeBudget, Identity
 from bot.limits import RateLimiter
 from bot.linking import Linking, LinkingSetup
 from bot.log_desk import LogDesk
@@ -238,7 +238,7 @@ def build_services(
     merger = Merger(client, store, tickets, desk_queue)
     linking = Linking(
         store,
-        Identity(client),
+        Identity(client, code_budget(settings), metrics),
         merger,
         outbox,
         deliveries,
@@ -355,6 +355,16 @@ def _slack_desk(settings: Settings) -> SlackDesk | None:
         settings.slack_api_url,
         settings.slack_escalation_channel,
         dict(settings.slack_routes),
+    )
+
+
+def code_budget(settings: Settings) -> CodeBudget:
+    """How many phone codes may be texted, and to which countries."""
+    return CodeBudget.build(
+        settings.sms_codes_per_hour,
+        settings.sms_codes_per_country_hour,
+        settings.sms_allowed_countries,
+        settings.twilio_from_number,
     )
 
 

@@ -134,6 +134,12 @@ class Linking:
         await self._send_code(conversation, phone, done)
         return None
 
+    def _refused_text(self, error: CodeRefusedError) -> str:
+        """Why no code was texted: a country the shop does not text, or too many codes."""
+        if error.retry_after_s is None:
+            return self._texts.no_country
+        return self._texts.too_many.format(minutes=max(1, round(error.retry_after_s / 60)))
+
     async def _send_code(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
         stop: MetaUpdate = {**done, "expect": None}
         if await self._deliveries.opted_out(Address(SMS, phone)):
@@ -146,8 +152,7 @@ class Linking:
             code = await self._identity.issue_code(conversation.id, phone, ip)
         except CodeRefusedError as error:
             self._metrics.link_codes.labels(result="refused").inc()
-            minutes = max(1, round((error.retry_after_s or 60) / 60))
-            await self._reply(conversation, self._texts.too_many.format(minutes=minutes), stop)
+            await self._reply(conversation, self._refused_text(error), stop)
             return
         self._metrics.link_codes.labels(result="sent").inc()
         note = Message(role=Role.BOT, text=self._texts.code_sent.format(phone=masked(phone)))

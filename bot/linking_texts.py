@@ -28,6 +28,7 @@ class LinkingTexts:
     )
     no_code: str = 'There\'s no code waiting for you. Say "text me instead" to get one.'
     too_many: str = "Too many codes were asked for. Please try again in about {minutes} minutes."
+    no_country: str = "I can't text numbers in that country, sorry. We can carry on in this chat."
     opted_out: str = (
         "That number asked us not to text it (STOP). Text START to {shop}, then ask again."
     )

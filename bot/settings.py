@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import phonenumbers
 from dotenv import dotenv_values
 
 from bot.agent_hours import AgentHours
@@ -103,6 +104,14 @@ def _secret(name: str, value: str | None) -> str | None:
     return value
 
 
+def _countries(value: str) -> tuple[str, ...]:
+    """ISO 3166 region codes (``UK`` is ``GB``), or ``*`` for any country."""
+    codes = tuple(code.upper() for code in _split(value))
+    if not codes or any(c != "*" and c not in phonenumbers.SUPPORTED_REGIONS for c in codes):
+        raise ValueError(value)
+    return codes
+
+
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(value)
@@ -165,6 +174,9 @@ class Settings:
     workers: int = 1
     messages_per_minute: int = 30
     sessions_per_minute: int = 60
+    sms_codes_per_hour: int = 100
+    sms_codes_per_country_hour: int = 50
+    sms_allowed_countries: tuple[str, ...] = ()  # none: the country of TWILIO_FROM_NUMBER
     log_level: str = "INFO"
 
     @property
@@ -269,6 +281,24 @@ class Settings:
                 _positive_int,
                 default.sessions_per_minute,
                 "a whole number >= 1",
+            ),
+            sms_codes_per_hour=source.parse(
+                "SMS_CODES_PER_HOUR",
+                _positive_int,
+                default.sms_codes_per_hour,
+                "a whole number >= 1",
+            ),
+            sms_codes_per_country_hour=source.parse(
+                "SMS_CODES_PER_COUNTRY_HOUR",
+                _positive_int,
+                default.sms_codes_per_country_hour,
+                "a whole number >= 1",
+            ),
+            sms_allowed_countries=source.parse(
+                "SMS_ALLOWED_COUNTRIES",
+                _countries,
+                (),
+                "ISO country codes, comma-separated (e.g. US,CA,GB; the UK is GB), or * for any",
             ),
             workers=source.parse("WORKERS", _positive_int, default.workers, "a whole number >= 1"),
             log_level=source.parse(

@@ -12,11 +12,16 @@ from bot.identity import (
     LINK_TTL_S,
     MAX_TRIES,
     Check,
+    CodeBudget,
     CodeRefusedError,
     Identity,
+    Refusal,
+    country_of,
     phone_number,
 )
 from bot.keys import continue_key, customer_key
+from bot.metrics import Metrics
+from bot.settings import Settings, SettingsError
 from tests.conftest import ON_SERVER_AND_CLUSTER
 
 PHONE = "+15557654321"
@@ -135,3 +140,100 @@ async def test_codes_are_limited_per_ip_address(identity: Identity) -> None:
     with pytest.raises(CodeRefusedError):
         await identity.issue_code("one-more", "+15559990000", ip="203.0.113.9")
     await identity.issue_code("one-more", "+15559990000", ip="198.51.100.1")  # others go on
+
+
+def refusals(metrics: Metrics, reason: Refusal) -> float:
+    value = metrics.registry.get_sample_value(
+        "omnibot_link_code_refusals_total", {"reason": reason.value}
+    )
+    return value or 0.0
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_sms_pumping_from_a_few_addresses_stops_at_the_site_budget(
+    redis_client: aioredis.Redis,
+) -> None:
+    metrics = Metrics()
+    identity = Identity(redis_client, CodeBudget(per_hour=5, per_country_hour=100), metrics)
+    sent, refused = 0, []
+    for n in range(30):  # 3 addresses, 30 customers, 30 numbers: no per-asker limit binds
+        try:
+            await identity.issue_code(f"bot-{n}", f"+1555200{n:04d}", ip=f"203.0.113.{n % 3}")
+            sent += 1
+        except CodeRefusedError as error:
+            refused.append(error)
+    assert sent == 5
+    assert {error.reason for error in refused} == {Refusal.SITE}
+    assert all(0 < (error.retry_after_s or 0) <= 3600 for error in refused)
+    assert refusals(metrics, Refusal.SITE) == 25
+
+
+async def test_each_destination_country_has_its_own_budget(redis_client: aioredis.Redis) -> None:
+    metrics = Metrics()
+    identity = Identity(redis_client, CodeBudget(per_hour=100, per_country_hour=2), metrics)
+    await identity.issue_code("a", "+447700900001")
+    await identity.issue_code("b", "+447700900002")
+    with pytest.raises(CodeRefusedError) as caught:
+        await identity.issue_code("c", "+447700900003")
+    assert caught.value.reason is Refusal.COUNTRY
+    await identity.issue_code("c", "+4915112345678")  # Germany still has its budget
+    assert refusals(metrics, Refusal.COUNTRY) == 1
+
+
+@pytest.mark.parametrize("number", ["+447700900123", "+18765551234", "+4915112345678"])
+async def test_numbers_in_countries_the_shop_does_not_text_get_no_code(
+    redis_client: aioredis.Redis, number: str
+) -> None:
+    metrics = Metrics()
+    identity = Identity(redis_client, CodeBudget(per_hour=1, countries=frozenset({"US"})), metrics)
+    for n in range(5):
+        with pytest.raises(CodeRefusedError) as caught:
+            await identity.issue_code(f"visitor-{n}", number)
+        assert (caught.value.reason, caught.value.retry_after_s) == (
+            Refusal.COUNTRY_NOT_ALLOWED,
+            None,
+        )
+    assert await identity.pending_phone("visitor-0") is None
+    assert refusals(metrics, Refusal.COUNTRY_NOT_ALLOWED) == 5
+    await identity.issue_code("visitor-0", PHONE)  # refusals did not spend the site budget
+
+
+@pytest.mark.parametrize(
+    ("number", "country"),
+    [
+        ("+15557654321", "US"),  # a fictional 555 number: +1's main country
+        ("+18765551234", "JM"),  # +1, but Jamaica
+        ("+14165551234", "CA"),
+        ("+447700900123", "GB"),
+        ("+4915112345678", "DE"),
+        ("+80012345678", "001"),  # non-geographic: in no country's list
+        ("+99912345678", "ZZ"),
+    ],
+)
+def test_the_country_of_a_number(number: str, country: str) -> None:
+    assert country_of(number) == country
+
+
+@pytest.mark.parametrize(
+    ("allowed", "shop", "countries"),
+    [
+        ((), "+15550000100", frozenset({"US"})),  # by default: the shop number's country
+        ((), "+447700900123", frozenset({"GB"})),
+        (("GB", "DE"), "+15550000100", frozenset({"GB", "DE"})),
+        (("*",), "+15550000100", None),
+        ((), None, None),  # a Messaging Service alone: no home country to take
+        ((), "72345", None),  # a short code
+    ],
+)
+def test_the_countries_texted(
+    allowed: tuple[str, ...], shop: str | None, countries: frozenset[str] | None
+) -> None:
+    budget = CodeBudget.build(100, 50, allowed, shop)
+    assert (budget.per_hour, budget.per_country_hour, budget.countries) == (100, 50, countries)
+
+
+def test_allowed_countries_are_checked_at_start_up() -> None:
+    environ = {"SMS_ALLOWED_COUNTRIES": "us, gb,DE"}
+    assert Settings.from_env(environ, env_file=None).sms_allowed_countries == ("US", "GB", "DE")
+    with pytest.raises(SettingsError, match="SMS_ALLOWED_COUNTRIES"):
+        Settings.from_env({"SMS_ALLOWED_COUNTRIES": "US,UK"}, env_file=None)  # UK is GB

@@ -12,6 +12,7 @@ from bot import outbox as outbox_module
 from bot.app import SERVICES
 from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT
 from bot.handoff import WAITING_TEXT
+from bot.linking_texts import LinkingTexts
 from bot.models import Address, State
 from bot.outbox import ATTEMPTS
 from connectors.sms_text import MAX_BODY_CHARS, segments
@@ -19,6 +20,7 @@ from connectors.webchat import CHANNEL as WEBCHAT
 from intents.actions.order_status import ASK_TEXT
 from tests.conftest import AppFactory
 from tests.phone import CUSTOMER, Phone
+from tests.polling import work_done
 from tests.twilio_fake import FakeTwilio
 
 ClientFactory = Any
@@ -190,7 +192,7 @@ async def test_a_dead_letter_is_kept_and_replayed(phone: Phone) -> None:
     [dead] = await services.deliveries.dead_letters()
     assert dead["to"] == ["sms", CUSTOMER]
     phone.twilio.failing = False
-    assert (await services.outbox.replay(dead["id"])).value == "sent"  # type: ignore[union-attr]
+    assert (await services.outbox.replay(dead["id"])).value == "sent"
     assert len(phone.received()) == 1
     assert await services.deliveries.dead_letters() == []
 
@@ -216,3 +218,33 @@ async def test_web_chat_history_carries_a_picture_sent_by_sms(
     [picture] = [m for m in history["messages"] if m.get("media")]
     assert picture["media"][0]["url"] == PICTURE[0]
     assert picture["channel"] == "sms"
+
+
+async def bot_answer(ws: Any, text: str) -> str:
+    """Say ``text`` on a web chat socket; the bot's answer."""
+    await ws.send_json({"type": "message", "text": text})
+    while True:
+        got = await ws.receive_json()
+        if got["type"] == "message" and got["role"] == "bot":
+            return str(got["text"])
+
+
+async def test_a_code_for_a_number_abroad_is_not_texted(
+    aiohttp_client: ClientFactory, app: web.Application, twilio_api: FakeTwilio
+) -> None:
+    """The shop's number is American and SMS_ALLOWED_COUNTRIES is unset: a British number (or a
+    Jamaican one, on the same +1) gets no code, and the visitor is told why."""
+    client = await aiohttp_client(app)
+    async with client.ws_connect("/webchat/ws") as ws:
+        for _ in range(3):  # session, history, state
+            await ws.receive_json()
+        assert "mobile number" in await bot_answer(ws, "Continue by SMS")
+        assert LinkingTexts().no_country == await bot_answer(ws, "+44 7700 900123")
+        await bot_answer(ws, "Continue by SMS")
+        assert LinkingTexts().no_country == await bot_answer(ws, "+1 876 555 1234")
+        await bot_answer(ws, "Continue by SMS")
+        assert "texted a 6-digit code" in await bot_answer(ws, "+1 555 765 4321")
+    await work_done(app)
+    assert [call["To"] for call in twilio_api.sent] == [CUSTOMER]
+    metrics = await (await client.get("/metrics")).text()
+    assert 'omnibot_link_code_refusals_total{reason="country_not_allowed"} 2.0' in metrics
