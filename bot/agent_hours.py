@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPAN_RE = re.compile(
-    r"^(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+"
-    r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})$",
+    r"(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+"
+    r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})",
     re.IGNORECASE,
 )
 SEARCH_DAYS = 8  # a week and a day: every weekly opening is found within it
@@ -82,7 +82,7 @@ class AgentHours:
 
 
 def _span(text: str) -> Span:
-    match = SPAN_RE.match(text.strip())
+    match = SPAN_RE.fullmatch(text.strip())
     if match is None:
         raise ValueError(text)
     first = DAYS.index(match["first"].lower())

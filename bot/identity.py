@@ -41,8 +41,8 @@ UNKNOWN_COUNTRY = "ZZ"  # phonenumbers' name for a region it cannot tell
 SITE_KEY = "all"
 LINK_TTL_S = 900
 LINK_BYTES = 24  # 192 bits
-LINK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")  # token_urlsafe(LINK_BYTES)
-PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164
+LINK_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")  # token_urlsafe(LINK_BYTES)
+PHONE_RE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 PHONE_NOISE = re.compile(r"[\s().\-/]")
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def phone_number(text: str) -> str | None:
     compact = PHONE_NOISE.sub("", text.strip())
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    return compact if PHONE_RE.match(compact) else None
+    return compact if PHONE_RE.fullmatch(compact) else None
 
 
 def _digest(cid: str, code: str) -> str:
@@ -264,7 +264,7 @@ class Identity:
 
     async def redeem_link(self, token: str) -> str | None:
         """The customer a link token opens (None when unknown, expired or used); void after."""
-        if not LINK_TOKEN_RE.match(token):
+        if not LINK_TOKEN_RE.fullmatch(token):
             return None
         cid = await self._redis.getdel(continue_key(token))
         return None if cid is None else str(cid)

@@ -38,8 +38,8 @@ TO_WEB = re.compile(
 UNLINK = re.compile(
     r"\bstop texting me\b|\bdon'?t text me\b|\bunlink\b.{0,20}\b(number|phone)\b", re.IGNORECASE
 )
-CANCEL = re.compile(r"^\s*(cancel|never ?mind|no thanks?|stay here)\s*[.!]?\s*$", re.IGNORECASE)
-CODE = re.compile(r"^\s*(\d{6})\s*\.?\s*$")
+CANCEL = re.compile(r"\s*(cancel|never ?mind|no thanks?|stay here)\s*[.!]?\s*", re.IGNORECASE)
+CODE = re.compile(r"\s*(\d{6})\s*\.?\s*")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class Linking:
     async def _phone(
         self, conversation: Conversation, text: str, done: MetaUpdate
     ) -> Conversation | None:
-        if CANCEL.match(text):
+        if CANCEL.fullmatch(text):
             await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
             return None
         phone = phone_number(text)
@@ -168,11 +168,11 @@ class Linking:
     async def _code(
         self, conversation: Conversation, text: str, done: MetaUpdate
     ) -> Conversation | None:
-        if CANCEL.match(text):
+        if CANCEL.fullmatch(text):
             await self._identity.cancel_code(conversation.id)
             await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
             return None
-        typed = CODE.match(text)
+        typed = CODE.fullmatch(text)
         if typed is None:
             if not any(c.isdigit() for c in text):
                 return self._walked_away(conversation, done)
@@ -285,7 +285,7 @@ def _last_question(conversation: Conversation) -> str | None:
         text = message.text.strip()
         if message.role is not Role.CUSTOMER or message.channel != WEBCHAT or not text:
             continue
-        if TO_SMS.search(text) or CODE.match(text) or phone_number(text) or CANCEL.match(text):
+        if TO_SMS.search(text) or CODE.fullmatch(text) or phone_number(text) or CANCEL.fullmatch(text):
             continue
         return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
     return None

@@ -31,7 +31,7 @@ from connectors.webchat_frames import (
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 MAX_FRAME_BYTES = 16 * 1024
 MAX_STRIKES = 10  # refused frames in a row before the socket is closed
 HEARTBEAT_S = 30.0
@@ -187,7 +187,7 @@ class WebChatConnector:
         return None if cid is None else (token, cid)
 
     async def _session(self, token: str | None) -> tuple[str, str]:
-        if token and TOKEN_RE.match(token):
+        if token and TOKEN_RE.fullmatch(token):
             cid = await self._store.customer_for(Address(CHANNEL, token))
             if cid is not None:
                 return token, cid

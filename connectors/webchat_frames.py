@@ -15,7 +15,7 @@ from typing import Literal, TypedDict
 from bot.models import MessageDict
 
 MAX_TEXT_CHARS = 2000
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class FrameError(ValueError):
@@ -100,7 +100,7 @@ def parse_client_frame(raw: str) -> ClientMessage:
         raise FrameError("text_too_long", f"a message holds at most {MAX_TEXT_CHARS} characters")
     client_id = data.get("id")
     if client_id is not None and (
-        not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id)
+        not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id)
     ):
         raise FrameError("invalid_id", "'id' must be 1 to 64 letters, digits, '-' or '_'")
     return ClientMessage(text=text.strip(), client_id=client_id)
