@@ -25,6 +25,7 @@ from bot.app import SERVICES
 from bot.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, Role, State
 from bot.settings import Settings, SettingsError
+from connectors.agent_console import AgentConsole
 from connectors.agent_console_auth import SESSION_COOKIE
 from connectors.agent_console_sessions import (
     ATTEMPTS_PER_WINDOW,
@@ -756,3 +757,27 @@ async def test_an_unreadable_login_body_is_a_4xx_not_a_500(
     )
     assert response.status == status
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_redis_down_is_a_503_not_a_500(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    services = console_app(make_app)[SERVICES]
+    dead = aioredis.Redis(port=1, socket_connect_timeout=0.5)  # nothing listens there
+    console = AgentConsole(
+        services.store,
+        services.hub,
+        services.handoff,
+        TOKEN,
+        None,
+        tickets=services.tickets,
+        client=dead,
+    )
+    app = web.Application()
+    app.router.add_routes(console.routes())
+    client = await aiohttp_client(app)
+    try:
+        assert (await client.get("/agent", headers=bearer())).status == 503
+        assert (await sign_in(client)).status == 503
+    finally:
+        await dead.aclose()
