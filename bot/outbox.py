@@ -27,6 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
+from enum import StrEnum
 
 import redis.asyncio as redis
 
@@ -56,7 +57,18 @@ UNDELIVERED_TEXT = (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "Outbox", "Result"]
+__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "Outbox", "Replay", "Result"]
+
+
+class Replay(StrEnum):
+    """What replaying a dead letter did (:meth:`Outbox.replay`)."""
+
+    SENT = "sent"
+    FAILED = "failed"  # the vendor refused it for good
+    SUPPRESSED = "suppressed"  # the address opted out
+    DEAD = "dead"  # failed again (or no sender for its channel): a dead letter again
+    QUEUED = "queued"  # back in the outbox; the sweeper sends it on its next try
+    NOT_FOUND = "not_found"  # no dead letter has that id
 
 
 UNDELIVERED_REASONS = {
@@ -254,16 +266,17 @@ class Outbox:
         )
         await self._desk.push(cid, (post_task(notice),))
 
-    async def replay(self, message_id: str) -> Result | None:
-        """Queue a dead-lettered message again and send it now: its result (None when there is
-        no such dead letter or it must wait for another try)."""
+    async def replay(self, message_id: str) -> Replay:
+        """Queue a dead-lettered message again and try it now: sent, refused, dead again,
+        queued for a later try (the vendor asked to wait), or not found."""
         entry = await self._deliveries.take_dead_letter(message_id)
         if entry is None:
-            return None
+            return Replay.NOT_FOUND
         to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
         await self._store.record(entry["conversation"], outbound=self.entries(to, (message,)))
         settled = await self.kick(entry["conversation"])
-        return settled.get(message_id)
+        result = settled.get(message_id)
+        return Replay.QUEUED if result is None else Replay(result.value)
 
     async def pending(self) -> int:
         """Conversations with outbound messages not yet settled, of every process."""

@@ -15,7 +15,7 @@ from bot.contracts import DeliveryError, Sender, Sent, Unsure
 from bot.deliveries import Deliveries, DeliveryRecord
 from bot.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.models import Address, Message, Role
-from bot.outbox import ATTEMPTS, Outbox, Result
+from bot.outbox import ATTEMPTS, Outbox, Replay, Result
 from bot.store import Store
 from tests.fakes import RecordingConnector, permanent
 from tests.polling import wait_until
@@ -148,10 +148,10 @@ async def test_a_lasting_failure_is_dead_lettered_then_replayed(
     assert (entry["id"], entry["conversation"], entry["to"]) == (message.id, "c", ["test", "carol"])
     assert entry["message"] == message.to_dict()
     assert "undeliverable" in caplog.text
-    assert await outbox.replay(message.id) is Result.SENT
+    assert await outbox.replay(message.id) is Replay.SENT
     assert connector.sent == [(TO, message)]
     assert await deliveries.dead_letters() == []
-    assert await outbox.replay(message.id) is None
+    assert await outbox.replay(message.id) is Replay.NOT_FOUND
 
 
 async def test_a_queued_message_for_a_channel_switched_off_is_dead_lettered(
