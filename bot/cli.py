@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import json
 import logging
+import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis.asyncio as redis
 from aiohttp import web
@@ -21,7 +25,8 @@ from bot.app import build_intents, build_options, create_app, sms_sender
 from bot.contracts import Sender
 from bot.deliveries import Deliveries
 from bot.embedded_redis import EmbeddedRedis, running_url
-from bot.outbox import Outbox
+from bot.logs import configure_logging
+from bot.outbox import Outbox, Replay
 from bot.redis_client import connect
 from bot.settings import Settings, SettingsError
 from bot.store import Store
@@ -33,9 +38,40 @@ from intents.rasa_project import labelled_examples, load_project, report_lines
 
 log = logging.getLogger("omnibot")
 
+# errors of binding HOST:PORT that mean "cannot listen there", not a bug
+LISTEN_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
+# Exit codes of ``omnibot outbox replay`` (2 stays argparse's and the settings' code).
+REPLAY_EXIT = {
+    Replay.SENT: 0,
+    Replay.NOT_FOUND: 1,
+    Replay.QUEUED: 3,
+    Replay.FAILED: 4,
+    Replay.SUPPRESSED: 5,
+    Replay.DEAD: 6,
+}
+REPLAY_TEXT = {
+    Replay.SENT: "{id}: sent",
+    Replay.NOT_FOUND: "no dead letter with id {id}",
+    Replay.QUEUED: "{id}: queued again, not sent yet (the channel asked to wait); "
+    "a running omnibot serve sends it on its next try",
+    Replay.FAILED: "{id}: failed: the channel refused it for good",
+    Replay.SUPPRESSED: "{id}: suppressed: the customer opted out of this channel",
+    Replay.DEAD: "{id}: failed again (or its channel is not configured here); "
+    "it is back in the dead-letter list",
+}
+DATA_DIR_EXPECTED = (
+    "a directory omnibot can create and write (a relative path starts at the current directory)"
+)
+
+
+class StartupError(Exception):
+    """The service cannot start for a reason outside the settings' syntax (e.g. a busy port)."""
+
 
 def serve(settings: Settings, reuse_port: bool = False) -> None:
     """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers)."""
+    if not reuse_port:  # a busy port is reported now, not after a first start's training
+        check_listen(settings.host, settings.port)
     if settings.workers > 1 and not reuse_port:
         # trained (or loaded) once here, so the workers start from the cache, not N trainings
         build_intents(settings).classifier.close()
@@ -48,16 +84,49 @@ def serve(settings: Settings, reuse_port: bool = False) -> None:
     gc.freeze()
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     log.info(
-        "omnibot is starting; open %s", settings.public_url or f"http://{host}:{settings.port}/"
+        "omnibot is starting (data dir %s); open %s",
+        settings.data_dir.resolve(),
+        settings.public_url or f"http://{host}:{settings.port}/",
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-        reuse_port=reuse_port or None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=None,
+            reuse_port=reuse_port or None,
+        )
+    except OSError as error:
+        if error.errno not in LISTEN_ERRORS:
+            raise
+        raise StartupError(_listen_failure(settings.host, settings.port, error)) from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`StartupError` when ``host:port`` cannot be listened on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise StartupError(_listen_failure(host, port, error)) from None
+
+
+def _listen_failure(host: str, port: int, error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return f"cannot listen on HOST={host} PORT={port}: {reason}"
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create ``OMNIBOT_DATA_DIR`` if needed; a :class:`SettingsError` when it is unusable."""
+    with contextlib.suppress(OSError):  # the check below says what is wrong
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not (settings.data_dir.is_dir() and os.access(settings.data_dir, os.W_OK | os.X_OK)):
+        raise SettingsError("OMNIBOT_DATA_DIR", str(settings.data_dir), DATA_DIR_EXPECTED)
 
 
 def train(settings: Settings) -> None:
@@ -67,7 +136,7 @@ def train(settings: Settings) -> None:
     model = getattr(intents.classifier, "model", None)
     print(
         f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
-        f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir}"
+        f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir.resolve()}"
     )
 
 
@@ -124,6 +193,8 @@ async def cli_redis(settings: Settings) -> AsyncIterator[redis.Redis]:
     the service is stopped) the embedded server started on its data for the command."""
     url = settings.redis_url or running_url(settings.data_dir / "redis")
     if url is not None and await _answers(url):
+        source = "REDIS_URL" if settings.redis_url else "the running service's embedded Redis"
+        _using(settings, f"{redacted(url)} ({source})")
         client = connect(url, settings.redis_cluster)
         try:
             yield client
@@ -132,12 +203,30 @@ async def cli_redis(settings: Settings) -> AsyncIterator[redis.Redis]:
         return
     if settings.redis_url:
         raise SystemExit("omnibot: the Redis at REDIS_URL does not answer")
+    ensure_data_dir(settings)
     async with EmbeddedRedis(settings.data_dir / "redis") as embedded:
+        _using(settings, f"{redacted(embedded.url)} (embedded, started for this command)")
         client = redis.Redis.from_url(embedded.url, decode_responses=True)
         try:
             yield client
         finally:
             await client.aclose()
+
+
+def _using(settings: Settings, redis_text: str) -> None:
+    # stderr, so that --json output stays one object a line
+    data_dir = settings.data_dir.resolve()
+    print(f"omnibot: data dir {data_dir}; Redis {redis_text}", file=sys.stderr)
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 async def _answers(url: str) -> bool:
@@ -155,25 +244,44 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
     async with cli_redis(settings) as client:
         deliveries = Deliveries(client, settings.retention_days)
         if args.action == "list":
-            for entry in await deliveries.dead_letters(args.limit):
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["failed_at"]))
-                print(
-                    json.dumps(entry)
-                    if args.json
-                    else f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
-                    f"    {entry['message']['text'][:120]!r}"
-                )
+            await list_dead_letters(deliveries, args.limit, args.json)
             return
-        sms = sms_sender(settings) if settings.sms_enabled else None
-        senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
-        try:
-            result = await Outbox(client, Store(client), deliveries, senders).replay(args.id)
-        finally:
-            if sms is not None:
-                await sms.close()
-        if result is None:
-            raise SystemExit(f"omnibot: no dead letter with id {args.id}")
-        print(f"{args.id}: {result.value}")
+        outcome = await replay(settings, client, deliveries, args.id)
+    text = REPLAY_TEXT[outcome].format(id=args.id)
+    if outcome in (Replay.SENT, Replay.QUEUED):
+        print(text)
+    else:
+        print(f"omnibot: {text}", file=sys.stderr)
+    if REPLAY_EXIT[outcome]:
+        raise SystemExit(REPLAY_EXIT[outcome])
+
+
+async def list_dead_letters(deliveries: Deliveries, limit: int, as_json: bool) -> None:
+    """Print the newest dead letters (one JSON object a line with ``as_json``)."""
+    entries = await deliveries.dead_letters(limit)
+    if not entries and not as_json:
+        print("no dead letters")
+    for entry in entries:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["failed_at"]))
+        print(
+            json.dumps(entry)
+            if as_json
+            else f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
+            f"    {entry['message']['text'][:120]!r}"
+        )
+
+
+async def replay(
+    settings: Settings, client: redis.Redis, deliveries: Deliveries, message_id: str
+) -> Replay:
+    """Send a dead letter again with the configured senders."""
+    sms = sms_sender(settings) if settings.sms_enabled else None
+    senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
+    try:
+        return await Outbox(client, Store(client), deliveries, senders).replay(message_id)
+    finally:
+        if sms is not None:
+            await sms.close()
 
 
 def rasa_check(path: Path) -> None:
@@ -235,12 +343,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if getattr(args, "encoder", None):
         settings = replace(settings, encoder=args.encoder)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if settings.log_level != "DEBUG":  # twilio logs every request's headers at INFO
-        logging.getLogger("twilio").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_vendor_debug)
     try:
+        if args.command in ("serve", "train", "eval"):  # they write the model cache there
+            ensure_data_dir(settings)
         if args.command == "serve":
             if args.workers is not None:
                 settings = replace(settings, workers=max(1, args.workers))
@@ -253,6 +359,6 @@ def main(argv: list[str] | None = None) -> None:
             rasa_check(args.path)
         else:
             run_eval(settings, args)
-    except (SettingsError, CatalogueError) as error:  # settings or intents unusable
+    except (SettingsError, CatalogueError, StartupError) as error:  # cannot start
         print(f"omnibot: {error}", file=sys.stderr)
         raise SystemExit(2) from None

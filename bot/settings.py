@@ -7,7 +7,10 @@ start-up with a :class:`SettingsError` naming the setting and the value.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ from bot.agent_hours import AgentHours
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ENCODERS = ("onnx-int8", "onnx", "torch")  # what intents.build.make_encoder builds
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 MIN_SECRET_CHARS = 24  # AGENT_CONSOLE_TOKEN: long enough that guessing is hopeless
 DEFAULT_SMS_HELP_TEXT = (
     "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
@@ -104,6 +109,30 @@ def _secret(name: str, value: str | None) -> str | None:
     return value
 
 
+def _encoder(value: str) -> str:
+    if value not in ENCODERS:
+        raise ValueError(value)
+    return value
+
+
+def _host(value: str) -> str:
+    """An IP address or a DNS host name (no scheme, no port)."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(value)
+        return value
+    labels = value.removesuffix(".").split(".")
+    if len(value) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(value)
+    return value
+
+
+def _existing_path(value: str) -> Path:
+    path = Path(value)
+    if not path.exists():
+        raise ValueError(value)
+    return path
+
+
 def _countries(value: str) -> tuple[str, ...]:
     """ISO 3166 region codes (``UK`` is ``GB``), or ``*`` for any country."""
     codes = tuple(code.upper() for code in _split(value))
@@ -174,10 +203,12 @@ class Settings:
     workers: int = 1
     messages_per_minute: int = 30
     sessions_per_minute: int = 60
+    sockets_per_address: int = 20
     sms_codes_per_hour: int = 100
     sms_codes_per_country_hour: int = 50
     sms_allowed_countries: tuple[str, ...] = ()  # none: the country of TWILIO_FROM_NUMBER
     log_level: str = "INFO"
+    log_vendor_debug: bool = False
 
     @property
     def cache_dir(self) -> Path:
@@ -215,7 +246,9 @@ class Settings:
             redis_url=path("REDIS_URL"),
             redis_cluster=source.parse("REDIS_CLUSTER", _flag, False, "1/true/yes or 0/false/no"),
             data_dir=Path(path("OMNIBOT_DATA_DIR") or default.data_dir),
-            host=path("HOST") or default.host,
+            host=source.parse(
+                "HOST", _host, default.host, "an IP address or host name, e.g. 0.0.0.0"
+            ),
             port=source.parse("PORT", _port, default.port, "a port number (0-65535)"),
             public_url=source.parse("PUBLIC_URL", _url, "", "an http(s):// URL").rstrip("/")
             or None,
@@ -247,14 +280,22 @@ class Settings:
                 None,
                 "days and hours with a time zone, e.g. 'Mon-Fri 09:00-18:00 Europe/Berlin'",
             ),
-            intents_path=Path(path("INTENTS_PATH") or default.intents_path),
+            intents_path=source.parse(
+                "INTENTS_PATH",
+                _existing_path,
+                default.intents_path,
+                "an existing catalogue file (YAML) or Rasa project folder "
+                "(a relative path starts at the current directory)",
+            ),
             confidence_threshold=source.parse(
                 "CONFIDENCE_THRESHOLD", _fraction, None, "a number from 0 to 1"
             ),
             target_precision=source.parse(
                 "TARGET_PRECISION", _fraction, default.target_precision, "a number from 0 to 1"
             ),
-            encoder=path("ENCODER") or default.encoder,
+            encoder=source.parse(
+                "ENCODER", _encoder, default.encoder, "one of " + ", ".join(ENCODERS)
+            ),
             action_endpoint=source.parse("ACTION_ENDPOINT", _url, None, "an http(s):// URL"),
             orders_path=source.parse("ORDERS_PATH", Path, None, "a file path"),
             webchat_allowed_origins=_split(path("WEBCHAT_ALLOWED_ORIGINS") or ""),
@@ -282,6 +323,12 @@ class Settings:
                 default.sessions_per_minute,
                 "a whole number >= 1",
             ),
+            sockets_per_address=source.parse(
+                "SOCKETS_PER_ADDRESS",
+                _positive_int,
+                default.sockets_per_address,
+                "a whole number >= 1",
+            ),
             sms_codes_per_hour=source.parse(
                 "SMS_CODES_PER_HOUR",
                 _positive_int,
@@ -303,5 +350,8 @@ class Settings:
             workers=source.parse("WORKERS", _positive_int, default.workers, "a whole number >= 1"),
             log_level=source.parse(
                 "LOG_LEVEL", _log_level, default.log_level, "one of " + ", ".join(LOG_LEVELS)
+            ),
+            log_vendor_debug=source.parse(
+                "LOG_VENDOR_DEBUG", _flag, False, "1/true/yes or 0/false/no"
             ),
         )

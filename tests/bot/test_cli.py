@@ -6,15 +6,18 @@ import asyncio
 import csv
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from bot.app import Intents
-from bot.cli import main
+from bot.cli import main, redacted
 from bot.deliveries import Deliveries
+from bot.keys import OUTBOX_DUE_KEY
 from bot.models import Message, Role
 from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import load_catalogue
@@ -158,9 +161,8 @@ async def omnibot(env: dict[str, str], *args: str) -> tuple[int, str]:
     return await process.wait(), output.decode()
 
 
-async def test_outbox_list_and_replay(
-    redis_url: str, deliveries: Deliveries, twilio_api: FakeTwilio, sms_settings: dict[str, object]
-) -> None:
+async def dead_letter(deliveries: Deliveries) -> Message:
+    """A bot message to an SMS customer, in the dead-letter list."""
     message = Message(role=Role.BOT, text="Your refund is on its way.")
     await deliveries.dead_letter(
         {
@@ -172,20 +174,121 @@ async def test_outbox_list_and_replay(
             "failed_at": time.time(),
         }
     )
-    env = {
+    return message
+
+
+def command_env(redis_url: str, sms_settings: dict[str, object], data_dir: Path) -> dict[str, str]:
+    """The environment of an ``omnibot outbox`` command on the test Redis and fake Twilio."""
+    return {
         **os.environ,
         "REDIS_URL": redis_url,
+        "OMNIBOT_DATA_DIR": str(data_dir),
         **{name.upper(): str(value) for name, value in sms_settings.items()},
     }
+
+
+async def test_outbox_list_and_replay(
+    redis_url: str,
+    deliveries: Deliveries,
+    twilio_api: FakeTwilio,
+    sms_settings: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    env = command_env(redis_url, sms_settings, tmp_path)
+    code, listing = await omnibot(env, "outbox", "list")
+    assert (code, listing.splitlines()[-1]) == (0, "no dead letters")
+    assert f"data dir {tmp_path}; Redis " in listing  # which data and Redis it used
+    assert "(REDIS_URL)" in listing
+    message = await dead_letter(deliveries)
     code, listing = await omnibot(env, "outbox", "list")
     assert code == 0, listing
     assert message.id in listing
     assert "Twilio answered 500" in listing
+    assert "no dead letters" not in listing
     code, output = await omnibot(env, "outbox", "replay", message.id)
     assert code == 0, output
     assert f"{message.id}: sent" in output
     assert [(call["To"], call["Body"]) for call in twilio_api.sent] == [("+1555", message.text)]
     assert await deliveries.dead_letters() == []
     code, output = await omnibot(env, "outbox", "replay", message.id)
-    assert code != 0
-    assert "no dead letter" in output
+    assert code == 1
+    assert f"no dead letter with id {message.id}" in output
+
+
+async def test_a_replay_the_channel_asks_to_wait_for_is_queued_not_missing(
+    redis_url: str,
+    redis_client: aioredis.Redis,
+    deliveries: Deliveries,
+    twilio_api: FakeTwilio,
+    sms_settings: dict[str, object],
+    tmp_path: Path,
+) -> None:
+    message = await dead_letter(deliveries)
+    twilio_api.failing = True  # a 500: retried later, so the replay leaves it queued
+    code, output = await omnibot(
+        command_env(redis_url, sms_settings, tmp_path), "outbox", "replay", message.id
+    )
+    assert code == 3, output
+    assert f"{message.id}: queued again" in output
+    assert "no dead letter" not in output
+    assert await deliveries.dead_letters() == []
+    assert await redis_client.zscore(OUTBOX_DUE_KEY, "c") is not None  # the sweeper's to send
+
+
+def test_a_password_in_a_redis_url_is_never_shown() -> None:
+    assert redacted("redis://:s3cret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
+    assert redacted("rediss://app:s3cret@cache:6380") == "rediss://app:***@cache:6380"
+    assert redacted("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ENCODER", "foo"), ("INTENTS_PATH", "missing.yml"), ("HOST", "http://0.0.0.0")],
+)
+def test_start_up_errors_are_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    name: str,
+    value: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"omnibot: setting {name}={value!r} is not valid")
+    assert err.count("\n") == 1
+
+
+def test_an_unusable_data_dir_stops_with_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("OMNIBOT_DATA_DIR", str(tmp_path / "a-file" / "var"))
+    with pytest.raises(SystemExit) as stopped:
+        main(["train"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("omnibot: setting OMNIBOT_DATA_DIR=")
+    assert err.count("\n") == 1
+
+
+def test_a_busy_port_stops_serve_at_once_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("OMNIBOT_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("PORT", str(port))
+        started = time.monotonic()
+        with pytest.raises(SystemExit) as stopped:
+            main(["serve"])
+    assert stopped.value.code == 2
+    assert time.monotonic() - started < 5  # before loading or training the model
+    err = capsys.readouterr().err
+    assert err == f"omnibot: cannot listen on HOST=127.0.0.1 PORT={port}: Address already in use\n"
+    assert not (tmp_path / "cache").exists()

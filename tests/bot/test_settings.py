@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_INTENTS_PATH, Settings, SettingsError
+from bot.settings import DEFAULT_INTENTS_PATH, ENCODERS, Settings, SettingsError
+from intents.build import ENCODERS as BUILT_ENCODERS
+
+HOSTS = ["0.0.0.0", "::", "127.0.0.1", "localhost", "bot-1.shop.example"]  # noqa: S104
 
 
 def test_defaults_without_any_setting(tmp_path: Path) -> None:
@@ -57,6 +60,13 @@ def test_env_example_lists_every_setting() -> None:
         ("LOG_LEVEL", "loud"),
         ("PUBLIC_URL", "support.example.com"),
         ("TWILIO_API_URL", "localhost:9000"),
+        ("ENCODER", "foo"),
+        ("HOST", "http://example.com"),
+        ("HOST", "localhost:8080"),
+        ("HOST", "my host"),
+        ("HOST", "-bad-.example"),
+        ("INTENTS_PATH", "missing.yml"),
+        ("INTENTS_PATH", "missing_rasa_project"),
     ],
 )
 def test_a_value_that_does_not_parse_names_the_setting(
@@ -77,3 +87,21 @@ def test_orders_path_and_sms_settings_come_from_the_env_file(tmp_path: Path) -> 
     assert settings.orders_path == Path("/srv/orders.json")
     assert settings.sms_enabled
     assert settings.sms_help_text == "Call us on 555"
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_hosts_that_can_be_listened_on_are_taken_as_they_are(tmp_path: Path, host: str) -> None:
+    settings = Settings.from_env({"HOST": host}, env_file=tmp_path / "missing.env")
+    assert settings.host == host
+
+
+def test_intents_path_may_be_a_rasa_project_folder(tmp_path: Path) -> None:
+    settings = Settings.from_env({"INTENTS_PATH": str(tmp_path)}, env_file=tmp_path / "x.env")
+    assert settings.intents_path == tmp_path
+
+
+def test_every_encoder_the_engine_builds_is_a_valid_setting(tmp_path: Path) -> None:
+    assert ENCODERS == BUILT_ENCODERS
+    for kind in ENCODERS:
+        settings = Settings.from_env({"ENCODER": kind}, env_file=tmp_path / "missing.env")
+        assert settings.encoder == kind
