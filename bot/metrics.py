@@ -82,13 +82,6 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
-        self.link_code_refusals = Counter(
-            "omnibot_link_code_refusals_total",
-            "Phone verification codes not texted, by the limit that refused them: customer, "
-            "number, ip, country, site (the hour's budgets) and country_not_allowed",
-            ["reason"],
-            registry=self.registry,
-        )
         self.links = Counter(
             "omnibot_links_total",
             "Verified links made: a phone linked by code (sms), a web chat opened by a "
