@@ -18,7 +18,7 @@ from bot.agent_hours import AgentHours
 from bot.contracts import Prediction, TicketChange, TicketStatus
 from bot.desk_queue import DeskQueue, DeskTask, open_task, post_task, update_task
 from bot.metrics import Metrics
-from bot.models import Conversation, Escalation, Message, Role, State
+from bot.models import Conversation, Escalation, Message, Role, State, clean_text
 from bot.outbox import Outbox
 from bot.store import MetaUpdate, Store
 from bot.tickets import Tickets
@@ -221,6 +221,7 @@ class Handoff:
             return AgentOutcome.DONE
 
     async def _join(self, conversation: Conversation, agent: str) -> None:
+        agent = clean_text(agent)  # a name from Slack or the console, kept in the meta
         change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
         since = conversation.escalation.at if conversation.escalation else change.at
         await self._tickets.mark_claimed(conversation.id, change.at - since)
