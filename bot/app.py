@@ -109,10 +109,7 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
         )
     texts, labels = catalogue.training_data()
     log.info(
-        "loading the intent model of %s (%d intents; a first start exports the encoder "
-        "and trains, about 20 s)",
-        settings.intents_path,
-        len(set(labels)),
+        "loading the intent model of %s (%d intents)", settings.intents_path, len(set(labels))
     )
     classifier = build_classifier(
         texts,

@@ -285,7 +285,12 @@ def _last_question(conversation: Conversation) -> str | None:
         text = message.text.strip()
         if message.role is not Role.CUSTOMER or message.channel != WEBCHAT or not text:
             continue
-        if TO_SMS.search(text) or CODE.fullmatch(text) or phone_number(text) or CANCEL.fullmatch(text):
+        if (
+            TO_SMS.search(text)
+            or CODE.fullmatch(text)
+            or phone_number(text)
+            or CANCEL.fullmatch(text)
+        ):
             continue
         return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
     return None
