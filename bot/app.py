@@ -42,6 +42,7 @@ from connectors.sms import CHANNEL as SMS_CHANNEL
 from connectors.sms import SmsConnector, SmsSender, TwilioAccount
 from connectors.twilio_api import TwilioMessages
 from connectors.webchat import WebChatConnector
+from connectors.webchat_sockets import SocketCap
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import BuildOptions, build_classifier
 from intents.members import TrainingConfig
@@ -263,8 +264,9 @@ def build_services(
         settings.webchat_allowed_origins,
         settings.public_url,
         RateLimiter(client, "sessions", settings.sessions_per_minute, 60),
-        linking.open_link,
+        linking,
         sms=settings.sms_enabled,
+        socket_cap=SocketCap(client, settings.sockets_per_address),
     )
     sms = _sms_connector(settings, pipeline, deliveries, metrics)
     for connector in (webchat, sms):

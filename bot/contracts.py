@@ -9,14 +9,29 @@ from typing import ClassVar, Protocol
 
 from aiohttp import web
 
+from bot.identity import LinkGrant
 from bot.models import Address, Conversation, InboundMessage, Message, Outcome
 
 InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
 """How a connector hands a customer's message to the core (``Dispatcher.handle``)."""
 
-LinkOpener = Callable[[str, Address], Awaitable[str | None]]
-"""Redeems a "continue on the web" link's token for a new web chat address: the customer it
-now belongs to, or None for an unknown, expired or used link (``Linking.open_link``)."""
+
+class WebLinking(Protocol):
+    """What the web chat asks of linking across channels (``bot.linking.Linking``)."""
+
+    async def peek_link(self, token: str) -> LinkGrant | None:
+        """What a "continue on the web" link would open, leaving it unused (None: no such
+        link now)."""
+        ...
+
+    async def open_link(self, token: str, address: Address) -> LinkGrant | None:
+        """Redeem a link for web chat ``address``: the customer it now belongs to (None: no
+        such link now)."""
+        ...
+
+    async def seal_code(self, cid: str, text: str) -> str:
+        """What to store of a message: a typed verification code becomes a placeholder."""
+        ...
 
 
 @dataclass(frozen=True)

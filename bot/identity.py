@@ -6,12 +6,14 @@ an hour per number and per customer, 10 an hour per IP address, a site-wide budg
 all and per destination country, and only to the countries the shop texts), and an SMS customer
 opens the
 web chat on their conversation only through a link texted to them
-(``PUBLIC_URL/?continue=<token>``: 192 random bits, 15 minutes, used once).
+(``PUBLIC_URL/?continue=<token>``: 192 random bits, 15 minutes, used once; it names the phone
+it was texted to, so whoever opens it is shown whose conversation it is).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -86,6 +88,15 @@ class CodeCheck:
     outcome: Check
     phone: str | None = None
     tries_left: int = 0
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    """What a "continue on the web" link opens: customer ``cid``'s conversation, texted to
+    ``phone`` (None for a link issued before links named their phone)."""
+
+    cid: str
+    phone: str | None
 
 
 class Refusal(StrEnum):
@@ -256,15 +267,61 @@ class Identity:
         """Drop a pending code."""
         await self._redis.delete(customer_key(cid, "code"))
 
-    async def issue_link(self, cid: str) -> str:
-        """A single-use token that opens the web chat on customer ``cid``'s conversation."""
+    async def issue_link(self, cid: str, phone: str) -> str:
+        """A single-use token that opens the web chat on customer ``cid``'s conversation, for
+        the holder of ``phone`` (the number it is texted to, shown to whoever opens it)."""
         token = secrets.token_urlsafe(LINK_BYTES)
-        await self._redis.set(continue_key(token), cid, ex=LINK_TTL_S)
+        grant = json.dumps({"cid": cid, "phone": phone})
+        await self._redis.set(continue_key(token), grant, ex=LINK_TTL_S)
         return token
 
-    async def redeem_link(self, token: str) -> str | None:
-        """The customer a link token opens (None when unknown, expired or used); void after."""
+    async def peek_link(self, token: str) -> LinkGrant | None:
+        """What a link token would open (None when unknown, expired or used), leaving it
+        unused: a visitor is asked before it is redeemed."""
         if not LINK_TOKEN_RE.fullmatch(token):
             return None
-        cid = await self._redis.getdel(continue_key(token))
-        return None if cid is None else str(cid)
+        return _grant(await self._redis.get(continue_key(token)))
+
+    async def redeem_link(self, token: str) -> LinkGrant | None:
+        """What a link token opens (None when unknown, expired or used); void after."""
+        if not LINK_TOKEN_RE.fullmatch(token):
+            return None
+        return _grant(await self._redis.getdel(continue_key(token)))
+
+    async def mark_opened_by_link(self, cid: str, phone: str | None, ttl_s: int) -> None:
+        """Remember that customer ``cid``'s conversation was opened on the web by a link texted
+        to ``phone`` (kept ``ttl_s``, the customer's lifetime): no other phone is linked to it."""
+        await self._redis.set(customer_key(cid, "via_link"), phone or "", ex=ttl_s)
+
+    async def opened_by_link(self, cid: str) -> str | None:
+        """The phone whose link opened customer ``cid``'s conversation on the web ("" when the
+        link named none), or None when no link did."""
+        phone = await self._redis.get(customer_key(cid, "via_link"))
+        return None if phone is None else str(phone)
+
+    async def keep_typed(self, cid: str, code: str) -> None:
+        """Keep a code customer ``cid`` typed aside until it is checked (the history stores a
+        placeholder): a set, so a message resent after a reconnect adds nothing."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(customer_key(cid, "typed"), code)
+        pipe.expire(customer_key(cid, "typed"), CODE_TTL_S)
+        await pipe.execute()
+
+    async def take_typed(self, cid: str) -> list[str]:
+        """The codes customer ``cid`` typed and nobody checked yet, removed."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.smembers(customer_key(cid, "typed"))
+        pipe.delete(customer_key(cid, "typed"))
+        codes, _ = await pipe.execute()
+        return sorted(str(code) for code in codes)
+
+
+def _grant(stored: object) -> LinkGrant | None:
+    """A stored link's grant; a bare customer id is a link issued before links named a phone."""
+    if stored is None:
+        return None
+    text = str(stored)
+    if not text.startswith("{"):
+        return LinkGrant(text, None)
+    data = json.loads(text)
+    return LinkGrant(str(data["cid"]), data.get("phone"))

@@ -39,7 +39,13 @@ script or MULTI over them touches one slot only.
 - ``limit:<scope>:<key>``             a rate limit's counter for the current window
 - ``cust:{<cid>}:code``               hash: a pending phone verification (phone, digest of the
                                       code, expiry, wrong tries)
-- ``continue:<token>``                -> customer id: a single-use "continue on the web" link
+- ``continue:<token>``                -> JSON ``{cid, phone}``: a single-use "continue on the web"
+                                      link and the phone it was texted to
+- ``cust:{<cid>}:via_link``           the phone whose link opened the conversation on the web
+- ``cust:{<cid>}:typed``              set: codes typed and not yet checked (stored as a
+                                      placeholder in the history)
+- ``sockets:<ip>``                    sorted set: web chat sockets open from an address, by
+                                      when their process last said they were open
 - ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
 - ``merges``                          sorted set: merges begun and not finished ("<from> <into>"),
                                       by start time
@@ -123,3 +129,8 @@ def limit_key(scope: str, key: str) -> str:
 def continue_key(token: str) -> str:
     """A "continue on the web" link's token."""
     return f"continue:{token}"
+
+
+def sockets_key(ip: str) -> str:
+    """The web chat sockets open from one client address (sorted set: socket id -> last seen)."""
+    return f"sockets:{ip}"

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.deliveries import Deliveries
-from bot.identity import Check, CodeRefusedError, Identity, phone_number
+from bot.identity import Check, CodeCheck, CodeRefusedError, Identity, LinkGrant, phone_number
 from bot.linking_texts import LinkingTexts
 from bot.merge import Merger
 from bot.metrics import Metrics
@@ -117,6 +117,8 @@ class Linking:
         if not self._setup.sms:
             await self._reply(conversation, self._texts.no_sms, done)
             return
+        if await self._kept_for_link(conversation, None, done):
+            return
         await self._reply(conversation, self._texts.ask_phone, {**done, "expect": EXPECT_PHONE})
 
     async def _phone(
@@ -134,6 +136,21 @@ class Linking:
         await self._send_code(conversation, phone, done)
         return None
 
+    async def _kept_for_link(
+        self, conversation: Conversation, phone: str | None, done: MetaUpdate
+    ) -> bool:
+        """Refuse (True) to link ``phone`` (any phone when None) to a conversation a texted link
+        opened on the web, unless it is the phone the link was texted to: whoever opened the
+        link may not be its holder, and merging their phone would show them, or show the link's
+        holder, the other's conversation."""
+        holder = await self._identity.opened_by_link(conversation.id)
+        if holder is None or (phone is not None and phone == holder):
+            return False
+        self._metrics.link_codes.labels(result="refused").inc()
+        text = self._texts.link_holder_only.format(phone=masked(holder) or "that number")
+        await self._reply(conversation, text, {**done, "expect": None})
+        return True
+
     def _refused_text(self, error: CodeRefusedError) -> str:
         """Why no code was texted: a country the shop does not text, or too many codes."""
         if error.retry_after_s is None:
@@ -141,6 +158,8 @@ class Linking:
         return self._texts.too_many.format(minutes=max(1, round(error.retry_after_s / 60)))
 
     async def _send_code(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
+        if await self._kept_for_link(conversation, phone, done):
+            return
         stop: MetaUpdate = {**done, "expect": None}
         if await self._deliveries.opted_out(Address(SMS, phone)):
             self._metrics.link_codes.labels(result="refused").inc()
@@ -165,6 +184,22 @@ class Linking:
             private=((Address(SMS, phone), sms),),
         )
 
+    async def seal_code(self, cid: str, text: str) -> str:
+        """What to store of a web chat message: a code typed while customer ``cid`` is asked
+        for one is kept aside for checking and stored as a placeholder, never its digits."""
+        typed = CODE.fullmatch(text)
+        if typed is None or (await self._store.recent(cid)).expect != EXPECT_CODE:
+            return text
+        await self._identity.keep_typed(cid, typed.group(1))
+        return self._texts.code_entered
+
+    async def _typed(self, cid: str, text: str) -> list[str]:
+        """The codes a message carries: those kept aside for its placeholder, or its digits."""
+        if text == self._texts.code_entered:
+            return await self._identity.take_typed(cid)
+        typed = CODE.fullmatch(text)
+        return [] if typed is None else [typed.group(1)]
+
     async def _code(
         self, conversation: Conversation, text: str, done: MetaUpdate
     ) -> Conversation | None:
@@ -172,17 +207,33 @@ class Linking:
             await self._identity.cancel_code(conversation.id)
             await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
             return None
-        typed = CODE.fullmatch(text)
-        if typed is None:
-            if not any(c.isdigit() for c in text):
+        codes = await self._typed(conversation.id, text)
+        if not codes:
+            if text != self._texts.code_entered and not any(c.isdigit() for c in text):
                 return self._walked_away(conversation, done)
             phone = await self._identity.pending_phone(conversation.id)
             await self._reply(
                 conversation, self._texts.ask_code.format(phone=masked(phone or "")), done
             )
             return None
-        checked = await self._identity.check_code(conversation.id, typed.group(1))
+        checked = await self._check(conversation.id, codes)
         self._metrics.link_codes.labels(result=checked.outcome.value).inc()
+        await self._checked(conversation, checked, done)
+        return None
+
+    async def _check(self, cid: str, codes: list[str]) -> CodeCheck:
+        """Check the typed codes in turn (each wrong one counts) until one is not wrong."""
+        checked = CodeCheck(Check.NONE)
+        for code in codes:
+            checked = await self._identity.check_code(cid, code)
+            if checked.outcome is not Check.WRONG:
+                break
+        return checked
+
+    async def _checked(
+        self, conversation: Conversation, checked: CodeCheck, done: MetaUpdate
+    ) -> None:
+        """Link the phone, or say why not."""
         if checked.outcome is Check.LINKED and checked.phone is not None:
             await self._linked(conversation, checked.phone, done)
         elif checked.outcome is Check.WRONG:
@@ -197,11 +248,12 @@ class Linking:
                 Check.VOID: self._texts.void_code,
             }.get(checked.outcome, self._texts.no_code)
             await self._reply(conversation, said, {**done, "expect": None})
-        return None
 
     async def _linked(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
         """Link the phone (merging when it has a customer of its own) and say so where the
         customer is, in the conversation that holds everything from now on."""
+        if await self._kept_for_link(conversation, phone, done):
+            return
         address = Address(SMS, phone)
         owner = await self._store.customer_for(address)
         before = await self._store.customer(conversation.id)
@@ -216,7 +268,7 @@ class Linking:
         text = self._texts.linked.format(phone=masked(phone), where=where)
         reply = Message(role=Role.BOT, text=text)
         meta: MetaUpdate = {**done, "expect": None}
-        quote = _last_question(conversation)
+        quote = _last_question(conversation, self._texts.code_entered)
         if survivor == conversation.id:
             if quote:
                 meta["slots"] = {**conversation.slots, CARRY_OVER: quote}
@@ -232,34 +284,41 @@ class Linking:
             here["slots"] = {**kept.slots, CARRY_OVER: quote}
         await self._outbox.say(survivor, conversation.last_address, (reply,), here)
 
-    async def open_link(self, token: str, address: Address) -> str | None:
-        """Redeem a "continue on the web" link for a new web chat ``address``: the customer
-        it now belongs to, or None (unknown, expired or used link)."""
-        cid = await self._identity.redeem_link(token)
-        if cid is None:
+    async def peek_link(self, token: str) -> LinkGrant | None:
+        """What a "continue on the web" link would open (the customer it now belongs to and the
+        phone it was texted to), leaving it unused; None for an unknown, expired or used one."""
+        grant = await self._identity.peek_link(token)
+        if grant is None:
             return None
-        cid = await self._merger.merged_into(cid) or cid
+        return LinkGrant(await self._merger.merged_into(grant.cid) or grant.cid, grant.phone)
+
+    async def open_link(self, token: str, address: Address) -> LinkGrant | None:
+        """Redeem a "continue on the web" link for web chat ``address``: the customer it now
+        belongs to and the phone it was texted to, or None (unknown, expired or used link).
+        The conversation is marked as opened by a link: no other phone is linked to it."""
+        grant = await self._identity.redeem_link(token)
+        if grant is None:
+            return None
+        cid = await self._merger.merged_into(grant.cid) or grant.cid
         before = await self._store.customer(cid)
         await self._store.link(cid, address)
+        await self._identity.mark_opened_by_link(cid, grant.phone, self._store.ttl_s)
         self._metrics.links.labels(channel=WEBCHAT, merged="false").inc()
         if WEBCHAT not in {a.channel for a in before.addresses}:
             self._metrics.multichannel.inc()
-        return cid
+        return LinkGrant(cid, grant.phone)
 
     async def _send_link(self, conversation: Conversation, done: MetaUpdate) -> None:
-        base = self._setup.public_url
-        if not base:
+        base, to = self._setup.public_url, conversation.last_address
+        if not base or to is None or to.channel != SMS:
             await self._reply(conversation, self._texts.no_web, done)
             return
-        token = await self._identity.issue_link(conversation.id)
+        token = await self._identity.issue_link(conversation.id, to.id)
         url = f"{base.rstrip('/')}/?continue={token}"
         note = Message(role=Role.BOT, text=self._texts.link_note)
         link = replace(note, text=self._texts.link_sms.format(url=url))
-        to = conversation.last_address
         # the history keeps the note; only the phone gets the link itself
-        await self._outbox.say(
-            conversation.id, None, (note,), done, private=((to, link),) if to else ()
-        )
+        await self._outbox.say(conversation.id, None, (note,), done, private=((to, link),))
 
     async def _unlink(self, conversation: Conversation, done: MetaUpdate) -> None:
         """Detach the phone(s); replies go where the customer still is from now on."""
@@ -279,8 +338,9 @@ class Linking:
         await self._reply(conversation, text, {**done, "last_address": others[0]})
 
 
-def _last_question(conversation: Conversation) -> str | None:
-    """What the customer last asked on the web before asking to link (shortened)."""
+def _last_question(conversation: Conversation, placeholder: str) -> str | None:
+    """What the customer last asked on the web before asking to link (shortened); neither
+    linking's own steps nor a typed code's ``placeholder``."""
     for message in reversed(conversation.messages):
         text = message.text.strip()
         if message.role is not Role.CUSTOMER or message.channel != WEBCHAT or not text:
@@ -291,6 +351,8 @@ def _last_question(conversation: Conversation) -> str | None:
             or phone_number(text)
             or CANCEL.fullmatch(text)
         ):
+            continue
+        if text == placeholder:
             continue
         return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
     return None

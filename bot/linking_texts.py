@@ -20,6 +20,11 @@ class LinkingTexts:
     )
     code_sent: str = "I've texted a 6-digit code to {phone}. Type it here (it's valid 10 minutes)."
     code_sms: str = "{code} is your code to continue your chat by text. It expires in 10 minutes."
+    code_entered: str = "(code entered)"  # stored in place of a typed code
+    link_holder_only: str = (
+        "This chat was opened from a link texted to {phone}, so I can't link another number to"
+        " it. To carry on by text, text us from {phone}."
+    )
     ask_code: str = 'Please type the 6-digit code I texted to {phone}, or say "cancel".'
     wrong_code: str = "That code isn't right. {tries} more {tries_word} left."
     expired_code: str = 'That code has expired. Say "text me instead" for a new one.'

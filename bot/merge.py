@@ -8,7 +8,8 @@ throughout.
 
 1. ``cust:{<from>}:merged`` names the survivor;
 2. every address of the absorbed customer points to the survivor (later messages land there)
-   and joins its address set; profile fields the survivor lacks are copied;
+   and joins its address set; profile fields the survivor lacks are copied, and so is the
+   mark of a conversation a texted link opened (no other phone is linked to it);
 3. the absorbed history is copied into the survivor's by message id, ordered by time (the
    copies carry no ``seq``: they were handled where they arrived);
 4. a second open ticket is told where the conversation went and closed; the slots actions
@@ -107,6 +108,7 @@ class Merger:
         await self._redis.zadd(MERGES_KEY, {f"{absorbed} {survivor}": time.time()}, nx=True)
         await self._redis.set(customer_key(absorbed, "merged"), survivor, ex=self._store.ttl_s)
         await self._move_addresses(absorbed, survivor)
+        await self._keep_link_mark(absorbed, survivor)
         await self._copy_history(absorbed, survivor)
         await self._close_second_ticket(absorbed, survivor)
         await self._merge_slots(absorbed, survivor)
@@ -155,6 +157,13 @@ class Merger:
             for field, value in profile.items():
                 pipe.hsetnx(customer_key(survivor, "profile"), field, value)
             await pipe.execute()
+
+    async def _keep_link_mark(self, absorbed: str, survivor: str) -> None:
+        """A conversation a texted link opened stays closed to other phones once merged."""
+        phone = await self._redis.get(customer_key(absorbed, "via_link"))
+        if phone is not None:
+            mark = customer_key(survivor, "via_link")
+            await self._redis.set(mark, phone, ex=self._store.ttl_s, nx=True)
 
     async def _copy_history(self, absorbed: str, survivor: str) -> None:
         raw = await self._redis.lrange(conversation_key(absorbed, "history"), 0, -1)

@@ -15,6 +15,7 @@ from typing import Literal, TypedDict
 from bot.models import MessageDict
 
 MAX_TEXT_CHARS = 2000
+HINT_DIGITS = 4  # a link's phone is shown by its last digits only
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -72,7 +73,17 @@ class ErrorFrame(TypedDict):
     message: str
 
 
-ServerFrame = SessionFrame | HistoryFrame | StateFrame | MessageFrame | ErrorFrame
+class LinkFrame(TypedDict):
+    """What became of the link (``?continue=``) a page was opened with: ``link_opened`` (this
+    session now continues that SMS conversation) or ``link_offer`` (the visitor kept their own
+    conversation; reconnecting with ``continue`` and ``confirm=1`` switches). ``phone_hint``
+    names the phone the link was texted to by its last digits (``…1234``; empty if unknown)."""
+
+    type: Literal["link_opened", "link_offer"]
+    phone_hint: str
+
+
+ServerFrame = SessionFrame | HistoryFrame | StateFrame | MessageFrame | ErrorFrame | LinkFrame
 
 
 @dataclass(frozen=True)
@@ -129,3 +140,9 @@ def error_frame(error: FrameError) -> ErrorFrame:
 def message_frame(message: MessageDict) -> MessageFrame:
     """A stored message (``Message.to_dict()``) as a message frame."""
     return {"type": "message", **message}
+
+
+def link_frame(kind: Literal["link_opened", "link_offer"], phone: str | None) -> LinkFrame:
+    """The frame saying a link was opened, or offering it, naming its phone's last digits."""
+    hint = "…" + phone[-HINT_DIGITS:] if phone and len(phone) > HINT_DIGITS else ""
+    return {"type": kind, "phone_hint": hint}

@@ -15,6 +15,7 @@ from bot.identity import (
     CodeBudget,
     CodeRefusedError,
     Identity,
+    LinkGrant,
     Refusal,
     country_of,
     phone_number,
@@ -101,11 +102,27 @@ async def test_codes_are_limited_per_customer_and_per_number(identity: Identity)
 async def test_a_link_opens_its_customer_once(
     identity: Identity, redis_client: aioredis.Redis
 ) -> None:
-    token = await identity.issue_link("sms-customer")
+    token = await identity.issue_link("sms-customer", PHONE)
     assert len(token) >= 22  # at least 128 bits
     assert LINK_TTL_S - 5 <= await redis_client.ttl(continue_key(token)) <= LINK_TTL_S
-    assert await identity.redeem_link(token) == "sms-customer"
+    assert await identity.redeem_link(token) == LinkGrant("sms-customer", PHONE)
     assert await identity.redeem_link(token) is None
+
+
+async def test_peeking_at_a_link_leaves_it_usable(identity: Identity) -> None:
+    token = await identity.issue_link("sms-customer", PHONE)
+    for _ in range(2):
+        assert await identity.peek_link(token) == LinkGrant("sms-customer", PHONE)
+    assert await identity.redeem_link(token) == LinkGrant("sms-customer", PHONE)
+    assert await identity.peek_link(token) is None
+
+
+async def test_a_link_issued_before_links_named_a_phone_still_opens(
+    identity: Identity, redis_client: aioredis.Redis
+) -> None:
+    token = "L" * 32
+    await redis_client.set(continue_key(token), "sms-customer", ex=LINK_TTL_S)
+    assert await identity.redeem_link(token) == LinkGrant("sms-customer", None)
 
 
 @pytest.mark.parametrize(
@@ -114,8 +131,27 @@ async def test_a_link_opens_its_customer_once(
 async def test_malformed_guessed_or_unknown_tokens_open_nothing(
     identity: Identity, token: str
 ) -> None:
-    await identity.issue_link("sms-customer")
+    await identity.issue_link("sms-customer", PHONE)
+    assert await identity.peek_link(token) is None
     assert await identity.redeem_link(token) is None
+
+
+async def test_a_conversation_opened_by_a_link_is_marked_with_its_phone(
+    identity: Identity, redis_client: aioredis.Redis
+) -> None:
+    assert await identity.opened_by_link("sms-customer") is None
+    await identity.mark_opened_by_link("sms-customer", PHONE, ttl_s=3600)
+    assert await identity.opened_by_link("sms-customer") == PHONE
+    assert 3595 <= await redis_client.ttl(customer_key("sms-customer", "via_link")) <= 3600
+    await identity.mark_opened_by_link("old-link", None, ttl_s=3600)
+    assert await identity.opened_by_link("old-link") == ""
+
+
+async def test_typed_codes_are_kept_once_and_taken_once(identity: Identity) -> None:
+    for code in ("123456", "123456", "654321"):  # a resend after a reconnect adds nothing
+        await identity.keep_typed("web", code)
+    assert await identity.take_typed("web") == ["123456", "654321"]
+    assert await identity.take_typed("web") == []
 
 
 @pytest.mark.parametrize(

@@ -154,3 +154,14 @@ async def test_the_profile_and_remembered_slots_carry_over(store: Store, merger:
     customer = await store.customer(web)
     assert (customer.name, customer.attributes) == ("Ana Lima", {"order_number": "100234"})
     assert (await store.recent(web)).slots == {"order_number": "100234", "size": "L"}
+
+
+async def test_the_mark_of_a_conversation_a_link_opened_follows_the_merge(
+    store: Store, merger: Merger, redis_client: aioredis.Redis
+) -> None:
+    sms = await say(store, PHONE, "where is my order", 10.0)
+    web = await say(store, WEB, "hello", 20.0)
+    await redis_client.set(customer_key(sms, "via_link"), PHONE.id)
+    await merger.merge(sms, web)
+    assert await redis_client.get(customer_key(web, "via_link")) == PHONE.id
+    assert 0 < await redis_client.ttl(customer_key(web, "via_link")) <= store.ttl_s

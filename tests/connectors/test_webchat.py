@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -254,3 +255,34 @@ async def test_new_sessions_from_one_address_are_limited(
     assert refused.value.status == 429
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:  # a session resumes
         assert (await opening(ws))[0] == token
+
+
+@pytest.mark.parametrize("token", ["x" * 32, "junk"])
+async def test_an_unknown_token_counts_as_a_new_session(
+    aiohttp_client: ClientFactory, make_app: AppFactory, token: str
+) -> None:
+    client = await aiohttp_client(make_app(sessions_per_minute=2))
+    for _ in range(2):
+        async with client.ws_connect("/webchat/ws", params={"token": token}) as ws:
+            await opening(ws)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/webchat/ws", params={"token": token})
+    assert refused.value.status == 429
+
+
+async def test_open_sockets_per_address_are_capped_across_processes(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    first = await aiohttp_client(make_app(sockets_per_address=2))
+    second = await aiohttp_client(make_app(sockets_per_address=2))  # another process
+    async with first.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        async with second.ws_connect(f"/webchat/ws?token={token}") as other:
+            await opening(other)
+            for client in (first, second):  # a resumed session counts as an open socket too
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await client.ws_connect(f"/webchat/ws?token={token}")
+                assert refused.value.status == 429
+        await asyncio.sleep(0.2)  # the closed socket is uncounted as its handler ends
+        async with second.ws_connect(f"/webchat/ws?token={token}") as again:
+            assert (await opening(again))[0] == token

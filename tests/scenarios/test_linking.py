@@ -10,12 +10,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.app import SERVICES
 from bot.handoff import WAITING_TEXT
-from bot.identity import MAX_TRIES
+from bot.identity import MAX_TRIES, Identity
 from bot.linking import masked
+from bot.linking_texts import LinkingTexts
 from bot.log_desk import LogDesk
 from bot.models import Address, Role, State
 from connectors.webchat import CHANNEL as WEBCHAT
@@ -26,6 +28,8 @@ from tests.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 _ids = itertools.count(1)
+CODE_ENTERED = LinkingTexts().code_entered
+OTHER_PHONE = "+15550001111"
 
 
 class Visitor:
@@ -119,12 +123,12 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
         ("how do I return an item?", WEBCHAT),
         ("Continue by SMS", WEBCHAT),
         ("+1 (555) 765-4321", WEBCHAT),
-        (texted_code, WEBCHAT),
+        (CODE_ENTERED, WEBCHAT),  # a placeholder: the history never holds the code
         ("did you get my return request?", "sms"),
         ("thanks", "sms"),
     ]
-    # the code went to the phone only: no bot message in the history carries it
-    assert not any(texted_code in m.text for m in history if m.role is not Role.CUSTOMER)
+    # the code went to the phone only: no message in the history carries it
+    assert not any(texted_code in m.text for m in history)
     # escalated now, the agent's ticket holds both channels' messages in order, marked
     await phone.text("I want to talk to a human")
     await phone.settle()
@@ -188,6 +192,7 @@ async def test_an_sms_customer_opens_the_web_chat_with_a_texted_link_once(
     async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:
         token, messages, _ = await opening(ws)
         assert [m["text"] for m in messages][:3] == stored[:3]
+        assert await frame(ws) == {"type": "link_opened", "phone_hint": "…4321"}
         await Visitor(ws, token).say("hello")
     assert await web_cid(app, token) == cid
     async with client.ws_connect(f"/webchat/ws?token={token}") as ws:  # a normal session now
@@ -319,3 +324,126 @@ async def test_an_sms_only_customer_is_pointed_to_stop(phone: Phone) -> None:
     await phone.settle()
     assert phone.received()[-1].endswith("To stop all texts from us, reply STOP.")
     assert await phone.conversation_id()  # still their number
+
+
+async def texted_link(phone: Phone) -> str:
+    """Ask by SMS to continue on the web; the link's token."""
+    await phone.text("please continue on the web")
+    await phone.settle()
+    found = re.search(r"\?continue=([A-Za-z0-9_-]+)", phone.received()[-1])
+    assert found is not None
+    return found.group(1)
+
+
+async def own_session(client: Any) -> str:
+    """A visitor's own web chat session with one message in it; its token."""
+    async with client.ws_connect("/webchat/ws") as ws:
+        token, _, _ = await opening(ws)
+        await Visitor(ws, token).say("do you sell gift cards?")
+    return token
+
+
+async def test_a_link_never_switches_a_visitor_who_has_a_conversation(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    link = await texted_link(phone)
+    mine = await own_session(client)
+    async with client.ws_connect(f"/webchat/ws?token={mine}&continue={link}") as ws:
+        token, messages, _ = await opening(ws)
+        offer = await frame(ws)
+        await Visitor(ws, token).say("hello from my own chat")
+    assert token == mine
+    assert messages[0]["text"] == "do you sell gift cards?"
+    assert offer == {"type": "link_offer", "phone_hint": "…4321"}
+    # nothing the visitor typed reached the link holder's conversation
+    sms_cid = await phone.conversation_id()
+    assert await web_cid(app, mine) != sms_cid
+    held = [m.text for m in (await app[SERVICES].store.load(sms_cid)).messages]
+    assert "hello from my own chat" not in held
+    assert WEBCHAT not in {
+        a.channel for a in (await app[SERVICES].store.customer(sms_cid)).addresses
+    }
+    # the link was only offered: its holder can still open it
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:
+        holder, _, _ = await opening(ws)
+        assert (await frame(ws))["type"] == "link_opened"
+    assert await web_cid(app, holder) == sms_cid
+
+
+async def test_a_visitor_switches_only_when_they_confirm(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    link = await texted_link(phone)
+    mine = await own_session(client)
+    mine_cid = await web_cid(app, mine)
+    query = f"token={mine}&continue={link}&confirm=1"
+    async with client.ws_connect(f"/webchat/ws?{query}") as ws:
+        switched, messages, _ = await opening(ws)
+        opened = await frame(ws)
+    assert switched != mine
+    assert opened == {"type": "link_opened", "phone_hint": "…4321"}
+    assert await web_cid(app, switched) == await phone.conversation_id()
+    assert "please continue on the web" in [m["text"] for m in messages]
+    assert await web_cid(app, mine) == mine_cid  # their own conversation is left as it was
+    async with client.ws_connect(f"/webchat/ws?{query}") as ws:  # the link is used up
+        again, _, _ = await opening(ws)
+        assert (await frame(ws))["code"] == "link_invalid"
+    assert again == mine
+
+
+async def test_the_holders_own_session_opens_a_second_link_without_asking(
+    client: Any, app: web.Application, phone: Phone
+) -> None:
+    async with client.ws_connect(f"/webchat/ws?continue={await texted_link(phone)}") as ws:
+        token, _, _ = await opening(ws)
+        assert (await frame(ws))["type"] == "link_opened"
+    link = await texted_link(phone)
+    async with client.ws_connect(f"/webchat/ws?token={token}&continue={link}") as ws:
+        again, _, _ = await opening(ws)
+        assert await frame(ws) == {"type": "link_opened", "phone_hint": "…4321"}
+    assert again == token
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:  # used
+        await opening(ws)
+        assert (await frame(ws))["code"] == "link_invalid"
+
+
+async def test_a_chat_a_link_opened_never_links_another_phone(
+    client: Any, app: web.Application, phone: Phone, twilio_api: FakeTwilio
+) -> None:
+    link = await texted_link(phone)
+    other = Phone(client, app, twilio_api, OTHER_PHONE)
+    await other.text("my own order question")
+    await other.settle()
+    texts_before = len(twilio_api.sent)
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:
+        token, _, _ = await opening(ws)
+        visitor = Visitor(ws, token)
+        refused = await visitor.say("Continue by SMS")
+        assert refused.startswith(f"This chat was opened from a link texted to {masked(CUSTOMER)}")
+        # a number typed now is just a message: no code is sent to it
+        await visitor.say(OTHER_PHONE)
+    await phone.settle()
+    assert len(twilio_api.sent) == texts_before
+    sms_cid = await phone.conversation_id()
+    assert await other.conversation_id() != sms_cid
+    assert (
+        Address("sms", OTHER_PHONE) not in (await app[SERVICES].store.customer(sms_cid)).addresses
+    )
+
+
+async def test_a_phone_asked_for_before_a_link_opened_the_chat_is_refused_at_the_code(
+    client: Any, app: web.Application, phone: Phone, redis_client: aioredis.Redis
+) -> None:
+    """The number was asked for on the web before a link opened the same conversation: the
+    phone is still checked against the link's when the code is typed."""
+    link = await texted_link(phone)
+    async with client.ws_connect(f"/webchat/ws?continue={link}") as ws:
+        token, _, _ = await opening(ws)
+    services = app[SERVICES]
+    cid = await web_cid(app, token)
+    await services.store.record(cid, meta={"expect": "link:code"})
+    code = await Identity(redis_client).issue_code(cid, OTHER_PHONE)
+    async with client.ws_connect(f"/webchat/ws?token={token}") as ws:
+        refused = await Visitor(ws, token).say(code)
+    assert refused.startswith("This chat was opened from a link")
+    assert await services.store.customer_for(Address("sms", OTHER_PHONE)) is None
