@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as redis
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.backpressure import shed_load
@@ -29,6 +30,7 @@ from bot.merge import Merger
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
+from bot.proxies import trusted_proxies
 from bot.redis_client import connect
 from bot.redis_supervisor import RedisSupervisor
 from bot.settings import Settings, SettingsError
@@ -160,6 +162,20 @@ def check_channels(settings: Settings) -> None:
             "",
             "a sender number (or TWILIO_MESSAGING_SERVICE_SID) when TWILIO_AUTH_TOKEN is set",
         )
+    if settings.trusted_proxies and not settings.public_url:
+        # behind a proxy the request's own URL is not the one Twilio signed
+        raise SettingsError(
+            "PUBLIC_URL", "", "the URL Twilio calls when omnibot is behind TRUSTED_PROXIES"
+        )
+
+
+def middlewares(settings: Settings) -> list[Middleware]:
+    """The client's address from trusted proxies first (every later part keys on it), then
+    load shedding."""
+    chain = [shed_load()]
+    if settings.trusted_proxies:
+        chain.insert(0, trusted_proxies(settings.trusted_proxies, settings.trusted_proxy_header))
+    return chain
 
 
 def create_app(
@@ -175,7 +191,7 @@ def create_app(
     url = settings.redis_url or (embedded.url if embedded else "")
     client = connect(url, settings.redis_cluster)
     services = build_services(settings, client, intents or build_intents(settings), desk)
-    app = web.Application(middlewares=[shed_load()])
+    app = web.Application(middlewares=middlewares(settings))
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)

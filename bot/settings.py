@@ -20,6 +20,7 @@ import phonenumbers
 from dotenv import dotenv_values
 
 from bot.agent_hours import AgentHours
+from bot.proxies import ForwardedHeader, Network
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -141,6 +142,11 @@ def _countries(value: str) -> tuple[str, ...]:
     return codes
 
 
+def _networks(value: str) -> tuple[Network, ...]:
+    """IP networks in CIDR form; a bare address is a network of one."""
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
+
+
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(value)
@@ -207,6 +213,8 @@ class Settings:
     sms_codes_per_hour: int = 100
     sms_codes_per_country_hour: int = 50
     sms_allowed_countries: tuple[str, ...] = ()  # none: the country of TWILIO_FROM_NUMBER
+    trusted_proxies: tuple[Network, ...] = ()
+    trusted_proxy_header: ForwardedHeader = ForwardedHeader.X_FORWARDED_FOR
     log_level: str = "INFO"
     log_vendor_debug: bool = False
 
@@ -346,6 +354,18 @@ class Settings:
                 _countries,
                 (),
                 "ISO country codes, comma-separated (e.g. US,CA,GB; the UK is GB), or * for any",
+            ),
+            trusted_proxies=source.parse(
+                "TRUSTED_PROXIES",
+                _networks,
+                (),
+                "IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8,::1)",
+            ),
+            trusted_proxy_header=source.parse(
+                "TRUSTED_PROXY_HEADER",
+                lambda raw: ForwardedHeader(raw.lower()),
+                default.trusted_proxy_header,
+                "X-Forwarded-For or Forwarded",
             ),
             workers=source.parse("WORKERS", _positive_int, default.workers, "a whole number >= 1"),
             log_level=source.parse(
