@@ -199,7 +199,7 @@ def create_app(
         app.router.add_routes(connector.routes())
     if services.slack_events is not None and settings.slack_signing_secret:
         app.router.add_routes(services.slack_events.routes())
-    elif services.slack_events is None:
+    if console_served(settings):
         app.router.add_routes(
             AgentConsole(
                 services.store,
@@ -370,7 +370,14 @@ def _slack_desk(settings: Settings) -> SlackDesk | None:
         settings.slack_api_url,
         settings.slack_escalation_channel,
         dict(settings.slack_routes),
+        history_url=_console_url(settings) if console_served(settings) else None,
     )
+
+
+def console_served(settings: Settings) -> bool:
+    """Whether ``/agent`` is served: it is the desk without Slack; with Slack, where agents
+    read a whole conversation, once an ``AGENT_CONSOLE_TOKEN`` is set for it."""
+    return not settings.slack_enabled or settings.agent_console_token is not None
 
 
 def code_budget(settings: Settings) -> CodeBudget:
@@ -424,7 +431,19 @@ async def healthz(request: web.Request) -> web.Response:
         ok = False
     status = 200 if ok else 503
     body = {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}
+    slack = await _slack_health(request.app[SERVICES])
+    if slack is not None:  # the desk's state; the service answers customers without it
+        body["slack"] = slack
     return web.json_response({**body, "pid": os.getpid()}, status=status)
+
+
+async def _slack_health(services: Services) -> str | None:
+    """``"ok"`` or ``"down"`` when the desk is Slack: its events arrive (Socket Mode's
+    connection is up) and its Web API answered the last call."""
+    if services.slack_events is None:
+        return None
+    reachable = not isinstance(services.desk, SlackDesk) or services.desk.reachable
+    return "ok" if reachable and await services.slack_events.connected() else "down"
 
 
 async def serve_metrics(request: web.Request) -> web.Response:

@@ -160,10 +160,15 @@ class Handoff:
             when=self._hours.describe_opening(now), where=WHERE.get(channel, "here")
         )
 
-    async def claim(self, conversation_id: str, agent: str) -> AgentOutcome:
-        """An agent takes the conversation: state ``agent``, the customer is told."""
+    async def claim(
+        self, conversation_id: str, agent: str, ticket: str | None = None
+    ) -> AgentOutcome:
+        """An agent takes the conversation: state ``agent``, the customer is told.
+
+        ``ticket``: the desk ticket the agent acted on; an older, closed one is refused.
+        """
         async with self._store.lock(conversation_id) as conversation:
-            if conversation.state is State.BOT:
+            if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.AGENT:
                 return (
@@ -174,13 +179,16 @@ class Handoff:
             await self._join(conversation, agent)
             return AgentOutcome.DONE
 
-    async def agent_reply(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
+    async def agent_reply(
+        self, conversation_id: str, agent: str, text: str, ticket: str | None = None
+    ) -> AgentOutcome:
         """An agent's words go to the customer on the channel they last used.
 
-        A first reply to a waiting conversation claims it.
+        A first reply to a waiting conversation claims it. ``ticket``: the desk ticket the
+        agent replied in; a reply in an older, closed one reaches nobody.
         """
         async with self._store.lock(conversation_id) as conversation:
-            if conversation.state is State.BOT:
+            if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.WAITING:
                 await self._join(conversation, agent)
@@ -196,13 +204,18 @@ class Handoff:
         return AgentOutcome.DONE
 
     async def back_to_bot(
-        self, conversation_id: str, agent: str | None = None, resolved: bool = False
+        self,
+        conversation_id: str,
+        agent: str | None = None,
+        resolved: bool = False,
+        ticket: str | None = None,
     ) -> AgentOutcome:
-        """Return the conversation to the bot (Resolve or Back to bot)."""
+        """Return the conversation to the bot (Resolve or Back to bot); ``ticket`` as for
+        :meth:`claim`."""
         text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
         async with self._store.lock(conversation_id) as conversation:
-            if conversation.state is State.BOT:
+            if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
             await self._change(
@@ -241,3 +254,10 @@ class Handoff:
             conversation.id, conversation.last_address, (notice,), {**meta, "state": state}
         )
         await self._desk.push(conversation.id, (task,))
+
+
+def _closed(conversation: Conversation, ticket: str | None) -> bool:
+    """Whether an agent's action cannot reach the customer: the conversation is back with the
+    bot, or ``ticket`` is not its open ticket (a resolved one; the conversation may have been
+    escalated again since, and that newer ticket is not the old thread's to answer)."""
+    return conversation.state is State.BOT or (ticket is not None and conversation.ticket != ticket)

@@ -25,6 +25,7 @@ from connectors.slack_text import (
     emoji_text,
     escape,
     fallback,
+    literal,
     mrkdwn,
     mrkdwn_link,
     plain,
@@ -136,15 +137,16 @@ def ticket_blocks(ticket: TicketView, tz: tzinfo = UTC) -> SlackMessage:
 
 
 def _ticket_fields(ticket: TicketView, tz: tzinfo) -> list[str]:
+    # a name or an e-mail address the customer gave is shown as typed, formatting nothing
     fields = [
-        f"*Customer*\n{escape(ticket.customer)}",
+        f"*Customer*\n{literal(ticket.customer)}",
         f"*Channel*\n{escape(channel_label(ticket.channel, ticket.address))}",
-        f"*Reason*\n{escape(ticket.reason) or '-'}",
+        f"*Reason*\n{literal(ticket.reason) or '-'}",
     ]
     if len(ticket.reaches) > 1:  # one customer on several channels
         fields.append(f"*Reaches*\n{escape(', '.join(ticket.reaches))}")
     if ticket.email:
-        fields.append(f"*E-mail*\n{escape(ticket.email)}")
+        fields.append(f"*E-mail*\n{literal(ticket.email)}")
     if ticket.intent is not None:
         fields.append(f"*Last intent*\n{_intent(ticket.intent, ticket.confidence)}")
     fields.append(f"*Escalated*\n{clock(ticket.escalated_at, tz, '%a %d %b, %H:%M')}")
@@ -168,7 +170,7 @@ def _status_line(ticket: TicketView, tz: tzinfo) -> str:
     if ticket.status is TicketStatus.WAITING:
         return f"Waiting since {clock(ticket.escalated_at, tz)}"
     when = ticket.status_at if ticket.status_at is not None else ticket.escalated_at
-    who = f" by {escape(ticket.agent)}" if ticket.agent else ""
+    who = f" by {literal(ticket.agent)}" if ticket.agent else ""
     return f"{STATUS_VERBS[ticket.status]}{who} at {clock(when, tz)}"
 
 

@@ -1,7 +1,9 @@
 """Tickets as Slack threads: the core's ``AgentDesk`` on Slack's Web API.
 
 A ticket is a parent message in the escalation channel (customer, channel, reason, the bot's
-last guess, and buttons), with the whole transcript in its thread; later customer messages are
+last guess, and buttons), with the latest of the transcript in its thread (the earlier messages
+counted, and linked when the desk knows where the whole conversation is read); later customer
+messages are
 added to the thread and the parent is updated when the ticket is claimed or closed. Failures
 become the core's :class:`DeliveryError`, so the desk queue retries what can succeed.
 """
@@ -22,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.contracts import DeliveryError, TicketChange
 from bot.models import Conversation, Message
 from connectors.slack_blocks import ticket_blocks, ticket_view
-from connectors.slack_transcript import message_line, transcript_messages
+from connectors.slack_transcript import TRANSCRIPT_MESSAGES, message_line, transcript_messages
 
 TIMEOUT_S = 10
 TRANSIENT_ERRORS = {
@@ -69,25 +71,53 @@ def split_ticket(ticket: str) -> tuple[str, str]:
 
 
 class SlackDesk:
-    """Tickets as Slack threads: the parent message with buttons, the transcript below it."""
+    """Tickets as Slack threads: the parent message with buttons, the transcript below it.
+
+    ``history_url`` is where agents read a whole conversation (the thread shows the latest
+    ``keep`` messages); ``reachable`` says whether Slack answered the last call.
+    """
 
     def __init__(
-        self, client: AsyncWebClient, channel: str, routes: Mapping[str, str] | None = None
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        routes: Mapping[str, str] | None = None,
+        history_url: str | None = None,
+        keep: int = TRANSCRIPT_MESSAGES,
     ) -> None:
         self.client = client
         self._client = client
         self._channel = channel
         self._routes = dict(routes or {})
+        self._history_url = history_url
+        self._keep = keep
+        self.reachable = True
 
     @classmethod
     def connect(
-        cls, token: str, api_url: str, channel: str, routes: Mapping[str, str] | None = None
+        cls,
+        token: str,
+        api_url: str,
+        channel: str,
+        routes: Mapping[str, str] | None = None,
+        history_url: str | None = None,
     ) -> SlackDesk:
         """A desk talking to the Web API at ``api_url`` with the bot token."""
-        return cls(web_client(token, api_url), channel, routes)
+        return cls(web_client(token, api_url), channel, routes, history_url)
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        """:func:`slack_call`, remembering whether Slack could be reached."""
+        try:
+            answer = await slack_call(call)
+        except DeliveryError as error:
+            cause = error.__cause__  # a refusal or a rate limit: Slack is there all the same
+            self.reachable = isinstance(cause, SlackApiError) and cause.response.status_code < 500
+            raise
+        self.reachable = True
+        return answer
 
     async def open_ticket(self, conversation: Conversation, reason: str) -> str:
-        """Post the parent message, then the whole transcript in its thread."""
+        """Post the parent message, then the transcript's latest messages in its thread."""
         escalation = conversation.escalation
         channel = (
             self._routes.get(escalation.intent or "", self._channel)
@@ -103,14 +133,19 @@ class SlackDesk:
             previous_thread=await self._permalink(conversation.previous_ticket),
         )
         text, blocks = ticket_blocks(view)
-        parent = await slack_call(
+        parent = await self._call(
             self._client.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, unfurl_links=False
             )
         )
         ts = str(parent["ts"])
-        for part_text, part_blocks in transcript_messages(conversation.messages):
-            await slack_call(
+        # the console opens the conversation named after "#"
+        history = f"{self._history_url}#{conversation.id}" if self._history_url else None
+        transcript = transcript_messages(
+            conversation.messages, keep=self._keep, history_url=history
+        )
+        for part_text, part_blocks in transcript:
+            await self._call(
                 self._client.chat_postMessage(
                     channel=channel,
                     thread_ts=ts,
@@ -125,7 +160,7 @@ class SlackDesk:
         """Add a later message to the ticket's thread."""
         channel, ts = split_ticket(ticket)
         text, blocks = message_line(message)
-        await slack_call(
+        await self._call(
             self._client.chat_postMessage(
                 channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False
             )
@@ -146,7 +181,7 @@ class SlackDesk:
         )
         view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
         text, blocks = ticket_blocks(view)
-        await slack_call(self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
+        await self._call(self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
 
     async def _permalink(self, ticket: str | None) -> str | None:
         if ticket is None:

@@ -10,6 +10,8 @@ shown in the zone given and the zone is named next to them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -39,6 +41,15 @@ CHANNEL_NAMES = {"sms": "SMS", "webchat": "Web chat"}
 LINK_SCHEMES = ("https://", "http://")
 # Characters that would end a <url|label> link early; percent-encoded inside URLs.
 URL_ESCAPES = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20"})
+# mrkdwn's formatting characters, shown as look-alikes that format nothing: a customer's text
+# can then neither bold a fake speaker label nor open code or strike-through.
+FORMAT_LOOKALIKES = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+# ``_`` formats only at a word's edge (``_word_``); inside a word (``order_123``) it is kept.
+EDGE_UNDERSCORE = re.compile(r"(?<!\w)_|_(?!\w)")
+UNDERSCORE_LOOKALIKE = "\u02cd"
+# Slack's markup in what people type: <@U123>, <#C123|name>, <!here>, <url|label>.
+MARKUP = re.compile(r"<([^<>]*)>")
+MAILTO = "mailto:"
 
 
 def escape(text: str) -> str:
@@ -49,6 +60,43 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """The inverse of :func:`escape`."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def literal(text: str) -> str:
+    """``text`` shown as typed in Slack mrkdwn: escaped (:func:`escape`), and its formatting
+    characters (``*``, ``_``, ``~``, backticks) as look-alikes that format nothing."""
+    neutral = EDGE_UNDERSCORE.sub(UNDERSCORE_LOOKALIKE, text.translate(FORMAT_LOOKALIKES))
+    return escape(neutral)
+
+
+# ---- what people type in Slack ------------------------------------------------------------
+
+
+def mentioned_users(text: str) -> set[str]:
+    """The user ids mentioned (``<@U123>``) in a Slack message's ``text``."""
+    return {part[1:].split("|", 1)[0] for part in MARKUP.findall(text) if part.startswith("@")}
+
+
+def plain_text(text: str, names: Mapping[str, str]) -> str:
+    """A Slack message's ``text`` as plain words for a customer: no markup, no entities.
+
+    ``<url|label>`` becomes ``label (url)``, a mention the person's name from ``names`` (user id
+    to name), a channel its ``#name``, ``<!here>`` ``@here``; ``&amp;``, ``&lt;`` and ``&gt;``
+    are the characters again.
+    """
+    return unescape(MARKUP.sub(lambda match: _plain_markup(match.group(1), names), text))
+
+
+def _plain_markup(inner: str, names: Mapping[str, str]) -> str:
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return label or names.get(target[1:], target[1:])
+    if target.startswith("#"):
+        return f"#{label or target[1:]}"
+    if target.startswith("!"):  # <!here>, <!subteam^S1|@team>, <!date^...|fallback>
+        return label or f"@{target[1:].split('^', 1)[0]}"
+    shown = target.removeprefix(MAILTO)
+    return f"{label} ({shown})" if label and label != shown else shown
 
 
 def channel_label(channel: str, address: str = "") -> str:

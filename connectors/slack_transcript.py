@@ -1,9 +1,11 @@
-"""The conversation in a ticket's Slack thread: the whole transcript, then each later line.
+"""The conversation in a ticket's Slack thread: its latest messages, then each later line.
 
 Pure functions only: no vendor SDK and no I/O, so the Slack connector and the tests share them.
-The transcript is packed into as few Slack messages as Slack's limits allow, since Slack takes
-about one message per second per channel; every text is escaped (see
-:mod:`connectors.slack_text`) and the times are shown in the zone given.
+The transcript (the latest messages; the whole history stays in omnibot) is packed into as few
+Slack messages as Slack's limits allow, since Slack takes about one message per second per
+channel. Every text is shown literally (see :func:`connectors.slack_text.literal`), later lines
+of a message quoted, so what a customer writes can never pass for another line; the times are
+shown in the zone given.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from connectors.slack_text import (
     cut_at,
     escape,
     fallback,
+    literal,
     mrkdwn_link,
     section,
     slack_len,
@@ -34,8 +37,10 @@ from connectors.slack_text import (
     zone_name,
 )
 
+TRANSCRIPT_MESSAGES = 30  # a ticket's thread opens with this many of the latest messages
 HEADER_CHARS = 200  # kept free in every transcript message for its header line
 MIN_PIECE = 500  # a long line starts a new message rather than leave a scrap
+QUOTE = "> "  # a quoted line in mrkdwn: the later lines of a message
 SPEAKERS = {
     Role.CUSTOMER: "Customer",
     Role.BOT: "Assistant",
@@ -44,21 +49,40 @@ SPEAKERS = {
 }
 
 
-def transcript_messages(messages: Sequence[Message], tz: tzinfo = UTC) -> list[SlackMessage]:
-    """The whole conversation, in order, packed into as few Slack messages as the limits allow.
+def transcript_messages(
+    messages: Sequence[Message],
+    tz: tzinfo = UTC,
+    keep: int = TRANSCRIPT_MESSAGES,
+    history_url: str | None = None,
+) -> list[SlackMessage]:
+    """The conversation's last ``keep`` messages, in order, packed into as few Slack messages
+    as the limits allow.
 
-    Lines are joined into sections of up to 3,000 characters, sections into messages of up to
-    50 blocks and ``BLOCKS_TEXT_BUDGET`` characters (Slack takes about one message per second
-    per channel, so fewer posts means the agent sees the history sooner). A longer line spans
-    sections.
+    Earlier messages are counted in a first line that says where the whole conversation is
+    (``history_url``, when given): Slack takes about one message per second per channel, so a
+    long history would hold up every ticket behind it. Lines are joined into sections of up to
+    3,000 characters, sections into messages of up to 50 blocks and ``BLOCKS_TEXT_BUDGET``
+    characters; a longer line spans sections.
     """
     if not messages:
         return []
-    parts = _pack(_transcript_lines(messages, tz))
+    shown = messages[-keep:] if keep > 0 else messages
+    earlier = len(messages) - len(shown)
+    lines = _transcript_lines(shown, tz)
+    if earlier:
+        lines.insert(0, _earlier_line(earlier, history_url))
+    parts = _pack(lines)
     return [
-        _transcript_part(sections, number, len(parts), len(messages), tz)
+        _transcript_part(sections, number, len(parts), (len(shown), len(messages)), tz)
         for number, sections in enumerate(parts, start=1)
     ]
+
+
+def _earlier_line(earlier: int, history_url: str | None) -> str:
+    """``_212 earlier messages are not shown here: the whole conversation is in …_``."""
+    plural = "message is" if earlier == 1 else "messages are"
+    where = f": {mrkdwn_link(history_url, 'the whole conversation')}" if history_url else ""
+    return f"_{ELLIPSIS} {earlier:,} earlier {plural} not shown here_{where}"
 
 
 def message_line(message: Message, tz: tzinfo = UTC) -> SlackMessage:
@@ -75,7 +99,7 @@ def message_line(message: Message, tz: tzinfo = UTC) -> SlackMessage:
         kept.append(f"_{ELLIPSIS} about {omitted:,} more characters not shown_")
     blocks = [section(text) for text in kept]
     said = message.text or ", ".join(m.content_type for m in message.media)
-    return fallback(escape(f"{_speaker(message)}: {said}")), blocks
+    return fallback(literal(f"{_speaker(message)}: {said}")), blocks
 
 
 # ---- lines --------------------------------------------------------------------------------
@@ -96,12 +120,22 @@ def _transcript_lines(messages: Iterable[Message], tz: tzinfo) -> list[str]:
 
 def _line(message: Message, tz: tzinfo) -> str:
     """The time, who wrote (a customer's channel too), the text and attachments as links."""
-    who = f"*{escape(_speaker(message))}*"
+    who = f"*{literal(_speaker(message))}*"
     if message.role is Role.CUSTOMER and message.channel:
         who += f" ({escape(channel_label(message.channel))})"
     links = [f":paperclip: {mrkdwn_link(m.url, m.content_type)}" for m in message.media]
-    text = " ".join(part for part in (escape(message.text), *links) if part) or "_(no text)_"
+    text = " ".join(part for part in (_said(message.text), *links) if part) or "_(no text)_"
     return f"`{clock(message.ts, tz, '%H:%M', zone=False)}` {who}: {text}"
+
+
+def _said(text: str) -> str:
+    """What someone wrote, unable to pass for another line of the transcript.
+
+    Formatting characters format nothing (:func:`literal`), and every line after the first is
+    quoted (``>``), so no line break can start a line of its own with a time and a speaker.
+    """
+    first, *rest = text.splitlines() or [""]
+    return "\n".join([literal(first), *(f"{QUOTE}{literal(line)}" for line in rest)])
 
 
 def _speaker(message: Message) -> str:
@@ -171,16 +205,21 @@ class _Packing:
 
 
 def _transcript_part(
-    sections: list[str], number: int, total: int, count: int, tz: tzinfo
+    sections: list[str], number: int, total: int, counts: tuple[int, int], tz: tzinfo
 ) -> SlackMessage:
-    """One transcript message: a header line, then its sections."""
+    """One transcript message: a header line, then its sections; ``counts`` are the messages
+    shown and the messages in the conversation."""
     part = f" · part {number} of {total}" if total > 1 else ""
+    shown, count = counts
     plural = "" if count == 1 else "s"
-    header = f":scroll: Transcript · {count} message{plural}{part} · times in {zone_name(tz)}"
+    amount = (
+        f"last {shown:,} of {count:,} messages" if shown < count else f"{count} message{plural}"
+    )
+    header = f":scroll: Transcript · {amount}{part} · times in {zone_name(tz)}"
     blocks = [context(header), *(section(text) for text in sections)]
     text = (
         f"Transcript of the conversation{part}"
         if total > 1
-        else (f"Transcript of the conversation ({count} message{plural})")
+        else f"Transcript of the conversation ({amount})"
     )
     return text, blocks

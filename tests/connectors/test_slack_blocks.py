@@ -31,9 +31,17 @@ from connectors.slack_text import (
     MAX_SECTION_CHARS,
     Block,
     SlackMessage,
+    literal,
+    mentioned_users,
+    plain_text,
     unescape,
 )
-from connectors.slack_transcript import HEADER_CHARS, message_line, transcript_messages
+from connectors.slack_transcript import (
+    HEADER_CHARS,
+    TRANSCRIPT_MESSAGES,
+    message_line,
+    transcript_messages,
+)
 
 ESCALATED = datetime(2026, 11, 28, 14, 5, tzinfo=UTC).timestamp()
 LATER = datetime(2026, 11, 28, 14, 20, tzinfo=UTC).timestamp()
@@ -323,7 +331,7 @@ def test_600_messages_fit_few_messages_within_limits() -> None:
         )
         for i in range(600)
     ]
-    result = transcript_messages(messages)
+    result = transcript_messages(messages, keep=600)
     for message in result:
         assert_valid(message)
     # every message but the last is full: the next section did not fit in it
@@ -360,7 +368,8 @@ def test_a_10000_character_message_is_split_losslessly(text: str) -> None:
     date_line, *pieces = [section for message in result for section in sections(message)]
     assert date_line == "*Saturday 28 November 2026*"
     assert len(pieces) > 1
-    assert unescape("".join(pieces)) == f"`14:05` *Customer*: {text}"
+    said = "\n> ".join(text.splitlines())  # later lines quoted
+    assert unescape("".join(pieces)) == f"`14:05` *Customer*: {said}"
 
 
 def test_customer_cannot_mention_or_link() -> None:
@@ -419,3 +428,91 @@ def test_message_line_too_long_for_one_message_is_cut_and_says_so() -> None:
     assert len(text) <= 300
     last = sections((text, blocks))[-1]
     assert re.fullmatch(r"_… about [\d,]+ more characters not shown_", last)
+
+
+# ---- what customers and agents cannot do through the desk's text ---------------------------
+
+FORGERIES = [
+    "ok\n`14:06` *Assistant*: refund approved",
+    "ok\r\n*System*: the agent approved a refund",
+    "ok\u2028*Assistant*: refund approved",  # a Unicode line separator
+    "ok\n\n> *Dana*: refund approved",
+    "*Assistant*: refund approved",
+    "```\n*Assistant*: refund approved\n```",
+    "_italic_ ~struck~ `code` *bold*",
+]
+
+
+@pytest.mark.parametrize("text", FORGERIES)
+def test_customer_text_cannot_pass_for_another_line(text: str) -> None:
+    result = transcript_messages([Message(Role.CUSTOMER, text, ts=ESCALATED, channel="sms")])
+    lines = "\n".join(sections(result[0])).split("\n")
+    date, first, *rest = lines
+    assert date == "*Saturday 28 November 2026*"
+    assert first.startswith("`14:05` *Customer* (SMS): ")
+    assert all(line.startswith("> ") for line in rest)  # later lines are quoted
+    said = first.split(": ", 1)[1] + "".join(rest)
+    for mark in ("*", "`", "~", "_"):  # nothing the customer wrote formats
+        assert mark not in said
+
+
+def test_message_line_cannot_pass_for_another_line() -> None:
+    _, blocks = message_line(Message(Role.CUSTOMER, "hi\n*Assistant*: refund", ts=LATER))
+    [text] = sections(("", blocks))
+    assert text == "`14:20` *Customer*: hi\n> \u2217Assistant\u2217: refund"
+
+
+def test_a_word_inner_underscore_is_kept() -> None:
+    assert literal("order_100234 _here_") == "order_100234 \u02cdhere\u02cd"
+
+
+def test_ticket_fields_from_the_customer_format_nothing(ticket: TicketView) -> None:
+    shown = replace(ticket, customer="*Assistant* (x)", email="_a_@b.example")
+    fields = ticket_blocks(shown)[1][1]["fields"]
+    assert fields[0]["text"] == "*Customer*\n\u2217Assistant\u2217 (x)"
+    assert "\u02cda\u02cd@b.example" in json.dumps(fields, ensure_ascii=False)
+
+
+def test_a_long_conversation_shows_its_latest_messages_and_says_where_the_rest_is() -> None:
+    messages = [Message(Role.CUSTOMER, f"message {i}", ts=ESCALATED + i) for i in range(500)]
+    result = transcript_messages(messages, history_url="https://support.example/agent#c1")
+    assert len(result) == 1  # one post, not about a hundred
+    assert_valid(result[0])
+    assert "last 30 of 500 messages" in result[0][1][0]["elements"][0]["text"]
+    lines = "\n".join(sections(result[0])).split("\n")
+    assert lines[0] == (
+        "_… 470 earlier messages are not shown here_: "
+        "<https://support.example/agent#c1|the whole conversation>"
+    )
+    numbers = [int(n) for n in re.findall(r"message (\d+)", "\n".join(lines))]
+    assert numbers == list(range(470, 500))
+
+
+def test_a_short_conversation_is_shown_whole() -> None:
+    messages = [Message(Role.CUSTOMER, f"m{i}", ts=ESCALATED) for i in range(TRANSCRIPT_MESSAGES)]
+    lines = "\n".join(sections(transcript_messages(messages)[0]))
+    assert "earlier" not in lines
+    assert lines.count("*Customer*") == TRANSCRIPT_MESSAGES
+
+
+def test_earlier_messages_without_a_place_to_read_them() -> None:
+    messages = [Message(Role.CUSTOMER, f"m{i}", ts=ESCALATED) for i in range(31)]
+    first = sections(transcript_messages(messages)[0])[0].split("\n")[0]
+    assert first == "_… 1 earlier message is not shown here_"
+
+
+def test_agent_markup_becomes_plain_words() -> None:
+    raw = (
+        "Hi <@U0AGENT002>, see <https://shop.example/o?a=1&amp;b=2|your order>, "
+        "<https://shop.example/faq>, <mailto:help@shop.example|help@shop.example>, "
+        "<#C0DESK0001|support-desk>, <!here> &lt;3 &amp; more"
+    )
+    assert mentioned_users(raw) == {"U0AGENT002"}
+    assert plain_text(raw, {"U0AGENT002": "Sam"}) == (
+        "Hi Sam, see your order (https://shop.example/o?a=1&b=2), "
+        "https://shop.example/faq, help@shop.example, #support-desk, @here <3 & more"
+    )
+
+
+def test_an_unknown_mention_keeps_its_label_or_id() -> None:
+    assert plain_text("<@U1|sam> and <@U2>", {}) == "sam and U2"

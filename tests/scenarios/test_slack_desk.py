@@ -7,14 +7,17 @@ event and button click is signed with slack_sdk's own ``SignatureVerifier``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.app import SERVICES
+from bot.embedded_redis import free_port
 from bot.handoff import JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, State
 from connectors.slack import CLOSED_TEXT, TAKEN_TEXT
@@ -141,6 +144,8 @@ async def test_an_escalation_opens_a_ticket_with_the_whole_history(desk: Desk) -
     assert "talk_to_human" in shown or "asked for a person" in shown.lower()
     for action in ("omnibot_claim", "omnibot_resolve", "omnibot_back_to_bot"):
         assert action in shown
+    # the transcript follows its parent message
+    await wait_until(lambda: "talk to a human" in desk.thread(parent), 10, "the transcript")
     thread = desk.thread(parent)
     assert thread.index("where is my order?") < thread.index("I want to talk to a human")
     tickets = desk.app[SERVICES].tickets
@@ -341,3 +346,212 @@ async def test_bad_input_from_slack_is_refused_or_ignored(desk: Desk) -> None:
     assert too_long not in texts
     assert (await desk.client.get("/healthz")).status == 200
     await ws.close()
+
+
+SLACK_FORMATTED_NOTES = [
+    "*note:* she was charged twice",
+    "_note:_ check the warehouse",
+    "note - VIP customer",
+    "&gt; note: quoted",  # "> note: quoted" as Slack sends it
+    "NOTE: shouting",
+]
+
+
+async def test_notes_in_slack_formatting_stay_internal(desk: Desk) -> None:
+    ws, cid, parent = await visitor_escalates(desk)
+    for note in SLACK_FORMATTED_NOTES:
+        assert await desk.reply(parent, note) == 200
+    reply = (
+        "Hi, <@U0AGENT002> will check <https://shop.example/orders?id=1&amp;x=2|your order> "
+        "&amp; tell you &lt;today&gt;"
+    )
+    assert await desk.reply(parent, reply) == 200
+    answer = await next_message(ws)
+    while answer["role"] != "agent":
+        answer = await next_message(ws)
+    assert answer["text"] == (
+        "Hi, Sam will check your order (https://shop.example/orders?id=1&x=2) & tell you <today>"
+    )
+    texts = [m.text for m in (await desk.app[SERVICES].store.load(cid)).messages]
+    assert not [text for text in texts if "note" in text.lower()]
+    notes = await desk.app[SERVICES].tickets.notes(cid)
+    assert len(notes) == len(SLACK_FORMATTED_NOTES)  # events are handled concurrently
+    assert {note.author for note in notes} == {AGENT_DISPLAY_NAME}
+    assert "> note: quoted" in {note.text for note in notes}
+    await ws.close()
+
+
+async def test_an_old_thread_reaches_nobody_and_takes_nothing(desk: Desk) -> None:
+    ws, cid, old = await visitor_escalates(desk)
+    store = desk.app[SERVICES].store
+    assert await desk.click("omnibot_resolve", cid, old) == 200
+    await until_state(ws, "bot")
+    await ws.send_json({"type": "message", "text": "I want to talk to a human again"})
+    await until_state(ws, "waiting")
+    await wait_until(lambda: len(desk.parents()) == 2, 15, "the second ticket")
+    new = desk.parents()[-1]
+    assert await desk.reply(old, "late words in the old thread") == 200
+    await wait_until(lambda: len(desk.slack.ephemerals()) == 1, 10, "the closed note")
+    assert desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT
+    assert desk.slack.ephemerals()[-1]["thread_ts"] == old
+    for action in ("omnibot_claim", "omnibot_resolve", "omnibot_back_to_bot"):
+        assert await desk.click(action, cid, old) == 200
+    await wait_until(lambda: len(desk.slack.ephemerals()) == 4, 10, "three closed notes")
+    assert {e["text"] for e in desk.slack.ephemerals()} == {CLOSED_TEXT}
+    conversation = await store.load(cid)
+    assert (conversation.state, conversation.agent) == (State.WAITING, None)
+    assert "late words in the old thread" not in [m.text for m in conversation.messages]
+    assert await desk.reply(new, "Hello from the new thread") == 200
+    answer = await next_message(ws)
+    while answer["role"] != "agent":
+        answer = await next_message(ws)
+    assert answer["text"] == "Hello from the new thread"
+    await ws.close()
+
+
+JUNK_BODIES = {
+    "a JSON array": ("[1, 2]", "application/json"),
+    "a JSON string": ('"event_callback"', "application/json"),
+    "a JSON number": ("42", "application/json"),
+    "JSON null": ("null", "application/json"),
+    "payload= with an array": ("payload=" + quote("[1]"), None),
+    "payload= with null": ("payload=null", None),
+    "payload= with a string": ("payload=" + quote('"x"'), None),
+    "payload= that is not JSON": ("payload=" + quote("{not json"), None),
+    "an unknown charset": ('{"type": "url_verification"}', "application/json; charset=x-unknown"),
+    "another charset": ('{"type": "url_verification"}', "application/json; charset=latin-1"),
+}
+
+
+@pytest.mark.parametrize("kind", list(JUNK_BODIES))
+async def test_signed_junk_is_a_4xx_and_no_traceback(
+    desk: Desk, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    body, content_type = JUNK_BODIES[kind]
+    headers = signed_headers(body, content_type=content_type)
+    with caplog.at_level(logging.INFO):
+        response = await desk.client.post("/slack/events", data=body, headers=headers)
+    assert 400 <= response.status < 500
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert (await desk.client.get("/healthz")).status == 200
+
+
+async def test_bytes_that_are_not_utf8_are_a_400(desk: Desk) -> None:
+    raw = b'{"type": "url_verification", "challenge": "\xff"}'
+    headers = signed_headers(raw.decode("latin-1"))  # slack_sdk signs text only
+    response = await desk.client.post("/slack/events", data=raw, headers=headers)
+    assert response.status == 400
+
+
+ODD_SHAPES: dict[str, dict[str, Any]] = {
+    "actions not a list": {"actions": "nor a list"},
+    "an action not an object": {"actions": ["omnibot_claim"]},
+    "container not an object": {"container": "not an object"},
+}
+
+
+@pytest.mark.parametrize("shape", list(ODD_SHAPES))
+async def test_a_signed_button_click_of_odd_shape_is_a_400(
+    desk: Desk, shape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = {**block_action("omnibot_claim", "x"), **ODD_SHAPES[shape]}
+    body = form_body(payload)
+    with caplog.at_level(logging.INFO):
+        response = await desk.client.post("/slack/events", data=body, headers=signed_headers(body))
+    assert response.status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_click_by_an_odd_user_tells_nobody_anything(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = {**block_action("omnibot_claim", "x"), "user": ["not", "an", "object"]}
+    body = form_body(payload)
+    with caplog.at_level(logging.INFO):
+        response = await desk.client.post("/slack/events", data=body, headers=signed_headers(body))
+        assert response.status == 200
+        await wait_until(lambda: bool(desk.slack.calls_to("chat.postEphemeral")), 10, "a try")
+    assert not desk.slack.ephemerals()
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_socket_mode_with_slack_unreachable_leaves_the_service_up(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    slack_settings: dict[str, object],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    settings = {
+        **slack_settings,
+        "slack_signing_secret": None,
+        "slack_app_token": APP_TOKEN,
+        "slack_api_url": closed,
+    }
+    with caplog.at_level(logging.INFO):
+        started = time.monotonic()
+        client = await aiohttp_client(make_app(desk=None, **settings))
+        assert time.monotonic() - started < 10  # the port opened without Slack
+        response = await client.get("/healthz")
+        assert response.status == 200
+        assert (await response.json())["slack"] == "down"
+        ws = await client.ws_connect("/webchat/ws")
+        await opening(ws)
+        await ws.send_json({"type": "message", "text": "where is my order?"})
+        assert (await next_message(ws))["role"] == "customer"
+        assert (await next_message(ws))["role"] == "bot"  # customers are answered
+        await ws.close()
+        await wait_until(lambda: _socket_failures(caplog) >= 2, 15, "a retry")
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def _socket_failures(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("cannot connect to Slack over Socket Mode" in r.message for r in caplog.records)
+
+
+async def test_socket_mode_connects_once_slack_is_back(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    slack_api: FakeSlack,
+    slack_settings: dict[str, object],
+) -> None:
+    slack_api.down = True
+    settings = {**slack_settings, "slack_signing_secret": None, "slack_app_token": APP_TOKEN}
+    client = await aiohttp_client(make_app(desk=None, **settings))
+    assert (await (await client.get("/healthz")).json())["slack"] == "down"
+    slack_api.down = False
+    await wait_until(lambda: bool(slack_api.sockets), 15, "the Socket Mode connection")
+
+    async def healthy() -> bool:
+        return bool((await (await client.get("/healthz")).json())["slack"] == "ok")
+
+    await wait_until(healthy, 10, "/healthz saying slack ok")
+
+
+async def test_the_desk_being_unreachable_shows_on_healthz(desk: Desk) -> None:
+    assert (await (await desk.client.get("/healthz")).json())["slack"] == "ok"
+    desk.slack.down = True
+    ws = await desk.client.ws_connect("/webchat/ws")
+    await opening(ws)
+    await ws.send_json({"type": "message", "text": "I want to talk to a human"})
+    await until_state(ws, "waiting")
+    await wait_until(lambda: bool(desk.slack.calls), 10, "a try to open the ticket")
+    response = await desk.client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["slack"] == "down"
+    desk.slack.down = False
+    await desk.parent()
+    assert (await (await desk.client.get("/healthz")).json())["slack"] == "ok"
+    await ws.close()
+
+
+@pytest.mark.parametrize("token", [None, "t" * 32])
+async def test_the_console_beside_slack_only_with_its_token(
+    aiohttp_client: ClientFactory,
+    make_app: AppFactory,
+    slack_settings: dict[str, object],
+    token: str | None,
+) -> None:
+    client = await aiohttp_client(make_app(desk=None, **slack_settings, agent_console_token=token))
+    response = await client.get("/agent", allow_redirects=False)
+    assert (response.status == 404) is (token is None)
