@@ -51,13 +51,19 @@
   var log = el("ol", { class: "omnibot-messages", role: "log", "aria-live": "polite",
                        "aria-relevant": "additions", "aria-label": "Conversation" });
   var toSms = el("button", { class: "omnibot-action", type: "button", hidden: "" }, "Continue by SMS");
+  // a link texted to someone else never replaces this visitor's conversation without asking
+  var offer = el("div", { class: "omnibot-offer", role: "group", "aria-label": "Switch conversation", hidden: "" });
+  var offerText = el("p", { class: "omnibot-offer-text", "aria-live": "assertive" });
+  var switchButton = el("button", { class: "omnibot-option", type: "button" }, "Switch");
+  var stayButton = el("button", { class: "omnibot-option", type: "button" }, "Stay here");
+  [offerText, switchButton, stayButton].forEach(function (n) { offer.appendChild(n); });
   var form = el("form", { class: "omnibot-form" });
   var input = el("textarea", { class: "omnibot-input", rows: "1", maxlength: String(MAX_CHARS),
                                placeholder: "Write a message…", "aria-label": "Message" });
   var send = el("button", { class: "omnibot-send", type: "submit", "aria-label": "Send" }, "Send");
   form.appendChild(input);
   form.appendChild(send);
-  [header, banner, reconnecting, log, toSms, form].forEach(function (n) { panel.appendChild(n); });
+  [header, banner, reconnecting, offer, log, toSms, form].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(panel);
   root.appendChild(launcher);
   document.body.appendChild(root);
@@ -66,8 +72,11 @@
   // a link texted to an SMS customer: ?continue=<token> opens this chat on their conversation
   var params = new URLSearchParams(location.search);
   var resume = params.get("continue");
+  var confirmed = false;  // the visitor chose Switch: redeem the link (never from the page's URL)
   function dropResume() {
     resume = null;
+    confirmed = false;
+    offer.hidden = true;
     params.delete("continue");
     var query = params.toString();
     try { history.replaceState(null, "", location.pathname + (query ? "?" + query : "") + location.hash); }
@@ -127,10 +136,31 @@
     setTimeout(function () { note.remove(); }, 6000);
   }
 
+  function whose(hint) {
+    var digits = (hint || "").replace(/\D/g, "");
+    return digits ? "your SMS conversation with …ending " + digits : "the SMS conversation this link was sent for";
+  }
+  function showNotice(text) {
+    log.appendChild(el("li", { class: "omnibot-msg omnibot-system omnibot-link-note" }, text));
+    log.scrollTop = log.scrollHeight;
+  }
+  function offerSwitch(hint) {
+    offerText.textContent = "Continue " + whose(hint) + "? This chat stays as it is unless you switch.";
+    offer.hidden = false;
+    switchButton.focus();
+  }
+  function switchToLink() {
+    confirmed = true;
+    offer.hidden = true;
+    if (ws) { var old = ws; ws = null; old.onclose = null; old.close(); }
+    connect();
+  }
+
   function connect() {
     var query = [];
     if (token) query.push("token=" + encodeURIComponent(token));
     if (resume) query.push("continue=" + encodeURIComponent(resume));
+    if (resume && confirmed) query.push("confirm=1");
     var url = wsBase + (query.length ? "?" + query.join("&") : "");
     ws = new WebSocket(url);
     ws.onopen = function () {
@@ -145,12 +175,19 @@
       if (frame.type === "session") {
         token = frame.token; storeToken(token);
         toSms.hidden = !frame.sms;
-        if (resume) dropResume();  // used once; the session token carries on from here
       }
+      else if (frame.type === "link_opened") {
+        dropResume();  // used once; the session token carries on from here
+        showNotice("Continuing " + whose(frame.phone_hint) + ".");
+      }
+      else if (frame.type === "link_offer") offerSwitch(frame.phone_hint);
       else if (frame.type === "history") { showWelcome(); frame.messages.forEach(addBubble); }
       else if (frame.type === "state") setState(frame.state);
       else if (frame.type === "message") addBubble(frame);
-      else if (frame.type === "error") showError(frame.message);
+      else if (frame.type === "error") {
+        if (frame.code === "link_invalid") dropResume();
+        showError(frame.message);
+      }
     };
     ws.onclose = function (event) {
       ws = null;
@@ -193,6 +230,8 @@
   launcher.addEventListener("click", function () { if (panel.hidden) open(); else hide(); });
   close.addEventListener("click", hide);
   toSms.addEventListener("click", function () { say("Continue by SMS"); input.focus(); });
+  switchButton.addEventListener("click", switchToLink);
+  stayButton.addEventListener("click", function () { dropResume(); input.focus(); });
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }

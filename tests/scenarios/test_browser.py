@@ -166,3 +166,57 @@ async def test_a_rasa_responses_buttons_are_quick_replies(
         await page.close()
     finally:
         engine.classifier.close()
+
+
+async def test_a_link_asks_a_visitor_with_a_conversation_before_switching(
+    browser: Browser,
+    aiohttp_server: ServerFactory,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+    twilio_api: FakeTwilio,
+) -> None:
+    with socket.socket() as probe:  # the page's origin must be allowed beside PUBLIC_URL's
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    app = make_app(webchat_allowed_origins=(base_url,), **sms_settings)
+    await aiohttp_server(app, host="127.0.0.1", port=port)
+    async with aiohttp.ClientSession(base_url) as http:
+        phone = Phone(http, app, twilio_api)
+        await phone.text("please continue on the web")
+        await phone.settle()
+    found = re.search(r"\?continue=([A-Za-z0-9_-]+)", phone.received()[-1])
+    assert found is not None
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "hello")
+    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
+        1, timeout=15_000
+    )
+    mine = await page.evaluate("localStorage.getItem('omnibot.token')")
+
+    await page.goto(f"{base_url}/?continue={found.group(1)}")  # someone sent them the link
+    offer = page.get_by_role("group", name="Switch conversation")
+    await expect(offer).to_contain_text(
+        "Continue your SMS conversation with …ending 4321?", timeout=15_000
+    )
+    await expect(page.locator(".omnibot-customer .omnibot-text")).to_have_text(["hello"])
+    await offer.get_by_role("button", name="Stay here").click()
+    await expect(offer).to_be_hidden()
+    assert "continue=" not in page.url
+    assert await page.evaluate("localStorage.getItem('omnibot.token')") == mine
+
+    await page.goto(f"{base_url}/?continue={found.group(1)}")  # still unused: they switch
+    await offer.get_by_role("button", name="Switch").click()
+    await expect(page.locator(".omnibot-link-note")).to_have_text(
+        "Continuing your SMS conversation with …ending 4321.", timeout=15_000
+    )
+    await expect(page.locator(".omnibot-customer .omnibot-text")).to_have_text(
+        ["please continue on the web"]
+    )
+    switched = await page.evaluate("localStorage.getItem('omnibot.token')")
+    store = app[SERVICES].store
+    assert await store.customer_for(Address("webchat", switched)) == await phone.conversation_id()
+    assert await store.customer_for(Address("webchat", mine)) != await phone.conversation_id()
+    await page.close()
