@@ -12,5 +12,6 @@ fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "mypy --strict (about a minute, silent until it reports)"
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
