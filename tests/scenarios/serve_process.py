@@ -16,13 +16,25 @@ import aiohttp
 
 from bot.embedded_redis import free_port
 
-READY_WITHIN_S = 60.0  # a first start exports and quantises the encoder, then trains
+# A first start exports the encoder and trains: 20-40 s on an idle machine, minutes on a busy
+# one. So the wait is for progress, not for a fixed time: it goes on while the process is
+# alive and its log grows or it uses CPU, up to a cap far above any healthy start.
+READY_CAP_S = 900.0
+STALL_S = 120.0  # neither a new log line nor a CPU second for this long: stuck
+POLL_S = 0.2
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Server:
     """An `omnibot serve` child process on a free port with its own data directory."""
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        """Start it (``command``: another program in its place, for the launcher's own tests)."""
         self.port = free_port()
         self.data_dir = data_dir
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
@@ -34,8 +46,8 @@ class Server:
         )
         self.log = data_dir / "serve.log"
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "serve"],
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, or a test program
+                command or [sys.executable, "-m", "bot", "serve"],
                 env=env,
                 cwd=data_dir,
                 stdout=log,
@@ -47,23 +59,65 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     async def wait_healthy(self) -> float:
+        """Seconds until /healthz answers 200; fails when the process exits or stalls."""
         start = time.monotonic()
+        progress = Progress(self, STALL_S)
         async with aiohttp.ClientSession() as session:
-            while time.monotonic() - start < READY_WITHIN_S:
+            while not await self._healthy(session):
                 assert self.process.poll() is None, self.log.read_text()
-                try:
-                    async with session.get(f"{self.base}/healthz") as response:
-                        if response.status == 200:
-                            REDIS_PORTS[self.data_dir].append(redis_port(self.data_dir))
-                            return time.monotonic() - start
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise AssertionError(f"no healthy /healthz within {READY_WITHIN_S} s")
+                waited = time.monotonic() - start
+                if progress.stalled() or waited > READY_CAP_S:
+                    raise AssertionError(
+                        f"no healthy /healthz after {waited:.0f} s (no progress for "
+                        f"{progress.idle():.0f} s); its log:\n{self.log.read_text()}"
+                    )
+                await asyncio.sleep(POLL_S)
+        REDIS_PORTS[self.data_dir].append(redis_port(self.data_dir))
+        return time.monotonic() - start
+
+    async def _healthy(self, session: aiohttp.ClientSession) -> bool:
+        try:
+            async with session.get(f"{self.base}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientConnectionError:
+            return False
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(20)
+
+
+class Progress:
+    """Whether a starting server still moves: its log grows or it spends CPU time."""
+
+    def __init__(self, server: Server, stall_s: float) -> None:
+        self._server = server
+        self._stall_s = stall_s
+        self._seen = self._mark()
+        self._moved = time.monotonic()
+
+    def _mark(self) -> tuple[int, float]:
+        return self._server.log.stat().st_size, cpu_seconds(self._server.process.pid)
+
+    def idle(self) -> float:
+        """Seconds since the server last showed progress."""
+        mark = self._mark()
+        if mark != self._seen:
+            self._seen, self._moved = mark, time.monotonic()
+        return time.monotonic() - self._moved
+
+    def stalled(self) -> bool:
+        """True when nothing moved for the stall period."""
+        return self.idle() > self._stall_s
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process used so far, in whole ticks (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
 REDIS_PORTS: defaultdict[Path, list[int]] = defaultdict(list)
