@@ -18,6 +18,7 @@ from bot.models import Address, Media, Message, Role
 from bot.settings import Settings
 from tests.conftest import AppFactory
 from tests.phone import Phone
+from tests.polling import work_done
 from tests.twilio_fake import FakeTwilio
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
@@ -120,6 +121,7 @@ async def test_a_visitor_links_a_phone_and_texts_on_with_the_chat_known(
     await expect(answers.last).to_contain_text("mobile number", timeout=15_000)
     await ask(page, "+1 555 765 4321")
     await expect(answers.last).to_contain_text("texted a 6-digit code", timeout=15_000)
+    await work_done(app)  # the code is sent after the note is stored
     [code_sms] = twilio_api.created
     code = re.search(r"\b\d{6}\b", str(code_sms["body"]))
     assert code is not None
