@@ -14,9 +14,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.agent_text import is_note
 from bot.events import Event
 from bot.handoff import AgentOutcome, Handoff
 from bot.hub import EventHub
@@ -253,6 +255,10 @@ class ConsoleSocket:
         return sent
 
     async def _act(self, request: ActionRequest) -> None:
+        if request.action is Action.REPLY and is_note(request.text or ""):
+            # Typed as a note ("note: …", "> note -") in the reply box: it stays internal,
+            # as it would in a Slack thread.
+            request = replace(request, action=Action.NOTE)
         conversation = await self._existing(request.conversation)
         cid, agent, text = request.conversation, request.agent, request.text or ""
         if request.action is Action.REPLY:

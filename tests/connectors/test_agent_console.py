@@ -296,6 +296,29 @@ async def test_the_customer_never_sees_a_note(
     assert state == "agent"
 
 
+async def test_a_reply_written_as_a_note_stays_internal(
+    client: Client, customer: tuple[aiohttp.ClientWebSocketResponse, str]
+) -> None:
+    ws, cid = customer
+    async with desk(client) as agent:
+        sent = {
+            "type": "reply",
+            "conversation": cid,
+            "agent": SAM,
+            "text": "> Note - refund pending",
+        }
+        await agent.ws.send_json(sent)
+        outcome = await agent.next("outcome", conversation=cid, action="note")  # told it's a note
+        assert outcome["outcome"] == "done"
+        assert (await agent.act("reply", cid, text="Hello!"))["outcome"] == "done"
+        reopened = await agent.open(cid)
+    seen = [await frame(ws)]
+    while seen[-1].get("role") != "agent":
+        seen.append(await frame(ws))
+    assert "refund pending" not in json.dumps(seen)
+    assert [n["text"] for n in reopened["notes"]] == ["> Note - refund pending"]
+
+
 async def test_a_second_agents_claim_is_taken(
     client: Client, customer: tuple[aiohttp.ClientWebSocketResponse, str]
 ) -> None:
