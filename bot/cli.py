@@ -174,13 +174,19 @@ def describe(result: EvalResult) -> str:
 
     return "\n".join(
         [
-            f"test rows           {result.test_rows}",
-            f"accuracy            {pct(result.accuracy)}",
+            f"test rows           {result.test_rows} ({result.in_scope_rows} of known intents, "
+            f"{result.oos_rows} oos)",
+            f"accuracy            {pct(result.accuracy)} (known intents' top intent, answered "
+            "or not)",
             f"macro-F1            {pct(result.macro_f1)}",
+            f"in-scope accuracy   {pct(result.in_scope_accuracy)} (known intents answered "
+            "right; an escalation counts wrong)",
+            f"out-of-scope recall {pct(result.oos_recall)} (oos rows escalated)",
+            f"overall accuracy    {pct(result.overall_accuracy)} (every row; an escalated oos "
+            "row counts right)",
             f"answered            {pct(result.answered_share)} (confidence >= "
             f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
             f"answer precision    {pct(result.answered_precision)}",
-            f"out-of-scope recall {pct(result.oos_recall)}",
             f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
             f"training            {result.train_seconds} s (blend weights {result.blend_weights})",
         ]

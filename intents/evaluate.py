@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
@@ -24,13 +25,27 @@ LATENCY_SAMPLE = 1000  # single-message timings taken for p50/p99
 
 @dataclass(frozen=True)
 class EvalResult:
-    """The headline numbers of one evaluation (shares are fractions in [0, 1])."""
+    """The headline numbers of one evaluation (shares are fractions in [0, 1]).
+
+    ``oos`` rows are messages of no known intent: right when escalated ("kept out"), wrong when
+    answered. ``accuracy`` and ``macro_f1`` score the top intent of the known-intent rows,
+    answered or not (the classifier's own accuracy); ``in_scope_accuracy`` counts a known-intent
+    row right only when it was answered with its intent (an escalation is wrong);
+    ``overall_accuracy`` is over every row, an escalated ``oos`` row counting right (the
+    definition of the CLINC150 and HINT3 papers); ``answered_share`` is over every row, and an
+    answered ``oos`` row is a wrong answer in ``answered_precision``; ``oos_recall`` is the
+    share of ``oos`` rows escalated.
+    """
 
     accuracy: float
     macro_f1: float
     answered_share: float
     answered_precision: float | None
     oos_recall: float | None
+    in_scope_accuracy: float | None
+    overall_accuracy: float
+    in_scope_rows: int
+    oos_rows: int
     p50_ms: float
     p99_ms: float
     test_rows: int
@@ -77,6 +92,22 @@ def single_message_ms(classifier: BatchedClassifier, texts: list[str]) -> list[f
     return timings
 
 
+def _share(hits: NDArray[np.bool_]) -> float | None:
+    return float(hits.mean()) if hits.size else None
+
+
+def right_rows(predictions: Sequence[Prediction], labels: Sequence[str]) -> NDArray[np.bool_]:
+    """Which rows the service got right: a known intent answered or escalated with its top
+    intent right, an ``oos`` row escalated."""
+    return np.array(
+        [
+            not p.confident if label == OOS_LABEL else p.intent == label
+            for p, label in zip(predictions, labels, strict=True)
+        ],
+        dtype=bool,
+    )
+
+
 def score(
     predictions: list[Prediction],
     labels: list[str],
@@ -87,15 +118,23 @@ def score(
     """The headline numbers for ``predictions`` against the true ``labels``."""
     predicted = np.array([p.intent for p in predictions])
     truth = np.array(labels)
-    answered = np.array([p.confident for p in predictions])
+    answered = np.array([p.confident for p in predictions], dtype=bool)
     correct = predicted == truth
     oos = truth == OOS_LABEL
+    known = ~oos
+    answered_right = answered & correct
     return EvalResult(
-        accuracy=float(correct.mean()),
-        macro_f1=float(f1_score(truth, predicted, average="macro", zero_division=0)),
+        accuracy=_share(correct[known]) or 0.0,
+        macro_f1=float(f1_score(truth[known], predicted[known], average="macro", zero_division=0))
+        if known.any()
+        else 0.0,
         answered_share=float(answered.mean()),
-        answered_precision=float(correct[answered].mean()) if answered.any() else None,
-        oos_recall=float((~answered[oos]).mean()) if oos.any() else None,
+        answered_precision=_share(correct[answered]),
+        oos_recall=_share(~answered[oos]),
+        in_scope_accuracy=_share(answered_right[known]),
+        overall_accuracy=float((answered_right | (oos & ~answered)).mean()),
+        in_scope_rows=int(known.sum()),
+        oos_rows=int(oos.sum()),
         p50_ms=float(np.percentile(timings, 50)),
         p99_ms=float(np.percentile(timings, 99)),
         test_rows=len(labels),

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import confusion_matrix
 
 from bot.contracts import Prediction
-from intents.evaluate import EvalResult
+from intents.evaluate import EvalResult, right_rows
 
 
 def coverage_precision(
@@ -99,11 +99,14 @@ def _coverage(
 def _misclassified(
     path: Path, texts: list[str], labels: list[str], predictions: list[Prediction]
 ) -> Path:
+    """The rows got wrong: a known intent's row whose top intent is wrong, an ``oos`` row that
+    was answered (an escalated ``oos`` row is right)."""
+    right = right_rows(predictions, labels)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "true", "predicted", "confidence", "answered"])
-        for text, label, prediction in zip(texts, labels, predictions, strict=True):
-            if prediction.intent != label:
+        for text, label, prediction, ok in zip(texts, labels, predictions, right, strict=True):
+            if not ok:
                 writer.writerow(
                     [
                         text,

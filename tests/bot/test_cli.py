@@ -15,12 +15,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.app import Intents
-from bot.cli import main, redacted
+from bot.cli import describe, main, redacted
+from bot.contracts import Prediction
 from bot.deliveries import Deliveries
 from bot.keys import OUTBOX_DUE_KEY
 from bot.models import Message, Role
 from bot.settings import DEFAULT_INTENTS_PATH
+from intents.calibration import Rule
 from intents.catalogue import load_catalogue
+from intents.evaluate import score
 from tests.twilio_fake import FakeTwilio
 
 RASA_PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
@@ -68,17 +71,32 @@ def test_eval_prints_json_and_writes_the_report(
         "p50_ms",
         "p99_ms",
     } <= set(result)
-    for share in ("accuracy", "macro_f1", "answered_share", "oos_recall"):
+    for share in ("accuracy", "macro_f1", "answered_share", "oos_recall", "in_scope_accuracy"):
         assert 0 <= result[share] <= 1
+    assert (result["in_scope_rows"], result["oos_rows"]) == (4, 2)
     assert result["oos_recall"] == 1.0  # both out-of-scope rows were escalated
-    assert result["accuracy"] == pytest.approx(4 / 6)  # oos rows can only be wrong
+    assert result["accuracy"] == 1.0  # the known rows' top intents; oos rows are not misses
+    in_scope_right = result["in_scope_accuracy"] * 4
+    assert result["overall_accuracy"] == pytest.approx((in_scope_right + 2) / 6)
     assert result["p50_ms"] > 0
     report = tmp_path / "report"
     for name in ("confusion_matrix.png", "coverage_precision.png"):
         assert (report / name).read_bytes().startswith(b"\x89PNG")
     with (report / "misclassified.csv").open() as handle:
         wrong = list(csv.DictReader(handle))
-    assert {row["true"] for row in wrong} == {"oos"}
+    assert wrong == []  # the escalated oos rows were right
+
+
+def test_eval_prints_in_scope_and_overall_accuracy_apart() -> None:
+    known = [Prediction("refund", 0.9, True)] * 398 + [Prediction("x", 0.9, True)] * 2
+    kept_out = [Prediction("refund", 0.1, False)] * 200
+    result = score(known + kept_out, ["refund"] * 400 + ["oos"] * 200, [1.0], Rule(0.5), (1.0,))
+    text = describe(result)
+    assert "accuracy            99.50 %" in text  # 398 of 400, not 398 of 600 (66.33 %)
+    assert "in-scope accuracy   99.50 %" in text
+    assert "out-of-scope recall 100.00 %" in text
+    assert "overall accuracy    99.67 %" in text
+    assert "66.33" not in text
 
 
 def test_eval_trains_on_a_rasa_project_and_tests_on_a_rasa_nlu_file(
