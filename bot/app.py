@@ -111,9 +111,7 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
             "\n".join(report_lines(catalogue, report)),
         )
     texts, labels = catalogue.training_data()
-    log.info(
-        "loading the intent model of %s (%d intents)", settings.intents_path, len(set(labels))
-    )
+    log.info("loading the intent model of %s (%d intents)", settings.intents_path, len(set(labels)))
     classifier = build_classifier(
         texts,
         labels,
@@ -339,7 +337,7 @@ async def lifecycle(
         log.info(
             "channels on: %s; agent desk: %s",
             ", ".join(sorted(services.connectors)),
-            type(services.desk).__name__,
+            desk_description(services),
         )
         yield
         await services.merger.stop()
@@ -372,6 +370,14 @@ def _slack_desk(settings: Settings) -> SlackDesk | None:
         dict(settings.slack_routes),
         history_url=_console_url(settings) if console_served(settings) else None,
     )
+
+
+def desk_description(services: Services) -> str:
+    """The agent desk as the start-up log names it: Slack's, or the local console's address."""
+    if isinstance(services.desk, LogDesk):
+        url = _console_url(services.settings)
+        return f"the local agent console at {url} (LogDesk: tickets also go to this log)"
+    return type(services.desk).__name__
 
 
 def console_served(settings: Settings) -> bool:
