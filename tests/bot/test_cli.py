@@ -126,6 +126,7 @@ def test_a_broken_intents_path_stops_serve_with_one_line(
     models = data / "cache" / "models"
     before = sorted(p.name for p in models.glob("*"))
     monkeypatch.setenv("INTENTS_PATH", str(tmp_path))
+    monkeypatch.setenv("PORT", "0")  # whatever else listens on 8080, the port is free
     with pytest.raises(SystemExit) as stopped:
         main(["serve"])
     assert stopped.value.code == 2
