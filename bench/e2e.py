@@ -56,11 +56,11 @@ if str(REPO) not in sys.path:
 from service import launch, prepare_data_dir, serve_env, stop_service  # noqa: E402
 from sms_ack import percentile  # noqa: E402
 
-from bot.dispatcher import REPHRASE_TEXT  # noqa: E402
-from bot.embedded_redis import free_port, running_url  # noqa: E402
-from bot.handoff import AWAY_TEXT, QUEUED_TEXT, WAITING_TEXT  # noqa: E402
-from bot.settings import DEFAULT_INTENTS_PATH  # noqa: E402
+from bot.desk.handoff import AWAY_TEXT, QUEUED_TEXT, WAITING_TEXT  # noqa: E402
+from bot.pipeline.dispatcher import REPHRASE_TEXT  # noqa: E402
+from bot.storage.embedded import free_port, running_url  # noqa: E402
 from intents.catalogue import load_catalogue  # noqa: E402
+from omnibot.settings import DEFAULT_INTENTS_PATH  # noqa: E402
 
 ANSWER_TIMEOUT_S = 30.0  # a question unanswered this long counts as an error
 DRAIN_TIMEOUT_S = 30.0  # after the window, how long the last questions may take

@@ -27,12 +27,12 @@ import torch
 from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
-from bot.settings import Settings
 from intents.build import encode_all, make_encoder
 from intents.calibration import Evidence, Rule, choose
 from intents.encoder import model_dir
 from intents.evaluate import read_labelled_csv
 from intents.members import Floats, Members, Scores, TrainingConfig, blend
+from omnibot.settings import Settings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
 BATCH = 32

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
+from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
 PUBLIC_URL = "https://bench.example.com"
 SHOP_NUMBER = "+15550000100"
@@ -90,7 +90,7 @@ async def launch(
     """``omnibot serve`` with ``env`` (its ``PORT``), healthy; its process and root URL.
     RuntimeError (the process stopped) when it exits or is not healthy in time."""
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "serve", *options),
+        *(sys.executable, "-m", "omnibot", "serve", *options),
         cwd=workdir,
         env=env,
         stdout=log,

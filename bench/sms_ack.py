@@ -3,7 +3,7 @@
     python bench/sms_ack.py [--rate 200] [--seconds 20] [--customers 500] [--duplicates 0.05]
                             [--data-dir DIR] [--json]
 
-Starts a fake of Twilio's REST API (``tests/twilio_fake.py``) in this process and ``omnibot
+Starts a fake of Twilio's REST API (``tests/support/twilio_fake.py``) in this process and ``omnibot
 serve`` as a real subprocess (embedded Redis on a fresh data directory, SMS switched on against
 the fake), then posts signed inbound-SMS webhooks *open loop*: webhook ``i`` is due at
 ``start + i / rate`` whatever happened to earlier ones, and its latency is counted from that
@@ -55,9 +55,9 @@ from service import (  # noqa: E402
     stop_service,
 )
 
-from bot.embedded_redis import free_port  # noqa: E402
-from connectors.sms import WEBHOOK_PATH  # noqa: E402
-from tests.twilio_fake import (  # noqa: E402
+from bot.storage.embedded import free_port  # noqa: E402
+from connectors.sms.connector import WEBHOOK_PATH  # noqa: E402
+from tests.support.twilio_fake import (  # noqa: E402
     AUTH_TOKEN,
     Call,
     FakeTwilio,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.settings import Settings
 from intents.build import ENCODERS, BuildOptions, build_classifier, make_encoder
 from intents.classifier import BatchedClassifier
 from intents.evaluate import read_labelled_csv, single_message_ms
+from omnibot.settings import Settings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
 

@@ -9,7 +9,7 @@ from typing import ClassVar, Protocol
 
 from aiohttp import web
 
-from bot.identity import LinkGrant
+from bot.identity.verification import LinkGrant
 from bot.models import Address, Conversation, InboundMessage, Message, Outcome
 
 InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
@@ -17,7 +17,7 @@ InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
 
 
 class WebLinking(Protocol):
-    """What the web chat asks of linking across channels (``bot.linking.Linking``)."""
+    """What the web chat asks of linking across channels (``bot.identity.linking.Linking``)."""
 
     async def peek_link(self, token: str) -> LinkGrant | None:
         """What a "continue on the web" link would open, leaving it unused (None: no such

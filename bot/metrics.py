@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from bot.redis_client import round_trips
+from bot.storage.client import round_trips
 
 
 class _RoundTrips(Collector):

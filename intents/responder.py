@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.contracts import Answer, Prediction
-from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation
+from bot.pipeline.dispatcher import NO_ANSWER_REASON
 from intents.action_runner import ActionError, ActionFailure, ActionResult, ActionRunner
 from intents.catalogue import Catalogue, Intent, Reply
 

@@ -16,18 +16,18 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.app import Intents, build_intents, create_app
 from bot.contracts import AgentDesk
-from bot.deliveries import Deliveries
-from bot.embedded_redis import free_port, server_path
-from bot.log_desk import LogDesk
-from bot.redis_client import connect
-from bot.settings import Settings
-from bot.store import Store
-from bot.tickets import Tickets
-from tests.redis_cluster import start_cluster
-from tests.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack
-from tests.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from bot.delivery.records import Deliveries
+from bot.desk.tickets import Tickets
+from bot.storage.client import connect
+from bot.storage.embedded import free_port, server_path
+from bot.storage.store import Store
+from connectors.console.log_desk import LogDesk
+from omnibot.app import Intents, build_intents, create_app
+from omnibot.settings import Settings
+from tests.support.redis_cluster import start_cluster
+from tests.support.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack
+from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 SHOP_NUMBER = "+15550000100"
 PUBLIC_URL = "https://support.example.com/omnibot"  # with a path prefix, as behind a proxy

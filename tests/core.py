@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot.deliveries import Deliveries
-from bot.desk_queue import DeskQueue
-from bot.dispatcher import Dispatcher, Texts
-from bot.handoff import Handoff
-from bot.log_desk import LogDesk
+from bot.delivery.records import Deliveries
+from bot.desk.handoff import Handoff
+from bot.desk.queue import DeskQueue
+from bot.desk.tickets import Tickets
 from bot.models import Address, InboundMessage, Outcome, new_id
-from bot.store import Store
-from bot.tickets import Tickets
-from tests.fakes import RecordingConnector, ScriptedClassifier, SettledOutbox, TableResponder
+from bot.pipeline.dispatcher import Dispatcher, Texts
+from bot.storage.store import Store
+from connectors.console.log_desk import LogDesk
+from tests.support.fakes import (
+    RecordingConnector,
+    ScriptedClassifier,
+    SettledOutbox,
+    TableResponder,
+)
 
 ALICE = Address("test", "alice")
 SCRIPT = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.webchat_frames import FrameError, parse_client_frame
+from connectors.webchat.frames import FrameError, parse_client_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "connectors", "intents")

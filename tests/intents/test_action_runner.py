@@ -16,8 +16,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.contracts import Prediction
-from bot.embedded_redis import free_port
 from bot.models import Address, Conversation, Customer, Message, Role
+from bot.storage.embedded import free_port
 from intents.action_call import VERIFIED_PHONE_SLOT, action_call
 from intents.action_runner import (
     ActionError,
@@ -27,7 +27,7 @@ from intents.action_runner import (
     RemoteActions,
 )
 from intents.actions.order_status import ASK_TEXT, VERIFY_TEXT, ActionOrderStatus
-from tests.action_server import action_server as serve_actions
+from tests.support.action_server import action_server as serve_actions
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
 CONVERSATION = Conversation(

@@ -9,9 +9,9 @@ from pathlib import Path
 import joblib
 import pytest
 
-from bot.app import Intents
 from intents import build
 from intents.build import BuildOptions, build_classifier, cache_key, load_cached
+from omnibot.app import Intents
 
 TEXTS = [
     f"{verb} my {thing}"

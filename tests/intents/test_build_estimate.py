@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Intents
 from intents.build import build_classifier, training_estimate_s
+from omnibot.app import Intents
 
 TEXTS = [f"{verb} my order" for verb in ("track", "find", "locate", "chase", "follow")] + [
     f"{verb} my order" for verb in ("cancel", "stop", "undo", "drop", "void")

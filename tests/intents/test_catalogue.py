@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_INTENTS_PATH
 from intents.catalogue import CatalogueError, load_catalogue
+from omnibot.settings import DEFAULT_INTENTS_PATH
 
 REQUIRED = {
     "order_status",

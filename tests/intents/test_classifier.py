@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from bot.app import Intents
 from bot.contracts import Prediction
 from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder
 from intents.model import train
+from omnibot.app import Intents
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.app import Intents
 from intents.build import make_encoder
 from intents.encoder import MiniLMEncoder
+from omnibot.app import Intents
 
 TEXTS = [
     "where is my order?",

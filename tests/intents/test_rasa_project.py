@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.contracts import Prediction
-from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation
+from bot.pipeline.dispatcher import NO_ANSWER_REASON
 from intents.catalogue import CatalogueError, Reply
 from intents.rasa_project import NO_RULE_REASON, load_intents, load_project
 from intents.responder import CatalogueResponder, render_sentences
+from omnibot.cli import main
 
 PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"
 CONVERSATION = Conversation(id="c", customer_id="c")

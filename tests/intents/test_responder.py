@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from bot.contracts import Prediction
-from bot.dispatcher import NO_ANSWER_REASON
 from bot.models import Conversation, Customer
-from bot.settings import DEFAULT_INTENTS_PATH
+from bot.pipeline.dispatcher import NO_ANSWER_REASON
 from intents.action_runner import ActionError, ActionFailure, ActionResult, InProcessActions
 from intents.actions.order_status import ASK_TEXT
 from intents.catalogue import load_catalogue
@@ -19,6 +18,7 @@ from intents.responder import (
     CatalogueResponder,
     render,
 )
+from omnibot.settings import DEFAULT_INTENTS_PATH
 
 CONVERSATION = Conversation(id="c", customer_id="c")
 CATALOGUE = load_catalogue(DEFAULT_INTENTS_PATH)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.scenarios.serve_process import REDIS_PORTS
+from tests.support.serve_process import REDIS_PORTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

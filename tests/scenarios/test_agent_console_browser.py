@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.handoff import RESOLVED_TEXT
-from bot.settings import Settings
-from connectors.agent_console_token import TOKEN_FILE
+from bot.desk.handoff import RESOLVED_TEXT
+from connectors.console.token import TOKEN_FILE
+from omnibot.settings import Settings
 from tests.conftest import AppFactory
-from tests.connectors.test_agent_console import console_app
+from tests.connectors.console.test_console import console_app
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 TOKEN = "console-token-77c0d1e5b2a4"

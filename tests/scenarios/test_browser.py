@@ -13,13 +13,13 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.app import SERVICES, build_intents, create_app
 from bot.models import Address, Media, Message, Role
-from bot.settings import Settings
+from omnibot.app import SERVICES, build_intents, create_app
+from omnibot.settings import Settings
 from tests.conftest import AppFactory
-from tests.phone import Phone
-from tests.polling import work_done
-from tests.twilio_fake import FakeTwilio
+from tests.support.phone import Phone
+from tests.support.polling import work_done
+from tests.support.twilio_fake import FakeTwilio
 
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 RASA_PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"

@@ -13,18 +13,18 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.app import SERVICES
-from bot.handoff import WAITING_TEXT
-from bot.identity import MAX_TRIES, Identity
-from bot.linking import masked
-from bot.linking_texts import LinkingTexts
-from bot.log_desk import LogDesk
+from bot.desk.handoff import WAITING_TEXT
+from bot.identity.linking import masked
+from bot.identity.texts import LinkingTexts
+from bot.identity.verification import MAX_TRIES, Identity
 from bot.models import Address, Role, State
-from connectors.webchat import CHANNEL as WEBCHAT
+from connectors.console.log_desk import LogDesk
+from connectors.webchat.connector import CHANNEL as WEBCHAT
+from omnibot.app import SERVICES
 from tests.conftest import PUBLIC_URL, SHOP_NUMBER, AppFactory
-from tests.phone import CUSTOMER, Phone
-from tests.twilio_fake import FakeTwilio
-from tests.webchat_client import Frame, frame, opening
+from tests.support.phone import CUSTOMER, Phone
+from tests.support.twilio_fake import FakeTwilio
+from tests.support.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 _ids = itertools.count(1)

@@ -11,11 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import SERVICES, Intents, build_intents
 from bot.contracts import Prediction
 from bot.models import Address, Conversation
-from bot.settings import Settings
 from intents.actions.order_status import ASK_TEXT
+from omnibot.app import SERVICES, Intents, build_intents
+from omnibot.settings import Settings
 from tests.conftest import AppFactory
 
 ClientFactory = Any

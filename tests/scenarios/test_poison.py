@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import SERVICES
 from bot.models import Address
+from omnibot.app import SERVICES
 from tests.conftest import AppFactory
-from tests.webchat_client import frames, opening
+from tests.support.webchat_client import frames, opening
 
 ClientFactory = Any
 LONE_SURROGATE = "\\ud800"  # as the JSON text carries it: one backslash escape

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import SERVICES, Intents, build_intents, create_app
-from bot.log_desk import LogDesk
 from bot.models import Address
-from bot.settings import Settings
+from connectors.console.log_desk import LogDesk
 from intents.catalogue import Reply
 from intents.rasa_project import load_project
-from tests.action_server import action_server
-from tests.webchat_client import Frame, frame, opening
+from omnibot.app import SERVICES, Intents, build_intents, create_app
+from omnibot.settings import Settings
+from tests.support.action_server import action_server
+from tests.support.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 PROJECT = Path(__file__).resolve().parent.parent / "data" / "rasa_project"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.app import Intents
-from bot.dispatcher import OPT_IN_TEXT
+from bot.pipeline.dispatcher import OPT_IN_TEXT
+from omnibot.app import Intents
 from tests.conftest import PUBLIC_URL
-from tests.polling import wait_until
-from tests.scenarios.serve_process import Server, chat
-from tests.twilio_fake import FakeTwilio, inbound_form, signature
+from tests.support.polling import wait_until
+from tests.support.serve_process import Server, chat
+from tests.support.twilio_fake import FakeTwilio, inbound_form, signature
 
 CUSTOMER = "+15557654321"
 

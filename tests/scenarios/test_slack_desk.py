@@ -1,6 +1,6 @@
 """Agents in Slack: escalations arrive with the history, replies reach the customer's channel.
 
-Slack is the fake Web API of tests/slack_fake.py reached by the real slack_sdk client; every
+Slack is the fake Web API of tests/support/slack_fake.py reached by the real slack_sdk client; every
 event and button click is signed with slack_sdk's own ``SignatureVerifier``.
 """
 
@@ -16,14 +16,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import SERVICES
-from bot.embedded_redis import free_port
-from bot.handoff import JOINED_TEXT, RESOLVED_TEXT
+from bot.desk.handoff import JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, State
-from connectors.slack import CLOSED_TEXT, TAKEN_TEXT
+from bot.storage.embedded import free_port
+from connectors.slack.events import CLOSED_TEXT, TAKEN_TEXT
+from omnibot.app import SERVICES
 from tests.conftest import PUBLIC_URL, AppFactory
-from tests.polling import wait_until
-from tests.slack_fake import (
+from tests.support.polling import wait_until
+from tests.support.slack_fake import (
     AGENT_DISPLAY_NAME,
     AGENT_ID,
     APP_TOKEN,
@@ -36,8 +36,8 @@ from tests.slack_fake import (
     new_event_id,
     signed_headers,
 )
-from tests.twilio_fake import FakeTwilio, inbound_form, signature
-from tests.webchat_client import Frame, frame, opening
+from tests.support.twilio_fake import FakeTwilio, inbound_form, signature
+from tests.support.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 SECOND_AGENT = "U0AGENT002"

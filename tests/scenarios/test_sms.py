@@ -8,20 +8,20 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot import outbox as outbox_module
-from bot.app import SERVICES
-from bot.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT
-from bot.handoff import WAITING_TEXT
-from bot.linking_texts import LinkingTexts
+from bot.delivery import outbox as outbox_module
+from bot.delivery.outbox import ATTEMPTS
+from bot.desk.handoff import WAITING_TEXT
+from bot.identity.texts import LinkingTexts
 from bot.models import Address, State
-from bot.outbox import ATTEMPTS
-from connectors.sms_text import MAX_BODY_CHARS, segments
-from connectors.webchat import CHANNEL as WEBCHAT
+from bot.pipeline.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT
+from connectors.sms.text import MAX_BODY_CHARS, segments
+from connectors.webchat.connector import CHANNEL as WEBCHAT
 from intents.actions.order_status import ASK_TEXT
+from omnibot.app import SERVICES
 from tests.conftest import AppFactory
-from tests.phone import CUSTOMER, Phone
-from tests.polling import work_done
-from tests.twilio_fake import FakeTwilio
+from tests.support.phone import CUSTOMER, Phone
+from tests.support.polling import work_done
+from tests.support.twilio_fake import FakeTwilio
 
 ClientFactory = Any
 PICTURE = ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "image/jpeg")

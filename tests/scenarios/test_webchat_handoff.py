@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.app import SERVICES
-from bot.handoff import JOINED_TEXT
+from bot.desk.handoff import JOINED_TEXT
 from bot.models import Address
+from omnibot.app import SERVICES
 from tests.conftest import AppFactory
-from tests.webchat_client import frame, frames
+from tests.support.webchat_client import frame, frames
 
 ClientFactory = Any
 

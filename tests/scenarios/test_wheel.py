@@ -40,8 +40,8 @@ ASK = textwrap.dedent("""
     import bot, connectors, intents
     from bot.contracts import Prediction
     from bot.models import Conversation
-    from bot.settings import DEFAULT_INTENTS_PATH
-    from connectors.webchat import STATIC_DIR
+    from omnibot.settings import DEFAULT_INTENTS_PATH
+    from connectors.webchat.connector import STATIC_DIR
     from intents.action_runner import InProcessActions
     from intents.actions.order_status import DEFAULT_ORDERS_PATH
     from intents.catalogue import load_catalogue

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.app import Intents
-from tests.polling import wait_until
-from tests.scenarios.serve_process import Server, chat, redis_port
+from omnibot.app import Intents
+from tests.support.polling import wait_until
+from tests.support.serve_process import Server, chat, redis_port
 
 
 async def pids_seen(base: str, tries: int = 60) -> set[int]:

@@ -1,5 +1,0 @@
-"""``python -m bot`` is the ``omnibot`` command."""
-
-from bot.cli import main
-
-main()

@@ -1,0 +1,315 @@
+"""Outbound delivery to customers, durable in Redis: in order, retried, dead-lettered.
+
+A message for a channel that needs a vendor call (SMS; web chat delivery is the event stream)
+is queued as an entry of ``conv:{<cid>}:outbox`` in the same write that stores it
+(:meth:`Outbox.say`), so a crash cannot lose it. Whoever holds the conversation's send lock
+works that queue front to back (so messages to one customer leave in order): the process that
+stored the message at once, or any process's sweeper when its next try is due (after a crash,
+or after a failure's backoff). Rate limits, vendor errors and network failures are retried with
+backoff (honouring the vendor's Retry-After), across restarts; errors that cannot succeed (an
+invalid or unsubscribed number) are not. Every send is recorded (:mod:`bot.delivery.records`); a
+message that still fails after ``ATTEMPTS`` tries is logged and kept in the dead-letter list,
+never silently dropped. Nothing is sent to an address that opted out. An agent's reply that
+does not reach the customer is reported in the agent's ticket.
+
+The vendors here take no idempotency key, so each try is written ahead (the entry's ``since``):
+a try after one whose outcome is unknown (its process died in flight, or the vendor's answer
+never came) passes :class:`~bot.contracts.Unsure` to the sender, which asks the vendor what it
+took before sending (Twilio: the messages to that number since then). When Redis fails after
+the vendor took a message, the process remembers it and removes its entry without a second try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Collection, Mapping, Sequence
+from enum import StrEnum
+
+import redis.asyncio as redis
+
+from bot import background
+from bot.contracts import DeliveryError, Sender, Unsure
+from bot.delivery.attempt import Later, OutboundEntry, try_once, unsure_of
+from bot.delivery.log import DeliveryLog, Result
+from bot.delivery.records import Deliveries
+from bot.desk.queue import DeskQueue, post_task
+from bot.metrics import Metrics
+from bot.models import Address, Message, Role
+from bot.storage.codec import MetaUpdate
+from bot.storage.keys import OUTBOX_DUE_KEY, conversation_key
+from bot.storage.scripts import POP_IF_HEAD, REPLACE_HEAD
+from bot.storage.store import Store
+
+ATTEMPTS = 12
+BACKOFF_S = 0.5
+# 12 tries ride out a vendor outage of over a minute, and a vendor back is used within 10 s
+MAX_BACKOFF_S = 10.0
+SEND_LOCK_TTL_S = 20.0  # longer than one send with its HTTP timeouts
+SWEEP_S = 0.5
+MAX_SENDING = 16  # conversations this process sends for at once
+UNDELIVERED_TEXT = (
+    "Not delivered to the customer ({result}): {reason}. They will not see this reply."
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "Outbox", "Replay", "Result"]
+
+
+class Replay(StrEnum):
+    """What replaying a dead letter did (:meth:`Outbox.replay`)."""
+
+    SENT = "sent"
+    FAILED = "failed"  # the vendor refused it for good
+    SUPPRESSED = "suppressed"  # the address opted out
+    DEAD = "dead"  # failed again (or no sender for its channel): a dead letter again
+    QUEUED = "queued"  # back in the outbox; the sweeper sends it on its next try
+    NOT_FOUND = "not_found"  # no dead letter has that id
+
+
+UNDELIVERED_REASONS = {
+    Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
+    Result.FAILED: "the channel refused the message",
+    Result.DEAD: "the channel kept failing; it is in the dead-letter list",
+}
+
+
+class Outbox:
+    """Queues messages for customers' channels in Redis and sends them, in order."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: Store,
+        deliveries: Deliveries,
+        senders: Mapping[str, Sender],
+        metrics: Metrics | None = None,
+        backoff_s: float = BACKOFF_S,
+        opt_out_channels: Collection[str] | None = None,
+        desk: DeskQueue | None = None,
+        sweep_s: float | None = None,
+    ) -> None:
+        """``senders``: the channels that need a vendor call; ``opt_out_channels`` lists those
+        whose customers can opt out (SMS; None: every channel); ``desk`` hears of agents'
+        replies that were not delivered."""
+        self._redis = client
+        self._store = store
+        self._deliveries = deliveries
+        self._senders = senders
+        self._log = DeliveryLog(deliveries, metrics or Metrics())
+        self._backoff_s = backoff_s
+        self._opt_out_channels = opt_out_channels
+        self._desk = desk
+        self._sweep_s = sweep_s
+        self._sending: dict[str, asyncio.Task[dict[str, Result]]] = {}
+        self._slots = asyncio.Semaphore(MAX_SENDING)
+        self._sweeper: asyncio.Task[None] | None = None
+        # messages the vendor took whose entries could not be removed yet (Redis was down):
+        # removed without a second send when their queue is worked again
+        self._handed_over: set[str] = set()
+
+    async def say(
+        self,
+        cid: str,
+        to: Address | None,
+        messages: Sequence[Message],
+        meta: MetaUpdate | None = None,
+        private: Sequence[tuple[Address, Message]] = (),
+    ) -> None:
+        """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write;
+        ``private`` messages are queued for their address without entering the history (a
+        verification code, a sign-in link: for the holder of that address only)."""
+        entries = self.entries(to, messages)
+        for address, message in private:
+            entries += self.entries(address, (message,))
+        await self._store.record(cid, messages, meta, outbound=entries)
+        if entries:
+            self.kick(cid)
+
+    def entries(self, to: Address | None, messages: Sequence[Message]) -> list[str]:
+        """The outbound entries of ``messages`` for ``to`` (none for a channel whose delivery
+        is the event stream)."""
+        if to is None or to.channel not in self._senders:
+            return []
+        return [
+            json.dumps(OutboundEntry(to=[to.channel, to.id], message=m.to_dict(), attempts=0))
+            for m in messages
+        ]
+
+    def kick(self, cid: str) -> asyncio.Task[dict[str, Result]]:
+        """Work the conversation's queue now (in a task; joined when one is running)."""
+        running = self._sending.get(cid)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.create_task(self._bounded(cid), name=f"send-{cid}")
+        self._sending[cid] = task
+        task.add_done_callback(lambda _: self._forget(cid, task))
+        return task
+
+    def _forget(self, cid: str, task: asyncio.Task[dict[str, Result]]) -> None:
+        if self._sending.get(cid) is task:
+            del self._sending[cid]
+
+    async def _bounded(self, cid: str) -> dict[str, Result]:
+        async with self._slots:
+            try:
+                return await self.drain(cid)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("sending for %s stopped (%s); the sweeper retries", cid, exc)
+            except Exception:
+                log.exception("sending for %s failed; the sweeper retries", cid)
+            return {}
+
+    async def drain(self, cid: str) -> dict[str, Result]:
+        """Send the queued messages in order until the queue is empty or a send must wait;
+        what became of each message settled (nothing when another process is sending)."""
+        lock = self._redis.lock(conversation_key(cid, "sendlock"), timeout=SEND_LOCK_TTL_S)
+        if not await lock.acquire(blocking=False):
+            return {}
+        try:
+            return await self._work(cid)
+        finally:
+            with contextlib.suppress(redis.RedisError):
+                await lock.release()
+
+    async def _work(self, cid: str) -> dict[str, Result]:
+        queue = conversation_key(cid, "outbox")
+        settled: dict[str, Result] = {}
+        while (raw := await self._redis.lindex(queue, 0)) is not None:
+            entry: OutboundEntry = json.loads(raw)
+            message_id = entry["message"]["id"]
+            if message_id in self._handed_over:
+                await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
+                self._handed_over.discard(message_id)
+                continue
+            unsure = await self._unsure(cid, entry)
+            if unsure is None:  # written ahead: a crash during this try leaves it unsure
+                entry["since"] = time.time()
+                marked = json.dumps(entry)
+                if not await self._redis.eval(REPLACE_HEAD, 1, queue, raw, marked):
+                    continue
+                raw = marked
+            # an earlier try recorded as taken by the vendor lost only its entry's removal
+            result = unsure if isinstance(unsure, Result) else await self._send(cid, entry, unsure)
+            if isinstance(result, Later):
+                entry["attempts"] += 1
+                if not result.maybe_sent:
+                    entry.pop("since", None)
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.lset(queue, 0, json.dumps(entry))  # idempotent: safe to resend
+                pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result.delay})
+                await pipe.execute()
+                return settled
+            settled[message_id] = result
+            self._handed_over.add(message_id)  # settled: never sent again
+            await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
+            self._handed_over.discard(message_id)
+            await self._report(cid, entry, result)
+        await self._redis.zrem(OUTBOX_DUE_KEY, cid)
+        if await self._redis.llen(queue):  # queued meanwhile, after the empty read
+            await self._redis.zadd(OUTBOX_DUE_KEY, {cid: time.time()})
+        return settled
+
+    async def _unsure(self, cid: str, entry: OutboundEntry) -> Unsure | Result | None:
+        """What the next try must know of an earlier one.
+
+        See :func:`bot.delivery.attempt.unsure_of`.
+        """
+        if "since" not in entry:
+            return None
+        return unsure_of(entry, await self._deliveries.records(cid))
+
+    async def _send(self, cid: str, entry: OutboundEntry, unsure: Unsure | None) -> Result | Later:
+        """One try of an entry: its result, or when to try again."""
+        to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
+        attempt = entry["attempts"] + 1
+        sender = self._senders.get(to.channel)
+        if sender is None:
+            return await self._log.dead(cid, to, message, f"no connector for {to.channel!r}", 0)
+        if self._may_opt_out(to) and await self._deliveries.opted_out(to):
+            await self._log.record(cid, to, message, "suppressed", 0, error="opted out")
+            return self._log.count(to, Result.SUPPRESSED)
+        sent = await try_once(sender, to, message, unsure)
+        if not isinstance(sent, DeliveryError):
+            self._handed_over.add(message.id)  # whatever fails from here, never send it again
+            if sent is not None:
+                await self._log.sent(cid, to, message, sent, attempt)
+            return self._log.count(to, Result.SENT)
+        if sent.permanent:
+            return await self._log.failed(cid, to, message, sent, attempt)
+        if attempt >= ATTEMPTS:
+            return await self._log.dead(cid, to, message, sent.detail, attempt, sent.code)
+        delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+        log.warning(
+            "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
+            to.channel,
+            attempt,
+            ATTEMPTS,
+            delay,
+            sent.detail,
+        )
+        return Later(float(delay), sent.maybe_sent or unsure is not None)
+
+    def _may_opt_out(self, to: Address) -> bool:
+        return self._opt_out_channels is None or to.channel in self._opt_out_channels
+
+    async def _report(self, cid: str, entry: OutboundEntry, result: Result) -> None:
+        """Tell the agent when their reply did not reach the customer."""
+        if result is Result.SENT or self._desk is None:
+            return
+        if entry["message"]["role"] != Role.AGENT.value:
+            return
+        notice = Message(
+            role=Role.SYSTEM,
+            text=UNDELIVERED_TEXT.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
+        )
+        await self._desk.push(cid, (post_task(notice),))
+
+    async def replay(self, message_id: str) -> Replay:
+        """Queue a dead-lettered message again and try it now: sent, refused, dead again,
+        queued for a later try (the vendor asked to wait), or not found."""
+        entry = await self._deliveries.take_dead_letter(message_id)
+        if entry is None:
+            return Replay.NOT_FOUND
+        to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
+        await self._store.record(entry["conversation"], outbound=self.entries(to, (message,)))
+        settled = await self.kick(entry["conversation"])
+        result = settled.get(message_id)
+        return Replay.QUEUED if result is None else Replay(result.value)
+
+    async def pending(self) -> int:
+        """Conversations with outbound messages not yet settled, of every process."""
+        return int(await self._redis.zcard(OUTBOX_DUE_KEY))
+
+    async def settle(self, timeout_s: float = SEND_LOCK_TTL_S) -> None:
+        """Wait for this process's sends in progress (a graceful stop; tests)."""
+        while running := [task for task in self._sending.values() if not task.done()]:
+            done, _ = await asyncio.wait(running, timeout=timeout_s)
+            if not done:
+                return
+
+    async def start(self) -> None:
+        """Start the sweeper that sends what is due (retries, and work of dead processes)."""
+        self._sweeper = asyncio.create_task(self._sweep(), name="outbox-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the sweeper and wait for sends in progress."""
+        await background.stop(self._sweeper)
+        await self.settle(SEND_LOCK_TTL_S / 4)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S if self._sweep_s is None else self._sweep_s)
+            try:
+                due = await self._redis.zrangebyscore(
+                    OUTBOX_DUE_KEY, "-inf", time.time(), start=0, num=MAX_SENDING
+                )
+            except (redis.RedisError, OSError) as exc:
+                log.warning("outbox sweep failed: %s", exc)
+                continue
+            for cid in due:
+                self.kick(str(cid))

@@ -1,0 +1,263 @@
+"""The bot/human hand-off: ``bot`` -> ``waiting`` -> ``agent`` -> ``bot``.
+
+Every change is stored in one write with its copy for the customer's channel (the outbox's
+queue), then the desk is given its work (:class:`DeskQueue`: queued in Redis, in order,
+retried while the desk is down). The
+agents' actions answer with an :class:`AgentOutcome` the desk shows them (a second agent's
+Claim, a reply to a conversation already back with the bot).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bot.contracts import Prediction, TicketChange, TicketStatus
+from bot.delivery.outbox import Outbox
+from bot.desk.hours import AgentHours
+from bot.desk.queue import DeskQueue, DeskTask, open_task, post_task, update_task
+from bot.desk.tickets import Tickets
+from bot.metrics import Metrics
+from bot.models import Conversation, Escalation, Message, Role, State, clean_text
+from bot.storage.store import MetaUpdate, Store
+
+WAITING_TEXT = "I'm passing you to a member of our team. An agent will join shortly."
+JOINED_TEXT = "{agent} joined the conversation."
+BACK_TO_BOT_TEXT = "You're back with the assistant. Ask me anything, or ask for a person again."
+RESOLVED_TEXT = "{agent} marked the conversation as resolved. You're back with the assistant."
+AWAY_TEXT = (
+    "I'm passing you to our team. They're away right now: a person will reply {where} from {when}."
+)
+QUEUED_TEXT = "Thanks, your message reached our team. You're number {place} in the queue{wait}."
+QUEUED_AWAY_TEXT = (
+    "Thanks, your message reached our team. They're away until {when}; a "
+    "person will reply {where} then."
+)
+TYPICAL_WAIT_TEXT = "; the typical wait is about {minutes} minute{s}"
+NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
+WHERE = {"sms": "by text message", "webchat": "here in the chat"}
+
+log = logging.getLogger(__name__)
+
+
+class AgentOutcome(StrEnum):
+    """What an agent's action did."""
+
+    DONE = "done"
+    ALREADY_YOURS = "already_yours"  # a Claim by the agent who has it
+    TAKEN = "taken"  # a Claim on a conversation another agent has
+    CLOSED = "closed"  # the conversation is back with the bot: nothing reaches the customer
+
+
+class Handoff:
+    """Moves a conversation between the bot and human agents and tells every side."""
+
+    def __init__(
+        self,
+        store: Store,
+        tickets: Tickets,
+        desk: DeskQueue,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+        hours: AgentHours | None = None,
+    ) -> None:
+        self._store = store
+        self._tickets = tickets
+        self._hours = hours
+        self._desk = desk
+        self._outbox = outbox
+        self._metrics = metrics or Metrics()
+
+    async def escalate(
+        self,
+        conversation: Conversation,
+        reason: str,
+        lead: str | None = None,
+        meta: MetaUpdate | None = None,
+        prediction: Prediction | None = None,
+    ) -> None:
+        """Hand the conversation to the agents (the caller holds its lock).
+
+        ``meta`` holds further conversation fields to store in the same write; ``prediction``
+        is the bot's last guess, shown on the ticket.
+        """
+        escalation = Escalation(
+            reason,
+            intent=prediction.intent if prediction else None,
+            confidence=prediction.confidence if prediction else None,
+        )
+        waiting = self._away_text(AWAY_TEXT, conversation) or WAITING_TEXT
+        notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
+        await self._outbox.say(
+            conversation.id,
+            conversation.last_address,
+            (notice,),
+            {
+                **(meta or {}),
+                "state": State.WAITING,
+                "misunderstood": 0,
+                "escalation": escalation,
+                "ticket": None,
+                "notified_at": escalation.at,
+            },
+        )
+        self._metrics.escalations.labels(reason=reason).inc()
+        await self._tickets.mark_open(conversation.id, escalation.at)
+        await self._desk.push(conversation.id, (open_task(),))
+
+    async def to_agents(
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate | None,
+        answered: bool = False,
+    ) -> None:
+        """Forward a customer's message to the ticket (the caller holds the lock).
+
+        The desk's task is queued before ``done`` (the handled cursor) is stored, so a crash
+        in between can post a message twice but never lose it. ``answered``: the bot replied
+        to it already (no queue notice on top).
+        """
+        await self._desk.push(conversation.id, (post_task(message),))
+        now = time.time()
+        if (
+            not answered
+            and conversation.state is State.WAITING
+            and now - conversation.notified_at >= NOTICE_EVERY_S
+            and message.role is Role.CUSTOMER
+        ):
+            notice = Message(role=Role.BOT, text=await self._queue_text(conversation))
+            await self._outbox.say(
+                conversation.id,
+                conversation.last_address,
+                (notice,),
+                {**(done or {}), "notified_at": now},
+            )
+        elif done:
+            await self._store.record(conversation.id, meta=done)
+
+    async def _queue_text(self, conversation: Conversation) -> str:
+        """What a waiting customer is told: the team has it, their place, the typical wait."""
+        away = self._away_text(QUEUED_AWAY_TEXT, conversation)
+        if away:
+            return away
+        place, typical = await self._tickets.queue_place(conversation.id)
+        wait = ""
+        if typical is not None:
+            minutes = max(1, round(typical / 60))
+            wait = TYPICAL_WAIT_TEXT.format(minutes=minutes, s="" if minutes == 1 else "s")
+        return QUEUED_TEXT.format(place=place or 1, wait=wait)
+
+    def _away_text(self, template: str, conversation: Conversation) -> str | None:
+        """``template`` filled in when the agents are away now, else None."""
+        now = datetime.now(UTC)
+        if self._hours is None or self._hours.is_open(now):
+            return None
+        channel = conversation.last_address.channel if conversation.last_address else ""
+        return template.format(
+            when=self._hours.describe_opening(now), where=WHERE.get(channel, "here")
+        )
+
+    async def claim(
+        self, conversation_id: str, agent: str, ticket: str | None = None
+    ) -> AgentOutcome:
+        """An agent takes the conversation: state ``agent``, the customer is told.
+
+        ``ticket``: the desk ticket the agent acted on; an older, closed one is refused.
+        """
+        async with self._store.lock(conversation_id) as conversation:
+            if _closed(conversation, ticket):
+                return AgentOutcome.CLOSED
+            if conversation.state is State.AGENT:
+                return (
+                    AgentOutcome.ALREADY_YOURS
+                    if conversation.agent == agent
+                    else AgentOutcome.TAKEN
+                )
+            await self._join(conversation, agent)
+            return AgentOutcome.DONE
+
+    async def agent_reply(
+        self, conversation_id: str, agent: str, text: str, ticket: str | None = None
+    ) -> AgentOutcome:
+        """An agent's words go to the customer on the channel they last used.
+
+        A first reply to a waiting conversation claims it. ``ticket``: the desk ticket the
+        agent replied in; a reply in an older, closed one reaches nobody.
+        """
+        async with self._store.lock(conversation_id) as conversation:
+            if _closed(conversation, ticket):
+                return AgentOutcome.CLOSED
+            if conversation.state is State.WAITING:
+                await self._join(conversation, agent)
+            reply = Message(role=Role.AGENT, text=text, author=agent)
+            await self._outbox.say(conversation_id, conversation.last_address, (reply,))
+            return AgentOutcome.DONE
+
+    async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
+        """An agent's internal note: kept with the conversation, never sent to the customer."""
+        await self._tickets.add_note(
+            conversation_id, Message(role=Role.SYSTEM, text=text, author=agent)
+        )
+        return AgentOutcome.DONE
+
+    async def back_to_bot(
+        self,
+        conversation_id: str,
+        agent: str | None = None,
+        resolved: bool = False,
+        ticket: str | None = None,
+    ) -> AgentOutcome:
+        """Return the conversation to the bot (Resolve or Back to bot); ``ticket`` as for
+        :meth:`claim`."""
+        text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
+        status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
+        async with self._store.lock(conversation_id) as conversation:
+            if _closed(conversation, ticket):
+                return AgentOutcome.CLOSED
+            change = TicketChange(status, agent, time.time())
+            await self._change(
+                conversation,
+                State.BOT,
+                text,
+                {
+                    "agent": None,
+                    "ticket": None,
+                    "escalation": None,
+                    "previous_ticket": conversation.ticket or conversation.previous_ticket,
+                },
+                update_task(change, conversation.ticket),
+            )
+            await self._tickets.mark_closed(conversation_id)
+            return AgentOutcome.DONE
+
+    async def _join(self, conversation: Conversation, agent: str) -> None:
+        agent = clean_text(agent)  # a name from Slack or the console, kept in the meta
+        change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
+        since = conversation.escalation.at if conversation.escalation else change.at
+        await self._tickets.mark_claimed(conversation.id, change.at - since)
+        await self._change(
+            conversation,
+            State.AGENT,
+            JOINED_TEXT.format(agent=agent),
+            {"agent": agent},
+            update_task(change, None),
+        )
+
+    async def _change(
+        self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, task: DeskTask
+    ) -> None:
+        notice = Message(role=Role.SYSTEM, text=text)
+        await self._outbox.say(
+            conversation.id, conversation.last_address, (notice,), {**meta, "state": state}
+        )
+        await self._desk.push(conversation.id, (task,))
+
+
+def _closed(conversation: Conversation, ticket: str | None) -> bool:
+    """Whether an agent's action cannot reach the customer: the conversation is back with the
+    bot, or ``ticket`` is not its open ticket (a resolved one; the conversation may have been
+    escalated again since, and that newer ticket is not the old thread's to answer)."""
+    return conversation.state is State.BOT or (ticket is not None and conversation.ticket != ticket)

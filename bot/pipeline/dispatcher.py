@@ -1,0 +1,283 @@
+"""Accepting customers' messages and answering them.
+
+``accept(inbound)`` stores a message once (dedup, append, number: one atomic step) and is all a
+connector waits for before acknowledging. ``process(cid)`` answers every customer message of
+the conversation not yet handled, in history order, under the conversation's lock; each answer
+advances the conversation's ``answered`` cursor in the same write, so a second ``process`` of
+the same conversation (another worker, a retry) finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bot.contracts import Answer, IntentClassifier, Prediction, Responder
+from bot.delivery.outbox import Outbox
+from bot.delivery.records import Deliveries
+from bot.desk.handoff import Handoff
+from bot.identity.linking import Linking
+from bot.metrics import Metrics
+from bot.models import (
+    Control,
+    Conversation,
+    InboundMessage,
+    Message,
+    Outcome,
+    Role,
+    State,
+)
+from bot.storage.store import MetaUpdate, RateLimitedError, Store
+
+REPHRASE_TEXT = "Sorry, I didn't quite get that. Could you say it another way?"
+MEDIA_ONLY_TEXT = (
+    "Thanks, I got your attachment, but I can only read text. Could you tell me "
+    "in a few words what you need? Ask for a person if it needs a human eye."
+)
+OPT_IN_TEXT = "You're subscribed again and will get our replies. Reply STOP to opt out."
+MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
+LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
+NO_ANSWER_REASON = "no automated answer available"
+PROCESSING_FAILED_REASON = "could not process a message"
+PROCESSING_FAILED_TEXT = "Sorry, something went wrong with your last message."
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Configurable texts the core sends."""
+
+    help: str = "Text us your question and we'll answer. Reply STOP to opt out."
+
+
+class Dispatcher:
+    """Takes customers' messages from every connector and answers or escalates them."""
+
+    def __init__(
+        self,
+        store: Store,
+        deliveries: Deliveries,
+        classifier: IntentClassifier,
+        responder: Responder,
+        handoff: Handoff,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+        texts: Texts | None = None,
+        linking: Linking | None = None,
+    ) -> None:
+        """``linking``: carrying the conversation across channels (off when None)."""
+        self._store = store
+        self._deliveries = deliveries
+        self._classifier = classifier
+        self._responder = responder
+        self._handoff = handoff
+        self._outbox = outbox
+        self._metrics = metrics or Metrics()
+        self._texts = texts or Texts()
+        self._linking = linking
+
+    @property
+    def metrics(self) -> Metrics:
+        """The counters this dispatcher adds to."""
+        return self._metrics
+
+    async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
+        """Store the message once and queue its conversation's work (a repeat of a message
+        still unanswered queues it again); the outcome and the conversation id."""
+        channel = inbound.address.channel
+        cid = inbound.customer_id or await self._store.resolve(inbound.address)
+        message = Message(
+            role=Role.CUSTOMER,
+            text=inbound.text,
+            ts=inbound.ts,
+            channel=channel,
+            media=inbound.media,
+            control=inbound.control,
+        )
+        try:
+            accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
+        except RateLimitedError:
+            self._metrics.inbound.labels(channel=channel, outcome="limited").inc()
+            raise
+        outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
+        self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
+        return outcome, accepted.conversation_id if accepted else cid
+
+    async def handle(self, inbound: InboundMessage) -> Outcome:
+        """Accept the message, then answer it before returning."""
+        outcome, cid = await self.accept(inbound)
+        await self.process(cid)
+        return outcome
+
+    async def process(self, cid: str) -> None:
+        """Answer every message of conversation ``cid`` not yet handled, oldest first."""
+        lock = self._store.lock(cid)
+        async with lock as conversation:
+            while pending := conversation.unanswered():
+                await self._route(_upto(conversation, pending[0]), pending[0])
+                if lock.released:  # the answer's write found nothing left and let go
+                    return
+                conversation = await self._store.recent(cid)
+
+    async def dead_letter(self, cid: str, answered: int) -> None:
+        """Skip the message after cursor ``answered`` (its processing failed every try) and
+        hand the conversation to a person, who sees why on the ticket. Nothing when the cursor
+        moved meanwhile; a conversation already with agents only moves past it."""
+        async with self._store.lock(cid) as conversation:
+            pending = conversation.unanswered()
+            if conversation.answered != answered or not pending:
+                return
+            message = pending[0]
+            done: MetaUpdate = {"answered": message.seq or 0}
+            if conversation.state is not State.BOT:
+                await self._store.record(cid, meta=done)
+                return
+            await self._handoff.escalate(
+                _upto(conversation, message),
+                PROCESSING_FAILED_REASON,
+                lead=PROCESSING_FAILED_TEXT,
+                meta={**done, "expect": None},
+            )
+
+    async def _route(self, conversation: Conversation, message: Message) -> None:
+        done: MetaUpdate = {"answered": message.seq or 0}
+        if message.control is not None:
+            await self._control(conversation, message, done)
+        elif conversation.state is not State.BOT:
+            await self._while_escalated(conversation, message, done)
+        elif not message.text.strip():
+            await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
+        else:
+            await self._answer_text(conversation, message, done)
+
+    async def _while_escalated(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        """The agents get every message; the bot still carries the conversation to another
+        channel when asked (a customer waiting in the queue who has to leave)."""
+        linked = (
+            self._linking is not None
+            and message.text.strip() != ""
+            and await self._linking.route(conversation, message, done) is None
+        )
+        await self._handoff.to_agents(conversation, message, None if linked else done, linked)
+
+    async def _answer_text(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        message = _chosen_option(conversation, message)
+        if self._linking is not None:
+            rest = await self._linking.route(conversation, message, done)
+            if rest is None:
+                return
+            conversation = rest
+        if conversation.expect:
+            released = await self._follow_up(conversation, message, done)
+            if released is not None:
+                await self._classify(released, message, done)
+        else:
+            await self._classify(conversation, message, done)
+
+    async def _classify(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        prediction = await self._classifier.classify(message.text)
+        if prediction.confident:
+            answer = await self._responder.respond(prediction, conversation, message.text)
+            await self._answer(conversation, prediction, answer, done)
+        elif conversation.misunderstood < MAX_MISUNDERSTOOD:
+            await self._reply(
+                conversation,
+                REPHRASE_TEXT,
+                {**done, "misunderstood": conversation.misunderstood + 1},
+            )
+        else:
+            await self._handoff.escalate(
+                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction
+            )
+
+    async def _control(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> None:
+        """STOP / START / HELP: consent and help, never classified, never escalated."""
+        address = conversation.last_address
+        if address is not None and message.control is Control.OPT_OUT:
+            await self._deliveries.opt_out(address)
+        elif address is not None and message.control is Control.OPT_IN:
+            await self._deliveries.opt_in(address)
+        text = {Control.OPT_IN: OPT_IN_TEXT, Control.HELP: self._texts.help}.get(
+            message.control or Control.OPT_OUT
+        )
+        if text is None:
+            await self._store.record(conversation.id, meta=done)
+        else:
+            await self._reply(conversation, text, done)
+        if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
+            await self._handoff.to_agents(conversation, message, None)
+
+    async def _follow_up(
+        self, conversation: Conversation, message: Message, done: MetaUpdate
+    ) -> Conversation | None:
+        """Give the message to the intent that asked for it.
+
+        None when that intent handled it; when it declines, the conversation as it stands once
+        released (its slots and expectation cleared), to be classified as usual.
+        """
+        assert conversation.expect is not None
+        pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
+        answer = await self._responder.respond(pinned, conversation, message.text)
+        if answer.text is None and answer.escalate is None:
+            await self._store.record(conversation.id, meta=_memory(answer))
+            slots = conversation.slots if answer.slots is None else answer.slots
+            return replace(conversation, expect=answer.expect, slots=slots)
+        await self._answer(conversation, pinned, answer, done)
+        return None
+
+    async def _answer(
+        self, conversation: Conversation, prediction: Prediction, answer: Answer, done: MetaUpdate
+    ) -> None:
+        if answer.escalate is not None or not answer.text:
+            await self._handoff.escalate(
+                conversation,
+                answer.escalate or NO_ANSWER_REASON,
+                lead=answer.text,
+                meta={**done, **_memory(answer)},
+                prediction=prediction,
+            )
+            return
+        self._metrics.answered.labels(intent=prediction.intent).inc()
+        learnt = {k: v for k, v in (answer.slots or {}).items() if conversation.slots.get(k) != v}
+        if learnt:  # what an action learnt about the person stays on their profile
+            await self._store.remember(conversation.customer_id, learnt)
+        replies = [Message(role=Role.BOT, text=t) for t in (answer.text, *answer.more)]
+        replies[-1] = replace(replies[-1], options=answer.options)
+        meta: MetaUpdate = {**done, "misunderstood": 0, **_memory(answer)}
+        await self._outbox.say(conversation.id, conversation.last_address, replies, meta)
+
+    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
+        reply = Message(role=Role.BOT, text=text)
+        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+
+
+def _chosen_option(conversation: Conversation, message: Message) -> Message:
+    """A bare number answering the last bot message's numbered options (SMS) as the option's
+    text; any other message as it is."""
+    choice = message.text.strip().rstrip(".)")
+    if not choice.isdigit():
+        return message
+    asked = next((m for m in reversed(conversation.messages) if m.role is Role.BOT), None)
+    if asked is None or not 1 <= int(choice) <= len(asked.options):
+        return message
+    return replace(message, text=asked.options[int(choice) - 1])
+
+
+def _upto(conversation: Conversation, message: Message) -> Conversation:
+    """The conversation as it stood when ``message`` arrived (later messages left out)."""
+    index = conversation.messages.index(message)
+    return replace(conversation, messages=conversation.messages[: index + 1])
+
+
+def _memory(answer: Answer) -> MetaUpdate:
+    """The meta fields an answer sets: the pinned intent, and the slots when it gave them."""
+    memory: MetaUpdate = {"expect": answer.expect}
+    if answer.slots is not None:
+        memory["slots"] = answer.slots
+    return memory

@@ -1,0 +1,319 @@
+"""Customers and conversations in Redis: identities, history, meta, accept, lock.
+
+This module (with :mod:`bot.storage.codec`, :mod:`bot.storage.lock` and its Lua scripts in
+:mod:`bot.storage.scripts`), :mod:`bot.delivery.records`, :mod:`bot.desk.tickets`,
+:mod:`bot.delivery.outbox`, :mod:`bot.desk.queue` and :mod:`bot.pipeline.stream` own how
+omnibot's data is encoded in Redis (key names in :mod:`bot.storage.keys`); :mod:`bot.storage.hub`
+only listens to the events published here, and :mod:`omnibot.app` only creates the client.
+
+A customer has one conversation; its id is the customer id. Everything of a customer expires
+after ``retention_days`` without activity.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
+
+from bot.events import message_event, state_event
+from bot.models import (
+    PROFILE_FIELDS,
+    TRANSIENT_SLOTS,
+    Address,
+    Conversation,
+    Customer,
+    Message,
+    new_id,
+)
+from bot.storage.codec import (
+    ATTRIBUTE,
+    IP_FIELD,
+    MetaUpdate,
+    decode_conversation,
+    decode_customer,
+    encode_meta,
+)
+from bot.storage.keys import (
+    OUTBOX_DUE_KEY,
+    WORK_FIELD,
+    WORK_STREAM,
+    address_key,
+    conversation_key,
+    customer_key,
+    events_channel,
+    seen_key,
+)
+from bot.storage.lock import ConversationLock, LockLostError, held_lock, read_recent
+from bot.storage.scripts import ACCEPT, RECORD
+
+HISTORY_CAP = 500
+DEDUP_TTL_S = 24 * 3600  # the least a vendor's id is remembered (message ids: the retention)
+RATE_LIMIT = (30, 60)  # messages a customer may send, per this many seconds
+SEND_GRACE_S = 2.0  # a fresh outbound message is left this long to the process that stored it
+
+__all__ = ["Accepted", "MetaUpdate", "Store"]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What :meth:`Store.accept` did: the message's number; ``new`` is False for a repeat of a
+    message stored earlier and still unanswered (its work was queued again)."""
+
+    conversation_id: str
+    seq: int
+    new: bool = True
+
+
+ANSWERED, NEW, REPEATED, LIMITED, MOVED = 0, 1, 2, 3, 4  # the accept script's statuses
+MAX_MOVES = 3  # merged customers followed to their survivor
+
+
+class RateLimitedError(Exception):
+    """A customer sent more messages than the rate limit allows; nothing was stored."""
+
+    def __init__(self, address: Address, retry_after_s: int) -> None:
+        super().__init__(f"{address.channel} customer over the rate limit")
+        self.address = address
+        self.retry_after_s = retry_after_s
+
+
+def is_cluster(client: redis.Redis) -> bool:
+    """Whether ``client`` is redis-py's Redis Cluster client."""
+    return isinstance(client, RedisCluster)
+
+
+class Store:
+    """Async access to customers and conversations in Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        retention_days: int = 30,
+        rate_limit: tuple[int, int] = RATE_LIMIT,
+    ) -> None:
+        """``rate_limit``: (messages, seconds) a customer may send in one window."""
+        self._redis = client
+        self.ttl_s = max(1, int(retention_days * 86400))
+        # a vendor's message id is remembered as long as the data is kept: a captured signed
+        # webhook replayed a day later is still a repeat (an id costs ~100 bytes; a Twilio SID
+        # carries no time to judge its age by)
+        self.seen_ttl_s = max(DEDUP_TTL_S, self.ttl_s)
+        self._rate_limit = rate_limit
+        # on Redis Cluster the work stream and the outbox's index live in other slots than a
+        # conversation: they are written next to its scripts, not by them
+        self._cluster = is_cluster(client)
+
+    async def ping(self) -> bool:
+        """Whether Redis answers."""
+        return bool(await self._redis.ping())
+
+    # identities -------------------------------------------------------------------------
+
+    async def customer_for(self, address: Address) -> str | None:
+        """The customer id linked to ``address``, if any."""
+        # GETEX refreshes the link: an active customer never loses an address to retention.
+        value = await self._redis.getex(address_key(address), ex=self.ttl_s)
+        return None if value is None else str(value)
+
+    async def resolve(self, address: Address) -> str:
+        """The customer id of ``address``, creating the customer when it is new."""
+        existing = await self.customer_for(address)
+        if existing is not None:
+            return existing
+        cid = new_id()
+        if await self._redis.set(address_key(address), cid, nx=True, ex=self.ttl_s):
+            await self.link(cid, address)
+            return cid
+        raced = await self.customer_for(address)  # another process created it first
+        assert raced is not None
+        return raced
+
+    async def link(self, cid: str, address: Address) -> None:
+        """Attach ``address`` to customer ``cid`` (so both reach one conversation)."""
+        profile, addresses = customer_key(cid, "profile"), customer_key(cid, "addresses")
+        # not one transaction: the address key lives in another Redis Cluster slot; each step
+        # is idempotent, so a repeat after a failure completes the link
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(address_key(address), cid, ex=self.ttl_s)
+        pipe.hsetnx(profile, "created", str(time.time()))
+        pipe.sadd(addresses, f"{address.channel}:{address.id}")
+        pipe.expire(profile, self.ttl_s)
+        pipe.expire(addresses, self.ttl_s)
+        await pipe.execute()
+
+    async def unlink(self, cid: str, address: Address) -> None:
+        """Detach ``address`` from customer ``cid`` (its history stays with the customer)."""
+        if await self.customer_for(address) == cid:
+            await self._redis.delete(address_key(address))
+        await self._redis.srem(customer_key(cid, "addresses"), f"{address.channel}:{address.id}")
+
+    async def customer(self, cid: str) -> Customer:
+        """The customer's profile with every linked address."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(customer_key(cid, "profile"))
+        pipe.smembers(customer_key(cid, "addresses"))
+        profile, members = await pipe.execute()
+        return decode_customer(cid, profile, members)
+
+    async def seen_from(self, cid: str, ip: str) -> None:
+        """Note where the customer's web chat connects from (per-IP limits of what they ask)."""
+        await self._redis.hset(customer_key(cid, "profile"), IP_FIELD, ip)
+
+    async def remember(self, cid: str, facts: Mapping[str, str]) -> None:
+        """Keep ``facts`` on the customer's profile: its fields (name, e-mail, phone, language)
+        and, under their own names, any other attributes (slots an action set)."""
+        values: dict[str | bytes | bytearray | memoryview | int | float, str] = {
+            (name if name in PROFILE_FIELDS else ATTRIBUTE + name): value
+            for name, value in facts.items()
+            if name not in TRANSIENT_SLOTS and value
+        }
+        if not values:
+            return
+        key = customer_key(cid, "profile")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(key, mapping=values)
+        pipe.expire(key, self.ttl_s)
+        await pipe.execute()
+
+    # conversations ----------------------------------------------------------------------
+
+    async def accept(
+        self, cid: str, address: Address, dedup_id: str, message: Message, moves: int = 0
+    ) -> Accepted | None:
+        """Store a customer's message once per vendor id and queue the conversation's work.
+
+        The message is numbered (``seq``), the conversation's last address updated, the message
+        published to the conversation's listeners and a work entry added, in one atomic step.
+        None for a repeat of a message already answered; :class:`RateLimitedError` when the
+        customer sent more than the rate limit allows (nothing stored). A customer merged into
+        another has its messages stored with the survivor (``Accepted.conversation_id``).
+        """
+        body = json.dumps(message.to_dict())
+        keys = [
+            seen_key(cid, address.channel, dedup_id),
+            conversation_key(cid, "history"),
+            conversation_key(cid, "meta"),
+            customer_key(cid, "profile"),
+            customer_key(cid, "addresses"),
+            conversation_key(cid, "rate"),
+            customer_key(cid, "merged"),
+        ]
+        if not self._cluster:
+            keys.append(WORK_STREAM)
+        args: list[str | int] = [
+            self.seen_ttl_s,
+            body[1:],
+            HISTORY_CAP,
+            self.ttl_s,
+            events_channel(cid),
+            address.channel,
+            address.id,
+            cid,
+            *self._rate_limit,
+        ]
+        status, number = await self._redis.eval(ACCEPT, len(keys), *keys, *args)
+        if status == MOVED:  # merged meanwhile: stored with the survivor
+            if moves >= MAX_MOVES:
+                raise RuntimeError(f"customer {cid} was merged in a loop")
+            return await self.accept(str(number), address, dedup_id, message, moves + 1)
+        if status == ANSWERED:
+            return None
+        if status == LIMITED:
+            raise RateLimitedError(address, max(1, int(number)))
+        if self._cluster:
+            await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
+        return Accepted(cid, int(number), new=status == NEW)
+
+    def lock(
+        self, cid: str, ttl_s: float | None = None, wait_s: float | None = None
+    ) -> ConversationLock:
+        """The conversation's lock, shared by every process using this Redis.
+
+        ``async with store.lock(cid) as conversation`` holds it and reads the conversation (its
+        newest messages) in the same round trip; writes made meanwhile are fenced by it.
+        """
+        return ConversationLock(self._redis, cid, ttl_s, wait_s)
+
+    async def load(self, cid: str) -> Conversation:
+        """The conversation of customer ``cid`` with its whole history (a new one in state
+        ``bot`` when none exists). The hot path reads only the newest messages (:meth:`lock`,
+        :meth:`recent`)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(conversation_key(cid, "meta"))
+        pipe.lrange(conversation_key(cid, "history"), 0, -1)
+        pipe.hgetall(customer_key(cid, "profile"))
+        pipe.smembers(customer_key(cid, "addresses"))
+        meta, raw, profile, members = await pipe.execute()
+        return decode_conversation(cid, meta, raw, decode_customer(cid, profile, members))
+
+    async def recent(self, cid: str) -> Conversation:
+        """The conversation with its newest messages and every unanswered one."""
+        return await read_recent(self._redis, cid)
+
+    async def record(
+        self,
+        cid: str,
+        messages: Sequence[Message] = (),
+        meta: MetaUpdate | None = None,
+        outbound: Sequence[str] = (),
+    ) -> None:
+        """Atomically append ``messages``, apply ``meta``, queue ``outbound`` entries (for
+        :mod:`bot.delivery.outbox`) and publish the messages and state change as events.
+
+        Under the conversation's lock the write is fenced (:class:`LockLostError` when the
+        lock is no longer this task's), and a write that moves the ``answered`` cursor past the last
+        received message releases the lock in the same step.
+        """
+        lock = held_lock(cid)
+        fenced = lock is not None and not lock.released
+        encoded = [message.to_dict() for message in messages]
+        values, cleared = encode_meta(meta or {})
+        keys = [
+            conversation_key(cid, "history"),
+            conversation_key(cid, "meta"),
+            conversation_key(cid, "lock"),
+            conversation_key(cid, "outbox"),
+        ]
+        args: list[str | int] = [
+            lock.token if lock is not None and fenced else "",
+            "1" if fenced and meta and "answered" in meta else "0",
+            HISTORY_CAP,
+            self.ttl_s,
+            events_channel(cid),
+            len(encoded),
+            len(outbound),
+            len(values),
+            len(cleared),
+            state_event(meta["state"].value) if meta and "state" in meta else "",
+            encoded[0]["id"] if encoded else "",
+            *(json.dumps(item) for item in encoded),
+            *(message_event(item) for item in encoded),
+            *outbound,
+            *(part for pair in values.items() for part in pair),
+            *cleared,
+        ]
+        result = await self._write(cid, keys, args, bool(outbound))
+        if result == -1:
+            raise LockLostError(cid)
+        if result == 2 and lock is not None:
+            lock.released = True
+
+    async def _write(self, cid: str, keys: list[str], args: list[str | int], sends: bool) -> int:
+        if not sends:
+            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+        # the sender's index first: an index entry without outbound work is harmless, outbound
+        # work without an index entry would wait for the conversation's next message
+        due = {cid: time.time() + SEND_GRACE_S}
+        if self._cluster:
+            await self._redis.zadd(OUTBOX_DUE_KEY, due, nx=True)
+            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(OUTBOX_DUE_KEY, due, nx=True)
+        pipe.eval(RECORD, len(keys), *keys, *args)
+        _, result = await pipe.execute()
+        return int(result)

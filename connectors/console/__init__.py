@@ -1,0 +1,1 @@
+"""The local agent console (``/agent``) and the log desk beside it."""

@@ -1,0 +1,284 @@
+"""The agent console's JSON frames: parsing what the page sends, building what the server sends.
+
+Client frames name the conversation they act on, so one socket can switch between
+conversations; action frames also carry the agent's name, which the page keeps in
+``localStorage`` (the console has no accounts: the token admits the whole team).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, TypedDict
+
+from bot.desk.handoff import AgentOutcome
+from bot.models import MessageDict
+
+MAX_TEXT_CHARS = 4000  # a reply or a note; a web chat customer takes at most 2,000 (checked later)
+MAX_AGENT_CHARS = 64
+CONVERSATION_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: no trailing newline
+
+CLOSED_TEXT = "This conversation is closed (back with the bot): nothing reached the customer."
+OUTCOME_TEXTS: dict[tuple[str, AgentOutcome], str] = {
+    ("claim", AgentOutcome.DONE): "You claimed this conversation; the customer was told.",
+    ("claim", AgentOutcome.ALREADY_YOURS): "You have already claimed this conversation.",
+    ("claim", AgentOutcome.TAKEN): "{agent} has already claimed this conversation.",
+    ("reply", AgentOutcome.DONE): "Reply sent.",
+    ("note", AgentOutcome.DONE): "Internal note added (the customer does not see it).",
+    ("resolve", AgentOutcome.DONE): "Resolved: the conversation is back with the bot.",
+    ("back_to_bot", AgentOutcome.DONE): "The conversation is back with the bot.",
+}
+
+
+class FrameError(ValueError):
+    """A client frame the server refuses; ``code`` is the error frame's slug."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Action(StrEnum):
+    """What an agent can do to a conversation."""
+
+    CLAIM = "claim"
+    REPLY = "reply"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    BACK_TO_BOT = "back_to_bot"
+
+
+TEXT_ACTIONS = (Action.REPLY, Action.NOTE)
+
+# client -> server --------------------------------------------------------------------------
+
+
+class OpenClientFrame(TypedDict):
+    """Follow a conversation: its history now, its changes live."""
+
+    type: Literal["open"]
+    conversation: str
+
+
+class ActionClientFrame(TypedDict, total=False):
+    """Act on a conversation; ``text`` for ``reply`` and ``note`` only."""
+
+    type: Literal["claim", "reply", "note", "resolve", "back_to_bot"]
+    conversation: str
+    agent: str
+    text: str
+
+
+ClientFrame = OpenClientFrame | ActionClientFrame
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A parsed ``open`` frame."""
+
+    conversation: str
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A parsed action frame (``text`` is set for replies and notes)."""
+
+    action: Action
+    conversation: str
+    agent: str
+    text: str | None = None
+
+
+# server -> client --------------------------------------------------------------------------
+
+
+class TicketDict(TypedDict):
+    """One conversation as the list and the header show it.
+
+    ``customer`` is a short label; ``address`` is the customer's SMS number, and None on web
+    chat, whose address is the visitor's session token (it must never leave the server);
+    ``reaches`` names every channel a customer linked (an SMS one with its number).
+    """
+
+    conversation: str
+    customer: str
+    channel: str | None
+    address: str | None
+    reaches: list[str]
+    state: str
+    agent: str | None
+    reason: str | None
+    intent: str | None
+    confidence: float | None
+    escalated_at: float | None
+    last_message: str | None
+
+
+class ListFrame(TypedDict):
+    """The waiting and claimed conversations; ``now`` is the server's clock for wait times."""
+
+    type: Literal["list"]
+    now: float
+    conversations: list[TicketDict]
+
+
+class HistoryFrame(TypedDict):
+    """A followed conversation: its summary, whole history and internal notes."""
+
+    type: Literal["history"]
+    conversation: str
+    ticket: TicketDict
+    messages: list[MessageDict]
+    notes: list[MessageDict]
+
+
+class MessageFrame(TypedDict):
+    """A message appended to a followed conversation."""
+
+    type: Literal["message"]
+    conversation: str
+    message: MessageDict
+
+
+class StateFrame(TypedDict):
+    """A followed conversation's new state and agent."""
+
+    type: Literal["state"]
+    conversation: str
+    state: str
+    agent: str | None
+
+
+class NoteFrame(TypedDict):
+    """An internal note added to a followed conversation."""
+
+    type: Literal["note"]
+    conversation: str
+    note: MessageDict
+
+
+class OutcomeFrame(TypedDict):
+    """What an action did (``outcome`` is an :class:`AgentOutcome` value) in words."""
+
+    type: Literal["outcome"]
+    conversation: str
+    action: str
+    outcome: str
+    message: str
+
+
+class ErrorFrame(TypedDict):
+    """Why a client frame was refused."""
+
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+ServerFrame = (
+    ListFrame | HistoryFrame | MessageFrame | StateFrame | NoteFrame | OutcomeFrame | ErrorFrame
+)
+
+
+def parse_client_frame(raw: str) -> OpenRequest | ActionRequest:
+    """Validate one client text frame, raising :class:`FrameError` when it is refused."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise FrameError("invalid_json", "frames must be JSON objects") from None
+    if not isinstance(data, dict):
+        raise FrameError("invalid_json", "frames must be JSON objects")
+    kind = data.get("type")
+    if kind == "open":
+        return OpenRequest(_conversation(data.get("conversation")))
+    try:
+        action = Action(str(kind))
+    except ValueError:
+        raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}") from None
+    conversation = _conversation(data.get("conversation"))
+    text = _text(data.get("text")) if action in TEXT_ACTIONS else None
+    return ActionRequest(action, conversation, _agent(data.get("agent")), text)
+
+
+def _conversation(value: object) -> str:
+    if not isinstance(value, str) or not CONVERSATION_RE.fullmatch(value):
+        raise FrameError("invalid_conversation", "'conversation' must be a conversation id")
+    return value
+
+
+def _agent(value: object) -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise FrameError("missing_agent", "enter your name first: customers see it")
+    # Control and format characters could spoof other lines in transcripts and logs.
+    if len(name) > MAX_AGENT_CHARS or any(unicodedata.category(c)[0] == "C" for c in name):
+        raise FrameError("invalid_agent", f"a name is 1 to {MAX_AGENT_CHARS} printable characters")
+    return name
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FrameError("empty_text", "write something first")
+    if len(value) > MAX_TEXT_CHARS:
+        raise FrameError("text_too_long", f"a text holds at most {MAX_TEXT_CHARS:,} characters")
+    return value.strip()
+
+
+def list_frame(now: float, conversations: Sequence[TicketDict]) -> ListFrame:
+    """The frame listing the conversations with agents."""
+    return {"type": "list", "now": now, "conversations": list(conversations)}
+
+
+def history_frame(
+    summary: TicketDict, messages: Sequence[MessageDict], notes: Sequence[MessageDict]
+) -> HistoryFrame:
+    """The frame carrying a followed conversation as it is now."""
+    return {
+        "type": "history",
+        "conversation": summary["conversation"],
+        "ticket": summary,
+        "messages": list(messages),
+        "notes": list(notes),
+    }
+
+
+def message_frame(conversation: str, message: MessageDict) -> MessageFrame:
+    """A new message of a followed conversation."""
+    return {"type": "message", "conversation": conversation, "message": message}
+
+
+def state_frame(conversation: str, state: str, agent: str | None) -> StateFrame:
+    """A followed conversation's state change."""
+    return {"type": "state", "conversation": conversation, "state": state, "agent": agent}
+
+
+def note_frame(conversation: str, note: MessageDict) -> NoteFrame:
+    """A new internal note of a followed conversation."""
+    return {"type": "note", "conversation": conversation, "note": note}
+
+
+def outcome_frame(
+    request: ActionRequest, outcome: AgentOutcome, agent: str | None = None
+) -> OutcomeFrame:
+    """What an action did; ``agent`` names who holds the conversation (for TAKEN)."""
+    if outcome is AgentOutcome.CLOSED:
+        text = CLOSED_TEXT
+    else:
+        text = OUTCOME_TEXTS.get((request.action.value, outcome), outcome.value)
+    return {
+        "type": "outcome",
+        "conversation": request.conversation,
+        "action": request.action.value,
+        "outcome": outcome.value,
+        "message": text.format(agent=agent or "Another agent"),
+    }
+
+
+def error_frame(error: FrameError) -> ErrorFrame:
+    """The frame telling the page why its frame was refused."""
+    return {"type": "error", "code": error.code, "message": error.message}

@@ -1,0 +1,1 @@
+"""The agent desk in Slack: events through slack-bolt, tickets as threads, blocks and text."""

@@ -1,0 +1,324 @@
+"""Agents' actions from Slack: thread replies and buttons, to the core's hand-off.
+
+:class:`SlackEvents` mounts slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's
+aiohttp adapter (or, with an app-level token, on bolt's Socket Mode handler): bolt checks the
+signature and the timestamp, acknowledges within Slack's 3 seconds, and then runs the
+listeners, which translate a thread reply or a button click into a call of the hand-off. The
+tickets themselves are :class:`connectors.slack.desk.SlackDesk`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.desk.agent_text import is_note
+from bot.desk.handoff import AgentOutcome, Handoff
+from bot.desk.tickets import Tickets
+from bot.storage.store import Store
+from connectors.slack.text import mentioned_users, plain_text
+from connectors.webchat.frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
+
+EVENTS_PATH = "/slack/events"
+NAME_CACHE_S = 3600.0
+MAX_MENTIONS = 10  # users.info lookups for one reply; more mentions keep their ids
+# Slack sends UTF-8; a body declared in any other charset is not Slack's.
+CHARSETS = (None, "utf-8", "utf8", "us-ascii", "ascii")
+OBJECT_FIELDS = ("event", "container", "view")  # JSON objects in every payload Slack sends
+RECONNECT_FIRST_S = 1.0  # Socket Mode: the first wait after a failed connection, doubled after
+RECONNECT_MAX_S = 60.0
+CONNECT_TIMEOUT_S = 30.0
+CLOSED_TEXT = "This conversation is closed (back with the bot): your message reached nobody."
+TAKEN_TEXT = "{agent} has already claimed this conversation."
+NOT_OURS_TEXT = "This is not a ticket omnibot knows."
+TOO_LONG_TEXT = (
+    "Not sent: web chat messages hold at most {limit:,} characters (yours has "
+    "{length:,}). Please split it."
+)
+
+log = logging.getLogger(__name__)
+
+
+class SlackEvents:
+    """``POST /slack/events``: agents' thread replies and button clicks, through slack-bolt."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        signing_secret: str | None,
+        store: Store,
+        tickets: Tickets,
+        handoff: Handoff,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._tickets = tickets
+        self._handoff = handoff
+        self._names: dict[str, tuple[str, float]] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        # Socket Mode needs no signing secret (Slack's own WebSocket carries the events);
+        # over HTTP bolt verifies every request with it.
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=signing_secret is not None,
+            process_before_response=False,
+        )
+        self.app.event("message")(self._on_message)
+        self.app.action("omnibot_claim")(self._on_claim)
+        self.app.action("omnibot_resolve")(self._on_resolve)
+        self.app.action("omnibot_back_to_bot")(self._on_back_to_bot)
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """The Events API and interactivity endpoint."""
+        return [web.post(EVENTS_PATH, self.handle)]
+
+    async def connect(self, app_token: str) -> None:
+        """Receive events over Socket Mode (for a workspace omnibot is not public to).
+
+        Returns at once: the connection is made in the background and retried with backoff
+        while Slack cannot be reached, so a desk outage never holds up the customer channels.
+        """
+        socket_logger = logging.getLogger(f"{__name__}.socket")
+        socket_logger.addFilter(_no_traceback)
+        self._socket = AsyncSocketModeHandler(self.app, app_token, logger=socket_logger)
+        self._connecting = asyncio.create_task(self._keep_trying(self._socket), name="slack-socket")
+
+    async def _keep_trying(self, socket: AsyncSocketModeHandler) -> None:
+        """Connect over Socket Mode, retrying with backoff; one log line per failure."""
+        delay = RECONNECT_FIRST_S
+        while True:
+            try:
+                # asked here rather than by the SDK, which logs each failure once more
+                opened = await self._client.apps_connections_open(app_token=socket.app_token)
+                socket.client.wss_uri = str(opened["url"])
+                await asyncio.wait_for(socket.connect_async(), CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
+                log.warning(
+                    "cannot connect to Slack over Socket Mode (%s); retrying in %.0f s",
+                    _reason(error),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            log.info("connected to Slack over Socket Mode")
+            return
+
+    async def connected(self) -> bool:
+        """Whether events can reach omnibot: over HTTP always (Slack calls us); in Socket
+        Mode while the connection is up."""
+        if self._socket is None:
+            return True
+        return bool(await self._socket.client.is_connected())
+
+    async def close(self) -> None:
+        """Stop connecting, and close the Socket Mode connection, if one is open."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Hand the request to bolt (signature, ack, listeners) and its answer back.
+
+        Bolt parses the body before it checks the signature, and fails on anything but a JSON
+        object: such a body is refused here, as is one not in UTF-8 (Slack's only charset).
+        """
+        body = await _body_text(request)
+        _check_payload(body, request.content_type)
+        bolt_request = AsyncBoltRequest(
+            body=body,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        thread = event.get("thread_ts")
+        if event.get("subtype") or event.get("bot_id") or not thread or thread == event.get("ts"):
+            return  # edits, joins, bots (ourselves included), and messages outside threads
+        if not await self._tickets.first_time("slack", str(body.get("event_id", event["ts"]))):
+            return  # a retry of an event already handled
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+        ticket = f"{channel}:{thread}"
+        cid = await self._tickets.conversation_of_ticket(ticket)
+        raw = str(event.get("text", ""))
+        if cid is None or not raw.strip():
+            return  # not our thread
+        name = await self._name(user)
+        if is_note(raw):  # kept with the conversation (the console shows it too)
+            await self._handoff.note(cid, name, plain_text(raw, {}).strip())
+            return
+        text = (await self._plain(raw)).strip()
+        refusal = await self._refusal(cid, text)
+        outcome = (
+            None if refusal else await self._handoff.agent_reply(cid, name, text, ticket=ticket)
+        )
+        if outcome is AgentOutcome.CLOSED:
+            refusal = CLOSED_TEXT
+        if refusal:
+            await self._ephemeral(channel, user, refusal, thread)
+
+    async def _plain(self, raw: str) -> str:
+        """An agent's Slack text as the customer reads it: mentions by name, links spelled out."""
+        users = sorted(mentioned_users(raw))[:MAX_MENTIONS]
+        names = {user: await self._name(user) for user in users}
+        return plain_text(raw, names)
+
+    async def _refusal(self, cid: str, text: str) -> str | None:
+        """Why an agent's reply cannot go to the customer's channel as it is, if it cannot."""
+        address = (await self._store.load(cid)).last_address
+        if address is not None and address.channel == "webchat" and len(text) > WEBCHAT_MAX_CHARS:
+            return TOO_LONG_TEXT.format(limit=WEBCHAT_MAX_CHARS, length=len(text))
+        return None
+
+    async def _on_claim(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        found = await self._ticket_of(body)
+        if found is None:
+            return
+        cid, name, ticket = found
+        outcome = await self._handoff.claim(cid, name, ticket=ticket)
+        if outcome is AgentOutcome.TAKEN:
+            agent = (await self._store.load(cid)).agent or "Another agent"
+            await self._tell(body, TAKEN_TEXT.format(agent=agent))
+        elif outcome is AgentOutcome.CLOSED:
+            await self._tell(body, CLOSED_TEXT)
+
+    async def _on_resolve(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._back_to_bot(body, resolved=True)
+
+    async def _on_back_to_bot(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._back_to_bot(body, resolved=False)
+
+    async def _back_to_bot(self, body: dict[str, Any], resolved: bool) -> None:
+        found = await self._ticket_of(body)
+        if found is None:
+            return
+        cid, name, ticket = found
+        outcome = await self._handoff.back_to_bot(cid, name, resolved=resolved, ticket=ticket)
+        if outcome is AgentOutcome.CLOSED:
+            await self._tell(body, CLOSED_TEXT)
+
+    async def _ticket_of(self, body: dict[str, Any]) -> tuple[str, str, str] | None:
+        """The conversation a button belongs to, the clicking agent's name and the ticket, when
+        the button sits on one of our tickets."""
+        container = _object(body.get("container"))
+        ticket = f"{container.get('channel_id')}:{container.get('message_ts')}"
+        actions = body.get("actions")
+        action = _object(actions[0] if isinstance(actions, list) and actions else None)
+        cid = await self._tickets.conversation_of_ticket(ticket)
+        if cid is None or cid != str(action.get("value", "")):
+            await self._tell(body, NOT_OURS_TEXT)
+            return None
+        return cid, await self._name(_user_id(body)), ticket
+
+    async def _tell(self, body: dict[str, Any], text: str) -> None:
+        container = _object(body.get("container"))
+        await self._ephemeral(str(container.get("channel_id")), _user_id(body), text, None)
+
+    async def _ephemeral(self, channel: str, user: str, text: str, thread: str | None) -> None:
+        try:
+            await self._client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            log.warning("could not tell an agent in %s: %s", channel, text)
+
+    async def _name(self, user: str) -> str:
+        """The agent's Slack display name (cached), else their real name, else their id."""
+        cached = self._names.get(user)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            answer = await self._client.users_info(user=user)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            return cached[0] if cached else user
+        profile = (answer.get("user") or {}).get("profile") or {}
+        name = str(profile.get("display_name") or profile.get("real_name") or user)
+        self._names[user] = (name, time.monotonic() + NAME_CACHE_S)
+        return name
+
+
+# ---- what Slack sends -----------------------------------------------------------------------
+
+
+async def _body_text(request: web.Request) -> str:
+    """The request body as text: UTF-8, or a 415 (another charset) or a 400 (not UTF-8)."""
+    charset = request.charset.lower() if request.charset else None
+    if charset not in CHARSETS:
+        raise web.HTTPUnsupportedMediaType(text="Slack's requests are in UTF-8")
+    try:
+        return (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="the body is not UTF-8") from None
+
+
+def _check_payload(body: str, content_type: str) -> None:
+    """Refuse (400) a body bolt could not read as a JSON object: as bolt reads it, JSON or a
+    form whose ``payload`` field holds the JSON."""
+    if not body:
+        return  # bolt reads it as {}
+    try:
+        if content_type == "application/json" or body.startswith("{"):
+            payload: object = json.loads(body)
+        else:
+            form = dict(parse_qsl(body, keep_blank_values=True))
+            payload = json.loads(form["payload"]) if "payload" in form else form
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body is neither JSON nor a form") from None
+    if not isinstance(payload, dict) or not _well_formed(payload):
+        raise web.HTTPBadRequest(text="the payload is not a JSON object of Slack's shape")
+
+
+def _well_formed(payload: dict[str, Any]) -> bool:
+    """Whether the parts bolt's listener matchers index into have the shape they expect."""
+    if any(not isinstance(payload.get(name, {}), dict) for name in OBJECT_FIELDS):
+        return False
+    actions = payload.get("actions", [])
+    return isinstance(actions, list) and all(isinstance(action, dict) for action in actions)
+
+
+def _object(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a payload's odd shapes)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    return str(_object(body.get("user")).get("id", ""))
+
+
+def _reason(error: BaseException) -> str:
+    """A failure in a few words, for a one-line log."""
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error', 'an error')}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _no_traceback(record: logging.LogRecord) -> bool:
+    """Socket Mode's own retries log a whole traceback each time: keep its one line."""
+    record.exc_info = None
+    record.exc_text = None
+    return True

@@ -1,0 +1,1 @@
+"""SMS through Twilio: webhooks, sending, and SMS text rules."""

@@ -1,0 +1,5 @@
+"""``python -m omnibot`` is the ``omnibot`` command."""
+
+from omnibot.cli import main
+
+main()

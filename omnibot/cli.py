@@ -1,0 +1,370 @@
+"""The ``omnibot`` command: ``serve``, ``train``, ``eval`` and ``outbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import gc
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis.asyncio as redis
+from aiohttp import web
+
+from bot.contracts import Sender
+from bot.delivery.outbox import Outbox, Replay
+from bot.delivery.records import Deliveries
+from bot.storage.client import connect
+from bot.storage.embedded import EmbeddedRedis, running_url
+from bot.storage.store import Store
+from intents.build import ENCODERS, build_classifier
+from intents.catalogue import CatalogueError
+from intents.evaluate import EvalResult, evaluate, read_labelled_csv
+from intents.rasa_project import labelled_examples, load_project, report_lines
+from omnibot.app import build_intents, build_options, create_app, sms_sender
+from omnibot.logs import configure_logging
+from omnibot.settings import Settings, SettingsError
+from omnibot.workers import run_workers
+
+log = logging.getLogger("omnibot")
+
+# errors of binding HOST:PORT that mean "cannot listen there", not a bug
+LISTEN_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
+# Exit codes of ``omnibot outbox replay`` (2 stays argparse's and the settings' code).
+REPLAY_EXIT = {
+    Replay.SENT: 0,
+    Replay.NOT_FOUND: 1,
+    Replay.QUEUED: 3,
+    Replay.FAILED: 4,
+    Replay.SUPPRESSED: 5,
+    Replay.DEAD: 6,
+}
+REPLAY_TEXT = {
+    Replay.SENT: "{id}: sent",
+    Replay.NOT_FOUND: "no dead letter with id {id}",
+    Replay.QUEUED: "{id}: queued again, not sent yet (the channel asked to wait); "
+    "a running omnibot serve sends it on its next try",
+    Replay.FAILED: "{id}: failed: the channel refused it for good",
+    Replay.SUPPRESSED: "{id}: suppressed: the customer opted out of this channel",
+    Replay.DEAD: "{id}: failed again (or its channel is not configured here); "
+    "it is back in the dead-letter list",
+}
+DATA_DIR_EXPECTED = (
+    "a directory omnibot can create and write (a relative path starts at the current directory)"
+)
+
+
+class StartupError(Exception):
+    """The service cannot start for a reason outside the settings' syntax (e.g. a busy port)."""
+
+
+def serve(settings: Settings, reuse_port: bool = False) -> None:
+    """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers)."""
+    if not reuse_port:  # a busy port is reported now, not after a first start's training
+        check_listen(settings.host, settings.port)
+    if settings.workers > 1 and not reuse_port:
+        # trained (or loaded) once here, so the workers start from the cache, not N trainings
+        build_intents(settings).classifier.close()
+        run_workers(settings, settings.workers)
+        return
+    app = create_app(settings)
+    # The model leaves ~155k long-lived objects; a full collection over them stalled every
+    # request for 110-150 ms. Freezing them keeps them out of later collections.
+    gc.collect()
+    gc.freeze()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    log.info(
+        "omnibot is starting (data dir %s); open %s",
+        settings.data_dir.resolve(),
+        settings.public_url or f"http://{host}:{settings.port}/",
+    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=None,
+            reuse_port=reuse_port or None,
+        )
+    except OSError as error:
+        if error.errno not in LISTEN_ERRORS:
+            raise
+        raise StartupError(_listen_failure(settings.host, settings.port, error)) from None
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`StartupError` when ``host:port`` cannot be listened on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise StartupError(_listen_failure(host, port, error)) from None
+
+
+def _listen_failure(host: str, port: int, error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return f"cannot listen on HOST={host} PORT={port}: {reason}"
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create ``OMNIBOT_DATA_DIR`` if needed; a :class:`SettingsError` when it is unusable."""
+    with contextlib.suppress(OSError):  # the check below says what is wrong
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not (settings.data_dir.is_dir() and os.access(settings.data_dir, os.W_OK | os.X_OK)):
+        raise SettingsError("OMNIBOT_DATA_DIR", str(settings.data_dir), DATA_DIR_EXPECTED)
+
+
+def train(settings: Settings) -> None:
+    """Rebuild the cached intent model of the configured catalogue."""
+    start = time.perf_counter()
+    intents = build_intents(settings, rebuild=True, progress=True)
+    model = getattr(intents.classifier, "model", None)
+    print(
+        f"trained {settings.intents_path} in {time.perf_counter() - start:.1f} s "
+        f"(answer rule {getattr(model, 'rule', None)}); cache: {settings.cache_dir.resolve()}"
+    )
+
+
+def read_labelled(path: Path) -> tuple[list[str], list[str]]:
+    """Labelled examples from a ``text,category`` CSV, a Rasa NLU file or a Rasa project."""
+    if path.is_dir() or path.suffix in (".yml", ".yaml"):
+        return labelled_examples(path)
+    return read_labelled_csv(path)
+
+
+def run_eval(settings: Settings, args: argparse.Namespace) -> None:
+    """Train on TRAIN exactly as ``serve`` would, evaluate on TEST, print the numbers."""
+    texts, labels = read_labelled(Path(args.train))
+    test_texts, test_labels = read_labelled(Path(args.test))
+    start = time.perf_counter()
+    classifier = build_classifier(
+        texts, labels, settings.cache_dir, build_options(settings), rebuild=True, progress=True
+    )
+    trained = time.perf_counter() - start
+    result, predictions = evaluate(classifier, test_texts, test_labels, progress=True)
+    result = replace(result, train_seconds=round(trained, 1))
+    if args.report:
+        from intents.report import write_report  # matplotlib only for reports
+
+        for path in write_report(Path(args.report), test_texts, test_labels, predictions, result):
+            log.info("wrote %s", path)
+    print(json.dumps(result.to_dict()) if args.json else describe(result))
+
+
+def describe(result: EvalResult) -> str:
+    """The human-readable summary of an evaluation."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.2f} %"
+
+    return "\n".join(
+        [
+            f"test rows           {result.test_rows} ({result.in_scope_rows} of known intents, "
+            f"{result.oos_rows} oos)",
+            f"accuracy            {pct(result.accuracy)} (known intents' top intent, answered "
+            "or not)",
+            f"macro-F1            {pct(result.macro_f1)}",
+            f"in-scope accuracy   {pct(result.in_scope_accuracy)} (known intents answered "
+            "right; an escalation counts wrong)",
+            f"out-of-scope recall {pct(result.oos_recall)} (oos rows escalated)",
+            f"overall accuracy    {pct(result.overall_accuracy)} (every row; an escalated oos "
+            "row counts right)",
+            f"answered            {pct(result.answered_share)} (confidence >= "
+            f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
+            f"answer precision    {pct(result.answered_precision)}",
+            f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
+            f"training            {result.train_seconds} s (blend weights {result.blend_weights})",
+        ]
+    )
+
+
+@contextlib.asynccontextmanager
+async def cli_redis(settings: Settings) -> AsyncIterator[redis.Redis]:
+    """Redis for a command: ``REDIS_URL``, the running service's embedded server, or (when
+    the service is stopped) the embedded server started on its data for the command."""
+    url = settings.redis_url or running_url(settings.data_dir / "redis")
+    if url is not None and await _answers(url):
+        source = "REDIS_URL" if settings.redis_url else "the running service's embedded Redis"
+        _using(settings, f"{redacted(url)} ({source})")
+        client = connect(url, settings.redis_cluster)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
+    if settings.redis_url:
+        raise SystemExit("omnibot: the Redis at REDIS_URL does not answer")
+    ensure_data_dir(settings)
+    async with EmbeddedRedis(settings.data_dir / "redis") as embedded:
+        _using(settings, f"{redacted(embedded.url)} (embedded, started for this command)")
+        client = redis.Redis.from_url(embedded.url, decode_responses=True)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+
+def _using(settings: Settings, redis_text: str) -> None:
+    # stderr, so that --json output stays one object a line
+    data_dir = settings.data_dir.resolve()
+    print(f"omnibot: data dir {data_dir}; Redis {redis_text}", file=sys.stderr)
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+async def _answers(url: str) -> bool:
+    client = redis.Redis.from_url(url)
+    try:
+        return bool(await client.ping())
+    except (redis.ConnectionError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def outbox_command(settings: Settings, args: argparse.Namespace) -> None:
+    """``omnibot outbox list`` and ``omnibot outbox replay ID``."""
+    async with cli_redis(settings) as client:
+        deliveries = Deliveries(client, settings.retention_days)
+        if args.action == "list":
+            await list_dead_letters(deliveries, args.limit, args.json)
+            return
+        outcome = await replay(settings, client, deliveries, args.id)
+    text = REPLAY_TEXT[outcome].format(id=args.id)
+    if outcome in (Replay.SENT, Replay.QUEUED):
+        print(text)
+    else:
+        print(f"omnibot: {text}", file=sys.stderr)
+    if REPLAY_EXIT[outcome]:
+        raise SystemExit(REPLAY_EXIT[outcome])
+
+
+async def list_dead_letters(deliveries: Deliveries, limit: int, as_json: bool) -> None:
+    """Print the newest dead letters (one JSON object a line with ``as_json``)."""
+    entries = await deliveries.dead_letters(limit)
+    if not entries and not as_json:
+        print("no dead letters")
+    for entry in entries:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["failed_at"]))
+        print(
+            json.dumps(entry)
+            if as_json
+            else f"{entry['id']}  {stamp}  to {':'.join(entry['to'])}  {entry['error']}\n"
+            f"    {entry['message']['text'][:120]!r}"
+        )
+
+
+async def replay(
+    settings: Settings, client: redis.Redis, deliveries: Deliveries, message_id: str
+) -> Replay:
+    """Send a dead letter again with the configured senders."""
+    sms = sms_sender(settings) if settings.sms_enabled else None
+    senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
+    try:
+        return await Outbox(client, Store(client), deliveries, senders).replay(message_id)
+    finally:
+        if sms is not None:
+            await sms.close()
+
+
+def rasa_check(path: Path) -> None:
+    """Print what a Rasa project folder imports: intents, examples, what answers each, and
+    what is left out."""
+    catalogue, report = load_project(path)
+    print("\n".join(report_lines(catalogue, report)))
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    root = argparse.ArgumentParser(prog="omnibot", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serving = commands.add_parser(
+        "serve", help="run the HTTP service (settings from the environment)"
+    )
+    serving.add_argument(
+        "--workers", type=int, metavar="N", help="run N worker processes (overrides WORKERS)"
+    )
+    serving.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="bind with SO_REUSEPORT, as one of several workers (set by --workers)",
+    )
+    commands.add_parser("train", help="rebuild the cached intent model of INTENTS_PATH")
+    evaluation = commands.add_parser("eval", help="train on TRAIN, evaluate on TEST")
+    evaluation.add_argument(
+        "train", help="CSV with header text,category, a Rasa NLU file or a Rasa project folder"
+    )
+    evaluation.add_argument("test", help="CSV with header text,category or a Rasa NLU file")
+    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluation.add_argument(
+        "--report", metavar="DIR", help="also write plots and misclassified rows to DIR"
+    )
+    evaluation.add_argument(
+        "--encoder", choices=ENCODERS, help="override ENCODER for this evaluation"
+    )
+    commands.add_parser(
+        "rasa-check", help="what a Rasa project folder imports, and what escalates"
+    ).add_argument("path", type=Path, help="the Rasa 3 project folder (domain.yml, data/)")
+    outbox = commands.add_parser("outbox", help="undeliverable messages: list, replay")
+    actions = outbox.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="the newest dead letters")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    actions.add_parser("replay", help="send a dead letter again").add_argument(
+        "id", help="the message id shown by 'omnibot outbox list'"
+    )
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``omnibot`` console script."""
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"omnibot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if getattr(args, "encoder", None):
+        settings = replace(settings, encoder=args.encoder)
+    configure_logging(settings.log_level, settings.log_vendor_debug)
+    try:
+        if args.command in ("serve", "train", "eval"):  # they write the model cache there
+            ensure_data_dir(settings)
+        if args.command == "serve":
+            if args.workers is not None:
+                settings = replace(settings, workers=max(1, args.workers))
+            serve(settings, args.reuse_port)
+        elif args.command == "train":
+            train(settings)
+        elif args.command == "outbox":
+            asyncio.run(outbox_command(settings, args))
+        elif args.command == "rasa-check":
+            rasa_check(args.path)
+        else:
+            run_eval(settings, args)
+    except (SettingsError, CatalogueError, StartupError) as error:  # cannot start
+        print(f"omnibot: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,225 @@
+"""The hand-off state machine on a real Redis: bot -> waiting -> agent -> bot."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.contracts import TicketStatus
+from bot.delivery.outbox import UNDELIVERED_TEXT
+from bot.delivery.records import Deliveries
+from bot.desk.handoff import (
+    AWAY_TEXT,
+    BACK_TO_BOT_TEXT,
+    JOINED_TEXT,
+    NOTICE_EVERY_S,
+    QUEUED_TEXT,
+    RESOLVED_TEXT,
+    TYPICAL_WAIT_TEXT,
+    WAITING_TEXT,
+    AgentOutcome,
+    Handoff,
+)
+from bot.desk.hours import AgentHours
+from bot.desk.queue import DeskQueue
+from bot.desk.tickets import Tickets
+from bot.models import Address, Message, Role, State
+from bot.storage.store import Store
+from tests.support.fakes import FlakyDesk, RecordingConnector, SettledOutbox
+
+BOB = Address("test", "bob")
+
+
+async def waiting_conversation(store: Store, handoff: Handoff) -> str:
+    cid = await store.resolve(BOB)
+    question = Message(role=Role.CUSTOMER, text="my parcel is lost")
+    await store.record(cid, (question,), {"last_address": BOB})
+    await handoff.escalate(await store.load(cid), "lost parcel")
+    return cid
+
+
+@pytest.fixture
+def connector() -> RecordingConnector:
+    return RecordingConnector()
+
+
+@pytest.fixture
+def desk() -> FlakyDesk:
+    return FlakyDesk()
+
+
+@pytest.fixture
+def queue(
+    redis_client: aioredis.Redis,
+    store: Store,
+    tickets: Tickets,
+    deliveries: Deliveries,
+    desk: FlakyDesk,
+) -> DeskQueue:
+    return DeskQueue(redis_client, store, tickets, desk, deliveries)
+
+
+@pytest.fixture
+def handoff(
+    redis_client: aioredis.Redis,
+    store: Store,
+    tickets: Tickets,
+    deliveries: Deliveries,
+    queue: DeskQueue,
+    connector: RecordingConnector,
+) -> Handoff:
+    return Handoff(
+        store,
+        tickets,
+        queue,
+        SettledOutbox(redis_client, store, deliveries, {"test": connector}, desk=queue),
+    )
+
+
+async def test_claim_reply_and_resolve(
+    store: Store, tickets: Tickets, handoff: Handoff, desk: FlakyDesk, connector: RecordingConnector
+) -> None:
+    cid = await waiting_conversation(store, handoff)
+    ticket = (await store.load(cid)).ticket
+    assert ticket is not None
+    assert await tickets.conversation_of_ticket(ticket) == cid
+    assert [c for c, _ in await tickets.open_conversations()] == [cid]
+    assert await handoff.claim(cid, "Dana") is AgentOutcome.DONE
+    assert (await store.load(cid)).state is State.AGENT
+    assert await handoff.claim(cid, "Dana") is AgentOutcome.ALREADY_YOURS
+    assert await handoff.claim(cid, "Sam") is AgentOutcome.TAKEN
+    assert await handoff.agent_reply(cid, "Dana", "Found it, it arrives tomorrow.") is (
+        AgentOutcome.DONE
+    )
+    assert await handoff.back_to_bot(cid, "Dana", resolved=True) is AgentOutcome.DONE
+    assert await handoff.agent_reply(cid, "Dana", "one more thing") is AgentOutcome.CLOSED
+    assert await handoff.claim(cid, "Sam") is AgentOutcome.CLOSED
+    conversation = await store.load(cid)
+    assert conversation.state is State.BOT
+    assert (conversation.ticket, conversation.previous_ticket) == (None, ticket)
+    assert conversation.escalation is None
+    assert await tickets.open_conversations() == []
+    assert [(c.status, c.agent) for c in desk.changes[ticket]] == [
+        (TicketStatus.CLAIMED, "Dana"),
+        (TicketStatus.RESOLVED, "Dana"),
+    ]
+    assert [(m.role, m.text, m.author) for m in conversation.messages[2:]] == [
+        (Role.SYSTEM, JOINED_TEXT.format(agent="Dana"), None),
+        (Role.AGENT, "Found it, it arrives tomorrow.", "Dana"),
+        (Role.SYSTEM, RESOLVED_TEXT.format(agent="Dana"), None),
+    ]
+    assert [m.text for _, m in connector.sent][-3:] == [m.text for m in conversation.messages[2:]]
+    assert {to for to, _ in connector.sent} == {BOB}
+
+
+async def test_an_agent_replying_while_waiting_claims_first(store: Store, handoff: Handoff) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await handoff.agent_reply(cid, "Sam", "Hi, Sam here.")
+    conversation = await store.load(cid)
+    assert conversation.state is State.AGENT
+    assert conversation.agent == "Sam"
+    assert [m.role for m in conversation.messages[-2:]] == [Role.SYSTEM, Role.AGENT]
+
+
+async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(
+    store: Store, handoff: Handoff
+) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await handoff.back_to_bot(cid)
+    await handoff.back_to_bot(cid)
+    texts = [m.text for m in (await store.load(cid)).messages]
+    assert texts.count(BACK_TO_BOT_TEXT) == 1
+
+
+async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
+    store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk
+) -> None:
+    desk.down = True
+    cid = await waiting_conversation(store, handoff)
+    conversation = await store.load(cid)
+    assert conversation.state is State.WAITING
+    assert conversation.ticket is None
+    for text in ("anyone?", "hello??"):
+        message = Message(role=Role.CUSTOMER, text=text)
+        await store.record(cid, (message,))
+        await handoff.to_agents(await store.load(cid), message, None)
+    assert desk.tickets == {}
+    desk.down = False
+    assert await queue.drain(cid) is False  # backing off after the failures
+    queue._retry_at.clear()  # the sweeper's next round, without waiting for it
+    assert await queue.drain(cid) is True
+    ticket = (await store.load(cid)).ticket
+    assert ticket is not None
+    texts = [m.text for m in desk.tickets[ticket]]
+    # the ticket opened with the transcript so far; the queued posts are in it, once
+    assert texts == ["my parcel is lost", texts[1], "anyone?", "hello??"]
+    desk.down = True
+    await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"), None)
+    desk.down = False
+    queue._retry_at.clear()
+    assert await queue.drain(cid) is True
+    assert desk.tickets[ticket][-1].text == "late"
+
+
+async def test_an_agent_is_told_when_the_customer_opted_out(
+    store: Store,
+    deliveries: Deliveries,
+    desk: FlakyDesk,
+    handoff: Handoff,
+    connector: RecordingConnector,
+) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await deliveries.opt_out(BOB)
+    await handoff.agent_reply(cid, "Dana", "Are you still there?")
+    assert "Are you still there?" not in [m.text for _, m in connector.sent]
+    ticket = (await store.load(cid)).ticket
+    assert ticket is not None
+    notice = desk.tickets[ticket][-1]
+    assert notice.role is Role.SYSTEM
+    assert notice.text.startswith(UNDELIVERED_TEXT.split("(", 1)[0])
+    assert "opted out" in notice.text
+
+
+async def customer_writes(store: Store, handoff: Handoff, cid: str, text: str) -> None:
+    message = Message(role=Role.CUSTOMER, text=text)
+    await store.record(cid, (message,))
+    await handoff.to_agents(await store.load(cid), message, None)
+
+
+async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
+    store: Store, tickets: Tickets, handoff: Handoff, connector: RecordingConnector
+) -> None:
+    cid = await waiting_conversation(store, handoff)
+    await customer_writes(store, handoff, cid, "hello?")
+    assert connector.sent[-1][1].text == WAITING_TEXT  # just told at the hand-off
+    await tickets.mark_claimed("someone-else", 240.0)  # a recent claim took 4 minutes
+    await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
+    await customer_writes(store, handoff, cid, "anyone there?")
+    assert connector.sent[-1][1].text == QUEUED_TEXT.format(
+        place=1, wait=TYPICAL_WAIT_TEXT.format(minutes=4, s="s")
+    )
+    await customer_writes(store, handoff, cid, "hello???")
+    assert len([m for _, m in connector.sent if m.text.startswith("Thanks")]) == 1
+
+
+async def test_outside_agent_hours_the_customer_is_told_when_and_where(
+    redis_client: aioredis.Redis,
+    store: Store,
+    tickets: Tickets,
+    queue: DeskQueue,
+    deliveries: Deliveries,
+    connector: RecordingConnector,
+) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%a")
+    hours = AgentHours.parse(f"{tomorrow} 09:00-10:00 UTC")
+    outbox = SettledOutbox(redis_client, store, deliveries, {"test": connector})
+    away = Handoff(store, tickets, queue, outbox, hours=hours)
+    cid = await waiting_conversation(store, away)
+    told = connector.sent[-1][1].text
+    assert told == AWAY_TEXT.format(where="here", when=hours.describe_opening(datetime.now(UTC)))
+    conversation = await store.load(cid)
+    assert conversation.state is State.WAITING
+    assert conversation.ticket is not None  # the ticket stays open for the morning

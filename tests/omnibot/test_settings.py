@@ -1,0 +1,107 @@
+"""Settings from the environment and a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intents.build import ENCODERS as BUILT_ENCODERS
+from omnibot.settings import DEFAULT_INTENTS_PATH, ENCODERS, Settings, SettingsError
+
+HOSTS = ["0.0.0.0", "::", "127.0.0.1", "localhost", "bot-1.shop.example"]  # noqa: S104
+
+
+def test_defaults_without_any_setting(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.redis_url is None
+    assert settings.port == 8080
+    assert settings.data_dir == Path("var")
+    assert settings.intents_path == DEFAULT_INTENTS_PATH
+    assert settings.webchat_allowed_origins == ()
+
+
+def test_environment_overrides_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=9000\nRETENTION_DAYS=7\nLOG_LEVEL=debug\n")
+    settings = Settings.from_env(
+        {
+            "PORT": "9100",
+            "WEBCHAT_ALLOWED_ORIGINS": "https://shop.example/, https://a.example",
+            "PUBLIC_URL": "https://bot.example/",
+        },
+        env_file=env_file,
+    )
+    assert settings.port == 9100
+    assert settings.retention_days == 7
+    assert settings.log_level == "DEBUG"
+    assert settings.public_url == "https://bot.example"
+    assert settings.webchat_allowed_origins == ("https://shop.example", "https://a.example")
+
+
+def test_env_example_lists_every_setting() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    names = {
+        line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line
+    }
+    fields = {name.upper() for name in Settings.__dataclass_fields__}
+    fields = (fields - {"DATA_DIR"}) | {"OMNIBOT_DATA_DIR"}
+    assert fields <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("RETENTION_DAYS", "x"),
+        ("RETENTION_DAYS", "0"),
+        ("TARGET_PRECISION", "1.5"),
+        ("LOG_LEVEL", "loud"),
+        ("PUBLIC_URL", "support.example.com"),
+        ("TWILIO_API_URL", "localhost:9000"),
+        ("ENCODER", "foo"),
+        ("HOST", "http://example.com"),
+        ("HOST", "localhost:8080"),
+        ("HOST", "my host"),
+        ("HOST", "-bad-.example"),
+        ("INTENTS_PATH", "missing.yml"),
+        ("INTENTS_PATH", "missing_rasa_project"),
+    ],
+)
+def test_a_value_that_does_not_parse_names_the_setting(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value}, env_file=tmp_path / "missing.env")
+    assert (caught.value.name, caught.value.value) == (name, value)
+    assert name in str(caught.value)
+
+
+def test_orders_path_and_sms_settings_come_from_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "ORDERS_PATH=/srv/orders.json\nTWILIO_AUTH_TOKEN=secret\nSMS_HELP_TEXT=Call us on 555\n"
+    )
+    settings = Settings.from_env({}, env_file=env_file)
+    assert settings.orders_path == Path("/srv/orders.json")
+    assert settings.sms_enabled
+    assert settings.sms_help_text == "Call us on 555"
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_hosts_that_can_be_listened_on_are_taken_as_they_are(tmp_path: Path, host: str) -> None:
+    settings = Settings.from_env({"HOST": host}, env_file=tmp_path / "missing.env")
+    assert settings.host == host
+
+
+def test_intents_path_may_be_a_rasa_project_folder(tmp_path: Path) -> None:
+    settings = Settings.from_env({"INTENTS_PATH": str(tmp_path)}, env_file=tmp_path / "x.env")
+    assert settings.intents_path == tmp_path
+
+
+def test_every_encoder_the_engine_builds_is_a_valid_setting(tmp_path: Path) -> None:
+    assert ENCODERS == BUILT_ENCODERS
+    for kind in ENCODERS:
+        settings = Settings.from_env({"ENCODER": kind}, env_file=tmp_path / "missing.env")
+        assert settings.encoder == kind
