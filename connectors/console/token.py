@@ -14,15 +14,24 @@ import os
 import secrets
 from pathlib import Path
 
-from omnibot.settings import MIN_SECRET_CHARS, SettingsError
-
 TOKEN_FILE = "agent_console_token"  # noqa: S105 - a file name, not a secret
 TOKEN_BYTES = 32  # 43 URL-safe characters
-MIN_TOKEN_CHARS = MIN_SECRET_CHARS  # as a configured AGENT_CONSOLE_TOKEN
+MIN_TOKEN_CHARS = 24  # long enough that guessing is hopeless (also for AGENT_CONSOLE_TOKEN)
 FILE_MODE = 0o600
 SETTING = "AGENT_CONSOLE_TOKEN"
 
 log = logging.getLogger(__name__)
+
+
+class TokenError(ValueError):
+    """A console token that cannot be used: the setting, what was found (never the secret itself)
+    and what is expected; the composition root reports it as a setting error."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"setting {name}={value!r} is not valid: expected {expected}")
+        self.name = name
+        self.value = value
+        self.expected = expected
 
 
 def console_token(configured: str | None, data_dir: Path, console_url: str) -> str:
@@ -48,9 +57,9 @@ def console_token(configured: str | None, data_dir: Path, console_url: str) -> s
 
 
 def check_token(token: str) -> None:
-    """Refuse a token too short to withstand guessing (:class:`SettingsError`)."""
+    """Refuse a token too short to withstand guessing (:class:`TokenError`)."""
     if len(token) < MIN_TOKEN_CHARS:
-        raise SettingsError(
+        raise TokenError(
             SETTING,
             f"<{len(token)} characters>",  # never echo a secret
             f"at least {MIN_TOKEN_CHARS} characters, e.g. from 'openssl rand -hex 24'",
@@ -65,7 +74,7 @@ def _read(path: Path) -> str | None:
     if path.stat().st_mode & 0o077:  # readable by others: tighten, the token is a password
         os.chmod(path, FILE_MODE)
     if len(token) < MIN_TOKEN_CHARS:
-        raise SettingsError(
+        raise TokenError(
             SETTING,
             f"<{len(token)} characters in {path}>",
             f"at least {MIN_TOKEN_CHARS} characters (delete the file for a new token)",
