@@ -35,7 +35,7 @@ from bot.storage.store import Store
 from bot.storage.supervisor import RedisSupervisor
 from connectors.console.console import AgentConsole
 from connectors.console.log_desk import LogDesk
-from connectors.console.token import console_token
+from connectors.console.token import TokenError, console_token
 from connectors.slack.desk import SlackDesk
 from connectors.slack.events import SlackEvents
 from connectors.sms.connector import CHANNEL as SMS_CHANNEL
@@ -198,8 +198,8 @@ def create_app(
     if services.slack_events is not None and settings.slack_signing_secret:
         app.router.add_routes(services.slack_events.routes())
     if console_served(settings):
-        app.router.add_routes(
-            AgentConsole(
+        try:
+            console = AgentConsole(
                 services.store,
                 services.hub,
                 services.handoff,
@@ -209,8 +209,10 @@ def create_app(
                 settings.public_url,
                 tickets=services.tickets,
                 client=client,
-            ).routes()
-        )
+            )
+        except TokenError as error:
+            raise SettingsError(error.name, error.value, error.expected) from None
+        app.router.add_routes(console.routes())
     app.on_shutdown.append(lambda app: services.webchat.close_all())
     app.cleanup_ctx.append(
         lambda app: lifecycle(services, client, supervisor, owns_intents=intents is None)
