@@ -166,7 +166,7 @@ class DeskQueue:
             # the ticket is headed by who the customer is and every address they use
             customer = await self._store.customer(cid)
             ticket = await self._desk.open_ticket(replace(conversation, customer=customer), reason)
-            await self._tickets.link_ticket(ticket, cid)
+            await self._tickets.bind_ticket(ticket, cid)
             await self._store.record(cid, meta={"ticket": ticket})
             shown = {message.id for message in conversation.messages}
             if shown:

@@ -41,7 +41,7 @@ class Tickets:
         """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
         return bool(await self._redis.set(once_key(source, event_id), "1", nx=True, ex=DEDUP_TTL_S))
 
-    async def link_ticket(self, ticket: str, cid: str) -> None:
+    async def bind_ticket(self, ticket: str, cid: str) -> None:
         """Remember which conversation a desk ticket belongs to."""
         await self._redis.set(ticket_key(ticket), cid, ex=self.ttl_s)
 
