@@ -11,8 +11,9 @@ from bot.pipeline.dispatcher import OPT_IN_TEXT
 from omnibot.app import Intents
 from tests.conftest import PUBLIC_URL
 from tests.support.polling import wait_until
-from tests.support.serve_process import Server, chat
+from tests.support.serve_process import Server
 from tests.support.twilio_fake import FakeTwilio, inbound_form, signature
+from tests.support.webchat_client import chat
 
 CUSTOMER = "+15557654321"
 

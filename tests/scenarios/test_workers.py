@@ -3,7 +3,6 @@ answers, a killed worker is replaced, SIGTERM stops everything."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import aiohttp
 
 from omnibot.app import Intents
-from tests.support.polling import wait_until
-from tests.support.serve_process import Server, chat, redis_port
+from tests.support.serve_process import Server, redis_port
+from tests.support.webchat_client import chat
 
 
 async def pids_seen(base: str, tries: int = 60) -> set[int]:
@@ -40,7 +39,8 @@ async def test_workers_share_one_port_and_one_redis(
         async def both_up() -> bool:
             return len(await pids_seen(server.base, 20)) == 2
 
-        await wait_until(both_up, 60, "both workers answering on the one port")
+        # the second worker loads its model: waited for while the process tree progresses
+        await server.wait_for(both_up, "both workers answering on the one port")
         workers = await pids_seen(server.base)
         assert len(workers) == 2
         assert server.process.pid not in workers
@@ -58,8 +58,8 @@ async def test_workers_share_one_port_and_one_redis(
             seen = await pids_seen(server.base, 20)
             return killed not in seen and len(seen) == 2
 
-        await wait_until(replaced, 30, "a new worker in place of the killed one")
+        await server.wait_for(replaced, "a new worker in place of the killed one")
         assert redis_port(data_dir) == port  # the same embedded Redis throughout
     finally:
-        stopped = await asyncio.to_thread(server.stop)
+        stopped = await server.stopped()
     assert stopped == 0
