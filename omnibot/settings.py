@@ -3,35 +3,42 @@
 Every part of omnibot reads its configuration from one :class:`Settings`; nothing else looks at
 the environment, so a value in ``.env`` always takes effect. A value that does not parse stops
 start-up with a :class:`SettingsError` naming the setting and the value.
+
+Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its
+environment variable, parser, default and what a valid value looks like. :meth:`Settings.from_env`
+is a loop over those declarations, and a test checks that the README's table and
+``.env.example`` list exactly them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, dataclass_transform
 
-import phonenumbers
 from dotenv import dotenv_values
 
 from bot.desk.hours import AgentHours
+from omnibot import setting_parsers as parse
 from omnibot.proxies import ForwardedHeader, Network
+from omnibot.setting_parsers import ENCODERS, LOG_LEVELS
+from omnibot.setting_parsers import MIN_SECRET_CHARS as MIN_SECRET_CHARS  # the console's rule too
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-ENCODERS = ("onnx-int8", "onnx", "torch")  # what intents.build.make_encoder builds
-HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-MIN_SECRET_CHARS = 24  # AGENT_CONSOLE_TOKEN: long enough that guessing is hopeless
 DEFAULT_SMS_HELP_TEXT = (
     "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
 )
+SPEC = "omnibot.setting"  # the key of a field's Setting in its metadata
+ANY_TEXT = "any text"  # what a plain text setting expects (it cannot be refused)
+URL = "an http(s):// URL"
+AT_LEAST_ONE = "a whole number >= 1"
+FLAG = "1/true/yes or 0/false/no"
+FRACTION = "a number from 0 to 1"
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class SettingsError(ValueError):
@@ -44,179 +51,167 @@ class SettingsError(ValueError):
         self.expected = expected
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """How one environment variable becomes one field of :class:`Settings`."""
 
+    env: str
+    parse: Callable[[str], T]
+    expected: str  # completes "expected …" in the error
+    secret: bool = False  # an error shows the value's length, never the value
 
-def _flag(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
-
-
-def _port(value: str) -> int:
-    port = int(value)
-    if not 0 <= port <= 65535:
-        raise ValueError(value)
-    return port
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
-def _fraction(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(value)
-    return number
-
-
-def _api_url(value: str) -> str:
-    if not value.endswith("/"):
-        raise ValueError(value)
-    return _url(value)
-
-
-def _routes(value: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for part in _split(value):
-        intent, _, channel = (piece.strip() for piece in part.partition("="))
-        if not intent or not channel:
-            raise ValueError(value)
-        pairs.append((intent, channel))
-    return tuple(pairs)
-
-
-def _log_level(value: str) -> str:
-    level = value.upper()
-    if level not in LOG_LEVELS:
-        raise ValueError(value)
-    return level
-
-
-def _secret(name: str, value: str | None) -> str | None:
-    """A token that must withstand guessing; the error never echoes it."""
-    if value is not None and len(value) < MIN_SECRET_CHARS:
-        raise SettingsError(
-            name, f"<{len(value)} characters>", f"at least {MIN_SECRET_CHARS} characters"
-        )
-    return value
-
-
-def _encoder(value: str) -> str:
-    if value not in ENCODERS:
-        raise ValueError(value)
-    return value
-
-
-def _host(value: str) -> str:
-    """An IP address or a DNS host name (no scheme, no port)."""
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(value)
-        return value
-    labels = value.removesuffix(".").split(".")
-    if len(value) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(value)
-    return value
-
-
-def _existing_path(value: str) -> Path:
-    path = Path(value)
-    if not path.exists():
-        raise ValueError(value)
-    return path
-
-
-def _countries(value: str) -> tuple[str, ...]:
-    """ISO 3166 region codes (``UK`` is ``GB``), or ``*`` for any country."""
-    codes = tuple(code.upper() for code in _split(value))
-    if not codes or any(c != "*" and c not in phonenumbers.SUPPORTED_REGIONS for c in codes):
-        raise ValueError(value)
-    return codes
-
-
-def _networks(value: str) -> tuple[Network, ...]:
-    """IP networks in CIDR form; a bare address is a network of one."""
-    return tuple(ipaddress.ip_network(part, strict=False) for part in _split(value))
-
-
-def _url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(value)
-    return value
-
-
-class _Source:
-    """The raw values, and typed getters that name the setting when a value does not parse."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
-
-    def get(self, name: str) -> str | None:
-        value = self._values.get(name, "").strip()
-        return value or None
-
-    def parse(self, name: str, convert: Callable[[str], T], default: T, expected: str) -> T:
-        raw = self.get(name)
-        if raw is None:
+    def read(self, values: Mapping[str, str], default: T) -> T:
+        """The parsed value, ``default`` when unset or empty; :class:`SettingsError` if refused."""
+        raw = values.get(self.env, "").strip()
+        if not raw:
             return default
         try:
-            return convert(raw)
+            return self.parse(raw)
         except ValueError:
-            raise SettingsError(name, raw, expected) from None
+            shown = f"<{len(raw)} characters>" if self.secret else raw
+            raise SettingsError(self.env, shown, self.expected) from None
 
 
-@dataclass(frozen=True)
+class Declared(NamedTuple):
+    """One declared setting: the field's name, how it is read, and its default."""
+
+    name: str
+    setting: Setting[Any]
+    default: Any
+
+
+def setting(
+    env: str, parser: Callable[[str], T], expected: str, *, default: T, secret: bool = False
+) -> T:
+    """A :class:`Settings` field read from ``env`` with ``parser`` (``default`` when unset)."""
+    return field(default=default, metadata={SPEC: Setting(env, parser, expected, secret)})
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(setting,))
+def _declared_by_setting(cls: type[C]) -> type[C]:
+    """A frozen dataclass; the marker tells type checkers and linters that :func:`setting`
+    declares a field (with the default given as ``default=``)."""
+    return dataclass(frozen=True)(cls)
+
+
+@_declared_by_setting
 class Settings:
-    """Every knob of the service; each one is documented in ``.env.example``."""
+    """Every knob of the service; each one is documented in ``.env.example`` and the README."""
 
-    redis_url: str | None = None
-    redis_cluster: bool = False
-    data_dir: Path = Path("var")
-    host: str = "127.0.0.1"
-    port: int = 8080
-    public_url: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_from_number: str | None = None
-    twilio_messaging_service_sid: str | None = None
-    twilio_api_url: str = "https://api.twilio.com"
-    sms_help_text: str = DEFAULT_SMS_HELP_TEXT
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_escalation_channel: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    slack_routes: tuple[tuple[str, str], ...] = ()
-    slack_app_token: str | None = None
-    agent_console_token: str | None = None
-    agent_hours: AgentHours | None = None
-    intents_path: Path = DEFAULT_INTENTS_PATH
-    confidence_threshold: float | None = None
-    target_precision: float = 0.98
-    encoder: str = "onnx-int8"
-    action_endpoint: str | None = None
-    orders_path: Path | None = None
-    webchat_allowed_origins: tuple[str, ...] = ()
-    retention_days: int = 30
-    processing_concurrency: int = 4
-    workers: int = 1
-    messages_per_minute: int = 30
-    sessions_per_minute: int = 60
-    sockets_per_address: int = 20
-    sms_codes_per_hour: int = 100
-    sms_codes_per_country_hour: int = 50
-    sms_allowed_countries: tuple[str, ...] = ()  # none: the country of TWILIO_FROM_NUMBER
-    trusted_proxies: tuple[Network, ...] = ()
-    trusted_proxy_header: ForwardedHeader = ForwardedHeader.X_FORWARDED_FOR
-    log_level: str = "INFO"
-    log_vendor_debug: bool = False
+    redis_url: str | None = setting("REDIS_URL", parse.text, ANY_TEXT, default=None)
+    redis_cluster: bool = setting("REDIS_CLUSTER", parse.flag, FLAG, default=False)
+    data_dir: Path = setting("OMNIBOT_DATA_DIR", Path, "a directory path", default=Path("var"))
+    host: str = setting(
+        "HOST", parse.host, "an IP address or host name, e.g. 0.0.0.0", default="127.0.0.1"
+    )
+    port: int = setting("PORT", parse.port, "a port number (0-65535)", default=8080)
+    public_url: str | None = setting("PUBLIC_URL", parse.base_url, URL, default=None)
+    twilio_account_sid: str | None = setting(
+        "TWILIO_ACCOUNT_SID", parse.text, ANY_TEXT, default=None
+    )
+    twilio_auth_token: str | None = setting("TWILIO_AUTH_TOKEN", parse.text, ANY_TEXT, default=None)
+    twilio_from_number: str | None = setting(
+        "TWILIO_FROM_NUMBER", parse.text, ANY_TEXT, default=None
+    )
+    twilio_messaging_service_sid: str | None = setting(
+        "TWILIO_MESSAGING_SERVICE_SID", parse.text, ANY_TEXT, default=None
+    )
+    twilio_api_url: str = setting(
+        "TWILIO_API_URL", parse.url, URL, default="https://api.twilio.com"
+    )
+    sms_help_text: str = setting(
+        "SMS_HELP_TEXT", parse.text, ANY_TEXT, default=DEFAULT_SMS_HELP_TEXT
+    )
+    slack_bot_token: str | None = setting("SLACK_BOT_TOKEN", parse.text, ANY_TEXT, default=None)
+    slack_signing_secret: str | None = setting(
+        "SLACK_SIGNING_SECRET", parse.text, ANY_TEXT, default=None
+    )
+    slack_escalation_channel: str | None = setting(
+        "SLACK_ESCALATION_CHANNEL", parse.text, ANY_TEXT, default=None
+    )
+    slack_api_url: str = setting(
+        "SLACK_API_URL", parse.api_url, f"{URL} ending in /api/", default="https://slack.com/api/"
+    )
+    slack_routes: tuple[tuple[str, str], ...] = setting(
+        "SLACK_ROUTES", parse.routes, "intent=CHANNEL pairs, comma-separated", default=()
+    )
+    slack_app_token: str | None = setting("SLACK_APP_TOKEN", parse.text, ANY_TEXT, default=None)
+    agent_console_token: str | None = setting(
+        "AGENT_CONSOLE_TOKEN",
+        parse.secret,
+        f"at least {MIN_SECRET_CHARS} characters",
+        default=None,
+        secret=True,
+    )
+    agent_hours: AgentHours | None = setting(
+        "AGENT_HOURS",
+        AgentHours.parse,
+        "days and hours with a time zone, e.g. 'Mon-Fri 09:00-18:00 Europe/Berlin'",
+        default=None,
+    )
+    intents_path: Path = setting(
+        "INTENTS_PATH",
+        parse.existing_path,
+        "an existing catalogue file (YAML) or Rasa project folder "
+        "(a relative path starts at the current directory)",
+        default=DEFAULT_INTENTS_PATH,
+    )
+    confidence_threshold: float | None = setting(
+        "CONFIDENCE_THRESHOLD", parse.fraction, FRACTION, default=None
+    )
+    target_precision: float = setting("TARGET_PRECISION", parse.fraction, FRACTION, default=0.98)
+    encoder: str = setting(
+        "ENCODER", parse.encoder, "one of " + ", ".join(ENCODERS), default="onnx-int8"
+    )
+    action_endpoint: str | None = setting("ACTION_ENDPOINT", parse.url, URL, default=None)
+    orders_path: Path | None = setting("ORDERS_PATH", Path, "a file path", default=None)
+    webchat_allowed_origins: tuple[str, ...] = setting(
+        "WEBCHAT_ALLOWED_ORIGINS", parse.split, "origins, comma-separated", default=()
+    )
+    retention_days: int = setting(
+        "RETENTION_DAYS", parse.positive_int, "a whole number of days >= 1", default=30
+    )
+    processing_concurrency: int = setting(
+        "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=4
+    )
+    workers: int = setting("WORKERS", parse.positive_int, AT_LEAST_ONE, default=1)
+    messages_per_minute: int = setting(
+        "MESSAGES_PER_MINUTE", parse.positive_int, AT_LEAST_ONE, default=30
+    )
+    sessions_per_minute: int = setting(
+        "SESSIONS_PER_MINUTE", parse.positive_int, AT_LEAST_ONE, default=60
+    )
+    sockets_per_address: int = setting(
+        "SOCKETS_PER_ADDRESS", parse.positive_int, AT_LEAST_ONE, default=20
+    )
+    sms_codes_per_hour: int = setting(
+        "SMS_CODES_PER_HOUR", parse.positive_int, AT_LEAST_ONE, default=100
+    )
+    sms_codes_per_country_hour: int = setting(
+        "SMS_CODES_PER_COUNTRY_HOUR", parse.positive_int, AT_LEAST_ONE, default=50
+    )
+    sms_allowed_countries: tuple[str, ...] = setting(
+        "SMS_ALLOWED_COUNTRIES",
+        parse.countries,
+        "ISO country codes, comma-separated (e.g. US,CA,GB; the UK is GB), or * for any",
+        default=(),  # none: the country of TWILIO_FROM_NUMBER
+    )
+    trusted_proxies: tuple[Network, ...] = setting(
+        "TRUSTED_PROXIES",
+        parse.networks,
+        "IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8,::1)",
+        default=(),
+    )
+    trusted_proxy_header: ForwardedHeader = setting(
+        "TRUSTED_PROXY_HEADER",
+        parse.forwarded_header,
+        "X-Forwarded-For or Forwarded",
+        default=ForwardedHeader.X_FORWARDED_FOR,
+    )
+    log_level: str = setting(
+        "LOG_LEVEL", parse.log_level, "one of " + ", ".join(LOG_LEVELS), default="INFO"
+    )
+    log_vendor_debug: bool = setting("LOG_VENDOR_DEBUG", parse.flag, FLAG, default=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -248,130 +243,9 @@ class Settings:
         if env_file is not None and Path(env_file).is_file():
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        source, default = _Source(values), cls()
-        path = source.get
-        return cls(
-            redis_url=path("REDIS_URL"),
-            redis_cluster=source.parse("REDIS_CLUSTER", _flag, False, "1/true/yes or 0/false/no"),
-            data_dir=Path(path("OMNIBOT_DATA_DIR") or default.data_dir),
-            host=source.parse(
-                "HOST", _host, default.host, "an IP address or host name, e.g. 0.0.0.0"
-            ),
-            port=source.parse("PORT", _port, default.port, "a port number (0-65535)"),
-            public_url=source.parse("PUBLIC_URL", _url, "", "an http(s):// URL").rstrip("/")
-            or None,
-            twilio_account_sid=path("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=path("TWILIO_AUTH_TOKEN"),
-            twilio_from_number=path("TWILIO_FROM_NUMBER"),
-            twilio_messaging_service_sid=path("TWILIO_MESSAGING_SERVICE_SID"),
-            twilio_api_url=source.parse(
-                "TWILIO_API_URL", _url, default.twilio_api_url, "an http(s):// URL"
-            ),
-            sms_help_text=path("SMS_HELP_TEXT") or default.sms_help_text,
-            slack_bot_token=path("SLACK_BOT_TOKEN"),
-            slack_signing_secret=path("SLACK_SIGNING_SECRET"),
-            slack_escalation_channel=path("SLACK_ESCALATION_CHANNEL"),
-            slack_api_url=source.parse(
-                "SLACK_API_URL",
-                _api_url,
-                default.slack_api_url,
-                "an http(s):// URL ending in /api/",
-            ),
-            slack_app_token=path("SLACK_APP_TOKEN"),
-            slack_routes=source.parse(
-                "SLACK_ROUTES", _routes, (), "intent=CHANNEL pairs, comma-separated"
-            ),
-            agent_console_token=_secret("AGENT_CONSOLE_TOKEN", path("AGENT_CONSOLE_TOKEN")),
-            agent_hours=source.parse(
-                "AGENT_HOURS",
-                AgentHours.parse,
-                None,
-                "days and hours with a time zone, e.g. 'Mon-Fri 09:00-18:00 Europe/Berlin'",
-            ),
-            intents_path=source.parse(
-                "INTENTS_PATH",
-                _existing_path,
-                default.intents_path,
-                "an existing catalogue file (YAML) or Rasa project folder "
-                "(a relative path starts at the current directory)",
-            ),
-            confidence_threshold=source.parse(
-                "CONFIDENCE_THRESHOLD", _fraction, None, "a number from 0 to 1"
-            ),
-            target_precision=source.parse(
-                "TARGET_PRECISION", _fraction, default.target_precision, "a number from 0 to 1"
-            ),
-            encoder=source.parse(
-                "ENCODER", _encoder, default.encoder, "one of " + ", ".join(ENCODERS)
-            ),
-            action_endpoint=source.parse("ACTION_ENDPOINT", _url, None, "an http(s):// URL"),
-            orders_path=source.parse("ORDERS_PATH", Path, None, "a file path"),
-            webchat_allowed_origins=_split(path("WEBCHAT_ALLOWED_ORIGINS") or ""),
-            retention_days=source.parse(
-                "RETENTION_DAYS",
-                _positive_int,
-                default.retention_days,
-                "a whole number of days >= 1",
-            ),
-            processing_concurrency=source.parse(
-                "PROCESSING_CONCURRENCY",
-                _positive_int,
-                default.processing_concurrency,
-                "a whole number >= 1",
-            ),
-            messages_per_minute=source.parse(
-                "MESSAGES_PER_MINUTE",
-                _positive_int,
-                default.messages_per_minute,
-                "a whole number >= 1",
-            ),
-            sessions_per_minute=source.parse(
-                "SESSIONS_PER_MINUTE",
-                _positive_int,
-                default.sessions_per_minute,
-                "a whole number >= 1",
-            ),
-            sockets_per_address=source.parse(
-                "SOCKETS_PER_ADDRESS",
-                _positive_int,
-                default.sockets_per_address,
-                "a whole number >= 1",
-            ),
-            sms_codes_per_hour=source.parse(
-                "SMS_CODES_PER_HOUR",
-                _positive_int,
-                default.sms_codes_per_hour,
-                "a whole number >= 1",
-            ),
-            sms_codes_per_country_hour=source.parse(
-                "SMS_CODES_PER_COUNTRY_HOUR",
-                _positive_int,
-                default.sms_codes_per_country_hour,
-                "a whole number >= 1",
-            ),
-            sms_allowed_countries=source.parse(
-                "SMS_ALLOWED_COUNTRIES",
-                _countries,
-                (),
-                "ISO country codes, comma-separated (e.g. US,CA,GB; the UK is GB), or * for any",
-            ),
-            trusted_proxies=source.parse(
-                "TRUSTED_PROXIES",
-                _networks,
-                (),
-                "IP addresses or CIDR networks, comma-separated (e.g. 10.0.0.0/8,::1)",
-            ),
-            trusted_proxy_header=source.parse(
-                "TRUSTED_PROXY_HEADER",
-                lambda raw: ForwardedHeader(raw.lower()),
-                default.trusted_proxy_header,
-                "X-Forwarded-For or Forwarded",
-            ),
-            workers=source.parse("WORKERS", _positive_int, default.workers, "a whole number >= 1"),
-            log_level=source.parse(
-                "LOG_LEVEL", _log_level, default.log_level, "one of " + ", ".join(LOG_LEVELS)
-            ),
-            log_vendor_debug=source.parse(
-                "LOG_VENDOR_DEBUG", _flag, False, "1/true/yes or 0/false/no"
-            ),
-        )
+        return cls(**{name: spec.read(values, default) for name, spec, default in declared()})
+
+
+def declared() -> tuple[Declared, ...]:
+    """Every setting of :class:`Settings`, in declaration order."""
+    return tuple(Declared(f.name, f.metadata[SPEC], f.default) for f in fields(Settings))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from intents.build import ENCODERS as BUILT_ENCODERS
-from omnibot.settings import DEFAULT_INTENTS_PATH, ENCODERS, Settings, SettingsError
+from omnibot.setting_parsers import ENCODERS
+from omnibot.settings import DEFAULT_INTENTS_PATH, Settings, SettingsError, declared
 
 HOSTS = ["0.0.0.0", "::", "127.0.0.1", "localhost", "bot-1.shop.example"]  # noqa: S104
 
@@ -39,14 +41,34 @@ def test_environment_overrides_the_env_file(tmp_path: Path) -> None:
     assert settings.webchat_allowed_origins == ("https://shop.example", "https://a.example")
 
 
-def test_env_example_lists_every_setting() -> None:
-    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
-    names = {
-        line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line
-    }
-    fields = {name.upper() for name in Settings.__dataclass_fields__}
-    fields = (fields - {"DATA_DIR"}) | {"OMNIBOT_DATA_DIR"}
-    assert fields <= names
+def test_every_field_is_declared_once_with_its_own_variable() -> None:
+    items = declared()
+    assert [item.name for item in items] == [f.name for f in fields(Settings)]
+    names = [item.setting.env for item in items]
+    assert len(names) == len(set(names))
+    assert Settings() == Settings(**{item.name: item.default for item in items})
+
+
+def test_an_unset_or_empty_value_is_the_default(tmp_path: Path) -> None:
+    environ = {item.setting.env: " " for item in declared()}
+    assert Settings.from_env(environ, env_file=tmp_path / "missing.env") == Settings()
+
+
+def test_the_error_says_what_the_declaration_expects(tmp_path: Path) -> None:
+    port = next(item.setting for item in declared() if item.name == "port")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"PORT": " 99999 "}, env_file=tmp_path / "missing.env")
+    assert (caught.value.value, caught.value.expected) == ("99999", port.expected)
+    assert str(caught.value) == (
+        "setting PORT='99999' is not valid: expected a port number (0-65535)"
+    )
+
+
+def test_a_secret_is_never_echoed(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"AGENT_CONSOLE_TOKEN": "hunter2"}, env_file=tmp_path / "missing.env")
+    assert caught.value.value == "<7 characters>"
+    assert "hunter2" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
