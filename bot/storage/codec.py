@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import TypedDict
 
+from bot.events import message_event
 from bot.models import (
     PROFILE_FIELDS,
     Address,
@@ -14,11 +15,21 @@ from bot.models import (
     Customer,
     Escalation,
     Message,
+    MessageDict,
+    Role,
     State,
 )
 
 ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 IP_FIELD = "ip"
+# A customer's message is numbered inside the accept script (bot/storage/scripts.py ACCEPT,
+# ``numbered_head .. seq .. numbered_tail``), so its stored JSON starts with its number: this
+# module owns that byte format, both the parts the script joins (:func:`numbered_parts`) and
+# the test for a message's number (:func:`has_number`). Stored data keeps this exact prefix.
+NUMBERED_HEAD = '{"seq": '
+_SAMPLE: MessageDict = {"id": "", "role": Role.BOT.value, "text": "", "ts": 0.0}
+# a message event around a message's JSON (bot.events owns the event's format)
+EVENT_HEAD, _, EVENT_TAIL = message_event(_SAMPLE).partition(json.dumps(_SAMPLE))
 
 
 class MetaUpdate(TypedDict, total=False):
@@ -56,6 +67,17 @@ def encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
         {k: v for k, v in values.items() if v is not None},
         [k for k, v in values.items() if v is None],
     )
+
+
+def numbered_parts(message: Message) -> tuple[str, str]:
+    """The two parts of ``message``'s stored JSON the accept script puts its number between."""
+    assert message.seq is None, "the accept script numbers a message"
+    return NUMBERED_HEAD, ", " + json.dumps(message.to_dict())[1:]
+
+
+def has_number(item: str, seq: int) -> bool:
+    """Whether ``item``, a message's stored JSON, is the message numbered ``seq``."""
+    return item.startswith(f"{NUMBERED_HEAD}{seq},")
 
 
 def decode_customer(cid: str, profile: Mapping[str, str], members: Iterable[str]) -> Customer:
@@ -106,5 +128,4 @@ def covers_pending(meta: Mapping[str, str], raw: Sequence[str], complete: bool) 
     answered, received = int(meta.get("answered", 0)), int(meta.get("received", 0))
     if complete or received <= answered:
         return True
-    first = f'"seq": {answered + 1},'
-    return any(item.startswith("{" + first) for item in raw)
+    return any(has_number(item, answered + 1) for item in raw)

@@ -13,11 +13,13 @@ import contextlib
 import random
 import time
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 
 from bot.models import Conversation
 from bot.storage.codec import covers_pending, decode_conversation, decode_customer
@@ -46,6 +48,19 @@ class LockLostError(Exception):
     def __init__(self, cid: str) -> None:
         super().__init__(f"the lock of conversation {cid} was lost")
         self.conversation_id = cid
+
+
+@dataclass(frozen=True)
+class LockScripts:
+    """The lock's scripts, registered once per client (every lock of a store shares them)."""
+
+    release: AsyncScript
+    extend: AsyncScript
+
+    @classmethod
+    def register(cls, client: redis.Redis) -> LockScripts:
+        """The scripts registered with ``client``."""
+        return cls(client.register_script(RELEASE), client.register_script(EXTEND))
 
 
 def held_lock(cid: str) -> ConversationLock | None:
@@ -87,10 +102,12 @@ class ConversationLock:
         self,
         client: redis.Redis,
         cid: str,
+        scripts: LockScripts,
         ttl_s: float | None = None,
         wait_s: float | None = None,
     ) -> None:
         self._redis = client
+        self._scripts = scripts
         self.cid = cid
         # unique, not secret: no system call (os.urandom) on the hot path
         self.token = f"{random.getrandbits(96):024x}"
@@ -134,11 +151,11 @@ class ConversationLock:
         if not self.released:
             self.released = True
             with contextlib.suppress(redis.RedisError):
-                await self._redis.eval(RELEASE, 1, conversation_key(self.cid, "lock"), self.token)
+                await self._scripts.release([conversation_key(self.cid, "lock")], [self.token])
 
     async def extend(self) -> bool:
         """Renew the lock's TTL; False when it is no longer this holder's."""
         if self.released:
             return False
         key = conversation_key(self.cid, "lock")
-        return bool(await self._redis.eval(EXTEND, 1, key, self.token, self._ttl_ms))
+        return bool(await self._scripts.extend([key], [self.token, self._ttl_ms]))

@@ -3,110 +3,133 @@
 A script is one round trip and runs atomically, so a message is stored with its dedup marker,
 number and work entry, or not at all; and an answer is stored with its cursor, its outbound
 copies and the lock's release, or not at all.
+
+Each script names its KEYS and ARGV at the top, in the order the caller passes them; the body
+uses only those names. Callers run them as registered scripts (``client.register_script``:
+EVALSHA, the script's text is sent only when the server does not know it yet). A script builds
+no JSON of its own: the parts of a stored message and of its event come from the caller
+(:mod:`bot.storage.codec` owns that format).
 """
 
 from __future__ import annotations
 
-# KEYS: seen, history, meta, profile, addresses, rate, merged[, work stream]. ARGV: dedup ttl, the
-# message's JSON without its opening brace, history cap, retention ttl, events channel, last
-# channel, last id, conversation id, messages allowed per rate window, the window in seconds.
 # Returns {status, n}: status 1, a new message numbered n; 2, a message already stored and
 # still unanswered (its work is queued again: the dedup marker never decides whether a message
 # is lost); 0, one already answered; 3, refused: the customer sent too many messages, n seconds
 # before the window ends; 4, nothing stored: the customer was merged into customer n.
+# The work stream key is passed only when it lives in the conversation's slot (not on Cluster).
 ACCEPT = """
+local seen, history, meta, profile, addresses = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local rate, merged, work_stream = KEYS[6], KEYS[7], KEYS[8]
+local seen_ttl, numbered_head, numbered_tail = ARGV[1], ARGV[2], ARGV[3]
+local cap, ttl, channel = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local event_head, event_tail = ARGV[7], ARGV[8]
+local last_channel, last_id, cid = ARGV[9], ARGV[10], ARGV[11]
+local rate_limit, rate_window = tonumber(ARGV[12]), ARGV[13]
+
 local function work()
-  if KEYS[8] then redis.call('XADD', KEYS[8], '*', 'c', ARGV[8]) end
+  if work_stream then redis.call('XADD', work_stream, '*', 'c', cid) end
 end
-local moved = redis.call('GET', KEYS[7])
+local moved = redis.call('GET', merged)
 if moved then return {4, moved} end
-local known = redis.call('GET', KEYS[1])
+local known = redis.call('GET', seen)
 if known then
-  local answered = tonumber(redis.call('HGET', KEYS[3], 'answered') or '0')
+  local answered = tonumber(redis.call('HGET', meta, 'answered') or '0')
   if tonumber(known) > answered then
     work()
     return {2, tonumber(known)}
   end
   return {0, 0}
 end
-local sent = redis.call('INCR', KEYS[6])
-if sent == 1 then redis.call('EXPIRE', KEYS[6], ARGV[10]) end
-if sent > tonumber(ARGV[9]) then return {3, redis.call('TTL', KEYS[6])} end
-local seq = redis.call('HINCRBY', KEYS[3], 'received', 1)
-redis.call('SET', KEYS[1], seq, 'EX', ARGV[1])
-local message = '{"seq": ' .. seq .. ', ' .. ARGV[2]
-redis.call('RPUSH', KEYS[2], message)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-redis.call('HSET', KEYS[3], 'last_channel', ARGV[6], 'last_id', ARGV[7])
-for i = 2, 5 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
-redis.call('PUBLISH', ARGV[5], '{"type": "message", "message": ' .. message .. '}')
+local sent = redis.call('INCR', rate)
+if sent == 1 then redis.call('EXPIRE', rate, rate_window) end
+if sent > rate_limit then return {3, redis.call('TTL', rate)} end
+local seq = redis.call('HINCRBY', meta, 'received', 1)
+redis.call('SET', seen, seq, 'EX', seen_ttl)
+local message = numbered_head .. seq .. numbered_tail
+redis.call('RPUSH', history, message)
+redis.call('LTRIM', history, -cap, -1)
+redis.call('HSET', meta, 'last_channel', last_channel, 'last_id', last_id)
+for _, key in ipairs({history, meta, profile, addresses}) do redis.call('EXPIRE', key, ttl) end
+redis.call('PUBLISH', channel, event_head .. message .. event_tail)
 work()
 return {1, seq}
 """
 
-# KEYS: history, meta, lock, outbox. ARGV: lock token ('' when not fenced), release when done
-# ('1'/'0'), history cap, retention ttl, events channel, number of messages n, number of
-# outbound entries o, number of fields to set s, number of fields to clear d, state event
-# ('' for none), the write's id ('' for none), then n messages, n message events, o outbound
-# entries, s name/value pairs, d names.
+# ARGV after the fixed ones: the counted lists, in this order: n messages, their n events, o
+# outbound entries, s name/value pairs to set, d names to clear.
 # Returns -1 when the lock is no longer the caller's (nothing written), 2 when the write left
 # nothing unanswered and released the lock, else 1. A write whose id is the last one applied
 # changes nothing: the client resends a command whose reply a broken connection lost.
 RECORD = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
-if ARGV[11] ~= '' then
-  if redis.call('HGET', KEYS[2], 'last_write') == ARGV[11] then return 1 end
-  redis.call('HSET', KEYS[2], 'last_write', ARGV[11])
-end
+local history, meta, lock, outbox = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local token, release, cap, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local channel = ARGV[5]
 local n, o, s, d = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local state_event, write_id = ARGV[10], ARGV[11]
 local at = 12
-for i = 0, n - 1 do
-  redis.call('RPUSH', KEYS[1], ARGV[at + i])
-  redis.call('PUBLISH', ARGV[5], ARGV[at + n + i])
+local function take(count)
+  local items = {}
+  for i = 1, count do items[i] = ARGV[at + i - 1] end
+  at = at + count
+  return items
 end
-at = at + 2 * n
-if n > 0 then redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1) end
-for i = 0, o - 1 do redis.call('RPUSH', KEYS[4], ARGV[at + i]) end
-at = at + o
-for i = 0, s - 1 do redis.call('HSET', KEYS[2], ARGV[at + 2 * i], ARGV[at + 2 * i + 1]) end
-at = at + 2 * s
-for i = 0, d - 1 do redis.call('HDEL', KEYS[2], ARGV[at + i]) end
-if ARGV[10] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[10]) end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-if o > 0 then redis.call('EXPIRE', KEYS[4], ARGV[4]) end
-if ARGV[2] == '1' then
-  local received = tonumber(redis.call('HGET', KEYS[2], 'received') or '0')
-  if received <= tonumber(redis.call('HGET', KEYS[2], 'answered') or '0') then
-    redis.call('DEL', KEYS[3])
+local messages, events, outbound = take(n), take(n), take(o)
+local fields, cleared = take(2 * s), take(d)
+
+if token ~= '' and redis.call('GET', lock) ~= token then return -1 end
+if write_id ~= '' then
+  if redis.call('HGET', meta, 'last_write') == write_id then return 1 end
+  redis.call('HSET', meta, 'last_write', write_id)
+end
+for i = 1, n do
+  redis.call('RPUSH', history, messages[i])
+  redis.call('PUBLISH', channel, events[i])
+end
+if n > 0 then redis.call('LTRIM', history, -cap, -1) end
+for i = 1, o do redis.call('RPUSH', outbox, outbound[i]) end
+for i = 1, 2 * s, 2 do redis.call('HSET', meta, fields[i], fields[i + 1]) end
+for i = 1, d do redis.call('HDEL', meta, cleared[i]) end
+if state_event ~= '' then redis.call('PUBLISH', channel, state_event) end
+redis.call('EXPIRE', history, ttl)
+redis.call('EXPIRE', meta, ttl)
+if o > 0 then redis.call('EXPIRE', outbox, ttl) end
+if release == '1' then
+  local received = tonumber(redis.call('HGET', meta, 'received') or '0')
+  if received <= tonumber(redis.call('HGET', meta, 'answered') or '0') then
+    redis.call('DEL', lock)
     return 2
   end
 end
 return 1
 """
 
-# KEYS: lock. ARGV: token. Deletes the lock when it is still the caller's.
+# Deletes the lock when it is still the caller's.
 RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local lock, token = KEYS[1], ARGV[1]
+if redis.call('GET', lock) == token then return redis.call('DEL', lock) end
 return 0
 """
 
-# KEYS: lock. ARGV: token, ttl in ms. Extends the lock when it is still the caller's.
+# Extends the lock when it is still the caller's.
 EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local lock, token, ttl_ms = KEYS[1], ARGV[1], ARGV[2]
+if redis.call('GET', lock) == token then return redis.call('PEXPIRE', lock, ttl_ms) end
 return 0
 """
 
-# KEYS: a list. ARGV: the item expected at its head. Pops it only if it is still there, so a
-# resent command (its first reply lost with a broken connection) never pops the next item.
+# Pops the list's head only if it is still the item expected, so a resent command (its first
+# reply lost with a broken connection) never pops the next item.
 POP_IF_HEAD = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then return redis.call('LPOP', KEYS[1]) end
+local list, expected = KEYS[1], ARGV[1]
+if redis.call('LINDEX', list, 0) == expected then return redis.call('LPOP', list) end
 return false
 """
 
-# KEYS: a list. ARGV: the item expected at its head, its replacement. Replaces it only if it is
-# still there (another process may have worked the list meanwhile).
+# Replaces the list's head only if it is still the item expected (another process may have
+# worked the list meanwhile).
 REPLACE_HEAD = """
-if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return false end
-return redis.call('LSET', KEYS[1], 0, ARGV[2])
+local list, expected, replacement = KEYS[1], ARGV[1], ARGV[2]
+if redis.call('LINDEX', list, 0) ~= expected then return false end
+return redis.call('LSET', list, 0, replacement)
 """

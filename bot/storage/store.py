@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from bot.events import message_event, state_event
 from bot.models import (
@@ -32,11 +33,14 @@ from bot.models import (
 )
 from bot.storage.codec import (
     ATTRIBUTE,
+    EVENT_HEAD,
+    EVENT_TAIL,
     IP_FIELD,
     MetaUpdate,
     decode_conversation,
     decode_customer,
     encode_meta,
+    numbered_parts,
 )
 from bot.storage.keys import (
     OUTBOX_DUE_KEY,
@@ -48,7 +52,7 @@ from bot.storage.keys import (
     events_channel,
     seen_key,
 )
-from bot.storage.lock import ConversationLock, LockLostError, held_lock, read_recent
+from bot.storage.lock import ConversationLock, LockLostError, LockScripts, held_lock, read_recent
 from bot.storage.scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
@@ -107,6 +111,9 @@ class Store:
         # on Redis Cluster the work stream and the outbox's index live in other slots than a
         # conversation: they are written next to its scripts, not by them
         self._cluster = is_cluster(client)
+        self._accept = client.register_script(ACCEPT)
+        self._record = client.register_script(RECORD)
+        self._lock_scripts = LockScripts.register(client)
 
     async def ping(self) -> bool:
         """Whether Redis answers."""
@@ -193,7 +200,6 @@ class Store:
         customer sent more than the rate limit allows (nothing stored). A customer merged into
         another has its messages stored with the survivor (``Accepted.conversation_id``).
         """
-        body = json.dumps(message.to_dict())
         keys = [
             seen_key(cid, address.channel, dedup_id),
             conversation_key(cid, "history"),
@@ -205,18 +211,20 @@ class Store:
         ]
         if not self._cluster:
             keys.append(WORK_STREAM)
-        args: list[str | int] = [
+        args: list[str | int] = [  # in the order the script names them
             self.seen_ttl_s,
-            body[1:],
+            *numbered_parts(message),
             HISTORY_CAP,
             self.ttl_s,
             events_channel(cid),
+            EVENT_HEAD,
+            EVENT_TAIL,
             address.channel,
             address.id,
             cid,
             *self._rate_limit,
         ]
-        status, number = await self._redis.eval(ACCEPT, len(keys), *keys, *args)
+        status, number = await self._accept(keys, args)
         if status == MOVED:  # merged meanwhile: stored with the survivor
             if moves >= MAX_MOVES:
                 raise RuntimeError(f"customer {cid} was merged in a loop")
@@ -237,7 +245,7 @@ class Store:
         ``async with store.lock(cid) as conversation`` holds it and reads the conversation (its
         newest messages) in the same round trip; writes made meanwhile are fenced by it.
         """
-        return ConversationLock(self._redis, cid, ttl_s, wait_s)
+        return ConversationLock(self._redis, cid, self._lock_scripts, ttl_s, wait_s)
 
     async def load(self, cid: str) -> Conversation:
         """The conversation of customer ``cid`` with its whole history (a new one in state
@@ -279,7 +287,7 @@ class Store:
             conversation_key(cid, "lock"),
             conversation_key(cid, "outbox"),
         ]
-        args: list[str | int] = [
+        args: list[str | int] = [  # in the order the script names them
             lock.token if lock is not None and fenced else "",
             "1" if fenced and meta and "answered" in meta else "0",
             HISTORY_CAP,
@@ -305,15 +313,23 @@ class Store:
 
     async def _write(self, cid: str, keys: list[str], args: list[str | int], sends: bool) -> int:
         if not sends:
-            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+            return int(await self._record(keys, args))
         # the sender's index first: an index entry without outbound work is harmless, outbound
         # work without an index entry would wait for the conversation's next message
         due = {cid: time.time() + SEND_GRACE_S}
         if self._cluster:
             await self._redis.zadd(OUTBOX_DUE_KEY, due, nx=True)
-            return int(await self._redis.eval(RECORD, len(keys), *keys, *args))
+            return int(await self._record(keys, args))
+        # EVALSHA in the pipeline, not the script object: that would ask the server whether it
+        # knows the script first, a round trip more on every answer
         pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(OUTBOX_DUE_KEY, due, nx=True)
-        pipe.eval(RECORD, len(keys), *keys, *args)
-        _, result = await pipe.execute()
+        pipe.evalsha(self._record.sha, len(keys), *keys, *args)
+        added, result = await pipe.execute(raise_on_error=False)
+        if isinstance(added, Exception):
+            raise added
+        if isinstance(result, NoScriptError):  # a restarted Redis forgot it: nothing was written
+            return int(await self._record(keys, args))
+        if isinstance(result, Exception):
+            raise result
         return int(result)

@@ -11,7 +11,7 @@ from redis.crc import key_slot
 
 from bot.delivery.records import Deliveries
 from bot.models import Address, Message, Role, State
-from bot.storage.keys import WORK_FIELD, WORK_STREAM, events_channel
+from bot.storage.keys import WORK_FIELD, WORK_STREAM, conversation_key, events_channel
 from bot.storage.lock import RECENT, LockLostError, LockTimeoutError
 from bot.storage.store import DEDUP_TTL_S, HISTORY_CAP, RateLimitedError, Store
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -154,6 +154,27 @@ async def test_every_accept_of_an_unanswered_message_queues_work(
     await store.record(cid, meta={"answered": 1})
     await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
     assert await redis_client.xlen(WORK_STREAM) == 2
+
+
+async def test_scripts_are_loaded_again_when_redis_forgot_them(
+    redis_client: aioredis.Redis, store: Store
+) -> None:
+    address = Address("sms", "+15550001")
+    cid = await store.resolve(address)
+    await redis_client.script_flush()  # as after a restart without persistence
+    accepted = await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
+    assert accepted is not None
+    await redis_client.script_flush()
+    answer = Message(role=Role.BOT, text="b")
+    await store.record(cid, (answer,), {"answered": accepted.seq}, outbound=["entry"])
+    await redis_client.script_flush()
+    lock = store.lock(cid)
+    async with lock:
+        assert await lock.extend()
+    conversation = await store.load(cid)
+    assert [(m.text, m.seq) for m in conversation.messages] == [("a", 1), ("b", None)]
+    assert await redis_client.lrange(conversation_key(cid, "outbox"), 0, -1) == ["entry"]
+    assert await redis_client.exists(conversation_key(cid, "lock")) == 0
 
 
 async def test_concurrent_accepts_have_one_winner(store: Store) -> None:
