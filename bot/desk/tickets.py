@@ -22,10 +22,10 @@ from bot.storage.keys import (
     WAITS_KEY,
     conversation_key,
     events_channel,
-    once_key,
     ticket_key,
 )
-from bot.storage.store import DEDUP_TTL_S, HISTORY_CAP
+from bot.storage.once import Once
+from bot.storage.store import HISTORY_CAP
 
 WAITS_KEPT = 20  # the typical wait is the median of the last claims
 
@@ -39,7 +39,7 @@ class Tickets:
 
     async def first_time(self, source: str, event_id: str) -> bool:
         """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
-        return bool(await self._redis.set(once_key(source, event_id), "1", nx=True, ex=DEDUP_TTL_S))
+        return await Once(self._redis, source).first_time(event_id)
 
     async def bind_ticket(self, ticket: str, cid: str) -> None:
         """Remember which conversation a desk ticket belongs to."""
