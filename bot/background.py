@@ -1,4 +1,6 @@
-"""Background loops: started with :func:`periodic`, stopped for sure with :func:`stop`.
+"""Background loops: started with :func:`periodic`, stopped for sure with :func:`stop`; parts
+with background work (:class:`Lifecycle`) started with :func:`start` onto an exit stack, which
+stops them in the reverse order.
 
 A cancellation can be lost inside a library (Python 3.11's ``asyncio.wait_for`` swallows one
 that arrives as the inner call completes, gh-86296), after which a loop runs on as if never
@@ -11,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import Any, Protocol
 
 import redis.asyncio as redis
 
@@ -22,6 +25,23 @@ RECANCEL_S = 0.1
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
 log = logging.getLogger(__name__)
+
+
+class Lifecycle(Protocol):
+    """A part with background work: started before it serves, stopped once when done."""
+
+    async def start(self) -> None:
+        """Begin the background work (returns once the part can serve)."""
+
+    async def stop(self) -> None:
+        """End the background work and release what the part holds."""
+
+
+async def start(stack: AsyncExitStack, part: Lifecycle) -> None:
+    """Start ``part`` and have ``stack`` stop it when it closes: parts stop in the reverse
+    order of their start, and a part that failed to start stops nothing but those before it."""
+    await part.start()
+    stack.push_async_callback(part.stop)
 
 
 async def stop(task: asyncio.Task[Any] | None, within_s: float = STOP_WITHIN_S) -> None:

@@ -26,7 +26,7 @@ from bot.identity.verification import CodeBudget, Identity
 from bot.metrics import Metrics
 from bot.pipeline.backpressure import shed_load
 from bot.pipeline.dispatcher import Dispatcher, Texts
-from bot.pipeline.stream import Pipeline
+from bot.pipeline.stream import WorkStream
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.hub import EventHub
@@ -74,7 +74,7 @@ class Services:
     deliveries: Deliveries
     hub: EventHub
     dispatcher: Dispatcher
-    pipeline: Pipeline
+    pipeline: WorkStream
     handoff: Handoff
     outbox: Outbox
     desk: AgentDesk
@@ -270,7 +270,7 @@ def build_services(
         Texts(help=settings.sms_help_text),
         linking,
     )
-    pipeline = Pipeline(dispatcher, client, settings.processing_concurrency)
+    pipeline = WorkStream(dispatcher, client, settings.processing_concurrency)
     hub = EventHub(client)
     connectors: dict[str, Connector] = {}
     webchat = WebChatConnector(
@@ -343,7 +343,7 @@ async def lifecycle(
         )
         yield
         await services.merger.stop()
-        await services.pipeline.drain()
+        await services.pipeline.stop()
         await services.outbox.stop()
         if services.slack_events is not None:
             await services.slack_events.close()
@@ -399,7 +399,7 @@ def code_budget(settings: Settings) -> CodeBudget:
 
 
 def _sms_connector(
-    settings: Settings, pipeline: Pipeline, deliveries: Deliveries, metrics: Metrics
+    settings: Settings, pipeline: WorkStream, deliveries: Deliveries, metrics: Metrics
 ) -> SmsConnector | None:
     if not settings.sms_enabled:
         return None

@@ -264,7 +264,7 @@ class Linking:
         address = Address(SMS, phone)
         owner = await self._store.customer_for(address)
         before = await self._store.customer(conversation.id)
-        survivor = await self._merger.link(conversation.id, address)
+        survivor = await self._merger.attach(conversation.id, address)
         await self._store.remember(survivor, {"phone": phone})
         merged = owner is not None and owner != conversation.id
         self._metrics.links.labels(channel=SMS, merged=str(merged).lower()).inc()

@@ -31,7 +31,7 @@ import time
 import redis.asyncio as redis
 
 from bot import background
-from bot.desk.queue import DeskQueue, post_task
+from bot.desk.queue import DeskQueue, post_job
 from bot.desk.tickets import Tickets
 from bot.events import RESYNC
 from bot.models import Address, Conversation, Message, Role, State
@@ -72,7 +72,7 @@ return #items - n
 
 
 class Merger:
-    """Links a verified address to a customer, merging customers when it belonged to another."""
+    """Attaches a verified address to a customer, merging customers when it belonged to another."""
 
     def __init__(
         self,
@@ -90,7 +90,7 @@ class Merger:
         self._merge_history = client.register_script(MERGE_HISTORY)
         self._task: asyncio.Task[None] | None = None
 
-    async def link(self, cid: str, address: Address) -> str:
+    async def attach(self, cid: str, address: Address) -> str:
         """Attach ``address`` (verified) to customer ``cid``; the customer id that holds the
         conversation from now on (another, when ``address``'s customer had an open ticket)."""
         other = await self._store.customer_for(address)
@@ -128,19 +128,14 @@ class Merger:
 
     async def start(self) -> None:
         """Finish what a crash left, now and every ``RESUME_EVERY_S`` (any process may)."""
-        self._task = asyncio.create_task(self._resume_forever(), name="merge-resume")
+        self._task = background.periodic(self._resume_stale, RESUME_EVERY_S, "merge-resume")
 
     async def stop(self) -> None:
         """Stop looking for unfinished merges."""
         await background.stop(self._task)
 
-    async def _resume_forever(self) -> None:
-        while True:
-            try:
-                await self.resume(STALE_S)
-            except (redis.RedisError, OSError) as exc:
-                log.warning("resuming merges failed: %s", exc)
-            await asyncio.sleep(RESUME_EVERY_S)
+    async def _resume_stale(self) -> None:
+        await self.resume(STALE_S)
 
     async def merged_into(self, cid: str) -> str | None:
         """The customer ``cid`` was merged into, if it was."""
@@ -190,7 +185,7 @@ class Merger:
         if not _escalated(gone) or self._desk is None:
             return
         notice = Message(role=Role.SYSTEM, text=MOVED_TEXT.format(ticket=kept.ticket or "-"))
-        await self._desk.push(absorbed, (post_task(notice),))
+        await self._desk.push(absorbed, (post_job(notice),))
         await self._store.record(absorbed, meta={"state": State.BOT})
         await self._tickets.mark_closed(absorbed)
 

@@ -1,12 +1,13 @@
 """Accept now, answer soon, on any process: the work stream and its workers.
 
-:meth:`Pipeline.submit` returns as soon as a message is safe in Redis: one script stores it and adds
-a "conversation has work" entry to the ``work`` stream (:meth:`bot.storage.store.Store.accept`), so
-a webhook or a web chat echo is acknowledged before any classification. Every process reads that
-stream in the consumer group ``workers`` and answers the conversation's unanswered messages in
-history order under its lock (:meth:`bot.pipeline.dispatcher.Dispatcher.process`); the ``answered``
-cursor moves in the same write as each answer, so however many workers pick up entries of one
-conversation, each message is answered once and in order.
+:meth:`WorkStream.submit` returns as soon as a message is safe in Redis: one script stores it and
+adds a "conversation has work" entry to the ``work`` stream
+(:meth:`bot.storage.store.Store.accept`), so a webhook or a web chat echo is acknowledged before
+any classification. Every process reads that stream in the consumer group ``workers`` and answers
+the conversation's unanswered messages in history order under its lock
+(:meth:`bot.pipeline.dispatcher.Dispatcher.process`); the ``answered`` cursor moves in the same
+write as each answer, so however many workers pick up entries of one conversation, each message
+is answered once and in order.
 
 An entry is acknowledged (and deleted) only after its conversation was processed. Entries of a
 process that died or hung stay pending and are claimed by another once idle for ``VISIBILITY_S`` (a
@@ -78,7 +79,7 @@ class _Run:
     started: float = field(default_factory=time.monotonic)
 
 
-class Pipeline:
+class WorkStream:
     """Accepts messages through the dispatcher; processes conversations from the work stream."""
 
     def __init__(
@@ -119,8 +120,10 @@ class Pipeline:
                 raise
         self._loops = [
             asyncio.create_task(self._read_loop(), name="work-reader"),
-            asyncio.create_task(self._reclaim_loop(), name="work-reclaimer"),
-            asyncio.create_task(self._heartbeat_loop(), name="work-heartbeat"),
+            background.periodic(
+                self._reclaim_stale, RECLAIM_EVERY_S, "work-reclaimer", first_wait=True
+            ),
+            background.periodic(self._heartbeat, HEARTBEAT_S, "work-heartbeat", first_wait=True),
             asyncio.create_task(self._ack_loop(), name="work-acker"),
         ]
 
@@ -272,18 +275,14 @@ class Pipeline:
             self._acks.extend(acks)
             raise
 
-    async def _reclaim_loop(self) -> None:
-        while True:
-            await asyncio.sleep(RECLAIM_EVERY_S)
-            room = self._concurrency - len(self._runs)
-            if room <= 0:
-                continue
-            try:
-                for entry_id, cid in await self._reclaim(room):
-                    log.info("taking over work of conversation %s", cid)
-                    self._take(entry_id, cid)
-            except (redis.RedisError, OSError) as error:
-                log.warning("taking over stale work failed: %s", error)
+    async def _reclaim_stale(self) -> None:
+        """Take over stale work, as much as there is room for."""
+        room = self._concurrency - len(self._runs)
+        if room <= 0:
+            return
+        for entry_id, cid in await self._reclaim(room):
+            log.info("taking over work of conversation %s", cid)
+            self._take(entry_id, cid)
 
     async def _reclaim(self, room: int) -> list[tuple[str, str]]:
         """Claim entries idle for longer than the visibility timeout: of dead or stuck
@@ -301,18 +300,17 @@ class Pipeline:
         )
         return [(entry_id, fields[WORK_FIELD]) for entry_id, fields in claimed if fields]
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            now = time.monotonic()
-            ids = {
-                entry
-                for run in self._runs.values()
-                if now - run.started < MAX_RUN_S
-                for entry in run.entries
-            }
-            if not ids:
-                continue
+    async def _heartbeat(self) -> None:
+        """Keep fresh the entries of runs not yet stuck (a failed beat is tried next time:
+        the reclaimer already speaks for Redis being away)."""
+        now = time.monotonic()
+        ids = {
+            entry
+            for run in self._runs.values()
+            if now - run.started < MAX_RUN_S
+            for entry in run.entries
+        }
+        if ids:
             with contextlib.suppress(redis.RedisError, OSError):
                 await self._keep(ids)
 
@@ -328,7 +326,7 @@ class Pipeline:
                 WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ours), justid=True
             )
 
-    async def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    async def stop(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
         """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""
         for loop in self._loops:
             await background.stop(loop)

@@ -46,7 +46,7 @@ async def texts(store: Store, cid: str) -> list[str]:
 
 async def test_a_free_address_is_simply_linked(store: Store, merger: Merger) -> None:
     web = await say(store, WEB, "hello", 1.0)
-    assert await merger.link(web, PHONE) == web
+    assert await merger.attach(web, PHONE) == web
     assert await store.customer_for(PHONE) == web
     assert (await store.customer(web)).addresses == (PHONE, WEB)
 
@@ -55,7 +55,7 @@ async def test_two_histories_become_one_in_time_order(store: Store, merger: Merg
     sms = await say(store, PHONE, "where is my order", 10.0)
     web = await say(store, WEB, "I want to return shoes", 20.0)
     await say(store, PHONE, "it is late", 30.0)
-    assert await merger.link(web, PHONE) == web
+    assert await merger.attach(web, PHONE) == web
     assert await texts(store, web) == [
         "where is my order",
         "re: where is my order",
@@ -77,7 +77,7 @@ async def test_later_messages_from_either_address_land_in_the_survivor(
 ) -> None:
     sms = await say(store, PHONE, "hi", 1.0)
     web = await say(store, WEB, "hello", 2.0)
-    await merger.link(web, PHONE)
+    await merger.attach(web, PHONE)
     await say(store, PHONE, "did you get my return request?", 3.0)
     # a socket still holding the absorbed customer's id (before it reconnects)
     late = Message(role=Role.CUSTOMER, text="still there?", ts=4.0, channel="sms")
@@ -97,7 +97,7 @@ async def test_the_open_escalation_wins(store: Store, merger: Merger) -> None:
     sms = await say(store, PHONE, "I need a person", 1.0)
     await store.record(sms, meta={"state": State.WAITING, "ticket": "T1"})
     web = await say(store, WEB, "hello", 2.0)
-    assert await merger.link(web, PHONE) == sms
+    assert await merger.attach(web, PHONE) == sms
     kept = await store.load(sms)
     assert (kept.state, kept.ticket) == (State.WAITING, "T1")
     assert await store.customer_for(WEB) == sms
@@ -133,7 +133,7 @@ async def test_listeners_of_both_conversations_are_asked_to_resync(
     web = await say(store, WEB, "two", 2.0)
     async with redis_client.pubsub() as pubsub:
         await pubsub.subscribe(events_channel(sms), events_channel(web))
-        await merger.link(web, PHONE)
+        await merger.attach(web, PHONE)
         heard: set[str] = set()
         async with asyncio.timeout(5):
             while len(heard) < 2:
@@ -150,7 +150,7 @@ async def test_the_profile_and_remembered_slots_carry_over(store: Store, merger:
     web = await say(store, WEB, "hello", 2.0)
     await store.remember(web, {"name": "Ana Lima"})
     await store.record(web, meta={"slots": {"size": "L"}})
-    await merger.link(web, PHONE)
+    await merger.attach(web, PHONE)
     customer = await store.customer(web)
     assert (customer.name, customer.attributes) == ("Ana Lima", {"order_number": "100234"})
     assert (await store.recent(web)).slots == {"order_number": "100234", "size": "L"}

@@ -19,7 +19,7 @@ from bot.contracts import Prediction
 from bot.delivery.records import Deliveries
 from bot.models import Address, InboundMessage, Outcome, Role, State
 from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON, PROCESSING_FAILED_TEXT
-from bot.pipeline.stream import Pipeline
+from bot.pipeline.stream import WorkStream
 from bot.storage.keys import conversation_key
 from bot.storage.store import Store
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -58,7 +58,7 @@ class PoisonClassifier(ScriptedClassifier):
         return await super().classify(text)
 
 
-Process = tuple[Bot, Pipeline]
+Process = tuple[Bot, WorkStream]
 ProcessFactory = Callable[..., Process]
 
 
@@ -68,21 +68,21 @@ async def start_process(
 ) -> AsyncIterator[ProcessFactory]:
     """Starts simulated processes: each a core and a pipeline on a client of its own (on the
     test's Redis, flushed after the test)."""
-    pipelines: list[Pipeline] = []
+    pipelines: list[WorkStream] = []
 
     def start(classifier: ScriptedClassifier | None = None, **options: float) -> Process:
         client = new_client()
         core = Bot(client, Store(client), Deliveries(client), classifier)
-        pipeline = Pipeline(core.dispatcher, client, **options)  # type: ignore[arg-type]
+        pipeline = WorkStream(core.dispatcher, client, **options)  # type: ignore[arg-type]
         pipelines.append(pipeline)
         return core, pipeline
 
     yield start
     for pipeline in pipelines:
-        await asyncio.wait_for(pipeline.drain(timeout_s=1.0), 10)
+        await asyncio.wait_for(pipeline.stop(timeout_s=1.0), 10)
 
 
-async def acknowledged(pipeline: Pipeline) -> bool:
+async def acknowledged(pipeline: WorkStream) -> bool:
     return await pipeline.queued() == 0
 
 
@@ -171,7 +171,7 @@ async def test_shutdown_hands_unfinished_work_back_at_once(
     staying_core, staying = start_process()  # the default visibility: 10 s
     await staying.start()
     started = time.monotonic()
-    await leaving.drain(timeout_s=0.1)
+    await leaving.stop(timeout_s=0.1)
     await wait_until(lambda: staying_core.replies() == ["Hi!"], what="the hand-back")
     assert time.monotonic() - started < pipeline_module.VISIBILITY_S / 2
 
@@ -227,7 +227,7 @@ async def test_failures_are_counted_across_processes(
     await leaving.start()
     await leaving.submit(InboundMessage(customer(1), "poison"))
     await wait_until(lambda: first_poison.seen == ["poison"])
-    await leaving.drain(timeout_s=0.1)  # stops while waiting to try again
+    await leaving.stop(timeout_s=0.1)  # stops while waiting to try again
     core, staying = start_process(second_poison, failure_pause_s=0.05)
     await staying.start()
     cid = await core.store.resolve(customer(1))
