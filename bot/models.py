@@ -41,6 +41,13 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class LinkStep(StrEnum):
+    """Where the chat flow that links a phone stands: waiting for the number, or its code."""
+
+    PHONE = "phone"
+    CODE = "code"
+
+
 class Control(StrEnum):
     """A channel's control keyword (SMS STOP/START/HELP): never classified, never escalated."""
 
@@ -219,7 +226,8 @@ class Conversation:
     """A customer's single conversation: its state, hand-off details and history.
 
     ``expect`` names the intent whose action asked the customer something, so their next
-    message goes straight back to it; ``slots`` are the values actions remembered.
+    message goes straight back to it; ``linking`` is the step of linking a phone the customer
+    is in (:mod:`bot.identity.linking`); ``slots`` are the values actions remembered.
     ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
     last escalation that ended, so a new one can link it; ``customer`` is the customer's
     profile (with every address only where a ticket shows them).
@@ -234,6 +242,7 @@ class Conversation:
     agent: str | None = None
     last_address: Address | None = None
     expect: str | None = None
+    linking: LinkStep | None = None
     slots: dict[str, str] = field(default_factory=dict)
     answered: int = 0
     escalation: Escalation | None = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries
+from bot.handled import Handled
 from bot.identity.merge import Merger
 from bot.identity.texts import LinkingTexts
 from bot.identity.verification import (
@@ -26,11 +27,10 @@ from bot.identity.verification import (
     phone_number,
 )
 from bot.metrics import Metrics
-from bot.models import Address, Conversation, Message, Role
+from bot.models import Address, Conversation, LinkStep, Message, Role
 from bot.storage.store import MetaUpdate, Store
 
 SMS, WEBCHAT = "sms", "webchat"
-EXPECT_PHONE, EXPECT_CODE = "link:phone", "link:code"
 CARRY_OVER = "carried_over_from_web"  # slot: what the customer last asked on the web
 QUOTE_CHARS = 80
 TO_SMS = re.compile(
@@ -83,15 +83,16 @@ class Linking:
 
     async def route(
         self, conversation: Conversation, message: Message, done: MetaUpdate
-    ) -> Conversation | None:
-        """Handle ``message`` when it is part of linking (None); otherwise the conversation to
-        answer it in as usual (a linking question the customer walked away from is dropped)."""
+    ) -> Conversation | Handled:
+        """Handle ``message`` when it is part of linking (:attr:`Handled.DONE`); otherwise the
+        conversation to answer it in as usual (a linking question the customer walked away from
+        is dropped)."""
         text, channel = message.text, message.channel
         if channel == SMS and CARRY_OVER in conversation.slots:
             conversation = await self._carry_over(conversation, done)
-        if conversation.expect == EXPECT_PHONE:
+        if conversation.linking is LinkStep.PHONE:
             return await self._phone(conversation, text, done)
-        if conversation.expect == EXPECT_CODE:
+        if conversation.linking is LinkStep.CODE:
             return await self._code(conversation, text, done)
         if UNLINK.search(text):
             await self._unlink(conversation, done)
@@ -101,7 +102,7 @@ class Linking:
             await self._send_link(conversation, done)
         else:
             return conversation
-        return None
+        return Handled.DONE
 
     async def _carry_over(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
         """The first text after linking: say where the conversation stands, once."""
@@ -117,8 +118,8 @@ class Linking:
         await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
 
     def _walked_away(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
-        done["expect"] = None
-        return replace(conversation, expect=None)
+        done.update(_step(None))
+        return replace(conversation, linking=None, expect=None)
 
     async def _ask_phone(self, conversation: Conversation, done: MetaUpdate) -> None:
         if not self._setup.sms:
@@ -126,22 +127,22 @@ class Linking:
             return
         if await self._kept_for_link(conversation, None, done):
             return
-        await self._reply(conversation, self._texts.ask_phone, {**done, "expect": EXPECT_PHONE})
+        await self._reply(conversation, self._texts.ask_phone, {**done, **_step(LinkStep.PHONE)})
 
     async def _phone(
         self, conversation: Conversation, text: str, done: MetaUpdate
-    ) -> Conversation | None:
+    ) -> Conversation | Handled:
         if CANCEL.fullmatch(text):
-            await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
-            return None
+            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)})
+            return Handled.DONE
         phone = phone_number(text)
         if phone is None:
             if not any(c.isdigit() for c in text):
                 return self._walked_away(conversation, done)
             await self._reply(conversation, self._texts.bad_phone, done)
-            return None
+            return Handled.DONE
         await self._send_code(conversation, phone, done)
-        return None
+        return Handled.DONE
 
     async def _kept_for_link(
         self, conversation: Conversation, phone: str | None, done: MetaUpdate
@@ -155,7 +156,7 @@ class Linking:
             return False
         self._metrics.link_codes.labels(result="refused").inc()
         text = self._texts.link_holder_only.format(phone=masked(holder) or "that number")
-        await self._reply(conversation, text, {**done, "expect": None})
+        await self._reply(conversation, text, {**done, **_step(None)})
         return True
 
     def _refused_text(self, error: CodeRefusedError) -> str:
@@ -167,7 +168,7 @@ class Linking:
     async def _send_code(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
         if await self._kept_for_link(conversation, phone, done):
             return
-        stop: MetaUpdate = {**done, "expect": None}
+        stop: MetaUpdate = {**done, **_step(None)}
         if await self._deliveries.opted_out(Address(SMS, phone)):
             self._metrics.link_codes.labels(result="refused").inc()
             shop = self._setup.shop_number or "our number"
@@ -187,7 +188,7 @@ class Linking:
             conversation.id,
             conversation.last_address,
             (note,),
-            {**done, "expect": EXPECT_CODE},
+            {**done, **_step(LinkStep.CODE)},
             private=((Address(SMS, phone), sms),),
         )
 
@@ -195,7 +196,7 @@ class Linking:
         """What to store of a web chat message: a code typed while customer ``cid`` is asked
         for one is kept aside for checking and stored as a placeholder, never its digits."""
         typed = CODE.fullmatch(text)
-        if typed is None or (await self._store.recent(cid)).expect != EXPECT_CODE:
+        if typed is None or (await self._store.recent(cid)).linking is not LinkStep.CODE:
             return text
         await self._identity.keep_typed(cid, typed.group(1))
         return self._texts.code_entered
@@ -209,11 +210,11 @@ class Linking:
 
     async def _code(
         self, conversation: Conversation, text: str, done: MetaUpdate
-    ) -> Conversation | None:
+    ) -> Conversation | Handled:
         if CANCEL.fullmatch(text):
             await self._identity.cancel_code(conversation.id)
-            await self._reply(conversation, self._texts.cancelled, {**done, "expect": None})
-            return None
+            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)})
+            return Handled.DONE
         codes = await self._typed(conversation.id, text)
         if not codes:
             if text != self._texts.code_entered and not any(c.isdigit() for c in text):
@@ -222,11 +223,11 @@ class Linking:
             await self._reply(
                 conversation, self._texts.ask_code.format(phone=masked(phone or "")), done
             )
-            return None
+            return Handled.DONE
         checked = await self._check(conversation.id, codes)
         self._metrics.link_codes.labels(result=checked.outcome.value).inc()
         await self._checked(conversation, checked, done)
-        return None
+        return Handled.DONE
 
     async def _check(self, cid: str, codes: list[str]) -> CodeCheck:
         """Check the typed codes in turn (each wrong one counts) until one is not wrong."""
@@ -254,7 +255,7 @@ class Linking:
                 Check.EXPIRED: self._texts.expired_code,
                 Check.VOID: self._texts.void_code,
             }.get(checked.outcome, self._texts.no_code)
-            await self._reply(conversation, said, {**done, "expect": None})
+            await self._reply(conversation, said, {**done, **_step(None)})
 
     async def _linked(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
         """Link the phone (merging when it has a customer of its own) and say so where the
@@ -264,7 +265,7 @@ class Linking:
         address = Address(SMS, phone)
         owner = await self._store.customer_for(address)
         before = await self._store.customer(conversation.id)
-        survivor = await self._merger.attach(conversation.id, address)
+        survivor = await self._merger.link(conversation.id, address)
         await self._store.remember(survivor, {"phone": phone})
         merged = owner is not None and owner != conversation.id
         self._metrics.links.labels(channel=SMS, merged=str(merged).lower()).inc()
@@ -274,7 +275,7 @@ class Linking:
         where = self._texts.text_us.format(shop=shop) if shop else self._texts.text_us_anywhere
         text = self._texts.linked.format(phone=masked(phone), where=where)
         reply = Message(role=Role.BOT, text=text)
-        meta: MetaUpdate = {**done, "expect": None}
+        meta: MetaUpdate = {**done, **_step(None)}
         quote = _last_question(conversation, self._texts.code_entered)
         if survivor == conversation.id:
             if quote:
@@ -343,6 +344,13 @@ class Linking:
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
         # the confirmation goes where they asked; everything after, to the web chat
         await self._reply(conversation, text, {**done, "last_address": others[0]})
+
+
+def _step(step: LinkStep | None) -> MetaUpdate:
+    """The meta of linking moving to ``step`` (None: over). An intent's pending question is
+    dropped with it, as linking takes the conversation over (and a step kept the old way, in
+    ``expect``, is cleared)."""
+    return {"linking": step, "expect": None}
 
 
 def _last_question(conversation: Conversation, placeholder: str) -> str | None:

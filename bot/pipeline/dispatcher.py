@@ -15,6 +15,7 @@ from bot.contracts import Answer, IntentClassifier, Prediction, Responder
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries
 from bot.desk.handoff import Handoff
+from bot.handled import Handled
 from bot.identity.linking import Linking
 from bot.metrics import Metrics
 from bot.models import (
@@ -134,7 +135,7 @@ class Dispatcher:
                 _upto(conversation, message),
                 PROCESSING_FAILED_REASON,
                 lead=PROCESSING_FAILED_TEXT,
-                meta={**done, "expect": None},
+                meta={**done, "expect": None, "linking": None},
             )
 
     async def _route(self, conversation: Conversation, message: Message) -> None:
@@ -156,7 +157,7 @@ class Dispatcher:
         linked = (
             self._linking is not None
             and message.text.strip() != ""
-            and await self._linking.route(conversation, message, done) is None
+            and await self._linking.route(conversation, message, done) is Handled.DONE
         )
         await self._handoff.to_agents(conversation, message, None if linked else done, linked)
 
@@ -166,12 +167,12 @@ class Dispatcher:
         message = _chosen_option(conversation, message)
         if self._linking is not None:
             rest = await self._linking.route(conversation, message, done)
-            if rest is None:
+            if rest is Handled.DONE:
                 return
             conversation = rest
         if conversation.expect:
             released = await self._follow_up(conversation, message, done)
-            if released is not None:
+            if released is not Handled.DONE:
                 await self._classify(released, message, done)
         else:
             await self._classify(conversation, message, done)
@@ -215,11 +216,11 @@ class Dispatcher:
 
     async def _follow_up(
         self, conversation: Conversation, message: Message, done: MetaUpdate
-    ) -> Conversation | None:
+    ) -> Conversation | Handled:
         """Give the message to the intent that asked for it.
 
-        None when that intent handled it; when it declines, the conversation as it stands once
-        released (its slots and expectation cleared), to be classified as usual.
+        :attr:`Handled.DONE` when that intent handled it; when it declines, the conversation as
+        it stands once released (its slots and expectation cleared), to be classified as usual.
         """
         assert conversation.expect is not None
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
@@ -229,7 +230,7 @@ class Dispatcher:
             slots = conversation.slots if answer.slots is None else answer.slots
             return replace(conversation, expect=answer.expect, slots=slots)
         await self._answer(conversation, pinned, answer, done)
-        return None
+        return Handled.DONE
 
     async def _answer(
         self, conversation: Conversation, prediction: Prediction, answer: Answer, done: MetaUpdate

@@ -14,6 +14,7 @@ from bot.models import (
     Conversation,
     Customer,
     Escalation,
+    LinkStep,
     Message,
     MessageDict,
     Role,
@@ -22,6 +23,9 @@ from bot.models import (
 
 ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 IP_FIELD = "ip"
+# Before linking had its own field, its step was kept in ``expect`` as "link:phone"/"link:code":
+# such meta still loads as that step (and the flow's next write clears the old value).
+LEGACY_LINK_PREFIX = "link:"
 # A customer's message is numbered inside the accept script (bot/storage/scripts.py ACCEPT,
 # ``numbered_head .. seq .. numbered_tail``), so its stored JSON starts with its number: this
 # module owns that byte format, both the parts the script joins (:func:`numbered_parts`) and
@@ -41,6 +45,7 @@ class MetaUpdate(TypedDict, total=False):
     agent: str | None
     last_address: Address
     expect: str | None
+    linking: LinkStep | None
     slots: dict[str, str] | None
     answered: int
     escalation: Escalation | None
@@ -99,6 +104,10 @@ def decode_conversation(
 ) -> Conversation:
     """The conversation of customer ``cid`` from its meta hash and (part of) its history."""
     last = None
+    expect, linking = meta.get("expect"), meta.get("linking")
+    if expect is not None and expect.startswith(LEGACY_LINK_PREFIX):
+        linking = linking or expect.removeprefix(LEGACY_LINK_PREFIX)
+        expect = None
     if meta.get("last_channel") and meta.get("last_id"):
         last = Address(meta["last_channel"], meta["last_id"])
     return Conversation(
@@ -110,7 +119,8 @@ def decode_conversation(
         ticket=meta.get("ticket"),
         agent=meta.get("agent"),
         last_address=last,
-        expect=meta.get("expect"),
+        expect=expect,
+        linking=LinkStep(linking) if linking else None,
         slots=json.loads(meta.get("slots") or "{}"),
         answered=int(meta.get("answered", 0)),
         escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta else None,

@@ -8,9 +8,10 @@ script or MULTI over them touches one slot only.
 - ``cust:{<cid>}:profile``            hash: created, name
 - ``cust:{<cid>}:addresses``          set of ``<channel>:<id>``
 - ``conv:{<cid>}:meta``               hash: state, misunderstood, ticket, agent, last address,
-                                      expect, slots (JSON), received / answered (the cursor),
-                                      failed_at / failures (the failed tries of the message
-                                      after that cursor, for the work dead-letter)
+                                      expect, linking (its step), slots (JSON), received /
+                                      answered (the cursor), failed_at / failures (the failed
+                                      tries of the message after that cursor, for the work
+                                      dead-letter)
 - ``conv:{<cid>}:history``            list of JSON messages, capped
 - ``conv:{<cid>}:lock``               the per-conversation lock (a holder's token)
 - ``conv:{<cid>}:outbox``             list of JSON outbound entries not yet handed to a vendor

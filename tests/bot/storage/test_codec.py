@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
-from bot.models import Message, Role
+from bot.models import LinkStep, Message, Role
 from bot.storage.codec import (
     EVENT_HEAD,
     EVENT_TAIL,
     covers_pending,
+    decode_conversation,
+    encode_meta,
     has_number,
     numbered_parts,
 )
@@ -53,3 +55,17 @@ def test_the_unanswered_message_must_be_among_those_read() -> None:
 def test_a_message_event_wraps_the_stored_json() -> None:
     event = json.loads(EVENT_HEAD + STORED + EVENT_TAIL)
     assert event == {"type": "message", "message": json.loads(STORED)}
+
+
+def test_linking_has_its_own_field_beside_an_intents_question() -> None:
+    values, cleared = encode_meta({"linking": LinkStep.CODE, "expect": None})
+    assert (values, cleared) == ({"linking": "code"}, ["expect"])
+    conversation = decode_conversation("c", {"linking": "code", "expect": "order_status"}, [])
+    assert (conversation.linking, conversation.expect) == (LinkStep.CODE, "order_status")
+
+
+def test_a_linking_step_stored_in_expect_still_loads_as_the_step() -> None:
+    for stored, step in (("link:phone", LinkStep.PHONE), ("link:code", LinkStep.CODE)):
+        conversation = decode_conversation("c", {"expect": stored}, [])
+        assert (conversation.linking, conversation.expect) == (step, None)
+    assert decode_conversation("c", {"expect": "order_status"}, []).linking is None
