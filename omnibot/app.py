@@ -18,7 +18,7 @@ from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sen
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries, DeliveryRecord
 from bot.desk.handoff import Handoff
-from bot.desk.queue import DESK_CHANNEL, DeskQueue
+from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
 from bot.identity.linking import Linking, LinkingSetup
 from bot.identity.merge import Merger
@@ -290,7 +290,6 @@ def build_services(
             connectors[connector.channel] = connector
     if sms is not None:
         senders[sms.channel] = sms
-    senders[DESK_CHANNEL] = desk_queue  # a dead-lettered desk post is replayed through it
     events = (
         None
         if slack is None

@@ -1,9 +1,8 @@
-"""One outbound entry and one try of it: the queue's item, the try's outcome, and what a try
-must know when an earlier one may have reached the vendor."""
+"""One outbound entry and one try of it: the queue's item, one send, and what a try must know
+when an earlier one may have reached the vendor."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from bot.contracts import DeliveryError, Sender, Sent, Unsure
@@ -14,21 +13,14 @@ from bot.models import Address, Message, MessageDict
 
 class OutboundEntry(TypedDict):
     """One queued outbound message; ``since``: when a try began whose outcome is not known
-    yet (set before each try, cleared when a failure shows nothing was sent)."""
+    yet (set before each try, cleared when a failure shows nothing was sent); ``attempts`` and
+    ``retry_at``: its failed tries and backoff (kept by :mod:`bot.storage.queue`)."""
 
     to: list[str]  # [channel, id]
     message: MessageDict
     attempts: int
     since: NotRequired[float]
-
-
-@dataclass(frozen=True)
-class Later:
-    """A try that failed for now: the delay before the next, and whether the vendor may have
-    taken the message all the same."""
-
-    delay: float
-    maybe_sent: bool
+    retry_at: NotRequired[float]
 
 
 def unsure_of(entry: OutboundEntry, records: dict[str, DeliveryRecord]) -> Unsure | Result:

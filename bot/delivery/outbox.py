@@ -5,12 +5,14 @@ is queued as an entry of ``conv:{<cid>}:outbox`` in the same write that stores i
 (:meth:`Outbox.say`), so a crash cannot lose it. Whoever holds the conversation's send lock
 works that queue front to back (so messages to one customer leave in order): the process that
 stored the message at once, or any process's sweeper when its next try is due (after a crash,
-or after a failure's backoff). Rate limits, vendor errors and network failures are retried with
-backoff (honouring the vendor's Retry-After), across restarts; errors that cannot succeed (an
-invalid or unsubscribed number) are not. Every send is recorded (:mod:`bot.delivery.records`); a
-message that still fails after ``ATTEMPTS`` tries is logged and kept in the dead-letter list,
-never silently dropped. Nothing is sent to an address that opted out. An agent's reply that
-does not reach the customer is reported in the agent's ticket.
+or after a failure's backoff). The queue is a :class:`~bot.storage.queue.ConversationQueue`;
+this module is its policy: what a try is, which errors are retried, what a dead letter is.
+Rate limits, vendor errors and network failures are retried with backoff (honouring the
+vendor's Retry-After), across restarts; errors that cannot succeed (an invalid or unsubscribed
+number) are not. Every send is recorded (:mod:`bot.delivery.records`); a message that still
+fails after ``ATTEMPTS`` tries is logged and kept in the dead-letter list, never silently
+dropped. Nothing is sent to an address that opted out. An agent's reply that does not reach
+the customer is reported in the agent's ticket.
 
 The vendors here take no idempotency key, so each try is written ahead (the entry's ``since``):
 a try after one whose outcome is unknown (its process died in flight, or the vendor's answer
@@ -22,7 +24,6 @@ the vendor took a message, the process remembers it and removes its entry withou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -33,15 +34,15 @@ import redis.asyncio as redis
 
 from bot import background
 from bot.contracts import DeliveryError, Sender, Unsure
-from bot.delivery.attempt import Later, OutboundEntry, try_once, unsure_of
+from bot.delivery.attempt import OutboundEntry, try_once, unsure_of
 from bot.delivery.log import DeliveryLog, Result
-from bot.delivery.records import Deliveries
-from bot.desk.queue import DeskQueue, post_task
+from bot.delivery.records import DeadLetter, Deliveries
+from bot.desk.queue import DESK_CHANNEL, DeskQueue, post_job, requeue
 from bot.metrics import Metrics
 from bot.models import Address, Message, Role
 from bot.storage.codec import MetaUpdate
-from bot.storage.keys import OUTBOX_DUE_KEY, conversation_key
-from bot.storage.scripts import POP_IF_HEAD, REPLACE_HEAD
+from bot.storage.keys import OUTBOX_DUE_KEY
+from bot.storage.queue import ConversationQueue, Done, DueIndex, Head, Retry, Schedule
 from bot.storage.store import Store
 
 ATTEMPTS = 12
@@ -101,10 +102,18 @@ class Outbox:
         self._deliveries = deliveries
         self._senders = senders
         self._log = DeliveryLog(deliveries, metrics or Metrics())
-        self._backoff_s = backoff_s
         self._opt_out_channels = opt_out_channels
         self._desk = desk
         self._sweep_s = sweep_s
+        self._queue = ConversationQueue(
+            client,
+            items="outbox",
+            lock="sendlock",
+            index=DueIndex(OUTBOX_DUE_KEY),
+            schedule=Schedule(ATTEMPTS, backoff_s, MAX_BACKOFF_S),
+            lock_ttl_s=SEND_LOCK_TTL_S,
+            name="outbox",
+        )
         self._sending: dict[str, asyncio.Task[dict[str, Result]]] = {}
         self._slots = asyncio.Semaphore(MAX_SENDING)
         self._sweeper: asyncio.Task[None] | None = None
@@ -157,62 +166,68 @@ class Outbox:
     async def _bounded(self, cid: str) -> dict[str, Result]:
         async with self._slots:
             try:
-                return await self.drain(cid)
+                return await self.work(cid)
             except (redis.RedisError, OSError) as exc:
                 log.warning("sending for %s stopped (%s); the sweeper retries", cid, exc)
             except Exception:
                 log.exception("sending for %s failed; the sweeper retries", cid)
             return {}
 
-    async def drain(self, cid: str) -> dict[str, Result]:
+    async def work(self, cid: str) -> dict[str, Result]:
         """Send the queued messages in order until the queue is empty or a send must wait;
         what became of each message settled (nothing when another process is sending)."""
-        lock = self._redis.lock(conversation_key(cid, "sendlock"), timeout=SEND_LOCK_TTL_S)
-        if not await lock.acquire(blocking=False):
-            return {}
-        try:
-            return await self._work(cid)
-        finally:
-            with contextlib.suppress(redis.RedisError):
-                await lock.release()
-
-    async def _work(self, cid: str) -> dict[str, Result]:
-        queue = conversation_key(cid, "outbox")
         settled: dict[str, Result] = {}
-        while (raw := await self._redis.lindex(queue, 0)) is not None:
-            entry: OutboundEntry = json.loads(raw)
-            message_id = entry["message"]["id"]
-            if message_id in self._handed_over:
-                await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
-                self._handed_over.discard(message_id)
-                continue
-            unsure = await self._unsure(cid, entry)
-            if unsure is None:  # written ahead: a crash during this try leaves it unsure
-                entry["since"] = time.time()
-                marked = json.dumps(entry)
-                if not await self._redis.eval(REPLACE_HEAD, 1, queue, raw, marked):
-                    continue
-                raw = marked
-            # an earlier try recorded as taken by the vendor lost only its entry's removal
-            result = unsure if isinstance(unsure, Result) else await self._send(cid, entry, unsure)
-            if isinstance(result, Later):
-                entry["attempts"] += 1
-                if not result.maybe_sent:
-                    entry.pop("since", None)
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.lset(queue, 0, json.dumps(entry))  # idempotent: safe to resend
-                pipe.zadd(OUTBOX_DUE_KEY, {cid: time.time() + result.delay})
-                await pipe.execute()
-                return settled
-            settled[message_id] = result
-            self._handed_over.add(message_id)  # settled: never sent again
-            await self._redis.eval(POP_IF_HEAD, 1, queue, raw)
+
+        async def attempt(head: Head) -> Done | Retry | None:
+            return await self._attempt(cid, head, settled)
+
+        async def dead(head: Head, retry: Retry, attempts: int) -> Done:
+            entry: OutboundEntry = head.entry()
+            to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
+            result = await self._log.dead(cid, to, message, retry.detail, attempts, retry.code)
+            return self._settled(cid, entry, result, settled)
+
+        await self._queue.work(cid, attempt, dead)
+        return settled
+
+    async def _attempt(
+        self, cid: str, head: Head, settled: dict[str, Result]
+    ) -> Done | Retry | None:
+        """One try of the head. Each try is written ahead (``since`` set in the head before
+        the send), so a try after a crash in flight knows to ask the vendor; a message the
+        vendor took is never sent again, even when removing its entry failed."""
+        entry: OutboundEntry = head.entry()
+        message_id = entry["message"]["id"]
+        if message_id in self._handed_over:
+            return Done(then=lambda: self._forget_handed_over(message_id))
+        unsure = await self._unsure(cid, entry)
+        if unsure is None:  # written ahead: a crash during this try leaves it unsure
+            entry["since"] = time.time()
+            if not await head.rewrite(entry):
+                return None
+        # an earlier try recorded as taken by the vendor lost only its entry's removal
+        result = unsure if isinstance(unsure, Result) else await self._send(cid, entry, unsure)
+        if isinstance(result, DeliveryError):
+            if not (result.maybe_sent or unsure is not None):
+                entry.pop("since", None)  # nothing was sent: the next try need not ask
+            return Retry(result.detail, result.retry_after, result.code, entry)
+        return self._settled(cid, entry, result, settled)
+
+    def _settled(
+        self, cid: str, entry: OutboundEntry, result: Result, settled: dict[str, Result]
+    ) -> Done:
+        message_id = entry["message"]["id"]
+        settled[message_id] = result
+        self._handed_over.add(message_id)  # settled: never sent again
+
+        async def then() -> None:
             self._handed_over.discard(message_id)
             await self._report(cid, entry, result)
-        await self._redis.zrem(OUTBOX_DUE_KEY, cid)
-        if await self._redis.llen(queue):  # queued meanwhile, after the empty read
-            await self._redis.zadd(OUTBOX_DUE_KEY, {cid: time.time()})
-        return settled
+
+        return Done(then=then)
+
+    async def _forget_handed_over(self, message_id: str) -> None:
+        self._handed_over.discard(message_id)
 
     async def _unsure(self, cid: str, entry: OutboundEntry) -> Unsure | Result | None:
         """What the next try must know of an earlier one.
@@ -223,8 +238,10 @@ class Outbox:
             return None
         return unsure_of(entry, await self._deliveries.records(cid))
 
-    async def _send(self, cid: str, entry: OutboundEntry, unsure: Unsure | None) -> Result | Later:
-        """One try of an entry: its result, or when to try again."""
+    async def _send(
+        self, cid: str, entry: OutboundEntry, unsure: Unsure | None
+    ) -> Result | DeliveryError:
+        """One try of an entry: its result, or the error to retry."""
         to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
         attempt = entry["attempts"] + 1
         sender = self._senders.get(to.channel)
@@ -241,18 +258,7 @@ class Outbox:
             return self._log.count(to, Result.SENT)
         if sent.permanent:
             return await self._log.failed(cid, to, message, sent, attempt)
-        if attempt >= ATTEMPTS:
-            return await self._log.dead(cid, to, message, sent.detail, attempt, sent.code)
-        delay = min(sent.retry_after or self._backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
-        log.warning(
-            "send to %s failed (attempt %d/%d, retry in %.1f s): %s",
-            to.channel,
-            attempt,
-            ATTEMPTS,
-            delay,
-            sent.detail,
-        )
-        return Later(float(delay), sent.maybe_sent or unsure is not None)
+        return sent
 
     def _may_opt_out(self, to: Address) -> bool:
         return self._opt_out_channels is None or to.channel in self._opt_out_channels
@@ -267,7 +273,7 @@ class Outbox:
             role=Role.SYSTEM,
             text=UNDELIVERED_TEXT.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
         )
-        await self._desk.push(cid, (post_task(notice),))
+        await self._desk.push(cid, (post_job(notice),))
 
     async def replay(self, message_id: str) -> Replay:
         """Queue a dead-lettered message again and try it now: sent, refused, dead again,
@@ -275,15 +281,25 @@ class Outbox:
         entry = await self._deliveries.take_dead_letter(message_id)
         if entry is None:
             return Replay.NOT_FOUND
+        if entry["to"][0] == DESK_CHANNEL:
+            return await self._replay_desk_job(entry)
         to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
         await self._store.record(entry["conversation"], outbound=self.entries(to, (message,)))
         settled = await self.kick(entry["conversation"])
         result = settled.get(message_id)
         return Replay.QUEUED if result is None else Replay(result.value)
 
+    async def _replay_desk_job(self, entry: DeadLetter) -> Replay:
+        """A desk job goes back in its conversation's desk queue: handed to the desk now when
+        this process has one, else by a running service's desk sweeper."""
+        if self._desk is None:
+            await requeue(self._redis, entry)
+            return Replay.QUEUED
+        return Replay.SENT if await self._desk.replay(entry) else Replay.QUEUED
+
     async def pending(self) -> int:
         """Conversations with outbound messages not yet settled, of every process."""
-        return int(await self._redis.zcard(OUTBOX_DUE_KEY))
+        return await self._queue.pending()
 
     async def settle(self, timeout_s: float = SEND_LOCK_TTL_S) -> None:
         """Wait for this process's sends in progress (a graceful stop; tests)."""
@@ -294,22 +310,15 @@ class Outbox:
 
     async def start(self) -> None:
         """Start the sweeper that sends what is due (retries, and work of dead processes)."""
-        self._sweeper = asyncio.create_task(self._sweep(), name="outbox-sweeper")
+        self._sweeper = self._queue.sweeper(self._kick, self._sweep_every, MAX_SENDING)
 
     async def stop(self) -> None:
         """Stop the sweeper and wait for sends in progress."""
         await background.stop(self._sweeper)
         await self.settle(SEND_LOCK_TTL_S / 4)
 
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_S if self._sweep_s is None else self._sweep_s)
-            try:
-                due = await self._redis.zrangebyscore(
-                    OUTBOX_DUE_KEY, "-inf", time.time(), start=0, num=MAX_SENDING
-                )
-            except (redis.RedisError, OSError) as exc:
-                log.warning("outbox sweep failed: %s", exc)
-                continue
-            for cid in due:
-                self.kick(str(cid))
+    async def _kick(self, cid: str) -> None:
+        self.kick(cid)
+
+    def _sweep_every(self) -> float:
+        return SWEEP_S if self._sweep_s is None else self._sweep_s

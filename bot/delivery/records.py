@@ -73,7 +73,10 @@ class DeliveryRecord(TypedDict):
 
 
 class DeadLetter(TypedDict):
-    """A message that could not be delivered, kept for ``omnibot outbox list`` and replay."""
+    """A message that could not be delivered, kept for ``omnibot outbox list`` and replay.
+
+    A desk job's is addressed to ``["desk", <cid>]``; ``job`` is the job as it was queued (its
+    ``message`` is the job's message, or one saying what the job was), for its replay."""
 
     id: str
     conversation: str
@@ -81,6 +84,7 @@ class DeadLetter(TypedDict):
     message: MessageDict
     error: str
     failed_at: float
+    job: NotRequired[str]
 
 
 class Deliveries:

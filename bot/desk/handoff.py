@@ -17,7 +17,7 @@ from enum import StrEnum
 from bot.contracts import Prediction, TicketChange, TicketStatus
 from bot.delivery.outbox import Outbox
 from bot.desk.hours import AgentHours
-from bot.desk.queue import DeskQueue, DeskTask, open_task, post_task, update_task
+from bot.desk.queue import DeskJob, DeskQueue, open_job, post_job, update_job
 from bot.desk.tickets import Tickets
 from bot.metrics import Metrics
 from bot.models import Conversation, Escalation, Message, Role, State, clean_text
@@ -105,7 +105,7 @@ class Handoff:
         )
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)
-        await self._desk.push(conversation.id, (open_task(),))
+        await self._desk.push(conversation.id, (open_job(),))
 
     async def to_agents(
         self,
@@ -116,11 +116,11 @@ class Handoff:
     ) -> None:
         """Forward a customer's message to the ticket (the caller holds the lock).
 
-        The desk's task is queued before ``done`` (the handled cursor) is stored, so a crash
+        The desk's job is queued before ``done`` (the handled cursor) is stored, so a crash
         in between can post a message twice but never lose it. ``answered``: the bot replied
         to it already (no queue notice on top).
         """
-        await self._desk.push(conversation.id, (post_task(message),))
+        await self._desk.push(conversation.id, (post_job(message),))
         now = time.time()
         if (
             not answered
@@ -228,7 +228,7 @@ class Handoff:
                     "escalation": None,
                     "previous_ticket": conversation.ticket or conversation.previous_ticket,
                 },
-                update_task(change, conversation.ticket),
+                update_job(change, conversation.ticket),
             )
             await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
@@ -243,17 +243,17 @@ class Handoff:
             State.AGENT,
             JOINED_TEXT.format(agent=agent),
             {"agent": agent},
-            update_task(change, None),
+            update_job(change, None),
         )
 
     async def _change(
-        self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, task: DeskTask
+        self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, job: DeskJob
     ) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
         await self._outbox.say(
             conversation.id, conversation.last_address, (notice,), {**meta, "state": state}
         )
-        await self._desk.push(conversation.id, (task,))
+        await self._desk.push(conversation.id, (job,))
 
 
 def _closed(conversation: Conversation, ticket: str | None) -> bool:

@@ -29,6 +29,7 @@ from bot.desk.tickets import Tickets
 from bot.models import Address, Message, Role, State
 from bot.storage.store import Store
 from tests.support.fakes import FlakyDesk, RecordingConnector, SettledOutbox
+from tests.support.queues import due_now
 
 BOB = Address("test", "bob")
 
@@ -135,7 +136,7 @@ async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(
 
 
 async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
-    store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk
+    redis_client: aioredis.Redis, store: Store, handoff: Handoff, queue: DeskQueue, desk: FlakyDesk
 ) -> None:
     desk.down = True
     cid = await waiting_conversation(store, handoff)
@@ -148,9 +149,9 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
         await handoff.to_agents(await store.load(cid), message, None)
     assert desk.tickets == {}
     desk.down = False
-    assert await queue.drain(cid) is False  # backing off after the failures
-    queue._retry_at.clear()  # the sweeper's next round, without waiting for it
-    assert await queue.drain(cid) is True
+    assert await queue.work(cid) is False  # backing off after the failures
+    await due_now(redis_client, cid, "desk")  # the sweeper's next round, without waiting for it
+    assert await queue.work(cid) is True
     ticket = (await store.load(cid)).ticket
     assert ticket is not None
     texts = [m.text for m in desk.tickets[ticket]]
@@ -159,8 +160,8 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
     desk.down = True
     await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"), None)
     desk.down = False
-    queue._retry_at.clear()
-    assert await queue.drain(cid) is True
+    await due_now(redis_client, cid, "desk")
+    assert await queue.work(cid) is True
     assert desk.tickets[ticket][-1].text == "late"
 
 
