@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from bot.pipeline.dispatcher import OPT_IN_TEXT
+from bot.storage.embedded import running_url
+from bot.storage.keys import OUTBOX_DUE_KEY, WORK_STREAM
 from omnibot.app import Intents
 from tests.conftest import PUBLIC_URL
 from tests.support.polling import wait_until
@@ -16,6 +18,17 @@ from tests.support.twilio_fake import FakeTwilio, inbound_form, signature
 from tests.support.webchat_client import chat
 
 CUSTOMER = "+15557654321"
+
+
+async def settled(data_dir: Path) -> bool:
+    """Whether the embedded Redis of ``data_dir`` holds no work entry and no reply to send."""
+    url = running_url(data_dir / "redis")
+    assert url is not None
+    client = aioredis.Redis.from_url(url)
+    try:
+        return await client.xlen(WORK_STREAM) == 0 and await client.zcard(OUTBOX_DUE_KEY) == 0
+    finally:
+        await client.aclose()
 
 
 async def test_serve_answers_escalates_and_keeps_history_across_a_restart(data_dir: Path) -> None:
@@ -69,7 +82,9 @@ async def test_serve_answers_sms_once_and_honours_stop(
                 await wait_until(
                     lambda: len(twilio_api.sent) >= count, 20, f"{count} message-create calls"
                 )
-                await asyncio.sleep(0.5)  # room for a wrong extra call to show up
+                # every message accepted so far processed and every reply sent: a wrong
+                # extra call would have been made by now
+                await wait_until(lambda: settled(data_dir), 20, "no work or reply left")
                 return [call["Body"] for call in twilio_api.sent]
 
             assert await text("where is my order?", "SM" + "1" * 32) == 200

@@ -15,8 +15,13 @@ async def test_posts_beyond_the_limit_are_refused_and_others_pass(
     aiohttp_client: Callable[..., Awaitable[Any]],
 ) -> None:
     release = asyncio.Event()
+    in_flight: list[web.Request] = []
+    both_in = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
+        in_flight.append(request)
+        if len(in_flight) == 2:
+            both_in.set()
         await release.wait()
         return web.Response(text="done")
 
@@ -28,7 +33,7 @@ async def test_posts_beyond_the_limit_are_refused_and_others_pass(
     app.router.add_get("/", page)
     client = await aiohttp_client(app)
     held = [asyncio.create_task(client.post("/hook")) for _ in range(2)]
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(both_in.wait(), 10)  # both requests are counted in flight
     refused = await client.post("/hook")
     assert refused.status == 503
     assert refused.headers["Retry-After"] == str(RETRY_AFTER_S)

@@ -132,7 +132,11 @@ async def test_a_repeated_message_is_answered_once(start_process: ProcessFactory
     await wait_until(lambda: core.replies() == ["Hi!"])
     await wait_until(lambda: pipeline.busy == 0)
     assert await pipeline.submit(message) is Outcome.DUPLICATE
-    await asyncio.sleep(0.2)
+
+    async def idle() -> bool:  # a duplicate queued by mistake would be in the stream by now
+        return pipeline.busy == 0 and await pipeline.queued() == 0
+
+    await wait_until(idle, what="no work queued or running")
     assert core.replies() == ["Hi!"]
 
 
