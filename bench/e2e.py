@@ -1,7 +1,7 @@
 """End to end through web chat: answered messages a second against the bare PyTorch encoder.
 
-    python bench/e2e.py [--visitors 64] [--warmup 5] [--seconds 30] [--concurrency N]
-                        [--workers N] [--encoder-seconds 8] [--data-dir var] [--json]
+    python -m bench.e2e [--visitors 64] [--warmup 5] [--seconds 30] [--concurrency N]
+                           [--workers N] [--encoder-seconds 8] [--data-dir var] [--json]
 
 Starts ``omnibot serve`` as a real subprocess (embedded Redis on a fresh data directory, all on
 127.0.0.1), then measures, with the service idle, how many sentences a second the bare PyTorch
@@ -33,7 +33,6 @@ import json
 import math
 import multiprocessing
 import os
-import random
 import sys
 import tempfile
 import time
@@ -42,61 +41,23 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 import redis.asyncio as redis
 
-# bench scripts run as ``python bench/<script>.py`` from the repository root: the checkout's
-# packages come first, and ``sms_ack`` (this directory) is importable
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from service import launch, prepare_data_dir, serve_env, stop_service  # noqa: E402
-from sms_ack import percentile  # noqa: E402
-
-from bot.desk.handoff import AWAY_TEXT, QUEUED_TEXT, WAITING_TEXT  # noqa: E402
-from bot.pipeline.dispatcher import REPHRASE_TEXT  # noqa: E402
-from bot.storage.embedded import free_port, running_url  # noqa: E402
-from intents.catalogue import load_catalogue  # noqa: E402
-from omnibot.settings import DEFAULT_INTENTS_PATH  # noqa: E402
+from bench.questions import Question, answer_kinds, deal, kind_of, questions
+from bench.service import failure_text, launch, prepare_data_dir, serve_env
+from bench.stats import number, percentile, rounded
+from bot.storage.embedded import free_port, running_url
+from tests.support.serve_process import ServeProcess, process_tree
+from tests.support.webchat_client import FrameError, opening
 
 ANSWER_TIMEOUT_S = 30.0  # a question unanswered this long counts as an error
 DRAIN_TIMEOUT_S = 30.0  # after the window, how long the last questions may take
 RECONNECT_PAUSE_S = 0.2
 ENCODER_BATCH = 64
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-# (the intent that should answer, the question): reworded examples of the default catalogue's
-# intents with a plain answer; greetings, order look-ups and escalations left out
-TEMPLATES = (
-    ("return_item", "how do I return an item?"),
-    ("return_item", "what is your return policy"),
-    ("refund_status", "when will I get my money back"),
-    ("refund_status", "how long do refunds take"),
-    ("shipping_times", "how long does delivery take?"),
-    ("shipping_times", "do you ship to Canada?"),
-    ("shipping_costs", "how much is shipping?"),
-    ("shipping_costs", "is delivery free?"),
-    ("store_hours", "what are your opening hours?"),
-    ("store_hours", "are you open on sunday"),
-    ("store_locations", "where is your nearest store?"),
-    ("store_locations", "where are you located"),
-    ("click_and_collect", "can I buy online and pick up in store?"),
-    ("click_and_collect", "do you do click and collect"),
-    ("stock_availability", "is this item in stock?"),
-    ("stock_availability", "when will it be back in stock"),
-    ("payment_methods", "can I pay with paypal"),
-    ("payment_methods", "what payment methods do you accept?"),
-    ("cancel_order", "how do I cancel my order?"),
-    ("cancel_order", "can I still cancel"),
-    ("change_delivery_address", "can I change my delivery address?"),
-    ("change_delivery_address", "I entered the wrong address"),
-    ("account_password", "I forgot my password"),
-    ("account_password", "how do I reset my password"),
-)
-PREFIXES = ("", "hi, ", "quick question: ", "hello, ", "excuse me, ", "one more thing: ")
-SUFFIXES = ("", "?", " please", " thanks", " :)", "? thank you")  # after any "?" is cut
 # Where a serve process's thread's CPU goes, by its name (/proc/<pid>/task/<tid>/comm): the main
 # thread is the event loop. Python < 3.14 gives its threads no OS name, so on 3.11 every thread
 # reads "python"; those without a name of their own count as "model", since all of them are the
@@ -108,15 +69,6 @@ MODEL_NAMES = ("intents", "onnx", "ort", "rayon", "tokenizer", "openblas", "omp"
 OTHER_NAMES = ("asyncio", "threadpoolexecutor", "thread-", "dummy")
 KINDS = ("model", "event_loop", "other_threads", "redis")
 NON_ANSWERS = ("wrong_intent", "rephrase", "handoff", "other")
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question text, the catalogue template it varies and the intent that should answer."""
-
-    template: str
-    intent: str
-    text: str
 
 
 @dataclass
@@ -168,43 +120,6 @@ class AnswerError(Exception):
         self.kind = kind
 
 
-def questions(seed: int) -> list[Question]:
-    """Every variant of every template (prefix x template x suffix), shuffled."""
-    variants = [
-        Question(text, intent, f"{prefix}{text.rstrip('?')}{suffix}")
-        for intent, text in TEMPLATES
-        for prefix in PREFIXES
-        for suffix in SUFFIXES
-    ]
-    random.Random(seed).shuffle(variants)
-    return variants
-
-
-def deal(variants: Sequence[Question], visitors: int) -> list[list[Question]]:
-    """Each visitor's own questions: no text is asked by two visitors."""
-    if len(variants) < visitors:
-        raise ValueError(f"{len(variants)} distinct questions for {visitors} visitors")
-    return [list(variants[i::visitors]) for i in range(visitors)]
-
-
-def answer_kinds() -> dict[str, str]:
-    """The catalogue's answer texts -> the intent they answer."""
-    catalogue = load_catalogue(DEFAULT_INTENTS_PATH)
-    return {i.answer: i.name for i in catalogue.intents.values() if i.answer is not None}
-
-
-def kind_of(text: str, question: Question, answers: dict[str, str]) -> str:
-    """``answer`` (the expected intent's), ``wrong_intent``, ``rephrase``, ``handoff``,
-    ``other``."""
-    intent = answers.get(text)
-    if intent is not None:
-        return "answer" if intent == question.intent else "wrong_intent"
-    if text == REPHRASE_TEXT:
-        return "rephrase"
-    handoffs = (WAITING_TEXT, AWAY_TEXT.split(":")[0], QUEUED_TEXT.split(".")[0])
-    return "handoff" if any(mark in text for mark in handoffs) else "other"
-
-
 async def bot_answer(ws: aiohttp.ClientWebSocketResponse) -> str:
     """The text of the next bot message frame (the customer's echo and states skipped: a
     hand-off is told by the bot's text, which the state frame ``waiting`` goes with)."""
@@ -217,14 +132,6 @@ async def bot_answer(ws: aiohttp.ClientWebSocketResponse) -> str:
         if data.get("type") == "message" and data.get("role") == "bot":
             return str(data["text"])
     raise AnswerError("closed")
-
-
-async def opening(ws: aiohttp.ClientWebSocketResponse) -> None:
-    """Read the session, history and state frames every connection opens with."""
-    for expected in ("session", "history", "state"):
-        data = await asyncio.wait_for(ws.receive_json(), ANSWER_TIMEOUT_S)
-        if data.get("type") != expected:
-            raise AnswerError("bad_opening")
 
 
 async def converse(
@@ -259,10 +166,12 @@ async def visitor(
     while time.monotonic() < stop_at:
         try:
             async with session.ws_connect(url, autoping=True) as ws:
-                await opening(ws)
+                await opening(ws, ANSWER_TIMEOUT_S)
                 await converse(ws, asking, answers, stop_at, tally)
         except AnswerError as error:
             tally.errors[error.kind] += 1
+        except FrameError as error:  # the opening frames
+            tally.errors["timeout" if str(error) == "stall" else "bad_opening"] += 1
         except TimeoutError:
             tally.errors["timeout"] += 1
         except aiohttp.ClientError:
@@ -299,30 +208,12 @@ async def measure_encoder(texts: list[str], seconds: float) -> float | None:
 
 
 async def start_service(
-    args: argparse.Namespace,
-    workdir: Path,
-    data: Path,
-    log: IO[bytes],
-    session: aiohttp.ClientSession,
-) -> tuple[asyncio.subprocess.Process, str]:
-    """``omnibot serve`` on a free port, healthy (or an exception); its process and root URL."""
+    args: argparse.Namespace, workdir: Path, data: Path, log: Path
+) -> ServeProcess:
+    """``omnibot serve`` on a free port, healthy (or :class:`ServeError`)."""
     workers = ["--workers", str(args.workers)] if args.workers > 1 else []
     env = serve_env(data, free_port(), args.concurrency)
-    return await launch(workdir, env, log, session, workers)
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux), the ones that exited in the meantime left out."""
-    found, todo = [], [pid]
-    while todo:
-        one = todo.pop()
-        found.append(one)
-        try:
-            for task in Path(f"/proc/{one}/task").iterdir():
-                todo.extend(int(child) for child in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return found
+    return await launch(workdir, env, log, workers)
 
 
 def stat_ticks(path: Path) -> int:
@@ -542,16 +433,15 @@ def answer_figures(tally: Tally) -> dict[str, Any]:
     }
 
 
-async def run(
-    args: argparse.Namespace, workdir: Path, data: Path, log: IO[bytes]
-) -> dict[str, Any]:
+async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) -> dict[str, Any]:
     """Start the service, measure the encoder, then the load; collect the numbers."""
     texts = [question.text for question in questions(args.seed)]
     tally = Tally()
     connector = aiohttp.TCPConnector(limit=args.visitors + 16)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        process, root = await start_service(args, workdir, data, log, session)
+        process = await start_service(args, workdir, data, log)
+        root = process.base
         try:
             encoder_per_s = await measure_encoder(texts, args.encoder_seconds)
             url = running_url(data / "redis")
@@ -563,15 +453,8 @@ async def run(
             finally:
                 await client.aclose()
         finally:
-            await stop_service(process)
+            await process.stopped()
     return summarize(args, encoder_per_s, tally, before, after)
-
-
-def number(value: Any, digits: int = 1) -> str:
-    """``value`` with ``digits`` decimals, or n/a."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:,.{digits}f}"
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -605,17 +488,6 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{name:<{width}}  {value}")
     for template, counts in result["templates_not_answered"].items():
         print(f"not always answered: {template!r} {counts}")
-
-
-def rounded(value: Any) -> Any:
-    """``value`` with floats to 3 decimals and NaN as None, in nested dicts and lists too."""
-    if isinstance(value, dict):
-        return {name: rounded(one) for name, one in value.items()}
-    if isinstance(value, list):
-        return [rounded(one) for one in value]
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 3)
-    return value
 
 
 def arguments() -> argparse.Namespace:
@@ -652,14 +524,12 @@ def main() -> None:
         workdir = Path(tmp)
         data = prepare_data_dir(workdir, args.data_dir / "cache")
         log_path = args.log or workdir / "serve.log"
-        with log_path.open("wb") as log:
-            try:
-                result = rounded(asyncio.run(run(args, workdir, data, log)))
-            except RuntimeError as error:
-                log.flush()
-                tail = log_path.read_text(errors="replace").splitlines()[-30:]
-                print(f"e2e: {error}\n" + "\n".join(tail), file=sys.stderr)
-                raise SystemExit(2) from None
+        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
+        try:
+            result = rounded(asyncio.run(run(args, workdir, data, log_path)))
+        except RuntimeError as error:
+            print(f"e2e: {failure_text(error, log_path)}", file=sys.stderr)
+            raise SystemExit(2) from None
     if args.json:
         print(json.dumps(result))
     else:

@@ -1,6 +1,6 @@
 """Would fine-tuning MiniLM lift the model to >= 90 % answered at >= 98 %? A probe, not part of it.
 
-    python bench/finetune_probe.py [--data DIR] [--epochs 4]
+    python -m bench.finetune_probe [--data DIR] [--epochs 4]
 
 Every choice is made on training data: hold out 20 % of train (stratified) and a quarter of the
 intents, fine-tune MiniLM on the rest, fit the members on the rest — the model's three on

@@ -1,33 +1,23 @@
-"""Running ``omnibot serve`` for the benches: its environment, start, health, stop.
+"""The benches' ``omnibot serve``: its environment, a fresh data directory, starting it healthy.
 
-The bench scripts run as ``python bench/<script>.py`` from the repository root, with this
-directory importable; each starts the checkout it belongs to (``PYTHONPATH``), from a work
-directory (so no ``.env`` of the caller's changes the settings).
+Each bench starts the checkout it belongs to (``PYTHONPATH``), from a work directory (so no
+``.env`` of the caller's changes the settings), with the launcher the tests use
+(``tests.support.serve_process``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
-import aiohttp
+from tests.support.serve_process import ServeError, ServeProcess
+from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
-
 PUBLIC_URL = "https://bench.example.com"
 SHOP_NUMBER = "+15550000100"
-STARTUP_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 30.0
+LOG_TAIL_LINES = 30  # of the service's log, after a failed run
 
 
 def prepare_data_dir(workdir: Path, cache: Path | None) -> Path:
@@ -81,56 +71,23 @@ def sms_env(api_url: str) -> dict[str, str]:
 
 
 async def launch(
-    workdir: Path,
-    env: dict[str, str],
-    log: IO[bytes],
-    session: aiohttp.ClientSession,
-    options: Sequence[str] = (),
-) -> tuple[asyncio.subprocess.Process, str]:
-    """``omnibot serve`` with ``env`` (its ``PORT``), healthy; its process and root URL.
-    RuntimeError (the process stopped) when it exits or is not healthy in time."""
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "omnibot", "serve", *options),
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=log,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    root = f"http://127.0.0.1:{env['PORT']}"
+    workdir: Path, env: dict[str, str], log: Path, options: Sequence[str] = ()
+) -> ServeProcess:
+    """``omnibot serve`` with ``env`` (its ``PORT``) in ``workdir``, its output appended to
+    ``log``, healthy; :class:`ServeError` (the process stopped) when it exits or stalls."""
+    process = ServeProcess(env, workdir, log, options=options)
     try:
-        await wait_healthy(process, root, session)
-    except RuntimeError:
-        await stop_service(process)
+        await process.wait_healthy()
+    except ServeError:
+        await process.stopped()
         raise
-    return process, root
+    return process
 
 
-async def wait_healthy(
-    process: asyncio.subprocess.Process, root: str, session: aiohttp.ClientSession
-) -> None:
-    """Until ``/healthz`` answers 200; RuntimeError when the service exits or takes too long."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise RuntimeError(f"omnibot serve exited with status {process.returncode}")
-        try:
-            async with session.get(f"{root}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"omnibot serve was not healthy within {STARTUP_TIMEOUT_S:.0f} s")
-
-
-async def stop_service(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM (the service drains its work), then SIGKILL if it takes too long."""
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+def failure_text(error: BaseException, log: Path) -> str:
+    """What a bench prints when its run failed: the error, and the end of the service's log
+    unless the error already carries it."""
+    if isinstance(error, ServeError):
+        return str(error)
+    tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+    return f"{error}\n" + "\n".join(tail)

@@ -1,6 +1,6 @@
 """SMS webhook acknowledgement under a steady inbound load (issue 9: p99 <= 50 ms at 200/s).
 
-    python bench/sms_ack.py [--rate 200] [--seconds 20] [--customers 500] [--duplicates 0.05]
+    python -m bench.sms_ack [--rate 200] [--seconds 20] [--customers 500] [--duplicates 0.05]
                             [--data-dir DIR] [--json]
 
 Starts a fake of Twilio's REST API (``tests/support/twilio_fake.py``) in this process and ``omnibot
@@ -34,36 +34,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
-# bench scripts run as ``python bench/<script>.py`` from the repository root: make ``tests``
-# (not an installed package) importable as well
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from service import (  # noqa: E402
+from bench.service import (
     PUBLIC_URL,
     SHOP_NUMBER,
+    failure_text,
     launch,
     prepare_data_dir,
     serve_env,
     sms_env,
-    stop_service,
 )
-
-from bot.storage.embedded import free_port  # noqa: E402
-from connectors.sms.connector import WEBHOOK_PATH  # noqa: E402
-from tests.support.twilio_fake import (  # noqa: E402
-    AUTH_TOKEN,
-    Call,
-    FakeTwilio,
-    inbound_form,
-    signature,
-)
+from bench.stats import percentile
+from bot.storage.embedded import free_port
+from connectors.sms.connector import WEBHOOK_PATH
+from tests.support.serve_process import ServeProcess
+from tests.support.twilio_fake import AUTH_TOKEN, Call, FakeTwilio, inbound_form, signature
 
 REQUEST_TIMEOUT_S = 10.0
 SETTLE_S = 1.0  # after the expected replies arrived, how long to watch for extra ones
@@ -114,14 +103,6 @@ class Ack:
     done: float
     ok: bool
     status: int  # 0: no HTTP answer
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The ``share`` quantile of ``values`` (nearest rank); NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 def make_webhook(sid: str, sender: str, text: str, retry: bool = False) -> Webhook:
@@ -209,18 +190,12 @@ async def wait_for_replies(
         await asyncio.sleep(0.05)
 
 
-async def start_service(
-    fake: FakeTwilio,
-    workdir: Path,
-    data: Path,
-    log: IO[bytes],
-    session: aiohttp.ClientSession,
-) -> tuple[asyncio.subprocess.Process, str]:
-    """``omnibot serve`` on a free port with SMS against ``fake``, healthy (or an exception);
-    its process and root URL. The service's own log level and processing concurrency."""
+async def start_service(fake: FakeTwilio, workdir: Path, data: Path, log: Path) -> ServeProcess:
+    """``omnibot serve`` on a free port with SMS against ``fake``, healthy (or
+    :class:`ServeError`); the service's own log level and processing concurrency."""
     env = serve_env(data, free_port(), None, log_level=None)
     env.update(sms_env(fake.url))
-    return await launch(workdir, env, log, session)
+    return await launch(workdir, env, log)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -275,9 +250,7 @@ def replies_check(
     return {"missing": missing, "extra": extra, "answer_s": answer_s}
 
 
-async def run(
-    args: argparse.Namespace, workdir: Path, data: Path, log: IO[bytes]
-) -> dict[str, Any]:
+async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) -> dict[str, Any]:
     """Start everything, post the load, collect the numbers."""
     count = round(args.rate * args.seconds)
     hooks = plan(count, args.customers, args.duplicates, args.seed)
@@ -288,7 +261,8 @@ async def run(
         FakeTwilio() as fake,
         aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
     ):
-        process, root = await start_service(fake, workdir, data, log, session)
+        process = await start_service(fake, workdir, data, log)
+        root = process.base
         try:
             url = root + WEBHOOK_PATH
             await send_open_loop(session, url, warmup, 20.0)  # first-request costs, not timed
@@ -303,7 +277,7 @@ async def run(
             calls = fake.calls[baseline:]
             counts = await inbound_counts(session, root)
         finally:
-            await stop_service(process)
+            await process.stopped()
     replies = [call for call in calls if call.status == 201]
     check = replies_check(hooks, acks, replies)
     good = [(ack.done - ack.due) * 1000 for ack in acks if ack.ok]
@@ -465,14 +439,12 @@ def main() -> None:
         workdir = Path(tmp)
         data = prepare_data_dir(workdir, args.data_dir / "cache" if args.data_dir else None)
         log_path = args.log or workdir / "serve.log"
-        with log_path.open("wb") as log:
-            try:
-                result = asyncio.run(run(args, workdir, data, log))
-            except RuntimeError as error:
-                log.flush()
-                tail = log_path.read_text(errors="replace").splitlines()[-30:]
-                print(f"sms_ack: {error}\n" + "\n".join(tail), file=sys.stderr)
-                raise SystemExit(2) from None
+        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
+        try:
+            result = asyncio.run(run(args, workdir, data, log_path))
+        except RuntimeError as error:
+            print(f"sms_ack: {failure_text(error, log_path)}", file=sys.stderr)
+            raise SystemExit(2) from None
     if args.json:
         print(
             json.dumps(

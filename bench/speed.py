@@ -1,7 +1,7 @@
 """Classification speed on this CPU: single-message latency and throughput under concurrent
 load (micro-batched), for each encoder, with the BANKING77 model.
 
-    python bench/speed.py [--data DIR] [--encoders torch onnx onnx-int8] [--clients 64]
+    python -m bench.speed [--data DIR] [--encoders torch onnx onnx-int8] [--clients 64]
 
 The model is the one ``omnibot eval`` trains on BANKING77 with the default encoder (taken from
 the cache under ``OMNIBOT_DATA_DIR``, default ``var``, or trained now); every encoder is timed

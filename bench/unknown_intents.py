@@ -1,7 +1,8 @@
 """Unknown intents: train BANKING77 without N intents and count how often their test messages
 are escalated (they must never be answered with the nearest known intent).
 
-    python bench/unknown_intents.py [--data DIR] [--held-out 10] [--seed 0] [--encoder onnx-int8]
+    python -m bench.unknown_intents [--data DIR] [--held-out 10] [--seed 0]
+                                    [--encoder onnx-int8]
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import aiohttp
 
@@ -35,6 +36,10 @@ Condition = Callable[[], Awaitable[bool]]
 
 class ServeError(RuntimeError):
     """The process exited or stalled before a condition held; the message ends with its log."""
+
+    def __init__(self, headline: str, log_tail: str) -> None:
+        super().__init__(f"{headline}; its log:\n{log_tail}")
+        self.headline = headline
 
 
 class ServeProcess:
@@ -89,16 +94,15 @@ class ServeProcess:
                 self.fail(f"omnibot serve exited with status {self.process.returncode}")
             waited = time.monotonic() - start
             if progress.stalled() or waited > READY_CAP_S:
-                self.fail(
-                    f"no {what} after {waited:.0f} s (no progress for {progress.idle():.0f} s)"
-                )
+                idle = progress.idle()
+                self.fail(f"waited {waited:.0f} s for {what} (no progress for {idle:.0f} s)")
             await asyncio.sleep(POLL_S)
         return time.monotonic() - start
 
-    def fail(self, headline: str) -> None:
+    def fail(self, headline: str) -> NoReturn:
         """Raise :class:`ServeError` with ``headline`` and the end of the log."""
         lines = self.log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-        raise ServeError(f"{headline}; its log:\n" + "\n".join(lines))
+        raise ServeError(headline, "\n".join(lines))
 
     async def _healthy(self, session: aiohttp.ClientSession) -> bool:
         try:
