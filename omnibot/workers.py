@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+from bot import background
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.supervisor import RedisSupervisor
 from omnibot.settings import Settings
@@ -36,30 +37,31 @@ def run_workers(settings: Settings, count: int) -> None:
 
 async def _supervise(settings: Settings, count: int) -> None:
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
-    supervisor = RedisSupervisor(embedded) if embedded is not None else None
-    if supervisor is not None:
-        await supervisor.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    env = dict(os.environ, REDIS_URL=settings.redis_url or (embedded.url if embedded else ""))
-    workers = [_spawn(env) for _ in range(count)]
-    log.info("started %d workers on port %d: pids %s", count, settings.port, _pids(workers))
-    try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
-            for i, worker in enumerate(workers):
-                if worker.poll() is not None and not stop.is_set():
-                    log.error(
-                        "worker %d exited with %s; restarting it", worker.pid, worker.returncode
-                    )
-                    workers[i] = _spawn(env)
-    finally:
-        await asyncio.to_thread(_stop_all, workers)
-        if supervisor is not None:
-            await supervisor.stop()
+    async with contextlib.AsyncExitStack() as stack:  # stops the workers, then Redis
+        if embedded is not None:
+            await background.start(stack, RedisSupervisor(embedded))
+        env = dict(os.environ, REDIS_URL=settings.redis_url or (embedded.url if embedded else ""))
+        workers = [_spawn(env) for _ in range(count)]
+        stack.push_async_callback(asyncio.to_thread, _stop_all, workers)
+        log.info("started %d workers on port %d: pids %s", count, settings.port, _pids(workers))
+        await _keep_running(workers, env, stop)
+
+
+async def _keep_running(
+    workers: list[subprocess.Popen[bytes]], env: dict[str, str], stop: asyncio.Event
+) -> None:
+    """Restart any worker that exits, until ``stop`` is set (``workers`` is kept current)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
+        for i, worker in enumerate(workers):
+            if worker.poll() is not None and not stop.is_set():
+                log.error("worker %d exited with %s; restarting it", worker.pid, worker.returncode)
+                workers[i] = _spawn(env)
 
 
 def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:

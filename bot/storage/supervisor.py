@@ -56,27 +56,28 @@ class RedisSupervisor:
     async def start(self) -> None:
         """Start the server, then watch it."""
         await self.server.start()
-        self._task = asyncio.create_task(self._watch(), name="redis-supervisor")
+        # one step per exit: wait for it, then revive the server (no pause between steps)
+        self._task = background.periodic(self._revive, 0.0, "redis-supervisor")
 
     async def stop(self) -> None:
         """Stop watching, then stop the server cleanly."""
         await background.stop(self._task)
         await self.server.stop()
 
-    async def _watch(self) -> None:
+    async def _revive(self) -> None:
+        """Wait until the server exits, then start it again on the same data, with backoff
+        while that fails."""
+        code = await self.server.wait()
+        log.error("the embedded redis-server exited (%s); restarting it on the same data", code)
         delay = FIRST_DELAY_S
         while True:
-            code = await self.server.wait()
-            log.error("the embedded redis-server exited (%s); restarting it on the same data", code)
-            while True:
-                try:
-                    await self.server.start()
-                except (RuntimeError, TimeoutError, OSError) as exc:
-                    log.error("restarting redis-server failed (%s); next try in %.1f s", exc, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, MAX_DELAY_S)
-                    continue
-                self.restarts += 1
-                delay = FIRST_DELAY_S
-                log.warning("the embedded redis-server is back on port %d", self.server.port)
-                break
+            try:
+                await self.server.start()
+            except (RuntimeError, TimeoutError, OSError) as exc:
+                log.error("restarting redis-server failed (%s); next try in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_DELAY_S)
+                continue
+            self.restarts += 1
+            log.warning("the embedded redis-server is back on port %d", self.server.port)
+            return
