@@ -50,6 +50,8 @@ script or MULTI over them touches one slot only.
 - ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
 - ``merges``                          sorted set: merges begun and not finished ("<from> <into>"),
                                       by start time
+- ``console:session:<sha256>``        an agent console session (the token's fingerprint); the
+                                      key holds a digest of the session id, never the id
 """
 
 from __future__ import annotations
@@ -135,3 +137,8 @@ def continue_key(token: str) -> str:
 def sockets_key(ip: str) -> str:
     """The web chat sockets open from one client address (sorted set: socket id -> last seen)."""
     return f"sockets:{ip}"
+
+
+def console_session_key(digest: str) -> str:
+    """An agent console session, by the SHA-256 of its id (the id itself is never stored)."""
+    return f"console:session:{digest}"

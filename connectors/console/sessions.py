@@ -18,12 +18,11 @@ import secrets
 
 import redis.asyncio as redis
 
-from bot.storage.keys import limit_key
+from bot.storage.keys import console_session_key, limit_key
 from bot.storage.limits import RateLimiter
 
 SESSION_TTL_S = 12 * 3600
 SESSION_ID_BYTES = 32
-SESSION_PREFIX = "console:session:"
 FINGERPRINT_CONTEXT = b"omnibot agent console session v2"
 ATTEMPTS_SCOPE = "console-signin"
 ATTEMPTS_PER_WINDOW = 5
@@ -97,4 +96,6 @@ def client_key(remote: str | None) -> str:
 
 def _key(session: str) -> str:
     # Cluster: one key, any slot. Hashed: the id itself never sits in Redis.
-    return SESSION_PREFIX + hashlib.sha256(session.encode("utf-8", "surrogateescape")).hexdigest()
+    return console_session_key(
+        hashlib.sha256(session.encode("utf-8", "surrogateescape")).hexdigest()
+    )

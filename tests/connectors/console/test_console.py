@@ -22,12 +22,12 @@ from aiohttp.test_utils import TestClient
 
 from bot.desk.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT
 from bot.models import Address, Role, State
+from bot.storage.keys import console_session_key
 from connectors.console.auth import SESSION_COOKIE
 from connectors.console.console import AgentConsole
 from connectors.console.desk_socket import LIST_INTERVAL_S, MAX_STRIKES, SIGNED_OUT
 from connectors.console.sessions import (
     ATTEMPTS_PER_WINDOW,
-    SESSION_PREFIX,
     SESSION_TTL_S,
     Sessions,
     client_key,
@@ -592,7 +592,7 @@ async def test_sessions_are_random_and_expire_in_redis(
     assert len(first) >= 32
     keys = await session_keys(redis_client)
     assert len(keys) == 2
-    assert all(k.startswith(SESSION_PREFIX) for k in keys)
+    assert all(k.startswith(console_session_key("")) for k in keys)
     assert first not in "".join(keys)  # Redis holds a hash of the id, not the id
     for key in keys:
         assert 0 < await redis_client.ttl(key) <= SESSION_TTL_S
