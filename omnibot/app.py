@@ -15,6 +15,7 @@ from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sender
+from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries, DeliveryRecord
 from bot.desk.handoff import Handoff
@@ -233,6 +234,7 @@ def build_services(
     metrics = Metrics()
     store = Store(client, settings.retention_days, (settings.messages_per_minute, 60))
     deliveries = Deliveries(client, settings.retention_days)
+    consent = Consent(client)
     tickets = Tickets(client, settings.retention_days)
     senders: dict[str, Sender] = {}  # web chat needs none: its delivery is the event stream
     slack = _slack_desk(settings)
@@ -255,13 +257,13 @@ def build_services(
         Identity(client, code_budget(settings), metrics),
         merger,
         outbox,
-        deliveries,
+        consent,
         LinkingSetup(settings.sms_enabled, settings.twilio_from_number, settings.public_url),
         metrics,
     )
     dispatcher = Dispatcher(
         store,
-        deliveries,
+        consent,
         intents.classifier,
         intents.responder,
         handoff,

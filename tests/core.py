@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from bot.delivery.consent import Consent
 from bot.delivery.records import Deliveries
 from bot.desk.handoff import Handoff
 from bot.desk.queue import DeskQueue
@@ -40,6 +41,7 @@ class Bot:
     ) -> None:
         self.store = store
         self.deliveries = deliveries
+        self.consent = Consent(client)
         self.connector = RecordingConnector()
         self.desk = LogDesk()
         self.classifier = classifier or ScriptedClassifier(SCRIPT)
@@ -53,7 +55,7 @@ class Bot:
         )
         self.dispatcher = Dispatcher(
             store,
-            deliveries,
+            self.consent,
             self.classifier,
             responder,
             self.handoff,

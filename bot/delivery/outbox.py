@@ -35,6 +35,7 @@ import redis.asyncio as redis
 from bot import background
 from bot.contracts import DeliveryError, Sender, Unsure
 from bot.delivery.attempt import OutboundEntry, try_once, unsure_of
+from bot.delivery.consent import Consent
 from bot.delivery.log import DeliveryLog, Result
 from bot.delivery.records import DeadLetter, Deliveries
 from bot.desk.queue import DESK_CHANNEL, DeskQueue, post_job, requeue
@@ -100,6 +101,7 @@ class Outbox:
         self._redis = client
         self._store = store
         self._deliveries = deliveries
+        self._consent = Consent(client)
         self._senders = senders
         self._log = DeliveryLog(deliveries, metrics or Metrics())
         self._opt_out_channels = opt_out_channels
@@ -247,7 +249,7 @@ class Outbox:
         sender = self._senders.get(to.channel)
         if sender is None:
             return await self._log.dead(cid, to, message, f"no connector for {to.channel!r}", 0)
-        if self._may_opt_out(to) and await self._deliveries.opted_out(to):
+        if self._may_opt_out(to) and await self._consent.opted_out(to):
             await self._log.record(cid, to, message, "suppressed", 0, error="opted out")
             return self._log.count(to, Result.SUPPRESSED)
         sent = await try_once(sender, to, message, unsure)

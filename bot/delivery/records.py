@@ -1,4 +1,5 @@
-"""What happened to outbound messages, in Redis: delivery records, opt-outs, dead letters.
+"""What happened to outbound messages, in Redis: delivery records and dead letters (opt-outs are
+:mod:`bot.delivery.consent`'s).
 
 A delivery record (per message, in the conversation's slot) says whether a message reached
 the vendor, with the vendor's id, the SMS segments it cost, and the vendor's later status
@@ -16,8 +17,8 @@ from typing import NotRequired, TypedDict
 
 import redis.asyncio as redis
 
-from bot.models import Address, MessageDict
-from bot.storage.keys import DEAD_LETTER_KEY, conversation_key, optout_key, vendor_key
+from bot.models import MessageDict
+from bot.storage.keys import DEAD_LETTER_KEY, conversation_key, vendor_key
 
 DEAD_LETTER_CAP = 10_000
 VENDOR_ID_TTL_S = 7 * 86400  # status callbacks arrive within minutes; days is generous
@@ -88,7 +89,7 @@ class DeadLetter(TypedDict):
 
 
 class Deliveries:
-    """Async access to delivery records, opt-outs and dead letters."""
+    """Async access to delivery records and dead letters."""
 
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self._redis = client
@@ -143,20 +144,6 @@ class Deliveries:
             return None
         record: DeliveryRecord = json.loads(result[1])
         return record
-
-    # opt-outs ---------------------------------------------------------------------------
-
-    async def opt_out(self, address: Address) -> None:
-        """Send nothing more to ``address`` until it opts in again (kept without expiry)."""
-        await self._redis.set(optout_key(address), str(time.time()))
-
-    async def opt_in(self, address: Address) -> None:
-        """Lift an opt-out."""
-        await self._redis.delete(optout_key(address))
-
-    async def opted_out(self, address: Address) -> bool:
-        """Whether ``address`` opted out."""
-        return bool(await self._redis.exists(optout_key(address)))
 
     # dead letters -----------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
-from bot.delivery.records import Deliveries
 from bot.handled import Handled
 from bot.identity.merge import Merger
 from bot.identity.texts import LinkingTexts
@@ -67,7 +67,7 @@ class Linking:
         identity: Identity,
         merger: Merger,
         outbox: Outbox,
-        deliveries: Deliveries,
+        consent: Consent,
         setup: LinkingSetup,
         metrics: Metrics | None = None,
         texts: LinkingTexts | None = None,
@@ -76,7 +76,7 @@ class Linking:
         self._identity = identity
         self._merger = merger
         self._outbox = outbox
-        self._deliveries = deliveries
+        self._consent = consent
         self._setup = setup
         self._metrics = metrics or Metrics()
         self._texts = texts or LinkingTexts()
@@ -169,7 +169,7 @@ class Linking:
         if await self._kept_for_link(conversation, phone, done):
             return
         stop: MetaUpdate = {**done, **_step(None)}
-        if await self._deliveries.opted_out(Address(SMS, phone)):
+        if await self._consent.opted_out(Address(SMS, phone)):
             self._metrics.link_codes.labels(result="refused").inc()
             shop = self._setup.shop_number or "our number"
             await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
+from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
-from bot.delivery.records import Deliveries
 from bot.desk.handoff import Handoff
 from bot.handled import Handled
 from bot.identity.linking import Linking
@@ -55,7 +55,7 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        deliveries: Deliveries,
+        consent: Consent,
         classifier: IntentClassifier,
         responder: Responder,
         handoff: Handoff,
@@ -66,7 +66,7 @@ class Dispatcher:
     ) -> None:
         """``linking``: carrying the conversation across channels (off when None)."""
         self._store = store
-        self._deliveries = deliveries
+        self._consent = consent
         self._classifier = classifier
         self._responder = responder
         self._handoff = handoff
@@ -201,9 +201,9 @@ class Dispatcher:
         """STOP / START / HELP: consent and help, never classified, never escalated."""
         address = conversation.last_address
         if address is not None and message.control is Control.OPT_OUT:
-            await self._deliveries.opt_out(address)
+            await self._consent.opt_out(address)
         elif address is not None and message.control is Control.OPT_IN:
-            await self._deliveries.opt_in(address)
+            await self._consent.opt_in(address)
         text = {Control.OPT_IN: OPT_IN_TEXT, Control.HELP: self._texts.help}.get(
             message.control or Control.OPT_OUT
         )

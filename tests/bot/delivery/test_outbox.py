@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.contracts import DeliveryError, Sender, Sent, Unsure
+from bot.delivery.consent import Consent
 from bot.delivery.outbox import ATTEMPTS, Outbox, Replay, Result
 from bot.delivery.records import Deliveries, DeliveryRecord
 from bot.models import Address, Message, Role
@@ -164,11 +165,12 @@ async def test_a_queued_message_for_a_channel_switched_off_is_dead_lettered(
 
 
 async def test_nothing_is_sent_to_an_address_that_opted_out(
-    make_outbox: OutboxFactory, deliveries: Deliveries
+    make_outbox: OutboxFactory, deliveries: Deliveries, redis_client: aioredis.Redis
 ) -> None:
     connector = RecordingConnector()
     outbox = make_outbox(connector)
-    await deliveries.opt_out(TO)
+    consent = Consent(redis_client)
+    await consent.opt_out(TO)
     message = bot_message()
     await outbox.say("c", TO, (message,))
     await outbox.settle()
@@ -176,17 +178,18 @@ async def test_nothing_is_sent_to_an_address_that_opted_out(
     record = await deliveries.get("c", message.id)
     assert record is not None
     assert record["status"] == "suppressed"
-    await deliveries.opt_in(TO)
+    await consent.opt_in(TO)
     await outbox.say("c", TO, (bot_message("again"),))
     await outbox.settle()
     assert [m.text for _, m in connector.sent] == ["again"]
 
 
 async def test_opt_outs_apply_only_to_the_channels_that_have_them(
-    make_outbox: OutboxFactory, deliveries: Deliveries
+    make_outbox: OutboxFactory, redis_client: aioredis.Redis
 ) -> None:
     connector = RecordingConnector()
-    await deliveries.opt_out(TO)  # a marker on a channel without opt-outs is never looked at
+    # a marker on a channel without opt-outs is never looked at
+    await Consent(redis_client).opt_out(TO)
     outbox = make_outbox(connector, opt_out_channels={"sms"})
     await outbox.say("c", TO, (bot_message(),))
     await outbox.settle()

@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.contracts import TicketStatus
+from bot.delivery.consent import Consent
 from bot.delivery.outbox import UNDELIVERED_TEXT
 from bot.delivery.records import Deliveries
 from bot.desk.handoff import (
@@ -166,14 +167,14 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
 
 
 async def test_an_agent_is_told_when_the_customer_opted_out(
+    redis_client: aioredis.Redis,
     store: Store,
-    deliveries: Deliveries,
     desk: FlakyDesk,
     handoff: Handoff,
     connector: RecordingConnector,
 ) -> None:
     cid = await waiting_conversation(store, handoff)
-    await deliveries.opt_out(BOB)
+    await Consent(redis_client).opt_out(BOB)
     await handoff.agent_reply(cid, "Dana", "Are you still there?")
     assert "Are you still there?" not in [m.text for _, m in connector.sent]
     ticket = (await store.load(cid)).ticket

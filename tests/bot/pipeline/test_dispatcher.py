@@ -153,12 +153,12 @@ async def test_a_message_left_unanswered_is_answered_with_the_next_one(bot: Bot)
 async def test_stop_opts_out_silently_and_start_opts_back_in(bot: Bot) -> None:
     await bot.say("STOP", control=Control.OPT_OUT)
     assert bot.replies() == []
-    assert await bot.deliveries.opted_out(ALICE)
+    assert await bot.consent.opted_out(ALICE)
     await bot.say("hello")
     assert bot.replies() == []  # answered, but nothing is sent to an opted-out number
     await bot.say("START", control=Control.OPT_IN)
     assert bot.replies() == [OPT_IN_TEXT]
-    assert not await bot.deliveries.opted_out(ALICE)
+    assert not await bot.consent.opted_out(ALICE)
     await bot.say("INFO", control=Control.HELP)
     assert bot.replies() == [OPT_IN_TEXT, "HELP TEXT"]
     assert bot.classifier.seen == ["hello"]
