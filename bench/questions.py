@@ -7,11 +7,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.desk.handoff import AWAY_TEXT, QUEUED_TEXT, WAITING_TEXT
-from bot.pipeline.dispatcher import REPHRASE_TEXT
+from bot.texts import Texts
 from intents.catalogue import load_catalogue
 from omnibot.settings import DEFAULT_INTENTS_PATH
 
+TEXTS = Texts()  # what the bot answers with, to class its answers
 # (the intent that should answer, the question): reworded examples of the default catalogue's
 # intents with a plain answer; greetings, order look-ups and escalations left out
 TEMPLATES = (
@@ -84,7 +84,7 @@ def kind_of(text: str, question: Question, answers: dict[str, str]) -> str:
     intent = answers.get(text)
     if intent is not None:
         return "answer" if intent == question.intent else "wrong_intent"
-    if text == REPHRASE_TEXT:
+    if text == TEXTS.rephrase:
         return "rephrase"
-    handoffs = (WAITING_TEXT, AWAY_TEXT.split(":")[0], QUEUED_TEXT.split(".")[0])
+    handoffs = (TEXTS.waiting, TEXTS.away.split(":")[0], TEXTS.queued.split(".")[0])
     return "handoff" if any(mark in text for mark in handoffs) else "other"

@@ -13,7 +13,7 @@ from bot.identity.verification import LinkGrant
 from bot.models import Address, Conversation, InboundMessage, Message, Outcome
 
 InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
-"""How a connector hands a customer's message to the core (``Dispatcher.handle``)."""
+"""How a connector hands a customer's message to the core (``WorkStream.submit``)."""
 
 
 class WebLinking(Protocol):
@@ -192,4 +192,75 @@ class AgentDesk(Protocol):
         self, ticket: str, conversation: Conversation, change: TicketChange
     ) -> None:
         """Show the ticket's new status (claimed, resolved, back to the bot)."""
+        ...
+
+
+class AgentAction(StrEnum):
+    """What an agent can do to a conversation from a desk."""
+
+    CLAIM = "claim"
+    REPLY = "reply"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    BACK_TO_BOT = "back_to_bot"
+
+
+class AgentOutcome(StrEnum):
+    """What an agent's action did."""
+
+    DONE = "done"
+    ALREADY_YOURS = "already_yours"  # a Claim by the agent who has it
+    TAKEN = "taken"  # a Claim on a conversation another agent has
+    CLOSED = "closed"  # the conversation is back with the bot: nothing reaches the customer
+    TOO_LONG = "too_long"  # a reply longer than the customer's channel carries: not sent
+    NOT_OURS = "not_ours"  # a ticket that is no conversation's
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """An agent's action as the desk reports it: what was done (a reply written as a note is
+    a ``NOTE``), its outcome, and the outcome in words for the agent."""
+
+    action: AgentAction
+    outcome: AgentOutcome
+    message: str
+
+    @property
+    def refused(self) -> bool:
+        """Whether the action changed nothing the agent meant to (the desk should say why)."""
+        return self.outcome not in (AgentOutcome.DONE, AgentOutcome.ALREADY_YOURS)
+
+
+class DeskActions(Protocol):
+    """What a desk asks of the core when agents act (the inbound side of :class:`AgentDesk`).
+
+    ``ticket`` is the desk ticket the agent acted in, when the desk has tickets: an action in
+    an older, closed one reaches nobody (``CLOSED``). A new desk implements
+    :class:`AgentDesk`, calls these, and needs nothing else of the core.
+    """
+
+    async def conversation_of(self, ticket: str) -> str | None:
+        """The conversation a desk ticket belongs to, if it is one of ours."""
+        ...
+
+    async def claim(self, cid: str, agent: str, ticket: str | None = None) -> AgentResult:
+        """The agent takes the conversation; the customer is told."""
+        ...
+
+    async def reply(
+        self, cid: str, agent: str, text: str, ticket: str | None = None
+    ) -> AgentResult:
+        """The agent's words go to the customer (written as a note, they stay a note)."""
+        ...
+
+    async def note(self, cid: str, agent: str, text: str) -> AgentResult:
+        """An internal note, kept with the conversation, never sent to the customer."""
+        ...
+
+    async def resolve(self, cid: str, agent: str, ticket: str | None = None) -> AgentResult:
+        """The conversation is resolved and goes back to the bot."""
+        ...
+
+    async def back_to_bot(self, cid: str, agent: str, ticket: str | None = None) -> AgentResult:
+        """The conversation goes back to the bot, unresolved."""
         ...

@@ -18,6 +18,7 @@ from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sen
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries, DeliveryRecord
+from bot.desk.actions import HandoffActions
 from bot.desk.handoff import Handoff
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
@@ -25,8 +26,9 @@ from bot.identity.linking import Linking, LinkingSetup
 from bot.identity.merge import Merger
 from bot.identity.verification import CodeBudget, Identity
 from bot.metrics import Metrics
+from bot.models import CHANNELS, Channel
 from bot.pipeline.backpressure import shed_load
-from bot.pipeline.dispatcher import Dispatcher, Texts
+from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.stream import WorkStream
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis
@@ -34,12 +36,12 @@ from bot.storage.hub import EventHub
 from bot.storage.limits import RateLimiter
 from bot.storage.store import Store
 from bot.storage.supervisor import RedisSupervisor
+from bot.texts import Texts
 from connectors.console.console import AgentConsole
 from connectors.console.log_desk import LogDesk
 from connectors.console.token import TokenError, console_token
 from connectors.slack.desk import SlackDesk
 from connectors.slack.events import SlackEvents
-from connectors.sms.connector import CHANNEL as SMS_CHANNEL
 from connectors.sms.connector import SmsConnector, SmsSender, TwilioAccount
 from connectors.sms.twilio_api import TwilioMessages
 from connectors.webchat.connector import WebChatConnector
@@ -203,7 +205,7 @@ def create_app(
             console = AgentConsole(
                 services.store,
                 services.hub,
-                services.handoff,
+                HandoffActions(services.store, services.tickets, services.handoff),
                 console_token(
                     settings.agent_console_token, settings.data_dir, _console_url(settings)
                 ),
@@ -240,17 +242,18 @@ def build_services(
     slack = _slack_desk(settings)
     desk = desk or slack or LogDesk()
     desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
-    # only SMS has opt-outs (STOP)
+    # only the channels with opt-outs (SMS STOP) ask the deliveries' consent
     outbox = Outbox(
         client,
         store,
         deliveries,
         senders,
         metrics,
-        opt_out_channels={SMS_CHANNEL},
+        opt_out_channels={c for c, info in CHANNELS.items() if info.opt_out},
         desk=desk_queue,
     )
-    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours)
+    texts = Texts(help=settings.sms_help_text)
+    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours, texts)
     merger = Merger(client, store, tickets, desk_queue)
     linking = Linking(
         store,
@@ -260,6 +263,7 @@ def build_services(
         consent,
         LinkingSetup(settings.sms_enabled, settings.twilio_from_number, settings.public_url),
         metrics,
+        texts=texts.linking,
     )
     dispatcher = Dispatcher(
         store,
@@ -269,7 +273,7 @@ def build_services(
         handoff,
         outbox,
         metrics,
-        Texts(help=settings.sms_help_text),
+        texts,
         linking,
     )
     pipeline = WorkStream(dispatcher, client, settings.processing_concurrency)
@@ -295,7 +299,12 @@ def build_services(
     events = (
         None
         if slack is None
-        else SlackEvents(slack.client, settings.slack_signing_secret, store, tickets, handoff)
+        else SlackEvents(
+            slack.client,
+            settings.slack_signing_secret,
+            tickets,
+            HandoffActions(store, tickets, handoff),
+        )
     )
     return Services(
         settings,
@@ -407,8 +416,8 @@ def _sms_connector(
     assert settings.twilio_auth_token is not None
 
     async def report(sid: str, status: str, code: int | None) -> DeliveryRecord | None:
-        metrics.delivery_status.labels(channel=SMS_CHANNEL, status=status).inc()
-        return await deliveries.report(SMS_CHANNEL, sid, status, code)
+        metrics.delivery_status.labels(channel=Channel.SMS, status=status).inc()
+        return await deliveries.report(Channel.SMS, sid, status, code)
 
     assert settings.twilio_account_sid is not None
     account = TwilioAccount(

@@ -24,6 +24,7 @@ from aiohttp import web
 from bot.contracts import Sender
 from bot.delivery.outbox import Outbox, Replay
 from bot.delivery.records import Deliveries
+from bot.models import Channel
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
@@ -282,7 +283,7 @@ async def replay(
 ) -> Replay:
     """Send a dead letter again with the configured senders."""
     sms = sms_sender(settings) if settings.sms_enabled else None
-    senders: dict[str, Sender] = {"sms": sms} if sms is not None else {}
+    senders: dict[str, Sender] = {Channel.SMS: sms} if sms is not None else {}
     try:
         return await Outbox(client, Store(client), deliveries, senders).replay(message_id)
     finally:

@@ -11,8 +11,9 @@ from bot.desk.handoff import Handoff
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
 from bot.models import Address, InboundMessage, Outcome, new_id
-from bot.pipeline.dispatcher import Dispatcher, Texts
+from bot.pipeline.dispatcher import Dispatcher
 from bot.storage.store import Store
+from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
 from tests.support.fakes import (
     RecordingConnector,

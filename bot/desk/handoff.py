@@ -3,8 +3,10 @@
 Every change is stored in one write with its copy for the customer's channel (the outbox's
 queue), then the desk is given its work (:class:`DeskQueue`: queued in Redis, in order,
 retried while the desk is down). The
-agents' actions answer with an :class:`AgentOutcome` the desk shows them (a second agent's
-Claim, a reply to a conversation already back with the bot).
+agents' actions answer with an :class:`AgentOutcome` (a second agent's Claim, a reply to a
+conversation already back with the bot, one its channel cannot carry), which
+:mod:`bot.desk.actions` puts in words for the desk. What the customer is told is the
+:class:`~bot.texts.Texts` catalogue's.
 """
 
 from __future__ import annotations
@@ -12,43 +14,20 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from enum import StrEnum
 
-from bot.contracts import Prediction, TicketChange, TicketStatus
+from bot.contracts import AgentOutcome, Prediction, TicketChange, TicketStatus
 from bot.delivery.outbox import Outbox
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskJob, DeskQueue, open_job, post_job, update_job
 from bot.desk.tickets import Tickets
 from bot.metrics import Metrics
-from bot.models import Conversation, Escalation, Message, Role, State, clean_text
+from bot.models import Conversation, Escalation, Message, Role, State, clean_text, too_long
 from bot.storage.store import MetaUpdate, Store
+from bot.texts import Texts
 
-WAITING_TEXT = "I'm passing you to a member of our team. An agent will join shortly."
-JOINED_TEXT = "{agent} joined the conversation."
-BACK_TO_BOT_TEXT = "You're back with the assistant. Ask me anything, or ask for a person again."
-RESOLVED_TEXT = "{agent} marked the conversation as resolved. You're back with the assistant."
-AWAY_TEXT = (
-    "I'm passing you to our team. They're away right now: a person will reply {where} from {when}."
-)
-QUEUED_TEXT = "Thanks, your message reached our team. You're number {place} in the queue{wait}."
-QUEUED_AWAY_TEXT = (
-    "Thanks, your message reached our team. They're away until {when}; a "
-    "person will reply {where} then."
-)
-TYPICAL_WAIT_TEXT = "; the typical wait is about {minutes} minute{s}"
 NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
-WHERE = {"sms": "by text message", "webchat": "here in the chat"}
 
 log = logging.getLogger(__name__)
-
-
-class AgentOutcome(StrEnum):
-    """What an agent's action did."""
-
-    DONE = "done"
-    ALREADY_YOURS = "already_yours"  # a Claim by the agent who has it
-    TAKEN = "taken"  # a Claim on a conversation another agent has
-    CLOSED = "closed"  # the conversation is back with the bot: nothing reaches the customer
 
 
 class Handoff:
@@ -62,6 +41,7 @@ class Handoff:
         outbox: Outbox,
         metrics: Metrics | None = None,
         hours: AgentHours | None = None,
+        texts: Texts | None = None,
     ) -> None:
         self._store = store
         self._tickets = tickets
@@ -69,6 +49,7 @@ class Handoff:
         self._desk = desk
         self._outbox = outbox
         self._metrics = metrics or Metrics()
+        self._texts = texts or Texts()
 
     async def escalate(
         self,
@@ -88,7 +69,7 @@ class Handoff:
             intent=prediction.intent if prediction else None,
             confidence=prediction.confidence if prediction else None,
         )
-        waiting = self._away_text(AWAY_TEXT, conversation) or WAITING_TEXT
+        waiting = self._away_text(self._texts.away, conversation) or self._texts.waiting
         notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
         await self._outbox.say(
             conversation.id,
@@ -140,24 +121,24 @@ class Handoff:
 
     async def _queue_text(self, conversation: Conversation) -> str:
         """What a waiting customer is told: the team has it, their place, the typical wait."""
-        away = self._away_text(QUEUED_AWAY_TEXT, conversation)
+        away = self._away_text(self._texts.queued_away, conversation)
         if away:
             return away
         place, typical = await self._tickets.queue_place(conversation.id)
         wait = ""
         if typical is not None:
             minutes = max(1, round(typical / 60))
-            wait = TYPICAL_WAIT_TEXT.format(minutes=minutes, s="" if minutes == 1 else "s")
-        return QUEUED_TEXT.format(place=place or 1, wait=wait)
+            wait = self._texts.typical_wait.format(minutes=minutes, s="" if minutes == 1 else "s")
+        return self._texts.queued.format(place=place or 1, wait=wait)
 
     def _away_text(self, template: str, conversation: Conversation) -> str | None:
         """``template`` filled in when the agents are away now, else None."""
         now = datetime.now(UTC)
         if self._hours is None or self._hours.is_open(now):
             return None
-        channel = conversation.last_address.channel if conversation.last_address else ""
+        channel = conversation.last_address.channel if conversation.last_address else None
         return template.format(
-            when=self._hours.describe_opening(now), where=WHERE.get(channel, "here")
+            when=self._hours.describe_opening(now), where=self._texts.where_on(channel)
         )
 
     async def claim(
@@ -185,9 +166,13 @@ class Handoff:
         """An agent's words go to the customer on the channel they last used.
 
         A first reply to a waiting conversation claims it. ``ticket``: the desk ticket the
-        agent replied in; a reply in an older, closed one reaches nobody.
+        agent replied in; a reply in an older, closed one reaches nobody. A reply longer than
+        that channel's messages hold is refused (``TOO_LONG``) for the agent to split.
         """
         async with self._store.lock(conversation_id) as conversation:
+            address = conversation.last_address
+            if too_long(address.channel if address else None, text):
+                return AgentOutcome.TOO_LONG
             if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.WAITING:
@@ -212,7 +197,8 @@ class Handoff:
     ) -> AgentOutcome:
         """Return the conversation to the bot (Resolve or Back to bot); ``ticket`` as for
         :meth:`claim`."""
-        text = RESOLVED_TEXT.format(agent=agent or "The agent") if resolved else BACK_TO_BOT_TEXT
+        texts = self._texts
+        text = texts.resolved.format(agent=agent or "The agent") if resolved else texts.back_to_bot
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
         async with self._store.lock(conversation_id) as conversation:
             if _closed(conversation, ticket):
@@ -241,7 +227,7 @@ class Handoff:
         await self._change(
             conversation,
             State.AGENT,
-            JOINED_TEXT.format(agent=agent),
+            self._texts.joined.format(agent=agent),
             {"agent": agent},
             update_job(change, None),
         )

@@ -27,10 +27,9 @@ from bot.identity.verification import (
     phone_number,
 )
 from bot.metrics import Metrics
-from bot.models import Address, Conversation, LinkStep, Message, Role
+from bot.models import Address, Channel, Conversation, LinkStep, Message, Role
 from bot.storage.store import MetaUpdate, Store
 
-SMS, WEBCHAT = "sms", "webchat"
 CARRY_OVER = "carried_over_from_web"  # slot: what the customer last asked on the web
 QUOTE_CHARS = 80
 TO_SMS = re.compile(
@@ -88,7 +87,7 @@ class Linking:
         conversation to answer it in as usual (a linking question the customer walked away from
         is dropped)."""
         text, channel = message.text, message.channel
-        if channel == SMS and CARRY_OVER in conversation.slots:
+        if channel == Channel.SMS and CARRY_OVER in conversation.slots:
             conversation = await self._carry_over(conversation, done)
         if conversation.linking is LinkStep.PHONE:
             return await self._phone(conversation, text, done)
@@ -96,9 +95,9 @@ class Linking:
             return await self._code(conversation, text, done)
         if UNLINK.search(text):
             await self._unlink(conversation, done)
-        elif channel == WEBCHAT and TO_SMS.search(text):
+        elif channel == Channel.WEBCHAT and TO_SMS.search(text):
             await self._ask_phone(conversation, done)
-        elif channel == SMS and TO_WEB.search(text):
+        elif channel == Channel.SMS and TO_WEB.search(text):
             await self._send_link(conversation, done)
         else:
             return conversation
@@ -169,7 +168,7 @@ class Linking:
         if await self._kept_for_link(conversation, phone, done):
             return
         stop: MetaUpdate = {**done, **_step(None)}
-        if await self._consent.opted_out(Address(SMS, phone)):
+        if await self._consent.opted_out(Address(Channel.SMS, phone)):
             self._metrics.link_codes.labels(result="refused").inc()
             shop = self._setup.shop_number or "our number"
             await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop)
@@ -189,7 +188,7 @@ class Linking:
             conversation.last_address,
             (note,),
             {**done, **_step(LinkStep.CODE)},
-            private=((Address(SMS, phone), sms),),
+            private=((Address(Channel.SMS, phone), sms),),
         )
 
     async def seal_code(self, cid: str, text: str) -> str:
@@ -262,14 +261,14 @@ class Linking:
         customer is, in the conversation that holds everything from now on."""
         if await self._kept_for_link(conversation, phone, done):
             return
-        address = Address(SMS, phone)
+        address = Address(Channel.SMS, phone)
         owner = await self._store.customer_for(address)
         before = await self._store.customer(conversation.id)
-        survivor = await self._merger.link(conversation.id, address)
+        survivor = await self._merger.attach(conversation.id, address)
         await self._store.remember(survivor, {"phone": phone})
         merged = owner is not None and owner != conversation.id
-        self._metrics.links.labels(channel=SMS, merged=str(merged).lower()).inc()
-        if SMS not in {a.channel for a in before.addresses}:
+        self._metrics.links.labels(channel=Channel.SMS, merged=str(merged).lower()).inc()
+        if Channel.SMS not in {a.channel for a in before.addresses}:
             self._metrics.multichannel.inc()
         shop = self._setup.shop_number
         where = self._texts.text_us.format(shop=shop) if shop else self._texts.text_us_anywhere
@@ -311,14 +310,14 @@ class Linking:
         before = await self._store.customer(cid)
         await self._store.link(cid, address)
         await self._identity.mark_opened_by_link(cid, grant.phone, self._store.ttl_s)
-        self._metrics.links.labels(channel=WEBCHAT, merged="false").inc()
-        if WEBCHAT not in {a.channel for a in before.addresses}:
+        self._metrics.links.labels(channel=Channel.WEBCHAT, merged="false").inc()
+        if Channel.WEBCHAT not in {a.channel for a in before.addresses}:
             self._metrics.multichannel.inc()
         return LinkGrant(cid, grant.phone)
 
     async def _send_link(self, conversation: Conversation, done: MetaUpdate) -> None:
         base, to = self._setup.public_url, conversation.last_address
-        if not base or to is None or to.channel != SMS:
+        if not base or to is None or to.channel != Channel.SMS:
             await self._reply(conversation, self._texts.no_web, done)
             return
         token = await self._identity.issue_link(conversation.id, to.id)
@@ -331,8 +330,8 @@ class Linking:
     async def _unlink(self, conversation: Conversation, done: MetaUpdate) -> None:
         """Detach the phone(s); replies go where the customer still is from now on."""
         customer = await self._store.customer(conversation.id)
-        phones = [a for a in customer.addresses if a.channel == SMS]
-        others = [a for a in customer.addresses if a.channel != SMS]
+        phones = [a for a in customer.addresses if a.channel == Channel.SMS]
+        others = [a for a in customer.addresses if a.channel != Channel.SMS]
         if not phones:
             await self._reply(conversation, self._texts.nothing_linked, done)
             return
@@ -358,7 +357,7 @@ def _last_question(conversation: Conversation, placeholder: str) -> str | None:
     linking's own steps nor a typed code's ``placeholder``."""
     for message in reversed(conversation.messages):
         text = message.text.strip()
-        if message.role is not Role.CUSTOMER or message.channel != WEBCHAT or not text:
+        if message.role is not Role.CUSTOMER or message.channel != Channel.WEBCHAT or not text:
             continue
         if (
             TO_SMS.search(text)

@@ -9,7 +9,7 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
 from bot.delivery.consent import Consent
@@ -28,25 +28,12 @@ from bot.models import (
     State,
 )
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
+from bot.texts import Texts
 
-REPHRASE_TEXT = "Sorry, I didn't quite get that. Could you say it another way?"
-MEDIA_ONLY_TEXT = (
-    "Thanks, I got your attachment, but I can only read text. Could you tell me "
-    "in a few words what you need? Ask for a person if it needs a human eye."
-)
-OPT_IN_TEXT = "You're subscribed again and will get our replies. Reply STOP to opt out."
 MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 PROCESSING_FAILED_REASON = "could not process a message"
-PROCESSING_FAILED_TEXT = "Sorry, something went wrong with your last message."
-
-
-@dataclass(frozen=True)
-class Texts:
-    """Configurable texts the core sends."""
-
-    help: str = "Text us your question and we'll answer. Reply STOP to opt out."
 
 
 class Dispatcher:
@@ -134,7 +121,7 @@ class Dispatcher:
             await self._handoff.escalate(
                 _upto(conversation, message),
                 PROCESSING_FAILED_REASON,
-                lead=PROCESSING_FAILED_TEXT,
+                lead=self._texts.processing_failed,
                 meta={**done, "expect": None, "linking": None},
             )
 
@@ -145,7 +132,7 @@ class Dispatcher:
         elif conversation.state is not State.BOT:
             await self._while_escalated(conversation, message, done)
         elif not message.text.strip():
-            await self._reply(conversation, MEDIA_ONLY_TEXT, {**done, "misunderstood": 0})
+            await self._reply(conversation, self._texts.media_only, {**done, "misunderstood": 0})
         else:
             await self._answer_text(conversation, message, done)
 
@@ -187,7 +174,7 @@ class Dispatcher:
         elif conversation.misunderstood < MAX_MISUNDERSTOOD:
             await self._reply(
                 conversation,
-                REPHRASE_TEXT,
+                self._texts.rephrase,
                 {**done, "misunderstood": conversation.misunderstood + 1},
             )
         else:
@@ -204,7 +191,7 @@ class Dispatcher:
             await self._consent.opt_out(address)
         elif address is not None and message.control is Control.OPT_IN:
             await self._consent.opt_in(address)
-        text = {Control.OPT_IN: OPT_IN_TEXT, Control.HELP: self._texts.help}.get(
+        text = {Control.OPT_IN: self._texts.opt_in, Control.HELP: self._texts.help}.get(
             message.control or Control.OPT_OUT
         )
         if text is None:

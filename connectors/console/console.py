@@ -6,7 +6,7 @@ Routes: the page (``/agent``), its login and logout (``POST /agent/login``,
 :mod:`connectors.console.desk_socket`) and the page's static files under ``/agent/static/``.
 Who may use it is :mod:`connectors.console.auth`'s decision: always the token. The
 tickets stay in the core: the console reads the store and the desk's data and acts through
-:class:`Handoff`.
+the core's :class:`~bot.contracts.DeskActions`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TypeVar
 import redis.asyncio as redis
 from aiohttp import web
 
-from bot.desk.handoff import Handoff
+from bot.contracts import DeskActions
 from bot.desk.tickets import Tickets
 from bot.storage.hub import EventHub
 from bot.storage.store import Store
@@ -64,13 +64,13 @@ T = TypeVar("T")
 
 
 class AgentConsole:
-    """Serves the console page and its WebSocket; acts through the hand-off."""
+    """Serves the console page and its WebSocket; acts through the core's desk actions."""
 
     def __init__(
         self,
         store: Store,
         hub: EventHub,
-        handoff: Handoff,
+        actions: DeskActions,
         token: str,
         public_url: str | None,
         *,
@@ -81,7 +81,7 @@ class AgentConsole:
         ``client`` keeps the sessions and sign-in attempts."""
         self._store = store
         self._hub = hub
-        self._handoff = handoff
+        self._actions = actions
         self._tickets = tickets
         self._guard = Guard(token, public_url, Sessions(client, token), Attempts(client))
         self._board = TicketBoard(store, tickets)
@@ -139,7 +139,7 @@ class AgentConsole:
         await ws.prepare(request)
         alive = partial(self._guard.session_alive, session) if session else None
         await ConsoleSocket(
-            ws, self._store, self._tickets, self._hub, self._handoff, self._board, alive
+            ws, self._store, self._tickets, self._hub, self._actions, self._board, alive
         ).run()
         return ws
 

@@ -14,19 +14,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.desk.agent_text import is_note
-from bot.desk.handoff import AgentOutcome, Handoff
+from bot.contracts import AgentOutcome, DeskActions
+from bot.desk.actions import act
 from bot.desk.tickets import Tickets
 from bot.events import Event
 from bot.models import Conversation, State
 from bot.storage.hub import EventHub
 from bot.storage.store import Store
 from connectors.console.frames import (
-    Action,
     ActionRequest,
     FrameError,
     OpenRequest,
@@ -42,16 +40,10 @@ from connectors.console.frames import (
     state_frame,
 )
 from connectors.console.tickets import ticket
-from connectors.webchat.frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
 
 LIST_INTERVAL_S = 3.0
 LIST_MAX_AGE_S = 1.0
 MAX_STRIKES = 10  # refused frames in a row before the socket is closed
-WEBCHAT = "webchat"
-TOO_LONG_TEXT = (
-    "Not sent: web chat messages hold at most {limit:,} characters (yours has "
-    "{length:,}). Please split it."
-)
 UNAVAILABLE_TEXT = "That did not go through (the service could not reach its data); try again."
 LOST_TEXT = "Live updates of this conversation stopped; select it again."
 SIGNED_OUT = b"signed out"  # the close reason when the agent's session ends
@@ -101,7 +93,7 @@ class ConsoleSocket:
         store: Store,
         tickets: Tickets,
         hub: EventHub,
-        handoff: Handoff,
+        actions: DeskActions,
         board: TicketBoard,
         alive: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
@@ -111,7 +103,7 @@ class ConsoleSocket:
         self._store = store
         self._tickets = tickets
         self._hub = hub
-        self._handoff = handoff
+        self._actions = actions
         self._board = board
         self._alive = alive
         self._send_lock = asyncio.Lock()  # three tasks write to one socket
@@ -255,26 +247,13 @@ class ConsoleSocket:
         return sent
 
     async def _act(self, request: ActionRequest) -> None:
-        if request.action is Action.REPLY and is_note(request.text or ""):
-            # Typed as a note ("note: …", "> note -") in the reply box: it stays internal,
-            # as it would in a Slack thread.
-            request = replace(request, action=Action.NOTE)
-        conversation = await self._existing(request.conversation)
-        cid, agent, text = request.conversation, request.agent, request.text or ""
-        if request.action is Action.REPLY:
-            _check_reply(conversation, text)
-        if request.action is Action.CLAIM:
-            outcome = await self._handoff.claim(cid, agent)
-        elif request.action is Action.REPLY:
-            outcome = await self._handoff.agent_reply(cid, agent, text)
-        elif request.action is Action.NOTE:
-            outcome = await self._handoff.note(cid, agent, text)
-        else:
-            outcome = await self._handoff.back_to_bot(
-                cid, agent, resolved=request.action is Action.RESOLVE
-            )
-        holder = (await self._store.load(cid)).agent if outcome is AgentOutcome.TAKEN else None
-        await self.send(outcome_frame(request, outcome, holder))
+        await self._existing(request.conversation)
+        result = await act(
+            self._actions, request.action, request.conversation, request.agent, request.text or ""
+        )
+        if result.outcome is AgentOutcome.TOO_LONG:  # refused as a frame: the text stays typed
+            raise FrameError("text_too_long", result.message)
+        await self.send(outcome_frame(request.conversation, result))
         self._board.invalidate()
         await self._push_list()
 
@@ -285,12 +264,3 @@ def _stopping() -> bool:
     gh-86296, fixed in 3.12) and the task runs on, so loops check before waiting again."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-def _check_reply(conversation: Conversation, text: str) -> None:
-    """Refuse a reply the customer's channel cannot carry as it is."""
-    address = conversation.last_address
-    if address is not None and address.channel == WEBCHAT and len(text) > WEBCHAT_MAX_CHARS:
-        raise FrameError(
-            "text_too_long", TOO_LONG_TEXT.format(limit=WEBCHAT_MAX_CHARS, length=len(text))
-        )

@@ -7,53 +7,23 @@ conversations; action frames also carry the agent's name, which the page keeps i
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal, TypedDict
+from functools import partial
+from typing import Any, Literal, TypedDict
 
-from bot.desk.handoff import AgentOutcome
+from bot.contracts import AgentAction, AgentResult
 from bot.models import MessageDict
+from connectors.frames import FrameError as FrameError
+from connectors.frames import FrameParser, parse_frame
 
-MAX_TEXT_CHARS = 4000  # a reply or a note; a web chat customer takes at most 2,000 (checked later)
+MAX_TEXT_CHARS = 4000  # a reply or a note; a customer's channel may hold less (DeskActions)
 MAX_AGENT_CHARS = 64
 CONVERSATION_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: no trailing newline
 
-CLOSED_TEXT = "This conversation is closed (back with the bot): nothing reached the customer."
-OUTCOME_TEXTS: dict[tuple[str, AgentOutcome], str] = {
-    ("claim", AgentOutcome.DONE): "You claimed this conversation; the customer was told.",
-    ("claim", AgentOutcome.ALREADY_YOURS): "You have already claimed this conversation.",
-    ("claim", AgentOutcome.TAKEN): "{agent} has already claimed this conversation.",
-    ("reply", AgentOutcome.DONE): "Reply sent.",
-    ("note", AgentOutcome.DONE): "Internal note added (the customer does not see it).",
-    ("resolve", AgentOutcome.DONE): "Resolved: the conversation is back with the bot.",
-    ("back_to_bot", AgentOutcome.DONE): "The conversation is back with the bot.",
-}
-
-
-class FrameError(ValueError):
-    """A client frame the server refuses; ``code`` is the error frame's slug."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class Action(StrEnum):
-    """What an agent can do to a conversation."""
-
-    CLAIM = "claim"
-    REPLY = "reply"
-    NOTE = "note"
-    RESOLVE = "resolve"
-    BACK_TO_BOT = "back_to_bot"
-
-
-TEXT_ACTIONS = (Action.REPLY, Action.NOTE)
+TEXT_ACTIONS = (AgentAction.REPLY, AgentAction.NOTE)
 
 # client -> server --------------------------------------------------------------------------
 
@@ -88,7 +58,7 @@ class OpenRequest:
 class ActionRequest:
     """A parsed action frame (``text`` is set for replies and notes)."""
 
-    action: Action
+    action: AgentAction
     conversation: str
     agent: str
     text: str | None = None
@@ -163,7 +133,8 @@ class NoteFrame(TypedDict):
 
 
 class OutcomeFrame(TypedDict):
-    """What an action did (``outcome`` is an :class:`AgentOutcome` value) in words."""
+    """What an action did (``outcome`` is an :class:`~bot.contracts.AgentOutcome` value) in
+    words; ``action`` is what was done (a reply written as a note is a ``note``)."""
 
     type: Literal["outcome"]
     conversation: str
@@ -187,22 +158,23 @@ ServerFrame = (
 
 def parse_client_frame(raw: str) -> OpenRequest | ActionRequest:
     """Validate one client text frame, raising :class:`FrameError` when it is refused."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise FrameError("invalid_json", "frames must be JSON objects") from None
-    if not isinstance(data, dict):
-        raise FrameError("invalid_json", "frames must be JSON objects")
-    kind = data.get("type")
-    if kind == "open":
-        return OpenRequest(_conversation(data.get("conversation")))
-    try:
-        action = Action(str(kind))
-    except ValueError:
-        raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}") from None
+    return parse_frame(raw, PARSERS)
+
+
+def _open(data: dict[str, Any]) -> OpenRequest | ActionRequest:
+    return OpenRequest(_conversation(data.get("conversation")))
+
+
+def _action(action: AgentAction, data: dict[str, Any]) -> OpenRequest | ActionRequest:
     conversation = _conversation(data.get("conversation"))
     text = _text(data.get("text")) if action in TEXT_ACTIONS else None
     return ActionRequest(action, conversation, _agent(data.get("agent")), text)
+
+
+PARSERS: dict[str, FrameParser[OpenRequest | ActionRequest]] = {
+    "open": _open,
+    **{action.value: partial(_action, action) for action in AgentAction},
+}
 
 
 def _conversation(value: object) -> str:
@@ -262,20 +234,14 @@ def note_frame(conversation: str, note: MessageDict) -> NoteFrame:
     return {"type": "note", "conversation": conversation, "note": note}
 
 
-def outcome_frame(
-    request: ActionRequest, outcome: AgentOutcome, agent: str | None = None
-) -> OutcomeFrame:
-    """What an action did; ``agent`` names who holds the conversation (for TAKEN)."""
-    if outcome is AgentOutcome.CLOSED:
-        text = CLOSED_TEXT
-    else:
-        text = OUTCOME_TEXTS.get((request.action.value, outcome), outcome.value)
+def outcome_frame(conversation: str, result: AgentResult) -> OutcomeFrame:
+    """What an action did, in the words of :mod:`bot.desk.actions`."""
     return {
         "type": "outcome",
-        "conversation": request.conversation,
-        "action": request.action.value,
-        "outcome": outcome.value,
-        "message": text.format(agent=agent or "Another agent"),
+        "conversation": conversation,
+        "action": result.action.value,
+        "outcome": result.outcome.value,
+        "message": result.message,
     }
 
 

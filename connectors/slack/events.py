@@ -3,8 +3,9 @@
 :class:`SlackEvents` mounts slack-bolt's ``AsyncApp`` at ``POST /slack/events`` through bolt's
 aiohttp adapter (or, with an app-level token, on bolt's Socket Mode handler): bolt checks the
 signature and the timestamp, acknowledges within Slack's 3 seconds, and then runs the
-listeners, which translate a thread reply or a button click into a call of the hand-off. The
-tickets themselves are :class:`connectors.slack.desk.SlackDesk`'s.
+listeners, which translate a thread reply or a button click into a call of the core's
+:class:`~bot.contracts.DeskActions` and show an agent why an action was refused. The tickets
+themselves are :class:`connectors.slack.desk.SlackDesk`'s.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.contracts import AgentOutcome, AgentResult, DeskActions
+from bot.desk.actions import agent_text
 from bot.desk.agent_text import is_note
-from bot.desk.handoff import AgentOutcome, Handoff
 from bot.desk.tickets import Tickets
-from bot.storage.store import Store
 from connectors.slack.text import mentioned_users, plain_text
-from connectors.webchat.frames import MAX_TEXT_CHARS as WEBCHAT_MAX_CHARS
 
 EVENTS_PATH = "/slack/events"
 NAME_CACHE_S = 3600.0
@@ -42,13 +42,6 @@ OBJECT_FIELDS = ("event", "container", "view")  # JSON objects in every payload 
 RECONNECT_FIRST_S = 1.0  # Socket Mode: the first wait after a failed connection, doubled after
 RECONNECT_MAX_S = 60.0
 CONNECT_TIMEOUT_S = 30.0
-CLOSED_TEXT = "This conversation is closed (back with the bot): your message reached nobody."
-TAKEN_TEXT = "{agent} has already claimed this conversation."
-NOT_OURS_TEXT = "This is not a ticket omnibot knows."
-TOO_LONG_TEXT = (
-    "Not sent: web chat messages hold at most {limit:,} characters (yours has "
-    "{length:,}). Please split it."
-)
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +53,13 @@ class SlackEvents:
         self,
         client: AsyncWebClient,
         signing_secret: str | None,
-        store: Store,
         tickets: Tickets,
-        handoff: Handoff,
+        actions: DeskActions,
     ) -> None:
+        """``tickets`` tells a Slack event seen before (Slack retries); ``actions`` acts."""
         self._client = client
-        self._store = store
         self._tickets = tickets
-        self._handoff = handoff
+        self._actions = actions
         self._names: dict[str, tuple[str, float]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -161,23 +153,18 @@ class SlackEvents:
             return  # a retry of an event already handled
         channel, user = str(event.get("channel", "")), str(event.get("user", ""))
         ticket = f"{channel}:{thread}"
-        cid = await self._tickets.conversation_of_ticket(ticket)
+        cid = await self._actions.conversation_of(ticket)
         raw = str(event.get("text", ""))
         if cid is None or not raw.strip():
             return  # not our thread
         name = await self._name(user)
         if is_note(raw):  # kept with the conversation (the console shows it too)
-            await self._handoff.note(cid, name, plain_text(raw, {}).strip())
+            await self._actions.note(cid, name, plain_text(raw, {}).strip())
             return
         text = (await self._plain(raw)).strip()
-        refusal = await self._refusal(cid, text)
-        outcome = (
-            None if refusal else await self._handoff.agent_reply(cid, name, text, ticket=ticket)
-        )
-        if outcome is AgentOutcome.CLOSED:
-            refusal = CLOSED_TEXT
-        if refusal:
-            await self._ephemeral(channel, user, refusal, thread)
+        result = await self._actions.reply(cid, name, text, ticket=ticket)
+        if result.refused:
+            await self._ephemeral(channel, user, result.message, thread)
 
     async def _plain(self, raw: str) -> str:
         """An agent's Slack text as the customer reads it: mentions by name, links spelled out."""
@@ -185,25 +172,13 @@ class SlackEvents:
         names = {user: await self._name(user) for user in users}
         return plain_text(raw, names)
 
-    async def _refusal(self, cid: str, text: str) -> str | None:
-        """Why an agent's reply cannot go to the customer's channel as it is, if it cannot."""
-        address = (await self._store.load(cid)).last_address
-        if address is not None and address.channel == "webchat" and len(text) > WEBCHAT_MAX_CHARS:
-            return TOO_LONG_TEXT.format(limit=WEBCHAT_MAX_CHARS, length=len(text))
-        return None
-
     async def _on_claim(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         found = await self._ticket_of(body)
         if found is None:
             return
         cid, name, ticket = found
-        outcome = await self._handoff.claim(cid, name, ticket=ticket)
-        if outcome is AgentOutcome.TAKEN:
-            agent = (await self._store.load(cid)).agent or "Another agent"
-            await self._tell(body, TAKEN_TEXT.format(agent=agent))
-        elif outcome is AgentOutcome.CLOSED:
-            await self._tell(body, CLOSED_TEXT)
+        await self._told(body, await self._actions.claim(cid, name, ticket=ticket))
 
     async def _on_resolve(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -218,9 +193,8 @@ class SlackEvents:
         if found is None:
             return
         cid, name, ticket = found
-        outcome = await self._handoff.back_to_bot(cid, name, resolved=resolved, ticket=ticket)
-        if outcome is AgentOutcome.CLOSED:
-            await self._tell(body, CLOSED_TEXT)
+        step = self._actions.resolve if resolved else self._actions.back_to_bot
+        await self._told(body, await step(cid, name, ticket=ticket))
 
     async def _ticket_of(self, body: dict[str, Any]) -> tuple[str, str, str] | None:
         """The conversation a button belongs to, the clicking agent's name and the ticket, when
@@ -229,11 +203,16 @@ class SlackEvents:
         ticket = f"{container.get('channel_id')}:{container.get('message_ts')}"
         actions = body.get("actions")
         action = _object(actions[0] if isinstance(actions, list) and actions else None)
-        cid = await self._tickets.conversation_of_ticket(ticket)
+        cid = await self._actions.conversation_of(ticket)
         if cid is None or cid != str(action.get("value", "")):
-            await self._tell(body, NOT_OURS_TEXT)
+            await self._tell(body, agent_text(None, AgentOutcome.NOT_OURS))
             return None
         return cid, await self._name(_user_id(body)), ticket
+
+    async def _told(self, body: dict[str, Any], result: AgentResult) -> None:
+        """Tell the clicking agent why their click changed nothing, if it did not."""
+        if result.refused:
+            await self._tell(body, result.message)
 
     async def _tell(self, body: dict[str, Any], text: str) -> None:
         container = _object(body.get("container"))

@@ -31,7 +31,7 @@ from twilio.request_validator import (
 
 from bot.contracts import DeliveryError, InboundHandler, Sent, Unsure
 from bot.delivery.records import DeliveryRecord
-from bot.models import Address, Control, InboundMessage, Media, Message
+from bot.models import Address, Channel, Control, InboundMessage, Media, Message
 from bot.storage.store import RateLimitedError
 from connectors.sms.text import (
     MAX_BODY_CHARS,
@@ -44,7 +44,6 @@ from connectors.sms.text import (
 )
 from connectors.sms.twilio_api import Created, SendError, TwilioMessages
 
-CHANNEL = "sms"
 WEBHOOK_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -139,7 +138,7 @@ async def _taken(client: TwilioMessages, to: Address, unsure: Unsure) -> list[Cr
 class SmsConnector:
     """Carries conversations over SMS with Twilio: webhooks in, :class:`SmsSender` out."""
 
-    channel: ClassVar[str] = CHANNEL
+    channel: ClassVar[str] = Channel.SMS
 
     def __init__(
         self,
@@ -257,7 +256,7 @@ def parse_inbound(form: MultiDictProxy[str]) -> InboundMessage:
         raise web.HTTPBadRequest(text="the message has neither text nor media")
     found = keyword(body)
     return InboundMessage(
-        Address(CHANNEL, sender),
+        Address(Channel.SMS, sender),
         body.strip(),
         dedup_id=sid,
         media=media,

@@ -17,7 +17,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.contracts import InboundHandler, Sent, Unsure, WebLinking
 from bot.events import Event
-from bot.models import Address, InboundMessage, Message
+from bot.models import Address, Channel, InboundMessage, Message
 from bot.storage.hub import EventHub
 from bot.storage.limits import RateLimiter
 from bot.storage.store import RateLimitedError, Store
@@ -39,7 +39,6 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 MAX_FRAME_BYTES = 16 * 1024
 MAX_STRIKES = 10  # refused frames in a row before the socket is closed
 HEARTBEAT_S = 30.0
-CHANNEL = "webchat"
 
 CONFIRM = "1"  # ?confirm=1: the visitor chose to switch to the link's conversation
 LINK_REFUSED = FrameError(
@@ -84,7 +83,7 @@ def origin_of(url: str) -> str:
 class WebChatConnector:
     """Serves the widget and carries web chat conversations over WebSockets."""
 
-    channel: ClassVar[str] = CHANNEL
+    channel: ClassVar[str] = Channel.WEBCHAT
 
     def __init__(
         self,
@@ -258,7 +257,7 @@ class WebChatConnector:
         if plan.link is not None and self._links is not None:
             if plan.redeem:
                 token = secrets.token_urlsafe(24)
-                grant = await self._links.open_link(plan.link, Address(CHANNEL, token))
+                grant = await self._links.open_link(plan.link, Address(Channel.WEBCHAT, token))
                 if grant is not None:
                     return Opening(token, grant.cid, link_frame("link_opened", grant.phone))
             elif plan.resumed is not None:
@@ -278,20 +277,20 @@ class WebChatConnector:
         if grant.cid != cid:
             return Opening(token, cid, link_frame("link_offer", grant.phone))
         # already on that conversation (its holder, e.g. on a second link): nothing to ask
-        await self._links.open_link(link, Address(CHANNEL, token))
+        await self._links.open_link(link, Address(Channel.WEBCHAT, token))
         return Opening(token, cid, link_frame("link_opened", grant.phone))
 
     async def _resume(self, token: str | None) -> Session | None:
         """The session a token names, or None (no token, or an unknown or malformed one)."""
         if token and TOKEN_RE.fullmatch(token):
-            cid = await self._store.customer_for(Address(CHANNEL, token))
+            cid = await self._store.customer_for(Address(Channel.WEBCHAT, token))
             if cid is not None:
                 return token, cid
         return None
 
     async def _fresh(self) -> Session:
         token = secrets.token_urlsafe(24)
-        return token, await self._store.resolve(Address(CHANNEL, token))
+        return token, await self._store.resolve(Address(Channel.WEBCHAT, token))
 
     async def _pump(
         self, ws: web.WebSocketResponse, events: asyncio.Queue[Event], already: set[str]
@@ -335,7 +334,9 @@ class WebChatConnector:
             if self._links is not None:  # a typed verification code is never stored
                 text = await self._links.seal_code(cid, text)
             await self._handle(
-                InboundMessage(Address(CHANNEL, token), text, dedup_id=dedup_id, customer_id=cid)
+                InboundMessage(
+                    Address(Channel.WEBCHAT, token), text, dedup_id=dedup_id, customer_id=cid
+                )
             )
         except RateLimitedError as error:
             return FrameError(

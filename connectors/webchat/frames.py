@@ -6,26 +6,18 @@ several channels sees where each of their messages was written.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
-from bot.models import MessageDict
+from bot.models import WEBCHAT_MAX_CHARS, MessageDict
+from connectors.frames import FrameError as FrameError
+from connectors.frames import parse_frame
 
-MAX_TEXT_CHARS = 2000
+MAX_TEXT_CHARS = WEBCHAT_MAX_CHARS  # a customer's message, as an agent's reply (bot.models)
 HINT_DIGITS = 4  # a link's phone is shown by its last digits only
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-class FrameError(ValueError):
-    """A client frame the server refuses; ``code`` is the error frame's slug."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class ClientMessageFrame(TypedDict, total=False):
@@ -96,14 +88,10 @@ class ClientMessage:
 
 def parse_client_frame(raw: str) -> ClientMessage:
     """Validate one client text frame, raising :class:`FrameError` when it is refused."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # deep nesting overflows the parser's stack
-        raise FrameError("invalid_json", "frames must be JSON objects") from None
-    if not isinstance(data, dict):
-        raise FrameError("invalid_json", "frames must be JSON objects")
-    if data.get("type") != "message":
-        raise FrameError("unknown_type", f"unknown frame type {data.get('type')!r}")
+    return parse_frame(raw, {"message": _message})
+
+
+def _message(data: dict[str, Any]) -> ClientMessage:
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise FrameError("empty_text", "a message needs a non-empty 'text'")

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.desk.handoff import RESOLVED_TEXT
+from bot.texts import Texts
 from connectors.console.token import TOKEN_FILE
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
@@ -18,6 +18,8 @@ from tests.connectors.console.test_console import console_app
 ServerFactory = Any  # pytest-aiohttp's aiohttp_server fixture
 TOKEN = "console-token-77c0d1e5b2a4"
 WAIT_MS = 15_000
+
+TEXTS = Texts()
 
 
 async def serve(aiohttp_server: ServerFactory, app: web.Application) -> str:
@@ -121,7 +123,7 @@ async def test_an_agent_claims_and_answers_a_customer(
 
     await agent.get_by_role("button", name="Resolve").click()
     await expect(customer.locator(".omnibot-system").last).to_have_text(
-        RESOLVED_TEXT.format(agent="Sam"), timeout=WAIT_MS
+        TEXTS.resolved.format(agent="Sam"), timeout=WAIT_MS
     )
     await expect(agent.locator("#queue-empty")).to_be_visible(timeout=WAIT_MS)
     await expect(agent.get_by_role("button", name="Back to bot")).to_be_disabled()

@@ -13,13 +13,12 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.desk.handoff import WAITING_TEXT
 from bot.identity.linking import masked
 from bot.identity.texts import LinkingTexts
 from bot.identity.verification import MAX_TRIES, Identity
-from bot.models import Address, Role, State
+from bot.models import Address, Channel, Role, State
+from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
-from connectors.webchat.connector import CHANNEL as WEBCHAT
 from omnibot.app import SERVICES
 from tests.conftest import PUBLIC_URL, SHOP_NUMBER, AppFactory
 from tests.support.phone import CUSTOMER, Phone
@@ -30,6 +29,8 @@ ClientFactory = Any
 _ids = itertools.count(1)
 CODE_ENTERED = LinkingTexts().code_entered
 OTHER_PHONE = "+15550001111"
+
+TEXTS = Texts()
 
 
 class Visitor:
@@ -82,7 +83,7 @@ async def link_phone(visitor: Visitor, phone: Phone) -> str:
 
 
 async def web_cid(app: web.Application, token: str) -> str:
-    cid = await app[SERVICES].store.customer_for(Address(WEBCHAT, token))
+    cid = await app[SERVICES].store.customer_for(Address(Channel.WEBCHAT, token))
     assert cid is not None
     return cid
 
@@ -120,10 +121,10 @@ async def test_a_visitor_links_their_phone_and_carries_on_by_sms(
     history = (await app[SERVICES].store.load(cid)).messages
     customer = [(m.text, m.channel) for m in history if m.role is Role.CUSTOMER]
     assert customer == [
-        ("how do I return an item?", WEBCHAT),
-        ("Continue by SMS", WEBCHAT),
-        ("+1 (555) 765-4321", WEBCHAT),
-        (CODE_ENTERED, WEBCHAT),  # a placeholder: the history never holds the code
+        ("how do I return an item?", Channel.WEBCHAT),
+        ("Continue by SMS", Channel.WEBCHAT),
+        ("+1 (555) 765-4321", Channel.WEBCHAT),
+        (CODE_ENTERED, Channel.WEBCHAT),  # a placeholder: the history never holds the code
         ("did you get my return request?", "sms"),
         ("thanks", "sms"),
     ]
@@ -231,7 +232,7 @@ async def test_merging_into_an_open_ticket_keeps_sockets_working(
     phone = Phone(client, app, twilio_api)
     await phone.text("I want to talk to a human")
     await phone.settle()
-    assert phone.received()[-1].endswith(WAITING_TEXT)
+    assert phone.received()[-1].endswith(TEXTS.waiting)
     sms_cid = await phone.conversation_id()
     [ticket] = desk.tickets
     async with client.ws_connect("/webchat/ws") as ws:
@@ -283,7 +284,7 @@ async def test_a_visitor_waiting_for_an_agent_switches_to_sms_and_the_agent_foll
     async with client.ws_connect("/webchat/ws") as ws:
         token, _, _ = await opening(ws)
         visitor = Visitor(ws, token)
-        assert WAITING_TEXT in await visitor.say("I want to talk to a human")
+        assert TEXTS.waiting in await visitor.say("I want to talk to a human")
         assert "is linked" in await link_phone(visitor, phone)
     cid = await web_cid(app, token)
     assert (await services.store.load(cid)).state is State.WAITING
@@ -316,7 +317,7 @@ async def test_stop_texting_me_by_sms_moves_replies_to_the_web_chat(
     await services.handoff.agent_reply(cid, "Dana", "Following up here.")
     await phone.settle()
     assert len(phone.received()) == texts_before  # nothing more by text
-    assert (await services.store.load(cid)).last_address == Address(WEBCHAT, token)
+    assert (await services.store.load(cid)).last_address == Address(Channel.WEBCHAT, token)
 
 
 async def test_an_sms_only_customer_is_pointed_to_stop(phone: Phone) -> None:
@@ -360,7 +361,7 @@ async def test_a_link_never_switches_a_visitor_who_has_a_conversation(
     assert await web_cid(app, mine) != sms_cid
     held = [m.text for m in (await app[SERVICES].store.load(sms_cid)).messages]
     assert "hello from my own chat" not in held
-    assert WEBCHAT not in {
+    assert Channel.WEBCHAT not in {
         a.channel for a in (await app[SERVICES].store.customer(sms_cid)).addresses
     }
     # the link was only offered: its holder can still open it

@@ -7,9 +7,9 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
-from bot.pipeline.dispatcher import OPT_IN_TEXT
 from bot.storage.embedded import running_url
 from bot.storage.keys import OUTBOX_DUE_KEY, WORK_STREAM
+from bot.texts import Texts
 from omnibot.app import Intents
 from tests.conftest import PUBLIC_URL
 from tests.support.polling import wait_until
@@ -18,6 +18,8 @@ from tests.support.twilio_fake import FakeTwilio, inbound_form, signature
 from tests.support.webchat_client import chat
 
 CUSTOMER = "+15557654321"
+
+TEXTS = Texts()
 
 
 async def settled(data_dir: Path) -> bool:
@@ -104,7 +106,7 @@ async def test_serve_answers_sms_once_and_honours_stop(
             assert await text("hello", "SM" + "5" * 32) == 200
             assert len(await replies(1)) == 1
             assert await text("START", "SM" + "6" * 32) == 200
-            assert (await replies(2))[-1] == OPT_IN_TEXT
+            assert (await replies(2))[-1] == TEXTS.opt_in
     finally:
         stopped = server.stop()
     assert stopped == 0

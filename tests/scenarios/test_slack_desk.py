@@ -16,10 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.desk.handoff import JOINED_TEXT, RESOLVED_TEXT
+from bot.contracts import AgentOutcome
+from bot.desk.actions import agent_text
 from bot.models import Address, State
 from bot.storage.embedded import free_port
-from connectors.slack.events import CLOSED_TEXT, TAKEN_TEXT
+from bot.texts import Texts
 from omnibot.app import SERVICES
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.support.polling import wait_until
@@ -41,6 +42,8 @@ from tests.support.webchat_client import Frame, frame, opening
 
 ClientFactory = Any
 SECOND_AGENT = "U0AGENT002"
+
+TEXTS = Texts()
 
 
 class Desk:
@@ -159,7 +162,7 @@ async def test_an_agents_thread_reply_reaches_the_visitor_once(desk: Desk) -> No
     joined = await next_message(ws)
     assert (joined["role"], joined["text"]) == (
         "system",
-        JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME),
+        TEXTS.joined.format(agent=AGENT_DISPLAY_NAME),
     )
     answer = await next_message(ws)
     assert (answer["role"], answer["author"], answer["text"]) == (
@@ -229,18 +232,20 @@ async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
     assert (await store.load(cid)).state is State.AGENT
     assert await desk.click("omnibot_claim", cid, parent, user=SECOND_AGENT) == 200
     await wait_until(lambda: bool(desk.slack.ephemerals()), 10, "an ephemeral answer")
-    assert desk.slack.ephemerals()[-1]["text"] == TAKEN_TEXT.format(agent=AGENT_DISPLAY_NAME)
+    assert desk.slack.ephemerals()[-1]["text"] == agent_text(
+        None, AgentOutcome.TAKEN, agent=AGENT_DISPLAY_NAME
+    )
     assert desk.slack.ephemerals()[-1]["user"] == SECOND_AGENT
     assert await desk.click("omnibot_resolve", cid, parent) == 200
     await until_state(ws, "bot")
-    assert (await store.load(cid)).messages[-1].text == RESOLVED_TEXT.format(
+    assert (await store.load(cid)).messages[-1].text == TEXTS.resolved.format(
         agent=AGENT_DISPLAY_NAME
     )
     await wait_until(lambda: len(desk.slack.updates()) == 2, 10, "the resolved update")
     assert "Resolved by Dana" in json.dumps(desk.slack.updates()[-1]["blocks"])
     assert await desk.reply(parent, "one more thing") == 200
     await wait_until(lambda: len(desk.slack.ephemerals()) == 2, 10, "the closed note")
-    assert desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT
+    assert desk.slack.ephemerals()[-1]["text"] == agent_text(None, AgentOutcome.CLOSED)
     assert "one more thing" not in [m.text for m in (await store.load(cid)).messages]
     await ws.close()
 
@@ -319,7 +324,7 @@ async def test_an_sms_customer_gets_the_agents_slack_reply_by_sms(
     assert await desk.reply(parent, long_reply.strip()) == 200
     await wait_until(lambda: len(twilio_api.sent) >= 4, 10, "the agent's reply by SMS")
     bodies = [call["Body"] for call in twilio_api.sent]
-    assert bodies[1] == JOINED_TEXT.format(agent=AGENT_DISPLAY_NAME)
+    assert bodies[1] == TEXTS.joined.format(agent=AGENT_DISPLAY_NAME)
     assert " ".join(bodies[2:]) == long_reply.strip()  # split at 1,600 characters
     assert all(len(body) <= 1600 for body in bodies)
 
@@ -339,7 +344,9 @@ async def test_bad_input_from_slack_is_refused_or_ignored(desk: Desk) -> None:
     await until_state(ws, "bot")
     assert await desk.click("omnibot_back_to_bot", cid, parent) == 200
     await wait_until(
-        lambda: desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT, 10, "the closed note"
+        lambda: desk.slack.ephemerals()[-1]["text"] == agent_text(None, AgentOutcome.CLOSED),
+        10,
+        "the closed note",
     )
     texts = [m.text for m in (await store.load(cid)).messages]
     assert "to an unknown thread" not in texts
@@ -392,12 +399,12 @@ async def test_an_old_thread_reaches_nobody_and_takes_nothing(desk: Desk) -> Non
     new = desk.parents()[-1]
     assert await desk.reply(old, "late words in the old thread") == 200
     await wait_until(lambda: len(desk.slack.ephemerals()) == 1, 10, "the closed note")
-    assert desk.slack.ephemerals()[-1]["text"] == CLOSED_TEXT
+    assert desk.slack.ephemerals()[-1]["text"] == agent_text(None, AgentOutcome.CLOSED)
     assert desk.slack.ephemerals()[-1]["thread_ts"] == old
     for action in ("omnibot_claim", "omnibot_resolve", "omnibot_back_to_bot"):
         assert await desk.click(action, cid, old) == 200
     await wait_until(lambda: len(desk.slack.ephemerals()) == 4, 10, "three closed notes")
-    assert {e["text"] for e in desk.slack.ephemerals()} == {CLOSED_TEXT}
+    assert {e["text"] for e in desk.slack.ephemerals()} == {agent_text(None, AgentOutcome.CLOSED)}
     conversation = await store.load(cid)
     assert (conversation.state, conversation.agent) == (State.WAITING, None)
     assert "late words in the old thread" not in [m.text for m in conversation.messages]

@@ -10,12 +10,10 @@ from aiohttp import web
 
 from bot.delivery import outbox as outbox_module
 from bot.delivery.outbox import ATTEMPTS
-from bot.desk.handoff import WAITING_TEXT
 from bot.identity.texts import LinkingTexts
-from bot.models import Address, State
-from bot.pipeline.dispatcher import MEDIA_ONLY_TEXT, OPT_IN_TEXT
+from bot.models import Address, Channel, State
+from bot.texts import Texts
 from connectors.sms.text import MAX_BODY_CHARS, segments
-from connectors.webchat.connector import CHANNEL as WEBCHAT
 from intents.actions.order_status import ASK_TEXT
 from omnibot.app import SERVICES
 from tests.conftest import AppFactory
@@ -25,6 +23,8 @@ from tests.support.twilio_fake import FakeTwilio
 
 ClientFactory = Any
 PICTURE = ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "image/jpeg")
+
+TEXTS = Texts()
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ async def test_a_retried_webhook_is_answered_once(phone: Phone) -> None:
 async def test_escalation_and_the_agents_reply_by_sms(phone: Phone) -> None:
     await phone.text("I want to talk to a human")
     await phone.settle()
-    assert phone.received()[-1].endswith(WAITING_TEXT)
+    assert phone.received()[-1].endswith(TEXTS.waiting)
     services = phone.app[SERVICES]
     cid = await phone.conversation_id()
     assert (await services.store.load(cid)).state is State.WAITING
@@ -97,7 +97,7 @@ async def test_stop_silences_everything_until_start(phone: Phone) -> None:
     assert len(phone.received()) == sent_before  # nothing, agent replies included
     await phone.text("start")
     await phone.settle()
-    assert phone.received()[-1] == OPT_IN_TEXT
+    assert phone.received()[-1] == TEXTS.opt_in
 
 
 async def test_help_gets_the_help_text_and_is_not_classified(phone: Phone) -> None:
@@ -136,7 +136,7 @@ async def test_a_picture_gets_a_helpful_answer_and_shows_in_history(
 ) -> None:
     assert await phone.text("", media=(PICTURE,)) == 200
     await phone.settle()
-    assert phone.received() == [MEDIA_ONLY_TEXT]
+    assert phone.received() == [TEXTS.media_only]
     conversation = await phone.app[SERVICES].store.load(await phone.conversation_id())
     assert conversation.messages[0].to_dict()["media"] == [
         {"url": PICTURE[0], "content_type": PICTURE[1]}
@@ -206,7 +206,7 @@ async def test_web_chat_history_carries_a_picture_sent_by_sms(
         token = (await ws.receive_json())["token"]
         await ws.receive_json()
         await ws.receive_json()
-        cid = await services.store.customer_for(Address(WEBCHAT, token))
+        cid = await services.store.customer_for(Address(Channel.WEBCHAT, token))
         assert cid is not None
         await services.store.link(cid, Address("sms", CUSTOMER))
     phone = Phone(client, app, twilio_api)

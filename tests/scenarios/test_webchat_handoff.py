@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.desk.handoff import JOINED_TEXT
 from bot.models import Address
+from bot.texts import Texts
 from omnibot.app import SERVICES
 from tests.conftest import AppFactory
 from tests.support.webchat_client import frame, frames
 
 ClientFactory = Any
+
+TEXTS = Texts()
 
 
 async def test_question_escalation_agent_and_back(
@@ -39,7 +41,7 @@ async def test_question_escalation_agent_and_back(
         assert cid is not None
         await handoff.claim(cid, "Dana")
         joined, state = await frames(ws, 2)
-        assert (joined["role"], joined["text"]) == ("system", JOINED_TEXT.format(agent="Dana"))
+        assert (joined["role"], joined["text"]) == ("system", TEXTS.joined.format(agent="Dana"))
         assert state["state"] == "agent"
 
         await handoff.agent_reply(cid, "Dana", "Hi, I'm looking at your order now.")

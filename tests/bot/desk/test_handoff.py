@@ -8,31 +8,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from bot.contracts import TicketStatus
+from bot.contracts import AgentOutcome, TicketStatus
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import UNDELIVERED_TEXT
 from bot.delivery.records import Deliveries
-from bot.desk.handoff import (
-    AWAY_TEXT,
-    BACK_TO_BOT_TEXT,
-    JOINED_TEXT,
-    NOTICE_EVERY_S,
-    QUEUED_TEXT,
-    RESOLVED_TEXT,
-    TYPICAL_WAIT_TEXT,
-    WAITING_TEXT,
-    AgentOutcome,
-    Handoff,
-)
+from bot.desk.handoff import NOTICE_EVERY_S, Handoff
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
 from bot.models import Address, Message, Role, State
 from bot.storage.store import Store
+from bot.texts import Texts
 from tests.support.fakes import FlakyDesk, RecordingConnector, SettledOutbox
 from tests.support.queues import due_now
 
 BOB = Address("test", "bob")
+
+TEXTS = Texts()
 
 
 async def waiting_conversation(store: Store, handoff: Handoff) -> str:
@@ -109,9 +101,9 @@ async def test_claim_reply_and_resolve(
         (TicketStatus.RESOLVED, "Dana"),
     ]
     assert [(m.role, m.text, m.author) for m in conversation.messages[2:]] == [
-        (Role.SYSTEM, JOINED_TEXT.format(agent="Dana"), None),
+        (Role.SYSTEM, TEXTS.joined.format(agent="Dana"), None),
         (Role.AGENT, "Found it, it arrives tomorrow.", "Dana"),
-        (Role.SYSTEM, RESOLVED_TEXT.format(agent="Dana"), None),
+        (Role.SYSTEM, TEXTS.resolved.format(agent="Dana"), None),
     ]
     assert [m.text for _, m in connector.sent][-3:] == [m.text for m in conversation.messages[2:]]
     assert {to for to, _ in connector.sent} == {BOB}
@@ -133,7 +125,7 @@ async def test_back_to_bot_is_a_no_op_when_already_with_the_bot(
     await handoff.back_to_bot(cid)
     await handoff.back_to_bot(cid)
     texts = [m.text for m in (await store.load(cid)).messages]
-    assert texts.count(BACK_TO_BOT_TEXT) == 1
+    assert texts.count(TEXTS.back_to_bot) == 1
 
 
 async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
@@ -196,12 +188,12 @@ async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
 ) -> None:
     cid = await waiting_conversation(store, handoff)
     await customer_writes(store, handoff, cid, "hello?")
-    assert connector.sent[-1][1].text == WAITING_TEXT  # just told at the hand-off
+    assert connector.sent[-1][1].text == TEXTS.waiting  # just told at the hand-off
     await tickets.mark_claimed("someone-else", 240.0)  # a recent claim took 4 minutes
     await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
     await customer_writes(store, handoff, cid, "anyone there?")
-    assert connector.sent[-1][1].text == QUEUED_TEXT.format(
-        place=1, wait=TYPICAL_WAIT_TEXT.format(minutes=4, s="s")
+    assert connector.sent[-1][1].text == TEXTS.queued.format(
+        place=1, wait=TEXTS.typical_wait.format(minutes=4, s="s")
     )
     await customer_writes(store, handoff, cid, "hello???")
     assert len([m for _, m in connector.sent if m.text.startswith("Thanks")]) == 1
@@ -221,7 +213,7 @@ async def test_outside_agent_hours_the_customer_is_told_when_and_where(
     away = Handoff(store, tickets, queue, outbox, hours=hours)
     cid = await waiting_conversation(store, away)
     told = connector.sent[-1][1].text
-    assert told == AWAY_TEXT.format(where="here", when=hours.describe_opening(datetime.now(UTC)))
+    assert told == TEXTS.away.format(where="here", when=hours.describe_opening(datetime.now(UTC)))
     conversation = await store.load(cid)
     assert conversation.state is State.WAITING
     assert conversation.ticket is not None  # the ticket stays open for the morning

@@ -8,21 +8,19 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.delivery.records import Deliveries
-from bot.desk.handoff import WAITING_TEXT
 from bot.models import Control, InboundMessage, Media, Outcome, Role, State
 from bot.pipeline.dispatcher import (
-    MEDIA_ONLY_TEXT,
-    OPT_IN_TEXT,
     PROCESSING_FAILED_REASON,
-    PROCESSING_FAILED_TEXT,
-    REPHRASE_TEXT,
 )
 from bot.storage.store import Store
+from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
 from tests.core import ALICE, Bot
 from tests.support.polling import wait_until
 
 pytestmark = ON_SERVER_AND_CLUSTER
+
+TEXTS = Texts()
 
 
 @pytest.fixture
@@ -59,9 +57,9 @@ async def test_concurrent_retries_produce_one_reply(bot: Bot) -> None:
 
 async def test_low_confidence_asks_to_rephrase_once_then_escalates(bot: Bot) -> None:
     await bot.say("gibberish")
-    assert bot.replies() == [REPHRASE_TEXT]
+    assert bot.replies() == [TEXTS.rephrase]
     await bot.say("more gibberish")
-    assert bot.replies()[-1] == WAITING_TEXT
+    assert bot.replies()[-1] == TEXTS.waiting
     conversation = await bot.store.load(await bot.store.resolve(ALICE))
     assert conversation.state is State.WAITING
     assert conversation.ticket in bot.desk.tickets
@@ -71,7 +69,7 @@ async def test_a_confident_answer_resets_the_rephrase_count(bot: Bot) -> None:
     await bot.say("gibberish")
     await bot.say("hello")
     await bot.say("gibberish again")
-    assert bot.replies() == [REPHRASE_TEXT, "Hi!", REPHRASE_TEXT]
+    assert bot.replies() == [TEXTS.rephrase, "Hi!", TEXTS.rephrase]
 
 
 async def test_asking_for_a_person_escalates_at_once_with_the_transcript(bot: Bot) -> None:
@@ -81,7 +79,7 @@ async def test_asking_for_a_person_escalates_at_once_with_the_transcript(bot: Bo
     assert conversation.state is State.WAITING
     assert conversation.ticket is not None
     transcript = [m.text for m in bot.desk.tickets[conversation.ticket]]
-    assert transcript == ["hello", "Hi!", "human please", WAITING_TEXT]
+    assert transcript == ["hello", "Hi!", "human please", TEXTS.waiting]
 
 
 async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: Bot) -> None:
@@ -91,7 +89,7 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
     conversation = await bot.store.load(await bot.store.resolve(ALICE))
     assert conversation.ticket is not None
     assert bot.desk.tickets[conversation.ticket][-1].text == "hello"
-    assert bot.replies() == [WAITING_TEXT]
+    assert bot.replies() == [TEXTS.waiting]
 
 
 async def test_one_conversation_stays_in_order_across_processes(
@@ -157,17 +155,17 @@ async def test_stop_opts_out_silently_and_start_opts_back_in(bot: Bot) -> None:
     await bot.say("hello")
     assert bot.replies() == []  # answered, but nothing is sent to an opted-out number
     await bot.say("START", control=Control.OPT_IN)
-    assert bot.replies() == [OPT_IN_TEXT]
+    assert bot.replies() == [TEXTS.opt_in]
     assert not await bot.consent.opted_out(ALICE)
     await bot.say("INFO", control=Control.HELP)
-    assert bot.replies() == [OPT_IN_TEXT, "HELP TEXT"]
+    assert bot.replies() == [TEXTS.opt_in, "HELP TEXT"]
     assert bot.classifier.seen == ["hello"]
 
 
 async def test_a_picture_without_text_is_never_classified(bot: Bot) -> None:
     picture = (Media("https://media.example/1.jpg", "image/jpeg"),)
     await bot.say("", media=picture)
-    assert bot.replies() == [MEDIA_ONLY_TEXT]
+    assert bot.replies() == [TEXTS.media_only]
     assert bot.classifier.seen == []
     conversation = await bot.store.load(await bot.store.resolve(ALICE))
     assert conversation.messages[0].media == picture
@@ -185,7 +183,7 @@ async def test_a_dead_letter_skips_the_failed_message_and_escalates_with_the_rea
     assert (conversation.answered, conversation.state) == (2, State.WAITING)
     assert conversation.escalation is not None
     assert conversation.escalation.reason == PROCESSING_FAILED_REASON
-    assert bot.replies() == ["Hi!", f"{PROCESSING_FAILED_TEXT} {WAITING_TEXT}"]
+    assert bot.replies() == ["Hi!", f"{TEXTS.processing_failed} {TEXTS.waiting}"]
     assert bot.classifier.seen == ["hello"]  # the failed message is never tried again
     await bot.dispatcher.process(cid)
     assert len(bot.replies()) == 2

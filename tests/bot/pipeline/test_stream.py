@@ -18,16 +18,19 @@ import bot.storage.lock as conversation_lock
 from bot.contracts import Prediction
 from bot.delivery.records import Deliveries
 from bot.models import Address, InboundMessage, Outcome, Role, State
-from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON, PROCESSING_FAILED_TEXT
+from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
 from bot.pipeline.stream import WorkStream
 from bot.storage.keys import conversation_key
 from bot.storage.store import Store
+from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
 from tests.core import SCRIPT, Bot
 from tests.support.fakes import ScriptedClassifier
 from tests.support.polling import wait_until
 
 pytestmark = ON_SERVER_AND_CLUSTER
+
+TEXTS = Texts()
 
 
 class StuckClassifier(ScriptedClassifier):
@@ -205,7 +208,7 @@ async def test_a_message_that_keeps_failing_goes_to_a_person_and_the_rest_carrie
     assert conversation.escalation is not None
     assert conversation.escalation.reason == PROCESSING_FAILED_REASON
     assert conversation.answered == 1  # the cursor moved past it
-    assert conversation.messages[-1].text.startswith(PROCESSING_FAILED_TEXT)
+    assert conversation.messages[-1].text.startswith(TEXTS.processing_failed)
     assert (failures(core, "retried"), failures(core, "dead_lettered")) == (2, 1)
     assert await answers(core, customer(2)) == [(Role.CUSTOMER, "hello"), (Role.BOT, "Hi!")]
     await wait_until(lambda: PROCESSING_FAILED_REASON in caplog.text, what="the ticket")

@@ -20,9 +20,10 @@ import redis.asyncio as aioredis
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
-from bot.desk.handoff import BACK_TO_BOT_TEXT, JOINED_TEXT, RESOLVED_TEXT
+from bot.desk.actions import HandoffActions
 from bot.models import Address, Role, State
 from bot.storage.keys import console_session_key
+from bot.texts import Texts
 from connectors.console.auth import SESSION_COOKIE
 from connectors.console.console import AgentConsole
 from connectors.console.desk_socket import LIST_INTERVAL_S, MAX_STRIKES, SIGNED_OUT
@@ -44,6 +45,8 @@ Client = TestClient[Any, Any]
 TOKEN = "console-token-4b1e2f0a9c7d"
 SAM, DANA = "Sam", "Dana"
 FORM = "application/x-www-form-urlencoded"
+
+TEXTS = Texts()
 
 
 def console_app(make_app: AppFactory, **overrides: object) -> web.Application:
@@ -238,13 +241,13 @@ async def test_claim_reply_note_and_resolve(
             "agent": SAM,
         }
         joined = await customer_message(ws, "system")
-        assert joined["text"] == JOINED_TEXT.format(agent=SAM)
+        assert joined["text"] == TEXTS.joined.format(agent=SAM)
 
         assert (await agent.act("reply", cid, text="Hi, Sam here."))["outcome"] == "done"
         answer = await customer_message(ws, "agent")
         assert (answer["author"], answer["text"]) == (SAM, "Hi, Sam here.")
         notice = await agent.next("message", conversation=cid)
-        assert notice["message"]["text"] == JOINED_TEXT.format(agent=SAM)
+        assert notice["message"]["text"] == TEXTS.joined.format(agent=SAM)
         shown = await agent.next("message", conversation=cid)
         assert (shown["message"]["role"], shown["message"]["text"]) == ("agent", "Hi, Sam here.")
 
@@ -267,7 +270,7 @@ async def test_claim_reply_note_and_resolve(
     texts = [m.text for m in conversation.messages]
     assert conversation.state is State.BOT
     assert texts.count("Hi, Sam here.") == 1
-    assert RESOLVED_TEXT.format(agent=SAM) in texts
+    assert TEXTS.resolved.format(agent=SAM) in texts
     assert "Anything else?" not in texts
     assert "Upset about a late parcel" not in texts  # notes never reach the customer
     assert [n.text for n in await tickets.notes(cid)] == ["Upset about a late parcel"]
@@ -345,7 +348,7 @@ async def test_back_to_bot(
         assert (await agent.act("back_to_bot", cid))["outcome"] == "done"
         assert (await agent.act("back_to_bot", cid))["outcome"] == "closed"
         assert (await agent.act("claim", cid))["outcome"] == "closed"
-    assert (await customer_message(ws, "system"))["text"] == BACK_TO_BOT_TEXT
+    assert (await customer_message(ws, "system"))["text"] == TEXTS.back_to_bot
     assert (await client.app[SERVICES].store.load(cid)).state is State.BOT
 
 
@@ -790,7 +793,7 @@ async def test_redis_down_is_a_503_not_a_500(
     console = AgentConsole(
         services.store,
         services.hub,
-        services.handoff,
+        HandoffActions(services.store, services.tickets, services.handoff),
         TOKEN,
         None,
         tickets=services.tickets,
