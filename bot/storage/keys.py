@@ -19,11 +19,11 @@ script or MULTI over them touches one slot only.
 - ``conv:{<cid>}:events``             pub/sub channel of the conversation's events
 - ``conv:{<cid>}:delivery``           hash: message id -> JSON delivery record
 - ``conv:{<cid>}:notes``              list of agents' internal notes (JSON messages)
-- ``conv:{<cid>}:desk``               list of JSON tasks for the agent desk, oldest first
+- ``conv:{<cid>}:desk``               list of JSON jobs for the agent desk, oldest first
 - ``conv:{<cid>}:rate``               the customer's messages in the current rate-limit window
 - ``conv:{<cid>}:shown``              set of message ids a ticket's opening transcript showed
-- ``conv:{<cid>}:desklock``           held by whoever works the desk tasks of the conversation
-- ``desk:pending``                    set of conversation ids with desk tasks queued
+- ``conv:{<cid>}:desklock``           held by whoever works the desk jobs of the conversation
+- ``desk:pending``                    set of conversation ids with desk jobs queued
 - ``desk:open``                       sorted set: conversations with agents, by escalation time
 - ``desk:waiting``                    sorted set: those not claimed yet (the queue)
 - ``desk:waits``                      list of recent waits (seconds from escalation to claim)
@@ -32,7 +32,7 @@ script or MULTI over them touches one slot only.
 - ``seen:{<cid>}:<channel>:<id>``     dedup marker of a vendor message id
 - ``vendor:<channel>:<vendor id>``    -> ``<cid> <message id>`` (a status callback's message)
 - ``optout:<channel>:<id>``           the address opted out (SMS STOP); kept until START
-- ``outbox:dead``                     sorted set of undeliverable messages (by time)
+- ``outbox:dead``                     sorted set of undeliverable messages and desk jobs (by time)
 - ``outbox:due``                      sorted set: conversations with outbound entries, by when
                                       their next send is due
 - ``work``                            stream of "conversation <cid> has work" entries, read by
