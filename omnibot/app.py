@@ -7,34 +7,29 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, fields
+from typing import Any
 
 import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder, Sender
-from bot.delivery.consent import Consent
-from bot.delivery.outbox import Outbox
-from bot.delivery.records import Deliveries, DeliveryRecord
+from bot import background
+from bot.background import Lifecycle
+from bot.contracts import AgentDesk, Connector, IntentClassifier, Responder
+from bot.core import Core, CoreConfig, build_core
+from bot.delivery.records import DeliveryRecord
 from bot.desk.actions import HandoffActions
-from bot.desk.handoff import Handoff
-from bot.desk.queue import DeskQueue
-from bot.desk.tickets import Tickets
-from bot.identity.linking import Linking, LinkingSetup
-from bot.identity.merge import Merger
-from bot.identity.verification import CodeBudget, Identity
+from bot.identity.linking import LinkingSetup
+from bot.identity.verification import CodeBudget
 from bot.metrics import Metrics
 from bot.models import CHANNELS, Channel
 from bot.pipeline.backpressure import shed_load
-from bot.pipeline.dispatcher import Dispatcher
-from bot.pipeline.stream import WorkStream
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis
-from bot.storage.hub import EventHub
 from bot.storage.limits import RateLimiter
-from bot.storage.store import Store
 from bot.storage.supervisor import RedisSupervisor
 from bot.texts import Texts
 from connectors.console.console import AgentConsole
@@ -67,28 +62,17 @@ class Intents:
     responder: Responder
 
 
-@dataclass(frozen=True)
-class Services:
-    """Everything a running app holds, reachable as ``app[SERVICES]``."""
+@dataclass(frozen=True, kw_only=True)
+class Services(Core):
+    """Everything a running app holds, reachable as ``app[SERVICES]``: the core and the
+    channels around it."""
 
     settings: Settings
     intents: Intents
-    store: Store
-    deliveries: Deliveries
-    hub: EventHub
-    dispatcher: Dispatcher
-    pipeline: WorkStream
-    handoff: Handoff
-    outbox: Outbox
-    desk: AgentDesk
-    tickets: Tickets
-    desk_queue: DeskQueue
     connectors: dict[str, Connector]
     webchat: WebChatConnector
     sms: SmsConnector | None
     slack_events: SlackEvents | None
-    metrics: Metrics
-    merger: Merger
 
 
 SERVICES = web.AppKey("services", Services)
@@ -232,100 +216,107 @@ def _console_url(settings: Settings) -> str:
 def build_services(
     settings: Settings, client: redis.Redis, intents: Intents, desk: AgentDesk | None
 ) -> Services:
-    """The core, the channels and the desk, wired together on one Redis client."""
-    metrics = Metrics()
-    store = Store(client, settings.retention_days, (settings.messages_per_minute, 60))
-    deliveries = Deliveries(client, settings.retention_days)
-    consent = Consent(client)
-    tickets = Tickets(client, settings.retention_days)
-    senders: dict[str, Sender] = {}  # web chat needs none: its delivery is the event stream
+    """The core and the channels and desk around it, wired together on one Redis client."""
     slack = _slack_desk(settings)
-    desk = desk or slack or LogDesk()
-    desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
-    # only the channels with opt-outs (SMS STOP) ask the deliveries' consent
-    outbox = Outbox(
+    sms_out = sms_sender(settings) if settings.sms_enabled else None
+    core = build_core(
         client,
-        store,
-        deliveries,
-        senders,
-        metrics,
-        opt_out_channels={c for c, info in CHANNELS.items() if info.opt_out},
-        desk=desk_queue,
+        classifier=intents.classifier,
+        responder=intents.responder,
+        desk=desk or slack or LogDesk(),
+        # web chat needs no sender: its delivery is the event stream
+        senders={} if sms_out is None else {Channel.SMS: sms_out},
+        metrics=Metrics(),
+        config=core_config(settings),
     )
-    texts = Texts(help=settings.sms_help_text)
-    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, settings.agent_hours, texts)
-    merger = Merger(client, store, tickets, desk_queue)
-    linking = Linking(
-        store,
-        Identity(client, code_budget(settings), metrics),
-        merger,
-        outbox,
-        consent,
-        LinkingSetup(settings.sms_enabled, settings.twilio_from_number, settings.public_url),
-        metrics,
-        texts=texts.linking,
-    )
-    dispatcher = Dispatcher(
-        store,
-        consent,
-        intents.classifier,
-        intents.responder,
-        handoff,
-        outbox,
-        metrics,
-        texts,
-        linking,
-    )
-    pipeline = WorkStream(dispatcher, client, settings.processing_concurrency)
-    hub = EventHub(client)
-    connectors: dict[str, Connector] = {}
-    webchat = WebChatConnector(
-        store,
-        hub,
-        pipeline.submit,
-        settings.webchat_allowed_origins,
-        settings.public_url,
-        RateLimiter(client, "sessions", settings.sessions_per_minute, 60),
-        linking,
-        sms=settings.sms_enabled,
-        socket_cap=SocketCap(client, settings.sockets_per_address),
-    )
-    sms = _sms_connector(settings, pipeline, deliveries, metrics)
-    for connector in (webchat, sms):
-        if connector is not None:
-            connectors[connector.channel] = connector
-    if sms is not None:
-        senders[sms.channel] = sms
+    webchat = _webchat_connector(settings, client, core)
+    sms = None if sms_out is None else _sms_connector(settings, sms_out, core)
     events = (
         None
         if slack is None
         else SlackEvents(
             slack.client,
             settings.slack_signing_secret,
-            tickets,
-            HandoffActions(store, tickets, handoff),
+            core.tickets,
+            HandoffActions(core.store, core.tickets, core.handoff),
         )
     )
     return Services(
-        settings,
-        intents,
-        store,
-        deliveries,
-        hub,
-        dispatcher,
-        pipeline,
-        handoff,
-        outbox,
-        desk,
-        tickets,
-        desk_queue,
-        connectors,
-        webchat,
-        sms,
-        events,
-        metrics,
-        merger,
+        **_parts(core),
+        settings=settings,
+        intents=intents,
+        connectors={c.channel: c for c in (webchat, sms) if c is not None},
+        webchat=webchat,
+        sms=sms,
+        slack_events=events,
     )
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    """What the settings decide about the core."""
+    texts = Texts(help=settings.sms_help_text)
+    return CoreConfig(
+        retention_days=settings.retention_days,
+        rate_limit=(settings.messages_per_minute, 60),
+        concurrency=settings.processing_concurrency,
+        texts=texts,
+        agent_hours=settings.agent_hours,
+        # only the channels with opt-outs (SMS STOP) ask the deliveries' consent
+        opt_out_channels=frozenset(c for c, info in CHANNELS.items() if info.opt_out),
+        code_budget=code_budget(settings),
+        linking=LinkingSetup(
+            settings.sms_enabled, settings.twilio_from_number, settings.public_url
+        ),
+    )
+
+
+def _parts(core: Core) -> dict[str, Any]:
+    """The core's services by field name (a :class:`Services` holds them too)."""
+    return {field.name: getattr(core, field.name) for field in fields(core)}
+
+
+def _webchat_connector(settings: Settings, client: redis.Redis, core: Core) -> WebChatConnector:
+    return WebChatConnector(
+        core.store,
+        core.hub,
+        core.stream.submit,
+        settings.webchat_allowed_origins,
+        settings.public_url,
+        RateLimiter(client, "sessions", settings.sessions_per_minute, 60),
+        core.linking,
+        sms=settings.sms_enabled,
+        socket_cap=SocketCap(client, settings.sockets_per_address),
+    )
+
+
+@dataclass(frozen=True)
+class _SocketMode:
+    """Slack's events over Socket Mode, as a part that starts and stops."""
+
+    events: SlackEvents
+    app_token: str
+
+    async def start(self) -> None:
+        await self.events.connect(self.app_token)
+
+    async def stop(self) -> None:
+        await self.events.close()
+
+
+def _background_parts(services: Services) -> list[Lifecycle]:
+    """The parts with background work, in the order they start (they stop in reverse: the
+    inputs first, Redis's listeners last)."""
+    parts: list[Lifecycle] = [
+        services.hub,
+        services.desk_queue,
+        services.outbox,
+        services.stream,
+        services.merger,
+    ]
+    app_token = services.settings.slack_app_token
+    if services.slack_events is not None and app_token:
+        parts.append(_SocketMode(services.slack_events, app_token))
+    return parts
 
 
 async def lifecycle(
@@ -334,39 +325,24 @@ async def lifecycle(
     supervisor: RedisSupervisor | None,
     owns_intents: bool,
 ) -> AsyncIterator[None]:
-    """Start Redis (when embedded) and the background parts; stop them in reverse order."""
-    settings = services.settings
-    if supervisor is not None:
-        await supervisor.start()
-    try:
-        await services.hub.start()
-        await services.desk_queue.start()
-        await services.outbox.start()
-        await services.pipeline.start()
-        await services.merger.start()
-        if services.slack_events is not None and settings.slack_app_token:
-            await services.slack_events.connect(settings.slack_app_token)
+    """Start Redis (when embedded) and the background parts; on the way out the exit stack
+    stops them in the reverse order, whatever failed."""
+    async with AsyncExitStack() as stack:
+        if supervisor is not None:
+            await background.start(stack, supervisor)
+        stack.push_async_callback(client.aclose)
+        if services.sms is not None:
+            stack.push_async_callback(services.sms.sender.close)
+        if owns_intents:
+            stack.callback(services.intents.classifier.close)
+        for part in _background_parts(services):
+            await background.start(stack, part)
         log.info(
             "channels on: %s; agent desk: %s",
             ", ".join(sorted(services.connectors)),
             desk_description(services),
         )
         yield
-        await services.merger.stop()
-        await services.pipeline.stop()
-        await services.outbox.stop()
-        if services.slack_events is not None:
-            await services.slack_events.close()
-        await services.desk_queue.stop()
-        await services.hub.stop()
-        if owns_intents:
-            services.intents.classifier.close()
-    finally:
-        if services.sms is not None:
-            await services.sms.sender.close()
-        await client.aclose()
-        if supervisor is not None:
-            await supervisor.stop()
 
 
 def _slack_desk(settings: Settings) -> SlackDesk | None:
@@ -408,12 +384,9 @@ def code_budget(settings: Settings) -> CodeBudget:
     )
 
 
-def _sms_connector(
-    settings: Settings, pipeline: WorkStream, deliveries: Deliveries, metrics: Metrics
-) -> SmsConnector | None:
-    if not settings.sms_enabled:
-        return None
+def _sms_connector(settings: Settings, sender: SmsSender, core: Core) -> SmsConnector:
     assert settings.twilio_auth_token is not None
+    metrics, deliveries = core.metrics, core.deliveries
 
     async def report(sid: str, status: str, code: int | None) -> DeliveryRecord | None:
         metrics.delivery_status.labels(channel=Channel.SMS, status=status).inc()
@@ -426,8 +399,8 @@ def _sms_connector(
         settings.twilio_messaging_service_sid,
     )
     return SmsConnector(
-        sms_sender(settings),
-        pipeline.submit,
+        sender,
+        core.stream.submit,
         report,
         settings.twilio_auth_token,
         settings.public_url,

@@ -24,6 +24,7 @@ from aiohttp import web
 from bot.contracts import Sender
 from bot.delivery.outbox import Outbox, Replay
 from bot.delivery.records import Deliveries
+from bot.metrics import Metrics
 from bot.models import Channel
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis, running_url
@@ -285,7 +286,8 @@ async def replay(
     sms = sms_sender(settings) if settings.sms_enabled else None
     senders: dict[str, Sender] = {Channel.SMS: sms} if sms is not None else {}
     try:
-        return await Outbox(client, Store(client), deliveries, senders).replay(message_id)
+        outbox = Outbox(client, Store(client), deliveries, senders, Metrics())
+        return await outbox.replay(message_id)
     finally:
         if sms is not None:
             await sms.close()

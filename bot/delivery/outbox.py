@@ -89,7 +89,7 @@ class Outbox:
         store: Store,
         deliveries: Deliveries,
         senders: Mapping[str, Sender],
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         backoff_s: float = BACKOFF_S,
         opt_out_channels: Collection[str] | None = None,
         desk: DeskQueue | None = None,
@@ -103,7 +103,7 @@ class Outbox:
         self._deliveries = deliveries
         self._consent = Consent(client)
         self._senders = senders
-        self._log = DeliveryLog(deliveries, metrics or Metrics())
+        self._log = DeliveryLog(deliveries, metrics)
         self._opt_out_channels = opt_out_channels
         self._desk = desk
         self._sweep_s = sweep_s

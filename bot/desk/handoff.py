@@ -39,7 +39,7 @@ class Handoff:
         tickets: Tickets,
         desk: DeskQueue,
         outbox: Outbox,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         hours: AgentHours | None = None,
         texts: Texts | None = None,
     ) -> None:
@@ -48,7 +48,7 @@ class Handoff:
         self._hours = hours
         self._desk = desk
         self._outbox = outbox
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics
         self._texts = texts or Texts()
 
     async def escalate(

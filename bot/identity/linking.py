@@ -68,7 +68,7 @@ class Linking:
         outbox: Outbox,
         consent: Consent,
         setup: LinkingSetup,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         texts: LinkingTexts | None = None,
     ) -> None:
         self._store = store
@@ -77,7 +77,7 @@ class Linking:
         self._outbox = outbox
         self._consent = consent
         self._setup = setup
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics
         self._texts = texts or LinkingTexts()
 
     async def route(

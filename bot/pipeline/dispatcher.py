@@ -47,7 +47,7 @@ class Dispatcher:
         responder: Responder,
         handoff: Handoff,
         outbox: Outbox,
-        metrics: Metrics | None = None,
+        metrics: Metrics,
         texts: Texts | None = None,
         linking: Linking | None = None,
     ) -> None:
@@ -58,7 +58,7 @@ class Dispatcher:
         self._responder = responder
         self._handoff = handoff
         self._outbox = outbox
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics
         self._texts = texts or Texts()
         self._linking = linking
 
@@ -88,12 +88,6 @@ class Dispatcher:
         outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
         return outcome, accepted.conversation_id if accepted else cid
-
-    async def handle(self, inbound: InboundMessage) -> Outcome:
-        """Accept the message, then answer it before returning."""
-        outcome, cid = await self.accept(inbound)
-        await self.process(cid)
-        return outcome
 
     async def process(self, cid: str) -> None:
         """Answer every message of conversation ``cid`` not yet handled, oldest first."""

@@ -38,7 +38,7 @@ async def work_done(app: web.Application, timeout_s: float = 10.0) -> None:
     services = app[SERVICES]
 
     async def done() -> bool:
-        if services.pipeline.busy or await services.pipeline.queued():
+        if services.stream.busy or await services.stream.queued():
             return False
         await services.outbox.settle()
         return not await services.outbox.pending()

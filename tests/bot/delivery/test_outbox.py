@@ -15,6 +15,7 @@ from bot.contracts import DeliveryError, Sender, Sent, Unsure
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import ATTEMPTS, Outbox, Replay, Result
 from bot.delivery.records import Deliveries, DeliveryRecord
+from bot.metrics import Metrics
 from bot.models import Address, Message, Role
 from bot.storage.keys import OUTBOX_DUE_KEY, conversation_key
 from bot.storage.store import Store
@@ -35,6 +36,7 @@ async def make_outbox(
     def build(connector: Sender | None, **options: object) -> Outbox:
         senders = {"test": connector} if connector is not None else {}
         options.setdefault("backoff_s", 0.0)
+        options.setdefault("metrics", Metrics())
         outbox = Outbox(redis_client, store, deliveries, senders, **options)  # type: ignore[arg-type]
         made.append(outbox)
         return outbox

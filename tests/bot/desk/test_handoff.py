@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.contracts import AgentOutcome, TicketStatus
+from bot.core import Core
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import UNDELIVERED_TEXT
-from bot.delivery.records import Deliveries
 from bot.desk.handoff import NOTICE_EVERY_S, Handoff
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskQueue
@@ -19,11 +20,11 @@ from bot.desk.tickets import Tickets
 from bot.models import Address, Message, Role, State
 from bot.storage.store import Store
 from bot.texts import Texts
-from tests.support.fakes import FlakyDesk, RecordingConnector, SettledOutbox
+from tests.core import CONFIG, make_core
+from tests.support.fakes import FlakyDesk, RecordingConnector
 from tests.support.queues import due_now
 
 BOB = Address("test", "bob")
-
 TEXTS = Texts()
 
 
@@ -46,31 +47,18 @@ def desk() -> FlakyDesk:
 
 
 @pytest.fixture
-def queue(
-    redis_client: aioredis.Redis,
-    store: Store,
-    tickets: Tickets,
-    deliveries: Deliveries,
-    desk: FlakyDesk,
-) -> DeskQueue:
-    return DeskQueue(redis_client, store, tickets, desk, deliveries)
+def core(redis_client: aioredis.Redis, desk: FlakyDesk, connector: RecordingConnector) -> Core:
+    return make_core(redis_client, desk, connector)
 
 
 @pytest.fixture
-def handoff(
-    redis_client: aioredis.Redis,
-    store: Store,
-    tickets: Tickets,
-    deliveries: Deliveries,
-    queue: DeskQueue,
-    connector: RecordingConnector,
-) -> Handoff:
-    return Handoff(
-        store,
-        tickets,
-        queue,
-        SettledOutbox(redis_client, store, deliveries, {"test": connector}, desk=queue),
-    )
+def queue(core: Core) -> DeskQueue:
+    return core.desk_queue
+
+
+@pytest.fixture
+def handoff(core: Core) -> Handoff:
+    return core.handoff
 
 
 async def test_claim_reply_and_resolve(
@@ -200,17 +188,12 @@ async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
 
 
 async def test_outside_agent_hours_the_customer_is_told_when_and_where(
-    redis_client: aioredis.Redis,
-    store: Store,
-    tickets: Tickets,
-    queue: DeskQueue,
-    deliveries: Deliveries,
-    connector: RecordingConnector,
+    redis_client: aioredis.Redis, store: Store, desk: FlakyDesk, connector: RecordingConnector
 ) -> None:
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%a")
     hours = AgentHours.parse(f"{tomorrow} 09:00-10:00 UTC")
-    outbox = SettledOutbox(redis_client, store, deliveries, {"test": connector})
-    away = Handoff(store, tickets, queue, outbox, hours=hours)
+    config = replace(CONFIG, agent_hours=hours)
+    away = make_core(redis_client, desk, connector, config=config).handoff
     cid = await waiting_conversation(store, away)
     told = connector.sent[-1][1].text
     assert told == TEXTS.away.format(where="here", when=hours.describe_opening(datetime.now(UTC)))

@@ -7,11 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from bot.delivery.records import Deliveries
 from bot.models import Control, InboundMessage, Media, Outcome, Role, State
-from bot.pipeline.dispatcher import (
-    PROCESSING_FAILED_REASON,
-)
+from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
 from bot.storage.store import Store
 from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -24,8 +21,8 @@ TEXTS = Texts()
 
 
 @pytest.fixture
-def bot(redis_client: aioredis.Redis, store: Store, deliveries: Deliveries) -> Bot:
-    return Bot(redis_client, store, deliveries)
+def bot(redis_client: aioredis.Redis) -> Bot:
+    return Bot(redis_client)
 
 
 async def history(bot: Bot) -> list[tuple[Role, str]]:
@@ -96,7 +93,7 @@ async def test_one_conversation_stays_in_order_across_processes(
     new_client: ClientFactory, bot: Bot
 ) -> None:
     other_client = new_client()
-    other = Bot(other_client, Store(other_client), Deliveries(other_client))
+    other = Bot(other_client)
     try:
         await asyncio.gather(*((bot if i % 2 else other).say("hello") for i in range(10)))
     finally:

@@ -16,12 +16,10 @@ import redis.asyncio as aioredis
 import bot.pipeline.stream as pipeline_module
 import bot.storage.lock as conversation_lock
 from bot.contracts import Prediction
-from bot.delivery.records import Deliveries
 from bot.models import Address, InboundMessage, Outcome, Role, State
 from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
 from bot.pipeline.stream import WorkStream
 from bot.storage.keys import conversation_key
-from bot.storage.store import Store
 from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
 from tests.core import SCRIPT, Bot
@@ -75,7 +73,7 @@ async def start_process(
 
     def start(classifier: ScriptedClassifier | None = None, **options: float) -> Process:
         client = new_client()
-        core = Bot(client, Store(client), Deliveries(client), classifier)
+        core = Bot(client, classifier)
         pipeline = WorkStream(core.dispatcher, client, **options)  # type: ignore[arg-type]
         pipelines.append(pipeline)
         return core, pipeline

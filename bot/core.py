@@ -1,0 +1,146 @@
+"""The core of one process, wired in one place.
+
+:func:`build_core` is the only wiring of the core's services: the composition root
+(:mod:`omnibot.app`) adds the channels around it, and the tests build it the same way with a
+recording channel, scripted intents and a log desk in place of the vendors. What the settings
+decide arrives as a :class:`CoreConfig`, so the core never reads configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import redis.asyncio as redis
+
+from bot.contracts import AgentDesk, IntentClassifier, Responder, Sender
+from bot.delivery.consent import Consent
+from bot.delivery.outbox import Outbox
+from bot.delivery.records import Deliveries
+from bot.desk.handoff import Handoff
+from bot.desk.hours import AgentHours
+from bot.desk.queue import DeskQueue
+from bot.desk.tickets import Tickets
+from bot.identity.linking import Linking, LinkingSetup
+from bot.identity.merge import Merger
+from bot.identity.verification import CodeBudget, Identity
+from bot.metrics import Metrics
+from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.stream import MAX_CONCURRENT, WorkStream
+from bot.storage.hub import EventHub
+from bot.storage.store import RATE_LIMIT, Store
+from bot.texts import Texts
+
+RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoreConfig:
+    """What the settings decide about the core (each default is the setting's default)."""
+
+    retention_days: int = RETENTION_DAYS
+    rate_limit: tuple[int, int] = RATE_LIMIT  # messages a customer may send, per seconds
+    concurrency: int = MAX_CONCURRENT  # conversations processed at a time in this process
+    texts: Texts = field(default_factory=Texts)  # what the customer is told
+    agent_hours: AgentHours | None = None  # None: agents are always in
+    opt_out_channels: Collection[str] | None = None  # None: every channel's customers may
+    code_budget: CodeBudget = field(default_factory=CodeBudget)
+    linking: LinkingSetup | None = None  # None: no carrying conversations across channels
+
+
+@dataclass(frozen=True, kw_only=True)
+class Core:
+    """The core services of one process, on one Redis client."""
+
+    metrics: Metrics
+    store: Store
+    deliveries: Deliveries
+    consent: Consent
+    tickets: Tickets
+    hub: EventHub
+    desk: AgentDesk
+    desk_queue: DeskQueue
+    outbox: Outbox
+    handoff: Handoff
+    merger: Merger
+    linking: Linking | None
+    dispatcher: Dispatcher
+    stream: WorkStream
+
+
+def build_core(
+    client: redis.Redis,
+    *,
+    classifier: IntentClassifier,
+    responder: Responder,
+    desk: AgentDesk,
+    senders: Mapping[str, Sender],
+    metrics: Metrics,
+    config: CoreConfig | None = None,
+    outbox_type: type[Outbox] = Outbox,
+) -> Core:
+    """The core on ``client``: ``senders`` are the channels that need a vendor call to send
+    (web chat needs none: its delivery is the event stream); ``outbox_type`` lets a test wait
+    for sends."""
+    config = config or CoreConfig()
+    store = Store(client, config.retention_days, config.rate_limit)
+    deliveries = Deliveries(client, config.retention_days)
+    consent = Consent(client)
+    tickets = Tickets(client, config.retention_days)
+    desk_queue = DeskQueue(client, store, tickets, desk, deliveries)
+    outbox = outbox_type(
+        client,
+        store,
+        deliveries,
+        senders,
+        metrics,
+        opt_out_channels=config.opt_out_channels,
+        desk=desk_queue,
+    )
+    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, config.agent_hours, config.texts)
+    merger = Merger(client, store, tickets, desk_queue)
+    linking = _linking(client, config, store, merger, outbox, consent, metrics)
+    dispatcher = Dispatcher(
+        store, consent, classifier, responder, handoff, outbox, metrics, config.texts, linking
+    )
+    return Core(
+        metrics=metrics,
+        store=store,
+        deliveries=deliveries,
+        consent=consent,
+        tickets=tickets,
+        hub=EventHub(client),
+        desk=desk,
+        desk_queue=desk_queue,
+        outbox=outbox,
+        handoff=handoff,
+        merger=merger,
+        linking=linking,
+        dispatcher=dispatcher,
+        stream=WorkStream(dispatcher, client, config.concurrency),
+    )
+
+
+def _linking(
+    client: redis.Redis,
+    config: CoreConfig,
+    store: Store,
+    merger: Merger,
+    outbox: Outbox,
+    consent: Consent,
+    metrics: Metrics,
+) -> Linking | None:
+    """Carrying conversations across channels, when the config switches it on."""
+    if config.linking is None:
+        return None
+    identity = Identity(client, config.code_budget, metrics)
+    return Linking(
+        store,
+        identity,
+        merger,
+        outbox,
+        consent,
+        config.linking,
+        metrics,
+        texts=config.texts.linking,
+    )
