@@ -1,5 +1,6 @@
-"""What the customer is told while their conversation moves across channels (replaceable as
-a whole: ``Linking(texts=LinkingTexts(...))``)."""
+"""What the customer is told while their conversation moves across channels: the ``linking``
+part of the catalogue :class:`bot.texts.Texts` (replaceable with it, or alone:
+``Linking(texts=LinkingTexts(...))``)."""
 
 from __future__ import annotations
 

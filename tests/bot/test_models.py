@@ -6,7 +6,18 @@ import json
 
 import pytest
 
-from bot.models import Address, InboundMessage, Message, Role, clean_text
+from bot.models import (
+    CHANNELS,
+    WEBCHAT_MAX_CHARS,
+    Address,
+    Channel,
+    InboundMessage,
+    Message,
+    Role,
+    channel_info,
+    clean_text,
+    too_long,
+)
 
 
 def test_message_round_trips_through_its_dict() -> None:
@@ -46,3 +57,29 @@ def test_every_message_is_cleaned_whoever_wrote_it() -> None:
 def test_a_message_stored_before_cleaning_is_clean_when_read() -> None:
     stored = json.loads('{"id": "1", "role": "customer", "text": "\\ud800 hi", "ts": 1.0}')
     assert Message.from_dict(stored).text == "\ufffd hi"
+
+
+def test_a_channel_is_its_name_on_the_wire() -> None:
+    assert Channel("webchat") is Channel.WEBCHAT
+    assert f"{Channel.WEBCHAT}" == "webchat"  # in keys, labels and logs
+    assert Address(Channel.SMS, "+15550001111") == Address("sms", "+15550001111")
+    message = Message(role=Role.CUSTOMER, text="hi", channel=Channel.WEBCHAT)
+    assert json.loads(json.dumps(message.to_dict()))["channel"] == "webchat"
+
+
+def test_each_customer_channel_declares_what_it_carries() -> None:
+    assert set(CHANNELS) == {Channel.SMS, Channel.WEBCHAT}  # the desk is no customer's
+    assert channel_info("webchat") == CHANNELS[Channel.WEBCHAT]
+    assert channel_info("desk") is None
+    assert channel_info("fax") is None
+    assert channel_info(None) is None
+    assert {c for c, info in CHANNELS.items() if info.opt_out} == {Channel.SMS}
+
+
+def test_only_a_limited_channel_refuses_a_long_text() -> None:
+    limit = CHANNELS[Channel.WEBCHAT].max_chars
+    assert limit == WEBCHAT_MAX_CHARS == 2000
+    assert not too_long("webchat", "x" * 2000)
+    assert too_long("webchat", "x" * 2001)
+    assert not too_long("sms", "x" * 5000)  # split into parts by the connector
+    assert not too_long(None, "x" * 5000)

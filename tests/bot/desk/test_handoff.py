@@ -9,15 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from bot.contracts import AgentOutcome, TicketStatus
+from bot.contracts import AgentAction, AgentOutcome, TicketStatus
 from bot.core import Core
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import UNDELIVERED_TEXT
+from bot.desk.actions import HandoffActions
 from bot.desk.handoff import NOTICE_EVERY_S, Handoff
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
-from bot.models import Address, Message, Role, State
+from bot.models import Address, Channel, Message, Role, State
 from bot.storage.store import Store
 from bot.texts import Texts
 from tests.core import CONFIG, make_core
@@ -200,3 +201,28 @@ async def test_outside_agent_hours_the_customer_is_told_when_and_where(
     conversation = await store.load(cid)
     assert conversation.state is State.WAITING
     assert conversation.ticket is not None  # the ticket stays open for the morning
+
+
+async def test_a_reply_its_channel_cannot_carry_reaches_nobody_and_the_agent_is_told(
+    store: Store, tickets: Tickets, handoff: Handoff
+) -> None:
+    web = Address(Channel.WEBCHAT, "session-1")
+    cid = await store.resolve(web)
+    await store.record(cid, (Message(role=Role.CUSTOMER, text="help"),), {"last_address": web})
+    await handoff.escalate(await store.load(cid), "asked for a person")
+    actions = HandoffActions(store, tickets, handoff)
+    refused = await actions.reply(cid, "Dana", "x" * 2001)
+    assert (refused.outcome, refused.message) == (
+        AgentOutcome.TOO_LONG,
+        "Not sent: web chat messages hold at most 2,000 characters (yours has 2,001). "
+        "Please split it.",
+    )
+    assert (await store.load(cid)).state is State.WAITING  # a refused reply claims nothing
+    assert (await actions.reply(cid, "Dana", "y" * 2000)).outcome is AgentOutcome.DONE
+    note = await actions.reply(cid, "Dana", "note: refund pending")
+    assert note.action is AgentAction.NOTE
+    assert [n.text for n in await tickets.notes(cid)] == ["note: refund pending"]
+    taken = await actions.claim(cid, "Sam")
+    assert taken.message == "Dana has already claimed this conversation."
+    agent_texts = [m.text for m in (await store.load(cid)).messages if m.role is Role.AGENT]
+    assert agent_texts == ["y" * 2000]
