@@ -43,6 +43,7 @@ from bot.metrics import Metrics
 from bot.models import Address, Message, Role
 from bot.storage.codec import MetaUpdate
 from bot.storage.keys import OUTBOX_DUE_KEY
+from bot.storage.lock import ConversationLock
 from bot.storage.queue import ConversationQueue, Done, DueIndex, Head, Retry, Schedule
 from bot.storage.store import Store
 
@@ -130,14 +131,16 @@ class Outbox:
         messages: Sequence[Message],
         meta: MetaUpdate | None = None,
         private: Sequence[tuple[Address, Message]] = (),
+        fence: ConversationLock | None = None,
     ) -> None:
         """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write;
         ``private`` messages are queued for their address without entering the history (a
-        verification code, a sign-in link: for the holder of that address only)."""
+        verification code, a sign-in link: for the holder of that address only); ``fence``:
+        the conversation's lock the caller holds (:meth:`Store.record`)."""
         entries = self.entries(to, messages)
         for address, message in private:
             entries += self.entries(address, (message,))
-        await self._store.record(cid, messages, meta, outbound=entries)
+        await self._store.record(cid, messages, meta, outbound=entries, fence=fence)
         if entries:
             self.kick(cid)
 

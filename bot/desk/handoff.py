@@ -22,6 +22,7 @@ from bot.desk.queue import DeskJob, DeskQueue, open_job, post_job, update_job
 from bot.desk.tickets import Tickets
 from bot.metrics import Metrics
 from bot.models import Conversation, Escalation, Message, Role, State, clean_text, too_long
+from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
 from bot.texts import Texts
 
@@ -58,8 +59,9 @@ class Handoff:
         lead: str | None = None,
         meta: MetaUpdate | None = None,
         prediction: Prediction | None = None,
+        fence: ConversationLock | None = None,
     ) -> None:
-        """Hand the conversation to the agents (the caller holds its lock).
+        """Hand the conversation to the agents (the caller holds its lock: ``fence``).
 
         ``meta`` holds further conversation fields to store in the same write; ``prediction``
         is the bot's last guess, shown on the ticket.
@@ -83,6 +85,7 @@ class Handoff:
                 "ticket": None,
                 "notified_at": escalation.at,
             },
+            fence=fence,
         )
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)
@@ -94,8 +97,9 @@ class Handoff:
         message: Message,
         done: MetaUpdate | None,
         answered: bool = False,
+        fence: ConversationLock | None = None,
     ) -> None:
-        """Forward a customer's message to the ticket (the caller holds the lock).
+        """Forward a customer's message to the ticket (the caller holds the lock: ``fence``).
 
         The desk's job is queued before ``done`` (the handled cursor) is stored, so a crash
         in between can post a message twice but never lose it. ``answered``: the bot replied
@@ -115,9 +119,10 @@ class Handoff:
                 conversation.last_address,
                 (notice,),
                 {**(done or {}), "notified_at": now},
+                fence=fence,
             )
         elif done:
-            await self._store.record(conversation.id, meta=done)
+            await self._store.record(conversation.id, meta=done, fence=fence)
 
     async def _queue_text(self, conversation: Conversation) -> str:
         """What a waiting customer is told: the team has it, their place, the typical wait."""
@@ -148,7 +153,8 @@ class Handoff:
 
         ``ticket``: the desk ticket the agent acted on; an older, closed one is refused.
         """
-        async with self._store.lock(conversation_id) as conversation:
+        lock = self._store.lock(conversation_id)
+        async with lock as conversation:
             if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.AGENT:
@@ -157,7 +163,7 @@ class Handoff:
                     if conversation.agent == agent
                     else AgentOutcome.TAKEN
                 )
-            await self._join(conversation, agent)
+            await self._join(conversation, agent, lock)
             return AgentOutcome.DONE
 
     async def agent_reply(
@@ -169,16 +175,17 @@ class Handoff:
         agent replied in; a reply in an older, closed one reaches nobody. A reply longer than
         that channel's messages hold is refused (``TOO_LONG``) for the agent to split.
         """
-        async with self._store.lock(conversation_id) as conversation:
+        lock = self._store.lock(conversation_id)
+        async with lock as conversation:
             address = conversation.last_address
             if too_long(address.channel if address else None, text):
                 return AgentOutcome.TOO_LONG
             if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.WAITING:
-                await self._join(conversation, agent)
+                await self._join(conversation, agent, lock)
             reply = Message(role=Role.AGENT, text=text, author=agent)
-            await self._outbox.say(conversation_id, conversation.last_address, (reply,))
+            await self._outbox.say(conversation_id, conversation.last_address, (reply,), fence=lock)
             return AgentOutcome.DONE
 
     async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
@@ -200,7 +207,8 @@ class Handoff:
         texts = self._texts
         text = texts.resolved.format(agent=agent or "The agent") if resolved else texts.back_to_bot
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
-        async with self._store.lock(conversation_id) as conversation:
+        lock = self._store.lock(conversation_id)
+        async with lock as conversation:
             if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
@@ -215,11 +223,12 @@ class Handoff:
                     "previous_ticket": conversation.ticket or conversation.previous_ticket,
                 },
                 update_job(change, conversation.ticket),
+                lock,
             )
             await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
 
-    async def _join(self, conversation: Conversation, agent: str) -> None:
+    async def _join(self, conversation: Conversation, agent: str, fence: ConversationLock) -> None:
         agent = clean_text(agent)  # a name from Slack or the console, kept in the meta
         change = TicketChange(TicketStatus.CLAIMED, agent, time.time())
         since = conversation.escalation.at if conversation.escalation else change.at
@@ -230,14 +239,25 @@ class Handoff:
             self._texts.joined.format(agent=agent),
             {"agent": agent},
             update_job(change, None),
+            fence,
         )
 
     async def _change(
-        self, conversation: Conversation, state: State, text: str, meta: MetaUpdate, job: DeskJob
+        self,
+        conversation: Conversation,
+        state: State,
+        text: str,
+        meta: MetaUpdate,
+        job: DeskJob,
+        fence: ConversationLock,
     ) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
         await self._outbox.say(
-            conversation.id, conversation.last_address, (notice,), {**meta, "state": state}
+            conversation.id,
+            conversation.last_address,
+            (notice,),
+            {**meta, "state": state},
+            fence=fence,
         )
         await self._desk.push(conversation.id, (job,))
 

@@ -28,6 +28,7 @@ from bot.identity.verification import (
 )
 from bot.metrics import Metrics
 from bot.models import Address, Channel, Conversation, LinkStep, Message, Role
+from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
 
 CARRY_OVER = "carried_over_from_web"  # slot: what the customer last asked on the web
@@ -81,70 +82,88 @@ class Linking:
         self._texts = texts or LinkingTexts()
 
     async def route(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> Conversation | Handled:
         """Handle ``message`` when it is part of linking (:attr:`Handled.DONE`); otherwise the
         conversation to answer it in as usual (a linking question the customer walked away from
         is dropped)."""
         text, channel = message.text, message.channel
         if channel == Channel.SMS and CARRY_OVER in conversation.slots:
-            conversation = await self._carry_over(conversation, done)
+            conversation = await self._carry_over(conversation, done, fence)
         if conversation.linking is LinkStep.PHONE:
-            return await self._phone(conversation, text, done)
+            return await self._phone(conversation, text, done, fence)
         if conversation.linking is LinkStep.CODE:
-            return await self._code(conversation, text, done)
+            return await self._code(conversation, text, done, fence)
         if UNLINK.search(text):
-            await self._unlink(conversation, done)
+            await self._unlink(conversation, done, fence)
         elif channel == Channel.WEBCHAT and TO_SMS.search(text):
-            await self._ask_phone(conversation, done)
+            await self._ask_phone(conversation, done, fence)
         elif channel == Channel.SMS and TO_WEB.search(text):
-            await self._send_link(conversation, done)
+            await self._send_link(conversation, done, fence)
         else:
             return conversation
         return Handled.DONE
 
-    async def _carry_over(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
+    async def _carry_over(
+        self, conversation: Conversation, done: MetaUpdate, fence: ConversationLock
+    ) -> Conversation:
         """The first text after linking: say where the conversation stands, once."""
         slots = dict(conversation.slots)
         quote = slots.pop(CARRY_OVER)
         done["slots"] = slots
         note = Message(role=Role.BOT, text=self._texts.carried_over.format(quote=quote))
-        await self._outbox.say(conversation.id, conversation.last_address, (note,))
+        await self._outbox.say(conversation.id, conversation.last_address, (note,), fence=fence)
         return replace(conversation, slots=slots)
 
-    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
+    async def _reply(
+        self, conversation: Conversation, text: str, meta: MetaUpdate, fence: ConversationLock
+    ) -> None:
         reply = Message(role=Role.BOT, text=text)
-        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+        await self._outbox.say(
+            conversation.id, conversation.last_address, (reply,), meta, fence=fence
+        )
 
     def _walked_away(self, conversation: Conversation, done: MetaUpdate) -> Conversation:
         done.update(_step(None))
         return replace(conversation, linking=None, expect=None)
 
-    async def _ask_phone(self, conversation: Conversation, done: MetaUpdate) -> None:
+    async def _ask_phone(
+        self, conversation: Conversation, done: MetaUpdate, fence: ConversationLock
+    ) -> None:
         if not self._setup.sms:
-            await self._reply(conversation, self._texts.no_sms, done)
+            await self._reply(conversation, self._texts.no_sms, done, fence)
             return
-        if await self._kept_for_link(conversation, None, done):
+        if await self._kept_for_link(conversation, None, done, fence):
             return
-        await self._reply(conversation, self._texts.ask_phone, {**done, **_step(LinkStep.PHONE)})
+        await self._reply(
+            conversation, self._texts.ask_phone, {**done, **_step(LinkStep.PHONE)}, fence
+        )
 
     async def _phone(
-        self, conversation: Conversation, text: str, done: MetaUpdate
+        self, conversation: Conversation, text: str, done: MetaUpdate, fence: ConversationLock
     ) -> Conversation | Handled:
         if CANCEL.fullmatch(text):
-            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)})
+            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)}, fence)
             return Handled.DONE
         phone = phone_number(text)
         if phone is None:
             if not any(c.isdigit() for c in text):
                 return self._walked_away(conversation, done)
-            await self._reply(conversation, self._texts.bad_phone, done)
+            await self._reply(conversation, self._texts.bad_phone, done, fence)
             return Handled.DONE
-        await self._send_code(conversation, phone, done)
+        await self._send_code(conversation, phone, done, fence)
         return Handled.DONE
 
     async def _kept_for_link(
-        self, conversation: Conversation, phone: str | None, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        phone: str | None,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> bool:
         """Refuse (True) to link ``phone`` (any phone when None) to a conversation a texted link
         opened on the web, unless it is the phone the link was texted to: whoever opened the
@@ -155,7 +174,7 @@ class Linking:
             return False
         self._metrics.link_codes.labels(result="refused").inc()
         text = self._texts.link_holder_only.format(phone=masked(holder) or "that number")
-        await self._reply(conversation, text, {**done, **_step(None)})
+        await self._reply(conversation, text, {**done, **_step(None)}, fence)
         return True
 
     def _refused_text(self, error: CodeRefusedError) -> str:
@@ -164,21 +183,23 @@ class Linking:
             return self._texts.no_country
         return self._texts.too_many.format(minutes=max(1, round(error.retry_after_s / 60)))
 
-    async def _send_code(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
-        if await self._kept_for_link(conversation, phone, done):
+    async def _send_code(
+        self, conversation: Conversation, phone: str, done: MetaUpdate, fence: ConversationLock
+    ) -> None:
+        if await self._kept_for_link(conversation, phone, done, fence):
             return
         stop: MetaUpdate = {**done, **_step(None)}
         if await self._consent.opted_out(Address(Channel.SMS, phone)):
             self._metrics.link_codes.labels(result="refused").inc()
             shop = self._setup.shop_number or "our number"
-            await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop)
+            await self._reply(conversation, self._texts.opted_out.format(shop=shop), stop, fence)
             return
         try:
             ip = conversation.customer.ip if conversation.customer else None
             code = await self._identity.issue_code(conversation.id, phone, ip)
         except CodeRefusedError as error:
             self._metrics.link_codes.labels(result="refused").inc()
-            await self._reply(conversation, self._refused_text(error), stop)
+            await self._reply(conversation, self._refused_text(error), stop, fence)
             return
         self._metrics.link_codes.labels(result="sent").inc()
         note = Message(role=Role.BOT, text=self._texts.code_sent.format(phone=masked(phone)))
@@ -189,6 +210,7 @@ class Linking:
             (note,),
             {**done, **_step(LinkStep.CODE)},
             private=((Address(Channel.SMS, phone), sms),),
+            fence=fence,
         )
 
     async def seal_code(self, cid: str, text: str) -> str:
@@ -208,11 +230,11 @@ class Linking:
         return [] if typed is None else [typed.group(1)]
 
     async def _code(
-        self, conversation: Conversation, text: str, done: MetaUpdate
+        self, conversation: Conversation, text: str, done: MetaUpdate, fence: ConversationLock
     ) -> Conversation | Handled:
         if CANCEL.fullmatch(text):
             await self._identity.cancel_code(conversation.id)
-            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)})
+            await self._reply(conversation, self._texts.cancelled, {**done, **_step(None)}, fence)
             return Handled.DONE
         codes = await self._typed(conversation.id, text)
         if not codes:
@@ -220,12 +242,12 @@ class Linking:
                 return self._walked_away(conversation, done)
             phone = await self._identity.pending_phone(conversation.id)
             await self._reply(
-                conversation, self._texts.ask_code.format(phone=masked(phone or "")), done
+                conversation, self._texts.ask_code.format(phone=masked(phone or "")), done, fence
             )
             return Handled.DONE
         checked = await self._check(conversation.id, codes)
         self._metrics.link_codes.labels(result=checked.outcome.value).inc()
-        await self._checked(conversation, checked, done)
+        await self._checked(conversation, checked, done, fence)
         return Handled.DONE
 
     async def _check(self, cid: str, codes: list[str]) -> CodeCheck:
@@ -238,28 +260,34 @@ class Linking:
         return checked
 
     async def _checked(
-        self, conversation: Conversation, checked: CodeCheck, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        checked: CodeCheck,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         """Link the phone, or say why not."""
         if checked.outcome is Check.LINKED and checked.phone is not None:
-            await self._linked(conversation, checked.phone, done)
+            await self._linked(conversation, checked.phone, done, fence)
         elif checked.outcome is Check.WRONG:
             tries = checked.tries_left
             text = self._texts.wrong_code.format(
                 tries=tries, tries_word="try" if tries == 1 else "tries"
             )
-            await self._reply(conversation, text, done)
+            await self._reply(conversation, text, done, fence)
         else:
             said = {
                 Check.EXPIRED: self._texts.expired_code,
                 Check.VOID: self._texts.void_code,
             }.get(checked.outcome, self._texts.no_code)
-            await self._reply(conversation, said, {**done, **_step(None)})
+            await self._reply(conversation, said, {**done, **_step(None)}, fence)
 
-    async def _linked(self, conversation: Conversation, phone: str, done: MetaUpdate) -> None:
+    async def _linked(
+        self, conversation: Conversation, phone: str, done: MetaUpdate, fence: ConversationLock
+    ) -> None:
         """Link the phone (merging when it has a customer of its own) and say so where the
         customer is, in the conversation that holds everything from now on."""
-        if await self._kept_for_link(conversation, phone, done):
+        if await self._kept_for_link(conversation, phone, done, fence):
             return
         address = Address(Channel.SMS, phone)
         owner = await self._store.customer_for(address)
@@ -279,10 +307,12 @@ class Linking:
         if survivor == conversation.id:
             if quote:
                 meta["slots"] = {**conversation.slots, CARRY_OVER: quote}
-            await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+            await self._outbox.say(
+                conversation.id, conversation.last_address, (reply,), meta, fence=fence
+            )
             return
         # the phone's conversation had an open ticket and holds everything now
-        await self._store.record(conversation.id, meta=meta)
+        await self._store.record(conversation.id, meta=meta, fence=fence)
         here: MetaUpdate = {}
         if conversation.last_address is not None:
             here["last_address"] = conversation.last_address
@@ -315,34 +345,40 @@ class Linking:
             self._metrics.multichannel.inc()
         return LinkGrant(cid, grant.phone)
 
-    async def _send_link(self, conversation: Conversation, done: MetaUpdate) -> None:
+    async def _send_link(
+        self, conversation: Conversation, done: MetaUpdate, fence: ConversationLock
+    ) -> None:
         base, to = self._setup.public_url, conversation.last_address
         if not base or to is None or to.channel != Channel.SMS:
-            await self._reply(conversation, self._texts.no_web, done)
+            await self._reply(conversation, self._texts.no_web, done, fence)
             return
         token = await self._identity.issue_link(conversation.id, to.id)
         url = f"{base.rstrip('/')}/?continue={token}"
         note = Message(role=Role.BOT, text=self._texts.link_note)
         link = replace(note, text=self._texts.link_sms.format(url=url))
         # the history keeps the note; only the phone gets the link itself
-        await self._outbox.say(conversation.id, None, (note,), done, private=((to, link),))
+        await self._outbox.say(
+            conversation.id, None, (note,), done, private=((to, link),), fence=fence
+        )
 
-    async def _unlink(self, conversation: Conversation, done: MetaUpdate) -> None:
+    async def _unlink(
+        self, conversation: Conversation, done: MetaUpdate, fence: ConversationLock
+    ) -> None:
         """Detach the phone(s); replies go where the customer still is from now on."""
         customer = await self._store.customer(conversation.id)
         phones = [a for a in customer.addresses if a.channel == Channel.SMS]
         others = [a for a in customer.addresses if a.channel != Channel.SMS]
         if not phones:
-            await self._reply(conversation, self._texts.nothing_linked, done)
+            await self._reply(conversation, self._texts.nothing_linked, done, fence)
             return
         if not others:  # the phone is the only way to reach them: that is STOP's job
-            await self._reply(conversation, self._texts.only_phone, done)
+            await self._reply(conversation, self._texts.only_phone, done, fence)
             return
         for phone in phones:
             await self._store.unlink(conversation.id, phone)
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
         # the confirmation goes where they asked; everything after, to the web chat
-        await self._reply(conversation, text, {**done, "last_address": others[0]})
+        await self._reply(conversation, text, {**done, "last_address": others[0]}, fence)
 
 
 def _step(step: LinkStep | None) -> MetaUpdate:

@@ -27,6 +27,7 @@ from bot.models import (
     Role,
     State,
 )
+from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
 from bot.texts import Texts
 
@@ -94,7 +95,7 @@ class Dispatcher:
         lock = self._store.lock(cid)
         async with lock as conversation:
             while pending := conversation.unanswered():
-                await self._route(_upto(conversation, pending[0]), pending[0])
+                await self._route(_upto(conversation, pending[0]), pending[0], lock)
                 if lock.released:  # the answer's write found nothing left and let go
                     return
                 conversation = await self._store.recent(cid)
@@ -103,81 +104,107 @@ class Dispatcher:
         """Skip the message after cursor ``answered`` (its processing failed every try) and
         hand the conversation to a person, who sees why on the ticket. Nothing when the cursor
         moved meanwhile; a conversation already with agents only moves past it."""
-        async with self._store.lock(cid) as conversation:
+        lock = self._store.lock(cid)
+        async with lock as conversation:
             pending = conversation.unanswered()
             if conversation.answered != answered or not pending:
                 return
             message = pending[0]
             done: MetaUpdate = {"answered": message.seq or 0}
             if conversation.state is not State.BOT:
-                await self._store.record(cid, meta=done)
+                await self._store.record(cid, meta=done, fence=lock)
                 return
             await self._handoff.escalate(
                 _upto(conversation, message),
                 PROCESSING_FAILED_REASON,
                 lead=self._texts.processing_failed,
                 meta={**done, "expect": None, "linking": None},
+                fence=lock,
             )
 
-    async def _route(self, conversation: Conversation, message: Message) -> None:
+    async def _route(
+        self, conversation: Conversation, message: Message, fence: ConversationLock
+    ) -> None:
+        """Answer ``message``; every write is fenced by the conversation's lock."""
         done: MetaUpdate = {"answered": message.seq or 0}
         if message.control is not None:
-            await self._control(conversation, message, done)
+            await self._control(conversation, message, done, fence)
         elif conversation.state is not State.BOT:
-            await self._while_escalated(conversation, message, done)
+            await self._while_escalated(conversation, message, done, fence)
         elif not message.text.strip():
-            await self._reply(conversation, self._texts.media_only, {**done, "misunderstood": 0})
+            await self._reply(
+                conversation, self._texts.media_only, {**done, "misunderstood": 0}, fence
+            )
         else:
-            await self._answer_text(conversation, message, done)
+            await self._answer_text(conversation, message, done, fence)
 
     async def _while_escalated(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         """The agents get every message; the bot still carries the conversation to another
         channel when asked (a customer waiting in the queue who has to leave)."""
         linked = (
             self._linking is not None
             and message.text.strip() != ""
-            and await self._linking.route(conversation, message, done) is Handled.DONE
+            and await self._linking.route(conversation, message, done, fence) is Handled.DONE
         )
-        await self._handoff.to_agents(conversation, message, None if linked else done, linked)
+        await self._handoff.to_agents(
+            conversation, message, None if linked else done, linked, fence=fence
+        )
 
     async def _answer_text(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         message = _chosen_option(conversation, message)
         if self._linking is not None:
-            rest = await self._linking.route(conversation, message, done)
+            rest = await self._linking.route(conversation, message, done, fence)
             if rest is Handled.DONE:
                 return
             conversation = rest
         if conversation.expect:
-            released = await self._follow_up(conversation, message, done)
+            released = await self._follow_up(conversation, message, done, fence)
             if released is not Handled.DONE:
-                await self._classify(released, message, done)
+                await self._classify(released, message, done, fence)
         else:
-            await self._classify(conversation, message, done)
+            await self._classify(conversation, message, done, fence)
 
     async def _classify(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         prediction = await self._classifier.classify(message.text)
         if prediction.confident:
             answer = await self._responder.respond(prediction, conversation, message.text)
-            await self._answer(conversation, prediction, answer, done)
+            await self._answer(conversation, prediction, answer, done, fence)
         elif conversation.misunderstood < MAX_MISUNDERSTOOD:
             await self._reply(
                 conversation,
                 self._texts.rephrase,
                 {**done, "misunderstood": conversation.misunderstood + 1},
+                fence,
             )
         else:
             await self._handoff.escalate(
-                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction
+                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction, fence=fence
             )
 
     async def _control(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         """STOP / START / HELP: consent and help, never classified, never escalated."""
         address = conversation.last_address
@@ -189,14 +216,18 @@ class Dispatcher:
             message.control or Control.OPT_OUT
         )
         if text is None:
-            await self._store.record(conversation.id, meta=done)
+            await self._store.record(conversation.id, meta=done, fence=fence)
         else:
-            await self._reply(conversation, text, done)
+            await self._reply(conversation, text, done, fence)
         if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
-            await self._handoff.to_agents(conversation, message, None)
+            await self._handoff.to_agents(conversation, message, None, fence=fence)
 
     async def _follow_up(
-        self, conversation: Conversation, message: Message, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        message: Message,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> Conversation | Handled:
         """Give the message to the intent that asked for it.
 
@@ -207,14 +238,19 @@ class Dispatcher:
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
         answer = await self._responder.respond(pinned, conversation, message.text)
         if answer.text is None and answer.escalate is None:
-            await self._store.record(conversation.id, meta=_memory(answer))
+            await self._store.record(conversation.id, meta=_memory(answer), fence=fence)
             slots = conversation.slots if answer.slots is None else answer.slots
             return replace(conversation, expect=answer.expect, slots=slots)
-        await self._answer(conversation, pinned, answer, done)
+        await self._answer(conversation, pinned, answer, done, fence)
         return Handled.DONE
 
     async def _answer(
-        self, conversation: Conversation, prediction: Prediction, answer: Answer, done: MetaUpdate
+        self,
+        conversation: Conversation,
+        prediction: Prediction,
+        answer: Answer,
+        done: MetaUpdate,
+        fence: ConversationLock,
     ) -> None:
         if answer.escalate is not None or not answer.text:
             await self._handoff.escalate(
@@ -223,6 +259,7 @@ class Dispatcher:
                 lead=answer.text,
                 meta={**done, **_memory(answer)},
                 prediction=prediction,
+                fence=fence,
             )
             return
         self._metrics.answered.labels(intent=prediction.intent).inc()
@@ -232,11 +269,17 @@ class Dispatcher:
         replies = [Message(role=Role.BOT, text=t) for t in (answer.text, *answer.more)]
         replies[-1] = replace(replies[-1], options=answer.options)
         meta: MetaUpdate = {**done, "misunderstood": 0, **_memory(answer)}
-        await self._outbox.say(conversation.id, conversation.last_address, replies, meta)
+        await self._outbox.say(
+            conversation.id, conversation.last_address, replies, meta, fence=fence
+        )
 
-    async def _reply(self, conversation: Conversation, text: str, meta: MetaUpdate) -> None:
+    async def _reply(
+        self, conversation: Conversation, text: str, meta: MetaUpdate, fence: ConversationLock
+    ) -> None:
         reply = Message(role=Role.BOT, text=text)
-        await self._outbox.say(conversation.id, conversation.last_address, (reply,), meta)
+        await self._outbox.say(
+            conversation.id, conversation.last_address, (reply,), meta, fence=fence
+        )
 
 
 def _chosen_option(conversation: Conversation, message: Message) -> Message:

@@ -1,9 +1,10 @@
 """The per-conversation lock, shared by every process, which also fences writes.
 
 Taking the lock reads the conversation in the same round trip (its meta and newest messages).
-While a task holds it, :meth:`bot.storage.store.Store.record` writes only if the lock is still that
-task's: a worker that hung past the lock's TTL, and whose work another worker took over, writes
-nothing when it wakes (:class:`LockLostError`), so a message is never answered twice.
+A write the holder fences with it (``Store.record(..., fence=lock)``) is made only if the lock
+is still the holder's: a worker that hung past the lock's TTL, and whose work another worker
+took over, writes nothing when it wakes (:class:`LockLostError`), so a message is never
+answered twice. Fencing is explicit at each write, never inferred from who calls.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import contextlib
 import random
 import time
-from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -30,8 +30,6 @@ LOCK_TTL_S = 15.0
 LOCK_WAIT_S = 20.0
 POLL_S = 0.02
 RECENT = 12  # messages read with the lock; older ones only when some are still unanswered
-
-_held: ContextVar[dict[str, ConversationLock] | None] = ContextVar("held_locks", default=None)
 
 
 class LockTimeoutError(Exception):
@@ -61,12 +59,6 @@ class LockScripts:
     def register(cls, client: redis.Redis) -> LockScripts:
         """The scripts registered with ``client``."""
         return cls(client.register_script(RELEASE), client.register_script(EXTEND))
-
-
-def held_lock(cid: str) -> ConversationLock | None:
-    """The lock of ``cid`` the current task holds, if any."""
-    held = _held.get()
-    return None if held is None else held.get(cid)
 
 
 async def read_recent(client: redis.Redis, cid: str) -> Conversation:
@@ -113,8 +105,7 @@ class ConversationLock:
         self.token = f"{random.getrandbits(96):024x}"
         self._ttl_ms = int((LOCK_TTL_S if ttl_s is None else ttl_s) * 1000)
         self._wait_s = LOCK_WAIT_S if wait_s is None else wait_s
-        self._entered: Token[dict[str, ConversationLock] | None] | None = None
-        self.released = False
+        self.released = False  # also when a fenced write released it (nothing left to answer)
 
     async def __aenter__(self) -> Conversation:
         key = conversation_key(self.cid, "lock")
@@ -129,7 +120,6 @@ class ConversationLock:
             if time.monotonic() >= deadline:
                 raise LockTimeoutError(self.cid)
             await asyncio.sleep(POLL_S)
-        self._entered = _held.set({**(_held.get() or {}), self.cid: self})
         try:
             return await _complete(self._redis, self.cid, replies)
         except BaseException:
@@ -145,9 +135,6 @@ class ConversationLock:
         await self._leave()
 
     async def _leave(self) -> None:
-        if self._entered is not None:
-            _held.reset(self._entered)
-            self._entered = None
         if not self.released:
             self.released = True
             with contextlib.suppress(redis.RedisError):

@@ -52,7 +52,7 @@ from bot.storage.keys import (
     events_channel,
     seen_key,
 )
-from bot.storage.lock import ConversationLock, LockLostError, LockScripts, held_lock, read_recent
+from bot.storage.lock import ConversationLock, LockLostError, LockScripts, read_recent
 from bot.storage.scripts import ACCEPT, RECORD
 
 HISTORY_CAP = 500
@@ -243,7 +243,8 @@ class Store:
         """The conversation's lock, shared by every process using this Redis.
 
         ``async with store.lock(cid) as conversation`` holds it and reads the conversation (its
-        newest messages) in the same round trip; writes made meanwhile are fenced by it.
+        newest messages) in the same round trip; a write passed it as ``fence`` is made only
+        while it is still held.
         """
         return ConversationLock(self._redis, cid, self._lock_scripts, ttl_s, wait_s)
 
@@ -269,16 +270,19 @@ class Store:
         messages: Sequence[Message] = (),
         meta: MetaUpdate | None = None,
         outbound: Sequence[str] = (),
+        fence: ConversationLock | None = None,
     ) -> None:
         """Atomically append ``messages``, apply ``meta``, queue ``outbound`` entries (for
         :mod:`bot.delivery.outbox`) and publish the messages and state change as events.
 
-        Under the conversation's lock the write is fenced (:class:`LockLostError` when the
-        lock is no longer this task's), and a write that moves the ``answered`` cursor past the last
-        received message releases the lock in the same step.
+        ``fence``: the conversation's lock the caller holds. The write is then made only while
+        it is held (:class:`LockLostError` when it is no longer the caller's), and a write that
+        moves the ``answered`` cursor past the last received message releases it in the same
+        step. A lock already released fences nothing.
         """
-        lock = held_lock(cid)
-        fenced = lock is not None and not lock.released
+        if fence is not None and fence.cid != cid:
+            raise ValueError(f"the lock of conversation {fence.cid} cannot fence {cid}")
+        lock = fence if fence is not None and not fence.released else None
         encoded = [message.to_dict() for message in messages]
         values, cleared = encode_meta(meta or {})
         keys = [
@@ -288,8 +292,8 @@ class Store:
             conversation_key(cid, "outbox"),
         ]
         args: list[str | int] = [  # in the order the script names them
-            lock.token if lock is not None and fenced else "",
-            "1" if fenced and meta and "answered" in meta else "0",
+            lock.token if lock is not None else "",
+            "1" if lock is not None and meta and "answered" in meta else "0",
             HISTORY_CAP,
             self.ttl_s,
             events_channel(cid),

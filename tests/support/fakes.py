@@ -12,6 +12,7 @@ from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange,
 from bot.delivery.outbox import Outbox
 from bot.models import Address, Conversation, Message
 from bot.storage.codec import MetaUpdate
+from bot.storage.lock import ConversationLock
 from connectors.console.log_desk import LogDesk
 
 
@@ -118,6 +119,7 @@ class SettledOutbox(Outbox):
         messages: Sequence[Message],
         meta: MetaUpdate | None = None,
         private: Sequence[tuple[Address, Message]] = (),
+        fence: ConversationLock | None = None,
     ) -> None:
-        await super().say(cid, to, messages, meta, private)
+        await super().say(cid, to, messages, meta, private, fence)
         await self.settle()

@@ -219,12 +219,27 @@ async def take_over(store: Store) -> None:
 
 
 async def test_a_holder_whose_lock_expired_writes_nothing(store: Store) -> None:
-    async with store.lock("c", ttl_s=0.1):
+    lock = store.lock("c", ttl_s=0.1)
+    async with lock:
         await asyncio.sleep(0.2)
         await asyncio.create_task(take_over(store))  # another worker, in a task of its own
+        late = Message(role=Role.BOT, text="late")
         with pytest.raises(LockLostError):
-            await store.record("c", (Message(role=Role.BOT, text="late"),), {"answered": 1})
+            await store.record("c", (late,), {"answered": 1}, fence=lock)
     assert (await store.load("c")).messages == ()
+
+
+async def test_only_a_write_given_the_lock_is_fenced(store: Store) -> None:
+    lock = store.lock("c", ttl_s=0.1)
+    async with lock:
+        with pytest.raises(ValueError, match="cannot fence"):  # another conversation's lock
+            await store.record("other", meta={"agent": "Dana"}, fence=lock)
+        await asyncio.sleep(0.2)
+        await asyncio.create_task(take_over(store))
+        await store.record("c", meta={"agent": "Dana"})  # not given the lock: not fenced
+        with pytest.raises(LockLostError):
+            await store.record("c", meta={"agent": "Eve"}, fence=lock)
+    assert (await store.load("c")).agent == "Dana"
 
 
 async def test_the_answer_to_the_last_message_releases_the_lock(store: Store) -> None:
@@ -235,9 +250,9 @@ async def test_the_answer_to_the_last_message_releases_the_lock(store: Store) ->
     lock = store.lock(cid)
     async with lock as conversation:
         assert [m.text for m in conversation.unanswered()] == ["SM1", "SM2"]
-        await store.record(cid, (Message(role=Role.BOT, text="1"),), {"answered": 1})
+        await store.record(cid, (Message(role=Role.BOT, text="1"),), {"answered": 1}, fence=lock)
         assert not lock.released  # SM2 is still unanswered
-        await store.record(cid, (Message(role=Role.BOT, text="2"),), {"answered": 2})
+        await store.record(cid, (Message(role=Role.BOT, text="2"),), {"answered": 2}, fence=lock)
         assert lock.released
         async with store.lock(cid, wait_s=0):  # free for the next worker at once
             pass
