@@ -49,6 +49,7 @@ def serve_env(
         # one load generator on one address, each customer faster than any person types
         MESSAGES_PER_MINUTE="100000",
         SESSIONS_PER_MINUTE="100000",
+        SOCKETS_PER_ADDRESS="100000",  # every simulated visitor connects from 127.0.0.1
     )
     if log_level is not None:
         env["LOG_LEVEL"] = log_level
