@@ -1,4 +1,4 @@
-"""The ``omnibot`` command: ``serve``, ``train``, ``eval`` and ``outbox``."""
+"""The ``omnibot`` command: ``serve``, ``train``, ``eval``, ``rasa-check`` and ``outbox``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sending SMS through Twilio's REST API: the only module that touches the twilio library.
+"""Sending SMS through Twilio's REST API: the only module that calls Twilio's REST client (the
+connector uses the library only to check webhook signatures).
 
 ``TwilioMessages.create`` is one Messages create call with no retries of its own (the outbox
 retries); every failure becomes a :class:`SendError` that says whether retrying can help.
