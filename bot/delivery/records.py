@@ -94,6 +94,7 @@ class Deliveries:
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self._redis = client
         self._ttl_s = max(1, int(retention_days * 86400))
+        self._report = client.register_script(REPORT)
 
     async def save(self, cid: str, message_id: str, record: DeliveryRecord) -> None:
         """Store (replace) the delivery record of a message; map its vendor id back to it."""
@@ -131,14 +132,9 @@ class Deliveries:
         cid, message_id = str(target).split(" ", 1)
         ranks = [part for pair in STATUS_RANKS.items() for part in (pair[0], str(pair[1]))]
         args: list[str | int | float] = [message_id, status, STATUS_RANKS.get(status, 0)]
-        result = await self._redis.eval(
-            REPORT,
-            1,
-            conversation_key(cid, "delivery"),
-            *args,
-            time.time(),
-            "" if error_code is None else error_code,
-            *ranks,
+        result = await self._report(
+            [conversation_key(cid, "delivery")],
+            [*args, time.time(), "" if error_code is None else error_code, *ranks],
         )
         if result is None:
             return None

@@ -93,6 +93,7 @@ class WorkStream:
     ) -> None:
         self._dispatcher = dispatcher
         self._redis = client
+        self._count_failure_script = client.register_script(COUNT_FAILURE)
         self._concurrency = concurrency
         self._visibility_ms = int(visibility_s * 1000)
         self._max_failures = max_failures
@@ -223,7 +224,7 @@ class WorkStream:
     async def _count_failure(self, cid: str) -> tuple[int, int]:
         """One more failure at the conversation's cursor: the cursor and its failures."""
         key = conversation_key(cid, "meta")
-        answered, failures = await self._redis.eval(COUNT_FAILURE, 1, key)
+        answered, failures = await self._count_failure_script([key])
         return int(answered), int(failures)
 
     async def _read_loop(self) -> None:
