@@ -49,25 +49,28 @@ PHONE_NOISE = re.compile(r"[\s().\-/]")
 
 log = logging.getLogger(__name__)
 
-# KEYS: the pending code. ARGV: the digest offered, now, max tries.
+# Checks a typed code (its digest) against the pending one, counting a wrong try.
 # Returns {status, phone or tries left}: 1 linked, 0 wrong, -1 expired, -2 void, -3 none.
 CHECK = """
-local code = redis.call('HMGET', KEYS[1], 'phone', 'digest', 'expires', 'tries')
-if not code[1] then return {-3, ''} end
-if tonumber(code[3]) < tonumber(ARGV[2]) then
-  redis.call('DEL', KEYS[1])
+local pending = KEYS[1]
+local digest, now, max_tries = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local code = redis.call('HMGET', pending, 'phone', 'digest', 'expires', 'tries')
+local phone, expected, expires = code[1], code[2], code[3]
+if not phone then return {-3, ''} end
+if tonumber(expires) < now then
+  redis.call('DEL', pending)
   return {-1, ''}
 end
-if code[2] == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return {1, code[1]}
+if expected == digest then
+  redis.call('DEL', pending)
+  return {1, phone}
 end
-local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
-if tries >= tonumber(ARGV[3]) then
-  redis.call('DEL', KEYS[1])
+local tries = redis.call('HINCRBY', pending, 'tries', 1)
+if tries >= max_tries then
+  redis.call('DEL', pending)
   return {-2, ''}
 end
-return {0, tostring(tonumber(ARGV[3]) - tries)}
+return {0, tostring(max_tries - tries)}
 """
 
 
