@@ -72,12 +72,14 @@ class TicketDict(TypedDict):
 
     ``customer`` is a short label; ``address`` is the customer's SMS number, and None on web
     chat, whose address is the visitor's session token (it must never leave the server);
-    ``reaches`` names every channel a customer linked (an SMS one with its number).
+    ``reaches`` names every channel a customer linked (an SMS one with its number);
+    ``max_chars`` is the longest reply the customer's channel carries (None: any, it is split).
     """
 
     conversation: str
     customer: str
     channel: str | None
+    max_chars: int | None
     address: str | None
     reaches: list[str]
     state: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import Conversation, Role
+from bot.models import Channel, Conversation, Role, channel_info
 from connectors.console.frames import TicketDict
 
 SHORT_ID_CHARS = 8  # as the Slack desk shows customers
@@ -18,12 +18,13 @@ def customer_label(conversation: Conversation) -> str:
 def reaches(conversation: Conversation) -> list[str]:
     """Every address of the customer an agent may see: ``sms +1555…``, ``webchat``."""
     addresses = conversation.customer.addresses if conversation.customer else ()
-    return sorted({f"sms {a.id}" if a.channel == "sms" else a.channel for a in addresses})
+    return sorted({f"sms {a.id}" if a.channel == Channel.SMS else a.channel for a in addresses})
 
 
 def ticket(conversation: Conversation, escalated_at: float | None = None) -> TicketDict:
     """The summary of a conversation for the list and the header."""
     escalation, address = conversation.escalation, conversation.last_address
+    info = channel_info(address.channel) if address else None
     last = next(
         (m.text for m in reversed(conversation.messages) if m.role is Role.CUSTOMER and m.text),
         None,
@@ -32,7 +33,8 @@ def ticket(conversation: Conversation, escalated_at: float | None = None) -> Tic
         "conversation": conversation.id,
         "customer": customer_label(conversation),
         "channel": address.channel if address else None,
-        "address": address.id if address and address.channel == "sms" else None,
+        "max_chars": info.max_chars if info else None,
+        "address": address.id if address and address.channel == Channel.SMS else None,
         "reaches": reaches(conversation),
         "state": conversation.state.value,
         "agent": conversation.agent,

@@ -6,7 +6,6 @@
   var ROOT = document.body.getAttribute("data-root") || "/agent";
   var NAME_KEY = "omnibot.agent.name";
   var MAX_CHARS = 4000;
-  var WEBCHAT_MAX_CHARS = 2000;
   var CHANNELS = { sms: "SMS", webchat: "Web chat" };
   var STATES = { waiting: "Waiting", agent: "Claimed", bot: "Back with the bot" };
   var WARN_OUTCOMES = { taken: true, closed: true };
@@ -256,7 +255,7 @@
       if (!value) { say("Write something first.", "error"); text.focus(); return; }
       var limit = action === "reply" ? replyLimit() : MAX_CHARS;
       if (value.length > limit) {
-        say("Not sent: " + (limit === WEBCHAT_MAX_CHARS ? "web chat messages" : "messages") +
+        say("Not sent: " + (limit < MAX_CHARS ? (CHANNELS[current.channel] || "their").toLowerCase() + " messages" : "messages") +
             " hold at most " + limit.toLocaleString("en") + " characters (yours has " +
             value.length.toLocaleString("en") + "). Please split it.", "error");
         return;
@@ -267,7 +266,8 @@
     if (!send(frame)) say("Not connected; try again in a moment.", "error");
   }
   function replyLimit() {
-    return current && current.channel === "webchat" ? WEBCHAT_MAX_CHARS : MAX_CHARS;
+    // the customer's channel's own limit, sent by the server (one copy of it, in bot.models)
+    return current && current.max_chars ? Math.min(current.max_chars, MAX_CHARS) : MAX_CHARS;
   }
   function updateCount() {
     var limit = replyLimit(), n = text.value.length;

@@ -175,6 +175,7 @@ async def test_the_list_shows_an_escalated_conversation(
     assert entry["customer"] == f"Customer {cid[:8]}"
     assert entry["address"] is None  # a web chat address is the visitor's session token
     assert entry["reaches"] == ["webchat"]
+    assert entry["max_chars"] == 2000  # the web chat's own limit, for the page's counter
 
 
 async def test_the_list_names_a_known_customer_and_every_channel_they_use(
