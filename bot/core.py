@@ -96,9 +96,10 @@ def build_core(
         metrics,
         opt_out_channels=config.opt_out_channels,
         desk=desk_queue,
+        texts=config.texts,
     )
     handoff = Handoff(store, tickets, desk_queue, outbox, metrics, config.agent_hours, config.texts)
-    merger = Merger(client, store, tickets, desk_queue)
+    merger = Merger(client, store, tickets, desk_queue, texts=config.texts)
     linking = _linking(client, config, store, merger, outbox, consent, metrics)
     dispatcher = Dispatcher(
         store, consent, classifier, responder, handoff, outbox, metrics, config.texts, linking

@@ -46,6 +46,7 @@ from bot.storage.keys import OUTBOX_DUE_KEY
 from bot.storage.lock import ConversationLock
 from bot.storage.queue import ConversationQueue, Done, DueIndex, Head, Retry, Schedule
 from bot.storage.store import Store
+from bot.texts import Texts
 
 ATTEMPTS = 12
 BACKOFF_S = 0.5
@@ -54,13 +55,10 @@ MAX_BACKOFF_S = 10.0
 SEND_LOCK_TTL_S = 20.0  # longer than one send with its HTTP timeouts
 SWEEP_S = 0.5
 MAX_SENDING = 16  # conversations this process sends for at once
-UNDELIVERED_TEXT = (
-    "Not delivered to the customer ({result}): {reason}. They will not see this reply."
-)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ATTEMPTS", "UNDELIVERED_TEXT", "Outbox", "Replay", "Result"]
+__all__ = ["ATTEMPTS", "Outbox", "Replay", "Result"]
 
 
 class Replay(StrEnum):
@@ -95,10 +93,12 @@ class Outbox:
         opt_out_channels: Collection[str] | None = None,
         desk: DeskQueue | None = None,
         sweep_s: float | None = None,
+        texts: Texts | None = None,
     ) -> None:
         """``senders``: the channels that need a vendor call; ``opt_out_channels`` lists those
         whose customers can opt out (SMS; None: every channel); ``desk`` hears of agents'
-        replies that were not delivered."""
+        replies that were not delivered (told with ``texts.undelivered``)."""
+        self._undelivered = (texts or Texts()).undelivered
         self._redis = client
         self._store = store
         self._deliveries = deliveries
@@ -276,7 +276,7 @@ class Outbox:
             return
         notice = Message(
             role=Role.SYSTEM,
-            text=UNDELIVERED_TEXT.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
+            text=self._undelivered.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
         )
         await self._desk.push(cid, (post_job(notice),))
 

@@ -37,10 +37,10 @@ from bot.events import RESYNC
 from bot.models import Address, Conversation, Message, Role, State
 from bot.storage.keys import MERGES_KEY, conversation_key, customer_key, events_channel
 from bot.storage.store import HISTORY_CAP, Store
+from bot.texts import Texts
 
 RESUME_EVERY_S = 30.0
 STALE_S = 30.0  # a merge begun this long ago and not finished was cut short
-MOVED_TEXT = "This customer linked another address; the conversation continues in ticket {ticket}."
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ class Merger:
         tickets: Tickets,
         desk: DeskQueue | None = None,
         history_cap: int = HISTORY_CAP,
+        texts: Texts | None = None,
     ) -> None:
+        self._moved = (texts or Texts()).moved
         self._redis = client
         self._store = store
         self._tickets = tickets
@@ -184,7 +186,7 @@ class Merger:
         gone, kept = await self._store.load(absorbed), await self._store.load(survivor)
         if not _escalated(gone) or self._desk is None:
             return
-        notice = Message(role=Role.SYSTEM, text=MOVED_TEXT.format(ticket=kept.ticket or "-"))
+        notice = Message(role=Role.SYSTEM, text=self._moved.format(ticket=kept.ticket or "-"))
         await self._desk.push(absorbed, (post_job(notice),))
         await self._store.record(absorbed, meta={"state": State.BOT})
         await self._tickets.mark_closed(absorbed)

@@ -12,7 +12,6 @@ import redis.asyncio as aioredis
 from bot.contracts import AgentAction, AgentOutcome, TicketStatus
 from bot.core import Core
 from bot.delivery.consent import Consent
-from bot.delivery.outbox import UNDELIVERED_TEXT
 from bot.desk.actions import HandoffActions
 from bot.desk.handoff import NOTICE_EVERY_S, Handoff
 from bot.desk.hours import AgentHours
@@ -162,7 +161,7 @@ async def test_an_agent_is_told_when_the_customer_opted_out(
     assert ticket is not None
     notice = desk.tickets[ticket][-1]
     assert notice.role is Role.SYSTEM
-    assert notice.text.startswith(UNDELIVERED_TEXT.split("(", 1)[0])
+    assert notice.text.startswith(Texts().undelivered.split("(", 1)[0])
     assert "opted out" in notice.text
 
 
