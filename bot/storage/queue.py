@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 import redis.asyncio as redis
+from redis.commands.core import AsyncScript
 
 from bot import background
 from bot.storage.keys import conversation_key
@@ -88,10 +89,10 @@ DeadHook = Callable[["Head", Retry, int], Awaitable[Done]]
 class Head:
     """The entry at the head of one conversation's queue, as read."""
 
-    def __init__(self, client: redis.Redis, key: str, cid: str, raw: str) -> None:
+    def __init__(self, replace_head: AsyncScript, key: str, cid: str, raw: str) -> None:
         self.cid = cid
         self.raw = raw
-        self._redis = client
+        self._replace_head = replace_head
         self._key = key
         self._fields: dict[str, Any] = json.loads(raw)
 
@@ -112,7 +113,7 @@ class Head:
     async def rewrite(self, fields: Mapping[str, Any]) -> bool:
         """Replace the head with ``fields`` if it is still this entry (False: it is not)."""
         raw = json.dumps(fields)
-        if not await self._redis.eval(REPLACE_HEAD, 1, self._key, self.raw, raw):
+        if not await self._replace_head(keys=[self._key], args=[self.raw, raw]):
             return False
         self.raw, self._fields = raw, dict(fields)
         return True
@@ -206,6 +207,8 @@ class ConversationQueue:
         self._lock = lock
         self._lock_ttl_s = lock_ttl_s
         self._name = name
+        self._pop_if_head = client.register_script(POP_IF_HEAD)
+        self._replace_head = client.register_script(REPLACE_HEAD)
 
     def key(self, cid: str) -> str:
         """The list of one conversation's entries."""
@@ -220,7 +223,7 @@ class ConversationQueue:
     async def head(self, cid: str) -> Head | None:
         """The conversation's oldest entry, if any."""
         raw = await self._redis.lindex(self.key(cid), 0)
-        return None if raw is None else Head(self._redis, self.key(cid), cid, str(raw))
+        return None if raw is None else Head(self._replace_head, self.key(cid), cid, str(raw))
 
     async def work(self, cid: str, attempt: Attempt, dead: DeadHook) -> Worked:
         """Try the entries in order until the queue is empty or the head must wait."""
@@ -255,7 +258,7 @@ class ConversationQueue:
                     await self._back_off(head, outcome, attempts)
                     return Worked.WAITING
                 outcome = await dead(head, outcome, attempts)
-            await self._redis.eval(POP_IF_HEAD, 1, self.key(cid), head.raw)
+            await self._pop_if_head(keys=[self.key(cid)], args=[head.raw])
             if outcome.then is not None:
                 await outcome.then()
         await self.index.clear(self._redis, cid)
