@@ -54,7 +54,7 @@ from tests.support.serve_process import ServeProcess, process_tree
 from tests.support.webchat_client import FrameError, opening
 
 ANSWER_TIMEOUT_S = 30.0  # a question unanswered this long counts as an error
-DRAIN_TIMEOUT_S = 30.0  # after the window, how long the last questions may take
+STOP_TIMEOUT_S = 30.0  # after the window, how long the last questions may take
 RECONNECT_PAUSE_S = 0.2
 ENCODER_BATCH = 64
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -323,7 +323,7 @@ async def load(
     await sleep_until(stop_at)
     tally.end = time.monotonic()
     after = await snapshot(session, root, pid, client, args.workers <= 1)
-    _, pending = await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT_S)
+    _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)

@@ -25,7 +25,7 @@ from bot.storage.supervisor import RedisSupervisor
 from omnibot.settings import Settings
 
 RESTART_PAUSE_S = 1.0
-STOP_WITHIN_S = 40.0  # a worker's graceful stop: its work drain plus its sockets
+STOP_WITHIN_S = 40.0  # a worker's graceful stop: its running work plus its sockets
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ process that died or hung stay pending and are claimed by another once idle for 
 hung worker that wakes finds its lock gone and writes nothing); a live worker keeps its entries
 fresh while it works, up to ``MAX_RUN_S``. Work in one process is bounded (``concurrency``
 conversations at a time; the stream is read only when there is room). On shutdown, running work gets
-``DRAIN_TIMEOUT_S`` to finish; what is left is handed back at once to the other processes.
+``STOP_TIMEOUT_S`` to finish; what is left is handed back at once to the other processes.
 
 A message whose processing raises is tried again after a pause; the failures are counted in the
 conversation's meta (so the count holds across processes and crashes), and after ``MAX_FAILURES``
@@ -49,7 +49,7 @@ RECLAIM_EVERY_S = 2.0
 HEARTBEAT_S = 3.0
 MAX_RUN_S = 20.0  # a conversation processed for longer is stuck: its work is left to others
 READ_BLOCK_MS = 1000
-DRAIN_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0
 RETRY_PAUSE_S = 0.5
 MAX_FAILURES = 3  # a message whose processing raised this often goes to a person
 FAILURE_PAUSE_S = 0.5  # before processing again after a failure, times the failures so far
@@ -327,7 +327,7 @@ class WorkStream:
                 WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ours), justid=True
             )
 
-    async def stop(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""
         for loop in self._loops:
             await background.stop(loop)
