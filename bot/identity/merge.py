@@ -9,7 +9,8 @@ throughout.
 1. ``cust:{<from>}:merged`` names the survivor;
 2. every address of the absorbed customer points to the survivor (later messages land there)
    and joins its address set; profile fields the survivor lacks are copied, and so is the
-   mark of a conversation a texted link opened (no other phone is linked to it);
+   mark of a conversation a texted link opened (no other phone is linked to it), and the
+   vendor message ids the absorbed customer saw (a replayed webhook stays a repeat);
 3. the absorbed history is copied into the survivor's by message id, ordered by time (the
    copies carry no ``seq``: they were handled where they arrived);
 4. a second open ticket is told where the conversation went and closed; the slots actions
@@ -35,7 +36,13 @@ from bot.desk.queue import DeskQueue, post_job
 from bot.desk.tickets import Tickets
 from bot.events import RESYNC
 from bot.models import Address, Conversation, Message, Role, State
-from bot.storage.keys import MERGES_KEY, conversation_key, customer_key, events_channel
+from bot.storage.keys import (
+    MERGES_KEY,
+    conversation_key,
+    customer_key,
+    events_channel,
+    seen_key,
+)
 from bot.storage.store import HISTORY_CAP, Store
 from bot.texts import Texts
 
@@ -97,7 +104,7 @@ class Merger:
         conversation from now on (another, when ``address``'s customer had an open ticket)."""
         other = await self._store.customer_for(address)
         if other is None or other == cid:
-            await self._store.link(cid, address)
+            await self._store.add_address(cid, address)
             return cid
         mine, theirs = await self._store.load(cid), await self._store.load(other)
         if _escalated(theirs) and not _escalated(mine):
@@ -111,6 +118,7 @@ class Merger:
         await self._redis.set(customer_key(absorbed, "merged"), survivor, ex=self._store.ttl_s)
         await self._move_addresses(absorbed, survivor)
         await self._keep_link_mark(absorbed, survivor)
+        await self._copy_seen(absorbed, survivor)
         await self._copy_history(absorbed, survivor)
         await self._close_second_ticket(absorbed, survivor)
         await self._merge_slots(absorbed, survivor)
@@ -147,7 +155,7 @@ class Merger:
     async def _move_addresses(self, absorbed: str, survivor: str) -> None:
         members = await self._redis.smembers(customer_key(absorbed, "addresses"))
         for member in sorted(str(m) for m in members):
-            await self._store.link(survivor, Address(*member.split(":", 1)))
+            await self._store.add_address(survivor, Address(*member.split(":", 1)))
         profile = await self._redis.hgetall(customer_key(absorbed, "profile"))
         if profile:
             pipe = self._redis.pipeline(transaction=False)
@@ -161,6 +169,17 @@ class Merger:
         if phone is not None:
             mark = customer_key(survivor, "via_link")
             await self._redis.set(mark, phone, ex=self._store.ttl_s, nx=True)
+
+    async def _copy_seen(self, absorbed: str, survivor: str) -> None:
+        """The vendor message ids the absorbed customer saw stay seen: a webhook captured
+        before the merge and replayed after it is still a repeat, not a new message."""
+        prefix = seen_key(absorbed, "", "")[: -len("::")]
+        async for key in self._redis.scan_iter(match=f"{_glob_escape(prefix)}:*", count=500):
+            name = str(key)
+            ttl_ms = await self._redis.pttl(name)
+            if ttl_ms > 0:
+                copy = seen_key(survivor, *name[len(prefix) + 1 :].split(":", 1))
+                await self._redis.set(copy, 1, px=ttl_ms, nx=True)
 
     async def _copy_history(self, absorbed: str, survivor: str) -> None:
         raw = await self._redis.lrange(conversation_key(absorbed, "history"), 0, -1)
@@ -190,6 +209,11 @@ class Merger:
         await self._desk.push(absorbed, (post_job(notice),))
         await self._store.record(absorbed, meta={"state": State.BOT})
         await self._tickets.mark_closed(absorbed)
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally in a SCAN pattern (a hash tag's braces are fine, ``[`` is not)."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def _escalated(conversation: Conversation) -> bool:

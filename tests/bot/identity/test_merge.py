@@ -117,7 +117,7 @@ async def test_a_merge_cut_short_is_finished_by_a_rerun_without_repeats(
     # the process died after recording the merge and moving the addresses
     await redis_client.zadd(MERGES_KEY, {f"{sms} {web}": 1.0})
     await redis_client.set(customer_key(sms, "merged"), web)
-    await store.link(web, PHONE)
+    await store.add_address(web, PHONE)
     assert await texts(store, sms) == ["one", "re: one"]  # both histories readable
     assert await texts(store, web) == ["two", "re: two"]
     assert await merger.resume() == 1
@@ -165,3 +165,16 @@ async def test_the_mark_of_a_conversation_a_link_opened_follows_the_merge(
     await merger.merge(sms, web)
     assert await redis_client.get(customer_key(web, "via_link")) == PHONE.id
     assert 0 < await redis_client.ttl(customer_key(web, "via_link")) <= store.ttl_s
+
+
+async def test_a_webhook_replayed_after_the_merge_is_still_a_repeat(
+    store: Store, merger: Merger
+) -> None:
+    await say(store, PHONE, "where is my order", 10.0)  # vendor id "where is my order-10.0"
+    web = await say(store, WEB, "hello", 20.0)
+    assert await merger.attach(web, PHONE) == web
+    again = Message(role=Role.CUSTOMER, text="where is my order", ts=99.0, channel="sms")
+    survivor = await store.resolve(PHONE)
+    assert survivor == web
+    assert await store.accept(survivor, PHONE, "where is my order-10.0", again) is None
+    assert (await texts(store, web)).count("where is my order") == 1
