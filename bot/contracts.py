@@ -122,7 +122,7 @@ class IntentClassifier(Protocol):
     async def classify(self, text: str) -> Prediction: ...
 
     def close(self) -> None:
-        """Release worker threads and models (the service is shutting down)."""
+        """Release the model threads and models (the service is shutting down)."""
         ...
 
 

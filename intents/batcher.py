@@ -1,7 +1,7 @@
 """Micro-batching: concurrent requests share one call of a blocking batch function.
 
-Nothing waits on a timer: a request that finds a worker idle runs at once, and requests that
-arrive while the workers are busy are gathered into the next batch. This keeps a single
+Nothing waits on a timer: a request that finds a model thread idle runs at once, and requests that
+arrive while the threads are busy are gathered into the next batch. This keeps a single
 message's latency low and lets throughput grow with load.
 
 A batch that fails is run again one text at a time, so a text the model cannot take (one that
@@ -28,17 +28,17 @@ class _Failed:
 
 
 class MicroBatcher(Generic[T]):
-    """Feeds texts to ``run`` in batches of at most ``max_batch`` on ``workers`` threads."""
+    """Feeds texts to ``run`` in batches of at most ``max_batch`` on ``threads`` model threads."""
 
     def __init__(
-        self, run: Callable[[list[str]], Sequence[T]], max_batch: int = 32, workers: int = 2
+        self, run: Callable[[list[str]], Sequence[T]], max_batch: int = 32, threads: int = 2
     ) -> None:
         self._run = run
         self._max_batch = max_batch
-        self._workers = workers
+        self._threads = threads
         self._queue: deque[tuple[str, asyncio.Future[T]]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="intents")
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="intents")
 
     async def submit(self, text: str) -> T:
         """The result of ``run`` for ``text``, computed in a batch with concurrent requests."""
@@ -46,7 +46,7 @@ class MicroBatcher(Generic[T]):
         self._queue.append((text, future))
         # Prune here rather than in a done-callback: a callback never runs if its loop closed.
         self._tasks = {task for task in self._tasks if not task.done()}
-        if len(self._tasks) < self._workers:
+        if len(self._tasks) < self._threads:
             self._tasks.add(asyncio.create_task(self._drain()))
         return await future
 
@@ -96,5 +96,5 @@ class MicroBatcher(Generic[T]):
         return results
 
     def close(self) -> None:
-        """Stop the worker threads."""
+        """Stop the model threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -10,17 +10,17 @@ from intents.encoder import Encoder
 from intents.model import IntentModel
 
 MAX_BATCH = 32
-WORKERS = 2
+THREADS = 2
 
 
 class BatchedClassifier:
-    """Classifies texts with ``model`` over ``encoder``'s embeddings, micro-batched on worker
+    """Classifies texts with ``model`` over ``encoder``'s embeddings, micro-batched on model
     threads off the event loop."""
 
     def __init__(self, encoder: Encoder, model: IntentModel) -> None:
         self.encoder = encoder
         self.model = model
-        self._batcher = MicroBatcher(self.predict, MAX_BATCH, WORKERS)
+        self._batcher = MicroBatcher(self.predict, MAX_BATCH, THREADS)
         self._threadpools = ThreadpoolController()  # scans the loaded libraries once
 
     def predict(self, texts: list[str]) -> list[Prediction]:
@@ -36,6 +36,6 @@ class BatchedClassifier:
         return await self._batcher.submit(text)
 
     def close(self) -> None:
-        """Stop the worker threads and release the encoder's; idempotent."""
+        """Stop the model threads and release the encoder's; idempotent."""
         self._batcher.close()
         self.encoder.close()

@@ -338,7 +338,7 @@ class Linking:
             return None
         cid = await self._merger.merged_into(grant.cid) or grant.cid
         before = await self._store.customer(cid)
-        await self._store.link(cid, address)
+        await self._store.add_address(cid, address)
         await self._identity.mark_opened_by_link(cid, grant.phone, self._store.ttl_s)
         self._metrics.links.labels(channel=Channel.WEBCHAT, merged="false").inc()
         if Channel.WEBCHAT not in {a.channel for a in before.addresses}:
@@ -375,7 +375,7 @@ class Linking:
             await self._reply(conversation, self._texts.only_phone, done, fence)
             return
         for phone in phones:
-            await self._store.unlink(conversation.id, phone)
+            await self._store.remove_address(conversation.id, phone)
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
         # the confirmation goes where they asked; everything after, to the web chat
         await self._reply(conversation, text, {**done, "last_address": others[0]}, fence)

@@ -4,7 +4,7 @@ Every key of one customer carries the customer id as its hash tag (``{<cid>}``),
 customer's profile, conversation and dedup markers live in one Redis Cluster slot and a Lua
 script or MULTI over them touches one slot only.
 
-- ``addr:<channel>:<id>``            -> customer id (identity link)
+- ``addr:<channel>:<id>``            -> customer id (whose address it is)
 - ``cust:{<cid>}:profile``            hash: created, name
 - ``cust:{<cid>}:addresses``          set of ``<channel>:<id>``
 - ``conv:{<cid>}:meta``               hash: state, misunderstood, ticket, agent, last address,
@@ -72,7 +72,7 @@ WAITS_KEY = "desk:waits"
 
 
 def address_key(address: Address) -> str:
-    """The identity link of an address."""
+    """Which customer an address belongs to."""
     return f"addr:{address.channel}:{address.id}"
 
 

@@ -134,13 +134,13 @@ class Store:
             return existing
         cid = new_id()
         if await self._redis.set(address_key(address), cid, nx=True, ex=self.ttl_s):
-            await self.link(cid, address)
+            await self.add_address(cid, address)
             return cid
         raced = await self.customer_for(address)  # another process created it first
         assert raced is not None
         return raced
 
-    async def link(self, cid: str, address: Address) -> None:
+    async def add_address(self, cid: str, address: Address) -> None:
         """Attach ``address`` to customer ``cid`` (so both reach one conversation)."""
         profile, addresses = customer_key(cid, "profile"), customer_key(cid, "addresses")
         # not one transaction: the address key lives in another Redis Cluster slot; each step
@@ -153,7 +153,7 @@ class Store:
         pipe.expire(addresses, self.ttl_s)
         await pipe.execute()
 
-    async def unlink(self, cid: str, address: Address) -> None:
+    async def remove_address(self, cid: str, address: Address) -> None:
         """Detach ``address`` from customer ``cid`` (its history stays with the customer)."""
         if await self.customer_for(address) == cid:
             await self._redis.delete(address_key(address))

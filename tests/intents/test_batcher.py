@@ -19,7 +19,7 @@ def test_batches_form_under_load_and_results_map_back() -> None:
         calls.append(texts)
         return [t.upper() for t in texts]
 
-    batcher: MicroBatcher[str] = MicroBatcher(run, max_batch=4, workers=1)
+    batcher: MicroBatcher[str] = MicroBatcher(run, max_batch=4, threads=1)
 
     async def scenario() -> list[str]:
         pending = [asyncio.ensure_future(batcher.submit(f"m{i}")) for i in range(9)]
@@ -38,7 +38,7 @@ def test_a_failing_batch_fails_only_its_own_requests() -> None:
             raise ValueError("boom")
         return [len(t) for t in texts]
 
-    batcher: MicroBatcher[int] = MicroBatcher(run, max_batch=1, workers=1)
+    batcher: MicroBatcher[int] = MicroBatcher(run, max_batch=1, threads=1)
 
     async def scenario() -> tuple[int, BaseException | int, int]:
         results = await asyncio.gather(
@@ -55,9 +55,9 @@ def test_a_failing_batch_fails_only_its_own_requests() -> None:
     batcher.close()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_it_keeps_working_across_event_loops(workers: int) -> None:
-    batcher: MicroBatcher[str] = MicroBatcher(lambda ts: ts, workers=workers)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_it_keeps_working_across_event_loops(threads: int) -> None:
+    batcher: MicroBatcher[str] = MicroBatcher(lambda ts: ts, threads=threads)
     for _ in range(3):
         assert asyncio.run(asyncio.wait_for(batcher.submit("x"), 2)) == "x"
     batcher.close()
@@ -74,7 +74,7 @@ def test_a_text_that_fails_its_batch_fails_alone() -> None:
             raise ValueError("cannot encode 'bad'")
         return [t.upper() for t in texts]
 
-    batcher: MicroBatcher[str] = MicroBatcher(run, max_batch=4, workers=1)
+    batcher: MicroBatcher[str] = MicroBatcher(run, max_batch=4, threads=1)
 
     async def scenario() -> list[BaseException | str]:
         first = asyncio.ensure_future(batcher.submit("first"))  # takes the only worker

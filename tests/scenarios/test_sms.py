@@ -208,7 +208,7 @@ async def test_web_chat_history_carries_a_picture_sent_by_sms(
         await ws.receive_json()
         cid = await services.store.customer_for(Address(Channel.WEBCHAT, token))
         assert cid is not None
-        await services.store.link(cid, Address("sms", CUSTOMER))
+        await services.store.add_address(cid, Address("sms", CUSTOMER))
     phone = Phone(client, app, twilio_api)
     assert await phone.text("", media=(PICTURE,)) == 200
     await phone.settle()

@@ -23,7 +23,7 @@ async def test_resolve_creates_once_and_links_addresses(store: Store) -> None:
     web_address = Address("webchat", "tok")
     cid = await store.resolve(web_address)
     assert await store.resolve(web_address) == cid
-    await store.link(cid, Address("sms", "+15550001"))
+    await store.add_address(cid, Address("sms", "+15550001"))
     assert await store.resolve(Address("sms", "+15550001")) == cid
     customer = await store.customer(cid)
     assert customer.addresses == (Address("sms", "+15550001"), web_address)

@@ -183,7 +183,7 @@ async def test_the_list_names_a_known_customer_and_every_channel_they_use(
 ) -> None:
     _, cid = customer
     store = client.app[SERVICES].store
-    await store.link(cid, Address("sms", "+15557654321"))
+    await store.add_address(cid, Address("sms", "+15557654321"))
     await store.remember(cid, {"name": "Ana"})
     async with desk(client) as agent:
         entry = await agent.listed(cid)
