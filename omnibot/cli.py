@@ -33,7 +33,9 @@ from intents.build import ENCODERS, build_classifier
 from intents.catalogue import CatalogueError
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 from intents.rasa_project import labelled_examples, load_project, report_lines
-from omnibot.app import build_intents, build_options, create_app, sms_sender
+from omnibot.app import create_app
+from omnibot.channels import sms_sender
+from omnibot.engine import build_intents, build_options
 from omnibot.logs import configure_logging
 from omnibot.settings import Settings, SettingsError
 from omnibot.workers import run_workers

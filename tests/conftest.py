@@ -23,7 +23,8 @@ from bot.storage.client import connect
 from bot.storage.embedded import free_port, server_path
 from bot.storage.store import Store
 from connectors.console.log_desk import LogDesk
-from omnibot.app import Intents, build_intents, create_app
+from omnibot.app import create_app
+from omnibot.engine import Intents, build_intents
 from omnibot.settings import Settings
 from tests.support.redis_cluster import start_cluster
 from tests.support.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack

@@ -11,7 +11,7 @@ import pytest
 
 from intents import build
 from intents.build import BuildOptions, build_classifier, cache_key, load_cached
-from omnibot.app import Intents
+from omnibot.engine import Intents
 
 TEXTS = [
     f"{verb} my {thing}"

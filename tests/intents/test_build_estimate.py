@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from intents.build import build_classifier, training_estimate_s
-from omnibot.app import Intents
+from omnibot.engine import Intents
 
 TEXTS = [f"{verb} my order" for verb in ("track", "find", "locate", "chase", "follow")] + [
     f"{verb} my order" for verb in ("cancel", "stop", "undo", "drop", "void")

@@ -13,7 +13,7 @@ from bot.contracts import Prediction
 from intents.classifier import BatchedClassifier
 from intents.encoder import Encoder
 from intents.model import train
-from omnibot.app import Intents
+from omnibot.engine import Intents
 
 
 @pytest.fixture

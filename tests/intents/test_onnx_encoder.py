@@ -10,7 +10,7 @@ import pytest
 
 from intents.build import make_encoder
 from intents.encoder import MiniLMEncoder
-from omnibot.app import Intents
+from omnibot.engine import Intents
 
 TEXTS = [
     "where is my order?",

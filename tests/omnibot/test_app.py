@@ -10,7 +10,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.storage.embedded import EmbeddedRedis, running_url
-from omnibot.app import SERVICES, Intents, create_app
+from omnibot.app import create_app
+from omnibot.engine import Intents
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
 from tests.support.polling import wait_until

@@ -21,8 +21,8 @@ from bot.storage.keys import OUTBOX_DUE_KEY
 from intents.calibration import Rule
 from intents.catalogue import load_catalogue
 from intents.evaluate import score
-from omnibot.app import Intents
 from omnibot.cli import describe, main, redacted
+from omnibot.engine import Intents
 from omnibot.settings import DEFAULT_INTENTS_PATH
 from tests.support.twilio_fake import FakeTwilio
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from omnibot.app import check_channels
+from omnibot.channels import check_channels
 from omnibot.proxies import ForwardedHeader, Network, trusted_proxies
 from omnibot.settings import Settings, SettingsError
 from tests.conftest import PUBLIC_URL, AppFactory

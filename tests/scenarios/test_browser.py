@@ -14,7 +14,9 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from bot.models import Address, Media, Message, Role
-from omnibot.app import SERVICES, build_intents, create_app
+from omnibot.app import create_app
+from omnibot.engine import build_intents
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
 from tests.support.phone import Phone

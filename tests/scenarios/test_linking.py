@@ -19,7 +19,7 @@ from bot.identity.verification import MAX_TRIES, Identity
 from bot.models import Address, Channel, Role, State
 from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import PUBLIC_URL, SHOP_NUMBER, AppFactory
 from tests.support.phone import CUSTOMER, Phone
 from tests.support.twilio_fake import FakeTwilio

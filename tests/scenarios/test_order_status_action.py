@@ -14,7 +14,8 @@ import pytest
 from bot.contracts import Prediction
 from bot.models import Address, Conversation
 from intents.actions.order_status import ASK_TEXT
-from omnibot.app import SERVICES, Intents, build_intents
+from omnibot.engine import Intents, build_intents
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
 

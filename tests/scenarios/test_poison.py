@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.models import Address
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import AppFactory
 from tests.support.webchat_client import frames, opening
 

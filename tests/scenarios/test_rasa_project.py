@@ -16,7 +16,9 @@ from bot.models import Address
 from connectors.console.log_desk import LogDesk
 from intents.catalogue import Reply
 from intents.rasa_project import load_project
-from omnibot.app import SERVICES, Intents, build_intents, create_app
+from omnibot.app import create_app
+from omnibot.engine import Intents, build_intents
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.support.action_server import action_server
 from tests.support.webchat_client import Frame, frame, opening

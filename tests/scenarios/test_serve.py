@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from bot.storage.embedded import running_url
 from bot.storage.keys import OUTBOX_DUE_KEY, WORK_STREAM
 from bot.texts import Texts
-from omnibot.app import Intents
+from omnibot.engine import Intents
 from tests.conftest import PUBLIC_URL
 from tests.support.polling import wait_until
 from tests.support.serve_process import Server

@@ -21,7 +21,7 @@ from bot.desk.actions import agent_text
 from bot.models import Address, State
 from bot.storage.embedded import free_port
 from bot.texts import Texts
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.support.polling import wait_until
 from tests.support.slack_fake import (

@@ -15,7 +15,7 @@ from bot.models import Address, Channel, State
 from bot.texts import Texts
 from connectors.sms.text import MAX_BODY_CHARS, segments
 from intents.actions.order_status import ASK_TEXT
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import AppFactory
 from tests.support.phone import CUSTOMER, Phone
 from tests.support.polling import work_done

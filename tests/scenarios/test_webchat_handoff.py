@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.models import Address
 from bot.texts import Texts
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import AppFactory
 from tests.support.webchat_client import frame, frames
 

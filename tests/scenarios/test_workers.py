@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from omnibot.app import Intents
+from omnibot.engine import Intents
 from tests.support.serve_process import Server, redis_port
 from tests.support.webchat_client import chat
 

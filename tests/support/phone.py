@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.models import Address
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import PUBLIC_URL
 from tests.support.polling import work_done
 from tests.support.twilio_fake import FakeTwilio, inbound_form, signature

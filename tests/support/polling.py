@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 
 POLL_S = 0.02
 

@@ -35,7 +35,7 @@ from connectors.console.sessions import (
 )
 from connectors.console.token import TOKEN_FILE, console_token
 from omnibot import cli
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from omnibot.settings import Settings, SettingsError
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.support.webchat_client import Frame, frame, opening

@@ -13,7 +13,7 @@ from multidict import MultiDict
 from bot.delivery.records import DeliveryRecord
 from bot.models import Address
 from bot.storage.keys import WORK_STREAM
-from omnibot.app import SERVICES
+from omnibot.services import SERVICES
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.support.polling import work_done
 from tests.support.twilio_fake import FakeTwilio, inbound_form, signature, status_form

@@ -1,0 +1,63 @@
+"""The intent side of the service, built from the settings: the classifier and the responder."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.contracts import IntentClassifier, Responder
+from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
+from intents.build import BuildOptions, build_classifier
+from intents.members import TrainingConfig
+from intents.rasa_project import load_intents, report_lines
+from intents.responder import CatalogueResponder
+from omnibot.settings import Settings
+
+log = logging.getLogger("omnibot")
+
+
+@dataclass(frozen=True)
+class Intents:
+    """The intent side of the service: a classifier and the responder for its predictions."""
+
+    classifier: IntentClassifier
+    responder: Responder
+
+
+def build_options(settings: Settings) -> BuildOptions:
+    """The intent engine's build options from the settings."""
+    return BuildOptions(
+        encoder=settings.encoder,
+        config=TrainingConfig(target_precision=settings.target_precision),
+        threshold=settings.confidence_threshold,
+    )
+
+
+def build_intents(settings: Settings, rebuild: bool = False, progress: bool = False) -> Intents:
+    """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
+    start = time.perf_counter()
+    catalogue, report = load_intents(settings.intents_path)
+    if report is not None:  # a Rasa project: say what was imported and what escalates
+        log.info(
+            "Rasa project %s:\n%s",
+            settings.intents_path,
+            "\n".join(report_lines(catalogue, report)),
+        )
+    texts, labels = catalogue.training_data()
+    log.info("loading the intent model of %s (%d intents)", settings.intents_path, len(set(labels)))
+    classifier = build_classifier(
+        texts,
+        labels,
+        settings.cache_dir,
+        build_options(settings),
+        rebuild=rebuild,
+        progress=progress,
+    )
+    actions: ActionRunner = (
+        RemoteActions(settings.action_endpoint)
+        if settings.action_endpoint
+        else InProcessActions(orders_path=settings.orders_path)
+    )
+    log.info("intent model ready in %.1f s", time.perf_counter() - start)
+    return Intents(classifier=classifier, responder=CatalogueResponder(catalogue, actions))

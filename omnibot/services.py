@@ -1,0 +1,31 @@
+"""What a running app holds (``app[SERVICES]``): the core and the channels around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.contracts import Connector
+from bot.core import Core
+from connectors.slack.events import SlackEvents
+from connectors.sms.connector import SmsConnector
+from connectors.webchat.connector import WebChatConnector
+from omnibot.engine import Intents
+from omnibot.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services(Core):
+    """Everything a running app holds, reachable as ``app[SERVICES]``: the core and the
+    channels around it."""
+
+    settings: Settings
+    intents: Intents
+    connectors: dict[str, Connector]
+    webchat: WebChatConnector
+    sms: SmsConnector | None
+    slack_events: SlackEvents | None
+
+
+SERVICES = web.AppKey("services", Services)
