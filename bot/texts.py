@@ -34,6 +34,8 @@ class Texts:
     )
     opt_in: str = "You're subscribed again and will get our replies. Reply STOP to opt out."
     processing_failed: str = "Sorry, something went wrong with your last message."
+    no_words: str = "How can I help? Tell me in a few words what you need."  # emoji only, blank
+    other_language: str = "Sorry, I can only answer in English for now. Shall I get a person?"
 
     # the hand-off (bot.desk.handoff); {where} is where[channel], else where_else
     waiting: str = "I'm passing you to a member of our team. An agent will join shortly."
@@ -44,9 +46,11 @@ class Texts:
         "I'm passing you to our team. They're away right now: a person will reply {where} "
         "from {when}."
     )
-    queued: str = "Thanks, your message reached our team. You're number {place} in the queue{wait}."
+    queued: str = (
+        "Thanks — your message is with the team; you're number {place} in the queue{wait}."
+    )
     queued_away: str = (
-        "Thanks, your message reached our team. They're away until {when}; a "
+        "Thanks — your message is with the team. They're away until {when}; a "
         "person will reply {where} then."
     )
     typical_wait: str = "; the typical wait is about {minutes} minute{s}"

@@ -26,7 +26,11 @@ from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
 from bot.texts import Texts
 
-NOTICE_EVERY_S = 180.0  # a waiting customer hears from us at most this often
+# A waiting customer's first message after the hand-off is acknowledged at once (with their
+# place in the queue); later ones at most this often. ``notified_at`` in the conversation's meta
+# (0 at the hand-off) is when the last acknowledgement went out, so the rule holds across
+# processes. Once an agent has claimed the conversation, the agent answers: no acknowledgements.
+NOTICE_EVERY_S = 180.0
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ class Handoff:
                 "misunderstood": 0,
                 "escalation": escalation,
                 "ticket": None,
-                "notified_at": escalation.at,
+                "notified_at": 0.0,  # the next message is acknowledged at once
             },
             fence=fence,
         )
@@ -102,8 +106,9 @@ class Handoff:
         """Forward a customer's message to the ticket (the caller holds the lock: ``fence``).
 
         The desk's job is queued before ``done`` (the handled cursor) is stored, so a crash
-        in between can post a message twice but never lose it. ``answered``: the bot replied
-        to it already (no queue notice on top).
+        in between can post a message twice but never lose it. While waiting, the customer is
+        told their message is with the team (see :data:`NOTICE_EVERY_S`). ``answered``: the bot
+        replied to it already (no queue notice on top).
         """
         await self._desk.push(conversation.id, (post_job(message),))
         now = time.time()

@@ -9,6 +9,8 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
@@ -35,6 +37,29 @@ MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 PROCESSING_FAILED_REASON = "could not process a message"
+OTHER_LANGUAGE_REASON = "the customer wrote in another language"
+
+# Words common in the languages shop customers most often write in (Spanish, French, German,
+# Portuguese, Italian, Dutch) that are not English words; see :func:`_not_english`.
+FOREIGN_WORDS = frozenset(
+    str.split(
+        "dónde donde está estoy mi mis pedido hola gracias por favor qué quiero tengo hace cuándo "
+        "cuando pero muy los las una compré semanas todavía nada "
+        "je est où ma mon mes commande pas bonjour merci svp avec pour une des suis vous nous "
+        "toujours reçu "
+        "ich ist nicht meine mein wo bestellung bitte danke hallo ein eine der und wie warum noch "
+        "habe keine "
+        "onde meu minha obrigado obrigada olá encomenda não você "
+        "dove mio ordine grazie ciao sono buongiorno perché ancora "
+        "waar mijn bestelling ik niet bedankt hoi"
+    )
+)
+ENGLISH_WORDS = frozenset(
+    str.split(
+        "the a an is are my i you to and of it where what when order not have has please for with "
+        "this that can do was me how why no yes hi hello thanks"
+    )
+)
 
 
 class Dispatcher:
@@ -132,9 +157,8 @@ class Dispatcher:
         elif conversation.state is not State.BOT:
             await self._while_escalated(conversation, message, done, fence)
         elif not message.text.strip():
-            await self._reply(
-                conversation, self._texts.media_only, {**done, "misunderstood": 0}, fence
-            )
+            text = self._texts.media_only if message.media else self._texts.no_words
+            await self._reply(conversation, text, {**done, "misunderstood": 0}, fence)
         else:
             await self._answer_text(conversation, message, done, fence)
 
@@ -183,6 +207,20 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
+        if not _has_words(message.text):  # emoji, punctuation: nothing to classify
+            await self._reply(conversation, self._texts.no_words, done, fence)
+            return
+        foreign = _not_english(message.text)
+        if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:
+            misunderstood = conversation.misunderstood + 1
+            meta: MetaUpdate = {**done, "misunderstood": misunderstood}
+            await self._reply(conversation, self._texts.other_language, meta, fence)
+            return
+        if foreign:
+            await self._handoff.escalate(
+                conversation, OTHER_LANGUAGE_REASON, meta=done, fence=fence
+            )
+            return
         prediction = await self._classifier.classify(message.text)
         if prediction.confident:
             answer = await self._responder.respond(prediction, conversation, message.text)
@@ -220,7 +258,7 @@ class Dispatcher:
         else:
             await self._reply(conversation, text, done, fence)
         if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
-            await self._handoff.to_agents(conversation, message, None, fence=fence)
+            await self._handoff.to_agents(conversation, message, None, True, fence=fence)
 
     async def _follow_up(
         self,
@@ -292,6 +330,26 @@ def _chosen_option(conversation: Conversation, message: Message) -> Message:
     if asked is None or not 1 <= int(choice) <= len(asked.options):
         return message
     return replace(message, text=asked.options[int(choice) - 1])
+
+
+def _has_words(text: str) -> bool:
+    """Whether ``text`` holds a letter or a digit (not only emoji, symbols or punctuation)."""
+    return any(c.isalnum() for c in text)
+
+
+def _not_english(text: str) -> bool:
+    """Whether ``text`` is clearly not English, by a cheap heuristic: most of its letters are
+    not Latin (Cyrillic, Chinese, Arabic, ...), or its words include common words of another
+    language (:data:`FOREIGN_WORDS`) more than twice as often as common English ones, and make up
+    a third of it. Mixed messages ("hola, where's my order?") count as English."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(1 for c in letters if unicodedata.name(c, "").startswith("LATIN"))
+    if letters and latin * 2 < len(letters):
+        return True
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    foreign = sum(1 for w in words if w in FOREIGN_WORDS)
+    english = sum(1 for w in words if w in ENGLISH_WORDS)
+    return foreign > 0 and foreign > 2 * english and foreign * 3 >= len(words)
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:

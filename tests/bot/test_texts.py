@@ -20,7 +20,7 @@ def test_the_default_texts_are_unchanged() -> None:
         "I'm passing you to our team. They're away right now: a person will reply here from 9:00."
     )
     assert texts.queued.format(place=2, wait="") == (
-        "Thanks, your message reached our team. You're number 2 in the queue."
+        "Thanks — your message is with the team; you're number 2 in the queue."
     )
     assert texts.linking == LinkingTexts()
 

@@ -137,7 +137,8 @@ async def test_a_desk_outage_queues_the_work_and_it_catches_up_in_order(
     assert ticket is not None
     texts = [m.text for m in desk.tickets[ticket]]
     # the ticket opened with the transcript so far; the queued posts are in it, once
-    assert texts == ["my parcel is lost", texts[1], "anyone?", "hello??"]
+    queued = TEXTS.queued.format(place=1, wait="")  # what the customer was told after "anyone?"
+    assert texts == ["my parcel is lost", texts[1], "anyone?", queued, "hello??"]
     desk.down = True
     await handoff.to_agents(await store.load(cid), Message(role=Role.CUSTOMER, text="late"), None)
     desk.down = False
@@ -171,20 +172,49 @@ async def customer_writes(store: Store, handoff: Handoff, cid: str, text: str) -
     await handoff.to_agents(await store.load(cid), message, None)
 
 
-async def test_a_waiting_customer_hears_their_place_at_most_every_few_minutes(
+async def test_a_waiting_customer_hears_their_place_at_once_then_at_most_every_few_minutes(
     store: Store, tickets: Tickets, handoff: Handoff, connector: RecordingConnector
 ) -> None:
     cid = await waiting_conversation(store, handoff)
-    await customer_writes(store, handoff, cid, "hello?")
-    assert connector.sent[-1][1].text == TEXTS.waiting  # just told at the hand-off
     await tickets.mark_claimed("someone-else", 240.0)  # a recent claim took 4 minutes
+    queued = TEXTS.queued.format(place=1, wait=TEXTS.typical_wait.format(minutes=4, s="s"))
+    await customer_writes(store, handoff, cid, "hello?? is anyone actually there")
+    assert [m.text for _, m in connector.sent] == [TEXTS.waiting, queued]  # no 3 minutes' silence
+    await customer_writes(store, handoff, cid, "its been AGES")
+    assert len(connector.sent) == 2  # told a moment ago
     await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
-    await customer_writes(store, handoff, cid, "anyone there?")
-    assert connector.sent[-1][1].text == TEXTS.queued.format(
-        place=1, wait=TEXTS.typical_wait.format(minutes=4, s="s")
+    await customer_writes(store, handoff, cid, "helloooo")
+    assert [m.text for _, m in connector.sent][2:] == [queued]
+    await customer_writes(store, handoff, cid, "fine ill wait")
+    assert len(connector.sent) == 3
+
+
+async def test_the_queue_place_counts_the_conversations_waiting_before(
+    store: Store, handoff: Handoff, connector: RecordingConnector
+) -> None:
+    first = await waiting_conversation(store, handoff)
+    carol = Address("test", "carol")
+    second = await store.resolve(carol)
+    await store.record(
+        second, (Message(role=Role.CUSTOMER, text="refund??"),), {"last_address": carol}
     )
-    await customer_writes(store, handoff, cid, "hello???")
-    assert len([m for _, m in connector.sent if m.text.startswith("Thanks")]) == 1
+    await handoff.escalate(await store.load(second), "refund")
+    await customer_writes(store, handoff, second, "where is my money")
+    assert connector.sent[-1][1].text == TEXTS.queued.format(place=2, wait="")
+    await customer_writes(store, handoff, first, "hello")
+    assert connector.sent[-1][1].text == TEXTS.queued.format(place=1, wait="")
+
+
+async def test_once_an_agent_has_claimed_the_bot_stays_quiet(
+    store: Store, handoff: Handoff, connector: RecordingConnector
+) -> None:
+    cid = await waiting_conversation(store, handoff)
+    assert await handoff.claim(cid, "Dana") is AgentOutcome.DONE
+    sent = len(connector.sent)
+    await customer_writes(store, handoff, cid, "hi dana, its order 55012")
+    await store.record(cid, meta={"notified_at": time.time() - NOTICE_EVERY_S - 1})
+    await customer_writes(store, handoff, cid, "hello?")
+    assert len(connector.sent) == sent  # the agent answers, not the bot
 
 
 async def test_outside_agent_hours_the_customer_is_told_when_and_where(

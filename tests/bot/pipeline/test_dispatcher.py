@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.models import Control, InboundMessage, Media, Outcome, Role, State
-from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
+from bot.pipeline.dispatcher import OTHER_LANGUAGE_REASON, PROCESSING_FAILED_REASON
 from bot.storage.store import Store
 from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -85,8 +85,8 @@ async def test_while_waiting_messages_go_to_the_ticket_not_the_classifier(bot: B
     assert bot.classifier.seen == ["human please"]
     conversation = await bot.store.load(await bot.store.resolve(ALICE))
     assert conversation.ticket is not None
-    assert bot.desk.tickets[conversation.ticket][-1].text == "hello"
-    assert bot.replies() == [TEXTS.waiting]
+    assert "hello" in [m.text for m in bot.desk.tickets[conversation.ticket]]
+    assert bot.replies() == [TEXTS.waiting, TEXTS.queued.format(place=1, wait="")]
 
 
 async def test_one_conversation_stays_in_order_across_processes(
@@ -199,3 +199,63 @@ async def test_a_dead_letter_while_with_agents_only_moves_the_cursor(bot: Bot) -
         before.escalation,
         before.messages,
     )
+
+
+async def test_a_waiting_customer_is_told_at_once_but_not_after_every_message(
+    redis_client: aioredis.Redis, bot: Bot
+) -> None:
+    await bot.say("human please")
+    await bot.say("hellooo?? my order still hasnt come")
+    await bot.say("this is a joke honestly")
+    queued = TEXTS.queued.format(place=1, wait="")
+    assert bot.replies() == [TEXTS.waiting, queued]
+    conversation = await bot.store.load(await bot.store.resolve(ALICE))
+    assert conversation.notified_at > 0  # in the meta: another process holds off too
+    other = Bot(redis_client)  # another process
+    await other.say("??")
+    assert other.replies() == []
+
+
+async def test_help_while_waiting_gets_the_help_text_alone(bot: Bot) -> None:
+    await bot.say("human please")
+    await bot.say("HELP", control=Control.HELP)
+    assert bot.replies() == [TEXTS.waiting, "HELP TEXT"]
+
+
+async def test_an_empty_message_gets_a_question_back(bot: Bot) -> None:
+    await bot.say("   \n ")
+    assert bot.replies() == [TEXTS.no_words]
+    assert bot.classifier.seen == []
+
+
+async def test_emoji_only_gets_a_question_back_and_never_escalates(bot: Bot) -> None:
+    for text in ("👍", "😡😡😡", "???", "🙏 ..."):
+        await bot.say(text)
+    assert bot.replies() == [TEXTS.no_words] * 4
+    assert bot.classifier.seen == []
+    conversation = await bot.store.load(await bot.store.resolve(ALICE))
+    assert conversation.state is State.BOT
+
+
+async def test_another_language_is_told_english_only_then_gets_a_person(bot: Bot) -> None:
+    await bot.say("Hola, ¿dónde está mi pedido? Lo compré hace dos semanas")
+    assert bot.replies() == [TEXTS.other_language]
+    await bot.say("no entiendo, quiero hablar con alguien por favor")
+    assert bot.replies()[-1] == TEXTS.waiting
+    conversation = await bot.store.load(await bot.store.resolve(ALICE))
+    assert conversation.state is State.WAITING
+    assert conversation.escalation is not None
+    assert conversation.escalation.reason == OTHER_LANGUAGE_REASON
+    assert bot.classifier.seen == []
+
+
+async def test_a_non_latin_script_is_another_language(bot: Bot) -> None:
+    await bot.say("Где мой заказ? Уже две недели жду")
+    await bot.say("hello")
+    assert bot.replies() == [TEXTS.other_language, "Hi!"]
+
+
+async def test_english_with_a_foreign_word_is_still_english(bot: Bot) -> None:
+    await bot.say("hola, where is my order")
+    assert bot.replies() != [TEXTS.other_language]
+    assert bot.classifier.seen == ["hola, where is my order"]
