@@ -44,7 +44,8 @@ OTHER_LANGUAGE_REASON = "the customer wrote in another language"
 FOREIGN_WORDS = frozenset(
     str.split(
         "dónde donde está estoy mi mis pedido hola gracias por favor qué quiero tengo hace cuándo "
-        "cuando pero muy los las una compré semanas todavía nada "
+        "cuando pero muy los las una compré semanas todavía nada necesito ayuda entiendo hablo "
+        "inglés español "
         "je est où ma mon mes commande pas bonjour merci svp avec pour une des suis vous nous "
         "toujours reçu "
         "ich ist nicht meine mein wo bestellung bitte danke hallo ein eine der und wie warum noch "
@@ -57,7 +58,7 @@ FOREIGN_WORDS = frozenset(
 ENGLISH_WORDS = frozenset(
     str.split(
         "the a an is are my i you to and of it where what when order not have has please for with "
-        "this that can do was me how why no yes hi hello thanks"
+        "this that can do was how why yes hi hello thanks"  # not "no", "me": Spanish too
     )
 )
 
