@@ -20,7 +20,7 @@ TEMPLATES = (
     ("refund_status", "when will I get my money back"),
     ("refund_status", "how long do refunds take"),
     ("shipping_times", "how long does delivery take?"),
-    ("shipping_times", "do you ship to Canada?"),
+    ("delivery_countries", "do you ship to Canada?"),
     ("shipping_costs", "how much is shipping?"),
     ("shipping_costs", "is delivery free?"),
     ("store_hours", "what are your opening hours?"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
 
-from bench.chaos.faults import chaos_events, fire_when_due
+from bench.chaos.faults import chaos_events, fire_when_due, recovering
 from bench.chaos.load import CONNECT_TIMEOUT_S, load, plan, report_progress
 from bench.chaos.model import Conv, Options, Replies, Run, SetupError
 from bench.chaos.processes import make_servers, start_redis, start_servers, stop_servers
@@ -27,7 +28,8 @@ REQUEST_TIMEOUT_S = 10.0  # one webhook post
 async def exercise(run: Run, conversations: Sequence[Conv]) -> Result:
     """Load with chaos, settle, read Redis back, check."""
     helpers = [asyncio.create_task(run.replies.follow()), asyncio.create_task(report_progress(run))]
-    chaos = [asyncio.create_task(fire_when_due(run, event)) for event in run.events]
+    waiting = functools.partial(recovering, conversations)
+    chaos = [asyncio.create_task(fire_when_due(run, event, waiting)) for event in run.events]
     client = connect(run.redis.url)
     try:
         await load(run, conversations)

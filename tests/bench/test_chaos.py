@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.chaos.__main__ import arguments
-from bench.chaos.model import Ask, Conv, Options, Stored
+from bench.chaos.faults import clear_of_judged, recovering
+from bench.chaos.model import Ask, Conv, Event, Options, Stored
 from bench.chaos.results import EventRow, judged_recovery
 from bench.chaos.verify import COUNTS, Counts, Failure, check, total
 from bench.questions import Question
@@ -95,3 +96,21 @@ def test_stats() -> None:
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert math.isnan(percentile([], 0.5))
     assert rounded({"a": [1.23456, math.nan]}) == {"a": [1.235, None]}
+
+
+def test_the_vendor_outage_waits_out_the_judged_recoveries() -> None:
+    kill, redis, vendor = Event("kill", 0.2), Event("redis", 0.4), Event("vendor", 0.6)
+    events = [kill, redis, vendor]
+    assert clear_of_judged(kill, events, recovering=3)  # judged events never wait
+    assert not clear_of_judged(vendor, events, recovering=0)  # the kill has not fired yet
+    kill.fired_at, redis.fired_at = 10.0, 20.0
+    assert not clear_of_judged(vendor, events, recovering=1)  # a message still recovering
+    assert clear_of_judged(vendor, events, recovering=0)
+    assert clear_of_judged(vendor, [vendor], recovering=0)  # no judged event switched on
+
+
+def test_only_messages_that_needed_a_retry_and_wait_count_as_recovering() -> None:
+    conv = asked(["a", "b", "c"], ["A"])
+    conv.asks[0].failures.append(1.0)  # retried, answered
+    conv.asks[1].failures.append(2.0)  # retried, waiting
+    assert recovering([conv]) == 1
