@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot import background
 from bot.contracts import InboundHandler, Sent, Unsure, WebLinking
 from bot.events import Event
 from bot.models import Address, Channel, InboundMessage, Message
@@ -202,7 +203,10 @@ class WebChatConnector:
             )
         self._held[ws] = (ip, sid)
         if self._refresher is None or self._refresher.done():
-            self._refresher = asyncio.create_task(self._refresh(), name="webchat-sockets")
+            # keeps this process's sockets counted while they are open
+            self._refresher = background.periodic(
+                self._refresh, REFRESH_S, "webchat-sockets", first_wait=True
+            )
 
     async def _let_go(self, ws: web.WebSocketResponse) -> None:
         held = self._held.pop(ws, None)
@@ -213,23 +217,15 @@ class WebChatConnector:
                 log.warning("web chat socket not uncounted: %r", error)
 
     async def _refresh(self) -> None:
-        """Keep this process's sockets counted while they are open."""
-        while self._cap is not None:
-            await asyncio.sleep(REFRESH_S)
-            try:
-                await self._cap.refresh(list(self._held.values()))
-            except Exception as error:  # the next round tries again
-                log.warning("web chat sockets not refreshed: %r", error)
+        if self._cap is not None:
+            await self._cap.refresh(list(self._held.values()))
 
     async def close_all(self) -> None:
         """Close every open socket with 1012 (service restart): the widget reconnects at once,
         to any process, resumes with its token and resends what was not acknowledged."""
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"restarting")
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+        await background.stop(self._refresher)
 
     async def _converse(self, ws: web.WebSocketResponse, opening: Opening, ip: str | None) -> None:
         token, cid = opening.token, opening.cid
