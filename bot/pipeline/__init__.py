@@ -1,1 +1,2 @@
-"""A customer message from accept to answer: the dispatcher, the work stream and back-pressure."""
+"""A customer message from accept to answer: the dispatcher, the work stream, back-pressure and
+the cheap language checks before classifying."""

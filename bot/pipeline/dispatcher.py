@@ -9,8 +9,6 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import replace
 
 from bot.contracts import Answer, IntentClassifier, Prediction, Responder
@@ -29,6 +27,7 @@ from bot.models import (
     Role,
     State,
 )
+from bot.pipeline.language import has_words, not_english
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
 from bot.texts import Texts
@@ -38,29 +37,6 @@ LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 NO_ANSWER_REASON = "no automated answer available"
 PROCESSING_FAILED_REASON = "could not process a message"
 OTHER_LANGUAGE_REASON = "the customer wrote in another language"
-
-# Words common in the languages shop customers most often write in (Spanish, French, German,
-# Portuguese, Italian, Dutch) that are not English words; see :func:`_not_english`.
-FOREIGN_WORDS = frozenset(
-    str.split(
-        "dónde donde está estoy mi mis pedido hola gracias por favor qué quiero tengo hace cuándo "
-        "cuando pero muy los las una compré semanas todavía nada necesito ayuda entiendo hablo "
-        "inglés español "
-        "je est où ma mon mes commande pas bonjour merci svp avec pour une des suis vous nous "
-        "toujours reçu "
-        "ich ist nicht meine mein wo bestellung bitte danke hallo ein eine der und wie warum noch "
-        "habe keine "
-        "onde meu minha obrigado obrigada olá encomenda não você "
-        "dove mio ordine grazie ciao sono buongiorno perché ancora "
-        "waar mijn bestelling ik niet bedankt hoi"
-    )
-)
-ENGLISH_WORDS = frozenset(
-    str.split(
-        "the a an is are my i you to and of it where what when order not have has please for with "
-        "this that can do was how why yes hi hello thanks"  # not "no", "me": Spanish too
-    )
-)
 
 
 class Dispatcher:
@@ -208,10 +184,10 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
-        if not _has_words(message.text):  # emoji, punctuation: nothing to classify
+        if not has_words(message.text):  # emoji, punctuation: nothing to classify
             await self._reply(conversation, self._texts.no_words, done, fence)
             return
-        foreign = _not_english(message.text)
+        foreign = not_english(message.text)
         if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:
             misunderstood = conversation.misunderstood + 1
             meta: MetaUpdate = {**done, "misunderstood": misunderstood}
@@ -331,26 +307,6 @@ def _chosen_option(conversation: Conversation, message: Message) -> Message:
     if asked is None or not 1 <= int(choice) <= len(asked.options):
         return message
     return replace(message, text=asked.options[int(choice) - 1])
-
-
-def _has_words(text: str) -> bool:
-    """Whether ``text`` holds a letter or a digit (not only emoji, symbols or punctuation)."""
-    return any(c.isalnum() for c in text)
-
-
-def _not_english(text: str) -> bool:
-    """Whether ``text`` is clearly not English, by a cheap heuristic: most of its letters are
-    not Latin (Cyrillic, Chinese, Arabic, ...), or its words include common words of another
-    language (:data:`FOREIGN_WORDS`) more than twice as often as common English ones, and make up
-    a third of it. Mixed messages ("hola, where's my order?") count as English."""
-    letters = [c for c in text if c.isalpha()]
-    latin = sum(1 for c in letters if unicodedata.name(c, "").startswith("LATIN"))
-    if letters and latin * 2 < len(letters):
-        return True
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    foreign = sum(1 for w in words if w in FOREIGN_WORDS)
-    english = sum(1 for w in words if w in ENGLISH_WORDS)
-    return foreign > 0 and foreign > 2 * english and foreign * 3 >= len(words)
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:
