@@ -14,12 +14,13 @@ from pathlib import Path
 
 import phonenumbers
 
+from connectors.console.token import MIN_TOKEN_CHARS
 from omnibot.proxies import ForwardedHeader, Network
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENCODERS = ("onnx-int8", "onnx", "torch")  # what intents.build.make_encoder builds
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-MIN_SECRET_CHARS = 24  # AGENT_CONSOLE_TOKEN: long enough that guessing is hopeless
+MIN_SECRET_CHARS = MIN_TOKEN_CHARS  # AGENT_CONSOLE_TOKEN: the console's own rule
 FLAG_TRUE = ("1", "true", "yes", "on")
 FLAG_FALSE = ("0", "false", "no", "off")
 
