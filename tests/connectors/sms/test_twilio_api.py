@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,20 +216,9 @@ async def test_a_hung_api_times_out_as_transient() -> None:
         await release.wait()
         return web.Response(status=201)
 
-    app = web.Application()
-    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", hang)
-    async with TestServer(app, host="127.0.0.1") as server:
-        client = TwilioMessages(
-            ACCOUNT_SID,
-            AUTH_TOKEN,
-            f"http://127.0.0.1:{server.port}",
-            from_number=FROM,
-            messaging_service_sid=None,
-            timeout_s=0.2,
-        )
+    async with api_answering(hang, timeout_s=0.2) as client:
         error = await send(client)
         release.set()
-        await client.close()
     assert (error.status, error.permanent, error.maybe_sent) == (None, False, True)
 
 
@@ -238,6 +228,15 @@ async def error_from(answer: web.Response) -> SendError:
     async def create(request: web.Request) -> web.Response:
         return answer
 
+    async with api_answering(create) as client:
+        return await send(client)
+
+
+@contextlib.asynccontextmanager
+async def api_answering(
+    create: Callable[[web.Request], Awaitable[web.Response]], **options: float
+) -> AsyncIterator[TwilioMessages]:
+    """A client of a local API whose Messages create call is ``create``."""
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
     async with TestServer(app, host="127.0.0.1") as server:
@@ -247,10 +246,12 @@ async def error_from(answer: web.Response) -> SendError:
             f"http://127.0.0.1:{server.port}",
             from_number=FROM,
             messaging_service_sid=None,
+            **options,
         )
-        error = await send(client)
-        await client.close()
-    return error
+        try:
+            yield client
+        finally:
+            await client.close()
 
 
 async def test_an_html_error_page_still_classifies() -> None:
