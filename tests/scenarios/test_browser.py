@@ -100,6 +100,20 @@ async def test_an_attachment_shows_as_a_link(
     await page.close()
 
 
+async def sms_shop(
+    aiohttp_server: ServerFactory, make_app: AppFactory, sms_settings: dict[str, object]
+) -> tuple[str, web.Application]:
+    """The shop with SMS on, served on a port of its own whose origin the web chat allows
+    beside ``PUBLIC_URL``'s; its base URL and app."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    app = make_app(webchat_allowed_origins=(base_url,), **sms_settings)
+    await aiohttp_server(app, host="127.0.0.1", port=port)
+    return base_url, app
+
+
 async def test_a_visitor_links_a_phone_and_texts_on_with_the_chat_known(
     browser: Browser,
     aiohttp_server: ServerFactory,
@@ -107,12 +121,7 @@ async def test_a_visitor_links_a_phone_and_texts_on_with_the_chat_known(
     sms_settings: dict[str, object],
     twilio_api: FakeTwilio,
 ) -> None:
-    with socket.socket() as probe:  # the page's origin must be allowed beside PUBLIC_URL's
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    app = make_app(webchat_allowed_origins=(base_url,), **sms_settings)
-    await aiohttp_server(app, host="127.0.0.1", port=port)
+    base_url, app = await sms_shop(aiohttp_server, make_app, sms_settings)
     page = await browser.new_page()
     await page.goto(base_url + "/")
     await page.get_by_role("button", name="Open chat").click()
@@ -179,12 +188,7 @@ async def test_a_link_asks_a_visitor_with_a_conversation_before_switching(
     sms_settings: dict[str, object],
     twilio_api: FakeTwilio,
 ) -> None:
-    with socket.socket() as probe:  # the page's origin must be allowed beside PUBLIC_URL's
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    app = make_app(webchat_allowed_origins=(base_url,), **sms_settings)
-    await aiohttp_server(app, host="127.0.0.1", port=port)
+    base_url, app = await sms_shop(aiohttp_server, make_app, sms_settings)
     async with aiohttp.ClientSession(base_url) as http:
         phone = Phone(http, app, twilio_api)
         await phone.text("please continue on the web")
