@@ -41,7 +41,8 @@ def not_english(text: str) -> bool:
     language (:data:`FOREIGN_WORDS`) more than twice as often as common English ones, and make up
     a third of it. Mixed messages ("hola, where's my order?") count as English."""
     letters = [c for c in text if c.isalpha()]
-    latin = sum(1 for c in letters if unicodedata.name(c, "").startswith("LATIN"))
+    # ASCII letters are Latin: the name look-up only for the rest
+    latin = sum(1 for c in letters if c.isascii() or unicodedata.name(c, "").startswith("LATIN"))
     if letters and latin * 2 < len(letters):
         return True
     words = re.findall(r"[^\W\d_]+", text.lower())
