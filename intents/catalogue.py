@@ -3,6 +3,19 @@
 Two formats load: omnibot's own (``intents:`` mapping, see ``intents/retail.yml``) and Rasa NLU
 training data (``nlu:`` list of ``- intent:`` / ``examples: |``), optionally with Rasa-style
 ``responses:`` (``utter_<intent>``) giving the answers.
+
+An omnibot intent may also say how it reads in a conversation (Rasa-format intents keep the
+defaults):
+
+- ``problem: true`` — it answers a problem report (a damaged item, a double charge, a lost
+  parcel): a message reporting a problem goes to the best-ranked problem intent.
+- ``takes: <kind>`` — an entity kind it handles when the customer gives just that entity after a
+  related exchange (``order_status`` takes ``order_number``).
+- ``about: [<kind>, ...]`` — the entity kinds an exchange about this intent concerns: a bare
+  entity after it goes to the intent that ``takes`` that kind.
+- ``options: [<title>, ...]`` — buttons shown with its answer (quick replies).
+
+Entity kinds are those of ``ENTITY_KINDS``.
 """
 
 from __future__ import annotations
@@ -17,6 +30,8 @@ import yaml
 MIN_EXAMPLES = 2
 MAX_EXAMPLE_CHARS = 2000  # what a customer may write in one web chat message
 RASA_NO_ANSWER = "no automated answer for this intent"
+ENTITY_KINDS = ("order_number", "email", "country", "product", "address")
+MAX_OPTION_CHARS = 40  # a button title, as the widget and SMS show it
 _RASA_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -54,6 +69,10 @@ class Intent:
     escalate: str | None = None
     action: str | None = None
     steps: tuple[Step, ...] = ()
+    problem: bool = False
+    takes: str | None = None
+    about: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,44 @@ class Catalogue:
         texts = [ex for intent in self.intents.values() for ex in intent.examples]
         labels = [intent.name for intent in self.intents.values() for _ in intent.examples]
         return texts, labels
+
+
+def _entity_kind(name: str, field: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in ENTITY_KINDS:
+        kinds = ", ".join(ENTITY_KINDS)
+        raise CatalogueError(f"intent {name!r}: {field} must be one of {kinds}, not {value!r}")
+    return value
+
+
+def _strings(name: str, field: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CatalogueError(f"intent {name!r}: {field} must be a list")
+    return value
+
+
+def _conversation_fields(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The fields saying how the intent reads in a conversation, validated."""
+    problem = spec.get("problem", False)
+    if not isinstance(problem, bool):
+        raise CatalogueError(f"intent {name!r}: problem must be true or false")
+    takes = spec.get("takes")
+    about = [
+        _entity_kind(name, "about", kind) for kind in _strings(name, "about", spec.get("about"))
+    ]
+    options = _strings(name, "options", spec.get("options"))
+    for option in options:
+        if not isinstance(option, str) or not option.strip() or len(option) > MAX_OPTION_CHARS:
+            raise CatalogueError(
+                f"intent {name!r}: options must be texts of 1-{MAX_OPTION_CHARS} characters"
+            )
+    return {
+        "problem": problem,
+        "takes": None if takes is None else _entity_kind(name, "takes", takes),
+        "about": tuple(about),
+        "options": tuple(option.strip() for option in options),
+    }
 
 
 def _intent(name: str, spec: Any) -> Intent:
@@ -84,6 +141,7 @@ def _intent(name: str, spec: Any) -> Intent:
         answer=None if answer is None else str(answer),
         escalate=None if escalate is None else str(escalate),
         action=None if action is None else str(action),
+        **_conversation_fields(name, spec),
     )
 
 

@@ -110,3 +110,63 @@ def test_rasa_nlu_yaml_loads_with_annotations_stripped(tmp_path: Path) -> None:
     )
     assert balance.answer is None
     assert balance.escalate  # no utter_ response: a person answers
+
+
+CONVERSATION_FIELDS = """
+intents:
+  where_is_it:
+    action: action_order_status
+    takes: order_number
+    about: [order_number]
+    examples: [where is my parcel, has my order shipped]
+  broken:
+    problem: true
+    escalate: damaged item
+    answer: Sorry about that.
+    about: [order_number]
+    options: [Talk to a person]
+    examples: [it arrived smashed, the zip broke on day one]
+"""
+
+
+def test_conversation_fields_are_read_from_omnibot_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "fields.yml"
+    path.write_text(CONVERSATION_FIELDS)
+    intents = load_catalogue(path).intents
+    assert intents["where_is_it"].takes == "order_number"
+    assert intents["where_is_it"].about == ("order_number",)
+    assert not intents["where_is_it"].problem
+    assert intents["where_is_it"].options == ()
+    assert intents["broken"].problem
+    assert intents["broken"].takes is None
+    assert intents["broken"].options == ("Talk to a person",)
+
+
+def test_rasa_intents_keep_the_conversation_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "nlu.yml"
+    path.write_text(RASA_NLU)
+    for intent in load_catalogue(path).intents.values():
+        assert (intent.problem, intent.takes, intent.about, intent.options) == (False, None, (), ())
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("takes: phone_number", "takes must be one of order_number"),
+        ("takes: [order_number]", "takes must be one of"),
+        ("about: order_number", "about must be a list"),
+        ("about: [order_number, shoe_size]", "about must be one of"),
+        ("options: Talk to a person", "options must be a list"),
+        ("options: [3]", "options must be texts"),
+        (f"options: [{'x' * 41}]", "options must be texts"),
+        ("problem: sometimes", "problem must be true or false"),
+    ],
+)
+def test_invalid_conversation_fields_are_refused(tmp_path: Path, field: str, message: str) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text(
+        f"intents:\n  a:\n    answer: x\n    {field}\n    examples: [one, two]\n"
+        "  b:\n    answer: y\n    examples: [three, four]\n"
+    )
+    with pytest.raises(CatalogueError, match=message):
+        load_catalogue(path)
