@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.contracts import Answer, Prediction
 from bot.models import Conversation
-from bot.pipeline.dispatcher import NO_ANSWER_REASON
+from bot.pipeline.reading import NO_ANSWER_REASON
 from intents.action_runner import ActionError, ActionFailure, ActionResult, ActionRunner
 from intents.catalogue import Catalogue, Intent, Reply
 
@@ -60,7 +60,7 @@ class CatalogueResponder:
             return await self._run_steps(intent, prediction, conversation, text)
         if intent.action is None:
             answer = render(intent.answer, _facts(conversation)) if intent.answer else None
-            return Answer(text=answer, escalate=intent.escalate)
+            return Answer(text=answer, escalate=intent.escalate, options=intent.options)
         return await self._run_action(intent, prediction, conversation, text)
 
     async def _run_action(

@@ -11,7 +11,7 @@ from bot.models import Conversation, Customer
 from bot.pipeline.dispatcher import NO_ANSWER_REASON
 from intents.action_runner import ActionError, ActionFailure, ActionResult, InProcessActions
 from intents.actions.order_status import ASK_TEXT
-from intents.catalogue import load_catalogue
+from intents.catalogue import Catalogue, Intent, load_catalogue
 from intents.responder import (
     ACTION_FAILED_REASONS,
     NO_RUNNER_REASON,
@@ -53,6 +53,18 @@ async def test_answers_and_escalations_come_from_the_catalogue() -> None:
     unknown = await responder.respond(confident("nope"), CONVERSATION, "x")
     assert unknown.text is None
     assert unknown.escalate == NO_ANSWER_REASON  # one reason for every unknown intent
+
+
+async def test_a_plain_answer_carries_its_intents_buttons() -> None:
+    offer = Intent(
+        "off_topic", ("a", "b"), answer="Only shop things.", options=("Talk to a person",)
+    )
+    plain = Intent("hours", ("c", "d"), answer="9 to 5.")
+    responder = CatalogueResponder(Catalogue({"off_topic": offer, "hours": plain}))
+    offered = await responder.respond(confident("off_topic"), CONVERSATION, "weather?")
+    assert (offered.text, offered.options) == ("Only shop things.", ("Talk to a person",))
+    assert offered.escalate is None
+    assert (await responder.respond(confident("hours"), CONVERSATION, "open?")).options == ()
 
 
 async def test_an_action_asks_and_pins_the_next_message() -> None:
