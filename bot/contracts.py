@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, Protocol
 
@@ -11,6 +11,8 @@ from aiohttp import web
 
 from bot.identity.verification import LinkGrant
 from bot.models import Address, Conversation, InboundMessage, Message, Outcome
+
+TOPIC_SLOT = "topic"  # the slot holding the intent the bot last answered
 
 InboundHandler = Callable[[InboundMessage], Awaitable[Outcome]]
 """How a connector hands a customer's message to the core (``WorkStream.submit``)."""
@@ -114,6 +116,47 @@ class Answer:
     slots: dict[str, str] | None = None
     more: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reading a message sees of its conversation: the recent ``turns`` before it (oldest
+    first) and the conversation's ``slots`` (entities found so far; :data:`TOPIC_SLOT` names
+    the intent last answered)."""
+
+    turns: tuple[Message, ...] = ()
+    slots: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One request of a customer's message and what to do about it.
+
+    ``prediction`` is the intent to answer (answered only when ``confident``); ``escalate``, when
+    set, hands the conversation to a person for that reason instead (a problem with no answer
+    of its own, frustration); ``attach`` names an intent whose answer the agents get on the
+    ticket (the order the customer wrote about, looked up).
+    """
+
+    text: str
+    prediction: Prediction
+    escalate: str | None = None
+    attach: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A message read with its conversation: its requests in order, and the entities found
+    in it (slot name to value), to keep with the conversation."""
+
+    parts: tuple[Part, ...]
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+class Understanding(Protocol):
+    """Reads a customer's message with its conversation (``intents.reading.Reader``)."""
+
+    async def read(self, text: str, context: Context) -> Reading: ...
 
 
 class IntentClassifier(Protocol):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
-from bot.contracts import AgentDesk, IntentClassifier, Responder, Sender
+from bot.contracts import AgentDesk, IntentClassifier, Responder, Sender, Understanding
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.delivery.records import Deliveries
@@ -26,6 +26,7 @@ from bot.identity.merge import Merger
 from bot.identity.verification import CodeBudget, Identity
 from bot.metrics import Metrics
 from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.reading import SingleReading
 from bot.pipeline.stream import MAX_CONCURRENT, WorkStream
 from bot.storage.hub import EventHub
 from bot.storage.store import RATE_LIMIT, Store
@@ -74,14 +75,16 @@ def build_core(
     classifier: IntentClassifier,
     responder: Responder,
     desk: AgentDesk,
+    reader: Understanding | None = None,
     senders: Mapping[str, Sender],
     metrics: Metrics,
     config: CoreConfig | None = None,
     outbox_type: type[Outbox] = Outbox,
 ) -> Core:
-    """The core on ``client``: ``senders`` are the channels that need a vendor call to send
-    (web chat needs none: its delivery is the event stream); ``outbox_type`` lets a test wait
-    for sends."""
+    """The core on ``client``: ``reader`` reads messages with their conversation (by default
+    each is one request for ``classifier``); ``senders`` are the channels that need a vendor
+    call to send (web chat needs none: its delivery is the event stream); ``outbox_type`` lets
+    a test wait for sends."""
     config = config or CoreConfig()
     store = Store(client, config.retention_days, config.rate_limit)
     deliveries = Deliveries(client, config.retention_days)
@@ -102,7 +105,15 @@ def build_core(
     merger = Merger(client, store, tickets, desk_queue, texts=config.texts)
     linking = _linking(client, config, store, merger, outbox, consent, metrics)
     dispatcher = Dispatcher(
-        store, consent, classifier, responder, handoff, outbox, metrics, config.texts, linking
+        store,
+        consent,
+        reader or SingleReading(classifier),
+        responder,
+        handoff,
+        outbox,
+        metrics,
+        config.texts,
+        linking,
     )
     return Core(
         metrics=metrics,

@@ -264,12 +264,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Escalation:
-    """Why and when the bot let go of a conversation, with its last guess at the intent."""
+    """Why and when the bot let go of a conversation, with its last guess at the intent;
+    ``detail`` tells the agents more (the part of a message the bot could not answer, the
+    order it looked up)."""
 
     reason: str
     at: float = field(default_factory=time.time)
     intent: str | None = None
     confidence: float | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,11 @@ class Texts:
 
     # answering (bot.pipeline.dispatcher)
     help: str = "Text us your question and we'll answer. Reply STOP to opt out."
-    rephrase: str = "Sorry, I didn't quite get that. Could you say it another way?"
+    rephrase: str = (
+        "Sorry, I didn't quite get that. Could you say it another way, or shall I get you a person?"
+    )
+    person_option: str = "Talk to a person"  # the suggested reply that asks for one
+    sorry: str = "I'm sorry about that."  # before handing a problem or a frustrated customer over
     media_only: str = (
         "Thanks, I got your attachment, but I can only read text. Could you tell me "
         "in a few words what you need? Ask for a person if it needs a human eye."

@@ -64,16 +64,19 @@ class Handoff:
         meta: MetaUpdate | None = None,
         prediction: Prediction | None = None,
         fence: ConversationLock | None = None,
+        detail: str | None = None,
     ) -> None:
         """Hand the conversation to the agents (the caller holds its lock: ``fence``).
 
         ``meta`` holds further conversation fields to store in the same write; ``prediction``
-        is the bot's last guess, shown on the ticket.
+        is the bot's last guess and ``detail`` what else the agents should know, both shown on
+        the ticket.
         """
         escalation = Escalation(
             reason,
             intent=prediction.intent if prediction else None,
             confidence=prediction.confidence if prediction else None,
+            detail=detail,
         )
         waiting = self._away_text(self._texts.away, conversation) or self._texts.waiting
         notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)

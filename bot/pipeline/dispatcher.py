@@ -9,9 +9,10 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.contracts import Answer, IntentClassifier, Prediction, Responder
+from bot.contracts import TOPIC_SLOT, Answer, Context, Prediction, Responder, Understanding
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.desk.handoff import Handoff
@@ -28,13 +29,14 @@ from bot.models import (
     State,
 )
 from bot.pipeline.language import has_words, not_english
+from bot.pipeline.reading import NO_ANSWER_REASON, Replies, detail, reply_to
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
 from bot.texts import Texts
 
 MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
+CONTEXT_TURNS = 6  # the recent messages a reading sees
 LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
-NO_ANSWER_REASON = "no automated answer available"
 PROCESSING_FAILED_REASON = "could not process a message"
 OTHER_LANGUAGE_REASON = "the customer wrote in another language"
 
@@ -46,7 +48,7 @@ class Dispatcher:
         self,
         store: Store,
         consent: Consent,
-        classifier: IntentClassifier,
+        reader: Understanding,
         responder: Responder,
         handoff: Handoff,
         outbox: Outbox,
@@ -57,7 +59,7 @@ class Dispatcher:
         """``linking``: carrying the conversation across channels (off when None)."""
         self._store = store
         self._consent = consent
-        self._classifier = classifier
+        self._reader = reader
         self._responder = responder
         self._handoff = handoff
         self._outbox = outbox
@@ -198,21 +200,60 @@ class Dispatcher:
                 conversation, OTHER_LANGUAGE_REASON, meta=done, fence=fence
             )
             return
-        prediction = await self._classifier.classify(message.text)
-        if prediction.confident:
-            answer = await self._responder.respond(prediction, conversation, message.text)
-            await self._answer(conversation, prediction, answer, done, fence)
-        elif conversation.misunderstood < MAX_MISUNDERSTOOD:
-            await self._reply(
-                conversation,
-                self._texts.rephrase,
-                {**done, "misunderstood": conversation.misunderstood + 1},
-                fence,
-            )
+        reading = await self._reader.read(message.text, _context(conversation))
+        if reading.slots:  # what the customer told us stays with the conversation
+            conversation = replace(conversation, slots={**conversation.slots, **reading.slots})
+            done = {**done, "slots": conversation.slots}
+        replies = await reply_to(self._responder, conversation, reading.parts)
+        if replies.held:
+            await self._hand_over(conversation, replies, done, fence)
+        elif replies.answers:
+            await self._answer_all(conversation, replies.answers, done, fence)
+        else:
+            await self._unclear(conversation, replies.unclear[0].prediction, done, fence)
+
+    async def _unclear(
+        self,
+        conversation: Conversation,
+        prediction: Prediction,
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """Ask once to put it another way (a person offered too), then hand over."""
+        if conversation.misunderstood < MAX_MISUNDERSTOOD:
+            meta: MetaUpdate = {**done, "misunderstood": conversation.misunderstood + 1}
+            options = (self._texts.person_option,)
+            await self._reply(conversation, self._texts.rephrase, meta, fence, options)
         else:
             await self._handoff.escalate(
                 conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction, fence=fence
             )
+
+    async def _hand_over(
+        self,
+        conversation: Conversation,
+        replies: Replies,
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """The answers the bot has, then the person for the parts it cannot take (the ticket
+        says which, with the facts looked up for them)."""
+        first = replies.held[0]
+        attached = None
+        if first.part.attach is not None:
+            pinned = Prediction(intent=first.part.attach, confidence=1.0, confident=True)
+            attached = (await self._responder.respond(pinned, conversation, first.part.text)).text
+        said = [t for _, answer in replies.answers for t in (answer.text or "", *answer.more)]
+        lead = first.lead or (self._texts.sorry if first.part.escalate else None)
+        await self._handoff.escalate(
+            conversation,
+            first.reason,
+            lead=" ".join(t for t in ("\n\n".join(said), lead or "") if t) or None,
+            meta={**done, "expect": None},
+            prediction=first.part.prediction,
+            fence=fence,
+            detail=detail(replies, attached),
+        )
 
     async def _control(
         self,
@@ -267,6 +308,7 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
+        """One answer: sent, or (it escalates or has no text) the hand-off with its lead."""
         if answer.escalate is not None or not answer.text:
             await self._handoff.escalate(
                 conversation,
@@ -277,24 +319,58 @@ class Dispatcher:
                 fence=fence,
             )
             return
-        self._metrics.answered.labels(intent=prediction.intent).inc()
-        learnt = {k: v for k, v in (answer.slots or {}).items() if conversation.slots.get(k) != v}
+        await self._answer_all(conversation, ((prediction, answer),), done, fence)
+
+    async def _answer_all(
+        self,
+        conversation: Conversation,
+        answers: Sequence[tuple[Prediction, Answer]],
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """Send the answers in order: one reply for several requests; the last answer's
+        question (``expect``) and options stand."""
+        for prediction, _ in answers:
+            self._metrics.answered.labels(intent=prediction.intent).inc()
+        slots = dict(conversation.slots)
+        for _, answer in answers:  # an action's slots replace what it was given
+            if answer.slots is not None:
+                cleared = conversation.slots.keys() - answer.slots.keys()
+                slots = {k: v for k, v in {**slots, **answer.slots}.items() if k not in cleared}
+        learnt = {k: v for k, v in slots.items() if conversation.slots.get(k) != v}
         if learnt:  # what an action learnt about the person stays on their profile
             await self._store.remember(conversation.customer_id, learnt)
-        replies = [Message(role=Role.BOT, text=t) for t in (answer.text, *answer.more)]
-        replies[-1] = replace(replies[-1], options=answer.options)
-        meta: MetaUpdate = {**done, "misunderstood": 0, **_memory(answer)}
+        last = answers[-1][1]
+        texts = [t for _, answer in answers for t in (answer.text or "", *answer.more) if t]
+        if len(answers) > 1:
+            texts = ["\n\n".join(texts)]
+        replies = [Message(role=Role.BOT, text=t) for t in texts]
+        replies[-1] = replace(replies[-1], options=last.options)
+        slots[TOPIC_SLOT] = answers[-1][0].intent
+        meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
         await self._outbox.say(
             conversation.id, conversation.last_address, replies, meta, fence=fence
         )
 
     async def _reply(
-        self, conversation: Conversation, text: str, meta: MetaUpdate, fence: ConversationLock
+        self,
+        conversation: Conversation,
+        text: str,
+        meta: MetaUpdate,
+        fence: ConversationLock,
+        options: tuple[str, ...] = (),
     ) -> None:
-        reply = Message(role=Role.BOT, text=text)
+        reply = Message(role=Role.BOT, text=text, options=options)
         await self._outbox.say(
             conversation.id, conversation.last_address, (reply,), meta, fence=fence
         )
+
+
+def _context(conversation: Conversation) -> Context:
+    """What the reader sees: the turns before the conversation's last message, and its slots."""
+    return Context(
+        turns=tuple(conversation.messages[-CONTEXT_TURNS - 1 : -1]), slots=conversation.slots
+    )
 
 
 def _chosen_option(conversation: Conversation, message: Message) -> Message:

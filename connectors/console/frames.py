@@ -87,6 +87,7 @@ class TicketDict(TypedDict):
     reason: str | None
     intent: str | None
     confidence: float | None
+    detail: str | None
     escalated_at: float | None
     last_message: str | None
 

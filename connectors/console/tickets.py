@@ -41,6 +41,7 @@ def ticket(conversation: Conversation, escalated_at: float | None = None) -> Tic
         "reason": escalation.reason if escalation else None,
         "intent": escalation.intent if escalation else None,
         "confidence": escalation.confidence if escalation else None,
+        "detail": escalation.detail if escalation else None,
         "escalated_at": escalated_at or (escalation.at if escalation else None),
         "last_message": last,
     }

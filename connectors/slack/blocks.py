@@ -67,6 +67,7 @@ class TicketView:
     escalated_at: float
     intent: str | None = None
     confidence: float | None = None
+    detail: str | None = None  # what else the bot tells the agents (parts left, facts looked up)
     previous_thread: str | None = None
     status: TicketStatus = TicketStatus.WAITING
     agent: str | None = None
@@ -90,6 +91,7 @@ def ticket_view(
     intent: str | None = None,
     confidence: float | None = None,
     previous_thread: str | None = None,
+    detail: str | None = None,
 ) -> TicketView:
     """The view of a conversation that has just been escalated (status waiting)."""
     address = conversation.last_address
@@ -108,6 +110,7 @@ def ticket_view(
         intent=intent,
         confidence=confidence,
         previous_thread=previous_thread,
+        detail=detail,
     )
 
 
@@ -149,6 +152,8 @@ def _ticket_fields(ticket: TicketView, tz: tzinfo) -> list[str]:
         fields.append(f"*E-mail*\n{literal(ticket.email)}")
     if ticket.intent is not None:
         fields.append(f"*Last intent*\n{_intent(ticket.intent, ticket.confidence)}")
+    if ticket.detail:
+        fields.append(f"*Details*\n{literal(ticket.detail)}")
     fields.append(f"*Escalated*\n{clock(ticket.escalated_at, tz, '%a %d %b, %H:%M')}")
     return fields
 

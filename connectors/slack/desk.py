@@ -130,6 +130,7 @@ class SlackDesk:
             escalated_at=escalation.at if escalation else time.time(),
             intent=escalation.intent if escalation else None,
             confidence=escalation.confidence if escalation else None,
+            detail=escalation.detail if escalation else None,
             previous_thread=await self._permalink(conversation.previous_ticket),
         )
         text, blocks = ticket_blocks(view)
@@ -178,6 +179,7 @@ class SlackDesk:
             escalated_at=escalation.at if escalation else change.at,
             intent=escalation.intent if escalation else None,
             confidence=escalation.confidence if escalation else None,
+            detail=escalation.detail if escalation else None,
         )
         view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
         text, blocks = ticket_blocks(view)

@@ -174,6 +174,7 @@
       var confidence = current.confidence == null ? "" : " (" + Math.round(current.confidence * 100) + " %)";
       parts.push("Last intent: " + current.intent + confidence);
     }
+    if (current.detail) parts.push(current.detail);
     if (current.state === "agent") parts.push("Claimed by " + (current.agent || "an agent"));
     if (current.escalated_at) parts.push("Escalated at " + clock(current.escalated_at));
     convMeta.textContent = parts.join(" · ");
