@@ -20,6 +20,7 @@ from bot.contracts import Prediction
 from bot.models import Conversation, Role
 
 VERIFIED_PHONE_SLOT = "verified_phone"
+HANDOFF_SLOT = "handoff"  # an action sets it to hand the conversation to a person, for that reason
 SMS_CHANNEL = "sms"  # an SMS address's id is the phone Twilio delivered the message from
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from bot.contracts import Answer, Prediction
 from bot.models import Conversation
 from bot.pipeline.reading import NO_ANSWER_REASON
+from intents.action_call import HANDOFF_SLOT
 from intents.action_runner import ActionError, ActionFailure, ActionResult, ActionRunner
 from intents.catalogue import Catalogue, Intent, Reply
 
@@ -71,11 +72,11 @@ class CatalogueResponder:
         if isinstance(outcome, Answer):
             return outcome
         slots = _with_events(conversation.slots, outcome.events)
-        expect = intent.name if slots.get("requested_slot") else None
+        handoff = slots.pop(HANDOFF_SLOT, None)
+        expect = intent.name if slots.get("requested_slot") and not handoff else None
         texts = "\n".join(outcome.texts) or None
-        return Answer(
-            text=texts, escalate=intent.escalate if texts else None, expect=expect, slots=slots
-        )
+        escalate = handoff or (intent.escalate if texts else None)
+        return Answer(text=texts, escalate=escalate, expect=expect, slots=slots)
 
     async def _run_steps(
         self, intent: Intent, prediction: Prediction, conversation: Conversation, text: str

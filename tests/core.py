@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot.contracts import AgentDesk
+from bot.contracts import AgentDesk, Understanding
 from bot.core import Core, CoreConfig, build_core
 from bot.metrics import Metrics
 from bot.models import Address, InboundMessage, Outcome, new_id
@@ -37,6 +37,7 @@ def make_core(
     connector: RecordingConnector,
     classifier: ScriptedClassifier | None = None,
     config: CoreConfig = CONFIG,
+    reader: Understanding | None = None,
 ) -> Core:
     """The core on ``client``: ``connector`` is its only channel that sends, and the outbox's
     ``say`` returns once this process's sends finished (a test reads what was sent at once)."""
@@ -44,6 +45,7 @@ def make_core(
         client,
         classifier=classifier or ScriptedClassifier(SCRIPT),
         responder=TableResponder(ANSWERS, escalate=ESCALATE),
+        reader=reader,
         desk=desk,
         senders={connector.channel: connector},
         metrics=Metrics(),
@@ -64,12 +66,15 @@ class Bot:
     """A core as one process would hold it, with its recording channel and log desk."""
 
     def __init__(
-        self, client: aioredis.Redis, classifier: ScriptedClassifier | None = None
+        self,
+        client: aioredis.Redis,
+        classifier: ScriptedClassifier | None = None,
+        reader: Understanding | None = None,
     ) -> None:
         self.connector = RecordingConnector()
         self.desk = LogDesk()
         self.classifier = classifier or ScriptedClassifier(SCRIPT)
-        self.core = make_core(client, self.desk, self.connector, self.classifier)
+        self.core = make_core(client, self.desk, self.connector, self.classifier, reader=reader)
         self.store = self.core.store
         self.deliveries = self.core.deliveries
         self.consent = self.core.consent

@@ -27,7 +27,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from intents.action_call import VERIFIED_PHONE_SLOT
+from intents.action_call import HANDOFF_SLOT, VERIFIED_PHONE_SLOT
 
 ORDERS_PATH_ENV = "ORDERS_PATH"
 DEFAULT_ORDERS_PATH = Path(__file__).resolve().parent / "orders.json"
@@ -37,6 +37,9 @@ UNKNOWN_TEXT = (
     "I couldn't find order {number}. Could you check the number? "
     "It's the 5 to 10 digits in your confirmation email."
 )
+STILL_UNKNOWN_TEXT = "I can't find order {number} either."
+NOT_FOUND_SLOT = "order_not_found"  # the number last looked up in vain
+NOT_FOUND_REASON = "the order number was not found"
 STATUS_TEXT = "Order {number} is {status}. {detail}"
 VERIFY_TEXT = (
     "Order {number} is {status}. For tracking and delivery details, please show it's your "
@@ -86,10 +89,28 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
         number = match.group(1)
         order = load_orders(self._orders_path or orders_path_from_env()).get(number)
         if order is None:
-            dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
-            return [SlotSet("requested_slot", "order_number")]
+            return self._not_found(number, dispatcher, tracker)
         dispatcher.utter_message(text=order_text(number, order, tracker))
-        return [SlotSet("order_number", number), SlotSet("requested_slot", None)]
+        return [
+            SlotSet("order_number", number),
+            SlotSet("requested_slot", None),
+            SlotSet(NOT_FOUND_SLOT, None),
+        ]
+
+    def _not_found(
+        self, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[dict[str, Any]]:
+        """Ask to check the number; a second number not found goes to a person, who can look
+        further than the orders file."""
+        if tracker.get_slot(NOT_FOUND_SLOT):
+            dispatcher.utter_message(text=STILL_UNKNOWN_TEXT.format(number=number))
+            return [
+                SlotSet(NOT_FOUND_SLOT, None),
+                SlotSet("requested_slot", None),
+                SlotSet(HANDOFF_SLOT, NOT_FOUND_REASON),
+            ]
+        dispatcher.utter_message(text=UNKNOWN_TEXT.format(number=number))
+        return [SlotSet("requested_slot", "order_number"), SlotSet(NOT_FOUND_SLOT, number)]
 
 
 def order_text(number: str, order: dict[str, str], tracker: Tracker) -> str:

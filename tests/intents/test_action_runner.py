@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.contracts import Prediction
 from bot.models import Address, Conversation, Customer, Message, Role
 from bot.storage.embedded import free_port
-from intents.action_call import VERIFIED_PHONE_SLOT, action_call
+from intents.action_call import HANDOFF_SLOT, VERIFIED_PHONE_SLOT, action_call
 from intents.action_runner import (
     ActionError,
     ActionFailure,
@@ -26,7 +26,13 @@ from intents.action_runner import (
     InProcessActions,
     RemoteActions,
 )
-from intents.actions.order_status import ASK_TEXT, VERIFY_TEXT, ActionOrderStatus
+from intents.actions.order_status import (
+    ASK_TEXT,
+    NOT_FOUND_REASON,
+    NOT_FOUND_SLOT,
+    VERIFY_TEXT,
+    ActionOrderStatus,
+)
 from tests.support.action_server import action_server as serve_actions
 
 PREDICTION = Prediction("order_status", 0.9, True, (("order_status", 0.9),))
@@ -284,3 +290,18 @@ async def test_remote_failures_are_told_apart_by_kind(
     ]:
         runner = RemoteActions(base + path, timeout_s=0.2)
         assert await kind_of(runner, "action_order_status") == (kind, "action_order_status")
+
+
+async def test_a_second_order_number_not_found_goes_to_a_person() -> None:
+    runner = InProcessActions()
+    first = await runner.run("action_order_status", CONVERSATION, PREDICTION, "it's 999999", {})
+    assert "couldn't find order 999999" in first.texts[0]
+    assert first.slot(NOT_FOUND_SLOT) == (True, "999999")
+    slots = {"requested_slot": "order_number", NOT_FOUND_SLOT: "999999"}
+    second = await runner.run("action_order_status", CONVERSATION, PREDICTION, "998877", slots)
+    assert second.texts == ("I can't find order 998877 either.",)
+    assert second.slot(HANDOFF_SLOT) == (True, NOT_FOUND_REASON)
+    assert second.slot("requested_slot") == (True, None)
+    found = await runner.run("action_order_status", CONVERSATION, PREDICTION, "100234", slots)
+    assert found.slot(NOT_FOUND_SLOT) == (True, None)  # a number found clears the miss
+    assert found.slot(HANDOFF_SLOT) == (False, None)
