@@ -178,6 +178,14 @@ def test_intent_without_confidence_and_no_intent(ticket: TicketView) -> None:
     assert "Last intent" not in no_intent
 
 
+def test_the_bot_s_details_are_on_the_ticket(ticket: TicketView) -> None:
+    detail = "Not answered by the bot: \u201cdo you engrave?\u201d\nLooked up: Order 1 is late."
+    message = ticket_blocks(replace(ticket, detail=detail))
+    assert_valid(message)
+    assert f"*Details*\n{detail}" in "\n".join(texts(message[1]))
+    assert "Details" not in "\n".join(texts(ticket_blocks(ticket)[1]))
+
+
 def test_claimed_ticket_drops_the_claim_button(ticket: TicketView) -> None:
     claimed = replace(ticket, status=TicketStatus.CLAIMED, agent="Dana", status_at=ESCALATED)
     message = ticket_blocks(claimed)
