@@ -1,0 +1,90 @@
+"""All kinds at once: one kind per place in the text, and messages that are just entities."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from intents.entities import EXTRACTORS, extract, only_entities
+
+SLOTS = {"order_number", "email", "country", "product", "address"}
+FAST = 0.05  # seconds for a long message: extraction runs on every customer message
+
+
+def test_every_kind_in_one_message_is_found() -> None:
+    text = (
+        "order 100234, the blue hoodie, hasnt come. im in Ireland now, "
+        "new address 3 Main Street, email me at pat.k@mail.ie"
+    )
+    assert extract(text) == {
+        "order_number": "100234",
+        "product": "hoodie",
+        "country": "Ireland",
+        "address": "3 Main Street",
+        "email": "pat.k@mail.ie",
+    }
+
+
+def test_words_are_claimed_by_the_more_specific_kind() -> None:
+    assert extract("send to 5 Ireland Road pls") == {"address": "5 Ireland Road"}
+    assert extract("anna@france.fr") == {"email": "anna@france.fr"}
+    assert extract("12 High St, Leeds LS1 4AB") == {"address": "12 High St, Leeds LS1 4AB"}
+
+
+def test_each_extractor_gives_its_kind_alone() -> None:
+    assert set(EXTRACTORS) == SLOTS
+    text = "is #100598 coming to the UK?"
+    assert EXTRACTORS["order_number"](text) == "100598"
+    assert EXTRACTORS["country"](text) == "United Kingdom"
+    assert EXTRACTORS["email"](text) is None
+
+
+def test_a_message_without_entities_gives_none() -> None:
+    assert extract("can you help us, its been 3 weeks and i paid 59.99!!") == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "100234",
+        "#100234",
+        "its 100234 thanks",
+        "it\u2019s 100234",  # a phone keyboard's apostrophe
+        "order no. 100234 thx",
+        "sorry, should be 100377!",
+        "12 High St, Leeds LS1 4AB",
+        "new address: 7 mill lane, york yo1 7hh",
+        "email is pat.k@mail.ie",
+        "ireland",
+        "100234 and 100377",
+    ],
+)
+def test_a_message_of_entities_and_filler_is_only_entities(text: str) -> None:
+    assert only_entities(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where is 100234",
+        "what about 100234?",
+        "100234 hasnt arrived",
+        "hello",
+        "thanks",
+        "",
+        "call me on 07700 900123",
+        "do you ship to ireland",
+        "12 High St is wrong",
+    ],
+)
+def test_a_message_that_asks_or_says_more_is_not(text: str) -> None:
+    assert not only_entities(text)
+
+
+def test_a_long_paste_is_read_quickly() -> None:
+    text = "hi, re order 100234, sent to 12 High St, Leeds LS1 4AB, the jeans. " * 30
+    start = time.perf_counter()
+    assert extract(text)["order_number"] == "100234"
+    assert not only_entities(text + " why??")
+    assert time.perf_counter() - start < FAST
