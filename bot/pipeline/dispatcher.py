@@ -9,10 +9,9 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.contracts import TOPIC_SLOT, Answer, Context, Prediction, Responder, Understanding
+from bot.contracts import Context, Prediction, Responder, Understanding
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.desk.handoff import Handoff
@@ -28,15 +27,13 @@ from bot.models import (
     Role,
     State,
 )
+from bot.pipeline.answering import MAX_MISUNDERSTOOD, Answering, memory
 from bot.pipeline.language import has_words, not_english
-from bot.pipeline.reading import NO_ANSWER_REASON, Replies, detail, reply_to
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
 from bot.texts import Texts
 
-MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
 CONTEXT_TURNS = 6  # the recent messages a reading sees
-LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 PROCESSING_FAILED_REASON = "could not process a message"
 OTHER_LANGUAGE_REASON = "the customer wrote in another language"
 
@@ -62,9 +59,9 @@ class Dispatcher:
         self._reader = reader
         self._responder = responder
         self._handoff = handoff
-        self._outbox = outbox
         self._metrics = metrics
         self._texts = texts or Texts()
+        self._answering = Answering(store, responder, handoff, outbox, metrics, self._texts)
         self._linking = linking
 
     @property
@@ -137,7 +134,7 @@ class Dispatcher:
             await self._while_escalated(conversation, message, done, fence)
         elif not message.text.strip():
             text = self._texts.media_only if message.media else self._texts.no_words
-            await self._reply(conversation, text, {**done, "misunderstood": 0}, fence)
+            await self._answering.reply(conversation, text, {**done, "misunderstood": 0}, fence)
         else:
             await self._answer_text(conversation, message, done, fence)
 
@@ -187,13 +184,15 @@ class Dispatcher:
         fence: ConversationLock,
     ) -> None:
         if not has_words(message.text):  # emoji, punctuation: nothing to classify
-            await self._reply(conversation, self._texts.no_words, done, fence)
+            await self._answering.reply(conversation, self._texts.no_words, done, fence)
             return
         foreign = not_english(message.text)
         if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:
             misunderstood = conversation.misunderstood + 1
             meta: MetaUpdate = {**done, "misunderstood": misunderstood}
-            await self._reply(conversation, self._texts.other_language, meta, fence)
+            await self._answering.reply(
+                conversation, self._texts.other_language, meta, fence, (self._texts.person_option,)
+            )
             return
         if foreign:
             await self._handoff.escalate(
@@ -204,56 +203,7 @@ class Dispatcher:
         if reading.slots:  # what the customer told us stays with the conversation
             conversation = replace(conversation, slots={**conversation.slots, **reading.slots})
             done = {**done, "slots": conversation.slots}
-        replies = await reply_to(self._responder, conversation, reading.parts)
-        if replies.held:
-            await self._hand_over(conversation, replies, done, fence)
-        elif replies.answers:
-            await self._answer_all(conversation, replies.answers, done, fence)
-        else:
-            await self._unclear(conversation, replies.unclear[0].prediction, done, fence)
-
-    async def _unclear(
-        self,
-        conversation: Conversation,
-        prediction: Prediction,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        """Ask once to put it another way (a person offered too), then hand over."""
-        if conversation.misunderstood < MAX_MISUNDERSTOOD:
-            meta: MetaUpdate = {**done, "misunderstood": conversation.misunderstood + 1}
-            options = (self._texts.person_option,)
-            await self._reply(conversation, self._texts.rephrase, meta, fence, options)
-        else:
-            await self._handoff.escalate(
-                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction, fence=fence
-            )
-
-    async def _hand_over(
-        self,
-        conversation: Conversation,
-        replies: Replies,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        """The answers the bot has, then the person for the parts it cannot take (the ticket
-        says which, with the facts looked up for them)."""
-        first = replies.held[0]
-        attached = None
-        if first.part.attach is not None:
-            pinned = Prediction(intent=first.part.attach, confidence=1.0, confident=True)
-            attached = (await self._responder.respond(pinned, conversation, first.part.text)).text
-        said = [t for _, answer in replies.answers for t in (answer.text or "", *answer.more)]
-        lead = first.lead or (self._texts.sorry if first.part.escalate else None)
-        await self._handoff.escalate(
-            conversation,
-            first.reason,
-            lead=" ".join(t for t in ("\n\n".join(said), lead or "") if t) or None,
-            meta={**done, "expect": None},
-            prediction=first.part.prediction,
-            fence=fence,
-            detail=detail(replies, attached),
-        )
+        await self._answering.parts(conversation, reading.parts, done, fence)
 
     async def _control(
         self,
@@ -274,7 +224,7 @@ class Dispatcher:
         if text is None:
             await self._store.record(conversation.id, meta=done, fence=fence)
         else:
-            await self._reply(conversation, text, done, fence)
+            await self._answering.reply(conversation, text, done, fence)
         if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
             await self._handoff.to_agents(conversation, message, None, True, fence=fence)
 
@@ -294,76 +244,11 @@ class Dispatcher:
         pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
         answer = await self._responder.respond(pinned, conversation, message.text)
         if answer.text is None and answer.escalate is None:
-            await self._store.record(conversation.id, meta=_memory(answer), fence=fence)
+            await self._store.record(conversation.id, meta=memory(answer), fence=fence)
             slots = conversation.slots if answer.slots is None else answer.slots
             return replace(conversation, expect=answer.expect, slots=slots)
-        await self._answer(conversation, pinned, answer, done, fence)
+        await self._answering.answer(conversation, pinned, answer, done, fence)
         return Handled.DONE
-
-    async def _answer(
-        self,
-        conversation: Conversation,
-        prediction: Prediction,
-        answer: Answer,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        """One answer: sent, or (it escalates or has no text) the hand-off with its lead."""
-        if answer.escalate is not None or not answer.text:
-            await self._handoff.escalate(
-                conversation,
-                answer.escalate or NO_ANSWER_REASON,
-                lead=answer.text,
-                meta={**done, **_memory(answer)},
-                prediction=prediction,
-                fence=fence,
-            )
-            return
-        await self._answer_all(conversation, ((prediction, answer),), done, fence)
-
-    async def _answer_all(
-        self,
-        conversation: Conversation,
-        answers: Sequence[tuple[Prediction, Answer]],
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        """Send the answers in order: one reply for several requests; the last answer's
-        question (``expect``) and options stand."""
-        for prediction, _ in answers:
-            self._metrics.answered.labels(intent=prediction.intent).inc()
-        slots = dict(conversation.slots)
-        for _, answer in answers:  # an action's slots replace what it was given
-            if answer.slots is not None:
-                cleared = conversation.slots.keys() - answer.slots.keys()
-                slots = {k: v for k, v in {**slots, **answer.slots}.items() if k not in cleared}
-        learnt = {k: v for k, v in slots.items() if conversation.slots.get(k) != v}
-        if learnt:  # what an action learnt about the person stays on their profile
-            await self._store.remember(conversation.customer_id, learnt)
-        last = answers[-1][1]
-        texts = [t for _, answer in answers for t in (answer.text or "", *answer.more) if t]
-        if len(answers) > 1:
-            texts = ["\n\n".join(texts)]
-        replies = [Message(role=Role.BOT, text=t) for t in texts]
-        replies[-1] = replace(replies[-1], options=last.options)
-        slots[TOPIC_SLOT] = answers[-1][0].intent
-        meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
-        await self._outbox.say(
-            conversation.id, conversation.last_address, replies, meta, fence=fence
-        )
-
-    async def _reply(
-        self,
-        conversation: Conversation,
-        text: str,
-        meta: MetaUpdate,
-        fence: ConversationLock,
-        options: tuple[str, ...] = (),
-    ) -> None:
-        reply = Message(role=Role.BOT, text=text, options=options)
-        await self._outbox.say(
-            conversation.id, conversation.last_address, (reply,), meta, fence=fence
-        )
 
 
 def _context(conversation: Conversation) -> Context:
@@ -389,11 +274,3 @@ def _upto(conversation: Conversation, message: Message) -> Conversation:
     """The conversation as it stood when ``message`` arrived (later messages left out)."""
     index = conversation.messages.index(message)
     return replace(conversation, messages=conversation.messages[: index + 1])
-
-
-def _memory(answer: Answer) -> MetaUpdate:
-    """The meta fields an answer sets: the pinned intent, and the slots when it gave them."""
-    memory: MetaUpdate = {"expect": answer.expect}
-    if answer.slots is not None:
-        memory["slots"] = answer.slots
-    return memory

@@ -10,7 +10,7 @@ import pytest
 
 from bot.contracts import Prediction
 from bot.models import Conversation
-from bot.pipeline.dispatcher import NO_ANSWER_REASON
+from bot.pipeline.reading import NO_ANSWER_REASON
 from intents.catalogue import CatalogueError, Reply
 from intents.rasa_project import NO_RULE_REASON, load_intents, load_project
 from intents.responder import CatalogueResponder, render_sentences

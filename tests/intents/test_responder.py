@@ -8,7 +8,7 @@ import pytest
 
 from bot.contracts import Prediction
 from bot.models import Conversation, Customer
-from bot.pipeline.dispatcher import NO_ANSWER_REASON
+from bot.pipeline.reading import NO_ANSWER_REASON
 from intents.action_runner import ActionError, ActionFailure, ActionResult, InProcessActions
 from intents.actions.order_status import ASK_TEXT
 from intents.catalogue import Catalogue, Intent, load_catalogue

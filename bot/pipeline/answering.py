@@ -1,0 +1,178 @@
+"""Answering the requests of a customer's message: in one reply, or with a person.
+
+The dispatcher decides which message to answer and when; :class:`Answering` says it: every
+answer of a message in order, the parts the bot cannot take handed to a person (the ticket
+says which, with what the bot looked up for them), the unclear asked once to be put another
+way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.contracts import TOPIC_SLOT, Answer, Part, Prediction, Responder
+from bot.delivery.outbox import Outbox
+from bot.desk.handoff import Handoff
+from bot.metrics import Metrics
+from bot.models import Conversation, Message, Role
+from bot.pipeline.reading import NO_ANSWER_REASON, Replies, detail, reply_to
+from bot.storage.lock import ConversationLock
+from bot.storage.store import MetaUpdate, Store
+from bot.texts import Texts
+
+MAX_MISUNDERSTOOD = 1  # ask to rephrase once, then escalate
+LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
+
+
+class Answering:
+    """Sends the bot's answers and hands conversations over, each in one fenced write."""
+
+    def __init__(
+        self,
+        store: Store,
+        responder: Responder,
+        handoff: Handoff,
+        outbox: Outbox,
+        metrics: Metrics,
+        texts: Texts,
+    ) -> None:
+        self._store = store
+        self._responder = responder
+        self._handoff = handoff
+        self._outbox = outbox
+        self._metrics = metrics
+        self._texts = texts
+
+    async def parts(
+        self,
+        conversation: Conversation,
+        parts: tuple[Part, ...],
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """Answer a message's requests: all in one reply, the rest with a person."""
+        replies = await reply_to(self._responder, conversation, parts)
+        if replies.held:
+            await self.hand_over(conversation, replies, done, fence)
+        elif replies.answers:
+            await self.answer_all(conversation, replies.answers, done, fence)
+        else:
+            await self.unclear(conversation, replies.unclear[0].prediction, done, fence)
+
+    async def unclear(
+        self,
+        conversation: Conversation,
+        prediction: Prediction,
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """Ask once to put it another way (a person offered too), then hand over."""
+        if conversation.misunderstood < MAX_MISUNDERSTOOD:
+            meta: MetaUpdate = {**done, "misunderstood": conversation.misunderstood + 1}
+            options = (self._texts.person_option,)
+            await self.reply(conversation, self._texts.rephrase, meta, fence, options)
+        else:
+            await self._handoff.escalate(
+                conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction, fence=fence
+            )
+
+    async def hand_over(
+        self,
+        conversation: Conversation,
+        replies: Replies,
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """The answers the bot has, then the person for the parts it cannot take (the ticket
+        says which, with the facts looked up for them)."""
+        first = replies.held[0]
+        attached = None
+        if first.part.attach is not None:
+            pinned = Prediction(intent=first.part.attach, confidence=1.0, confident=True)
+            attached = (await self._responder.respond(pinned, conversation, first.part.text)).text
+        said = [t for _, answer in replies.answers for t in (answer.text or "", *answer.more)]
+        lead = first.lead or (self._texts.sorry if first.part.escalate else None)
+        await self._handoff.escalate(
+            conversation,
+            first.reason,
+            lead=" ".join(t for t in ("\n\n".join(said), lead or "") if t) or None,
+            meta={**done, "expect": None},
+            prediction=first.part.prediction,
+            fence=fence,
+            detail=detail(replies, attached),
+        )
+
+    async def answer(
+        self,
+        conversation: Conversation,
+        prediction: Prediction,
+        answer: Answer,
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """One answer: sent, or (it escalates or has no text) the hand-off with its lead."""
+        if answer.escalate is not None or not answer.text:
+            await self._handoff.escalate(
+                conversation,
+                answer.escalate or NO_ANSWER_REASON,
+                lead=answer.text,
+                meta={**done, **memory(answer)},
+                prediction=prediction,
+                fence=fence,
+            )
+            return
+        await self.answer_all(conversation, ((prediction, answer),), done, fence)
+
+    async def answer_all(
+        self,
+        conversation: Conversation,
+        answers: Sequence[tuple[Prediction, Answer]],
+        done: MetaUpdate,
+        fence: ConversationLock,
+    ) -> None:
+        """Send the answers in order: one reply for several requests; the last answer's
+        question (``expect``) and options stand."""
+        for prediction, _ in answers:
+            self._metrics.answered.labels(intent=prediction.intent).inc()
+        slots = dict(conversation.slots)
+        for _, answer in answers:  # an action's slots replace what it was given
+            if answer.slots is not None:
+                cleared = conversation.slots.keys() - answer.slots.keys()
+                slots = {k: v for k, v in {**slots, **answer.slots}.items() if k not in cleared}
+        learnt = {k: v for k, v in slots.items() if conversation.slots.get(k) != v}
+        if learnt:  # what an action learnt about the person stays on their profile
+            await self._store.remember(conversation.customer_id, learnt)
+        last = answers[-1][1]
+        texts = [t for _, answer in answers for t in (answer.text or "", *answer.more) if t]
+        if len(answers) > 1:
+            texts = ["\n\n".join(texts)]
+        replies = [Message(role=Role.BOT, text=t) for t in texts]
+        replies[-1] = replace(replies[-1], options=last.options)
+        slots[TOPIC_SLOT] = answers[-1][0].intent
+        meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
+        await self._outbox.say(
+            conversation.id, conversation.last_address, replies, meta, fence=fence
+        )
+
+    async def reply(
+        self,
+        conversation: Conversation,
+        text: str,
+        meta: MetaUpdate,
+        fence: ConversationLock,
+        options: tuple[str, ...] = (),
+    ) -> None:
+        """One message from the bot, stored with ``meta``."""
+        reply = Message(role=Role.BOT, text=text, options=options)
+        await self._outbox.say(
+            conversation.id, conversation.last_address, (reply,), meta, fence=fence
+        )
+
+
+def memory(answer: Answer) -> MetaUpdate:
+    """The meta fields an answer sets: the pinned intent, and the slots when it gave them."""
+    memory: MetaUpdate = {"expect": answer.expect}
+    if answer.slots is not None:
+        memory["slots"] = answer.slots
+    return memory
