@@ -28,10 +28,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from intents.action_call import HANDOFF_SLOT, VERIFIED_PHONE_SLOT
+from intents.entities.order_numbers import ORDER_NUMBER
 
 ORDERS_PATH_ENV = "ORDERS_PATH"
 DEFAULT_ORDERS_PATH = Path(__file__).resolve().parent / "orders.json"
-ORDER_NUMBER = re.compile(r"(?<!\d)#?(\d{5,10})(?!\d)")
 ASK_TEXT = "Sure, I can check that. What's your order number? It's in your confirmation email."
 UNKNOWN_TEXT = (
     "I couldn't find order {number}. Could you check the number? "
