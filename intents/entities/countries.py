@@ -9,7 +9,9 @@ Names and short forms match in any case, whole words only. Short forms that are 
 words ("US", "GB", "NZ", "Turkey") match only as capitals in a message that is not shouted,
 or as "the us"/"the states": "can you help us" and "HELP US" name no country; "64 GB" is
 memory. Adjectives count too ("my German address"), but not as a language ("do you speak
-German?", "in French") nor in "American Express".
+German?", "in French") nor in "American Express". A name of six letters or more with one typo
+(a letter dropped, added, replaced, or two swapped: "irleand", "germny") counts too, unless the
+word is an English word or name one edit from a country ("hungry", "inland", "frances").
 """
 
 from __future__ import annotations
@@ -80,6 +82,47 @@ def country_of(value: str) -> str:
     return UK if value in UK_NATIONS else value
 
 
+MIN_TYPO_LENGTH = 6  # letters; shorter names ("spain", "wales") sit one edit from many words
+NOT_TYPOS = frozenset((
+    "hungry", "inland", "fiance", "franco", "frances", "trance", "francs", "greene", "reece",
+    "cyrus", "roland", "polka", "romani",
+))  # fmt: skip
+WORD = re.compile(r"[^\W\d_]+")
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by one letter dropped, added, replaced, or two swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2]
+        return a[i + 1 :] == b[i + 1 :] or (swapped and a[i + 2 :] == b[i + 2 :])
+    return a[i + 1 :] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1 :]
+
+
+def _deletes(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+# Each name and its one-letter deletions -> the names: a typo shares one of them with its name
+# (a symmetric-delete index, so a word is checked against a few names, not all of them).
+_TYPO_INDEX: dict[str, set[str]] = {}
+for _alias in (a for a in _BY_NAME if a.isalpha() and len(a) >= MIN_TYPO_LENGTH):
+    for _variant in _deletes(_alias):
+        _TYPO_INDEX.setdefault(_variant, set()).add(_alias)
+
+
+def _typo(word: str) -> str | None:
+    """The one country ``word`` is a typo of, or None (none, or more than one)."""
+    word = word.lower()
+    if len(word) < MIN_TYPO_LENGTH or word in NOT_TYPOS or word in _BY_NAME:
+        return None
+    aliases = set().union(*(_TYPO_INDEX.get(variant, ()) for variant in _deletes(word)))
+    found = {_BY_NAME[alias] for alias in aliases if _one_edit(word, alias)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _shouting(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     return len(letters) > len("US") and sum(ch.isupper() for ch in letters) > SHOUTING * len(
@@ -101,6 +144,14 @@ def _matches(text: str) -> Iterator[Span]:
         before, after = text[: match.start()], text[match.end() :]
         if not (LANGUAGE_BEFORE.search(before) or NOT_PLACE_AFTER.search(after)):
             yield Span(match.start(), match.end(), ADJECTIVES[match.group().lower()])
+    yield from _typos(text)
+
+
+def _typos(text: str) -> Iterator[Span]:
+    for match in WORD.finditer(text):
+        guess = _typo(match.group())
+        if guess is not None and match.group().lower() not in ADJECTIVES:
+            yield Span(match.start(), match.end(), guess)
 
 
 def find(text: str) -> list[Span]:

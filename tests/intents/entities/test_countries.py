@@ -54,6 +54,28 @@ def test_words_that_only_look_like_countries_are_not(text: str) -> None:
     assert countries.first(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("do u deliver to irleand", "Ireland"),
+        ("hw long 2 germny", "Germany"),
+        ("shipping to scotand??", "Scotland"),
+        ("is austrailia ok", "Australia"),
+        ("SWTIZERLAND DELIVERY", "Switzerland"),
+        ("i live in the netherland", "Netherlands"),
+    ],
+)
+def test_a_name_with_one_typo_is_still_found(text: str, country: str) -> None:
+    assert countries.first(text) == country
+
+
+@pytest.mark.parametrize(
+    "text", ["im so hungry waiting for this", "inland delivery only?", "frances order", "spian"]
+)
+def test_words_one_typo_from_a_name_are_not_taken_for_it(text: str) -> None:
+    assert countries.first(text) is None
+
+
 def test_several_countries_are_found_in_order() -> None:
     spans = countries.find("do you ship to canada, the usa and the netherlands?")
     assert [span.value for span in spans] == ["Canada", "United States", "Netherlands"]

@@ -9,7 +9,7 @@ import pytest
 from intents.entities import EXTRACTORS, extract, only_entities
 
 SLOTS = {"order_number", "email", "country", "product", "address"}
-FAST = 0.05  # seconds for a long message: extraction runs on every customer message
+FAST = 0.2  # seconds for the longest message (2,000 characters): no regex may backtrack away
 
 
 def test_every_kind_in_one_message_is_found() -> None:
@@ -82,9 +82,16 @@ def test_a_message_that_asks_or_says_more_is_not(text: str) -> None:
     assert not only_entities(text)
 
 
-def test_a_long_paste_is_read_quickly() -> None:
-    text = "hi, re order 100234, sent to 12 High St, Leeds LS1 4AB, the jeans. " * 30
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, re order 100234, sent to 12 High St, Leeds LS1 4AB, the jeans. " * 30,
+        "a." * 999 + "@x",  # a paste of junk that e-mail and address patterns start on
+        "flat 1 " * 285,
+    ],
+)
+def test_a_long_paste_is_read_quickly(text: str) -> None:
     start = time.perf_counter()
-    assert extract(text)["order_number"] == "100234"
+    extract(text)
     assert not only_entities(text + " why??")
     assert time.perf_counter() - start < FAST
