@@ -58,6 +58,9 @@ _CLAIM = (
 )
 # ... turned by a contrast ...
 _CONTRAST = r"(?:\b(?:but|yet|though|although|however|whereas|and|still)\b|[,;.]|\s-)"
+_BUT = r"\b(?:but|yet|though|although|however|and still)\b"  # a contrast said outright
+# A status told without saying who claims it ("it was delivered but…"): only with a "but".
+_STATUS = r"(?:delivered|dispatched|shipped|left (?:with|in|at|on)|handed (?:to|over))"
 # ... into what is not there.
 _ABSENCE = (
     r"(?:nothing|nobody|no ?one|nowhere|empty|never|missing|"
@@ -116,6 +119,7 @@ CUES: dict[ProblemKind, tuple[Cue, ...]] = {
         _cue(
             rf"\b{_CLAIM}\b[^?\n]{{0,80}}?{_CONTRAST}[^?\n]{{0,50}}?\b{_ABSENCE}",
             rf"\b{_ABSENCE}[^?\n]{{0,50}}?{_CONTRAST}[^?\n]{{0,30}}?\b{_CLAIM}\b",
+            rf"\b{_STATUS}\b[^?\n]{{0,60}}?{_BUT}[^?\n]{{0,50}}?\b{_ABSENCE}",
             weight=STRUCTURAL,
         ),
     ),

@@ -5,14 +5,18 @@ break before a new question, and at a conjunction ("and", "also", "plus", "oh an
 opens a new request: a question word, or an auxiliary with its subject ("…, and is there…",
 "… and can I…"); after a comma or "also" a pronoun opens one too ("…, and my card…"). So "return
 and refund", "black and white" or "click and collect" are never cut. A piece of two words or
-fewer ("It's 12345", "thanks!") belongs with the request before it, and a greeting ("Hi!",
-"hello there,") with the request after it: it is kept, not dropped. The connective opening a
-piece ("also", "btw") is left out of it. A long paste or an e-mail thread is one piece.
+fewer ("It's 12345", "thanks!") or opening with a contrast ("But nothing came") belongs with
+the request before it, and so do pieces that only together report a problem (a contradicted
+status told in two sentences); a greeting ("Hi!", "hello there,") goes with the request after
+it: it is kept, not dropped. The connective opening a piece ("also", "btw") is left out of it.
+A long paste or an e-mail thread is one piece.
 """
 
 from __future__ import annotations
 
 import re
+
+from intents.problems import detect
 
 MAX_PARTS = 3  # more candidate requests than this: a paste, read whole
 MAX_CHARS = 400  # longer than this: a story or a paste, read whole
@@ -49,6 +53,10 @@ _EMAIL_THREAD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WORD = re.compile(r"\S+")
+# A piece opening with a contrast goes on with the one before ("It says delivered. But…").
+_CONTRAST = re.compile(
+    r"\s*(?:but|yet|however|though|although|and still|still|even so|instead)\b", re.IGNORECASE
+)
 
 
 def split(text: str) -> list[str]:
@@ -60,7 +68,7 @@ def split(text: str) -> list[str]:
         return [text]
     if len(whole) > MAX_CHARS or _EMAIL_THREAD.search(whole):
         return [whole]
-    spans = _attach(whole, _pieces(whole))
+    spans = _attach(whole, _keep_problem_whole(whole, _pieces(whole)))
     if len(spans) > MAX_PARTS:
         return [whole]
     parts = [_LEADING_LINK.sub("", whole[start:end]).strip() for start, end in spans]
@@ -84,6 +92,22 @@ def _pieces(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+def _keep_problem_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with the pieces that only together report a problem joined ("Tracking says
+    delivered. I've looked everywhere, nothing." is one report, not two requests)."""
+    problem = detect(text)
+    cue = problem.cue if problem is not None else ""
+    start = text.find(cue) if cue else -1
+    if start < 0:
+        return spans
+    end = start + len(cue)
+    inside = [i for i, (s, e) in enumerate(spans) if s < end and e > start]
+    if len(inside) < 2:
+        return spans
+    first, last = inside[0], inside[-1]
+    return [*spans[:first], (spans[first][0], spans[last][1]), *spans[last + 1 :]]
+
+
 def _abbreviated(text: str, end: int) -> bool:
     """Whether the sentence end at ``end`` is the full stop of an abbreviation ("no.", "e.g.")
     or an initial ("J. Smith")."""
@@ -103,7 +127,7 @@ def _attach(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         begin = start if carry is None else carry
         if _GREETING.fullmatch(piece.strip()) or (not kept and _short(piece)):
             carry = begin
-        elif _short(piece) and kept:
+        elif kept and (_short(piece) or _CONTRAST.match(piece)):
             kept[-1] = (kept[-1][0], end)
             carry = None
         else:

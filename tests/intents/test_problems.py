@@ -27,6 +27,7 @@ def bot(text: str) -> Message:
         "according to your emails my refund went back on the 2nd. my bank has nothing",
         "it was meant to come yesterday and it hasn't, order 100598",
         "Courier photo shows it on a doorstep but that's not even my house",
+        "it was delivered to my parcel locker on friday, though the locker was empty",
     ],
 )
 def test_a_status_the_customer_sees_contradicted_is_a_contradiction(text: str) -> None:

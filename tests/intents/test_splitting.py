@@ -125,3 +125,12 @@ def test_parts_are_stripped_and_blank_text_is_left_alone() -> None:
         "can i cancel it",
     ]
     assert split("   ") == ["   "]
+
+
+def test_a_problem_told_over_two_sentences_stays_one_part() -> None:
+    text = "Tracking has it as delivered at 10am. Ive looked everywhere, nothing on my step"
+    assert split(text) == [text]
+    assert split("it says delivered. But there's no box. where do I go from here?") == [
+        "it says delivered. But there's no box.",
+        "where do I go from here?",
+    ]
