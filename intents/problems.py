@@ -40,6 +40,7 @@ PRIORITY = (
     ProblemKind.REPEAT_CONTACT,
     ProblemKind.ANGER,
 )
+SPEAKERS = frozenset({Role.CUSTOMER, Role.BOT, Role.AGENT})  # who takes turns in a conversation
 REPHRASE = Texts().rephrase  # how the bot asks a customer to say it another way
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
@@ -68,7 +69,8 @@ def frustrated(text: str, turns: Sequence[Message], *, rephrase: str = REPHRASE)
     "???", "anyone there") once the customer has written before (a plain "hi" only while their
     last message is unanswered); or a nudge or anger right after a request to rephrase.
     ``rephrase`` is the bot's text asking for it (the default catalogue's)."""
-    replies = [turn for turn in turns if turn.role is not Role.CUSTOMER]
+    spoken = [turn for turn in turns if turn.role in SPEAKERS]  # desk notices aside
+    replies = [turn for turn in spoken if turn.role is not Role.CUSTOMER]
     asked = [rephrase in reply.text for reply in replies[-2:]]
     if len(asked) == 2 and all(asked):
         return True
@@ -77,9 +79,9 @@ def frustrated(text: str, turns: Sequence[Message], *, rephrase: str = REPHRASE)
         problem = detect(text)
         if nudge is not None or (problem is not None and problem.kind is ProblemKind.ANGER):
             return True
-    if nudge is None or not any(turn.role is Role.CUSTOMER for turn in turns):
+    if nudge is None or len(replies) == len(spoken):  # not a nudge, or the customer's first
         return False
-    return nudge or turns[-1].role is Role.CUSTOMER
+    return nudge or spoken[-1].role is Role.CUSTOMER
 
 
 def _fold(text: str) -> str:

@@ -190,3 +190,11 @@ def test_another_rephrase_text_can_be_given() -> None:
     turns = [customer("x"), bot("Say again?"), customer("y"), bot("Say again?")]
     assert not frustrated("z", turns)
     assert frustrated("z", turns, rephrase="Say again?")
+
+
+def test_a_desk_notice_between_requests_to_rephrase_does_not_hide_them() -> None:
+    rephrase = Texts().rephrase
+    notice = Message(Role.SYSTEM, "Ticket T-12 was closed.")
+    turns = [customer("x"), bot(rephrase), notice, customer("y"), bot(rephrase), notice]
+    assert frustrated("z", turns)
+    assert frustrated("hello", [customer("can I return a sale item?"), notice])
