@@ -98,6 +98,7 @@ def build_services(
         client,
         classifier=intents.classifier,
         responder=intents.responder,
+        reader=intents.reader,
         desk=desk or slack or LogDesk(),
         # web chat needs no sender: its delivery is the event stream
         senders={} if sms_out is None else {Channel.SMS: sms_out},

@@ -6,11 +6,12 @@ import logging
 import time
 from dataclasses import dataclass
 
-from bot.contracts import IntentClassifier, Responder
+from bot.contracts import IntentClassifier, Responder, Understanding
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import BuildOptions, build_classifier
 from intents.members import TrainingConfig
 from intents.rasa_project import load_intents, report_lines
+from intents.reading import Reader
 from intents.responder import CatalogueResponder
 from omnibot.settings import Settings
 
@@ -19,10 +20,12 @@ log = logging.getLogger("omnibot")
 
 @dataclass(frozen=True)
 class Intents:
-    """The intent side of the service: a classifier and the responder for its predictions."""
+    """The intent side of the service: a classifier, the reader of messages with their
+    conversation over it, and the responder for its predictions."""
 
     classifier: IntentClassifier
     responder: Responder
+    reader: Understanding | None = None
 
 
 def build_options(settings: Settings) -> BuildOptions:
@@ -60,4 +63,8 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
         else InProcessActions(orders_path=settings.orders_path)
     )
     log.info("intent model ready in %.1f s", time.perf_counter() - start)
-    return Intents(classifier=classifier, responder=CatalogueResponder(catalogue, actions))
+    return Intents(
+        classifier=classifier,
+        responder=CatalogueResponder(catalogue, actions),
+        reader=Reader(classifier, catalogue),
+    )

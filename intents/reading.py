@@ -1,0 +1,149 @@
+"""Reading a customer's message with its conversation (the core's ``Understanding``).
+
+A message is read as a shop's person would read it: the entities in it (order number, e-mail,
+country, product, address) are kept with the conversation; a bare entity after an exchange
+about it goes to the intent that takes it; an elliptical follow-up ("what about express?") is
+read with the customer's previous turn; a problem report outranks the facts it mentions (it
+goes to the catalogue's answer for that problem, else to a person with the order looked up);
+a nudge from a customer already waiting ("hello??") goes to a person; and a message with
+several requests is answered request by request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from bot.contracts import (
+    TOPIC_SLOT,
+    Context,
+    IntentClassifier,
+    Part,
+    Prediction,
+    Reading,
+)
+from bot.models import Message, Role
+from intents.actions.order_status import NOT_FOUND_REASON, NOT_FOUND_SLOT
+from intents.catalogue import Catalogue
+from intents.entities import extract, only_entities
+from intents.problems import detect, frustrated
+from intents.splitting import split
+
+PROBLEM_REASON = "the customer reported a problem"
+FRUSTRATED_REASON = "the customer is waiting for an answer"
+PROBLEM_RANK = 3  # a problem goes to a problem intent among the classifier's first few
+PROBLEM_MIN_SCORE = 0.05
+ELLIPSIS = ("what about", "how about", "and ", "what if", "same for", "also for", "ok and")
+MIN_REQUEST_WORDS = 3  # an unclear part shorter than this is a fragment, not a request
+
+
+def pinned(intent: str) -> Prediction:
+    """A prediction the conversation decided, not the classifier."""
+    return Prediction(intent=intent, confidence=1.0, confident=True)
+
+
+class Reader:
+    """Reads messages with ``classifier`` and the catalogue's reading fields (``problem``,
+    ``takes``, ``about``)."""
+
+    def __init__(self, classifier: IntentClassifier, catalogue: Catalogue) -> None:
+        self._classifier = classifier
+        self._catalogue = catalogue
+        self._problems = {n for n, i in catalogue.intents.items() if i.problem}
+        self._takers = {i.takes: n for n, i in catalogue.intents.items() if i.takes}
+
+    async def read(self, text: str, context: Context) -> Reading:
+        """The message's requests, in order, and the entities found in it."""
+        found = extract(text)
+        slots = {**context.slots, **found}
+        if frustrated(text, context.turns):
+            prediction = await self._classifier.classify(text)
+            part = Part(text, prediction, escalate=FRUSTRATED_REASON)
+            return Reading((self._with_order(part, slots),), found)
+        pieces = split(text)
+        predictions = await asyncio.gather(*(self._classifier.classify(p) for p in pieces))
+        if len(pieces) > 1 and not _several(pieces, predictions):
+            pieces, predictions = [text], [await self._classifier.classify(text)]
+        parts = [
+            await self._part(piece, prediction, context, slots)
+            for piece, prediction in zip(pieces, predictions, strict=True)
+        ]
+        return Reading(tuple(parts), found)
+
+    async def _part(
+        self, text: str, prediction: Prediction, context: Context, slots: dict[str, str]
+    ) -> Part:
+        """One request read with the conversation."""
+        taken = self._taken(text, context.slots.get(TOPIC_SLOT))
+        if taken is not None:
+            return Part(text, pinned(taken))
+        if self._insists_on_the_order(prediction, context.slots):
+            return Part(text, prediction, escalate=NOT_FOUND_REASON)
+        if detect(text) is not None:
+            return self._problem(text, prediction, slots)
+        if _elliptical(text) or not prediction.confident:
+            return Part(text, await self._with_previous(text, prediction, context.turns))
+        return Part(text, prediction)
+
+    def _taken(self, text: str, topic: str | None) -> str | None:
+        """The intent that takes a bare entity given after an exchange about it."""
+        about = self._catalogue.intents[topic].about if topic in self._catalogue.intents else ()
+        if not about or not only_entities(text):
+            return None
+        kinds = [kind for kind in extract(text) if kind in about and kind in self._takers]
+        return self._takers[kinds[0]] if kinds else None
+
+    def _insists_on_the_order(self, prediction: Prediction, slots: Mapping[str, str]) -> bool:
+        """Right after an order number was not found, a message not clearly about something
+        else ("that IS the number, it's on my confirmation") is about that order."""
+        taker = self._takers.get("order_number")
+        if not slots.get(NOT_FOUND_SLOT) or taker is None or slots.get(TOPIC_SLOT) != taker:
+            return False
+        return not prediction.confident or prediction.intent == taker
+
+    def _problem(self, text: str, prediction: Prediction, slots: dict[str, str]) -> Part:
+        """A problem report: the catalogue's answer for that problem when the classifier
+        ranks one near the top, else a person; the agents get the order looked up."""
+        ranked = [
+            (intent, score)
+            for intent, score in prediction.ranking[:PROBLEM_RANK]
+            if intent in self._problems and score >= PROBLEM_MIN_SCORE
+        ]
+        if ranked:
+            intent, score = ranked[0]
+            chosen = Prediction(intent, score, True, prediction.ranking)
+            return self._with_order(Part(text, chosen), slots)
+        return self._with_order(Part(text, prediction, escalate=PROBLEM_REASON), slots)
+
+    def _with_order(self, part: Part, slots: dict[str, str]) -> Part:
+        """``part`` with the order it is about looked up for the agents, when one is known."""
+        taker = self._takers.get("order_number")
+        if taker is None or "order_number" not in slots:
+            return part
+        return Part(part.text, part.prediction, part.escalate, attach=taker)
+
+    async def _with_previous(
+        self, text: str, prediction: Prediction, turns: Sequence[Message]
+    ) -> Prediction:
+        """An elliptical or unclear follow-up read together with the customer's previous turn,
+        when that reading is confident."""
+        previous = next((m.text for m in reversed(turns) if m.role is Role.CUSTOMER), None)
+        if not previous:
+            return prediction
+        combined = await self._classifier.classify(f"{previous} {text}")
+        return combined if combined.confident else prediction
+
+
+def _several(pieces: Sequence[str], predictions: Sequence[Prediction]) -> bool:
+    """Whether a split reads as several requests: two answerable ones about different
+    things, or one answerable and one a real request of its own the bot cannot answer."""
+    sure = {p.intent for p in predictions if p.confident}
+    unsure = [t for t, p in zip(pieces, predictions, strict=True) if not p.confident]
+    return len(sure) >= 2 or (
+        len(sure) == 1 and any(len(t.split()) >= MIN_REQUEST_WORDS for t in unsure)
+    )
+
+
+def _elliptical(text: str) -> bool:
+    """A follow-up that leans on what came before ("what about express?", "and to Spain?")."""
+    return text.strip().lower().startswith(ELLIPSIS)
