@@ -30,5 +30,8 @@ Glossary (one meaning per word; the README has the same list):
   agent → bot.
 - **linking** — the chat flow that verifies a phone by a *code*, or opens the web chat from a
   *continue link* texted to a phone.
+- **reading** — what the intent engine makes of a customer's message with its conversation: its
+  *parts* (one request each, with the intent to answer or the reason a person must take it) and
+  the *entities* found in it, kept as *slots* (``topic`` holds the intent last answered).
 - **task** — an asyncio task, nothing else; *stop* ends a component (never *drain*).
 """
