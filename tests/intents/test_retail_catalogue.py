@@ -1,5 +1,6 @@
-"""The bundled retail catalogue covers everyday shop topics, with the real engine: fresh
-customer messages (not in the catalogue) reach the new intents, and siblings stay apart."""
+"""The bundled retail catalogue covers everyday shop topics, small talk and out-of-scope
+messages, with the real engine: fresh customer messages (not in the catalogue) reach the new
+intents, and siblings stay apart."""
 
 from __future__ import annotations
 
@@ -28,6 +29,27 @@ ANSWERED = {
     "delivery_countries",
     "invoice",
     "change_order",
+}
+
+PROBLEMS = {
+    "damaged_wrong_or_missing_item",
+    "charged_twice",
+    "payment_declined",
+    "refund_not_received",
+    "complaint",
+    "lost_parcel",
+}
+ORDER_EXCHANGES = {
+    "order_status",
+    "cancel_order",
+    "return_item",
+    "refund_status",
+    "change_order",
+    "invoice",
+    "damaged_wrong_or_missing_item",
+    "refund_not_received",
+    "lost_parcel",
+    "complaint",
 }
 
 FRESH = [
@@ -72,6 +94,32 @@ FRESH = [
     ("how do I permanently remove my account from your website", "delete_account"),
 ]
 
+CONVERSATION = [  # small talk, out-of-scope and follow-ups a shop bot is expected to handle
+    ("can you tell me if it'll snow in london this week", "out_of_scope"),
+    ("whats a safe dose of calpol for a toddler", "out_of_scope"),
+    ("explain photosynthesis for my kids science project", "out_of_scope"),
+    ("be honest, am i typing to a computer program", "bot_or_human"),
+    ("are you one of those AI assistants", "bot_or_human"),
+    ("is this thing automatic or is someone there", "bot_or_human"),
+    ("honestly the best online shop i've used", "compliment"),
+    ("you're so quick, brilliant", "compliment"),
+    ("wow, impressive service", "compliment"),
+    ("thats not my question at all", "not_what_i_asked"),
+    ("you've answered something I never asked", "not_what_i_asked"),
+    ("erm no, I was on about something else entirely", "not_what_i_asked"),
+    ("email says my order was delivered at 11 but there's no sign of it", "lost_parcel"),
+    ("supposedly delivered today, checked with the neighbours, nothing", "lost_parcel"),
+    ("it says it was signed for but nobody here signed for anything", "lost_parcel"),
+    ("new address is 9 Willow Way, Derby DE1 3HT", "new_delivery_address"),
+    ("it's 77 Harbour Street, Plymouth PL1 2AA", "new_delivery_address"),
+    ("send it to flat 4, 12 Canal Street, Nottingham NG1 7EH", "new_delivery_address"),
+    ("Talk to a person", "talk_to_human"),  # the button the new intents offer
+    ("hey, hope you're well", "greeting"),
+    ("thank you, that's sorted it", "thanks"),
+    ("that's all I needed, bye", "goodbye"),
+    ("I'm disgusted with how I've been treated", "complaint"),
+]
+
 SIBLINGS = [  # (message, the intent it is, the sibling it must not be)
     ("who pays for sending it back", "return_postage", "shipping_costs"),
     ("how much is delivery to my house", "shipping_costs", "return_postage"),
@@ -90,6 +138,19 @@ SIBLINGS = [  # (message, the intent it is, the sibling it must not be)
     ("I want to cancel the whole order", "cancel_order", "change_order"),
     ("can I add a scarf to the order I placed an hour ago", "change_order", "cancel_order"),
     ("I forgot my password", "account_password", "delete_account"),
+    ("what's the weather in Leeds tomorrow", "out_of_scope", "talk_to_human"),
+    ("put me through to a real person", "talk_to_human", "out_of_scope"),
+    ("are you a bot?", "bot_or_human", "talk_to_human"),
+    ("that's not what I asked you", "not_what_i_asked", "complaint"),
+    ("this is the worst service I've ever had", "complaint", "not_what_i_asked"),
+    ("the tracking says delivered but nothing came", "lost_parcel", "order_status"),
+    ("when will my parcel get here", "order_status", "lost_parcel"),
+    (
+        "the new address is 3 Rose Lane, Hull HU1 2AB",
+        "new_delivery_address",
+        "change_delivery_address",
+    ),
+    ("I need to change my delivery address", "change_delivery_address", "new_delivery_address"),
 ]
 
 
@@ -107,6 +168,32 @@ def test_every_everyday_topic_has_an_intent_that_answers_or_hands_off() -> None:
         assert bool(intent.escalate) == (name in HAND_OFF), name
 
 
+def test_the_intents_say_how_they_read_in_a_conversation() -> None:
+    intents = CATALOGUE.intents
+    problems = {name for name, intent in intents.items() if intent.problem}
+    assert problems == PROBLEMS
+    assert {name: i.takes for name, i in intents.items() if i.takes} == {
+        "order_status": "order_number",
+        "new_delivery_address": "address",
+    }
+    assert {n for n, i in intents.items() if "order_number" in i.about} >= ORDER_EXCHANGES
+    assert intents["change_delivery_address"].about == ("address",)
+    for name in ("delivery_countries", "shipping_times", "shipping_costs"):
+        assert intents[name].about == ("country",), name
+
+
+def test_small_talk_and_out_of_scope_answer_without_a_ticket_and_offer_a_person() -> None:
+    for name in ("out_of_scope", "bot_or_human", "not_what_i_asked"):
+        intent = CATALOGUE.intents[name]
+        assert intent.answer, name
+        assert intent.escalate is None, name
+        assert intent.options == ("Talk to a person",), name
+    assert not CATALOGUE.intents["compliment"].escalate
+    for name in ("lost_parcel", "new_delivery_address"):  # a person acts on these
+        assert CATALOGUE.intents[name].answer, name
+        assert CATALOGUE.intents[name].escalate, name
+
+
 def test_no_example_is_taught_as_two_intents() -> None:
     texts, labels = CATALOGUE.training_data()
     seen: dict[str, str] = {}
@@ -116,7 +203,8 @@ def test_no_example_is_taught_as_two_intents() -> None:
 
 def test_the_fresh_messages_are_not_catalogue_examples() -> None:
     examples = {text.lower() for text in CATALOGUE.training_data()[0]}
-    assert not {text.lower() for text, _ in FRESH} & examples
+    button = {"talk to a person"}  # the option's own text is taught on purpose
+    assert not {text.lower() for text, _ in FRESH + CONVERSATION} & examples - button
 
 
 @pytest.mark.parametrize(("text", "intent"), FRESH)
@@ -124,6 +212,14 @@ async def test_fresh_customer_messages_reach_the_new_intent(
     classifier: BatchedClassifier, text: str, intent: str
 ) -> None:
     assert (await classifier.classify(text)).intent == intent
+
+
+@pytest.mark.parametrize(("text", "intent"), CONVERSATION)
+async def test_conversation_messages_are_answered_with_their_intent(
+    classifier: BatchedClassifier, text: str, intent: str
+) -> None:
+    prediction = await classifier.classify(text)
+    assert (prediction.intent, prediction.confident) == (intent, True)
 
 
 def test_most_fresh_messages_are_answered_not_just_ranked_first(
