@@ -5,7 +5,6 @@ the texts of the checkout under test (:class:`~tests.support.conversations.Refer
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tests.support.conversations import Expect, Reference, Turn, fingerprint, normal
@@ -198,9 +197,3 @@ def _reply(expect: Expect, seen: Seen, ref: Reference) -> str | None:
     if ref.has("rephrase", seen.text) and not offers_person(seen):
         return "asked to rephrase without offering a person"
     return None
-
-
-def score(results: Sequence[Sequence[Judged]]) -> tuple[int, int]:
-    """Right turns and all turns of ``results``."""
-    flat = [judged for turns in results for judged in turns]
-    return sum(j.right for j in flat), len(flat)

@@ -1,4 +1,4 @@
-"""Scripted customer conversations and their judge, shared by the conversation suite
+"""Scripted customer conversations, shared by the conversation suite
 (``tests/scenarios/test_conversations.py``) and its bench (``bench/conversations.py``).
 
 A script (``tests/scenarios/conversations/<pattern>.yml``) is a list of conversations, each a
@@ -9,7 +9,7 @@ expectation or a list of acceptable ones, each a kind (``ask``, ``person``, ``sc
 (``{answer: [intent, ...], order: "100598"}``, ``{person: [intent answered first, ...]}``,
 ``{refused: empty_text}``). A turn is judged only from what the customer sees: the reply's
 texts and options and the conversation's state frames, matched against the texts of the
-checkout under test (:class:`Reference`).
+checkout under test (:class:`Reference`), by :mod:`tests.support.conversation_judge`.
 """
 
 from __future__ import annotations
