@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # Part of the cache key: bump it whenever a pickled model would no longer load or mean the same
 # (8: intents.engine became intents.model, Heads became Members).
-MODEL_VERSION = 8
+MODEL_VERSION = 9
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 # Rough times on an idle 2-core machine, said only when the work is about to happen (a busy

@@ -9,6 +9,10 @@
   that do both, the one answering the most out-of-fold messages at the target precision wins:
   similarity tells unknown intents apart better than confidence does, so it costs fewer
   answers than raising the threshold alone.
+- Below the threshold, a message is still answered when its top intent leads the runner-up by
+  a margin: the lowest margin that keeps the target precision out of fold and the unknown
+  intents escalated (many small intents spread the probability thin, while the lead stays
+  clear: "do I have to pay to post it?" at 0.45 against 0.11).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +32,7 @@ WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
 FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
 FALLBACK_WEIGHTS = (0.4, 0.3, 0.3)
 NO_SIMILARITY_FLOOR = -1.0  # the lowest cosine similarity: every message passes
+NO_MARGIN = 2.0  # above any lead a probability can have: the margin never answers alone
 RULE_CANDIDATES = 200  # thresholds tried when choosing the answer rule
 
 Progress = Callable[[str], None]
@@ -35,30 +40,47 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Evidence:
-    """Blended top confidence and nearest-example similarity of some scored messages."""
+    """Blended top confidence, nearest-example similarity and (when known) the lead of the top
+    intent over the runner-up of some scored messages."""
 
     confidence: Floats
     nearest: Floats
+    margin: Floats | None = None
 
     @classmethod
     def of(cls, scores: Sequence[Scores], weights: Sequence[float]) -> Evidence:
         """Blend each of ``scores`` with ``weights`` and put the results together."""
+        parts = [cls.of_rows(blend(s.members, weights), s.nearest) for s in scores]
         return cls(
-            np.concatenate([blend(s.members, weights).max(axis=1) for s in scores]),
-            np.concatenate([s.nearest for s in scores]),
+            np.concatenate([p.confidence for p in parts]),
+            np.concatenate([p.nearest for p in parts]),
+            np.concatenate([p.margin for p in parts if p.margin is not None]),
         )
+
+    @classmethod
+    def of_rows(cls, rows: Floats, nearest: Floats) -> Evidence:
+        """The evidence of blended probability ``rows`` (one per message)."""
+        ordered = np.sort(rows, axis=1)
+        second = ordered[:, -2] if rows.shape[1] > 1 else np.zeros(len(rows))
+        return cls(ordered[:, -1], nearest, ordered[:, -1] - second)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """Answer when confidence >= ``threshold`` and nearest similarity >= ``min_similarity``."""
+    """Answer when the nearest similarity >= ``min_similarity`` and either the confidence >=
+    ``threshold`` or the top intent leads the runner-up by ``min_margin`` (with many intents,
+    a clear lead is sure evidence even when the probability is spread thin)."""
 
     threshold: float
     min_similarity: float = NO_SIMILARITY_FLOOR
+    min_margin: float = NO_MARGIN
 
     def answers(self, evidence: Evidence) -> NDArray[np.bool_]:
         """Which of the messages this rule answers."""
-        return (evidence.confidence >= self.threshold) & (evidence.nearest >= self.min_similarity)
+        sure = evidence.confidence >= self.threshold
+        if evidence.margin is not None:
+            sure = sure | (evidence.margin >= self.min_margin)
+        return sure & (evidence.nearest >= self.min_similarity)
 
 
 @dataclass(frozen=True)
@@ -202,6 +224,33 @@ def choose_rule(
     return best[1]
 
 
+def widen_by_margin(
+    rule: Rule,
+    known: Evidence,
+    correct: NDArray[np.bool_],
+    unknown: Evidence | None,
+    config: TrainingConfig,
+) -> Rule:
+    """``rule`` also answering messages whose top intent leads by the lowest margin that keeps
+    the target precision out of fold and still escalates the target share of unknown-intent
+    messages; ``rule`` itself when no margin does."""
+    assert known.margin is not None
+    left = known.margin[~rule.answers(known)]
+    if len(left) == 0:
+        return rule
+    for margin in np.unique(np.quantile(left, np.linspace(0, 1, RULE_CANDIDATES))):
+        widened = replace(rule, min_margin=float(margin))
+        answered = widened.answers(known)
+        if correct[answered].mean() < config.target_precision:
+            continue
+        if unknown is not None and (
+            (~widened.answers(unknown)).mean() < config.target_unknown_escalated
+        ):
+            continue
+        return widened  # the lowest margin that passes answers the most
+    return rule
+
+
 def choose(
     known: Scores,
     truth: NDArray[np.int64],
@@ -212,11 +261,12 @@ def choose(
     label indices) and of unknown ones."""
     weights = choose_weights(known.members, truth)
     blended = blend(known.members, weights)
-    evidence = Evidence(blended.max(axis=1), known.nearest)
+    evidence = Evidence.of_rows(blended, known.nearest)
     correct = blended.argmax(axis=1) == truth
     lowest = choose_threshold(evidence.confidence, correct, config.target_precision)
     unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
     rule = choose_rule(evidence, correct, unknown_evidence, lowest, config)
+    rule = widen_by_margin(rule, evidence, correct, unknown_evidence, config)
     calibration = Calibration(
         precision_threshold=lowest,
         out_of_fold_accuracy=float(correct.mean()),

@@ -30,7 +30,7 @@ class IntentModel:
         """One :class:`Prediction` per text."""
         scores = self.members.scores(texts, embeddings)
         rows = blend(scores.members, self.weights)
-        answers = self.rule.answers(Evidence(rows.max(axis=1), scores.nearest))
+        answers = self.rule.answers(Evidence.of_rows(rows, scores.nearest))
         return [
             self.prediction(row, bool(answer)) for row, answer in zip(rows, answers, strict=True)
         ]

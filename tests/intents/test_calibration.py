@@ -16,6 +16,7 @@ from intents.calibration import (
     choose_weights,
     escalating_rule,
     unknown_scores,
+    widen_by_margin,
 )
 from intents.members import TrainingConfig
 
@@ -98,3 +99,37 @@ def test_out_of_scope_examples_are_unknown_in_every_round() -> None:
     plain = unknown_scores(texts, embeddings, labels, replace(config, out_of_scope=()))
     assert plain is not None
     assert sum(len(part.nearest) for part in plain) == len(texts)  # each intent hidden once
+
+
+def test_a_clear_lead_answers_below_the_threshold_only_while_precision_holds() -> None:
+    config = TrainingConfig()
+    confidence = np.r_[np.full(50, 0.9), np.full(50, 0.4)]
+    margin = np.r_[np.full(50, 0.8), np.linspace(0.05, 0.35, 50)]
+    known = Evidence(confidence, np.full(100, 0.9), margin)
+    # below the threshold, rows leading by 0.2 or more are right, the others wrong
+    correct = np.r_[np.ones(50, dtype=bool), margin[50:] >= 0.2]
+    widened = widen_by_margin(Rule(0.8), known, correct, None, config)
+    assert 0.15 <= widened.min_margin <= 0.2
+    assert correct[widened.answers(known)].mean() >= config.target_precision
+    assert widened.answers(known).sum() > Rule(0.8).answers(known).sum()
+    nothing_right = np.r_[np.ones(50, dtype=bool), np.zeros(50, dtype=bool)]
+    strict = widen_by_margin(Rule(0.8), known, nothing_right, None, config)
+    assert nothing_right[strict.answers(known)].mean() >= config.target_precision
+    assert strict.answers(known).sum() <= 51  # one wrong row at most among 50 right ones
+
+
+def test_the_lead_never_lets_unknown_intents_through_beyond_the_target() -> None:
+    config = TrainingConfig()
+    known = Evidence(np.full(10, 0.4), np.full(10, 0.9), np.full(10, 0.3))
+    unknown = Evidence(np.full(10, 0.4), np.full(10, 0.9), np.full(10, 0.5))  # leading more
+    rule = widen_by_margin(Rule(0.8), known, np.ones(10, dtype=bool), unknown, config)
+    assert (~rule.answers(unknown)).mean() >= config.target_unknown_escalated
+    assert not rule.answers(known).any()  # a margin letting them in would let unknown in too
+
+
+def test_the_evidence_of_probability_rows_has_the_lead_over_the_runner_up() -> None:
+    rows = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    evidence = Evidence.of_rows(rows, np.array([0.9, 0.8]))
+    assert evidence.confidence.tolist() == [0.5, 0.8]
+    assert evidence.margin is not None
+    assert evidence.margin.tolist() == pytest.approx([0.2, 0.7])
