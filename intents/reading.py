@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from bot.contracts import (
     TOPIC_SLOT,
@@ -62,6 +63,8 @@ class Reader:
             return Reading((self._with_order(part, slots),), found)
         pieces = split(text)
         predictions = await asyncio.gather(*(self._classifier.classify(p) for p in pieces))
+        if len(pieces) > 1:
+            predictions = await self._after_the_first(pieces, predictions)
         if len(pieces) > 1 and not _several(pieces, predictions):
             pieces, predictions = [text], [await self._classifier.classify(text)]
         parts = [
@@ -81,9 +84,32 @@ class Reader:
             return Part(text, prediction, escalate=NOT_FOUND_REASON)
         if detect(text) is not None:
             return self._problem(text, prediction, slots)
-        if _elliptical(text) or not prediction.confident:
+        if _elliptical(text):
             return Part(text, await self._with_previous(text, prediction, context.turns))
-        return Part(text, prediction)
+        return Part(text, self._with_entities(text, prediction))
+
+    def _with_entities(self, text: str, prediction: Prediction) -> Prediction:
+        """An unsure top intent made sure by what the message holds: an entity of a kind the
+        intent takes or is about ("can you check order 100412", "cost to send to Ireland")."""
+        intent = self._catalogue.intents.get(prediction.intent)
+        if prediction.confident or intent is None:
+            return prediction
+        kinds = {intent.takes, *intent.about} & set(extract(text))
+        return replace(prediction, confident=True) if kinds else prediction
+
+    async def _after_the_first(
+        self, pieces: Sequence[str], predictions: Sequence[Prediction]
+    ) -> list[Prediction]:
+        """A later request unsure on its own ("…and how fast is it") read with the one before:
+        when that reads as the earlier request, it was part of it, not a request of its own."""
+        read = list(predictions)
+        for i in range(1, len(pieces)):
+            if read[i].confident or not read[i - 1].confident:
+                continue
+            combined = await self._classifier.classify(f"{pieces[i - 1]} {pieces[i]}")
+            if combined.confident and combined.intent == read[i - 1].intent:
+                read[i] = replace(read[i], intent=combined.intent, confident=True)
+        return read
 
     def _taken(self, text: str, topic: str | None) -> str | None:
         """The intent that takes a bare entity given after an exchange about it."""
@@ -138,6 +164,8 @@ def _several(pieces: Sequence[str], predictions: Sequence[Prediction]) -> bool:
     """Whether a split reads as several requests: two answerable ones about different
     things, or one answerable and one a real request of its own the bot cannot answer."""
     sure = {p.intent for p in predictions if p.confident}
+    if len(sure) == 1 and all(p.confident for p in predictions):
+        return False  # one request told in several sentences
     unsure = [t for t, p in zip(pieces, predictions, strict=True) if not p.confident]
     return len(sure) >= 2 or (
         len(sure) == 1 and any(len(t.split()) >= MIN_REQUEST_WORDS for t in unsure)

@@ -183,8 +183,12 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
-        if not has_words(message.text):  # emoji, punctuation: nothing to classify
-            await self._answering.reply(conversation, self._texts.no_words, done, fence)
+        if not has_words(message.text):  # emoji, punctuation: nothing to answer...
+            reading = await self._reader.read(message.text, _context(conversation))
+            if any(part.escalate for part in reading.parts):  # ...but "???" from one waiting
+                await self._answering.parts(conversation, reading.parts, done, fence)
+            else:
+                await self._answering.reply(conversation, self._texts.no_words, done, fence)
             return
         foreign = not_english(message.text)
         if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:

@@ -161,3 +161,35 @@ async def test_another_number_after_one_not_found_is_looked_up_again() -> None:
     reading = await read({}, "998877", Context(turns("999999", "I couldn't find order"), slots))
     assert reading.parts[0].prediction.intent == "order_status"
     assert reading.parts[0].escalate is None
+
+
+async def test_an_entity_the_top_intent_is_about_makes_it_sure() -> None:
+    text = "hi can u check 100412 for me"
+    reading = await read({text: unsure("order_status", "greeting")}, text)
+    assert reading.parts[0].prediction.intent == "order_status"
+    assert reading.parts[0].prediction.confident
+
+
+async def test_an_unsure_message_without_such_an_entity_stays_unsure() -> None:
+    text = "hi can u check it for me"
+    reading = await read({text: unsure("order_status", "greeting")}, text)
+    assert not reading.parts[0].prediction.confident
+
+
+async def test_a_later_piece_that_reads_as_the_first_request_is_part_of_it() -> None:
+    script = {
+        "how much is express": sure("shipping_times"),
+        "how much is express and how fast is it": sure("shipping_times"),
+        "how much is express how fast is it": sure("shipping_times"),
+    }
+    reading = await read(script, "how much is express and how fast is it")
+    assert [p.text for p in reading.parts] == ["how much is express and how fast is it"]
+    assert reading.parts[0].prediction.confident
+
+
+async def test_an_unsure_message_is_not_read_as_a_repeat_of_the_last_question() -> None:
+    previous = "do you have the grey coat in a 12"
+    script = {f"{previous} is anybody actually there": sure("stock_availability")}
+    context = Context(turns(previous, "Stock is on the page."), {TOPIC_SLOT: "stock_availability"})
+    reading = await read(script, "is anybody actually there", context)
+    assert not reading.parts[0].prediction.confident

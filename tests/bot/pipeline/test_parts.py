@@ -99,3 +99,24 @@ async def test_the_reader_sees_the_turns_before_the_message_and_the_slots(
         (Role.BOT, "Hi!"),
     ]
     assert context.slots[TOPIC_SLOT] == "greeting"
+
+
+class NudgeReader(PlusReader):
+    """Reads "???" as a customer kept waiting."""
+
+    async def read(self, text: str, context: Context) -> Reading:
+        if text == "???":
+            prediction = await self.classifier.classify(text)
+            return Reading((Part(text, prediction, escalate="the customer is waiting"),))
+        return await super().read(text, context)
+
+
+async def test_a_wordless_nudge_the_reader_sees_as_waiting_goes_to_a_person(
+    redis_client: aioredis.Redis,
+) -> None:
+    bot = Bot(redis_client, reader=NudgeReader())
+    await bot.say("...")
+    assert bot.replies() == [TEXTS.no_words]  # nothing to answer, nobody waiting
+    await bot.say("???")
+    assert bot.replies()[-1] == f"{TEXTS.sorry} {TEXTS.waiting}"
+    assert (await conversation(bot)).state is State.WAITING
