@@ -63,8 +63,6 @@ class Reader:
             return Reading((self._with_order(part, slots),), found)
         pieces = split(text)
         predictions = await asyncio.gather(*(self._classifier.classify(p) for p in pieces))
-        if len(pieces) > 1:
-            predictions = await self._after_the_first(pieces, predictions)
         if len(pieces) > 1 and not _several(pieces, predictions):
             pieces, predictions = [text], [await self._classifier.classify(text)]
         parts = [
@@ -96,20 +94,6 @@ class Reader:
             return prediction
         kinds = {intent.takes, *intent.about} & set(extract(text))
         return replace(prediction, confident=True) if kinds else prediction
-
-    async def _after_the_first(
-        self, pieces: Sequence[str], predictions: Sequence[Prediction]
-    ) -> list[Prediction]:
-        """A later request unsure on its own ("…and how fast is it") read with the one before:
-        when that reads as the earlier request, it was part of it, not a request of its own."""
-        read = list(predictions)
-        for i in range(1, len(pieces)):
-            if read[i].confident or not read[i - 1].confident:
-                continue
-            combined = await self._classifier.classify(f"{pieces[i - 1]} {pieces[i]}")
-            if combined.confident and combined.intent == read[i - 1].intent:
-                read[i] = replace(read[i], intent=combined.intent, confident=True)
-        return read
 
     def _taken(self, text: str, topic: str | None) -> str | None:
         """The intent that takes a bare entity given after an exchange about it."""

@@ -176,17 +176,6 @@ async def test_an_unsure_message_without_such_an_entity_stays_unsure() -> None:
     assert not reading.parts[0].prediction.confident
 
 
-async def test_a_later_piece_that_reads_as_the_first_request_is_part_of_it() -> None:
-    script = {
-        "how much is express": sure("shipping_times"),
-        "how much is express and how fast is it": sure("shipping_times"),
-        "how much is express how fast is it": sure("shipping_times"),
-    }
-    reading = await read(script, "how much is express and how fast is it")
-    assert [p.text for p in reading.parts] == ["how much is express and how fast is it"]
-    assert reading.parts[0].prediction.confident
-
-
 async def test_an_unsure_message_is_not_read_as_a_repeat_of_the_last_question() -> None:
     previous = "do you have the grey coat in a 12"
     script = {f"{previous} is anybody actually there": sure("stock_availability")}

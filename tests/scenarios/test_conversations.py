@@ -82,7 +82,13 @@ def test_the_suite_covers_every_pattern() -> None:
 
 @pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("cid", [c.id for c in CONVERSATIONS])
-async def test_conversation(played: dict[str, Played], cid: str) -> None:
+async def test_conversation(
+    played: dict[str, Played], cid: str, request: pytest.FixtureRequest
+) -> None:
+    """Every turn right; a conversation marked with a ``known_gap`` must still show that gap
+    (strict: once the bot gets it right, the mark has to go)."""
     result = played[cid]
+    if result.conversation.gap:
+        request.applymarker(pytest.mark.xfail(reason=result.conversation.gap, strict=True))
     assert len(result.turns) == len(result.conversation.turns)
     assert result.right == len(result.turns), report(result)
