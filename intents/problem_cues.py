@@ -284,7 +284,7 @@ SENTENCE_END = re.compile(r"[.?!;\n]+")
 NUDGE_WORD = re.compile(
     r"h+e+l+o+w*|h+a+l+o+|hi+|hiya|he+y+a?|yo+|oi+|ping|any ?(?:one|body)|any1|some ?(?:one|body)|"
     r"is|are|r|you|u|ya|there|still|here|excuse|me|u+m+|u+h+m*|h+m+|e+r+m+|answer|reply|"
-    r"waiting|please|pls|plz|help"
+    r"waiting|please|pls|plz|help|actually|really|even|out|at|all|a"
 )
 NUDGE_GREETING = re.compile(r"h+e+l+o+w*|h+a+l+o+|hi+|hiya|he+y+a?|yo+|oi+")
 NUDGE_ATTENTION = re.compile(

@@ -143,7 +143,18 @@ def test_the_cue_keeps_the_customers_own_spelling() -> None:
     assert problem.cue == "Charged Me TWICE"
 
 
-@pytest.mark.parametrize("nudge", ["hello??", "???", "helloooo", "anyone there", "hi? u there"])
+@pytest.mark.parametrize(
+    "nudge",
+    [
+        "hello??",
+        "???",
+        "helloooo",
+        "anyone there",
+        "hi? u there",
+        "is anybody actually there",
+        "anyone out there at all",
+    ],
+)
 def test_a_nudge_after_the_customer_wrote_is_frustration(nudge: str) -> None:
     turns = [customer("my parcel 100655 hasnt come"), bot(ANSWER)]
     assert frustrated(nudge, turns)
