@@ -51,6 +51,7 @@ class EvalResult:
     test_rows: int
     threshold: float
     min_similarity: float  # the answer rule's floor on the nearest training example's cosine
+    min_margin: float  # the top intent's lead that answers below the threshold (2: never)
     blend_weights: tuple[float, ...]
     train_seconds: float | None = None
 
@@ -140,6 +141,7 @@ def score(
         test_rows=len(labels),
         threshold=rule.threshold,
         min_similarity=rule.min_similarity,
+        min_margin=rule.min_margin,
         blend_weights=weights,
     )
 

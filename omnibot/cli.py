@@ -189,7 +189,8 @@ def describe(result: EvalResult) -> str:
             f"overall accuracy    {pct(result.overall_accuracy)} (every row; an escalated oos "
             "row counts right)",
             f"answered            {pct(result.answered_share)} (confidence >= "
-            f"{result.threshold:.3f}, nearest example >= {result.min_similarity:.3f})",
+            f"{result.threshold:.3f} or a lead >= {result.min_margin:.3f}, nearest example >= "
+            f"{result.min_similarity:.3f})",
             f"answer precision    {pct(result.answered_precision)}",
             f"ms per message      p50 {result.p50_ms:.2f}, p99 {result.p99_ms:.2f}",
             f"training            {result.train_seconds} s (blend weights {result.blend_weights})",
