@@ -56,12 +56,12 @@ ADJECTIVES: dict[str, str] = {
     "romanian": "Romania", "bulgarian": "Bulgaria", "croatian": "Croatia",
 }  # fmt: skip
 # "America" after these is a continent, not the United States.
-CONTINENT_BEFORE = re.compile(r"\b(?:south|north|latin|central)\s+$", re.IGNORECASE)
-LANGUAGE_BEFORE = re.compile(r"\b(?:speak|speaks|speaking|in|into|language|translate)\s+$", re.I)
+CONTINENT_BEFORE = re.compile(r"\b(?:south|north|latin|central)\s+\Z", re.IGNORECASE)
+LANGUAGE_BEFORE = re.compile(r"\b(?:speak|speaks|speaking|in|into|language|translate)\s+\Z", re.I)
 # ... nor one naming a language or a thing ("American Express").
 NOT_PLACE_AFTER = re.compile(r"^\s+(?:language|speaker|speaking|translation|express)\b", re.I)
 SHOUTING = 0.6  # share of capital letters above which "US" is the pronoun, shouted
-NUMBER_BEFORE = re.compile(r"\d\s*$")
+NUMBER_BEFORE = re.compile(r"\d\s*\Z")
 UNITS = ("GB",)  # after a number: gigabytes
 
 

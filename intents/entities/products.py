@@ -46,7 +46,7 @@ VARIANTS = {
 # The word is no product when followed by these ("phone number", "watch out", "iron out").
 NOT_PRODUCT_AFTER = re.compile(r"^\s+(?:number|no\b|call|line|out|me|us|you|up)\b", re.I)
 # ... or after these ("won't boot", "please phone", "mobile number" is caught above).
-NOT_PRODUCT_BEFORE = re.compile(r"\b(?:won't|wont|will not|doesn't|doesnt|to|pls|please)\s+$")
+NOT_PRODUCT_BEFORE = re.compile(r"\b(?:won't|wont|will not|doesn't|doesnt|to|pls|please)\s+\Z")
 VERB_LIKE = ("boot", "phone", "watch", "iron", "tie", "suit", "cap", "mobile")
 
 
