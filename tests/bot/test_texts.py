@@ -12,7 +12,9 @@ from bot.texts import Texts
 def test_the_default_texts_are_unchanged() -> None:
     texts = Texts()
     assert texts.waiting == "I'm passing you to a member of our team. An agent will join shortly."
-    assert texts.rephrase == "Sorry, I didn't quite get that. Could you say it another way?"
+    assert texts.rephrase == (
+        "Sorry, I didn't quite get that. Could you say it another way, or shall I get you a person?"
+    )
     assert texts.opt_in == (
         "You're subscribed again and will get our replies. Reply STOP to opt out."
     )

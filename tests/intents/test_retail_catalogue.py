@@ -38,6 +38,10 @@ PROBLEMS = {
     "refund_not_received",
     "complaint",
     "lost_parcel",
+    # their answers are what to do when the thing fails (a code rejected, a sign-in refused)
+    "discount_code",
+    "account_password",
+    "warranty",
 }
 ORDER_EXCHANGES = {
     "order_status",
