@@ -135,8 +135,8 @@ class Reader:
     async def _with_previous(
         self, text: str, prediction: Prediction, turns: Sequence[Message]
     ) -> Prediction:
-        """An elliptical or unclear follow-up read together with the customer's previous turn,
-        when that reading is confident."""
+        """An elliptical follow-up ("what about express?") read together with the customer's
+        previous turn, when that reading is confident."""
         previous = next((m.text for m in reversed(turns) if m.role is Role.CUSTOMER), None)
         if not previous:
             return prediction
