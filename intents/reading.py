@@ -84,7 +84,12 @@ class Reader:
             return self._problem(text, prediction, slots)
         if _elliptical(text):
             return Part(text, await self._with_previous(text, prediction, context.turns))
-        return Part(text, self._with_entities(text, prediction))
+        prediction = self._with_entities(text, prediction)
+        if not prediction.confident and context.slots.get(TOPIC_SLOT) in self._problems:
+            # after the bot's procedure for a problem, an unsure reply is mostly "that did not
+            # work" ("my bank says everything is fine on their side"): a person takes it
+            return self._with_order(Part(text, prediction, escalate=PROBLEM_REASON), slots)
+        return Part(text, prediction)
 
     def _with_entities(self, text: str, prediction: Prediction) -> Prediction:
         """An unsure top intent made sure by what the message holds: an entity of a kind the

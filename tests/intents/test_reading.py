@@ -182,3 +182,11 @@ async def test_an_unsure_message_is_not_read_as_a_repeat_of_the_last_question() 
     context = Context(turns(previous, "Stock is on the page."), {TOPIC_SLOT: "stock_availability"})
     reading = await read(script, "is anybody actually there", context)
     assert not reading.parts[0].prediction.confident
+
+
+async def test_an_unsure_reply_to_a_problem_s_procedure_goes_to_a_person() -> None:
+    context = Context(turns("my visa keeps failing", "Declined?"), {TOPIC_SLOT: "payment_declined"})
+    reading = await read({}, "my bank says its all fine on their end", context)
+    assert reading.parts[0].escalate == PROBLEM_REASON
+    sure_context = Context(turns("hi", "Hi!"), {TOPIC_SLOT: "greeting"})
+    assert (await read({}, "my bank says its all fine", sure_context)).parts[0].escalate is None
