@@ -32,7 +32,10 @@ def build_options(settings: Settings) -> BuildOptions:
     """The intent engine's build options from the settings."""
     return BuildOptions(
         encoder=settings.encoder,
-        config=TrainingConfig(target_precision=settings.target_precision),
+        config=TrainingConfig(
+            target_precision=settings.target_precision,
+            target_unknown_escalated=settings.unknown_escalation_target,
+        ),
         threshold=settings.confidence_threshold,
     )
 

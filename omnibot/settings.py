@@ -160,6 +160,9 @@ class Settings:
         "CONFIDENCE_THRESHOLD", parse.fraction, FRACTION, default=None
     )
     target_precision: float = setting("TARGET_PRECISION", parse.fraction, FRACTION, default=0.98)
+    unknown_escalation_target: float = setting(
+        "UNKNOWN_ESCALATION_TARGET", parse.fraction, FRACTION, default=0.75
+    )
     encoder: str = setting(
         "ENCODER", parse.encoder, "one of " + ", ".join(ENCODERS), default="onnx-int8"
     )

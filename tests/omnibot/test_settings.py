@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from intents.build import ENCODERS as BUILT_ENCODERS
+from omnibot.engine import build_options
 from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import DEFAULT_INTENTS_PATH, Settings, SettingsError, declared
 
@@ -79,6 +80,7 @@ def test_a_secret_is_never_echoed(tmp_path: Path) -> None:
         ("RETENTION_DAYS", "x"),
         ("RETENTION_DAYS", "0"),
         ("TARGET_PRECISION", "1.5"),
+        ("UNKNOWN_ESCALATION_TARGET", "75"),
         ("LOG_LEVEL", "loud"),
         ("PUBLIC_URL", "support.example.com"),
         ("TWILIO_API_URL", "localhost:9000"),
@@ -127,3 +129,12 @@ def test_every_encoder_the_engine_builds_is_a_valid_setting(tmp_path: Path) -> N
     for kind in ENCODERS:
         settings = Settings.from_env({"ENCODER": kind}, env_file=tmp_path / "missing.env")
         assert settings.encoder == kind
+
+
+def test_the_answer_rule_s_targets_reach_the_engine_from_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TARGET_PRECISION=0.97\nUNKNOWN_ESCALATION_TARGET=0.6\n")
+    config = build_options(Settings.from_env({}, env_file=env_file)).config
+    assert (config.target_precision, config.target_unknown_escalated) == (0.97, 0.6)
+    default = build_options(Settings.from_env({}, env_file=tmp_path / "missing.env")).config
+    assert default.target_unknown_escalated == 0.75
