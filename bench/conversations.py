@@ -20,17 +20,14 @@ completed, 2 when the service could not be started.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import shutil
 import subprocess
-import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.service import REPO, failure_text, launch, prepare_data_dir, serve_env
+from bench.service import REPO, launch, run_served, serve_env
 from bot.storage.embedded import free_port
 from tests.support.conversation_runner import Played, play_all, report
 from tests.support.conversations import load_conversations, load_reference
@@ -119,16 +116,8 @@ def arguments() -> argparse.Namespace:
 def main() -> None:
     """Parse the arguments, run the suite, print the table."""
     args = arguments()
-    with tempfile.TemporaryDirectory(prefix="omnibot-conversations-") as tmp:
-        workdir = Path(tmp)
-        data = prepare_data_dir(workdir, args.data_dir.resolve() / "cache")
-        log_path = args.log or workdir / "serve.log"
-        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
-        try:
-            played = asyncio.run(run(args, workdir, data, log_path))
-        except RuntimeError as error:
-            print(f"conversations: {failure_text(error, log_path)}", file=sys.stderr)
-            raise SystemExit(2) from None
+    cache = args.data_dir.resolve() / "cache"
+    played = run_served("conversations", cache, args.log, lambda *dirs: run(args, *dirs))
     commit, rows = commit_of(args.checkout), tally(played)
     wrong = [report(result) for result in played if result.right < len(result.turns)]
     if args.json:

@@ -33,8 +33,6 @@ import json
 import math
 import multiprocessing
 import os
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -47,7 +45,7 @@ import aiohttp
 import redis.asyncio as redis
 
 from bench.questions import Question, answer_kinds, deal, kind_of, questions
-from bench.service import failure_text, launch, prepare_data_dir, serve_env
+from bench.service import launch, run_served, serve_env
 from bench.stats import number, percentile, rounded
 from bot.storage.embedded import free_port, running_url
 from tests.support.serve_process import ServeProcess, process_tree
@@ -520,16 +518,9 @@ def arguments() -> argparse.Namespace:
 def main() -> None:
     """Parse the arguments, run the benchmark, print the results."""
     args = arguments()
-    with tempfile.TemporaryDirectory(prefix="omnibot-e2e-") as tmp:
-        workdir = Path(tmp)
-        data = prepare_data_dir(workdir, args.data_dir / "cache")
-        log_path = args.log or workdir / "serve.log"
-        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
-        try:
-            result = rounded(asyncio.run(run(args, workdir, data, log_path)))
-        except RuntimeError as error:
-            print(f"e2e: {failure_text(error, log_path)}", file=sys.stderr)
-            raise SystemExit(2) from None
+    result = rounded(
+        run_served("e2e", args.data_dir / "cache", args.log, lambda *dirs: run(args, *dirs))
+    )
     if args.json:
         print(json.dumps(result))
     else:

@@ -7,9 +7,13 @@ Each bench starts the checkout it belongs to (``PYTHONPATH``), from a work direc
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tests.support.serve_process import ServeError, ServeProcess
 from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN
@@ -18,6 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 PUBLIC_URL = "https://bench.example.com"
 SHOP_NUMBER = "+15550000100"
 LOG_TAIL_LINES = 30  # of the service's log, after a failed run
+
+T = TypeVar("T")
+Run = Callable[[Path, Path, Path], Coroutine[Any, Any, T]]
+"""A bench's run: ``(work directory, data directory, log file)`` to its result."""
 
 
 def prepare_data_dir(workdir: Path, cache: Path | None) -> Path:
@@ -92,3 +100,19 @@ def failure_text(error: BaseException, log: Path) -> str:
         return str(error)
     tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
     return f"{error}\n" + "\n".join(tail)
+
+
+def run_served(name: str, cache: Path | None, log: Path | None, run: Run[T]) -> T:
+    """``run`` in a fresh work directory, with a fresh data directory (its cache linked to
+    ``cache``) and a fresh log (``log``, else one in the work directory); a run that fails
+    prints why with the end of the service's log and exits 2."""
+    with tempfile.TemporaryDirectory(prefix=f"omnibot-{name}-") as tmp:
+        workdir = Path(tmp)
+        data = prepare_data_dir(workdir, cache)
+        log_path = log or workdir / "serve.log"
+        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
+        try:
+            return asyncio.run(run(workdir, data, log_path))
+        except RuntimeError as error:
+            print(f"{name}: {failure_text(error, log_path)}", file=sys.stderr)
+            raise SystemExit(2) from None

@@ -27,8 +27,6 @@ import math
 import os
 import random
 import re
-import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,9 +40,8 @@ import aiohttp
 from bench.service import (
     PUBLIC_URL,
     SHOP_NUMBER,
-    failure_text,
     launch,
-    prepare_data_dir,
+    run_served,
     serve_env,
     sms_env,
 )
@@ -435,16 +432,8 @@ def main() -> None:
             "need rate > 0, 0 < seconds <= 600, customers > 0, 0 <= duplicates < 1 "
             "and at most 200,000 webhooks"
         )
-    with tempfile.TemporaryDirectory(prefix="omnibot-sms-ack-") as tmp:
-        workdir = Path(tmp)
-        data = prepare_data_dir(workdir, args.data_dir / "cache" if args.data_dir else None)
-        log_path = args.log or workdir / "serve.log"
-        log_path.write_bytes(b"")  # a fresh log (the launcher appends)
-        try:
-            result = asyncio.run(run(args, workdir, data, log_path))
-        except RuntimeError as error:
-            print(f"sms_ack: {failure_text(error, log_path)}", file=sys.stderr)
-            raise SystemExit(2) from None
+    cache = args.data_dir / "cache" if args.data_dir else None
+    result = run_served("sms_ack", cache, args.log, lambda *dirs: run(args, *dirs))
     if args.json:
         print(
             json.dumps(
