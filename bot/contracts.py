@@ -98,6 +98,12 @@ class Prediction:
     confident: bool
     ranking: tuple[tuple[str, float], ...] = ()
 
+    @classmethod
+    def pinned(cls, intent: str) -> Prediction:
+        """A prediction the conversation decided, not the classifier (the intent that asked
+        for the message, the one that takes a bare entity, a look-up for the agents)."""
+        return cls(intent=intent, confidence=1.0, confident=True)
+
 
 @dataclass(frozen=True)
 class Answer:

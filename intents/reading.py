@@ -38,11 +38,6 @@ ELLIPSIS = ("what about", "how about", "and ", "what if", "same for", "also for"
 MIN_REQUEST_WORDS = 3  # an unclear part shorter than this is a fragment, not a request
 
 
-def pinned(intent: str) -> Prediction:
-    """A prediction the conversation decided, not the classifier."""
-    return Prediction(intent=intent, confidence=1.0, confident=True)
-
-
 class Reader:
     """Reads messages with ``classifier`` and the catalogue's reading fields (``problem``,
     ``takes``, ``about``)."""
@@ -66,47 +61,54 @@ class Reader:
         if len(pieces) > 1 and not _several(pieces, predictions):
             pieces, predictions = [text], [await self._classifier.classify(text)]
         parts = [
-            await self._part(piece, prediction, context, slots)
+            await self._part(
+                piece, found if piece == text else extract(piece), prediction, context, slots
+            )
             for piece, prediction in zip(pieces, predictions, strict=True)
         ]
         return Reading(tuple(parts), found)
 
     async def _part(
-        self, text: str, prediction: Prediction, context: Context, slots: dict[str, str]
+        self,
+        text: str,
+        here: dict[str, str],
+        prediction: Prediction,
+        context: Context,
+        slots: dict[str, str],
     ) -> Part:
-        """One request read with the conversation."""
-        taken = self._taken(text, context.slots.get(TOPIC_SLOT))
+        """One request (``here``: the entities in it) read with the conversation."""
+        taken = self._taken(text, here, context.slots.get(TOPIC_SLOT))
         if taken is not None:
-            return Part(text, pinned(taken))
+            return Part(text, Prediction.pinned(taken))
         if self._insists_on_the_order(prediction, context.slots):
             return Part(text, prediction, escalate=NOT_FOUND_REASON)
         if detect(text) is not None:
             return self._problem(text, prediction, slots)
         if _elliptical(text):
             return Part(text, await self._with_previous(text, prediction, context.turns))
-        prediction = self._with_entities(text, prediction)
+        prediction = self._with_entities(here, prediction)
         if not prediction.confident and context.slots.get(TOPIC_SLOT) in self._problems:
             # after the bot's procedure for a problem, an unsure reply is mostly "that did not
             # work" ("my bank says everything is fine on their side"): a person takes it
             return self._with_order(Part(text, prediction, escalate=PROBLEM_REASON), slots)
         return Part(text, prediction)
 
-    def _with_entities(self, text: str, prediction: Prediction) -> Prediction:
+    def _with_entities(self, here: dict[str, str], prediction: Prediction) -> Prediction:
         """An unsure top intent made sure by what the message holds: an entity of a kind the
         intent takes or is about ("can you check order 100412", "cost to send to Ireland")."""
         intent = self._catalogue.intents.get(prediction.intent)
         if prediction.confident or intent is None:
             return prediction
-        kinds = {intent.takes, *intent.about} & set(extract(text))
+        kinds = {intent.takes, *intent.about} & here.keys()
         return replace(prediction, confident=True) if kinds else prediction
 
-    def _taken(self, text: str, topic: str | None) -> str | None:
+    def _taken(self, text: str, here: dict[str, str], topic: str | None) -> str | None:
         """The intent that takes a bare entity given after an exchange about it."""
         about = self._catalogue.intents[topic].about if topic in self._catalogue.intents else ()
-        if not about or not only_entities(text):
+        kinds = [kind for kind in here if kind in about and kind in self._takers]
+        if not kinds or not only_entities(text):
             return None
-        kinds = [kind for kind in extract(text) if kind in about and kind in self._takers]
-        return self._takers[kinds[0]] if kinds else None
+        return self._takers[kinds[0]]
 
     def _insists_on_the_order(self, prediction: Prediction, slots: Mapping[str, str]) -> bool:
         """Right after an order number was not found, a message not clearly about something

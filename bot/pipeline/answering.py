@@ -89,7 +89,7 @@ class Answering:
         first = replies.held[0]
         attached = None
         if first.part.attach is not None:
-            pinned = Prediction(intent=first.part.attach, confidence=1.0, confident=True)
+            pinned = Prediction.pinned(first.part.attach)
             attached = (await self._responder.respond(pinned, conversation, first.part.text)).text
         said = [t for _, answer in replies.answers for t in (answer.text or "", *answer.more)]
         lead = first.lead or (self._texts.sorry if first.part.escalate else None)

@@ -245,7 +245,7 @@ class Dispatcher:
         it stands once released (its slots and expectation cleared), to be classified as usual.
         """
         assert conversation.expect is not None
-        pinned = Prediction(intent=conversation.expect, confidence=1.0, confident=True)
+        pinned = Prediction.pinned(conversation.expect)
         answer = await self._responder.respond(pinned, conversation, message.text)
         if answer.text is None and answer.escalate is None:
             await self._store.record(conversation.id, meta=memory(answer), fence=fence)
