@@ -7,15 +7,11 @@ order number, country, product ("Ireland Road" is an address, "anna@france.fr" a
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 
 from intents.entities import addresses, countries, emails, order_numbers, products
 from intents.entities.span import Span, overlaps
-
-Extractor = Callable[[str], str | None]
-"""Finds one kind of entity in a text: its (first) value, or None."""
 
 # Slot name -> its finder, the more specific kinds first.
 FINDERS: Mapping[str, Callable[[str], list[Span]]] = {
@@ -51,14 +47,6 @@ def spans(text: str) -> dict[str, list[Span]]:
 def extract(text: str) -> dict[str, str]:
     """Every kind of entity found in ``text`` (slot name to its first value)."""
     return {kind: min(found).value for kind, found in spans(text).items()}
-
-
-def _first_of(kind: str, text: str) -> str | None:
-    return extract(text).get(kind)
-
-
-EXTRACTORS: Mapping[str, Extractor] = {kind: functools.partial(_first_of, kind) for kind in FINDERS}
-"""Slot name -> its extractor (agreeing with :func:`extract` on shared words)."""
 
 
 def only_entities(text: str) -> bool:

@@ -2,8 +2,7 @@
 
 The value is the country's usual English name ("Germany", "United States"). England, Scotland,
 Wales and Northern Ireland stay themselves (delivery to Northern Ireland or the Highlands can
-differ from the rest of the UK); "UK", "Britain", "GB" are "United Kingdom", and
-:func:`country_of` gives the state a UK nation belongs to.
+differ from the rest of the UK); "UK", "Britain", "GB" are "United Kingdom".
 
 Names and short forms match in any case, whole words only. Short forms that are also English
 words ("US", "GB", "NZ", "Turkey") match only as capitals in a message that is not shouted,
@@ -22,7 +21,6 @@ from collections.abc import Iterator
 from intents.entities.span import Span, first_value
 
 UK = "United Kingdom"
-UK_NATIONS = ("England", "Scotland", "Wales", "Northern Ireland")
 # Country -> other names customers use (the country's own name matches too), any case.
 NAMES: dict[str, tuple[str, ...]] = {
     UK: ("uk", "u.k.", "britain", "great britain"),
@@ -75,11 +73,6 @@ _BY_NAME = {alias: c for c, aliases in NAMES.items() for alias in (c.lower(), *a
 _NAMES = _pattern(list(_BY_NAME), re.IGNORECASE)
 _CAPITALS = _pattern(list(CAPITALS))
 _ADJECTIVES = _pattern(list(ADJECTIVES), re.IGNORECASE)
-
-
-def country_of(value: str) -> str:
-    """The state a found country belongs to: "United Kingdom" for a UK nation, else itself."""
-    return UK if value in UK_NATIONS else value
 
 
 MIN_TYPO_LENGTH = 6  # letters; shorter names ("spain", "wales") sit one edit from many words

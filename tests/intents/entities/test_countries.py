@@ -79,8 +79,3 @@ def test_words_one_typo_from_a_name_are_not_taken_for_it(text: str) -> None:
 def test_several_countries_are_found_in_order() -> None:
     spans = countries.find("do you ship to canada, the usa and the netherlands?")
     assert [span.value for span in spans] == ["Canada", "United States", "Netherlands"]
-
-
-def test_a_uk_nation_belongs_to_the_united_kingdom() -> None:
-    assert countries.country_of("Wales") == "United Kingdom"
-    assert countries.country_of("Ireland") == "Ireland"
