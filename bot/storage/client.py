@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 import redis.asyncio as redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage.supervisor import client_retry
 
@@ -29,6 +30,25 @@ class CountingConnection(Connection):
         await super().send_packed_command(command, check_health)
 
 
+class RetryingCluster(RedisCluster):
+    """redis-py's cluster client, retrying a command whose connection was closed under it.
+
+    When one command fails on a node, redis-py disconnects that node's idle connections while
+    other commands may be picking them up; such a command then writes to a closed stream and
+    gets a bare ``AttributeError``/``TypeError`` (redis-py issues 3546 and 4287) instead of a
+    ``ConnectionError``, which no retry covers. Nothing was written, so it is retried here
+    like any lost connection.
+    """
+
+    async def _execute_command(self, target_node: ClusterNode, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._execute_command(target_node, *args, **kwargs)
+        except (AttributeError, TypeError) as exc:
+            if "NoneType" not in str(exc):  # a programming error, not a closed stream
+                raise
+            raise RedisConnectionError(f"connection closed while writing: {exc}") from exc
+
+
 def round_trips() -> int:
     """Round trips to Redis made by this process so far."""
     return _sent[0]
@@ -40,7 +60,7 @@ def connect(url: str, cluster: bool = False) -> redis.Redis:
     if cluster:
         return cast(
             redis.Redis,
-            RedisCluster.from_url(
+            RetryingCluster.from_url(
                 url, decode_responses=True, max_connections=POOL_SIZE, **client_retry()
             ),
         )

@@ -32,7 +32,7 @@ import redis
 HOST = "127.0.0.1"
 SLOTS = 16384
 BUS_PORT_OFFSET = 10000  # a node's cluster bus listens on its port + 10000
-NODE_TIMEOUT_MS = 5000
+NODE_TIMEOUT_MS = 15000  # a loaded test machine must not make nodes think each other failed
 STOP_TIMEOUT_S = 10.0
 POLL_S = 0.05
 # Client ports are drawn below the kernel's ephemeral range (32768-60999 on Linux), and so are
