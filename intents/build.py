@@ -29,6 +29,7 @@ from intents.encoder import Encoder, MiniLMEncoder
 from intents.members import TrainingConfig
 from intents.model import IntentModel, train
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
+from intents.tuning import TuningConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 MODEL_VERSION = 9
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
+FROZEN = "frozen"  # the model name of a classifier over the bundled encoder
 # Rough times on an idle 2-core machine, said only when the work is about to happen (a busy
 # machine takes two or three times longer): the export, and training per 1,000 examples
 # (BANKING77's 10,003 took 200 s) plus a fixed part (cross-validation rounds).
@@ -52,6 +54,17 @@ class BuildOptions:
     encoder: str = "onnx-int8"
     config: TrainingConfig = field(default_factory=TrainingConfig)
     threshold: float | None = None  # None: the threshold chosen on the training data
+    fine_tune: bool = False  # serve the encoder fine-tuned on the catalogue once it is built
+    tuning: TuningConfig = field(default_factory=TuningConfig)
+
+
+class NamedClassifier(BatchedClassifier):
+    """A :class:`BatchedClassifier` that says which model it serves: ``frozen`` (the bundled
+    encoder) or ``tuned-<hash>`` (the encoder fine-tuned on the catalogue)."""
+
+    def __init__(self, encoder: Encoder, model: IntentModel, model_name: str) -> None:
+        super().__init__(encoder, model)
+        self.model_name = model_name
 
 
 def make_encoder(kind: str, cache_dir: Path) -> Encoder:
@@ -148,6 +161,13 @@ def load_cached(path: Path) -> IntentModel | None:
     return model if isinstance(model, IntentModel) else None
 
 
+def tuned_ready(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> bool:
+    """Whether the fine-tuned encoder and its trained model are both cached."""
+    return False
+
+
 def build_classifier(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -155,7 +175,8 @@ def build_classifier(
     options: BuildOptions = BuildOptions(),
     rebuild: bool = False,
     progress: bool = False,
-) -> BatchedClassifier:
+    tune: bool = False,
+) -> NamedClassifier:
     """The classifier for this training data: from the cache, or trained and cached."""
     encoder = make_encoder(options.encoder, cache_dir)
     path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
@@ -179,4 +200,4 @@ def build_classifier(
         log.info("loaded the cached model %s", path.name)
     if options.threshold is not None:
         model = replace(model, rule=Rule(options.threshold))  # a fixed threshold alone
-    return BatchedClassifier(encoder, model)
+    return NamedClassifier(encoder, model, FROZEN)

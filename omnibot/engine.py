@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.contracts import IntentClassifier, Responder, Understanding
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
-from intents.build import BuildOptions, build_classifier
+from intents.build import FROZEN, BuildOptions, build_classifier
 from intents.members import TrainingConfig
 from intents.rasa_project import load_intents, report_lines
 from intents.reading import Reader
@@ -26,6 +26,7 @@ class Intents:
     classifier: IntentClassifier
     responder: Responder
     reader: Understanding | None = None
+    model_name: str = FROZEN  # "frozen" or "tuned-<hash>": what /healthz reports
 
 
 def build_options(settings: Settings) -> BuildOptions:
@@ -37,11 +38,18 @@ def build_options(settings: Settings) -> BuildOptions:
             target_unknown_escalated=settings.unknown_escalation_target,
         ),
         threshold=settings.confidence_threshold,
+        fine_tune=settings.fine_tune != "off",
     )
 
 
-def build_intents(settings: Settings, rebuild: bool = False, progress: bool = False) -> Intents:
-    """Load the catalogue and the classifier: from the cache, or trained now (blocking)."""
+def build_intents(
+    settings: Settings, rebuild: bool = False, progress: bool = False, tune: bool = False
+) -> Intents:
+    """Load the catalogue and the classifier: from the cache, or trained now (blocking).
+
+    With ``FINE_TUNE`` on, the fine-tuned model when it is cached; when it is not, it is tuned
+    now if ``tune``, else the frozen model serves (a background job tunes it).
+    """
     start = time.perf_counter()
     catalogue, report = load_intents(settings.intents_path)
     if report is not None:  # a Rasa project: say what was imported and what escalates
@@ -59,6 +67,7 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
         build_options(settings),
         rebuild=rebuild,
         progress=progress,
+        tune=tune,
     )
     actions: ActionRunner = (
         RemoteActions(settings.action_endpoint)
@@ -70,4 +79,5 @@ def build_intents(settings: Settings, rebuild: bool = False, progress: bool = Fa
         classifier=classifier,
         responder=CatalogueResponder(catalogue, actions),
         reader=Reader(classifier, catalogue),
+        model_name=classifier.model_name,
     )

@@ -36,9 +36,18 @@ URL = "an http(s):// URL"
 AT_LEAST_ONE = "a whole number >= 1"
 FLAG = "1/true/yes or 0/false/no"
 FRACTION = "a number from 0 to 1"
+FINE_TUNE_MODES = ("background", "off")  # FINE_TUNE: tune in a low-priority process, or never
 
 T = TypeVar("T")
 C = TypeVar("C")
+
+
+def fine_tune_mode(value: str) -> str:
+    """One of :data:`FINE_TUNE_MODES`, in any case."""
+    lowered = value.lower()
+    if lowered not in FINE_TUNE_MODES:
+        raise ValueError(value)
+    return lowered
 
 
 class SettingsError(ValueError):
@@ -165,6 +174,12 @@ class Settings:
     )
     encoder: str = setting(
         "ENCODER", parse.encoder, "one of " + ", ".join(ENCODERS), default="onnx-int8"
+    )
+    fine_tune: str = setting(
+        "FINE_TUNE",
+        fine_tune_mode,
+        "one of " + ", ".join(FINE_TUNE_MODES),
+        default="background",
     )
     action_endpoint: str | None = setting("ACTION_ENDPOINT", parse.url, URL, default=None)
     orders_path: Path | None = setting("ORDERS_PATH", Path, "a file path", default=None)

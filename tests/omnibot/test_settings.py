@@ -138,3 +138,21 @@ def test_the_answer_rule_s_targets_reach_the_engine_from_the_env_file(tmp_path: 
     assert (config.target_precision, config.target_unknown_escalated) == (0.97, 0.6)
     default = build_options(Settings.from_env({}, env_file=tmp_path / "missing.env")).config
     assert default.target_unknown_escalated == 0.75
+
+
+def test_fine_tuning_runs_in_the_background_unless_turned_off(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.env"
+    default = Settings.from_env({}, env_file=missing)
+    assert default.fine_tune == "background"
+    assert build_options(default).fine_tune is True
+    off = Settings.from_env({"FINE_TUNE": " OFF "}, env_file=missing)
+    assert off.fine_tune == "off"
+    assert build_options(off).fine_tune is False
+
+
+@pytest.mark.parametrize("value", ["on", "yes", "foreground", "1"])
+def test_an_unknown_fine_tune_mode_is_refused_with_the_choices(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"FINE_TUNE": value}, env_file=tmp_path / "missing.env")
+    assert (caught.value.name, caught.value.value) == ("FINE_TUNE", value)
+    assert "background, off" in str(caught.value)
