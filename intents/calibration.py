@@ -13,20 +13,26 @@
   a margin: the lowest margin that keeps the target precision out of fold and the unknown
   intents escalated (many small intents spread the probability thin, while the lead stays
   clear: "do I have to pay to post it?" at 0.45 against 0.11).
+- The rule is chosen for each escalation target of a grid too: the trade-off curve
+  (:mod:`intents.trade_off`) kept in :class:`Calibration`, of which the configured target's
+  point is the chosen rule.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.model_selection import StratifiedKFold
 
-from intents.members import Floats, Members, Scores, TrainingConfig, blend
+from intents.held_out import Progress as Progress
+from intents.held_out import out_of_fold as out_of_fold
+from intents.held_out import unknown_scores as unknown_scores
+from intents.members import Floats, Scores, TrainingConfig, blend
+from intents.trade_off import TARGETS, TradeOffPoint, at, sweep
 
 WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
 FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
@@ -34,8 +40,6 @@ FALLBACK_WEIGHTS = (0.4, 0.3, 0.3)
 NO_SIMILARITY_FLOOR = -1.0  # the lowest cosine similarity: every message passes
 NO_MARGIN = 2.0  # above any lead a probability can have: the margin never answers alone
 RULE_CANDIDATES = 200  # thresholds tried when choosing the answer rule
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -91,36 +95,9 @@ class Calibration:
     out_of_fold_accuracy: float
     out_of_fold_answered: float
     unknown_escalated: float | None
-
-
-def out_of_fold(
-    texts: Sequence[str],
-    embeddings: Floats,
-    labels: Sequence[str],
-    config: TrainingConfig,
-    progress: Progress | None = None,
-) -> Scores | None:
-    """The members' out-of-fold scores over the training rows (None: too few rows)."""
-    y = np.asarray(labels)
-    folds = min(config.folds, int(np.unique(y, return_counts=True)[1].min()))
-    if folds < 2:
-        return None
-    members: list[Floats] | None = None
-    nearest = np.zeros(len(y))
-    text_array = np.asarray(texts, dtype=object)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
-    for number, (fit, held) in enumerate(splitter.split(text_array, y), start=1):
-        if progress:
-            progress(f"cross-validation fold {number}/{folds}")
-        fitted = Members.fit(text_array[fit], embeddings[fit], y[fit], config)
-        fold = fitted.scores(text_array[held], embeddings[held])
-        if members is None:
-            members = [np.zeros((len(y), p.shape[1])) for p in fold.members]
-        for oof, part in zip(members, fold.members, strict=True):
-            oof[held] = part
-        nearest[held] = fold.nearest
-    assert members is not None  # at least two folds ran
-    return Scores(members=members, nearest=nearest)
+    unknown_target: float | None = None  # the escalation target the rule was chosen for
+    # the rule chosen for each target and what it does out of fold (empty: no unknown rounds)
+    trade_off: tuple[TradeOffPoint, ...] = ()
 
 
 def weight_grid(members: int) -> list[tuple[float, ...]]:
@@ -153,35 +130,6 @@ def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: flo
     if len(reaching) == 0:
         return 1.0
     return float(confidence[order][reaching.max()])
-
-
-def unknown_scores(
-    texts: Sequence[str],
-    embeddings: Floats,
-    labels: Sequence[str],
-    config: TrainingConfig,
-    progress: Progress | None = None,
-) -> list[Scores] | None:
-    """How examples of intents hidden from training score, one round per group of hidden
-    intents (each round's members know different intents, so rounds blend separately; None:
-    too few intents)."""
-    y = np.asarray(labels)
-    classes = np.unique(y)
-    always = classes[np.isin(classes, config.out_of_scope)]  # hidden in every round
-    others = classes[~np.isin(classes, always)]
-    groups = min(config.unknown_groups, len(others) // 2)
-    if groups < 2:
-        return None
-    shuffled = np.random.default_rng(config.seed).permutation(others)
-    text_array = np.asarray(texts, dtype=object)
-    parts = []
-    for number, group in enumerate(np.array_split(shuffled, groups), start=1):
-        if progress:
-            progress(f"unknown-intent simulation {number}/{groups}")
-        unseen = np.isin(y, np.concatenate([group, always]))
-        fitted = Members.fit(text_array[~unseen], embeddings[~unseen], y[~unseen], config)
-        parts.append(fitted.scores(text_array[unseen], embeddings[unseen]))
-    return parts
 
 
 def escalating_rule(threshold: float, unknown: Evidence, target: float) -> Rule:
@@ -251,6 +199,27 @@ def widen_by_margin(
     return rule
 
 
+def rule_for_each_target(
+    known: Evidence,
+    correct: NDArray[np.bool_],
+    unknown: Evidence | None,
+    lowest: float,
+    config: TrainingConfig,
+) -> tuple[Rule, tuple[TradeOffPoint, ...]]:
+    """The rule for the configured escalation target and the trade-off curve it lies on."""
+
+    def choose_for(target: float) -> Rule:
+        at_target = replace(config, target_unknown_escalated=target)
+        rule = choose_rule(known, correct, unknown, lowest, at_target)
+        return widen_by_margin(rule, known, correct, unknown, at_target)
+
+    target = config.target_unknown_escalated
+    if unknown is None:
+        return choose_for(target), ()
+    curve = sweep(choose_for, (*TARGETS, target), known, correct, unknown, config.target_precision)
+    return at(curve, target).rule, curve
+
+
 def choose(
     known: Scores,
     truth: NDArray[np.int64],
@@ -265,8 +234,7 @@ def choose(
     correct = blended.argmax(axis=1) == truth
     lowest = choose_threshold(evidence.confidence, correct, config.target_precision)
     unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
-    rule = choose_rule(evidence, correct, unknown_evidence, lowest, config)
-    rule = widen_by_margin(rule, evidence, correct, unknown_evidence, config)
+    rule, curve = rule_for_each_target(evidence, correct, unknown_evidence, lowest, config)
     calibration = Calibration(
         precision_threshold=lowest,
         out_of_fold_accuracy=float(correct.mean()),
@@ -274,6 +242,8 @@ def choose(
         unknown_escalated=(
             None if unknown_evidence is None else float((~rule.answers(unknown_evidence)).mean())
         ),
+        unknown_target=config.target_unknown_escalated,
+        trade_off=curve,
     )
     return weights, rule, calibration
 

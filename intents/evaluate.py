@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from intents.build import ENCODE_CHUNK
 from intents.calibration import Rule
 from intents.classifier import BatchedClassifier
 from intents.model import OOS_LABEL
+from intents.trade_off import TradeOffPoint
 
 LATENCY_SAMPLE = 1000  # single-message timings taken for p50/p99
 
@@ -34,7 +35,9 @@ class EvalResult:
     ``overall_accuracy`` is over every row, an escalated ``oos`` row counting right (the
     definition of the CLINC150 and HINT3 papers); ``answered_share`` is over every row, and an
     answered ``oos`` row is a wrong answer in ``answered_precision``; ``oos_recall`` is the
-    share of ``oos`` rows escalated.
+    share of ``oos`` rows escalated. ``unknown_target`` is the share of unknown-intent messages
+    the answer rule was chosen to escalate and ``trade_off`` the curve it was chosen on (out of
+    fold on the training data; drawn by ``--report``, left out of :meth:`to_dict`).
     """
 
     accuracy: float
@@ -54,10 +57,14 @@ class EvalResult:
     min_margin: float  # the top intent's lead that answers below the threshold (2: never)
     blend_weights: tuple[float, ...]
     train_seconds: float | None = None
+    unknown_target: float | None = None
+    trade_off: tuple[TradeOffPoint, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (the headline numbers, without the trade-off curve)."""
+        numbers = asdict(replace(self, trade_off=()))
+        del numbers["trade_off"]
+        return numbers
 
 
 def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
@@ -152,7 +159,14 @@ def evaluate(
     """Classify every test text and score the results."""
     predictions = predict_all(classifier, texts, progress)
     timings = single_message_ms(classifier, texts)
-    result = score(predictions, labels, timings, classifier.model.rule, classifier.model.weights)
+    model = classifier.model
+    result = score(predictions, labels, timings, model.rule, model.weights)
+    if model.calibration is not None:
+        result = replace(
+            result,
+            unknown_target=model.calibration.unknown_target,
+            trade_off=model.calibration.trade_off,
+        )
     return result, predictions
 
 

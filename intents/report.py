@@ -1,9 +1,12 @@
-"""The ``--report`` files of ``omnibot eval``: plots and the misclassified examples."""
+"""The ``--report`` files of ``omnibot eval``: plots and the misclassified examples, and the
+unknown-intent trade-off the answer rule was chosen on (when the model measured one)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +20,18 @@ from sklearn.metrics import confusion_matrix
 
 from bot.contracts import Prediction
 from intents.evaluate import EvalResult, right_rows
+from intents.trade_off import TradeOffPoint, at
+
+LABELLED_TARGETS = (0.5, 0.6, 0.7, 0.8, 0.9)  # curve points named by their target
+TRADE_OFF_COLUMNS = (
+    "target",
+    "threshold",
+    "min_similarity",
+    "min_margin",
+    "answered",
+    "escalated",
+    "precision",
+)
 
 
 def coverage_precision(
@@ -38,13 +53,21 @@ def write_report(
     predictions: list[Prediction],
     result: EvalResult,
 ) -> list[Path]:
-    """Write confusion matrix and coverage/precision PNGs, misclassified rows and the numbers."""
+    """Write confusion matrix and coverage/precision PNGs, misclassified rows and the numbers;
+    with the training's trade-off curve in ``result``, its plot and its points too."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [
         _confusion(directory / "confusion_matrix.png", labels, predictions),
         _coverage(directory / "coverage_precision.png", labels, predictions, result),
         _misclassified(directory / "misclassified.csv", texts, labels, predictions),
     ]
+    if result.trade_off:
+        written += [
+            plot_trade_off(
+                directory / "unknown_trade_off.png", result.trade_off, result.unknown_target
+            ),
+            trade_off_csv(directory / "unknown_trade_off.csv", result.trade_off),
+        ]
     summary = directory / "summary.json"
     summary.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return [*written, summary]
@@ -116,4 +139,66 @@ def _misclassified(
                         prediction.confident,
                     ]
                 )
+    return path
+
+
+def plot_trade_off(path: Path, curve: Sequence[TradeOffPoint], target: float | None) -> Path:
+    """In-scope messages answered against unknown-intent messages kept out, one point per
+    escalation target, with the point chosen for ``target`` and the target's line."""
+    figure, axes = plt.subplots(figsize=(6.5, 4.8))
+    axes.plot(
+        [p.escalated for p in curve],
+        [p.answered for p in curve],
+        marker=".",
+        label="rule chosen for each target (out of fold, training data)",
+    )
+    for point in curve:
+        if any(math.isclose(point.target, named) for named in LABELLED_TARGETS):
+            axes.annotate(
+                f"{point.target:.0%}",
+                (point.escalated, point.answered),
+                textcoords="offset points",
+                xytext=(-4, -12),
+                fontsize=7,
+                color="grey",
+            )
+    if target is not None:
+        chosen = at(curve, target)
+        axes.axvline(target, color="grey", linestyle=":", label=f"target: keep out >= {target:.0%}")
+        axes.scatter(
+            [chosen.escalated],
+            [chosen.answered],
+            color="red",
+            zorder=3,
+            label=f"chosen: {chosen.answered:.1%} answered, {chosen.escalated:.1%} kept out",
+        )
+    axes.set_xlabel("share of unknown-intent messages kept out (escalated)")
+    axes.set_ylabel("share of in-scope messages answered")
+    axes.set_title("Unknown intents: the answer rule's trade-off", fontsize=10)
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_ylim(-0.02, 1.02)
+    axes.legend(loc="lower left", fontsize=8)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=150)
+    plt.close(figure)
+    return path
+
+
+def trade_off_csv(path: Path, curve: Sequence[TradeOffPoint]) -> Path:
+    """The curve's points: target, rule and what it does out of fold."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRADE_OFF_COLUMNS)
+        for p in curve:
+            rule = p.rule
+            numbers = (p.target, rule.threshold, rule.min_similarity, rule.min_margin)
+            writer.writerow(
+                [
+                    *(f"{n:.4f}" for n in numbers),
+                    f"{p.answered:.4f}",
+                    f"{p.escalated:.4f}",
+                    "" if p.precision is None else f"{p.precision:.4f}",
+                ]
+            )
     return path
