@@ -45,6 +45,8 @@ from omnibot.health import healthz, serve_metrics
 from omnibot.proxies import trusted_proxies
 from omnibot.services import SERVICES, Services
 from omnibot.settings import Settings
+from omnibot.swap import SwappableIntents
+from omnibot.tuning_job import background_tuning
 
 log = logging.getLogger("omnibot")
 
@@ -70,7 +72,9 @@ def create_app(
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
     url = settings.redis_url or (embedded.url if embedded else "")
     client = connect(url, settings.redis_cluster)
-    services = build_services(settings, client, intents or build_intents(settings), desk)
+    swap = SwappableIntents(intents or build_intents(settings), owns_first=intents is None)
+    # intents given by the caller are the caller's choice: no tuning replaces them
+    services = build_services(settings, client, swap, desk, tune=intents is None)
     app = web.Application(middlewares=middlewares(settings))
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
@@ -82,23 +86,29 @@ def create_app(
     if console_served(settings):
         app.router.add_routes(agent_console(settings, services, client).routes())
     app.on_shutdown.append(lambda app: services.webchat.close_all())
-    app.cleanup_ctx.append(
-        lambda app: lifecycle(services, client, supervisor, owns_intents=intents is None)
-    )
+    app.cleanup_ctx.append(lambda app: lifecycle(services, client, supervisor))
     return app
 
 
 def build_services(
-    settings: Settings, client: redis.Redis, intents: Intents, desk: AgentDesk | None
+    settings: Settings,
+    client: redis.Redis,
+    intents: SwappableIntents,
+    desk: AgentDesk | None,
+    tune: bool = False,
 ) -> Services:
-    """The core and the channels and desk around it, wired together on one Redis client."""
+    """The core and the channels and desk around it, wired together on one Redis client.
+
+    The core reads, classifies and answers through ``intents``, so that with ``tune`` a
+    model tuned in the background (:func:`background_tuning`) replaces the one it started
+    with."""
     slack = slack_desk(settings)
     sms_out = sms_sender(settings) if settings.sms_enabled else None
     core = build_core(
         client,
-        classifier=intents.classifier,
-        responder=intents.responder,
-        reader=intents.reader,
+        classifier=intents,
+        responder=intents,
+        reader=intents,
         desk=desk or slack or LogDesk(),
         # web chat needs no sender: its delivery is the event stream
         senders={} if sms_out is None else {Channel.SMS: sms_out},
@@ -125,6 +135,7 @@ def build_services(
         webchat=webchat,
         sms=sms,
         slack_events=events,
+        tuning=background_tuning(settings, client, intents) if tune else None,
     )
 
 
@@ -164,6 +175,8 @@ def _background_parts(services: Services) -> list[Lifecycle]:
     app_token = services.settings.slack_app_token
     if services.slack_events is not None and app_token:
         parts.append(SocketMode(services.slack_events, app_token))
+    if services.tuning is not None:  # last: it stops first, ending its child process
+        parts.append(services.tuning)
     return parts
 
 
@@ -171,7 +184,6 @@ async def lifecycle(
     services: Services,
     client: redis.Redis,
     supervisor: RedisSupervisor | None,
-    owns_intents: bool,
 ) -> AsyncIterator[None]:
     """Start Redis (when embedded) and the background parts; on the way out the exit stack
     stops them in the reverse order, whatever failed."""
@@ -181,8 +193,7 @@ async def lifecycle(
         stack.push_async_callback(client.aclose)
         if services.sms is not None:
             stack.push_async_callback(services.sms.sender.close)
-        if owns_intents:
-            stack.callback(services.intents.classifier.close)
+        stack.callback(services.intents.close)  # the models it owns
         for part in _background_parts(services):
             await background.start(stack, part)
         log.info(

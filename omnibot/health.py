@@ -16,7 +16,8 @@ HEALTH_TIMEOUT_S = 2.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers, 503 when it does not."""
+    """200 when Redis answers, 503 when it does not; which intent model serves, and where
+    its fine-tuning stands."""
     store = request.app[SERVICES].store
     try:
         ok = await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT_S)
@@ -24,10 +25,22 @@ async def healthz(request: web.Request) -> web.Response:
         ok = False
     status = 200 if ok else 503
     body = {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}
-    slack = await slack_health(request.app[SERVICES])
+    services = request.app[SERVICES]
+    body["model"] = services.intents.model_name
+    body["tuning"] = tuning_status(services)
+    slack = await slack_health(services)
     if slack is not None:  # the desk's state; the service answers customers without it
         body["slack"] = slack
     return web.json_response({**body, "pid": os.getpid()}, status=status)
+
+
+def tuning_status(services: Services) -> str:
+    """``off``, ``waiting`` (another process tunes), ``running``, ``done`` or ``failed: why``."""
+    if services.tuning is not None:
+        return services.tuning.status
+    if services.intents.model_name.startswith("tuned"):
+        return "done"  # tuned before this process started
+    return "off"
 
 
 async def slack_health(services: Services) -> str | None:

@@ -11,8 +11,9 @@ from bot.core import Core
 from connectors.slack.events import SlackEvents
 from connectors.sms.connector import SmsConnector
 from connectors.webchat.connector import WebChatConnector
-from omnibot.engine import Intents
 from omnibot.settings import Settings
+from omnibot.swap import SwappableIntents
+from omnibot.tuning_job import TuningJob
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,11 +22,12 @@ class Services(Core):
     channels around it."""
 
     settings: Settings
-    intents: Intents
+    intents: SwappableIntents  # the intents serving now (a tuned model replaces the first)
     connectors: dict[str, Connector]
     webchat: WebChatConnector
     sms: SmsConnector | None
     slack_events: SlackEvents | None
+    tuning: TuningJob | None  # tunes the encoder in the background (FINE_TUNE=background)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -30,6 +30,9 @@ from tests.support.redis_cluster import start_cluster
 from tests.support.slack_fake import BOT_TOKEN, DESK_CHANNEL, SIGNING_SECRET, FakeSlack
 from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
+# No test tunes the encoder unless it asks to (FINE_TUNE=background starts a tuning process),
+# in this process's settings nor in the `omnibot serve` processes tests start.
+os.environ["FINE_TUNE"] = "off"
 SHOP_NUMBER = "+15550000100"
 PUBLIC_URL = "https://support.example.com/omnibot"  # with a path prefix, as behind a proxy
 
@@ -149,13 +152,13 @@ def intents_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def intents(intents_data_dir: Path) -> Intents:
     """The real intent side (MiniLM on ONNX + the retail catalogue), built once per session."""
-    return build_intents(Settings(data_dir=intents_data_dir))
+    return build_intents(Settings(data_dir=intents_data_dir, fine_tune="off"))
 
 
 @pytest.fixture
 def settings(redis_url: str, tmp_path: Path) -> Settings:
     """Settings pointing at the test Redis."""
-    return Settings(redis_url=redis_url, data_dir=tmp_path)
+    return Settings(redis_url=redis_url, data_dir=tmp_path, fine_tune="off")
 
 
 AppFactory = Callable[..., web.Application]
