@@ -260,7 +260,7 @@ def background_tuning(
 
 def child_env(settings: Settings) -> dict[str, str]:
     """This process's environment with the settings that shape the tuned model."""
-    env = dict(os.environ, LOG_LEVEL="INFO")
+    env = dict(os.environ, LOG_LEVEL="INFO", FINE_TUNE="background")
     for variable, name in MODEL_SETTINGS.items():
         env[variable] = str(getattr(settings, name))
     return env
