@@ -9,8 +9,10 @@ import pytest
 
 from bot.contracts import Prediction
 from intents.calibration import Rule
-from intents.evaluate import EvalResult, score
+from intents.classifier import BatchedClassifier
+from intents.evaluate import EvalResult, evaluate, score
 from intents.report import write_report
+from omnibot.engine import Intents
 
 TIMINGS = [1.0, 2.0]
 
@@ -63,3 +65,14 @@ def test_misclassified_rows_leave_out_escalated_oos_rows(tmp_path: Path) -> None
         ("refund", "delivery", "True"),
     ]
     assert len(wrong) == 2 + 10
+
+
+def test_an_evaluation_carries_the_trade_off_its_rule_was_chosen_on(intents: Intents) -> None:
+    classifier = intents.classifier
+    assert isinstance(classifier, BatchedClassifier)
+    calibration = classifier.model.calibration
+    assert calibration is not None
+    assert calibration.trade_off  # the retail catalogue has enough intents to hide some
+    result, _ = evaluate(classifier, ["where is my parcel", "hello"], ["order_status", "greet"])
+    assert result.trade_off == calibration.trade_off
+    assert result.unknown_target == calibration.unknown_target
