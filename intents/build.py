@@ -29,13 +29,14 @@ from intents.encoder import Encoder, MiniLMEncoder
 from intents.members import TrainingConfig
 from intents.model import IntentModel, train
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
-from intents.tuning import TuningConfig
+from intents.tuning import TuningConfig, build_tuned
 
 log = logging.getLogger(__name__)
 
 # Part of the cache key: bump it whenever a pickled model would no longer load or mean the same
 # (8: intents.engine became intents.model, Heads became Members).
 MODEL_VERSION = 9
+TUNING_VERSION = 1  # part of a tuned graph's name: bump when the tuning recipe changes
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 FROZEN = "frozen"  # the model name of a classifier over the bundled encoder
@@ -161,11 +162,138 @@ def load_cached(path: Path) -> IntentModel | None:
     return model if isinstance(model, IntentModel) else None
 
 
+def save_model(model: IntentModel, path: Path) -> None:
+    """Cache ``model`` at ``path`` whole or not at all (a partial file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+    joblib.dump(model, partial)
+    partial.replace(path)
+
+
+def trained_model(
+    encoder: Encoder,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> IntentModel:
+    """The model over the bundled (frozen) encoder: from the cache, or trained and cached."""
+    path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
+    model = None if rebuild else load_cached(path)
+    if model is not None:
+        log.info("loaded the cached model %s", path.name)
+        return model
+    log.info(
+        "training %d intents on %d examples (about %d s, longer on a busy machine; "
+        "cached for later starts)…",
+        len(set(labels)),
+        len(texts),
+        training_estimate_s(len(texts)),
+    )
+    start = time.perf_counter()
+    model = train_model(encoder, texts, labels, options.config, progress)
+    save_model(model, path)
+    log.info("trained in %.1f s (cached as %s)", time.perf_counter() - start, path.name)
+    return model
+
+
+def frozen_model(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    progress: bool = False,
+) -> IntentModel:
+    """The model over the frozen encoder (cached, or trained now), without serving it."""
+    encoder = make_encoder(options.encoder, cache_dir)
+    try:
+        return trained_model(encoder, texts, labels, cache_dir, options, progress=progress)
+    finally:
+        encoder.close()
+
+
+def tuned_encoder_path(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> Path:
+    """Where the encoder fine-tuned on this catalogue is cached: named by a hash of everything
+    that shapes it (the catalogue, the tuning, the export recipe)."""
+    payload = json.dumps(
+        {
+            "texts": list(texts),
+            "labels": list(labels),
+            "tuning": asdict(options.tuning),
+            "quantized": tuned_quantized(options),
+            "export": EXPORT_VERSION,
+            "recipe": TUNING_VERSION,
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return cache_dir / "encoders" / f"tuned-{digest}.v{EXPORT_VERSION}.onnx"
+
+
+def tuned_quantized(options: BuildOptions) -> bool:
+    """Whether the tuned graph is int8 (``ENCODER=onnx-int8``); else float32 ONNX, for
+    ``torch`` too (a tuned model is served from ONNX only)."""
+    return options.encoder == "onnx-int8"
+
+
+def tuned_model_path(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> Path:
+    """Where the model trained over the tuned encoder is cached (beside the frozen ones)."""
+    graph = tuned_encoder_path(texts, labels, cache_dir, options)
+    return cache_dir / "models" / f"{cache_key(texts, labels, options)}-{graph.stem}.joblib"
+
+
 def tuned_ready(
     texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
 ) -> bool:
     """Whether the fine-tuned encoder and its trained model are both cached."""
-    return False
+    # the graph is written before the model, each atomically: both there means both whole
+    return (
+        tuned_encoder_path(texts, labels, cache_dir, options).exists()
+        and tuned_model_path(texts, labels, cache_dir, options).exists()
+    )
+
+
+def tuned_classifier(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    rebuild: bool = False,
+    progress: bool = False,
+    tune: bool = False,
+) -> NamedClassifier | None:
+    """The classifier over the tuned encoder: cached, or tuned now when ``tune`` (None: not
+    built, and not asked to tune)."""
+    graph = tuned_encoder_path(texts, labels, cache_dir, options)
+    path = tuned_model_path(texts, labels, cache_dir, options)
+    model = None if rebuild or not graph.exists() else load_cached(path)
+    if model is not None:
+        log.info("loaded the cached fine-tuned model %s", path.name)
+    elif not tune:
+        log.info("the encoder fine-tuned on this catalogue is not built yet: the frozen one serves")
+        return None
+    else:
+        start = time.perf_counter()
+        graph, model = build_tuned(texts, labels, cache_dir, options, progress)
+        save_model(model, path)
+        log.info("fine-tuned in %.1f s (cached as %s)", time.perf_counter() - start, graph.name)
+    chunk = QUANTIZED_CHUNK if tuned_quantized(options) else CHUNK
+    return NamedClassifier(
+        OnnxEncoder(graph, chunk), fixed_threshold(model, options), graph.stem.split(".")[0]
+    )
+
+
+def fixed_threshold(model: IntentModel, options: BuildOptions) -> IntentModel:
+    """``model`` with ``CONFIDENCE_THRESHOLD``'s fixed threshold alone, when one is set."""
+    if options.threshold is None:
+        return model
+    return replace(model, rule=Rule(options.threshold))
 
 
 def build_classifier(
@@ -177,27 +305,15 @@ def build_classifier(
     progress: bool = False,
     tune: bool = False,
 ) -> NamedClassifier:
-    """The classifier for this training data: from the cache, or trained and cached."""
+    """The classifier for this training data: from the cache, or trained and cached.
+
+    With ``options.fine_tune``: over the encoder fine-tuned on the catalogue when it is cached,
+    or tuned now when ``tune``; otherwise (and until then) over the bundled, frozen encoder.
+    """
+    if options.fine_tune:
+        tuned = tuned_classifier(texts, labels, cache_dir, options, rebuild, progress, tune)
+        if tuned is not None:
+            return tuned
     encoder = make_encoder(options.encoder, cache_dir)
-    path = cache_dir / "models" / f"{cache_key(texts, labels, options)}.joblib"
-    model = None if rebuild else load_cached(path)
-    if model is None:
-        log.info(
-            "training %d intents on %d examples (about %d s, longer on a busy machine; "
-            "cached for later starts)…",
-            len(set(labels)),
-            len(texts),
-            training_estimate_s(len(texts)),
-        )
-        start = time.perf_counter()
-        model = train_model(encoder, texts, labels, options.config, progress)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
-        joblib.dump(model, partial)
-        partial.replace(path)
-        log.info("trained in %.1f s (cached as %s)", time.perf_counter() - start, path.name)
-    else:
-        log.info("loaded the cached model %s", path.name)
-    if options.threshold is not None:
-        model = replace(model, rule=Rule(options.threshold))  # a fixed threshold alone
-    return NamedClassifier(encoder, model, FROZEN)
+    model = trained_model(encoder, texts, labels, cache_dir, options, rebuild, progress)
+    return NamedClassifier(encoder, fixed_threshold(model, options), FROZEN)

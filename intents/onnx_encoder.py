@@ -37,14 +37,22 @@ OPSET = 17
 EXPORT_VERSION = 3  # part of the cached graph's name: a new recipe never reuses an old file
 
 
-def export_onnx(target: Path, quantize: bool = True) -> Path:
-    """Export MiniLM with pooling and normalisation to ``target`` (int8 when ``quantize``)."""
+def export_onnx(target: Path, quantize: bool = True, transformer: Any = None) -> Path:
+    """Export MiniLM with pooling and normalisation to ``target`` (int8 when ``quantize``).
+
+    ``transformer``: the weights to export (a fine-tuned copy of the model, see
+    :mod:`intents.tuning`); None exports the bundled model.
+    """
     import torch
     from transformers import AutoModel
 
+    tuned = transformer
     # The bare transformer (what sentence-transformers wraps): quicker to load than the pipeline.
-    # Eager attention, because the optimiser's fusion recognises its pattern, not SDPA's.
+    # Eager attention, because the optimiser's fusion recognises its pattern, not SDPA's: a tuned
+    # model (trained with whichever attention) lends its weights to an eager one.
     transformer = AutoModel.from_pretrained(str(model_dir()), attn_implementation="eager").eval()
+    if tuned is not None:
+        transformer.load_state_dict(tuned.state_dict())
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:

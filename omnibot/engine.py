@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.contracts import IntentClassifier, Responder, Understanding
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
@@ -48,8 +48,12 @@ def build_intents(
     """Load the catalogue and the classifier: from the cache, or trained now (blocking).
 
     With ``FINE_TUNE`` on, the fine-tuned model when it is cached; when it is not, it is tuned
-    now if ``tune``, else the frozen model serves (a background job tunes it).
+    now if ``tune``, else the frozen model serves (a background job tunes it). ``tune`` is an
+    explicit ask (``omnibot train --fine-tune``): it tunes even with ``FINE_TUNE=off``.
     """
+    options = build_options(settings)
+    if tune:
+        options = replace(options, fine_tune=True)
     start = time.perf_counter()
     catalogue, report = load_intents(settings.intents_path)
     if report is not None:  # a Rasa project: say what was imported and what escalates
@@ -64,7 +68,7 @@ def build_intents(
         texts,
         labels,
         settings.cache_dir,
-        build_options(settings),
+        options,
         rebuild=rebuild,
         progress=progress,
         tune=tune,

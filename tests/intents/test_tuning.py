@@ -1,0 +1,206 @@
+"""Fine-tuning the encoder on a catalogue: the split, the tuning, the tuned build and its cache.
+
+One tuned build (a few steps, so the module stays under a minute) is shared by the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents.build import (
+    BuildOptions,
+    NamedClassifier,
+    build_classifier,
+    tuned_classifier,
+    tuned_encoder_path,
+    tuned_model_path,
+    tuned_ready,
+)
+from intents.members import TrainingConfig
+from intents.tuning import TuningConfig, fine_tune, holdout_split, tuning_epochs
+
+EXAMPLES = {
+    "where_is_my_order": [
+        "where is my order",
+        "my parcel still hasnt arrived",
+        "can you track my package please",
+        "when will my order get here",
+        "has my order been shipped yet",
+        "its been a week and no delivery",
+    ],
+    "returns": [
+        "i want to return these shoes",
+        "how do i send something back",
+        "can i return an item i bought online",
+        "whats your returns policy",
+        "the jeans dont fit, can i return them",
+        "how do i start a return",
+    ],
+    "store_hours": [
+        "what are your opening hours",
+        "when do you close today",
+        "are you open on sunday",
+        "what time does the shop open",
+        "store hours please",
+        "are you open on bank holidays",
+    ],
+    "payment_methods": [
+        "can i pay with paypal",
+        "do you take amex",
+        "which payment methods do you accept",
+        "can i pay in instalments with klarna",
+        "is apple pay accepted",
+        "do you accept debit cards",
+    ],
+    "gift_wrap": ["do you do gift wrapping"],  # one example: stays whole in the fit part
+}
+TEXTS = [text for examples in EXAMPLES.values() for text in examples]
+LABELS = [intent for intent, examples in EXAMPLES.items() for _ in examples]
+PARAPHRASES = [
+    ("wheres my stuff, ordered it ages ago", "where_is_my_order"),
+    ("any update on my delivery?", "where_is_my_order"),
+    ("i need to send back a dress", "returns"),
+    ("can i get a refund if i send it back", "returns"),
+    ("are you open late on friday", "store_hours"),
+    ("what time do you shut", "store_hours"),
+    ("can i pay with google pay", "payment_methods"),
+    ("do you take mastercard", "payment_methods"),
+]
+OPTIONS = BuildOptions(fine_tune=True, tuning=TuningConfig(epochs=1, min_steps=3))
+
+
+@dataclass
+class Built:
+    """The shared tuned build: its cache, the classifier, and what the build logged."""
+
+    cache: Path
+    classifier: NamedClassifier
+    log: str
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    cache = tmp_path_factory.mktemp("tuned") / "cache"
+    assert not tuned_ready(TEXTS, LABELS, cache, OPTIONS)
+    assert tuned_classifier(TEXTS, LABELS, cache, OPTIONS, tune=False) is None
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("intents")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        classifier = build_classifier(TEXTS, LABELS, cache, OPTIONS, tune=True)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    yield Built(cache, classifier, "\n".join(records))
+    classifier.close()
+
+
+def test_the_tuned_graph_and_model_are_cached_and_named_by_the_catalogue(built: Built) -> None:
+    graph = tuned_encoder_path(TEXTS, LABELS, built.cache, OPTIONS)
+    assert graph.is_file()
+    assert tuned_model_path(TEXTS, LABELS, built.cache, OPTIONS).is_file()
+    assert tuned_ready(TEXTS, LABELS, built.cache, OPTIONS)
+    assert built.classifier.model_name == graph.name.split(".")[0]
+    assert built.classifier.model_name.startswith("tuned-")
+    assert not list(graph.parent.glob("*partial*"))
+    assert not list(graph.parent.glob("*calibration*"))
+    other = tuned_encoder_path(TEXTS, [*LABELS[:-1], "gift_wrapping"], built.cache, OPTIONS)
+    assert other != graph
+
+
+def test_the_build_reports_epochs_with_an_eta_and_knows_every_intent(built: Built) -> None:
+    assert "calibration tune: tuning epoch 2/3, ETA" in built.log
+    assert "final tune: tuning epoch 3/3, ETA" in built.log
+    assert built.classifier.model.labels == sorted(EXAMPLES)
+
+
+def test_the_tuned_classifier_tells_unseen_paraphrases_apart(built: Built) -> None:
+    predictions = built.classifier.predict([text for text, _ in PARAPHRASES])
+    right = [p.intent == intent for p, (_, intent) in zip(predictions, PARAPHRASES, strict=True)]
+    assert sum(right) >= 6, [p.intent for p in predictions]
+    answered = [p for p in predictions if p.confident]
+    assert all(ok for p, ok in zip(predictions, right, strict=True) if p.confident)
+    assert len(answered) < len(predictions)  # a rule was chosen, not "answer everything"
+
+
+def test_a_second_build_loads_the_cache_without_tuning(built: Built) -> None:
+    graph = tuned_encoder_path(TEXTS, LABELS, built.cache, OPTIONS)
+    model = tuned_model_path(TEXTS, LABELS, built.cache, OPTIONS)
+    stamps = (graph.stat().st_mtime_ns, model.stat().st_mtime_ns)
+    again = build_classifier(TEXTS, LABELS, built.cache, OPTIONS)  # tune=False: cache only
+    try:
+        assert again.model_name == built.classifier.model_name
+        assert again.model.rule == built.classifier.model.rule
+        assert (graph.stat().st_mtime_ns, model.stat().st_mtime_ns) == stamps
+    finally:
+        again.close()
+
+
+def test_fine_tuning_pulls_an_intent_s_examples_together() -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    from intents.encoder import model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir()))
+    config = TuningConfig(epochs=1, min_steps=6)
+
+    def separation(model: object) -> float:
+        tokens = tokenizer(TEXTS[:24], padding=True, return_tensors="pt")
+        with torch.no_grad():
+            hidden = model(**tokens).last_hidden_state  # type: ignore[operator]
+        mask = tokens["attention_mask"].unsqueeze(-1).float()
+        rows = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+        similarity = (rows @ rows.T).numpy()
+        same = np.equal.outer(LABELS[:24], LABELS[:24])
+        np.fill_diagonal(same, False)
+        other = ~np.equal.outer(LABELS[:24], LABELS[:24])
+        return float(similarity[same].mean() - similarity[other].mean())
+
+    untuned = fine_tune(TEXTS[:24], LABELS[:24], TuningConfig(epochs=0, min_steps=0))
+    tuned = fine_tune(TEXTS[:24], LABELS[:24], config)
+    assert separation(tuned) > separation(untuned) + 0.025  # measured: 0.281 -> 0.333
+
+
+def test_the_split_hides_a_quarter_of_the_intents_and_every_out_of_scope_one() -> None:
+    labels = [f"intent_{n}" for n in range(8) for _ in range(10)] + ["out_of_scope"] * 5
+    labels += ["lonely"] * 2
+    split = holdout_split(labels, TuningConfig(), TrainingConfig())
+    assert split is not None
+    y = np.asarray(labels)
+    assert "out_of_scope" in set(y[split.unknown])
+    assert len(set(y[split.unknown])) == 1 + 9 // 4
+    assert not set(split.fit) & set(split.held)
+    assert not set(split.fit) & set(split.unknown)
+    assert len(split.fit) + len(split.held) + len(split.unknown) == len(labels)
+    assert set(y[split.held]) <= set(y[split.fit])  # every judged intent was seen
+    for intent in set(y[split.held]):
+        assert (y[split.held] == intent).sum() == 2  # 20 % of 10
+    if "lonely" not in set(y[split.unknown]):
+        assert (y[split.fit] == "lonely").sum() == 2  # too few to lend any
+
+
+def test_a_catalogue_too_small_to_hold_out_gives_no_split() -> None:
+    assert holdout_split(["a", "b", "c"], TuningConfig(), TrainingConfig()) is None
+    assert (
+        holdout_split(
+            ["a"] * 5 + ["oos"] * 5, TuningConfig(), TrainingConfig(out_of_scope=("oos",))
+        )
+        is None
+    )
+
+
+def test_small_catalogues_get_enough_steps() -> None:
+    assert tuning_epochs(668, TuningConfig()) == 8  # 21 batches an epoch, 150 steps at least
+    assert tuning_epochs(10_003, TuningConfig()) == 4
+    assert tuning_epochs(24, TuningConfig(epochs=1, min_steps=3)) == 3
