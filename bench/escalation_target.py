@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from intents.build import encode_all, make_encoder
 from intents.calibration import Evidence, Rule
@@ -115,24 +116,33 @@ def measure(
     truth = np.asarray(labels)
     correct = np.asarray(model.labels)[blended.argmax(axis=1)] == truth
     unknown = np.isin(truth, list(hidden))
+    return [
+        scored(name, model, target, rule_at(model, target).answers(evidence), correct, unknown)
+        for target in targets
+    ]
+
+
+def scored(
+    name: str,
+    model: IntentModel,
+    target: float,
+    answered: NDArray[np.bool_],
+    correct: NDArray[np.bool_],
+    unknown: NDArray[np.bool_],
+) -> Row:
+    """The row of one target whose rule answered ``answered`` of the test rows."""
     assert model.calibration is not None
-    rows = []
-    for target in targets:
-        answered = rule_at(model, target).answers(evidence)
-        known_answered = answered & ~unknown
-        trained = at(model.calibration.trade_off, target)
-        rows.append(
-            Row(
-                dataset=name,
-                target=target,
-                answered=float(answered[~unknown].mean()),
-                precision=float(correct[known_answered].mean()) if known_answered.any() else None,
-                kept_out=float((~answered[unknown]).mean()),
-                trained_answered=trained.answered,
-                trained_kept_out=trained.escalated,
-            )
-        )
-    return rows
+    trained = at(model.calibration.trade_off, target)
+    known_answered = answered & ~unknown
+    return Row(
+        dataset=name,
+        target=target,
+        answered=float(answered[~unknown].mean()),
+        precision=float(correct[known_answered].mean()) if known_answered.any() else None,
+        kept_out=float((~answered[unknown]).mean()),
+        trained_answered=trained.answered,
+        trained_kept_out=trained.escalated,
+    )
 
 
 def recommend(rows: Sequence[Row], required: float = REQUIRED_KEPT_OUT) -> float | None:

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from numpy.typing import NDArray
 from sklearn.metrics import confusion_matrix
 
@@ -152,16 +153,7 @@ def plot_trade_off(path: Path, curve: Sequence[TradeOffPoint], target: float | N
         marker=".",
         label="rule chosen for each target (out of fold, training data)",
     )
-    for point in curve:
-        if any(math.isclose(point.target, named) for named in LABELLED_TARGETS):
-            axes.annotate(
-                f"{point.target:.0%}",
-                (point.escalated, point.answered),
-                textcoords="offset points",
-                xytext=(-4, -12),
-                fontsize=7,
-                color="grey",
-            )
+    _name_targets(axes, curve)
     if target is not None:
         chosen = at(curve, target)
         axes.axvline(target, color="grey", linestyle=":", label=f"target: keep out >= {target:.0%}")
@@ -183,6 +175,20 @@ def plot_trade_off(path: Path, curve: Sequence[TradeOffPoint], target: float | N
     figure.savefig(path, dpi=150)
     plt.close(figure)
     return path
+
+
+def _name_targets(axes: Axes, curve: Sequence[TradeOffPoint]) -> None:
+    """Write a few points' targets beside them, so the curve reads as "target -> result"."""
+    for point in curve:
+        if any(math.isclose(point.target, named) for named in LABELLED_TARGETS):
+            axes.annotate(
+                f"{point.target:.0%}",
+                (point.escalated, point.answered),
+                textcoords="offset points",
+                xytext=(-4, -12),
+                fontsize=7,
+                color="grey",
+            )
 
 
 def trade_off_csv(path: Path, curve: Sequence[TradeOffPoint]) -> Path:
