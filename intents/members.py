@@ -8,6 +8,7 @@ the message is to *any* training example, which is how unknown intents are told 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,14 @@ class TrainingConfig:
     out_of_scope: tuple[str, ...] = ("out_of_scope",)
 
 
+def fit_regression(features: Any, labels: Labels, c: float) -> LogisticRegression:
+    """Logistic regression fitted on ``features``, quietly on catalogues of about one example
+    per intent (sklearn warns it "looks like a regression"; the catalogue check says it better)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater")
+        return LogisticRegression(C=c, max_iter=3000).fit(features, labels)
+
+
 def softmax(scores: Floats) -> Floats:
     """Row-wise softmax."""
     shifted = scores - scores.max(axis=1, keepdims=True)
@@ -74,7 +83,7 @@ class LexicalMember:
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
         rows = list(texts)
         features = sparse.hstack([words.fit_transform(rows), chars.fit_transform(rows)]).tocsr()
-        return cls(words, chars, LogisticRegression(C=c, max_iter=3000).fit(features, labels))
+        return cls(words, chars, fit_regression(features, labels, c))
 
     def predict_proba(self, texts: Texts) -> Floats:
         """Class probabilities, one row per text."""
@@ -130,7 +139,7 @@ class Members:
         cls, texts: Texts, embeddings: Floats, labels: Labels, config: TrainingConfig
     ) -> Members:
         """Fit every member on the same rows."""
-        embed = LogisticRegression(C=config.embed_c, max_iter=3000).fit(embeddings, labels)
+        embed = fit_regression(embeddings, labels, config.embed_c)
         return cls(
             embed=embed,
             lexical=LexicalMember.fit(texts, labels, config.lexical_c),

@@ -48,9 +48,9 @@ def test_the_retail_catalogue_covers_what_shoppers_ask() -> None:
     [
         ("just a string", "top-level .intents. mapping or Rasa"),
         (
-            "intents:\n  a:\n    answer: x\n    examples: [one]\n  b:\n    answer: y\n"
+            "intents:\n  a:\n    answer: x\n    examples: []\n  b:\n    answer: y\n"
             "    examples: [two, three]\n",
-            "at least 2 examples",
+            "at least one example",
         ),
         (
             "intents:\n  a:\n    examples: [one, two]\n  b:\n    answer: y\n"
