@@ -2,13 +2,16 @@
 
     python -m bench.fewshot                        # write 5/10/30-per-intent files, 3 seeds each
     python -m bench.fewshot --evaluate --sizes 10 --seeds 0 [--datasets banking77] [--json]
+    python -m bench.fewshot --evaluate --fine-tune ...   # the encoder tuned on each file first
 
 A shop's catalogue has a dozen to a few dozen intents with 10-30 examples each. These files put
 BANKING77 and HWU64 in that shape: for each intent, ``size`` examples drawn from *train* with a
 fixed seed (an intent with fewer keeps them all), written to
 ``var/fewshot/<dataset>/<size>-per-intent-seed<seed>.csv``. ``--evaluate`` trains on
 each file as ``omnibot eval`` does (the answer rule chosen on that file alone) and scores the
-dataset's whole test file. The test file is never sampled.
+dataset's whole test file. The test file is never sampled. ``--fine-tune`` builds as
+``omnibot eval --fine-tune`` does: the encoder fine-tuned on the file (its answer rule chosen on
+a held-out tune), the training time including the tuning.
 """
 
 from __future__ import annotations
@@ -80,17 +83,20 @@ def write_all(
     return written
 
 
-def score(train: Path, test: Path, cache: Path) -> dict[str, Any]:
-    """Train on ``train`` as ``omnibot eval`` does and score ``test``."""
+def score(train: Path, test: Path, cache: Path, fine_tune: bool = False) -> dict[str, Any]:
+    """Train on ``train`` as ``omnibot eval`` does (tuning the encoder first when
+    ``fine_tune``) and score ``test``."""
     texts, labels = read_labelled_csv(train)
     start = time.perf_counter()
-    classifier = build_classifier(texts, labels, cache, BuildOptions())
+    options = BuildOptions(fine_tune=fine_tune)
+    classifier = build_classifier(texts, labels, cache, options, rebuild=True, tune=fine_tune)
     seconds = time.perf_counter() - start
     try:
         result, _ = evaluate(classifier, *read_labelled_csv(test))
     finally:
         classifier.close()
     return {
+        "encoder": classifier.model_name.split("-")[0],
         "train_rows": len(texts),
         "accuracy": result.accuracy,
         "answered_share": result.answered_share,
@@ -109,6 +115,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--evaluate", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on each file")
     args = parser.parse_args()
     written = write_all(args.data, args.out, args.datasets, args.sizes, args.seeds)
     if not args.evaluate:
@@ -118,11 +125,12 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="omnibot-fewshot-"))
     results = []
     for name, size, seed, path in written:
-        numbers = score(path, args.data / name / "test.csv", cache)
+        numbers = score(path, args.data / name / "test.csv", cache, args.fine_tune)
         results.append({"dataset": name, "per_intent": size, "seed": seed, **numbers})
         if not args.json:
             print(
-                f"{name} {size}/intent seed {seed}: accuracy {numbers['accuracy']:.2%}, "
+                f"{name} {size}/intent seed {seed} ({numbers['encoder']}): "
+                f"accuracy {numbers['accuracy']:.2%}, "
                 f"answered {numbers['answered_share']:.2%} at "
                 f"{numbers['answered_precision']:.2%}, {numbers['train_seconds']} s"
             )
