@@ -21,6 +21,7 @@ from bot.storage.keys import OUTBOX_DUE_KEY
 from intents.calibration import Rule
 from intents.catalogue import load_catalogue
 from intents.evaluate import score
+from omnibot import cli
 from omnibot.cli import describe, main, redacted
 from omnibot.engine import Intents
 from omnibot.settings import DEFAULT_INTENTS_PATH
@@ -316,3 +317,27 @@ def test_a_busy_port_stops_serve_at_once_with_one_line(
     err = capsys.readouterr().err
     assert err == f"omnibot: cannot listen on HOST=127.0.0.1 PORT={port}: Address already in use\n"
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(("argv", "tune"), [(["train"], False), (["train", "--fine-tune"], True)])
+def test_train_fine_tune_asks_for_the_tuning_even_with_fine_tune_off(
+    intents: Intents,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    tune: bool,
+) -> None:
+    monkeypatch.setenv("OMNIBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FINE_TUNE", "off")
+    asked: list[tuple[bool, bool]] = []
+
+    def build(settings: object, rebuild: bool, progress: bool, tune: bool) -> Intents:
+        asked.append((rebuild, tune))
+        return Intents(intents.classifier, intents.responder, model_name="tuned-0123")
+
+    monkeypatch.setattr(cli, "build_intents", build)
+    monkeypatch.setattr(intents.classifier, "close", lambda: None)  # the session's classifier
+    main(argv)
+    assert asked == [(True, tune)]
+    assert "model tuned-0123" in capsys.readouterr().out
