@@ -3,7 +3,9 @@
 A trained model is cached under ``<cache>/models/<key>.joblib``, where the key hashes the
 training texts and labels, the training settings, ``MODEL_VERSION`` and the library versions
 that shape the model; the exported ONNX encoder is cached under ``<cache>/encoders/``.
-``omnibot serve`` starts from the cache; ``omnibot train`` rebuilds it.
+``omnibot serve`` starts from the cache; ``omnibot train`` rebuilds it. The encoder fine-tuned
+on a catalogue (:mod:`intents.tuning`) is ``<cache>/encoders/tuned-<hash>.v<EXPORT>.onnx`` and
+its model ``<cache>/models/<key>-tuned-<hash>….joblib``.
 """
 
 from __future__ import annotations
