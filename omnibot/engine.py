@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from bot.contracts import IntentClassifier, Responder, Understanding
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
 from intents.build import FROZEN, BuildOptions, build_classifier
+from intents.catalogue_checks import catalogue_warnings
 from intents.members import TrainingConfig
 from intents.rasa_project import load_intents, report_lines
 from intents.reading import Reader
@@ -63,6 +64,8 @@ def build_intents(
             "\n".join(report_lines(catalogue, report)),
         )
     texts, labels = catalogue.training_data()
+    for problem in catalogue_warnings(texts, labels):
+        log.warning("%s: %s", settings.intents_path, problem)
     log.info("loading the intent model of %s (%d intents)", settings.intents_path, len(set(labels)))
     classifier = build_classifier(
         texts,

@@ -7,6 +7,7 @@ through ``build_classifier``: the catalogue files refuse or drop them).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -113,12 +114,14 @@ def test_an_intent_with_one_example_trains_uncalibrated_and_says_so(
 
 
 def test_two_intents_with_the_same_examples_train_and_their_messages_escalate(
-    engine_dir: Path, tmp_path: Path
+    engine_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = omnibot_file(tmp_path / "twins.yml", {**BASE, "refund_copy": list(BASE["refund"])})
-    model, warnings, classifier = trained(path, engine_dir)
+    with caplog.at_level(logging.WARNING, logger="omnibot"):
+        model, warnings, classifier = trained(path, engine_dir)
     assert model.calibration is not None
     [line] = warnings
+    assert f"{path}: {line}" in caplog.messages  # the training says it
     assert line.startswith('intents `refund` and `refund_copy` share 5 examples (e.g. "give me')
     # what the warning says: their messages split the confidence and are escalated
     predictions = classifier.predict(["give me a refund", "i want my money back"])
