@@ -20,6 +20,7 @@ from bench.escalation_target import (
     recommend,
     rule_at,
     run,
+    table,
     train_without,
 )
 from intents.members import Floats, TrainingConfig
@@ -67,21 +68,28 @@ def test_the_measured_shares_are_what_the_model_answers(
     assert rows[-1].trained_kept_out >= 0.9 > rows[0].trained_kept_out
 
 
-def row(dataset: str, target: float, answered: float, kept_out: float) -> Row:
-    return Row(dataset, target, answered, 0.98, kept_out, answered, kept_out)
+def row(dataset: str, target: float, answered: float, kept_out: float, binds: bool = True) -> Row:
+    trained_kept_out = target if binds else target + 0.1
+    return Row(dataset, target, answered, 0.98, kept_out, answered, trained_kept_out)
 
 
 def test_the_recommended_target_keeps_enough_out_everywhere_and_answers_most() -> None:
     rows = [
+        row("a", 0.5, 0.95, 0.80, binds=False),  # safe here only because the target did nothing
+        row("b", 0.5, 0.90, 0.76, binds=False),
         row("a", 0.6, 0.90, 0.80),
         row("b", 0.6, 0.85, 0.70),  # too few kept out on b
         row("a", 0.7, 0.88, 0.85),
         row("b", 0.7, 0.60, 0.78),
         row("a", 0.8, 0.70, 0.90),
         row("b", 0.8, 0.65, 0.90),  # answers more on the worse data set than 0.7
+        row("a", 0.9, 0.70, 0.95),
+        row("b", 0.9, 0.65, 0.95, binds=False),  # as many answers, more kept out
     ]
-    assert recommend(rows) == 0.8
-    assert recommend(rows, required=0.95) is None
+    assert recommend(rows) == 0.9
+    assert recommend(rows[:8]) == 0.8
+    assert recommend(rows, required=0.99) is None
+    assert "| a | 0.50 | 95.00 % | 98.00 % | 80.00 % | 95.00 % | 60.00 % | no |" in table(rows)
 
 
 def test_each_text_is_embedded_once() -> None:
