@@ -47,7 +47,7 @@ def serve_env(
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("REDIS_", "OMNIBOT_", "TWILIO_", "SLACK_"))
-        and name not in {"PROCESSING_CONCURRENCY", "INTENTS_PATH", "PUBLIC_URL"}
+        and name not in {"PROCESSING_CONCURRENCY", "INTENTS_PATH", "PUBLIC_URL", "FINE_TUNE"}
     }
     env.update(
         OMNIBOT_DATA_DIR=str(data),
@@ -58,6 +58,7 @@ def serve_env(
         MESSAGES_PER_MINUTE="100000",
         SESSIONS_PER_MINUTE="100000",
         SOCKETS_PER_ADDRESS="100000",  # every simulated visitor connects from 127.0.0.1
+        FINE_TUNE="off",  # no background tuning competing with the load for the cores
     )
     if log_level is not None:
         env["LOG_LEVEL"] = log_level

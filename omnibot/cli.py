@@ -37,6 +37,7 @@ from omnibot.app import create_app
 from omnibot.channels import sms_sender
 from omnibot.engine import build_intents, build_options
 from omnibot.logs import configure_logging
+from omnibot.parent import follow_parent
 from omnibot.settings import Settings, SettingsError
 from omnibot.workers import run_workers
 
@@ -331,14 +332,15 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="bind with SO_REUSEPORT, as one of several workers (set by --workers)",
     )
-    commands.add_parser(
-        "train", help="rebuild the cached intent model of INTENTS_PATH"
-    ).add_argument(
+    training = commands.add_parser("train", help="rebuild the cached intent model of INTENTS_PATH")
+    training.add_argument(
         "--fine-tune",
         action="store_true",
         help="fine-tune the encoder on the catalogue now (blocking; minutes) and cache the "
         "tuned model that serve then uses; tunes even with FINE_TUNE=off",
     )
+    # the serving process that started this tuning: it ends when that process ends
+    training.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     evaluation = commands.add_parser("eval", help="train on TRAIN, evaluate on TEST")
     evaluation.add_argument(
         "train", help="CSV with header text,category, a Rasa NLU file or a Rasa project folder"
@@ -389,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
                 settings = replace(settings, workers=max(1, args.workers))
             serve(settings, args.reuse_port)
         elif args.command == "train":
+            if args.parent:
+                follow_parent(args.parent)
             train(settings, args.fine_tune)
         elif args.command == "outbox":
             asyncio.run(outbox_command(settings, args))

@@ -234,8 +234,8 @@ async def forward_output(stream: asyncio.StreamReader) -> str:
 
 
 def tuning_command() -> list[str]:
-    """``omnibot train --fine-tune`` with this interpreter."""
-    return [sys.executable, "-m", "omnibot", "train", "--fine-tune"]
+    """``omnibot train --fine-tune`` with this interpreter, ending when this process ends."""
+    return [sys.executable, "-m", "omnibot", "train", "--fine-tune", "--parent", str(os.getpid())]
 
 
 def background_tuning(

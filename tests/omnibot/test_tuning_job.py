@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -343,3 +344,47 @@ async def bot_message(ws: Any) -> str:
         got = await frame(ws)
         if got["type"] == "message" and got["role"] == "bot":
             return str(got["text"])
+
+
+ORPHAN = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())])
+print(child.pid, flush=True)
+child.wait()
+"""
+FOLLOWER = """
+import sys, time
+from omnibot.parent import follow_parent
+follow_parent(int(sys.argv[1]))  # the server's pid, as its --parent
+print("following", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_tuning_child_ends_when_its_server_is_killed() -> None:
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", ORPHAN, FOLLOWER], stdout=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert server.stdout.readline() == "following\n"  # the child shares the pipe
+        server.kill()  # SIGKILL: the server cannot stop its child itself
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{child}/stat") as stat:  # ended, not reaped yet by init
+            return stat.read().split()[2] == "Z"
+
+    asyncio.run(wait_until(gone, timeout_s=30.0, what="the orphaned tuning child ending"))
+
+
+def test_a_tuning_child_whose_server_is_already_gone_does_not_start() -> None:
+    code = "from omnibot.parent import follow_parent; follow_parent(2 ** 22 + 1)"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "is gone; not tuning" in result.stderr
