@@ -2,7 +2,7 @@
 does, score ``bench/data/retail_test.csv`` and print the answer rule's numbers and its mistakes.
 
     python -m bench.retail [--catalogue intents/retail.yml] [--test bench/data/retail_test.csv]
-                           [--cache DIR] [--json]
+                           [--cache DIR] [--fine-tune] [--json]
 
 The test set's messages are written as shop customers write (typos, anger, two things at once),
 never copied from the catalogue; rows labelled ``oos`` are about nothing the catalogue knows
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,7 @@ def describe(summary: dict[str, Any]) -> str:
         return "n/a" if value is None else f"{value * 100:.2f} %"
 
     lines = [
+        f"model             {summary['model']}, built in {summary['build_seconds']} s",
         f"test rows         {summary['test_rows']} ({summary['oos_rows']} oos)",
         f"accuracy          {pct(summary['accuracy'])} (top intent, answered or not)",
         f"answered          {pct(summary['answered_share'])}",
@@ -83,17 +85,23 @@ def describe(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(catalogue_path: Path, test_path: Path, cache: Path, encoder: str) -> dict[str, Any]:
-    """Train on the catalogue (from ``cache`` when it holds this model) and score the test."""
+def run(
+    catalogue_path: Path, test_path: Path, cache: Path, encoder: str, fine_tune: bool = False
+) -> dict[str, Any]:
+    """Train on the catalogue (from ``cache`` when it holds this model; over the encoder tuned
+    on it when ``fine_tune``) and score the test."""
     texts, labels = load_catalogue(catalogue_path).training_data()
-    options = BuildOptions(encoder=encoder, config=TrainingConfig())
-    classifier = build_classifier(texts, labels, cache, options)
+    options = BuildOptions(encoder=encoder, config=TrainingConfig(), fine_tune=fine_tune)
+    start = time.perf_counter()
+    classifier = build_classifier(texts, labels, cache, options, tune=fine_tune)
+    seconds = time.perf_counter() - start
     try:
         test_texts, test_labels = read_labelled_csv(test_path)
         result, predictions = evaluate(classifier, test_texts, test_labels)
     finally:
         classifier.close()
-    return report(result, test_texts, test_labels, predictions)
+    summary = report(result, test_texts, test_labels, predictions)
+    return {"model": classifier.model_name, "build_seconds": round(seconds, 1), **summary}
 
 
 def main() -> None:
@@ -103,10 +111,12 @@ def main() -> None:
     parser.add_argument("--test", type=Path, default=DEFAULT_TEST)
     parser.add_argument("--encoder", choices=ENCODERS, default="onnx-int8")
     parser.add_argument("--cache", type=Path, help="model cache (default: a new temporary one)")
+    parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on it first")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        summary = run(args.catalogue, args.test, args.cache or Path(scratch), args.encoder)
+        cache = args.cache or Path(scratch)
+        summary = run(args.catalogue, args.test, cache, args.encoder, args.fine_tune)
     print(json.dumps(summary) if args.json else describe(summary))
 
 

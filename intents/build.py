@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Part of the cache key: bump it whenever a pickled model would no longer load or mean the same
 # (8: intents.engine became intents.model, Heads became Members).
-MODEL_VERSION = 9
+MODEL_VERSION = 10
 TUNING_VERSION = 1  # part of a tuned graph's name: bump when the tuning recipe changes
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256

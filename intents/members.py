@@ -36,7 +36,7 @@ class TrainingConfig:
     folds: int = 5
     target_precision: float = 0.98
     unknown_groups: int = 4
-    target_unknown_escalated: float = 0.75
+    target_unknown_escalated: float = 0.70  # chosen on four data sets: bench/README.md
     seed: int = 0
     # intents whose examples are what the bot should not know (Rasa's out_of_scope): they are
     # hidden in every unknown-intent round, so the answer rule learns to keep such messages out

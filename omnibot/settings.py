@@ -170,7 +170,7 @@ class Settings:
     )
     target_precision: float = setting("TARGET_PRECISION", parse.fraction, FRACTION, default=0.98)
     unknown_escalation_target: float = setting(
-        "UNKNOWN_ESCALATION_TARGET", parse.fraction, FRACTION, default=0.75
+        "UNKNOWN_ESCALATION_TARGET", parse.fraction, FRACTION, default=0.70
     )
     encoder: str = setting(
         "ENCODER", parse.encoder, "one of " + ", ".join(ENCODERS), default="onnx-int8"
