@@ -37,6 +37,7 @@ from intents.trade_off import TARGETS, TradeOffPoint, at, sweep
 WEIGHT_STEPS = 10  # blend weights are multiples of 1/10 summing to 1
 FALLBACK_THRESHOLD = 0.5  # when the data is too small to cross-validate
 FALLBACK_WEIGHTS = (0.4, 0.3, 0.3)
+MIN_CALIBRATED_EXAMPLES = 2  # an intent with fewer is left out of the choice of the rule
 NO_SIMILARITY_FLOOR = -1.0  # the lowest cosine similarity: every message passes
 NO_MARGIN = 2.0  # above any lead a probability can have: the margin never answers alone
 RULE_CANDIDATES = 200  # thresholds tried when choosing the answer rule
@@ -255,11 +256,20 @@ def calibrate(
     config: TrainingConfig,
     progress: Progress | None = None,
 ) -> tuple[tuple[float, ...], Rule, Calibration | None]:
-    """Blend weights, answer rule and how they were found, from the training data alone."""
-    classes = [str(c) for c in np.unique(np.asarray(labels))]
-    truth = np.searchsorted(classes, np.asarray(labels))
-    scores = out_of_fold(texts, embeddings, labels, config, progress)
+    """Blend weights, answer rule and how they were found, from the training data alone.
+
+    Intents of a single example cannot be cross-validated: they are left out of the choice
+    (which the others' examples still make) rather than leaving every intent uncalibrated.
+    """
+    y = np.asarray(labels)
+    names, counts = np.unique(y, return_counts=True)
+    several = np.isin(y, names[counts >= MIN_CALIBRATED_EXAMPLES])
+    rows, kept = list(np.asarray(texts, dtype=object)[several]), [str(v) for v in y[several]]
+    embedded = embeddings[several]
+    classes = sorted(set(kept))
+    truth = np.searchsorted(classes, np.asarray(kept))
+    scores = out_of_fold(rows, embedded, kept, config, progress) if len(classes) > 1 else None
     if scores is None:
         return FALLBACK_WEIGHTS, Rule(FALLBACK_THRESHOLD), None
-    unknown = unknown_scores(texts, embeddings, labels, config, progress)
+    unknown = unknown_scores(rows, embedded, kept, config, progress)
     return choose(scores, truth, unknown, config)

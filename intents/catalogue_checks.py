@@ -72,10 +72,11 @@ def few_examples(intents: Mapping[str, list[str]]) -> list[str]:
     single = [(n, "") for n, examples in intents.items() if len(examples) < MIN_CROSS_VALIDATED]
     if single:
         lines.append(
-            f"{_names(single)} {_has(single)} a single example: every intent needs "
-            f"{MIN_CROSS_VALIDATED} for cross-validation, so the answer rule is not calibrated "
-            f"for any intent (a fixed confidence threshold of {FALLBACK_THRESHOLD} and no check "
-            f"against unknown intents); give each at least {ADVISED_EXAMPLES} examples"
+            f"{_names(single)} {_has(single)} a single example: an intent needs "
+            f"{MIN_CROSS_VALIDATED} to be cross-validated, so the answer rule is chosen on the "
+            f"other intents' examples alone (and on none, a fixed confidence threshold of "
+            f"{FALLBACK_THRESHOLD}, when no other intent has two); give each at least "
+            f"{ADVISED_EXAMPLES} examples"
         )
     few = {n: len(e) for n, e in intents.items() if MIN_CROSS_VALIDATED <= len(e) < FOLDS}
     if few and not single:

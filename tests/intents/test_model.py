@@ -44,3 +44,18 @@ def test_too_little_data_falls_back_to_a_fixed_threshold() -> None:
     model = train(texts, labels, embeddings)
     assert model.calibration is None
     assert model.rule == Rule(0.5)
+
+
+def test_an_intent_of_one_example_leaves_the_others_calibrated() -> None:
+    names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+    texts, labels, embeddings = clusters(names, 20)
+    lone_text, lone_label, lone_row = clusters(["iota"], 1)
+    model = train(
+        texts + lone_text,
+        labels + lone_label,
+        np.vstack([embeddings, lone_row]),
+        TrainingConfig(folds=4),
+    )
+    assert model.calibration is not None
+    assert "iota" in model.labels
+    assert model.rule.threshold >= model.calibration.precision_threshold

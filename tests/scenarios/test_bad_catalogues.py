@@ -99,17 +99,17 @@ def trained(intents_path: Path, data_dir: Path) -> tuple[IntentModel, list[str],
     return intents.classifier.model, catalogue_warnings(texts, labels), intents.classifier
 
 
-def test_an_intent_with_one_example_trains_uncalibrated_and_says_so(
+def test_an_intent_with_one_example_trains_calibrated_on_the_others_and_says_so(
     engine_dir: Path, tmp_path: Path
 ) -> None:
     folder = rasa_folder(tmp_path / "project", {**BASE, "talk_to_human": ["get me a person"]})
     model, warnings, classifier = trained(folder, engine_dir)
     assert "talk_to_human" in model.labels
-    assert model.calibration is None  # what the warning says: no cross-validation at all
-    assert model.rule.threshold == FALLBACK_THRESHOLD
+    assert model.calibration is not None  # what the warning says: chosen on the others
+    assert model.rule.threshold != FALLBACK_THRESHOLD
     [line] = warnings
     assert line.startswith("intent `talk_to_human` has a single example")
-    assert f"threshold of {FALLBACK_THRESHOLD}" in line
+    assert "chosen on the other intents' examples alone" in line
     assert classifier.predict(["where is my order"])[0].intent == "order_status"
 
 
