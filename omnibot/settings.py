@@ -36,7 +36,9 @@ URL = "an http(s):// URL"
 AT_LEAST_ONE = "a whole number >= 1"
 FLAG = "1/true/yes or 0/false/no"
 FRACTION = "a number from 0 to 1"
-FINE_TUNE_MODES = ("background", "off")  # FINE_TUNE: tune in a low-priority process, or never
+# FINE_TUNE: never; the tuned model once `omnibot train --fine-tune` built it; or also tuned by
+# the service itself in a low-priority process
+FINE_TUNE_MODES = ("off", "ahead", "background")
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -179,7 +181,9 @@ class Settings:
         "FINE_TUNE",
         fine_tune_mode,
         "one of " + ", ".join(FINE_TUNE_MODES),
-        default="background",
+        # off: on the bundled catalogue and the few-shot files the tuned model answers fewer
+        # messages than the frozen one (bench/README.md, "Fine-tuning")
+        default="off",
     )
     action_endpoint: str | None = setting("ACTION_ENDPOINT", parse.url, URL, default=None)
     orders_path: Path | None = setting("ORDERS_PATH", Path, "a file path", default=None)

@@ -140,14 +140,15 @@ def test_the_answer_rule_s_targets_reach_the_engine_from_the_env_file(tmp_path: 
     assert default.target_unknown_escalated == 0.70
 
 
-def test_fine_tuning_runs_in_the_background_unless_turned_off(tmp_path: Path) -> None:
+def test_fine_tuning_is_off_unless_asked_for(tmp_path: Path) -> None:
     missing = tmp_path / "missing.env"
     default = Settings.from_env({}, env_file=missing)
-    assert default.fine_tune == "background"
-    assert build_options(default).fine_tune is True
-    off = Settings.from_env({"FINE_TUNE": " OFF "}, env_file=missing)
-    assert off.fine_tune == "off"
-    assert build_options(off).fine_tune is False
+    assert default.fine_tune == "off"
+    assert build_options(default).fine_tune is False
+    for mode in ("ahead", " BACKGROUND "):  # both serve the tuned model once it is built
+        chosen = Settings.from_env({"FINE_TUNE": mode}, env_file=missing)
+        assert chosen.fine_tune == mode.strip().lower()
+        assert build_options(chosen).fine_tune is True
 
 
 @pytest.mark.parametrize("value", ["on", "yes", "foreground", "1"])
@@ -155,4 +156,4 @@ def test_an_unknown_fine_tune_mode_is_refused_with_the_choices(tmp_path: Path, v
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"FINE_TUNE": value}, env_file=tmp_path / "missing.env")
     assert (caught.value.name, caught.value.value) == ("FINE_TUNE", value)
-    assert "background, off" in str(caught.value)
+    assert "off, ahead, background" in str(caught.value)
