@@ -178,17 +178,25 @@ def plot_trade_off(path: Path, curve: Sequence[TradeOffPoint], target: float | N
 
 
 def _name_targets(axes: Axes, curve: Sequence[TradeOffPoint]) -> None:
-    """Write a few points' targets beside them, so the curve reads as "target -> result"."""
+    """Write a few points' targets beside them, so the curve reads as "target -> result"
+    (targets that share a point, because a laxer one keeps the stricter one's rule, as one
+    label: "50-70%")."""
+    named: dict[tuple[float, float], list[float]] = {}
     for point in curve:
-        if any(math.isclose(point.target, named) for named in LABELLED_TARGETS):
-            axes.annotate(
-                f"{point.target:.0%}",
-                (point.escalated, point.answered),
-                textcoords="offset points",
-                xytext=(-4, -12),
-                fontsize=7,
-                color="grey",
-            )
+        if any(math.isclose(point.target, target) for target in LABELLED_TARGETS):
+            named.setdefault((point.escalated, point.answered), []).append(point.target)
+    for spot, targets in named.items():
+        label = (
+            f"{min(targets):.0%}" if len(targets) == 1 else f"{min(targets):.0%}-{max(targets):.0%}"
+        )
+        axes.annotate(
+            label,
+            spot,
+            textcoords="offset points",
+            xytext=(-4, -12),
+            fontsize=7,
+            color="grey",
+        )
 
 
 def trade_off_csv(path: Path, curve: Sequence[TradeOffPoint]) -> Path:
