@@ -47,7 +47,7 @@ def test_the_rule_read_for_a_target_is_the_rule_a_training_for_it_chooses(
     assert rule_at(trained, TrainingConfig().target_unknown_escalated) == trained.rule
     retrained = train(*toy, TrainingConfig(target_unknown_escalated=target))
     assert rule_at(trained, target) == retrained.rule
-    assert rule_at(retrained, 0.75) == trained.rule
+    assert rule_at(retrained, TrainingConfig().target_unknown_escalated) == trained.rule
 
 
 def test_the_measured_shares_are_what_the_model_answers(
