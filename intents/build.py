@@ -4,8 +4,8 @@ A trained model is cached under ``<cache>/models/<key>.joblib``, where the key h
 training texts and labels, the training settings, ``MODEL_VERSION`` and the library versions
 that shape the model; the exported ONNX encoder is cached under ``<cache>/encoders/``.
 ``omnibot serve`` starts from the cache; ``omnibot train`` rebuilds it. The encoder fine-tuned
-on a catalogue (:mod:`intents.tuning`) is ``<cache>/encoders/tuned-<hash>.v<EXPORT>.onnx`` and
-its model ``<cache>/models/<key>-tuned-<hash>….joblib``.
+on a catalogue and its model (:mod:`intents.tuned_model`) are cached beside them:
+``<cache>/encoders/tuned-<hash>.v<EXPORT>.onnx`` and ``<cache>/models/<key>-tuned-<hash>….joblib``.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ from intents.encoder import Encoder, MiniLMEncoder
 from intents.members import TrainingConfig
 from intents.model import IntentModel, train
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
-from intents.tuning import TuningConfig, build_tuned
+from intents.tuning import TuningConfig
 
 log = logging.getLogger(__name__)
 
 # Part of the cache key: bump it whenever a pickled model would no longer load or mean the same
 # (8: intents.engine became intents.model, Heads became Members).
 MODEL_VERSION = 10
-TUNING_VERSION = 1  # part of a tuned graph's name: bump when the tuning recipe changes
 ENCODERS = ("onnx-int8", "onnx", "torch")
 ENCODE_CHUNK = 256
 FROZEN = "frozen"  # the model name of a classifier over the bundled encoder
@@ -216,81 +215,6 @@ def frozen_model(
         encoder.close()
 
 
-def tuned_encoder_path(
-    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
-) -> Path:
-    """Where the encoder fine-tuned on this catalogue is cached: named by a hash of everything
-    that shapes it (the catalogue, the tuning, the export recipe)."""
-    payload = json.dumps(
-        {
-            "texts": list(texts),
-            "labels": list(labels),
-            "tuning": asdict(options.tuning),
-            "quantized": tuned_quantized(options),
-            "export": EXPORT_VERSION,
-            "recipe": TUNING_VERSION,
-        },
-        sort_keys=True,
-    )
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-    return cache_dir / "encoders" / f"tuned-{digest}.v{EXPORT_VERSION}.onnx"
-
-
-def tuned_quantized(options: BuildOptions) -> bool:
-    """Whether the tuned graph is int8 (``ENCODER=onnx-int8``); else float32 ONNX, for
-    ``torch`` too (a tuned model is served from ONNX only)."""
-    return options.encoder == "onnx-int8"
-
-
-def tuned_model_path(
-    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
-) -> Path:
-    """Where the model trained over the tuned encoder is cached (beside the frozen ones)."""
-    graph = tuned_encoder_path(texts, labels, cache_dir, options)
-    return cache_dir / "models" / f"{cache_key(texts, labels, options)}-{graph.stem}.joblib"
-
-
-def tuned_ready(
-    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
-) -> bool:
-    """Whether the fine-tuned encoder and its trained model are both cached."""
-    # the graph is written before the model, each atomically: both there means both whole
-    return (
-        tuned_encoder_path(texts, labels, cache_dir, options).exists()
-        and tuned_model_path(texts, labels, cache_dir, options).exists()
-    )
-
-
-def tuned_classifier(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    cache_dir: Path,
-    options: BuildOptions,
-    rebuild: bool = False,
-    progress: bool = False,
-    tune: bool = False,
-) -> NamedClassifier | None:
-    """The classifier over the tuned encoder: cached, or tuned now when ``tune`` (None: not
-    built, and not asked to tune)."""
-    graph = tuned_encoder_path(texts, labels, cache_dir, options)
-    path = tuned_model_path(texts, labels, cache_dir, options)
-    model = None if rebuild or not graph.exists() else load_cached(path)
-    if model is not None:
-        log.info("loaded the cached fine-tuned model %s", path.name)
-    elif not tune:
-        log.info("the encoder fine-tuned on this catalogue is not built yet: the frozen one serves")
-        return None
-    else:
-        start = time.perf_counter()
-        graph, model = build_tuned(texts, labels, cache_dir, options, progress)
-        save_model(model, path)
-        log.info("fine-tuned in %.1f s (cached as %s)", time.perf_counter() - start, graph.name)
-    chunk = QUANTIZED_CHUNK if tuned_quantized(options) else CHUNK
-    return NamedClassifier(
-        OnnxEncoder(graph, chunk), fixed_threshold(model, options), graph.stem.split(".")[0]
-    )
-
-
 def fixed_threshold(model: IntentModel, options: BuildOptions) -> IntentModel:
     """``model`` with ``CONFIDENCE_THRESHOLD``'s fixed threshold alone, when one is set."""
     if options.threshold is None:
@@ -313,6 +237,8 @@ def build_classifier(
     or tuned now when ``tune``; otherwise (and until then) over the bundled, frozen encoder.
     """
     if options.fine_tune:
+        from intents.tuned_model import tuned_classifier  # it builds on this module
+
         tuned = tuned_classifier(texts, labels, cache_dir, options, rebuild, progress, tune)
         if tuned is not None:
             return tuned

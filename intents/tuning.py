@@ -1,15 +1,10 @@
-"""Fine-tuning the sentence encoder on the catalogue, and the model built over the tuned encoder.
+"""Fine-tuning the sentence encoder on the catalogue (the model over it: `intents.tuned_model`).
 
 The recipe is ``bench/finetune_probe.py``'s, measured there: MiniLM with mean pooling trained
 through a cosine-softmax head (one learned proxy a intent, ``scale`` as the inverse
 temperature: a proxy-based contrastive loss that pulls each example to its intent's proxy and
 away from the others'), AdamW (1e-4 for the transformer, 2e-3 for the head), batches of
 similar-length texts, linear warm-up over the first tenth of the steps then linear decay.
-
-:func:`build_tuned` keeps the model's rule of choosing everything on training data the tuned
-encoder was not trained on: a *calibration* tune without a held-out share of the rows and a
-quarter of the intents chooses the blend weights and the answer rule; the final tune (same
-epochs) on every row is what serves.
 """
 
 from __future__ import annotations
@@ -19,22 +14,13 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from tqdm import tqdm
 
-from intents.calibration import Calibration, Rule, choose
 from intents.encoder import model_dir
-from intents.members import Members, TrainingConfig
-from intents.model import IntentModel
-from intents.onnx_encoder import CHUNK, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
-
-if TYPE_CHECKING:  # intents.build imports this module for TuningConfig
-    from intents.build import BuildOptions
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +28,6 @@ MAX_TRAINING_TOKENS = 64  # customers' messages are short; longer examples are c
 WINDOW_BATCHES = 50  # texts are length-sorted within windows of this many batches
 WARM_UP = 0.1  # share of the steps the learning rate ramps up over
 REPORT_EVERY_S = 30.0  # a progress line at least this often within a long epoch
-MIN_HELD_ROWS = 3  # an intent needs this many examples to lend some to the held-out part
 Report = Callable[[str], None]
 
 
@@ -171,149 +156,3 @@ def fine_tune(
             schedule.step()
     eta.say(f"tuned {epochs} epochs ({steps} steps) in {time.perf_counter() - eta.start:.0f} s")
     return model.eval()
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Row numbers of a calibration split: what the calibration tune and members fit on, the
-    known intents' rows they are judged on, and the rows of the intents hidden from both."""
-
-    fit: NDArray[np.int64]
-    held: NDArray[np.int64]
-    unknown: NDArray[np.int64]
-
-
-def holdout_split(
-    labels: Sequence[str], tuning: TuningConfig, training: TrainingConfig
-) -> Holdout | None:
-    """A seeded split: a quarter of the intents (and every out-of-scope one) hidden, and
-    ``tuning.holdout`` of each other intent's rows held out; an intent with fewer than
-    ``MIN_HELD_ROWS`` examples stays whole in the fit part. None when nothing could be judged
-    (no row held out, or fewer than two known intents)."""
-    y = np.asarray(labels)
-    classes = np.unique(y)
-    rng = np.random.default_rng(tuning.seed)
-    always = classes[np.isin(classes, training.out_of_scope)]
-    others = rng.permutation(classes[~np.isin(classes, always)])
-    hidden = np.concatenate([others[: len(others) // 4], always])
-    fit: list[int] = []
-    held: list[int] = []
-    for intent in others[len(others) // 4 :]:
-        rows = rng.permutation(np.flatnonzero(y == intent))
-        count = min(round(tuning.holdout * len(rows)), len(rows) - 2)
-        count = count if len(rows) >= MIN_HELD_ROWS else 0
-        held += rows[:count].tolist()
-        fit += rows[count:].tolist()
-    if not held or len(others) - len(others) // 4 < 2:
-        return None
-    return Holdout(
-        np.sort(np.array(fit)), np.sort(np.array(held)), np.flatnonzero(np.isin(y, hidden))
-    )
-
-
-def export_tuned(transformer: Any, target: Path, quantize: bool) -> Path:
-    """Export ``transformer`` to ``target`` whole or not at all (a partial file, then a rename)."""
-    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.onnx")
-    export_onnx(partial, quantize=quantize, transformer=transformer)
-    return partial.replace(target)
-
-
-def encode_with(graph: Path, quantize: bool, texts: Sequence[str]) -> NDArray[np.float64]:
-    """Embed ``texts`` with the exported ``graph`` (as it will serve)."""
-    encoder = OnnxEncoder(graph, QUANTIZED_CHUNK if quantize else CHUNK)
-    try:
-        return encoder.encode(list(texts)).astype(np.float64)
-    finally:
-        encoder.close()
-
-
-Chosen = tuple[tuple[float, ...], Rule, Calibration | None]
-
-
-def calibrate_tuned(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    split: Holdout,
-    work: Path,
-    options: BuildOptions,
-    report: Report,
-    quantize: bool = True,
-) -> Chosen:
-    """Blend weights and answer rule chosen over an encoder tuned without the held-out rows
-    and the hidden intents, judged on those (embedded by its int8 graph, as serving would)."""
-    t, y = np.asarray(texts, dtype=object), np.asarray(labels)
-    transformer = fine_tune(t[split.fit].tolist(), y[split.fit].tolist(), options.tuning, report)
-    graph = export_tuned(transformer, work, quantize)
-    del transformer
-    try:
-        embeddings = encode_with(graph, quantize, texts)
-    finally:
-        graph.unlink()
-    members = Members.fit(t[split.fit], embeddings[split.fit], y[split.fit], options.config)
-    truth = np.searchsorted(np.unique(y[split.fit]), y[split.held])
-    known = members.scores(t[split.held], embeddings[split.held])
-    unknown = None
-    if len(split.unknown):
-        unknown = [members.scores(t[split.unknown], embeddings[split.unknown])]
-    return choose(known, truth, unknown, options.config)
-
-
-def build_tuned(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    cache_dir: Path,
-    options: BuildOptions,
-    progress: bool = False,
-) -> tuple[Path, IntentModel]:
-    """Tune, calibrate and export the tuned encoder; returns its graph and the model over it.
-
-    Weights and rule come from a calibration tune (:func:`calibrate_tuned`); the final tune,
-    on every row for as many epochs, is exported to ``tuned_encoder_path`` and the members are
-    refitted on its embeddings of every row. A catalogue too small to hold anything out keeps
-    the frozen model's weights and rule.
-    """
-    from intents.build import frozen_model, tuned_encoder_path, tuned_quantized  # import cycle
-
-    path = tuned_encoder_path(texts, labels, cache_dir, options)
-    quantize = tuned_quantized(options)
-    # both tunes run the epochs the whole catalogue needs: calibration sees the final's overfit
-    epochs = tuning_epochs(len(texts), options.tuning)
-    options = replace(options, tuning=replace(options.tuning, epochs=epochs, min_steps=0))
-    split = holdout_split(labels, options.tuning, options.config)
-    with tqdm(total=2, desc="fine-tuning", unit="tune", disable=None if progress else True) as bar:
-
-        def stage(name: str) -> Report:
-            def report(line: str) -> None:
-                log.info("%s tune: %s", name, line)
-                bar.set_postfix_str(line)
-
-            return report
-
-        if split is None:
-            log.warning(
-                "too few examples to hold any out for calibration (an intent needs %d, and two "
-                "intents must stay known): the tuned model keeps the frozen model's blend "
-                "weights and answer rule",
-                MIN_HELD_ROWS,
-            )
-            frozen = frozen_model(texts, labels, cache_dir, options, progress)
-            chosen: Chosen = (frozen.weights, frozen.rule, frozen.calibration)
-        else:
-            work = path.with_name(f"{path.stem}.{os.getpid()}.calibration.onnx")
-            chosen = calibrate_tuned(
-                texts, labels, split, work, options, stage("calibration"), quantize
-            )
-        bar.update(1)
-        transformer = fine_tune(texts, labels, options.tuning, stage("final"))
-        export_tuned(transformer, path, quantize)
-        bar.update(1)
-    del transformer
-    embeddings = encode_with(path, quantize, texts)
-    weights, rule, calibration = chosen
-    return path, IntentModel(
-        members=Members.fit(texts, embeddings, labels, options.config),
-        labels=[str(c) for c in np.unique(np.asarray(labels))],
-        weights=weights,
-        rule=rule,
-        calibration=calibration,
-    )

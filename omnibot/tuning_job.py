@@ -25,8 +25,9 @@ import redis.asyncio as redis
 
 from bot import background
 from bot.storage.scripts import EXTEND, RELEASE
-from intents.build import cache_key, tuned_ready
+from intents.build import cache_key
 from intents.rasa_project import load_intents
+from intents.tuned_model import tuned_ready
 from omnibot.engine import Intents, build_intents, build_options
 from omnibot.settings import Settings
 from omnibot.swap import SwappableIntents

@@ -13,17 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intents.build import (
-    BuildOptions,
-    NamedClassifier,
-    build_classifier,
+from intents.build import BuildOptions, NamedClassifier, build_classifier
+from intents.members import TrainingConfig
+from intents.tuned_model import (
+    holdout_split,
     tuned_classifier,
     tuned_encoder_path,
     tuned_model_path,
     tuned_ready,
 )
-from intents.members import TrainingConfig
-from intents.tuning import TuningConfig, fine_tune, holdout_split, tuning_epochs
+from intents.tuning import TuningConfig, fine_tune, tuning_epochs
 
 EXAMPLES = {
     "where_is_my_order": [

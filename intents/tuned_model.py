@@ -1,0 +1,264 @@
+"""The model over an encoder fine-tuned on the catalogue: its two tunes, its cache.
+
+:func:`build_tuned` keeps the model's rule of choosing everything on training data the tuned
+encoder was not trained on: a *calibration* tune without a held-out share of the rows and a
+quarter of the intents chooses the blend weights and the answer rule; the final tune (same
+epochs) on every row is what serves. The tuned graph is cached as
+``<cache>/encoders/tuned-<hash>.v<EXPORT>.onnx`` (the hash of the catalogue and the tuning
+settings) and its model beside the frozen ones (:mod:`intents.build`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from intents.build import (
+    BuildOptions,
+    NamedClassifier,
+    cache_key,
+    fixed_threshold,
+    frozen_model,
+    load_cached,
+    save_model,
+)
+from intents.calibration import Calibration, Rule, choose
+from intents.members import Members, TrainingConfig
+from intents.model import IntentModel
+from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
+from intents.tuning import Report, TuningConfig, fine_tune, tuning_epochs
+
+log = logging.getLogger(__name__)
+
+TUNING_VERSION = 1  # part of a tuned graph's name: bump when the tuning recipe changes
+MIN_HELD_ROWS = 3  # an intent needs this many examples to lend some to the held-out part
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Row numbers of a calibration split: what the calibration tune and members fit on, the
+    known intents' rows they are judged on, and the rows of the intents hidden from both."""
+
+    fit: NDArray[np.int64]
+    held: NDArray[np.int64]
+    unknown: NDArray[np.int64]
+
+
+def holdout_split(
+    labels: Sequence[str], tuning: TuningConfig, training: TrainingConfig
+) -> Holdout | None:
+    """A seeded split: a quarter of the intents (and every out-of-scope one) hidden, and
+    ``tuning.holdout`` of each other intent's rows held out; an intent with fewer than
+    ``MIN_HELD_ROWS`` examples stays whole in the fit part. None when nothing could be judged
+    (no row held out, or fewer than two known intents)."""
+    y = np.asarray(labels)
+    classes = np.unique(y)
+    rng = np.random.default_rng(tuning.seed)
+    always = classes[np.isin(classes, training.out_of_scope)]
+    others = rng.permutation(classes[~np.isin(classes, always)])
+    hidden = np.concatenate([others[: len(others) // 4], always])
+    fit: list[int] = []
+    held: list[int] = []
+    for intent in others[len(others) // 4 :]:
+        rows = rng.permutation(np.flatnonzero(y == intent))
+        count = min(round(tuning.holdout * len(rows)), len(rows) - 2)
+        count = count if len(rows) >= MIN_HELD_ROWS else 0
+        held += rows[:count].tolist()
+        fit += rows[count:].tolist()
+    if not held or len(others) - len(others) // 4 < 2:
+        return None
+    return Holdout(
+        np.sort(np.array(fit)), np.sort(np.array(held)), np.flatnonzero(np.isin(y, hidden))
+    )
+
+
+def export_tuned(transformer: Any, target: Path, quantize: bool) -> Path:
+    """Export ``transformer`` to ``target`` whole or not at all (a partial file, then a rename)."""
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.onnx")
+    export_onnx(partial, quantize=quantize, transformer=transformer)
+    return partial.replace(target)
+
+
+def encode_with(graph: Path, quantize: bool, texts: Sequence[str]) -> NDArray[np.float64]:
+    """Embed ``texts`` with the exported ``graph`` (as it will serve)."""
+    encoder = OnnxEncoder(graph, QUANTIZED_CHUNK if quantize else CHUNK)
+    try:
+        return encoder.encode(list(texts)).astype(np.float64)
+    finally:
+        encoder.close()
+
+
+Chosen = tuple[tuple[float, ...], Rule, Calibration | None]
+
+
+def calibrate_tuned(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    split: Holdout,
+    work: Path,
+    options: BuildOptions,
+    report: Report,
+    quantize: bool = True,
+) -> Chosen:
+    """Blend weights and answer rule chosen over an encoder tuned without the held-out rows
+    and the hidden intents, judged on those (embedded by its int8 graph, as serving would)."""
+    t, y = np.asarray(texts, dtype=object), np.asarray(labels)
+    transformer = fine_tune(t[split.fit].tolist(), y[split.fit].tolist(), options.tuning, report)
+    graph = export_tuned(transformer, work, quantize)
+    del transformer
+    try:
+        embeddings = encode_with(graph, quantize, texts)
+    finally:
+        graph.unlink()
+    members = Members.fit(t[split.fit], embeddings[split.fit], y[split.fit], options.config)
+    truth = np.searchsorted(np.unique(y[split.fit]), y[split.held])
+    known = members.scores(t[split.held], embeddings[split.held])
+    unknown = None
+    if len(split.unknown):
+        unknown = [members.scores(t[split.unknown], embeddings[split.unknown])]
+    return choose(known, truth, unknown, options.config)
+
+
+def build_tuned(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    progress: bool = False,
+) -> tuple[Path, IntentModel]:
+    """Tune, calibrate and export the tuned encoder; returns its graph and the model over it.
+
+    Weights and rule come from a calibration tune (:func:`calibrate_tuned`); the final tune,
+    on every row for as many epochs, is exported to ``tuned_encoder_path`` and the members are
+    refitted on its embeddings of every row. A catalogue too small to hold anything out keeps
+    the frozen model's weights and rule.
+    """
+    path = tuned_encoder_path(texts, labels, cache_dir, options)
+    quantize = tuned_quantized(options)
+    # both tunes run the epochs the whole catalogue needs: calibration sees the final's overfit
+    epochs = tuning_epochs(len(texts), options.tuning)
+    options = replace(options, tuning=replace(options.tuning, epochs=epochs, min_steps=0))
+    split = holdout_split(labels, options.tuning, options.config)
+    with tqdm(total=2, desc="fine-tuning", unit="tune", disable=None if progress else True) as bar:
+
+        def stage(name: str) -> Report:
+            def report(line: str) -> None:
+                log.info("%s tune: %s", name, line)
+                bar.set_postfix_str(line)
+
+            return report
+
+        if split is None:
+            log.warning(
+                "too few examples to hold any out for calibration (an intent needs %d, and two "
+                "intents must stay known): the tuned model keeps the frozen model's blend "
+                "weights and answer rule",
+                MIN_HELD_ROWS,
+            )
+            frozen = frozen_model(texts, labels, cache_dir, options, progress)
+            chosen: Chosen = (frozen.weights, frozen.rule, frozen.calibration)
+        else:
+            work = path.with_name(f"{path.stem}.{os.getpid()}.calibration.onnx")
+            chosen = calibrate_tuned(
+                texts, labels, split, work, options, stage("calibration"), quantize
+            )
+        bar.update(1)
+        transformer = fine_tune(texts, labels, options.tuning, stage("final"))
+        export_tuned(transformer, path, quantize)
+        bar.update(1)
+    del transformer
+    embeddings = encode_with(path, quantize, texts)
+    weights, rule, calibration = chosen
+    return path, IntentModel(
+        members=Members.fit(texts, embeddings, labels, options.config),
+        labels=[str(c) for c in np.unique(np.asarray(labels))],
+        weights=weights,
+        rule=rule,
+        calibration=calibration,
+    )
+
+
+def tuned_encoder_path(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> Path:
+    """Where the encoder fine-tuned on this catalogue is cached: named by a hash of everything
+    that shapes it (the catalogue, the tuning, the export recipe)."""
+    payload = json.dumps(
+        {
+            "texts": list(texts),
+            "labels": list(labels),
+            "tuning": asdict(options.tuning),
+            "quantized": tuned_quantized(options),
+            "export": EXPORT_VERSION,
+            "recipe": TUNING_VERSION,
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return cache_dir / "encoders" / f"tuned-{digest}.v{EXPORT_VERSION}.onnx"
+
+
+def tuned_quantized(options: BuildOptions) -> bool:
+    """Whether the tuned graph is int8 (``ENCODER=onnx-int8``); else float32 ONNX, for
+    ``torch`` too (a tuned model is served from ONNX only)."""
+    return options.encoder == "onnx-int8"
+
+
+def tuned_model_path(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> Path:
+    """Where the model trained over the tuned encoder is cached (beside the frozen ones)."""
+    graph = tuned_encoder_path(texts, labels, cache_dir, options)
+    return cache_dir / "models" / f"{cache_key(texts, labels, options)}-{graph.stem}.joblib"
+
+
+def tuned_ready(
+    texts: Sequence[str], labels: Sequence[str], cache_dir: Path, options: BuildOptions
+) -> bool:
+    """Whether the fine-tuned encoder and its trained model are both cached."""
+    # the graph is written before the model, each atomically: both there means both whole
+    return (
+        tuned_encoder_path(texts, labels, cache_dir, options).exists()
+        and tuned_model_path(texts, labels, cache_dir, options).exists()
+    )
+
+
+def tuned_classifier(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    rebuild: bool = False,
+    progress: bool = False,
+    tune: bool = False,
+) -> NamedClassifier | None:
+    """The classifier over the tuned encoder: cached, or tuned now when ``tune`` (None: not
+    built, and not asked to tune)."""
+    graph = tuned_encoder_path(texts, labels, cache_dir, options)
+    path = tuned_model_path(texts, labels, cache_dir, options)
+    model = None if rebuild or not graph.exists() else load_cached(path)
+    if model is not None:
+        log.info("loaded the cached fine-tuned model %s", path.name)
+    elif not tune:
+        log.info("the encoder fine-tuned on this catalogue is not built yet: the frozen one serves")
+        return None
+    else:
+        start = time.perf_counter()
+        graph, model = build_tuned(texts, labels, cache_dir, options, progress)
+        save_model(model, path)
+        log.info("fine-tuned in %.1f s (cached as %s)", time.perf_counter() - start, graph.name)
+    chunk = QUANTIZED_CHUNK if tuned_quantized(options) else CHUNK
+    return NamedClassifier(
+        OnnxEncoder(graph, chunk), fixed_threshold(model, options), graph.stem.split(".")[0]
+    )
