@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 import redis.asyncio as redis
 
 from bot import background
+from bot.storage.keys import tuning_key
 from bot.storage.scripts import EXTEND, RELEASE
 from intents.build import cache_key
 from intents.rasa_project import load_intents
@@ -32,7 +33,6 @@ from omnibot.engine import Intents, build_intents, build_options
 from omnibot.settings import Settings
 from omnibot.swap import SwappableIntents
 
-LOCK_PREFIX = "omnibot:tuning:"  # + the tuned model's name: held by the process that tunes
 LOCK_TTL_S = 60.0  # a tuner that died without releasing holds the lock this long
 POLL_S = 5.0  # how often the others look for the tuned model (and for a dead tuner)
 FAILED_TTL_S = 3600.0  # a failure is believed this long before a process tries again
@@ -75,8 +75,8 @@ class TuningJob:
         """``ready`` (blocking) says whether the tuned model is cached; ``reload`` (blocking)
         builds the intents over it; ``command`` tunes it."""
         self._redis = client
-        self._lock_key = LOCK_PREFIX + name
-        self._failed_key = f"{self._lock_key}:failed"
+        self._lock_key = tuning_key(name)
+        self._failed_key = tuning_key(name, "failed")
         self._swap = swap
         self._command = list(command)
         self._ready = ready

@@ -52,6 +52,8 @@ script or MULTI over them touches one slot only.
                                       by start time
 - ``console:session:<sha256>``        an agent console session (the token's fingerprint); the
                                       key holds a digest of the session id, never the id
+- ``tuning:<model key>``              held by the process fine-tuning the encoder of a catalogue
+- ``tuning:<model key>:failed``       why that tuning failed (kept an hour: nobody retries)
 """
 
 from __future__ import annotations
@@ -142,3 +144,8 @@ def sockets_key(ip: str) -> str:
 def console_session_key(digest: str) -> str:
     """An agent console session, by the SHA-256 of its id (the id itself is never stored)."""
     return f"console:session:{digest}"
+
+
+def tuning_key(model: str, part: str = "") -> str:
+    """The lock of a catalogue's background fine-tuning (``part`` "failed": its failure)."""
+    return f"tuning:{model}:{part}" if part else f"tuning:{model}"

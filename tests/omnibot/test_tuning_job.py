@@ -17,13 +17,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.contracts import Context, Prediction
+from bot.storage.keys import tuning_key
 from omnibot import tuning_job
 from omnibot.app import create_app
 from omnibot.engine import Intents
 from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from omnibot.swap import SwappableIntents
-from omnibot.tuning_job import LOCK_PREFIX, TuningJob, forward_output
+from omnibot.tuning_job import TuningJob, forward_output
 from tests.conftest import AppFactory, ClientFactory
 from tests.support.fakes import TableResponder
 from tests.support.polling import wait_until
@@ -114,7 +115,7 @@ async def test_one_process_tunes_and_every_process_swaps_the_tuned_model_in(
             await job.stop()
     assert len((tmp_path / "runs").read_text().split()) == 1  # one tuning for the deployment
     assert [swap.model_name for swap in swaps] == ["tuned-abc", "tuned-abc"]
-    assert await redis_client.exists(LOCK_PREFIX + NAME) == 0  # released
+    assert await redis_client.exists(tuning_key(NAME)) == 0  # released
 
 
 async def test_progress_lines_reach_the_log_and_the_child_runs_at_the_lowest_priority(
@@ -185,7 +186,7 @@ async def test_stopping_ends_the_child_and_hands_the_tuning_to_another_process(
     await first.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert await redis_client.exists(LOCK_PREFIX + NAME) == 0
+    assert await redis_client.exists(tuning_key(NAME)) == 0
     second = make_job(new_client(), SwappableIntents(stub_intents("frozen")), tmp_path, seconds=0)
     await second.start()
     try:
@@ -198,7 +199,7 @@ async def test_stopping_ends_the_child_and_hands_the_tuning_to_another_process(
 async def test_a_dead_tuners_lock_expires_and_another_process_tunes(
     redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
-    await redis_client.set(LOCK_PREFIX + NAME, "a process that died", px=500)
+    await redis_client.set(tuning_key(NAME), "a process that died", px=500)
     job = make_job(redis_client, SwappableIntents(stub_intents("frozen")), tmp_path, seconds=0)
     await job.start()
     try:
