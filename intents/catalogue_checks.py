@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
+from bot.pipeline.language import not_english
 from intents.calibration import FALLBACK_THRESHOLD
 from intents.members import TrainingConfig
 from intents.onnx_encoder import MAX_TOKENS
@@ -34,7 +35,6 @@ FOREIGN_WORD_SHARE = 0.6
 FOREIGN_MIN_WORDS = 2
 FOREIGN_INTENT_SHARE = 0.5
 FOREIGN_MIN_EXAMPLES = 2
-LATIN_END = 0x24F  # the last code point of the Latin scripts (accented letters included)
 MAX_NAMED = 10  # intents or pairs named per check; the rest are counted
 SHOWN_CHARS = 60  # an example quoted in a warning is cut to this
 
@@ -164,10 +164,10 @@ def non_english(intents: Mapping[str, list[str]]) -> list[str]:
 
 
 def looks_foreign(text: str) -> bool:
-    """Whether most of ``text``'s letters are of another script than Latin, or most of its
-    words are not English words (typos rarely are most)."""
-    letters = [c for c in text if c.isalpha()]
-    if sum(ord(c) > LATIN_END for c in letters) > len(letters) / 2:
+    """Whether ``text`` is what the dispatcher takes for another language (another script, or
+    common Spanish, French, German… words), or most of its words are not English words (typos
+    rarely are most)."""
+    if not_english(text):
         return True
     english = english_words()
     words = _WORD.findall(text.casefold())
