@@ -268,9 +268,14 @@ def tuning_app(
     monkeypatch.setattr(tuning_job, "tuned_ready", lambda *_: (work / "tuned").exists())
     monkeypatch.setattr(tuning_job, "build_intents", lambda _: stub_intents("tuned-abc"))
     monkeypatch.setattr(tuning_job, "POLL_S", FAST_POLL_S)
-    # many messages a minute: the test keeps talking until the tuned model answers
+    # many visitors and messages a minute: the test keeps talking until the tuned model answers
     configured = replace(
-        settings, data_dir=cache_owner, fine_tune="background", messages_per_minute=100_000
+        settings,
+        data_dir=cache_owner,
+        fine_tune="background",
+        messages_per_minute=100_000,
+        sessions_per_minute=100_000,
+        sockets_per_address=100_000,
     )
     return create_app(configured)
 
@@ -292,18 +297,19 @@ async def test_messages_are_answered_while_the_tuned_model_replaces_the_frozen_o
     app = tuning_app(settings, intents_data_dir, tmp_path, monkeypatch)
     client = await aiohttp_client(app)
     seen: set[tuple[str, str]] = set()
-    async with client.ws_connect("/webchat/ws") as ws:
-        await opening(ws)
-        for turn in range(200):
-            body = await health(client)
-            seen.add((body["model"], body["tuning"]))
+    for turn in range(200):
+        body = await health(client)
+        seen.add((body["model"], body["tuning"]))
+        # a new visitor each turn: one customer's many greetings would get them a person
+        async with client.ws_connect("/webchat/ws") as ws:
+            await opening(ws)
             await ws.send_json({"type": "message", "text": "hello"})
             answer = await bot_message(ws)
-            if body["model"] == "tuned-abc" and turn > 0:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail(f"the tuned model never served; /healthz said {seen}")
+        if body["model"] == "tuned-abc" and turn > 0:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail(f"the tuned model never served; /healthz said {seen}")
     assert ("frozen", "running") in seen
     assert ("tuned-abc", "done") in seen
     assert answer == "answer of tuned-abc"

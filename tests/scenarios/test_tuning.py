@@ -85,20 +85,23 @@ async def test_the_service_answers_throughout_and_then_serves_the_tuned_model(
         intents_path=catalogue(tmp_path / "shop.yml"),
         fine_tune="background",
         messages_per_minute=100_000,
+        sessions_per_minute=100_000,
+        sockets_per_address=100_000,
     )
     client = await aiohttp_client(create_app(configured))
     seen: list[tuple[str, str]] = []
     deadline = time.monotonic() + TUNING_CAP_S
-    async with client.ws_connect("/webchat/ws") as ws:
-        await opening(ws)
-        while time.monotonic() < deadline:
-            body = await (await client.get("/healthz")).json()
-            seen.append((body["model"], body["tuning"]))
+    while time.monotonic() < deadline:
+        body = await (await client.get("/healthz")).json()
+        seen.append((body["model"], body["tuning"]))
+        # a new visitor each turn: one customer asking again and again would get a person
+        async with client.ws_connect("/webchat/ws") as ws:
+            await opening(ws)
             await ws.send_json({"type": "message", "text": "where is my order"})
             answer = await bot_message(ws)
-            if body["model"].startswith("tuned-"):
-                break
-            await asyncio.sleep(0.5)
+        if body["model"].startswith("tuned-"):
+            break
+        await asyncio.sleep(0.5)
     model, tuning = seen[-1]
     assert ("frozen", "running") in seen
     assert model.startswith("tuned-"), seen[-3:]
