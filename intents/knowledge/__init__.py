@@ -1,0 +1,1 @@
+"""Help-centre articles: loading, passages, the retrieval index and the calibrated answer."""
