@@ -27,6 +27,9 @@ from omnibot.setting_parsers import ENCODERS, LOG_LEVELS
 from omnibot.setting_parsers import MIN_SECRET_CHARS as MIN_SECRET_CHARS  # the console's rule too
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
+# the demo shop's help-centre articles, answered from when the demo catalogue serves
+DEFAULT_KNOWLEDGE_PATH = DEFAULT_INTENTS_PATH.parent / "help_centre"
+KNOWLEDGE_OFF = "off"  # KNOWLEDGE_PATH=off: no help-centre answers, whatever the catalogue
 DEFAULT_SMS_HELP_TEXT = (
     "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
 )
@@ -50,6 +53,16 @@ def fine_tune_mode(value: str) -> str:
     if lowered not in FINE_TUNE_MODES:
         raise ValueError(value)
     return lowered
+
+
+def knowledge_setting(value: str) -> Path | str:
+    """An existing folder of help-centre articles, or :data:`KNOWLEDGE_OFF` (in any case)."""
+    if value.lower() == KNOWLEDGE_OFF:
+        return KNOWLEDGE_OFF
+    path = Path(value)
+    if not path.is_dir():
+        raise ValueError(value)
+    return path
 
 
 class SettingsError(ValueError):
@@ -167,6 +180,13 @@ class Settings:
         "(a relative path starts at the current directory)",
         default=DEFAULT_INTENTS_PATH,
     )
+    # None (unset): the bundled demo articles when INTENTS_PATH is the bundled catalogue
+    knowledge_path: Path | str | None = setting(
+        "KNOWLEDGE_PATH",
+        knowledge_setting,
+        "an existing folder of help-centre articles (.md, .html, Zendesk .json) or off",
+        default=None,
+    )
     confidence_threshold: float | None = setting(
         "CONFIDENCE_THRESHOLD", parse.fraction, FRACTION, default=None
     )
@@ -239,6 +259,15 @@ class Settings:
     def cache_dir(self) -> Path:
         """Where trained intent models and the exported encoder are cached."""
         return self.data_dir / "cache"
+
+    @property
+    def knowledge_folder(self) -> Path | None:
+        """The folder of help-centre articles answered from; None: no article answers."""
+        if isinstance(self.knowledge_path, Path):
+            return self.knowledge_path
+        if self.knowledge_path is None and self.intents_path.resolve() == DEFAULT_INTENTS_PATH:
+            return DEFAULT_KNOWLEDGE_PATH
+        return None
 
     @property
     def slack_enabled(self) -> bool:

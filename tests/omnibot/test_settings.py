@@ -10,7 +10,13 @@ import pytest
 from intents.build import ENCODERS as BUILT_ENCODERS
 from omnibot.engine import build_options
 from omnibot.setting_parsers import ENCODERS
-from omnibot.settings import DEFAULT_INTENTS_PATH, Settings, SettingsError, declared
+from omnibot.settings import (
+    DEFAULT_INTENTS_PATH,
+    DEFAULT_KNOWLEDGE_PATH,
+    Settings,
+    SettingsError,
+    declared,
+)
 
 HOSTS = ["0.0.0.0", "::", "127.0.0.1", "localhost", "bot-1.shop.example"]  # noqa: S104
 
@@ -157,3 +163,25 @@ def test_an_unknown_fine_tune_mode_is_refused_with_the_choices(tmp_path: Path, v
         Settings.from_env({"FINE_TUNE": value}, env_file=tmp_path / "missing.env")
     assert (caught.value.name, caught.value.value) == ("FINE_TUNE", value)
     assert "off, ahead, background" in str(caught.value)
+
+
+def test_the_demo_articles_are_on_with_the_demo_catalogue_only(tmp_path: Path) -> None:
+    catalogue = tmp_path / "shop.yml"
+    catalogue.write_text("intents: {}\n")
+    assert Settings().knowledge_folder == DEFAULT_KNOWLEDGE_PATH
+    assert (
+        Settings.from_env({"INTENTS_PATH": str(catalogue)}, env_file=None).knowledge_folder is None
+    )
+
+
+def test_knowledge_path_names_a_folder_or_turns_the_articles_off(tmp_path: Path) -> None:
+    chosen = Settings.from_env({"KNOWLEDGE_PATH": str(tmp_path)}, env_file=None)
+    assert chosen.knowledge_folder == tmp_path
+    assert Settings.from_env({"KNOWLEDGE_PATH": "OFF"}, env_file=None).knowledge_folder is None
+
+
+def test_a_missing_knowledge_folder_stops_start_up_naming_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"KNOWLEDGE_PATH": str(tmp_path / "help")}, env_file=None)
+    assert caught.value.name == "KNOWLEDGE_PATH"
+    assert "\n" not in str(caught.value)
