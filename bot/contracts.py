@@ -9,6 +9,7 @@ from typing import ClassVar, Protocol
 
 from aiohttp import web
 
+from bot.article import ArticleRef
 from bot.identity.verification import LinkGrant
 from bot.models import Address, Conversation, InboundMessage, Message, Outcome
 
@@ -112,8 +113,9 @@ class Answer:
     ``more`` are further messages after ``text``, in order (a rule's several responses);
     ``options`` are the suggested replies of the last of them (Rasa buttons);
     ``expect`` pins the customer's next message to that intent (an action asked a question);
-    ``slots``, when not None, replaces the conversation's slots. An answer with neither text
-    nor escalation means "not mine": the core classifies the message as usual.
+    ``slots``, when not None, replaces the conversation's slots; ``article`` is the
+    help-centre article ``text`` was taken from (recorded on the bot's message). An answer
+    with neither text nor escalation means "not mine": the core classifies the message as usual.
     """
 
     text: str | None
@@ -122,6 +124,7 @@ class Answer:
     slots: dict[str, str] | None = None
     more: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    article: ArticleRef | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NotRequired, TypedDict
 
+from bot.article import ArticleDict, ArticleRef, article_from_dict
+
 # Text no store, vendor or tokenizer can take: UTF-16 surrogates (a JSON "\ud800" escape decodes
 # to one; UTF-8 cannot encode it) and the C0 control characters but tab and line breaks, with DEL.
 _UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -175,8 +177,9 @@ class MediaDict(TypedDict):
     content_type: str
 
 
-class MessageDict(TypedDict):
-    """A message as stored in Redis and carried by web chat frames and hub events.
+class MessageFields(TypedDict):
+    """The fields of a message every JSON form of it shares (:class:`MessageDict`, and the web
+    chat's client-facing form, which names an article differently).
 
     ``channel`` is the channel a customer message came in on; it is part of client-facing frames
     too, so a customer who writes by SMS and web chat sees where each message was sent.
@@ -194,6 +197,12 @@ class MessageDict(TypedDict):
     options: NotRequired[list[str]]
 
 
+class MessageDict(MessageFields):
+    """A message as stored in Redis and carried by hub events and the agents' frames."""
+
+    article: NotRequired[ArticleDict]
+
+
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation, as stored in its history.
@@ -201,7 +210,8 @@ class Message:
     ``seq`` numbers a conversation's customer messages in the order they were accepted (the
     store assigns it); the conversation's ``answered`` cursor says up to which one the core has
     handled them. ``options`` are a bot message's suggested replies (Rasa buttons): quick
-    replies in the web chat, numbered choices by SMS.
+    replies in the web chat, numbered choices by SMS. ``article`` is the help-centre article a
+    bot message was answered from.
     """
 
     role: Role
@@ -214,6 +224,7 @@ class Message:
     control: Control | None = None
     seq: int | None = None
     options: tuple[str, ...] = ()
+    article: ArticleRef | None = None
 
     def __post_init__(self) -> None:
         # Every message passes here, whoever wrote it (a customer on any channel, an agent in
@@ -242,6 +253,8 @@ class Message:
             data["seq"] = self.seq
         if self.options:
             data["options"] = list(self.options)
+        if self.article is not None:
+            data["article"] = self.article.to_dict()
         return data
 
     @classmethod
@@ -259,6 +272,7 @@ class Message:
             control=Control(data["control"]) if "control" in data else None,
             seq=data.get("seq"),
             options=tuple(str(o) for o in data.get("options", ())),
+            article=article_from_dict(data.get("article")),
         )
 
 

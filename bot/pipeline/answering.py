@@ -144,11 +144,7 @@ class Answering:
         if learnt:  # what an action learnt about the person stays on their profile
             await self._store.remember(conversation.customer_id, learnt)
         last = answers[-1][1]
-        texts = [t for _, answer in answers for t in (answer.text or "", *answer.more) if t]
-        if len(answers) > 1:
-            texts = ["\n\n".join(texts)]
-        replies = [Message(role=Role.BOT, text=t) for t in texts]
-        replies[-1] = replace(replies[-1], options=last.options)
+        replies = bot_messages(answers)
         slots[TOPIC_SLOT] = answers[-1][0].intent
         meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
         await self._outbox.say(
@@ -168,6 +164,24 @@ class Answering:
         await self._outbox.say(
             conversation.id, conversation.last_address, (reply,), meta, fence=fence
         )
+
+
+def bot_messages(answers: Sequence[tuple[Prediction, Answer]]) -> list[Message]:
+    """The bot's messages for ``answers``: each answer's texts, or one message joining them all
+    when there are several; the last answer's options on the last message.
+
+    An answer taken from a help-centre article names it on the message holding its text, the
+    first. A joined reply holds one message, so it names one article: the first answer that
+    had one, in reply order (the article the reply opens with; answers rarely bring two).
+    """
+    texts = [t for _, answer in answers for t in (answer.text or "", *answer.more) if t]
+    if len(answers) > 1:
+        texts = ["\n\n".join(texts)]
+    replies = [Message(role=Role.BOT, text=t) for t in texts]
+    replies[-1] = replace(replies[-1], options=answers[-1][1].options)
+    article = next((a.article for _, a in answers if a.article is not None), None)
+    replies[0] = replace(replies[0], article=article)
+    return replies
 
 
 def memory(answer: Answer) -> MetaUpdate:
