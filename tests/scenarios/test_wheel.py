@@ -30,8 +30,9 @@ NOT_SOURCE = shutil.ignore_patterns(
     ".pytest_cache",
 )
 TIMEOUT_S = 180
-# What the runtime reads besides Python: catalogue, sample orders, the web chat's static files.
-DATA_SUFFIXES = (".yml", ".yaml", ".json", ".html", ".css", ".js")
+# What the runtime reads besides Python: catalogue, sample orders, the web chat's static files,
+# the demo shop's help-centre articles.
+DATA_SUFFIXES = (".yml", ".yaml", ".json", ".html", ".css", ".js", ".md")
 
 # Run by the new environment's interpreter: where the packages come from, and the answer of
 # rasa-sdk's executor to an order question, with the bundled orders file.
@@ -117,6 +118,7 @@ def test_wheel_installed_elsewhere_answers_from_its_own_files(tmp_path: Path) ->
     with zipfile.ZipFile(wheel) as archive:
         missing = sorted(set(data) - set(archive.namelist()))
     assert "intents/actions/orders.json" in data
+    assert "intents/help_centre/merino-and-wool-care.md" in data
     assert not missing, f"the wheel leaves out {missing}"
 
     env = tmp_path / "env"
