@@ -118,7 +118,7 @@ def test_wheel_installed_elsewhere_answers_from_its_own_files(tmp_path: Path) ->
     with zipfile.ZipFile(wheel) as archive:
         missing = sorted(set(data) - set(archive.namelist()))
     assert "intents/actions/orders.json" in data
-    assert "intents/help_centre/merino-and-wool-care.md" in data
+    assert "intents/help_centre/merino-wool-care.md" in data
     assert not missing, f"the wheel leaves out {missing}"
 
     env = tmp_path / "env"
