@@ -113,13 +113,25 @@ def weight_grid(members: int) -> list[tuple[float, ...]]:
 
 def choose_weights(members: Sequence[Floats], truth: NDArray[np.int64]) -> tuple[float, ...]:
     """The blend with the best out-of-fold accuracy (ties: the more even blend)."""
-    even = 1 / len(members)
+    return pooled_weights([Scores(list(members), np.zeros(len(truth)))], [truth])
 
-    def score(weights: tuple[float, ...]) -> tuple[float, float]:
-        accuracy = float((blend(members, weights).argmax(1) == truth).mean())
-        return accuracy, -sum((w - even) ** 2 for w in weights)
 
-    return max(weight_grid(len(members)), key=score)
+def pooled_weights(
+    groups: Sequence[Scores], truths: Sequence[NDArray[np.int64]]
+) -> tuple[float, ...]:
+    """The blend right on the most rows of all ``groups`` together (each group's members over
+    its own classes, ``truths`` their label indices; ties: the more even blend)."""
+    count = len(groups[0].members)
+    even = 1 / count
+
+    def score(weights: tuple[float, ...]) -> tuple[int, float]:
+        hits = sum(
+            int((blend(g.members, weights).argmax(1) == t).sum())
+            for g, t in zip(groups, truths, strict=True)
+        )
+        return hits, -sum((w - even) ** 2 for w in weights)
+
+    return max(weight_grid(count), key=score)
 
 
 def choose_threshold(confidence: Floats, correct: NDArray[np.bool_], target: float) -> float:
@@ -229,10 +241,26 @@ def choose(
 ) -> tuple[tuple[float, ...], Rule, Calibration]:
     """Blend weights and answer rule from held-out scores of known intents (``truth``: their
     label indices) and of unknown ones."""
-    weights = choose_weights(known.members, truth)
-    blended = blend(known.members, weights)
-    evidence = Evidence.of_rows(blended, known.nearest)
-    correct = blended.argmax(axis=1) == truth
+    return choose_pooled([known], [truth], unknown, config)
+
+
+def choose_pooled(
+    known: Sequence[Scores],
+    truths: Sequence[NDArray[np.int64]],
+    unknown: Sequence[Scores] | None,
+    config: TrainingConfig,
+) -> tuple[tuple[float, ...], Rule, Calibration]:
+    """:func:`choose` over several groups of held-out scores of known intents, each from
+    members over their own classes (``truths``: label indices in each group's classes): the
+    groups are blended apart and their evidence judged together."""
+    weights = pooled_weights(known, truths)
+    evidence = Evidence.of(known, weights)
+    correct = np.concatenate(
+        [
+            blend(group.members, weights).argmax(axis=1) == truth
+            for group, truth in zip(known, truths, strict=True)
+        ]
+    )
     lowest = choose_threshold(evidence.confidence, correct, config.target_precision)
     unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
     rule, curve = rule_for_each_target(evidence, correct, unknown_evidence, lowest, config)

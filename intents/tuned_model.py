@@ -1,9 +1,10 @@
-"""The model over an encoder fine-tuned on the catalogue: its two tunes, its cache.
+"""The model over an encoder fine-tuned on the catalogue: its tunes, its cache.
 
 :func:`build_tuned` keeps the model's rule of choosing everything on training data the tuned
-encoder was not trained on: a *calibration* tune without a held-out share of the rows and a
-quarter of the intents chooses the blend weights and the answer rule; the final tune (same
-epochs) on every row is what serves. The tuned graph is cached as
+encoder was not trained on: *calibration* tunes, each without some held-out rows and a group of
+intents (:mod:`intents.tuning_splits`: one tune for a big catalogue, several cross-fitted ones
+for a small one), choose the blend weights and the answer rule on those rows pooled; the final
+tune (same epochs) on every row is what serves. The tuned graph is cached as
 ``<cache>/encoders/tuned-<hash>.v<EXPORT>.onnx`` (the hash of the catalogue and the tuning
 settings) and its model beside the frozen ones (:mod:`intents.build`).
 """
@@ -16,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,54 +34,16 @@ from intents.build import (
     load_cached,
     save_model,
 )
-from intents.calibration import Calibration, Rule, choose
-from intents.members import Members, TrainingConfig
+from intents.calibration import Calibration, Rule, choose_pooled
+from intents.members import Members, Scores
 from intents.model import IntentModel
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
-from intents.tuning import Report, TuningConfig, fine_tune, tuning_epochs
+from intents.tuning import Report, fine_tune, tuning_epochs
+from intents.tuning_splits import MIN_HELD_ROWS, Holdout, calibration_splits
 
 log = logging.getLogger(__name__)
 
-TUNING_VERSION = 1  # part of a tuned graph's name: bump when the tuning recipe changes
-MIN_HELD_ROWS = 3  # an intent needs this many examples to lend some to the held-out part
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Row numbers of a calibration split: what the calibration tune and members fit on, the
-    known intents' rows they are judged on, and the rows of the intents hidden from both."""
-
-    fit: NDArray[np.int64]
-    held: NDArray[np.int64]
-    unknown: NDArray[np.int64]
-
-
-def holdout_split(
-    labels: Sequence[str], tuning: TuningConfig, training: TrainingConfig
-) -> Holdout | None:
-    """A seeded split: a quarter of the intents (and every out-of-scope one) hidden, and
-    ``tuning.holdout`` of each other intent's rows held out; an intent with fewer than
-    ``MIN_HELD_ROWS`` examples stays whole in the fit part. None when nothing could be judged
-    (no row held out, or fewer than two known intents)."""
-    y = np.asarray(labels)
-    classes = np.unique(y)
-    rng = np.random.default_rng(tuning.seed)
-    always = classes[np.isin(classes, training.out_of_scope)]
-    others = rng.permutation(classes[~np.isin(classes, always)])
-    hidden = np.concatenate([others[: len(others) // 4], always])
-    fit: list[int] = []
-    held: list[int] = []
-    for intent in others[len(others) // 4 :]:
-        rows = rng.permutation(np.flatnonzero(y == intent))
-        count = min(round(tuning.holdout * len(rows)), len(rows) - 2)
-        count = count if len(rows) >= MIN_HELD_ROWS else 0
-        held += rows[:count].tolist()
-        fit += rows[count:].tolist()
-    if not held or len(others) - len(others) // 4 < 2:
-        return None
-    return Holdout(
-        np.sort(np.array(fit)), np.sort(np.array(held)), np.flatnonzero(np.isin(y, hidden))
-    )
+TUNING_VERSION = 2  # part of a tuned graph's name: bump when the tuning recipe changes
 
 
 def export_tuned(transformer: Any, target: Path, quantize: bool) -> Path:
@@ -102,7 +65,10 @@ def encode_with(graph: Path, quantize: bool, texts: Sequence[str]) -> NDArray[np
 Chosen = tuple[tuple[float, ...], Rule, Calibration | None]
 
 
-def calibrate_tuned(
+Judged = tuple[Scores, NDArray[np.int64], Scores | None]
+
+
+def calibration_scores(
     texts: Sequence[str],
     labels: Sequence[str],
     split: Holdout,
@@ -110,15 +76,16 @@ def calibrate_tuned(
     options: BuildOptions,
     report: Report,
     quantize: bool = True,
-) -> Chosen:
-    """Blend weights and answer rule chosen over an encoder tuned without the held-out rows
-    and the hidden intents, judged on those (embedded by its int8 graph, as serving would)."""
+) -> Judged:
+    """One calibration tune: the encoder tuned without ``split``'s held-out rows and hidden
+    intents, and the scores of those rows (known, with their label indices in the tune's
+    classes; unknown) by members fitted on its int8 embeddings of the rest, as serving would."""
     t, y = np.asarray(texts, dtype=object), np.asarray(labels)
     transformer = fine_tune(t[split.fit].tolist(), y[split.fit].tolist(), options.tuning, report)
     graph = export_tuned(transformer, work, quantize)
     del transformer
     try:
-        embeddings = encode_with(graph, quantize, texts)
+        embeddings = encode_with(graph, quantize, texts)  # every row is fit, held or unknown
     finally:
         graph.unlink()
     members = Members.fit(t[split.fit], embeddings[split.fit], y[split.fit], options.config)
@@ -126,8 +93,48 @@ def calibrate_tuned(
     known = members.scores(t[split.held], embeddings[split.held])
     unknown = None
     if len(split.unknown):
-        unknown = [members.scores(t[split.unknown], embeddings[split.unknown])]
-    return choose(known, truth, unknown, options.config)
+        unknown = members.scores(t[split.unknown], embeddings[split.unknown])
+    return known, truth, unknown
+
+
+def choose_tuned(judged: Sequence[Judged], options: BuildOptions) -> Chosen:
+    """Blend weights and answer rule chosen on every calibration tune's scores together."""
+    unknown = [u for _, _, u in judged if u is not None]
+    return choose_pooled(
+        [k for k, _, _ in judged], [t for _, t, _ in judged], unknown or None, options.config
+    )
+
+
+def stage(name: str, bar: Any) -> Report:
+    """The progress callback of one tune: logged, and shown on the progress ``bar``."""
+
+    def report(line: str) -> None:
+        log.info("%s tune: %s", name, line)
+        bar.set_postfix_str(line)
+
+    return report
+
+
+def calibrate(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    splits: Sequence[Holdout],
+    work: Path,
+    options: BuildOptions,
+    bar: Any,
+) -> Chosen:
+    """Blend weights and answer rule from one calibration tune per split, pooled."""
+    judged = []
+    for number, split in enumerate(splits, start=1):
+        name = "calibration" if len(splits) == 1 else f"calibration {number}/{len(splits)}"
+        report = stage(name, bar)
+        judged.append(
+            calibration_scores(
+                texts, labels, split, work, options, report, tuned_quantized(options)
+            )
+        )
+        bar.update(1)
+    return choose_tuned(judged, options)
 
 
 def build_tuned(
@@ -139,42 +146,27 @@ def build_tuned(
 ) -> tuple[Path, IntentModel]:
     """Tune, calibrate and export the tuned encoder; returns its graph and the model over it.
 
-    Weights and rule come from a calibration tune (:func:`calibrate_tuned`); the final tune,
-    on every row for as many epochs, is exported to ``tuned_encoder_path`` and the members are
+    Weights and rule come from the calibration tunes (:func:`calibrate`); the final tune, on
+    every row for as many epochs, is exported to ``tuned_encoder_path`` and the members are
     refitted on its embeddings of every row. A catalogue too small to hold anything out keeps
     the frozen model's weights and rule.
     """
     path = tuned_encoder_path(texts, labels, cache_dir, options)
     quantize = tuned_quantized(options)
-    # both tunes run the epochs the whole catalogue needs: calibration sees the final's overfit
+    # every tune runs the epochs the whole catalogue needs: calibration sees the final's overfit
     epochs = tuning_epochs(len(texts), options.tuning)
     options = replace(options, tuning=replace(options.tuning, epochs=epochs, min_steps=0))
-    split = holdout_split(labels, options.tuning, options.config)
-    with tqdm(total=2, desc="fine-tuning", unit="tune", disable=None if progress else True) as bar:
-
-        def stage(name: str) -> Report:
-            def report(line: str) -> None:
-                log.info("%s tune: %s", name, line)
-                bar.set_postfix_str(line)
-
-            return report
-
-        if split is None:
-            log.warning(
-                "too few examples to hold any out for calibration (an intent needs %d, and two "
-                "intents must stay known): the tuned model keeps the frozen model's blend "
-                "weights and answer rule",
-                MIN_HELD_ROWS,
-            )
-            frozen = frozen_model(texts, labels, cache_dir, options, progress)
-            chosen: Chosen = (frozen.weights, frozen.rule, frozen.calibration)
-        else:
+    splits = calibration_splits(labels, options.tuning, options.config)
+    total = len(splits) + 1
+    with tqdm(
+        total=total, desc="fine-tuning", unit="tune", disable=None if progress else True
+    ) as bar:
+        if splits:
             work = path.with_name(f"{path.stem}.{os.getpid()}.calibration.onnx")
-            chosen = calibrate_tuned(
-                texts, labels, split, work, options, stage("calibration"), quantize
-            )
-        bar.update(1)
-        transformer = fine_tune(texts, labels, options.tuning, stage("final"))
+            chosen = calibrate(texts, labels, splits, work, options, bar)
+        else:
+            chosen = frozen_choice(texts, labels, cache_dir, options, progress)
+        transformer = fine_tune(texts, labels, options.tuning, stage("final", bar))
         export_tuned(transformer, path, quantize)
         bar.update(1)
     del transformer
@@ -187,6 +179,24 @@ def build_tuned(
         rule=rule,
         calibration=calibration,
     )
+
+
+def frozen_choice(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cache_dir: Path,
+    options: BuildOptions,
+    progress: bool,
+) -> Chosen:
+    """The frozen model's weights and rule, for a catalogue too small to hold any rows out."""
+    log.warning(
+        "too few examples to hold any out for calibration (an intent needs %d, and two "
+        "intents must stay known): the tuned model keeps the frozen model's blend "
+        "weights and answer rule",
+        MIN_HELD_ROWS,
+    )
+    frozen = frozen_model(texts, labels, cache_dir, options, progress)
+    return frozen.weights, frozen.rule, frozen.calibration
 
 
 def tuned_encoder_path(

@@ -44,6 +44,9 @@ class TuningConfig:
     scale: float = 20.0  # cosine-softmax inverse temperature of the head
     seed: int = 0
     holdout: float = 0.2  # share of the rows the calibration tune never sees
+    # cross-fitted calibration tunes for a catalogue whose single split would hold out too
+    # few rows to judge the answer rule on (intents.tuning_splits)
+    calibration_tunes: int = 3
 
 
 def tuning_epochs(rows: int, config: TuningConfig) -> int:

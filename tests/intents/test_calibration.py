@@ -11,14 +11,17 @@ from intents.calibration import (
     NO_SIMILARITY_FLOOR,
     Evidence,
     Rule,
+    choose,
+    choose_pooled,
     choose_rule,
     choose_threshold,
     choose_weights,
     escalating_rule,
+    pooled_weights,
     unknown_scores,
     widen_by_margin,
 )
-from intents.members import TrainingConfig
+from intents.members import Scores, TrainingConfig
 
 
 def test_the_threshold_is_the_lowest_reaching_the_target_precision() -> None:
@@ -133,3 +136,56 @@ def test_the_evidence_of_probability_rows_has_the_lead_over_the_runner_up() -> N
     assert evidence.confidence.tolist() == [0.5, 0.8]
     assert evidence.margin is not None
     assert evidence.margin.tolist() == pytest.approx([0.2, 0.7])
+
+
+def sure_scores(truth: np.ndarray, right: np.ndarray, classes: int) -> Scores:
+    """Three members all 0.9 sure of the true class where ``right``, of another one elsewhere."""
+    said = np.where(right, truth, (truth + 1) % classes)
+    rows = np.full((len(truth), classes), 0.1 / (classes - 1))
+    rows[np.arange(len(truth)), said] = 0.9
+    return Scores([rows, rows, rows], np.full(len(truth), 0.9))
+
+
+def test_pooled_groups_reach_a_precision_only_one_of_them_reaches_alone() -> None:
+    config = TrainingConfig(target_precision=0.95)
+    # three classes, all 20 right; two classes, 18 of 20 right (90 %): together 38 of 40
+    truth_a, truth_b = np.arange(20) % 3, np.arange(20) % 2
+    a = sure_scores(truth_a, np.ones(20, dtype=bool), 3)
+    b = sure_scores(truth_b, np.arange(20) >= 2, 2)
+    _, alone, _ = choose(b, truth_b, None, config)
+    assert not alone.answers(Evidence.of([b], (0.4, 0.3, 0.3))).any()
+    _, pooled, calibration = choose_pooled([a, b], [truth_a, truth_b], None, config)
+    assert pooled.answers(Evidence.of([a, b], (0.4, 0.3, 0.3))).all()
+    assert calibration.out_of_fold_answered == 1.0
+    assert calibration.out_of_fold_accuracy == pytest.approx(38 / 40)
+
+
+def test_pooled_weights_favour_the_member_right_on_more_rows_of_all_groups() -> None:
+    truth_a, truth_b = np.arange(10) % 2, np.arange(30) % 3
+    noise = np.full((10, 2), 0.5)
+    # group a: member 0 right, member 1 wrong; group b (three times bigger): the other way round
+    a = Scores([np.eye(2)[truth_a], np.eye(2)[1 - truth_a], noise], np.ones(10))
+    b = Scores(
+        [np.eye(3)[(truth_b + 1) % 3], np.eye(3)[truth_b], np.full((30, 3), 1 / 3)], np.ones(30)
+    )
+    weights = pooled_weights([a, b], [truth_a, truth_b])
+    assert weights[1] > weights[0]
+    assert pooled_weights([a], [truth_a])[0] > pooled_weights([a], [truth_a])[1]
+
+
+def test_one_group_chooses_as_before_pooling() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, 120)
+    members = [rng.dirichlet(np.ones(4), 120) + np.eye(4)[truth] * w for w in (0.5, 0.2, 0.8)]
+    known = Scores([m / m.sum(1, keepdims=True) for m in members], rng.uniform(0.3, 1, 120))
+    unknown = [Scores([rng.dirichlet(np.ones(4), 30) for _ in range(3)], rng.uniform(0.2, 0.8, 30))]
+    weights, rule, calibration = choose_pooled([known], [truth], unknown, TrainingConfig())
+    # what choose gave on these scores before it took several groups (commit 38a7c91)
+    assert weights == (0.4, 0.2, 0.4)
+    assert rule.threshold == pytest.approx(0.3971657300070121, abs=1e-12)
+    assert rule.min_similarity == pytest.approx(0.2977373014541333, abs=1e-12)
+    assert rule.min_margin == 2.0
+    assert (calibration.out_of_fold_answered, calibration.unknown_escalated) == (0.925, 0.7)
+    assert repr(choose(known, truth, unknown, TrainingConfig())) == repr(
+        (weights, rule, calibration)
+    )
