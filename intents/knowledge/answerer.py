@@ -1,0 +1,190 @@
+"""Answer from a help-centre passage only when sure: a calibrated "this passage answers the
+question" score over the top hits.
+
+:class:`AnswerScorer` is a logistic regression over a few features of the hits (the top hit's
+cosine, BM25 and fused scores, and its margins to the best hit from another article), fitted by
+``python -m bench.knowledge --calibrate`` on the calibration split of the public StackFAQ set
+(positive: the top passage's article is the question's). The threshold is the lowest score at
+which the calibration questions answered (held-out ones, whose article is not indexed, counting
+as wrong) keep ``PRECISION_TARGET`` precision. Coefficients, threshold and their provenance
+ship in ``calibration.json`` beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from intents.encoder import Encoder
+from intents.knowledge.documents import Passage
+from intents.knowledge.index import DEFAULT_K, Hit, KnowledgeIndex
+
+CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+PRECISION_TARGET = 0.95
+# At most this share of questions whose article is not indexed may be answered (issue 25).
+HELD_OUT_CAP = 0.05
+
+
+class CalibrationError(Exception):
+    """A calibration file that is missing, not JSON, or not the shape :class:`AnswerScorer`
+    needs."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"knowledge calibration {path} is unusable: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _other(hits: Sequence[Hit]) -> Hit:
+    """The best hit from another article than the top one's (else the last hit: a bound)."""
+    top = hits[0].passage.article
+    return next((hit for hit in hits[1:] if hit.passage.article != top), hits[-1])
+
+
+# Features of the hits, best first (never empty). BM25 grows with the question's length in
+# matched words: its logarithm keeps a long question from dominating.
+FEATURES: dict[str, Callable[[Sequence[Hit]], float]] = {
+    "cosine": lambda hits: hits[0].cosine,
+    "bm25": lambda hits: math.log1p(hits[0].bm25),
+    "fused": lambda hits: hits[0].fused,
+    "cosine_margin": lambda hits: hits[0].cosine - _other(hits).cosine,
+    "bm25_margin": lambda hits: math.log1p(hits[0].bm25) - math.log1p(_other(hits).bm25),
+    "fused_margin": lambda hits: hits[0].fused - _other(hits).fused,
+}
+
+
+def features(hits: Sequence[Hit], names: Sequence[str]) -> list[float]:
+    """The values of the features ``names`` for ``hits``."""
+    return [FEATURES[name](hits) for name in names]
+
+
+@dataclass(frozen=True)
+class AnswerScorer:
+    """Logistic regression over named features of the hits, with the answer threshold."""
+
+    names: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    intercept: float
+    threshold: float
+    about: dict[str, Any]  # provenance: commit, date, data, counts (written, never read back)
+
+    def score(self, hits: Sequence[Hit]) -> float:
+        """The probability that the top hit's passage answers the question (0 without hits)."""
+        if not hits:
+            return 0.0
+        z = self.intercept + sum(
+            c * v for c, v in zip(self.coefficients, features(hits, self.names), strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def to_json(self) -> dict[str, Any]:
+        """The scorer as ``calibration.json`` holds it."""
+        return {
+            "features": list(self.names),
+            "coefficients": list(self.coefficients),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            **self.about,
+        }
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION) -> AnswerScorer:
+        """The scorer saved at ``path``; :class:`CalibrationError` when it is unusable."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            names = tuple(str(name) for name in data["features"])
+            coefficients = tuple(float(c) for c in data["coefficients"])
+            intercept, threshold = float(data["intercept"]), float(data["threshold"])
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise CalibrationError(path, f"{type(error).__name__}: {error}") from error
+        unknown = [name for name in names if name not in FEATURES]
+        if unknown:
+            raise CalibrationError(path, f"unknown features {', '.join(unknown)}")
+        if len(names) != len(coefficients) or not names:
+            raise CalibrationError(path, "features and coefficients differ in number")
+        if not all(math.isfinite(v) for v in (*coefficients, intercept, threshold)):
+            raise CalibrationError(path, "a coefficient or the threshold is not a finite number")
+        about = {k: v for k, v in data.items() if k not in _FIELDS}
+        return cls(names, coefficients, intercept, threshold, about)
+
+
+_FIELDS = ("features", "coefficients", "intercept", "threshold")
+
+
+def choose_threshold(
+    scores: Sequence[float],
+    right: Sequence[bool],
+    held_out: Sequence[bool],
+    target: float = PRECISION_TARGET,
+    held_out_cap: float = HELD_OUT_CAP,
+) -> float:
+    """The lowest score at which the answers (score ≥ it) are ≥ ``target`` right and at most
+    ``held_out_cap`` of the ``held_out`` questions are answered; 1.0 (answer nothing a
+    probability can reach) when no score is."""
+    chosen = 1.0
+    answered = correct = held = 0
+    total_held = max(1, sum(held_out))
+    rows = sorted(zip(scores, right, held_out, strict=True), key=lambda row: -row[0])
+    for score, ok, unanswerable in rows:
+        answered, correct, held = answered + 1, correct + ok, held + unanswerable
+        if correct / answered >= target and held / total_held <= held_out_cap:
+            chosen = score
+    return chosen
+
+
+def fit_scorer(
+    rows: Sequence[Sequence[float]],
+    labels: Sequence[bool],
+    held_out: Sequence[bool],
+    names: Sequence[str],
+    about: dict[str, Any],
+) -> AnswerScorer:
+    """A scorer fitted on feature ``rows`` (``labels``: the top hit was right; ``held_out``:
+    the question's article is not indexed), its threshold chosen on the same rows."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(rows, dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, list(labels))
+    # Fold the standardisation into the coefficients: the file holds weights on raw features.
+    weights = model.coef_[0] / scale
+    intercept = float(model.intercept_[0] - (weights * mean).sum())
+    scores = [1.0 / (1.0 + math.exp(-(intercept + float(weights @ row)))) for row in x]
+    threshold = choose_threshold(scores, labels, held_out)
+    return AnswerScorer(tuple(names), tuple(map(float, weights)), intercept, threshold, about)
+
+
+@dataclass(frozen=True)
+class ArticleMatch:
+    """The passage that answers a question and the calibrated score it did so with."""
+
+    passage: Passage
+    score: float
+
+
+class KnowledgeAnswerer:
+    """Retrieves the passages for a question and answers with the top one when the scorer is
+    sure enough."""
+
+    def __init__(
+        self, index: KnowledgeIndex, encoder: Encoder, scorer: AnswerScorer, k: int = DEFAULT_K
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.scorer = scorer
+        self.k = k
+
+    def answer(self, question: str) -> ArticleMatch | None:
+        """The passage answering ``question``, or None when not sure enough."""
+        hits = self.index.search(question, self.encoder, self.k)
+        score = self.scorer.score(hits)
+        return (
+            ArticleMatch(hits[0].passage, score)
+            if hits and score >= self.scorer.threshold
+            else None
+        )

@@ -1,0 +1,149 @@
+"""The calibrated answer score: the shipped calibration loads, answers a clear paraphrase and
+refuses an unrelated question; a malformed calibration is a clear error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from intents.build import make_encoder
+from intents.encoder import Encoder
+from intents.knowledge.answerer import (
+    CALIBRATION,
+    FEATURES,
+    AnswerScorer,
+    CalibrationError,
+    KnowledgeAnswerer,
+    choose_threshold,
+    fit_scorer,
+)
+from intents.knowledge.documents import Passage
+from intents.knowledge.index import Hit, KnowledgeIndex
+from tests.intents.knowledge.tiny_help_centre import passages
+
+
+@pytest.fixture(scope="module")
+def encoder(intents_data_dir: Path) -> Iterator[Encoder]:
+    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
+    yield encoder
+    encoder.close()
+
+
+@pytest.fixture(scope="module")
+def answerer(encoder: Encoder) -> KnowledgeAnswerer:
+    return KnowledgeAnswerer(
+        KnowledgeIndex.build(passages(), encoder), encoder, AnswerScorer.load()
+    )
+
+
+def hit(article: str, cosine: float, bm25: float, rank: int) -> Hit:
+    passage = Passage(article, article, None, None, "text")
+    return Hit(passage, bm25, cosine, cosine, rank)
+
+
+def test_the_shipped_calibration_loads_with_known_features_and_a_threshold() -> None:
+    scorer = AnswerScorer.load()
+    assert set(scorer.names) <= set(FEATURES)
+    assert 0.0 < scorer.threshold < 1.0
+    assert {"commit", "date", "fitted_on"} <= scorer.about.keys()
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("What's the best way to wash a merino wool jumper?", "merino.md"),
+        ("Do your gift cards ever expire?", "gift-cards.md"),
+    ],
+)
+def test_a_clear_paraphrase_is_answered_from_its_article(
+    answerer: KnowledgeAnswerer, question: str, article: str
+) -> None:
+    match = answerer.answer(question)
+    assert match is not None
+    assert match.passage.article == article
+    assert answerer.scorer.threshold <= match.score <= 1.0
+
+
+@pytest.mark.parametrize(
+    "question", ["Who won the football match last night?", "What is the capital of Peru?"]
+)
+def test_an_unrelated_question_is_refused(answerer: KnowledgeAnswerer, question: str) -> None:
+    assert answerer.answer(question) is None
+
+
+def test_a_clear_winner_scores_above_a_close_call() -> None:
+    scorer = AnswerScorer.load()
+    clear = [hit("a", 0.85, 8.0, 0), hit("b", 0.30, 1.0, 1)]
+    close = [hit("a", 0.45, 2.0, 0), hit("b", 0.44, 2.0, 1)]
+    assert scorer.score(clear) > scorer.threshold > scorer.score(close)
+    assert scorer.score([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"features": ["cosine"], "coefficients": [1.0], "intercept": 0}', "threshold"),
+        (
+            '{"features": ["vibes"], "coefficients": [1.0], "intercept": 0, "threshold": 0.5}',
+            "unknown features vibes",
+        ),
+        (
+            '{"features": ["cosine"], "coefficients": [], "intercept": 0, "threshold": 0.5}',
+            "differ in number",
+        ),
+        (
+            '{"features": ["cosine"], "coefficients": [NaN], "intercept": 0, "threshold": 0.5}',
+            "not a finite number",
+        ),
+    ],
+)
+def test_a_malformed_calibration_is_a_clear_error(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    path = tmp_path / "calibration.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CalibrationError, match=reason) as raised:
+        AnswerScorer.load(path)
+    assert str(path) in str(raised.value)
+
+
+def test_a_scorer_round_trips_through_its_json(tmp_path: Path) -> None:
+    scorer = AnswerScorer.load()
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(scorer.to_json()), encoding="utf-8")
+    assert AnswerScorer.load(path) == scorer
+    assert json.loads(CALIBRATION.read_text(encoding="utf-8")) == scorer.to_json()
+
+
+def test_the_threshold_is_the_lowest_score_keeping_the_precision() -> None:
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5]
+    right = [True, True, True, False, True]
+    held_out = [False] * 5
+    assert choose_threshold(scores, right, held_out, target=0.75) == 0.5  # 4/5 right
+    assert choose_threshold(scores, right, held_out, target=0.95) == 0.7  # 3/3 right
+    assert choose_threshold([0.4], [False], [False], target=0.95) == 1.0  # answer nothing
+
+
+def test_the_threshold_also_caps_held_out_questions_answered() -> None:
+    scores = [0.9, 0.8, 0.7, 0.6]
+    right = [True, False, True, True]
+    held_out = [False, True, False, False]  # the one held-out question scores 0.8
+    assert choose_threshold(scores, right, held_out, target=0.7, held_out_cap=1.0) == 0.6
+    assert choose_threshold(scores, right, held_out, target=0.7, held_out_cap=0.0) == 0.9
+
+
+def test_fit_scorer_learns_that_a_higher_cosine_means_right() -> None:
+    rows = [[c / 10, 0.0] for c in range(10)]
+    labels = [c >= 5 for c in range(10)]
+    scorer = fit_scorer(rows, labels, [False] * 10, ["cosine", "cosine_margin"], {"why": "t"})
+    assert scorer.coefficients[0] > 0
+    assert scorer.about == {"why": "t"}
+    low, high = (
+        [hit("a", 0.1, 0, 0), hit("b", 0.1, 0, 1)],
+        [hit("a", 0.9, 0, 0), hit("b", 0.9, 0, 1)],
+    )
+    assert scorer.score(high) >= scorer.threshold > scorer.score(low)

@@ -1,0 +1,141 @@
+"""The knowledge index ranks, saves, loads and survives a corrupt saved copy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents.build import make_encoder
+from intents.encoder import Encoder
+from intents.knowledge.index import (
+    CorruptIndex,
+    KnowledgeIndex,
+    fuse,
+    index_path,
+    load_or_build,
+    tokenize,
+)
+from tests.intents.knowledge.tiny_help_centre import passages
+
+QUESTIONS = {
+    "how should I wash my wool jumper?": "merino.md",
+    "can I send someone a gift card by email?": "gift-cards.md",
+    "how do I send back something I bought?": "returns.md",
+    "my toaster broke after a month, is it covered?": "warranty.md",
+    "which waist size should I order for jeans?": "sizing.md",
+    "where do I type my promo code?": "discounts.md",
+}
+
+
+@pytest.fixture(scope="module")
+def encoder(intents_data_dir: Path) -> Iterator[Encoder]:
+    """The serving encoder (ONNX int8), exported into the session's cache once."""
+    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
+    yield encoder
+    encoder.close()
+
+
+@pytest.fixture(scope="module")
+def index(encoder: Encoder) -> KnowledgeIndex:
+    return KnowledgeIndex.build(passages(), encoder)
+
+
+def test_tokenize_lowercases_and_drops_stop_words() -> None:
+    assert tokenize("How do I return THE jumper, and is it free?") == [
+        "how", "do", "i", "return", "jumper", "free",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "article"), QUESTIONS.items())
+def test_the_right_passage_ranks_first(
+    index: KnowledgeIndex, encoder: Encoder, question: str, article: str
+) -> None:
+    hits = index.search(question, encoder, k=3)
+    assert [hit.rank for hit in hits] == [0, 1, 2]
+    assert hits[0].passage.article == article
+    assert hits[0].fused >= hits[1].fused >= hits[2].fused
+    assert hits[0].cosine > hits[1].cosine  # the encoder alone agrees on these clear cases
+
+
+def test_k_larger_than_the_index_returns_every_passage_once(
+    index: KnowledgeIndex, encoder: Encoder
+) -> None:
+    hits = index.search("gift card", encoder, k=50)
+    assert sorted(hit.passage.article for hit in hits) == sorted(p.article for p in passages())
+
+
+def test_a_question_of_stop_words_only_still_ranks_by_meaning(
+    index: KnowledgeIndex, encoder: Encoder
+) -> None:
+    hits = index.search("is it", encoder, k=2)
+    assert all(hit.bm25 == 0.0 for hit in hits)  # no word to match, yet no error
+
+
+def test_rrf_favours_a_passage_both_rankings_put_high() -> None:
+    bm25 = np.asarray([3.0, 2.0, 1.0, 0.0], dtype=np.float32)
+    cosine = np.asarray([0.1, 0.8, 0.5, 0.9], dtype=np.float32)
+    assert int(np.argmax(fuse(bm25, cosine, "rrf"))) == 1
+    assert int(np.argmax(fuse(bm25, cosine, "bm25"))) == 0
+    assert int(np.argmax(fuse(bm25, cosine, "cosine"))) == 3
+
+
+def test_save_and_load_give_identical_results(
+    index: KnowledgeIndex, encoder: Encoder, tmp_path: Path
+) -> None:
+    path = index_path(tmp_path, "abc")
+    index.save(path)
+    loaded = KnowledgeIndex.load(path)
+    assert loaded.passages == index.passages
+    for question in QUESTIONS:
+        assert loaded.search(question, encoder, k=4) == index.search(question, encoder, k=4)
+    assert not list(path.parent.glob("*.partial"))  # the partial folder was renamed
+
+
+def test_another_content_hash_is_another_folder(tmp_path: Path) -> None:
+    first, second = index_path(tmp_path, "aaa"), index_path(tmp_path, "bbb")
+    assert first != second
+    assert first.parent == second.parent == tmp_path / "knowledge"
+
+
+def test_a_missing_index_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(CorruptIndex, match="no such index folder"):
+        KnowledgeIndex.load(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("embeddings.npy", b"not numpy"), ("passages.json", b"[{"), ("meta.json", b'{"version": 0}')],
+)
+def test_a_corrupt_index_is_rejected_clearly_and_rebuilt(
+    index: KnowledgeIndex, encoder: Encoder, tmp_path: Path, name: str, content: bytes
+) -> None:
+    path = index_path(tmp_path, "corrupt")
+    index.save(path)
+    (path / name).write_bytes(content)
+    with pytest.raises(CorruptIndex, match="is unreadable"):
+        KnowledgeIndex.load(path)
+    rebuilt = load_or_build(tmp_path, "corrupt", passages(), encoder)
+    assert rebuilt.search("gift card", encoder, k=1)[0].passage.article == "gift-cards.md"
+    assert KnowledgeIndex.load(path).passages == index.passages  # saved again, whole
+
+
+def test_an_index_whose_parts_disagree_is_rejected(index: KnowledgeIndex, tmp_path: Path) -> None:
+    path = index_path(tmp_path, "short")
+    index.save(path)
+    np.save(path / "embeddings.npy", index.embeddings[:2], allow_pickle=False)
+    with pytest.raises(CorruptIndex, match="disagree"):
+        KnowledgeIndex.load(path)
+
+
+def test_build_reports_its_progress(encoder: Encoder) -> None:
+    steps: list[tuple[int, int]] = []
+    KnowledgeIndex.build(passages(), encoder, lambda done, total: steps.append((done, total)))
+    assert steps == [(len(passages()), len(passages()))]  # one batch
+
+
+def test_an_index_of_nothing_is_refused(encoder: Encoder) -> None:
+    with pytest.raises(ValueError, match="at least one passage"):
+        KnowledgeIndex.build([], encoder)
