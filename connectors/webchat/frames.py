@@ -1,7 +1,8 @@
 """The web chat's JSON frames: parsing what clients send, building what the server sends.
 
-Message frames carry the stored message as it is, ``channel`` included: a customer reached on
-several channels sees where each of their messages was written.
+Message frames carry the stored message, ``channel`` included: a customer reached on several
+channels sees where each of their messages was written. The help-centre article a bot message
+was answered from is named by its title and url only: its key and score are for agents.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
-from bot.models import WEBCHAT_MAX_CHARS, MessageDict
+from bot.models import WEBCHAT_MAX_CHARS, MessageDict, MessageFields
 from connectors.frames import FrameError as FrameError
 from connectors.frames import parse_frame
 
@@ -37,11 +38,24 @@ class SessionFrame(TypedDict):
     sms: bool
 
 
+class ArticleLink(TypedDict):
+    """The article a bot message was answered from, as the widget links it."""
+
+    title: str
+    url: str | None
+
+
+class ClientMessageDict(MessageFields):
+    """A message as a visitor's browser sees it."""
+
+    article: NotRequired[ArticleLink]
+
+
 class HistoryFrame(TypedDict):
     """The conversation so far."""
 
     type: Literal["history"]
-    messages: list[MessageDict]
+    messages: list[ClientMessageDict]
 
 
 class StateFrame(TypedDict):
@@ -51,7 +65,7 @@ class StateFrame(TypedDict):
     state: str
 
 
-class MessageFrame(MessageDict):
+class MessageFrame(ClientMessageDict):
     """One message of the conversation."""
 
     type: Literal["message"]
@@ -111,8 +125,8 @@ def session_frame(token: str, sms: bool = False) -> SessionFrame:
 
 
 def history_frame(messages: Sequence[MessageDict]) -> HistoryFrame:
-    """The frame carrying the conversation so far."""
-    return {"type": "history", "messages": list(messages)}
+    """The frame carrying the conversation so far (stored messages, as visitors see them)."""
+    return {"type": "history", "messages": [client_message(m) for m in messages]}
 
 
 def state_frame(state: str) -> StateFrame:
@@ -127,7 +141,17 @@ def error_frame(error: FrameError) -> ErrorFrame:
 
 def message_frame(message: MessageDict) -> MessageFrame:
     """A stored message (``Message.to_dict()``) as a message frame."""
-    return {"type": "message", **message}
+    return {"type": "message", **client_message(message)}
+
+
+def client_message(message: MessageDict) -> ClientMessageDict:
+    """A stored message as a visitor sees it: its article named by title and url only."""
+    fields = message.copy()
+    article = fields.pop("article", None)
+    client: ClientMessageDict = {**fields}
+    if article is not None:
+        client["article"] = {"title": article["title"], "url": article["url"]}
+    return client
 
 
 def link_frame(kind: Literal["link_opened", "link_offer"], phone: str | None) -> LinkFrame:

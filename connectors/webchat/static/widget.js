@@ -95,6 +95,7 @@
       item.appendChild(el("span", { class: "omnibot-author" }, m.role === "agent" ? (m.author || "Agent") : "Assistant"));
     }
     if (m.text) item.appendChild(el("p", { class: "omnibot-text" }, m.text));
+    if (m.role === "bot" && m.article) item.appendChild(articleLine(m.article));
     (m.media || []).forEach(function (file, i) {
       if (!/^https?:\/\//.test(file.url)) return;  // only web links become links
       var link = el("a", { class: "omnibot-media", href: file.url, target: "_blank",
@@ -117,6 +118,18 @@
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     if (m.role === "customer") pending = pending.filter(function (p) { return p.text !== m.text; });
+  }
+  // the help-centre article a bot answer came from; its title is data (textContent only),
+  // and only a web address becomes a link (never javascript: or data:)
+  function articleLine(article) {
+    var line = el("p", { class: "omnibot-article" }, "From: ");
+    var title = String(article.title || "the help centre");
+    if (typeof article.url === "string" && /^https?:\/\//i.test(article.url)) {
+      line.appendChild(el("a", { href: article.url, target: "_blank", rel: "noopener" }, title));
+    } else {
+      line.appendChild(document.createTextNode(title));
+    }
+    return line;
   }
   function showWelcome() {
     log.innerHTML = "";

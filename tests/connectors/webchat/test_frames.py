@@ -1,4 +1,4 @@
-"""Parsing the web chat client's frames."""
+"""Parsing the web chat client's frames; the message frames the server sends them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from connectors.webchat.frames import MAX_TEXT_CHARS, FrameError, parse_client_frame
+from bot.article import ArticleRef
+from bot.models import Message, Role
+from connectors.webchat.frames import (
+    MAX_TEXT_CHARS,
+    FrameError,
+    history_frame,
+    message_frame,
+    parse_client_frame,
+)
+
+CARE = ArticleRef("care/merino", "Caring for merino", "https://help.example.com/merino", 0.91)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +55,27 @@ def test_a_deeply_nested_frame_is_invalid_json(opening: str) -> None:
     with pytest.raises(FrameError) as caught:
         parse_client_frame(opening * 100_000)
     assert caught.value.code == "invalid_json"
+
+
+def test_a_bot_message_frame_names_its_article_by_title_and_url_only() -> None:
+    message = Message(role=Role.BOT, text="Wash it cold.", options=("Thanks",), article=CARE)
+    frame = message_frame(message.to_dict())
+    assert frame["article"] == {"title": "Caring for merino", "url": CARE.url}
+    assert (frame["type"], frame["text"], frame["options"]) == (
+        "message",
+        "Wash it cold.",
+        ["Thanks"],
+    )
+    wire = json.dumps(frame)
+    assert "care/merino" not in wire  # the key and the score stay with agents
+    assert "0.91" not in wire
+    assert message.to_dict()["article"]["key"] == "care/merino"  # the stored form is untouched
+
+
+def test_a_history_frame_names_articles_the_same_way() -> None:
+    plain = Message(role=Role.CUSTOMER, text="how do I wash it?", channel="webchat")
+    answered = Message(role=Role.BOT, text="Wash it cold.", article=CARE)
+    frame = history_frame([plain.to_dict(), answered.to_dict()])
+    assert "article" not in frame["messages"][0]
+    assert frame["messages"][0]["channel"] == "webchat"
+    assert frame["messages"][1]["article"] == {"title": "Caring for merino", "url": CARE.url}
