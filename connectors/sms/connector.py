@@ -36,6 +36,7 @@ from bot.storage.store import RateLimitedError
 from connectors.sms.text import (
     MAX_BODY_CHARS,
     Keyword,
+    article_body,
     is_gsm7,
     keyword,
     segments,
@@ -304,8 +305,13 @@ def _text_fields(
 
 
 def _outbound_text(message: Message) -> str:
-    """The SMS text of a message: its words, its options numbered (a reply of just the number
-    chooses one), then links to its attachments."""
+    """The SMS text of a message: its words (with the article they came from, trimmed to fit
+    its link), its options numbered (a reply of just the number chooses one), then links to
+    its attachments."""
+    article = message.article
+    text = (
+        message.text if article is None else article_body(message.text, article.title, article.url)
+    )
     choices = [f"{n}. {option}" for n, option in enumerate(message.options, start=1)]
     links = [media.url for media in message.media]
-    return "\n".join([message.text, *choices, *links])
+    return "\n".join([text, *choices, *links])

@@ -1,4 +1,5 @@
-"""SMS text rules: GSM-7 vs UCS-2 segments, splitting long answers, keywords and sender ids.
+"""SMS text rules: GSM-7 vs UCS-2 segments, splitting long answers, an answer from a help-centre
+article with its link, keywords and sender ids.
 
 Pure functions only: no vendor SDK and no I/O, so the SMS connector and the tests share them.
 """
@@ -23,6 +24,12 @@ UCS2_SINGLE_UNITS = 70
 UCS2_PART_UNITS = 67
 
 MAX_BODY_CHARS = 1600  # Twilio refuses a longer Body
+# An answer from a help-centre article, with its title and link: three GSM-7 segments at most
+# for a short title and url (a long url is kept whole, so it may take more).
+ARTICLE_BODY_CHARS = 320
+MAX_TITLE_CHARS = 80  # an article's title in an SMS, cut between words beyond
+MIN_ARTICLE_TEXT = 60  # the passage keeps this much whatever the length of the link
+ELLIPSIS = "..."  # GSM-7: "…" would make the whole SMS UCS-2, at 70 characters a segment
 
 SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|\n")
 WHITESPACE_RE = re.compile(r"\s")
@@ -115,6 +122,35 @@ def _cut_point(text: str, limit: int) -> int:
         return sentence_cut
     word_cut = max((m.start() for m in WHITESPACE_RE.finditer(window) if m.start() > 0), default=0)
     return word_cut or limit
+
+
+def article_body(text: str, title: str, url: str | None) -> str:
+    """An answer taken from an article as one SMS body: the passage trimmed on a sentence
+    boundary so that it, a line break and ``title: url`` fit in ``ARTICLE_BODY_CHARS``.
+
+    The link is always kept whole; only the passage (and an over-long title) is cut.
+    """
+    title = trim_sentences(title, MAX_TITLE_CHARS)
+    link = f"{title}: {url}" if url else title
+    room = max(ARTICLE_BODY_CHARS - len(link) - 1, MIN_ARTICLE_TEXT)
+    passage = trim_sentences(text, room)
+    return f"{passage}\n{link}" if passage else link
+
+
+def trim_sentences(text: str, limit: int) -> str:
+    """``text`` up to its last whole sentence (or line) within ``limit`` characters; a first
+    sentence longer than that is cut between words, ending in ``ELLIPSIS``."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    window = text[: limit + 1]  # a sentence ending at ``limit`` is followed by a space there
+    ends = [m.end() if m.group() != "\n" else m.start() for m in SENTENCE_END_RE.finditer(window)]
+    cut = max((end for end in ends if 0 < end <= limit), default=0)
+    if cut:
+        return text[:cut].rstrip()
+    room = max(limit - len(ELLIPSIS), 0)
+    spaces = [m.start() for m in WHITESPACE_RE.finditer(text[: room + 1]) if m.start() > 0]
+    return text[: max(spaces, default=room)].rstrip() + ELLIPSIS
 
 
 def keyword(body: str) -> Keyword | None:

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.article import ArticleRef
 from bot.contracts import DeliveryError, Unsure
 from bot.models import Address, Message, Role
 from connectors.sms.connector import SmsSender
-from connectors.sms.text import MAX_BODY_CHARS, split
+from connectors.sms.text import ARTICLE_BODY_CHARS, MAX_BODY_CHARS, split
 from connectors.sms.twilio_api import TwilioMessages
 from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -131,3 +132,18 @@ async def test_options_go_out_numbered(twilio_api: FakeTwilio, sender: SmsSender
     asked = Message(role=Role.BOT, text="Anything else?", options=("Yes", "No"))
     await sender.send(TO, asked)
     assert bodies(twilio_api) == ["Anything else?\n1. Yes\n2. No"]
+
+
+async def test_an_answer_from_an_article_goes_out_trimmed_with_its_link(
+    twilio_api: FakeTwilio, sender: SmsSender
+) -> None:
+    care = ArticleRef("care", "Caring for merino", "https://help.example.com/care", 0.9)
+    passage = "Wash merino cold, by hand or on a wool cycle. " * 12
+    answer = Message(role=Role.BOT, text=passage.strip(), article=care)
+    sent = await sender.send(TO, answer)
+    (body,) = bodies(twilio_api)
+    assert len(body) <= ARTICLE_BODY_CHARS
+    assert body.endswith("\nCaring for merino: https://help.example.com/care")
+    assert body.startswith("Wash merino cold, by hand or on a wool cycle. Wash")
+    assert sent.encoding == "gsm7"
+    assert sent.segments <= 3

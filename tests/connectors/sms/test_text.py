@@ -5,16 +5,21 @@ from __future__ import annotations
 import pytest
 
 from connectors.sms.text import (
+    ARTICLE_BODY_CHARS,
+    ELLIPSIS,
     GSM7_BASIC,
     GSM7_EXTENSION,
     MAX_BODY_CHARS,
+    MIN_ARTICLE_TEXT,
     Keyword,
     SenderKind,
+    article_body,
     is_gsm7,
     keyword,
     segments,
     sender_kind,
     split,
+    trim_sentences,
 )
 
 EMOJI = "\N{GRINNING FACE}"  # outside the BMP: two UTF-16 code units
@@ -209,3 +214,58 @@ def test_keyword(body: str, expected: Keyword | None) -> None:
 )
 def test_sender_kind(value: str, kind: SenderKind | None) -> None:
     assert sender_kind(value) is kind
+
+
+URL = "https://help.example.com/articles/merino-care"
+
+
+def test_an_article_answer_is_trimmed_on_a_sentence_and_keeps_its_link() -> None:
+    passage = " ".join([SENTENCE] * 8)  # 495 characters of whole sentences
+    body = article_body(passage, "Caring for merino", URL)
+    text, link = body.split("\n")
+    assert len(body) <= ARTICLE_BODY_CHARS
+    assert link == f"Caring for merino: {URL}"
+    assert text.endswith("warehouse.")  # whole sentences only
+    assert passage.startswith(text)
+    assert len(body) + len(SENTENCE) + 1 > ARTICLE_BODY_CHARS  # no room for one more
+    assert is_gsm7(body)
+
+
+def test_a_short_article_answer_is_sent_whole() -> None:
+    assert article_body("Wash it cold.", "Care", URL) == f"Wash it cold.\nCare: {URL}"
+    assert article_body("Wash it cold.", "Care", None) == "Wash it cold.\nCare"
+
+
+def test_a_first_sentence_too_long_is_cut_between_words_in_gsm7() -> None:
+    passage = "word " * 100
+    body = article_body(passage, "Care", URL)
+    text = body.split("\n")[0]
+    assert len(body) <= ARTICLE_BODY_CHARS
+    assert text.endswith("word" + ELLIPSIS)
+    assert is_gsm7(body)
+
+
+def test_a_long_title_is_cut_and_a_long_link_kept_whole() -> None:
+    long_url = "https://help.example.com/" + "a" * 300
+    body = article_body(SENTENCE * 2, "Title " * 40, long_url)
+    assert body.endswith(long_url)
+    assert len(body.split("\n")[1].removesuffix(long_url)) <= 82  # title, ": "
+    assert len(body.split("\n")[0]) <= MIN_ARTICLE_TEXT  # the passage keeps a little
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "trimmed"),
+    [
+        ("One. Two. Three.", 16, "One. Two. Three."),
+        ("One. Two. Three.", 15, "One. Two."),
+        ("One. Two. Three.", 9, "One. Two."),
+        ("One. Two. Three.", 8, "One."),
+        ("Is it? Yes! Fine.", 12, "Is it? Yes!"),
+        ("First line\nsecond line", 15, "First line"),
+        ("alpha beta gamma", 12, "alpha..."),
+        ("3.5 kg. Heavy", 10, "3.5 kg."),
+    ],
+)
+def test_trim_sentences(text: str, limit: int, trimmed: str) -> None:
+    assert trim_sentences(text, limit) == trimmed
+    assert len(trimmed) <= limit
