@@ -7,6 +7,15 @@ read with the customer's previous turn; a problem report outranks the facts it m
 goes to the catalogue's answer for that problem, else to a person with the order looked up);
 a nudge from a customer already waiting ("hello??") goes to a person; and a message with
 several requests is answered request by request.
+
+Help-centre articles come after all that, and only where an intent cannot do better. A part
+that escalates (a problem report, frustration, a request for a person, insisting on an order
+that was not found) is never answered from an article; neither is a confident intent with an
+action or steps (an order look-up), a problem intent, or one that hands over. The article's
+passage answers when the scorer is sure of it (``intents.knowledge``) and the intent is unsure,
+or the confident intent is an out-of-scope one ("I can only help with orders…"); a confident
+intent with a plain answer keeps it unless the article is sure beyond ``STRONG_ARTICLE_SCORE``.
+Such a part's prediction is ``article:<key>``, answered by ``KnowledgeResponder``.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from bot.models import Message, Role
 from intents.actions.order_status import NOT_FOUND_REASON, NOT_FOUND_SLOT
 from intents.catalogue import Catalogue
 from intents.entities import extract, only_entities
+from intents.knowledge.answerer import ArticleMatch
+from intents.knowledge.responder import ArticleSource, article_intent
+from intents.members import TrainingConfig
 from intents.problems import detect, frustrated
 from intents.splitting import split
 
@@ -36,15 +48,31 @@ PROBLEM_RANK = 3  # a problem goes to a problem intent among the classifier's fi
 PROBLEM_MIN_SCORE = 0.05
 ELLIPSIS = ("what about", "how about", "and ", "what if", "same for", "also for", "ok and")
 MIN_REQUEST_WORDS = 3  # an unclear part shorter than this is a fragment, not a request
+OUT_OF_SCOPE = TrainingConfig().out_of_scope  # intents saying "not something we answer"
+# Measured on bench/data/retail_test.csv (413 catalogue questions) and 35 questions about the
+# demo articles: at 0.999 a sure article takes 4 more article questions from confident
+# answer-only intents ("how do I wash my merino jumper without it shrinking" from size_and_fit)
+# and no catalogue question its intent answered right (at 0.99: two).
+STRONG_ARTICLE_SCORE = 0.999
+# An unsure problem or hand-over intent this likely may be a problem report the detector
+# missed ("return pls, the jumper is too itchy" is not a question for the merino care article).
+DOUBTFUL_PROBLEM = 0.3
 
 
 class Reader:
     """Reads messages with ``classifier`` and the catalogue's reading fields (``problem``,
     ``takes``, ``about``)."""
 
-    def __init__(self, classifier: IntentClassifier, catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        classifier: IntentClassifier,
+        catalogue: Catalogue,
+        articles: ArticleSource | None = None,
+    ) -> None:
+        """``articles``: the help centre's answers, when there is one."""
         self._classifier = classifier
         self._catalogue = catalogue
+        self._articles = articles
         self._problems = {n for n, i in catalogue.intents.items() if i.problem}
         self._takers = {i.takes: n for n, i in catalogue.intents.items() if i.takes}
 
@@ -91,7 +119,37 @@ class Reader:
             # after the bot's procedure for a problem, an unsure reply is mostly "that did not
             # work" ("my bank says everything is fine on their side"): a person takes it
             return self._with_order(Part(text, prediction, escalate=PROBLEM_REASON), slots)
-        return Part(text, prediction)
+        return await self._with_article(text, prediction)
+
+    async def _with_article(self, text: str, prediction: Prediction) -> Part:
+        """The part answered from a help-centre article when the rule lets one answer and the
+        scorer is sure of it; else the intent's part."""
+        if self._articles is None or not self._articles.ready or not self._article_may(prediction):
+            return Part(text, prediction)
+        match = await asyncio.to_thread(self._articles.answer, text)
+        if match is None or not self._article_wins(prediction, match):
+            return Part(text, prediction)
+        intent = article_intent(match.passage.article)
+        return Part(text, Prediction(intent, match.score, True, prediction.ranking))
+
+    def _article_may(self, prediction: Prediction) -> bool:
+        """Whether an article may answer instead of ``prediction``: not instead of a
+        confident intent that acts, reports a problem or hands over, nor of an unsure one
+        that may be a problem report."""
+        intent = self._catalogue.intents.get(prediction.intent)
+        if intent is None or intent.name in OUT_OF_SCOPE:
+            return True
+        hands_over = intent.problem or intent.escalate is not None
+        if not prediction.confident:
+            return not (hands_over and prediction.confidence >= DOUBTFUL_PROBLEM)
+        return not (intent.action or intent.steps or hands_over)
+
+    def _article_wins(self, prediction: Prediction, match: ArticleMatch) -> bool:
+        """A sure article beats an unsure or out-of-scope intent; a confident answer-only
+        intent only when the article is sure beyond :data:`STRONG_ARTICLE_SCORE`."""
+        if not prediction.confident or prediction.intent in OUT_OF_SCOPE:
+            return True
+        return match.score >= STRONG_ARTICLE_SCORE
 
     def _with_entities(self, here: dict[str, str], prediction: Prediction) -> Prediction:
         """An unsure top intent made sure by what the message holds: an entity of a kind the

@@ -9,7 +9,9 @@ from bot.contracts import TOPIC_SLOT, Context, Prediction, Reading
 from bot.models import Message, Role
 from intents.actions.order_status import NOT_FOUND_REASON, NOT_FOUND_SLOT
 from intents.catalogue import Catalogue, Intent
-from intents.reading import FRUSTRATED_REASON, PROBLEM_REASON, Reader
+from intents.knowledge.answerer import ArticleMatch
+from intents.knowledge.documents import Passage
+from intents.reading import FRUSTRATED_REASON, PROBLEM_REASON, STRONG_ARTICLE_SCORE, Reader
 
 EXAMPLES = ("a", "b")
 ORDERS = ("order_number",)
@@ -30,6 +32,8 @@ CATALOGUE = Catalogue(
             Intent("refund_status", EXAMPLES, answer="5 days."),
             Intent("store_locations", EXAMPLES, answer="Leeds."),
             Intent("greeting", EXAMPLES, answer="Hi!"),
+            Intent("out_of_scope", EXAMPLES, answer="Only orders."),
+            Intent("talk_to_human", EXAMPLES, escalate="customer asked for a person"),
         )
     }
 )
@@ -190,3 +194,67 @@ async def test_an_unsure_reply_to_a_problem_s_procedure_goes_to_a_person() -> No
     assert reading.parts[0].escalate == PROBLEM_REASON
     sure_context = Context(turns("hi", "Hi!"), {TOPIC_SLOT: "greeting"})
     assert (await read({}, "my bank says its all fine", sure_context)).parts[0].escalate is None
+
+
+MERINO = Passage("merino.md", "Merino care", "https://shop.example/merino", None, "Hand wash.")
+
+
+class Articles:
+    """A help centre that is sure of the merino article at ``score`` for every question."""
+
+    def __init__(self, score: float = 0.97, ready: bool = True) -> None:
+        self.score = score
+        self.ready = ready
+        self.asked: list[str] = []
+
+    def answer(self, question: str) -> ArticleMatch | None:
+        self.asked.append(question)
+        return ArticleMatch(MERINO, self.score)
+
+
+async def read_with(articles: Articles, prediction: Prediction, text: str = "q") -> Reading:
+    return await Reader(Script({text: prediction}), CATALOGUE, articles).read(text, NO_CONTEXT)
+
+
+@pytest.mark.parametrize("prediction", [unsure("greeting"), sure("out_of_scope")])
+async def test_a_sure_article_answers_an_unsure_or_out_of_scope_intent(
+    prediction: Prediction,
+) -> None:
+    part = (await read_with(Articles(), prediction)).parts[0]
+    assert part.prediction == Prediction("article:merino.md", 0.97, True, prediction.ranking)
+
+
+@pytest.mark.parametrize("intent", ["order_status", "payment_declined", "talk_to_human"])
+async def test_no_article_is_asked_for_a_confident_action_problem_or_hand_over(
+    intent: str,
+) -> None:
+    articles = Articles()
+    part = (await read_with(articles, sure(intent))).parts[0]
+    assert part.prediction.intent == intent
+    assert articles.asked == []
+
+
+async def test_no_article_answers_a_problem_report_or_an_unsure_problem() -> None:
+    articles = Articles()
+    text = "checkout keeps rejecting my visa"
+    assert (await read_with(articles, unsure("greeting"), text)).parts[0].prediction.intent == (
+        "greeting"
+    )
+    doubtful = Prediction("payment_declined", 0.35, False, (("payment_declined", 0.35),))
+    assert (await read_with(articles, doubtful)).parts[0].prediction.intent == "payment_declined"
+    assert articles.asked == []
+
+
+async def test_a_confident_plain_answer_stays_unless_the_article_is_surer() -> None:
+    kept = (await read_with(Articles(0.99), sure("shipping_times"))).parts[0]
+    assert kept.prediction.intent == "shipping_times"
+    strong = Articles(STRONG_ARTICLE_SCORE)
+    taken = (await read_with(strong, sure("shipping_times"))).parts[0]
+    assert taken.prediction.intent == "article:merino.md"
+
+
+async def test_no_article_is_asked_before_the_index_is_ready() -> None:
+    articles = Articles(ready=False)
+    part = (await read_with(articles, unsure("greeting"))).parts[0]
+    assert not part.prediction.confident
+    assert articles.asked == []
