@@ -19,6 +19,7 @@ from connectors.slack.text import (
     BLOCKS_TEXT_BUDGET,
     BREAK_WINDOW,
     ELLIPSIS,
+    LINK_SCHEMES,
     MAX_BLOCKS,
     MAX_SECTION_CHARS,
     SlackMessage,
@@ -124,8 +125,22 @@ def _line(message: Message, tz: tzinfo) -> str:
     if message.role is Role.CUSTOMER and message.channel:
         who += f" ({escape(channel_label(message.channel))})"
     links = [f":paperclip: {mrkdwn_link(m.url, m.content_type)}" for m in message.media]
-    text = " ".join(part for part in (_said(message.text), *links) if part) or "_(no text)_"
+    said = (_said(message.text), _answered_from(message), *links)
+    text = " ".join(part for part in said if part) or "_(no text)_"
     return f"`{clock(message.ts, tz, '%H:%M', zone=False)}` {who}: {text}"
+
+
+def _answered_from(message: Message) -> str:
+    """``(answered from: <title> <url>)`` for a bot answer taken from a help-centre article,
+    so the agent sees what the customer was told before they asked for a person."""
+    article = message.article
+    if message.role is not Role.BOT or article is None:
+        return ""
+    said = ["(answered from:", literal(article.title)]
+    if article.url:  # a web address as a link; anything else shown, never followed
+        url = article.url
+        said.append(mrkdwn_link(url, url) if url.startswith(LINK_SCHEMES) else literal(url))
+    return " ".join(said) + ")"
 
 
 def _said(text: str) -> str:
