@@ -9,8 +9,11 @@ from typing import Any
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
+from bot.article import ArticleRef
+from bot.models import Address, Message, Role
 from bot.texts import Texts
 from connectors.console.token import TOKEN_FILE
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
 from tests.connectors.console.test_console import console_app
@@ -155,3 +158,58 @@ async def test_with_a_token_the_agent_signs_in_first(
     await expect(agent.get_by_label("Console token")).to_be_visible()
     assert problems == []
     await agent.close()
+
+
+async def test_the_agent_sees_which_article_answered_before_the_hand_over(
+    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory
+) -> None:
+    app = console_app(make_app, agent_console_token=TOKEN)
+    base_url = await serve(aiohttp_server, app)
+    problems: list[str] = []
+    customer = await watched(browser, problems)
+    await customer.goto(base_url + "/")
+    await customer.get_by_role("button", name="Open chat").click()
+    await say(customer, "hello")
+    await expect(customer.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    token = await customer.evaluate("localStorage.getItem('omnibot.token')")
+    store = app[SERVICES].store
+    cid = await store.customer_for(Address("webchat", token))
+    assert cid is not None
+    care = ArticleRef("care", "Caring for <i>merino</i>", "https://help.example.com/care", 0.9)
+    trap = ArticleRef("trap", "Gift cards", "javascript:alert(1)", 0.9)
+    await store.record(
+        cid,
+        (
+            Message(role=Role.BOT, text="Wash it cold.", article=care),
+            Message(role=Role.BOT, text="They never expire.", article=trap),
+        ),
+    )
+    await say(customer, "I want to talk to a human")
+    await expect(customer.get_by_role("status").filter(has_text="agent will join")).to_be_visible(
+        timeout=WAIT_MS
+    )
+
+    agent = await watched(browser, problems)
+    await agent.goto(base_url + "/agent")
+    await agent.get_by_label("Console token").fill(TOKEN)
+    await agent.get_by_role("button", name="Sign in").click()
+    ticket = agent.get_by_role("button", name=re.compile(r"Customer .*Waiting"))
+    await expect(ticket).to_have_count(1, timeout=WAIT_MS)
+    await ticket.click()
+    answered = agent.get_by_role("log").locator(".ac-article")
+    await expect(answered).to_have_text(
+        [
+            "(answered from: Caring for <i>merino</i> https://help.example.com/care)",
+            "(answered from: Gift cards javascript:alert(1))",
+        ],
+        timeout=WAIT_MS,
+    )
+    link = answered.first.get_by_role("link")
+    await expect(link).to_have_attribute("href", "https://help.example.com/care")
+    assert await answered.nth(1).locator("a").count() == 0  # a javascript: url is no link
+    assert await answered.locator("i").count() == 0  # the title is text, not markup
+    assert problems == []
+    await agent.close()
+    await customer.close()

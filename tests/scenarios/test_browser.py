@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
+from bot.article import ArticleRef
 from bot.models import Address, Media, Message, Role
 from omnibot.app import create_app
 from omnibot.engine import build_intents
@@ -97,6 +98,46 @@ async def test_an_attachment_shows_as_a_link(
     )
     link = page.get_by_role("link", name="Picture 1")
     await expect(link).to_have_attribute("href", picture.url)
+    await page.close()
+
+
+async def test_an_answer_from_an_article_links_it_and_only_to_the_web(
+    browser: Browser, base_url: str, app: web.Application
+) -> None:
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "hello")
+    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
+        1, timeout=15_000
+    )
+    token = await page.evaluate("localStorage.getItem('omnibot.token')")
+    store = app[SERVICES].store
+    cid = await store.customer_for(Address("webchat", token))
+    assert cid is not None
+    care = ArticleRef("care", "Caring for <b>merino</b>", "https://help.example.com/care", 0.9)
+    trap = ArticleRef("trap", "Gift cards", "javascript:alert(1)", 0.9)
+    await store.record(
+        cid,
+        (
+            Message(role=Role.BOT, text="Wash it cold.", article=care),
+            Message(role=Role.BOT, text="They never expire.", article=trap),
+        ),
+    )
+    link = page.get_by_role("link", name="Caring for <b>merino</b>")  # the title as text
+    await expect(link).to_have_attribute("href", "https://help.example.com/care")
+    await expect(link).to_have_attribute("target", "_blank")
+    await expect(link).to_have_attribute("rel", "noopener")
+    articles = page.locator(".omnibot-article")
+    await expect(articles).to_have_count(2)
+    await expect(articles.nth(1)).to_have_text("From: Gift cards")
+    assert await articles.nth(1).locator("a").count() == 0  # a javascript: url is no link
+    assert await page.locator(".omnibot-article b").count() == 0
+    await page.reload()  # the history frame names the article too
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.get_by_role("link", name="Caring for <b>merino</b>")).to_be_visible(
+        timeout=15_000
+    )
     await page.close()
 
 

@@ -194,6 +194,20 @@
     if (m.role === "agent") return m.author || "Agent";
     return "";
   }
+  // "(answered from: <title> <url>)": what the customer was told before they asked for a
+  // person; the title is data (text only), and only a web address becomes a link
+  function answeredFrom(article) {
+    var line = el("p", { class: "ac-article" }, "(answered from: " + String(article.title || ""));
+    var url = typeof article.url === "string" ? article.url : "";
+    if (url) line.appendChild(document.createTextNode(" "));
+    if (/^https?:\/\//i.test(url)) {
+      line.appendChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url));
+    } else if (url) {
+      line.appendChild(document.createTextNode(url));
+    }
+    line.appendChild(document.createTextNode(")"));
+    return line;
+  }
   function item(m, note) {
     var key = (note ? "n:" : "m:") + m.id;
     if (rendered[key]) return null;
@@ -203,6 +217,7 @@
     var author = authorOf(m, note);
     if (author) li.appendChild(el("span", { class: "ac-author" }, author));
     if (m.text) li.appendChild(el("p", { class: "ac-text" }, m.text));
+    if (role === "bot" && m.article) li.appendChild(answeredFrom(m.article));
     (m.media || []).forEach(function (file, i) {
       if (!/^https?:\/\//.test(file.url)) return;  // only web links become links
       li.appendChild(el("a", { class: "ac-media", href: file.url, target: "_blank", rel: "noopener noreferrer" },
