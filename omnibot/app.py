@@ -28,6 +28,7 @@ from bot.storage.supervisor import RedisSupervisor
 from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
 from connectors.slack.events import SlackEvents
+from intents.knowledge.service import KnowledgeService
 from omnibot.channels import (
     SocketMode,
     agent_console,
@@ -72,7 +73,10 @@ def create_app(
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
     url = settings.redis_url or (embedded.url if embedded else "")
     client = connect(url, settings.redis_cluster)
-    swap = SwappableIntents(intents or build_intents(settings), owns_first=intents is None)
+    # the help-centre index builds in the background once the app starts: answers never wait
+    swap = SwappableIntents(
+        intents or build_intents(settings, knowledge_now=False), owns_first=intents is None
+    )
     # intents given by the caller are the caller's choice: no tuning replaces them
     services = build_services(settings, client, swap, desk, tune=intents is None)
     app = web.Application(middlewares=middlewares(settings))
@@ -86,7 +90,9 @@ def create_app(
     if console_served(settings):
         app.router.add_routes(agent_console(settings, services, client).routes())
     app.on_shutdown.append(lambda app: services.webchat.close_all())
-    app.cleanup_ctx.append(lambda app: lifecycle(services, client, supervisor))
+    # intents given by the caller keep their articles as they are (tests share them)
+    knowledge = swap.current.knowledge if intents is None else None
+    app.cleanup_ctx.append(lambda app: lifecycle(services, client, supervisor, knowledge))
     return app
 
 
@@ -184,9 +190,11 @@ async def lifecycle(
     services: Services,
     client: redis.Redis,
     supervisor: RedisSupervisor | None,
+    knowledge: KnowledgeService | None = None,
 ) -> AsyncIterator[None]:
-    """Start Redis (when embedded) and the background parts; on the way out the exit stack
-    stops them in the reverse order, whatever failed."""
+    """Start Redis (when embedded) and the background parts (``knowledge``: the help-centre
+    index kept in step with its folder); on the way out the exit stack stops them in the
+    reverse order, whatever failed."""
     async with AsyncExitStack() as stack:
         if supervisor is not None:
             await background.start(stack, supervisor)
@@ -194,6 +202,9 @@ async def lifecycle(
         if services.sms is not None:
             stack.push_async_callback(services.sms.sender.close)
         stack.callback(services.intents.close)  # the models it owns
+        if knowledge is not None:
+            stack.callback(knowledge.close)  # after its thread stopped
+            await background.start(stack, knowledge)
         for part in _background_parts(services):
             await background.start(stack, part)
         log.info(

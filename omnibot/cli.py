@@ -1,4 +1,5 @@
-"""The ``omnibot`` command: ``serve``, ``train``, ``eval``, ``rasa-check`` and ``outbox``."""
+"""The ``omnibot`` command: ``serve``, ``train``, ``eval``, ``rasa-check``, ``outbox`` and
+``knowledge``."""
 
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ from intents.build import ENCODERS, build_classifier
 from intents.catalogue import CatalogueError
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 from intents.rasa_project import labelled_examples, load_project, report_lines
+from omnibot import knowledge_cli
 from omnibot.app import create_app
 from omnibot.channels import sms_sender
 from omnibot.engine import build_intents, build_options
+from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging
 from omnibot.parent import follow_parent
 from omnibot.settings import Settings, SettingsError
@@ -78,8 +81,12 @@ def serve(settings: Settings, reuse_port: bool = False) -> None:
     if not reuse_port:  # a busy port is reported now, not after a first start's training
         check_listen(settings.host, settings.port)
     if settings.workers > 1 and not reuse_port:
-        # trained (or loaded) once here, so the workers start from the cache, not N trainings
-        build_intents(settings).classifier.close()
+        # trained (or loaded) once here, so the workers start from the cache, not N trainings;
+        # the help-centre index too
+        intents = build_intents(settings)
+        intents.classifier.close()
+        if intents.knowledge is not None:
+            intents.knowledge.close()
         run_workers(settings, settings.workers)
         return
     app = create_app(settings)
@@ -369,6 +376,7 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser("replay", help="send a dead letter again").add_argument(
         "id", help="the message id shown by 'omnibot outbox list'"
     )
+    knowledge_cli.add_parser(commands)
     return root
 
 
@@ -384,7 +392,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = replace(settings, encoder=args.encoder)
     configure_logging(settings.log_level, settings.log_vendor_debug)
     try:
-        if args.command in ("serve", "train", "eval"):  # they write the model cache there
+        if args.command in ("serve", "train", "eval", "knowledge"):  # they write the cache there
             ensure_data_dir(settings)
         if args.command == "serve":
             if args.workers is not None:
@@ -398,8 +406,10 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(outbox_command(settings, args))
         elif args.command == "rasa-check":
             rasa_check(args.path)
+        elif args.command == "knowledge":
+            knowledge_cli.run(settings, args)
         else:
             run_eval(settings, args)
-    except (SettingsError, CatalogueError, StartupError) as error:  # cannot start
+    except (SettingsError, CatalogueError, StartupError, KnowledgeCommandError) as error:
         print(f"omnibot: {error}", file=sys.stderr)
         raise SystemExit(2) from None

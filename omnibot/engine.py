@@ -1,20 +1,27 @@
-"""The intent side of the service, built from the settings: the classifier and the responder."""
+"""The intent side of the service, built from the settings: the classifier, the reader over it,
+the responder, and the help-centre articles they answer from when sure."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot.contracts import IntentClassifier, Responder, Understanding
 from intents.action_runner import ActionRunner, InProcessActions, RemoteActions
-from intents.build import FROZEN, BuildOptions, build_classifier
+from intents.build import FROZEN, BuildOptions, build_classifier, make_encoder
 from intents.catalogue_checks import catalogue_warnings
+from intents.knowledge.articles import MissingKnowledgeFolder
+from intents.knowledge.responder import KnowledgeResponder
+from intents.knowledge.service import KnowledgeService
 from intents.members import TrainingConfig
 from intents.rasa_project import load_intents, report_lines
 from intents.reading import Reader
 from intents.responder import CatalogueResponder
-from omnibot.settings import Settings
+from omnibot.settings import Settings, SettingsError
+
+KNOWLEDGE_EXPECTED = "an existing folder of help-centre articles, or off"
 
 log = logging.getLogger("omnibot")
 
@@ -28,6 +35,12 @@ class Intents:
     responder: Responder
     reader: Understanding | None = None
     model_name: str = FROZEN  # "frozen" or "tuned-<hash>": what /healthz reports
+    knowledge: KnowledgeService | None = None  # the help-centre articles (KNOWLEDGE_PATH)
+
+
+# One knowledge service per folder, cache and encoder in a process: a model swapped in (the
+# tuned encoder) answers from the same articles, kept up to date by the same watcher.
+_knowledge: dict[tuple[Path, Path, str], KnowledgeService] = {}
 
 
 def build_options(settings: Settings) -> BuildOptions:
@@ -43,11 +56,44 @@ def build_options(settings: Settings) -> BuildOptions:
     )
 
 
+def knowledge_service(settings: Settings) -> KnowledgeService | None:
+    """The process's service for ``KNOWLEDGE_PATH`` (None: no articles), not loaded yet when
+    new; a folder that is not there is a :class:`SettingsError`."""
+    folder = settings.knowledge_folder
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise SettingsError("KNOWLEDGE_PATH", str(folder), KNOWLEDGE_EXPECTED)
+    key = (folder.resolve(), settings.cache_dir.resolve(), settings.encoder)
+    if key not in _knowledge:
+        _knowledge[key] = KnowledgeService(
+            folder,
+            settings.cache_dir,
+            settings.encoder,
+            lambda: make_encoder(settings.encoder, settings.cache_dir),
+        )
+    return _knowledge[key]
+
+
+def load_knowledge(knowledge: KnowledgeService) -> None:
+    """Serve the folder's index now (blocking: from the cache, or built)."""
+    try:
+        knowledge.load()
+    except MissingKnowledgeFolder as error:
+        raise SettingsError("KNOWLEDGE_PATH", str(error.path), KNOWLEDGE_EXPECTED) from None
+
+
 def build_intents(
-    settings: Settings, rebuild: bool = False, progress: bool = False, tune: bool = False
+    settings: Settings,
+    rebuild: bool = False,
+    progress: bool = False,
+    tune: bool = False,
+    knowledge_now: bool = True,
 ) -> Intents:
     """Load the catalogue and the classifier: from the cache, or trained now (blocking).
 
+    The help-centre index is loaded (or built) now too with ``knowledge_now``; without it, the
+    caller starts the service's background build (``omnibot serve`` answers meanwhile).
     With ``FINE_TUNE`` on, the fine-tuned model when it is cached; when it is not, it is tuned
     now if ``tune``, else the frozen model serves (a background job tunes it). ``tune`` is an
     explicit ask (``omnibot train --fine-tune``): it tunes even with ``FINE_TUNE=off``.
@@ -55,6 +101,7 @@ def build_intents(
     options = build_options(settings)
     if tune:
         options = replace(options, fine_tune=True)
+    knowledge = knowledge_service(settings)  # a missing folder stops start-up before training
     start = time.perf_counter()
     catalogue, report = load_intents(settings.intents_path)
     if report is not None:  # a Rasa project: say what was imported and what escalates
@@ -82,9 +129,13 @@ def build_intents(
         else InProcessActions(orders_path=settings.orders_path)
     )
     log.info("intent model ready in %.1f s", time.perf_counter() - start)
+    if knowledge is not None and knowledge_now and not knowledge.ready:
+        load_knowledge(knowledge)
+    responder = CatalogueResponder(catalogue, actions)
     return Intents(
         classifier=classifier,
-        responder=CatalogueResponder(catalogue, actions),
-        reader=Reader(classifier, catalogue),
+        responder=responder if knowledge is None else KnowledgeResponder(responder, knowledge),
+        reader=Reader(classifier, catalogue, knowledge),
         model_name=classifier.model_name,
+        knowledge=knowledge,
     )

@@ -16,18 +16,24 @@ HEALTH_TIMEOUT_S = 2.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers, 503 when it does not; which intent model serves, and where
-    its fine-tuning stands."""
+    """200 when Redis answers, 503 when it does not; which intent model serves, where its
+    fine-tuning stands, and the help-centre index (articles, passages, state)."""
     store = request.app[SERVICES].store
     try:
         ok = await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT_S)
     except (TimeoutError, redis.RedisError, OSError):
         ok = False
     status = 200 if ok else 503
-    body = {"status": "ok" if ok else "unavailable", "redis": "ok" if ok else "down"}
+    body: dict[str, object] = {
+        "status": "ok" if ok else "unavailable",
+        "redis": "ok" if ok else "down",
+    }
     services = request.app[SERVICES]
     body["model"] = services.intents.model_name
     body["tuning"] = tuning_status(services)
+    knowledge = services.intents.current.knowledge
+    if knowledge is not None:  # the help-centre articles answered from
+        body["knowledge"] = knowledge.status()
     slack = await slack_health(services)
     if slack is not None:  # the desk's state; the service answers customers without it
         body["slack"] = slack

@@ -30,6 +30,16 @@ async def test_healthz_is_ok_when_redis_answers(
     assert (await response.json())["status"] == "ok"
 
 
+async def test_healthz_reports_the_help_centre_index(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    client = await aiohttp_client(make_app())
+    knowledge = (await (await client.get("/healthz")).json())["knowledge"]
+    assert knowledge["state"] == "ready"
+    assert knowledge["articles"] >= 18
+    assert knowledge["passages"] >= knowledge["articles"]
+
+
 async def test_healthz_is_503_when_redis_is_gone(
     aiohttp_client: ClientFactory, intents: Intents, tmp_path: Path
 ) -> None:

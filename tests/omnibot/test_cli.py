@@ -268,7 +268,12 @@ def test_a_password_in_a_redis_url_is_never_shown() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ENCODER", "foo"), ("INTENTS_PATH", "missing.yml"), ("HOST", "http://0.0.0.0")],
+    [
+        ("ENCODER", "foo"),
+        ("INTENTS_PATH", "missing.yml"),
+        ("KNOWLEDGE_PATH", "missing-help"),
+        ("HOST", "http://0.0.0.0"),
+    ],
 )
 def test_start_up_errors_are_one_line_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch,
