@@ -95,7 +95,14 @@ def connector() -> RecordingConnector:
 
 
 @pytest.fixture
-def say_to_core(redis_client: aioredis.Redis, connector: RecordingConnector) -> Say:
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def say_to_core(
+    redis_client: aioredis.Redis, connector: RecordingConnector, metrics: Metrics
+) -> Say:
     core = build_core(
         redis_client,
         classifier=ScriptedClassifier(SCRIPT),
@@ -103,7 +110,7 @@ def say_to_core(redis_client: aioredis.Redis, connector: RecordingConnector) -> 
         reader=ArticleReader(),
         desk=LogDesk(),
         senders={connector.channel: connector},
-        metrics=Metrics(),
+        metrics=metrics,
         config=CONFIG,
         outbox_type=SettledOutbox,
     )
@@ -141,3 +148,19 @@ async def test_an_intent_answer_names_no_article(
     stored = await say_to_core("where is my order")
     assert [(m.text, m.article) for _, m in connector.sent] == [("It ships today.", None)]
     assert stored.messages[-1].article is None
+
+
+async def test_article_answers_are_counted_under_one_label_not_one_per_article(
+    say_to_core: Say, metrics: Metrics
+) -> None:
+    await say_to_core("how do I wash merino")
+    await say_to_core("hello + do gift cards expire")
+    await say_to_core("where is my order")
+    counted = {
+        sample.labels["intent"]: sample.value
+        for metric in metrics.registry.collect()
+        if metric.name == "omnibot_answered"
+        for sample in metric.samples
+        if sample.name == "omnibot_answered_total"
+    }
+    assert counted == {"article": 2, "greeting": 1, "order_status": 1}
