@@ -1,18 +1,19 @@
 """Help-centre answers measured on StackFAQ: retrieval, the calibrated answer score, latency.
 
     python -m bench.knowledge --prepare     # write bench/data/knowledge/stackfaq/ from the source
-    python -m bench.knowledge --calibrate   # fit intents/knowledge/calibration.json
-    python -m bench.knowledge [--json]      # the shipped calibration on the evaluation split
+    python -m bench.knowledge --calibrate   # choose the features, fit calibration.json
+    python -m bench.knowledge [--json]      # the shipped calibration: rotation, single split
     python -m bench.knowledge --compare     # BM25 alone, encoder alone and both fusions
 
-The index holds ``articles/`` (100 articles); ``held_out/`` (25) is never indexed, so their
-questions must be refused (see :mod:`bench.knowledge_data` for the splits). The default run asks
-each evaluation question on its own, encoder included (and timed without it), then times
-retrieval on a ``--latency-passages`` index: the StackFAQ passages (indexed and held-out)
-repeated as copies under new article keys, with the same embeddings, until there are that many.
-``--compare`` fits a scorer per ranking on the calibration split (BM25 features only for BM25
-alone, cosine features only for the encoder alone) and scores the evaluation split with
-precomputed question embeddings (its latency is retrieval only).
+Two measurements. *Rotation* (:mod:`bench.knowledge_rotation`): every article of a split is
+held out of the index once, so refusals are measured on all the split's articles; the answer
+score is calibrated this way (calibration split) and measured this way (evaluation split). The
+*single split*: the index holds ``articles/`` (100 articles) and ``held_out/`` (25) is never
+indexed (see :mod:`bench.knowledge_data`); each evaluation question is asked on its own,
+encoder included (and timed without it), as ``omnibot knowledge eval`` does. Then retrieval is
+timed on a ``--latency-passages`` index: the StackFAQ passages repeated as copies under new
+article keys, with the same embeddings, until there are that many. ``--compare`` chooses and
+fits a scorer per ranking on the calibration rounds and reports it on the evaluation rounds.
 """
 
 from __future__ import annotations
@@ -25,15 +26,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import bm25s
 import numpy as np
-from numpy.typing import NDArray
 
 from bench.knowledge_data import DATA, prepare, source_json
+from bench.knowledge_rotation import CANDIDATES, corpus, embed, fit, passages_of, select
 from intents.build import make_encoder
 from intents.encoder import Encoder
-from intents.knowledge.answerer import CALIBRATION, FEATURES, AnswerScorer, features, fit_scorer
-from intents.knowledge.articles import content_hash, load_articles
+from intents.knowledge.answerer import CALIBRATION, AnswerScorer
+from intents.knowledge.articles import content_hash
 from intents.knowledge.documents import Passage
 from intents.knowledge.evaluation import (
     LabelledQuestion,
@@ -43,62 +43,38 @@ from intents.knowledge.evaluation import (
     read_questions,
     summarise,
 )
-from intents.knowledge.index import (
-    DEFAULT_K,
-    FUSION,
-    Fusion,
-    KnowledgeIndex,
-    load_or_build,
-    tokenize,
-)
-from intents.knowledge.passages import split_all
+from intents.knowledge.index import FUSION, Fusion, KnowledgeIndex, load_or_build
+from intents.knowledge.rotation import Asked, Corpus, evaluate_rotation, rotate
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = DATA / "questions.csv"
 LATENCY_PASSAGES = 2000
 WARM_UP = 20  # searches before the latency run is timed
-FEATURE_SETS: dict[Fusion, tuple[str, ...]] = {
-    "bm25": ("bm25", "bm25_margin"),
-    "cosine": ("cosine", "cosine_margin"),
-    "scores": tuple(FEATURES),
-    "rrf": tuple(FEATURES),
-}
 
 
-def passages_of(folder: Path) -> list[Passage]:
-    """The passages of the articles in ``folder``."""
-    return split_all(load_articles(folder).articles)
+def rounds(corpus_: Corpus, encoder: Encoder, split: str, how: Fusion = FUSION) -> list[Asked]:
+    """Every question of ``split`` asked in every round of its rotation."""
+    questions = read_questions(QUESTIONS, split)
+    return rotate(corpus_, questions, embed(encoder, questions), how=how)
 
 
-def embed(encoder: Encoder, questions: list[LabelledQuestion]) -> NDArray[np.float32]:
-    """The questions' embeddings, one row each."""
-    return encoder.encode([q.question for q in questions])
-
-
-def calibrate(
-    index: KnowledgeIndex,
-    questions: list[LabelledQuestion],
-    vectors: NDArray[np.float32],
-    how: Fusion,
-) -> AnswerScorer:
-    """A scorer fitted on ``questions`` (their embeddings ``vectors``) for ranking ``how``."""
-    names = FEATURE_SETS[how]
-    rows, labels = [], []
-    for question, vector in zip(questions, vectors, strict=True):
-        hits = index.search_vector(question.question, vector, DEFAULT_K, how)
-        rows.append(features(hits, names))
-        labels.append(hits[0].passage.article == question.article)
-    held = sum(q.article not in index.articles for q in questions)
+def calibrate(asked: list[Asked], how: Fusion) -> tuple[AnswerScorer, list[Any]]:
+    """The scorer for ranking ``how``: features chosen and fitted on the calibration rounds
+    ``asked``; with the selection's path."""
+    path = select(asked, CANDIDATES[how])
+    held = sum(a.held_out for a in asked)
     about = {
         "fusion": how,
-        "fitted_on": f"StackFAQ calibration split: {len(questions) - held} answerable and "
-        f"{held} held-out questions, {len(index.passages)} passages (python -m bench.knowledge "
-        "--calibrate)",
+        "fitted_on": f"StackFAQ calibration split in rotation: 50 articles, 5 rounds of 10 held "
+        f"out of a 115-article index; {len(asked) - held} answerable and {held} held-out "
+        "questions; features chosen greedily on them (python -m bench.knowledge --calibrate)",
+        "selection": [
+            {"features": list(names), "answered_right": round(share, 4)} for names, share in path
+        ],
         "commit": git_commit(),
         "date": datetime.date.today().isoformat(),
     }
-    held_out = [q.article not in index.articles for q in questions]
-    return fit_scorer(rows, labels, held_out, names, about)
+    return fit(asked, path[-1][0], about), path
 
 
 def git_commit() -> str:
@@ -108,36 +84,29 @@ def git_commit() -> str:
     return result.stdout.strip() or "unknown"
 
 
-def compare(
-    index: KnowledgeIndex,
-    calibration: list[LabelledQuestion],
-    evaluation: list[LabelledQuestion],
-    encoder: Encoder,
-) -> dict[str, Any]:
-    """Per ranking: a scorer fitted on ``calibration``, its report on ``evaluation``."""
-    fit_vectors, eval_vectors = embed(encoder, calibration), embed(encoder, evaluation)
+def compare(corpus_: Corpus, encoder: Encoder) -> dict[str, Any]:
+    """Per ranking: a scorer chosen and fitted on the calibration rounds, its report on the
+    evaluation rounds."""
     out: dict[str, Any] = {}
-    for how in FEATURE_SETS:
-        scorer = calibrate(index, calibration, fit_vectors, how)
-        outcomes = [
-            ask(index, encoder, scorer, q, how, vector)
-            for q, vector in zip(evaluation, eval_vectors, strict=True)
-        ]
-        out[how] = summarise(outcomes).as_dict() | {"threshold": round(scorer.threshold, 4)}
+    for how in CANDIDATES:
+        scorer, _ = calibrate(rounds(corpus_, encoder, "calibration", how), how)
+        report = evaluate_rotation(rounds(corpus_, encoder, "evaluation", how), scorer)
+        out[how] = report.as_dict() | {
+            "threshold": round(scorer.threshold, 4),
+            "features": list(scorer.names),
+        }
     return out
 
 
-def padded(passages: list[Passage], embeddings: NDArray[np.float32], size: int) -> KnowledgeIndex:
-    """An index of ``size`` passages: ``passages`` repeated under new article keys."""
-    copies = -(-size // len(passages))
+def padded(corpus_: Corpus, size: int) -> KnowledgeIndex:
+    """An index of ``size`` passages: the corpus's repeated under new article keys."""
+    copies = -(-size // len(corpus_.passages))
     rows = [
         Passage(f"copy{c}/{p.article}", p.title, p.url, p.heading, p.text)
         for c in range(copies)
-        for p in passages
+        for p in corpus_.passages
     ][:size]
-    bm25 = bm25s.BM25()
-    bm25.index([tokenize(p.search_text()) for p in rows], show_progress=False)
-    return KnowledgeIndex(rows, bm25, np.tile(embeddings, (copies, 1))[:size])
+    return KnowledgeIndex.from_embeddings(rows, np.tile(corpus_.embeddings, (copies, 1))[:size])
 
 
 def latency(
@@ -160,6 +129,26 @@ def latency(
     return out
 
 
+def measure(args: argparse.Namespace, corpus_: Corpus, encoder: Encoder) -> None:
+    """The shipped calibration in rotation and on the single split, and the latency."""
+    scorer = AnswerScorer.load()
+    rotation = evaluate_rotation(rounds(corpus_, encoder, "evaluation"), scorer)
+    folder = DATA / "articles"
+    index = load_or_build(args.cache, content_hash(folder), passages_of(folder), encoder)
+    evaluation = read_questions(QUESTIONS, "evaluation")
+    single = evaluate(index, encoder, scorer, evaluation)
+    timing = latency(padded(corpus_, args.latency_passages), evaluation, encoder, scorer)
+    if args.json:
+        result = {"rotation": rotation.as_dict(), "single_split": single.as_dict()}
+        print(json.dumps(result | {"latency": timing}, indent=2))
+        return
+    print("rotation (evaluation split, every article held out once):")
+    print("\n".join(format_report(rotation).splitlines()[:3]))
+    print("single split (100 indexed, 25 held-out articles):")
+    print(format_report(single))
+    print(json.dumps({"latency": timing}, indent=2))
+
+
 def main() -> None:
     """Prepare, calibrate, compare or evaluate (see the module's doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -174,33 +163,17 @@ def main() -> None:
         print(json.dumps(prepare(source_json())))
         return
     encoder = make_encoder("onnx-int8", args.cache)
-    folder = DATA / "articles"
-    index = load_or_build(args.cache, content_hash(folder), passages_of(folder), encoder)
-    calibration = read_questions(QUESTIONS, "calibration")
-    evaluation = read_questions(QUESTIONS, "evaluation")
+    corpus_ = corpus(args.cache, encoder)
     if args.calibrate:
-        scorer = calibrate(index, calibration, embed(encoder, calibration), FUSION)
+        scorer, path = calibrate(rounds(corpus_, encoder, "calibration"), FUSION)
         CALIBRATION.write_text(json.dumps(scorer.to_json(), indent=2) + "\n", encoding="utf-8")
+        for names, share in path:
+            print(f"{share:.1%} answered right with {', '.join(names)}")
         print(f"wrote {CALIBRATION} (threshold {scorer.threshold:.4f})")
-        return
-    if args.compare:
-        result = compare(index, calibration, evaluation, encoder)
-        print(json.dumps(result, indent=2))
-        return
-    scorer = AnswerScorer.load()
-    report = evaluate(index, encoder, scorer, evaluation)
-    extra = passages_of(DATA / "held_out")
-    big = padded(
-        index.passages + extra,
-        np.concatenate([index.embeddings, encoder.encode([p.search_text() for p in extra])]),
-        args.latency_passages,
-    )
-    timing = latency(big, evaluation, encoder, scorer)
-    if args.json:
-        print(json.dumps({"evaluation": report.as_dict(), "latency": timing}, indent=2))
+    elif args.compare:
+        print(json.dumps(compare(corpus_, encoder), indent=2))
     else:
-        print(format_report(report))
-        print(json.dumps({"latency": timing}, indent=2))
+        measure(args, corpus_, encoder)
 
 
 if __name__ == "__main__":

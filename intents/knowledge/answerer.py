@@ -1,13 +1,15 @@
 """Answer from a help-centre passage only when sure: a calibrated "this passage answers the
 question" score over the top hits.
 
-:class:`AnswerScorer` is a logistic regression over a few features of the hits (the top hit's
-cosine, BM25 and fused scores, and its margins to the best hit from another article), fitted by
-``python -m bench.knowledge --calibrate`` on the calibration split of the public StackFAQ set
-(positive: the top passage's article is the question's). The threshold is the lowest score at
-which the calibration questions answered (held-out ones, whose article is not indexed, counting
-as wrong) keep ``PRECISION_TARGET`` precision. Coefficients, threshold and their provenance
-ship in ``calibration.json`` beside this module.
+:class:`AnswerScorer` is a logistic regression over a few features of the hits (:data:`FEATURES`:
+the top hit's cosine, BM25 and fused scores, its margins to the best hit from another article,
+how the runner-up articles stand), chosen and fitted by ``python -m bench.knowledge
+--calibrate`` on the calibration articles of the public StackFAQ set in rotation, every one of
+them held out of the index once (positive: the top passage's article is the question's). The
+threshold is the lowest score at which the calibration questions answered keep
+``PRECISION_TARGET`` precision (held-out ones, whose article is not indexed, counting as wrong)
+and at most ``HELD_OUT_CAP`` of the held-out ones are answered. Coefficients, threshold and
+their provenance ship in ``calibration.json`` beside this module.
 """
 
 from __future__ import annotations
@@ -45,8 +47,36 @@ def _other(hits: Sequence[Hit]) -> Hit:
     return next((hit for hit in hits[1:] if hit.passage.article != top), hits[-1])
 
 
+def _best_per_article(hits: Sequence[Hit], score: Callable[[Hit], float]) -> list[float]:
+    """The best ``score`` of each article's hits, in the order the articles first appear."""
+    best: dict[str, float] = {}
+    for hit in hits:
+        key = hit.passage.article
+        best[key] = max(best.get(key, -math.inf), score(hit))
+    return list(best.values())
+
+
+def _article_margin(hits: Sequence[Hit], score: Callable[[Hit], float]) -> float:
+    """The top article's best ``score`` minus the best of any other article among the hits
+    (the last hit's when all hits are from one article)."""
+    best = _best_per_article(hits, score)
+    return best[0] - (max(best[1:]) if len(best) > 1 else score(hits[-1]))
+
+
+def _runner_up_gap(hits: Sequence[Hit]) -> float:
+    """The second article's best fused score minus the third's (the last hit stands in for a
+    missing one): with the margin to the second, whether the top two stand above the rest (the
+    question's topic is in the index) or the top one leads a flat field of neighbours (the
+    calibration gives it a positive weight)."""
+    fused = _best_per_article(hits, lambda hit: hit.fused) + [hits[-1].fused] * 2
+    return fused[1] - fused[2]
+
+
 # Features of the hits, best first (never empty). BM25 grows with the question's length in
-# matched words: its logarithm keeps a long question from dominating.
+# matched words: its logarithm keeps a long question from dominating. The article-level ones
+# are candidates for telling a question the index has an article for from one it only has
+# neighbours for: the top article's best cosine over any other's, how the runner-ups stand,
+# how many of the top passages it holds, whether BM25's best article among the hits is it.
 FEATURES: dict[str, Callable[[Sequence[Hit]], float]] = {
     "cosine": lambda hits: hits[0].cosine,
     "bm25": lambda hits: math.log1p(hits[0].bm25),
@@ -54,6 +84,12 @@ FEATURES: dict[str, Callable[[Sequence[Hit]], float]] = {
     "cosine_margin": lambda hits: hits[0].cosine - _other(hits).cosine,
     "bm25_margin": lambda hits: math.log1p(hits[0].bm25) - math.log1p(_other(hits).bm25),
     "fused_margin": lambda hits: hits[0].fused - _other(hits).fused,
+    "article_cosine_margin": lambda hits: _article_margin(hits, lambda hit: hit.cosine),
+    "runner_up_gap": _runner_up_gap,
+    "top_article_passages": lambda hits: sum(
+        hit.passage.article == hits[0].passage.article for hit in hits
+    ),
+    "bm25_agrees": lambda hits: float(_article_margin(hits, lambda hit: hit.bm25) >= 0),
 }
 
 
@@ -129,8 +165,10 @@ def choose_threshold(
     answered = correct = held = 0
     total_held = max(1, sum(held_out))
     rows = sorted(zip(scores, right, held_out, strict=True), key=lambda row: -row[0])
-    for score, ok, unanswerable in rows:
+    for i, (score, ok, unanswerable) in enumerate(rows):
         answered, correct, held = answered + 1, correct + ok, held + unanswerable
+        if i + 1 < len(rows) and rows[i + 1][0] == score:
+            continue  # a threshold answers every tied score: judge the whole tie at once
         if correct / answered >= target and held / total_held <= held_out_cap:
             chosen = score
     return chosen

@@ -115,6 +115,19 @@ class KnowledgeIndex:
         self.embeddings = embeddings
 
     @classmethod
+    def from_embeddings(
+        cls, passages: list[Passage], embeddings: NDArray[np.float32]
+    ) -> KnowledgeIndex:
+        """An index of ``passages`` whose embeddings (one row each) are already computed (reused
+        across indexes of subsets when measuring): BM25 is fitted on these passages alone, so
+        its statistics are this index's own."""
+        if not passages or len(passages) != len(embeddings):
+            raise ValueError("a knowledge index needs passages, one embedding row each")
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(p.search_text()) for p in passages], show_progress=False)
+        return cls(passages, bm25, embeddings.astype(np.float32))
+
+    @classmethod
     def build(
         cls,
         passages: list[Passage],
@@ -126,14 +139,12 @@ class KnowledgeIndex:
         if not passages:
             raise ValueError("a knowledge index needs at least one passage")
         texts = [passage.search_text() for passage in passages]
-        bm25 = bm25s.BM25()
-        bm25.index([tokenize(text) for text in texts], show_progress=False)
         rows = []
         for start in range(0, len(texts), ENCODE_BATCH):
             rows.append(encoder.encode(texts[start : start + ENCODE_BATCH]))
             if progress is not None:
                 progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
-        return cls(passages, bm25, np.concatenate(rows).astype(np.float32))
+        return cls.from_embeddings(passages, np.concatenate(rows))
 
     def search(self, question: str, encoder: Encoder, k: int = DEFAULT_K) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first."""

@@ -18,6 +18,7 @@ from intents.knowledge.answerer import (
     CalibrationError,
     KnowledgeAnswerer,
     choose_threshold,
+    features,
     fit_scorer,
 )
 from intents.knowledge.documents import Passage
@@ -147,3 +148,25 @@ def test_fit_scorer_learns_that_a_higher_cosine_means_right() -> None:
         [hit("a", 0.9, 0, 0), hit("b", 0.9, 0, 1)],
     )
     assert scorer.score(high) >= scorer.threshold > scorer.score(low)
+
+
+def test_a_threshold_judges_tied_scores_together() -> None:
+    # Answering at 0.8 answers all three 0.8s, 2 right of 4: not the 2/2 of the first 0.8 alone.
+    scores, right = [0.9, 0.8, 0.8, 0.8], [True, True, False, False]
+    assert choose_threshold(scores, right, [False] * 4, target=0.75) == 0.9
+    assert choose_threshold(scores, right, [False] * 4, target=0.5) == 0.8
+
+
+def test_article_features_look_past_the_top_articles_other_passages() -> None:
+    hits = [
+        hit("a", 0.80, 1.0, 0),
+        hit("a", 0.70, 6.0, 1),  # the top article's second passage: not a rival
+        hit("b", 0.60, 2.0, 2),
+        hit("c", 0.55, 0.0, 3),
+    ]
+    assert features(hits, ["article_cosine_margin"]) == pytest.approx([0.20])
+    assert features(hits, ["runner_up_gap"]) == pytest.approx([0.05])  # b over c
+    assert features(hits, ["top_article_passages", "bm25_agrees"]) == [2.0, 1.0]
+    alone = [hit("a", 0.8, 1.0, 0), hit("a", 0.5, 3.0, 1)]  # one article: the last hit bounds
+    assert features(alone, ["article_cosine_margin", "runner_up_gap"]) == pytest.approx([0.3, 0])
+    assert features([hit("a", 0.8, 1.0, 0), hit("b", 0.7, 5.0, 1)], ["bm25_agrees"]) == [0.0]

@@ -139,3 +139,13 @@ def test_build_reports_its_progress(encoder: Encoder) -> None:
 def test_an_index_of_nothing_is_refused(encoder: Encoder) -> None:
     with pytest.raises(ValueError, match="at least one passage"):
         KnowledgeIndex.build([], encoder)
+
+
+def test_an_index_from_precomputed_embeddings_ranks_as_the_built_one(
+    index: KnowledgeIndex, encoder: Encoder
+) -> None:
+    again = KnowledgeIndex.from_embeddings(index.passages, index.embeddings)
+    for question in QUESTIONS:
+        assert again.search(question, encoder, k=3) == index.search(question, encoder, k=3)
+    with pytest.raises(ValueError, match="one embedding row each"):
+        KnowledgeIndex.from_embeddings(index.passages, index.embeddings[:2])
