@@ -12,7 +12,9 @@ is a loop over those declarations, and a test checks that the README's table and
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any, Generic, NamedTuple, TypeVar, dataclass_transform
 from dotenv import dotenv_values
 
 from bot.desk.hours import AgentHours
+from omnibot import logs
 from omnibot import setting_parsers as parse
 from omnibot.proxies import ForwardedHeader, Network
 from omnibot.setting_parsers import ENCODERS, LOG_LEVELS
@@ -39,6 +42,8 @@ URL = "an http(s):// URL"
 AT_LEAST_ONE = "a whole number >= 1"
 FLAG = "1/true/yes or 0/false/no"
 FRACTION = "a number from 0 to 1"
+# REDACT_PATTERNS: a JSON list, as a regular expression may hold any separator
+PATTERNS = 'a JSON list of regular expressions, e.g. ["ORD-\\\\d{6}"]'
 # FINE_TUNE: never; the tuned model once `omnibot train --fine-tune` built it; or also tuned by
 # the service itself in a low-priority process
 FINE_TUNE_MODES = ("off", "ahead", "background")
@@ -63,6 +68,38 @@ def knowledge_setting(value: str) -> Path | str:
     if not path.is_dir():
         raise ValueError(value)
     return path
+
+
+def patterns_setting(value: str) -> tuple[re.Pattern[str], ...]:
+    """A JSON list of regular expressions, each compiled; :class:`RefusedValueError` names the
+    one that does not compile or would match nothing but the empty string."""
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise RefusedValueError(
+            f"not JSON ({error.msg} at character {error.pos}); in JSON a backslash is written \\\\"
+        ) from None
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise RefusedValueError("not a JSON list of non-empty strings")
+    return tuple(_pattern(item) for item in items)
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    try:
+        pattern = re.compile(text)
+    except re.error as error:
+        raise RefusedValueError(f"{text!r} does not compile: {error}") from None
+    if pattern.match("") is not None:  # it would "find" text between every two characters
+        raise RefusedValueError(f"{text!r} matches the empty string")
+    return pattern
+
+
+class RefusedValueError(ValueError):
+    """A value a parser refuses for a reason the error should show (which part, and why)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class SettingsError(ValueError):
@@ -91,9 +128,12 @@ class Setting(Generic[T]):
             return default
         try:
             return self.parse(raw)
-        except ValueError:
+        except ValueError as error:
             shown = f"<{len(raw)} characters>" if self.secret else raw
-            raise SettingsError(self.env, shown, self.expected) from None
+            expected = self.expected
+            if isinstance(error, RefusedValueError) and not self.secret:
+                expected = f"{expected}; {error.why}"
+            raise SettingsError(self.env, shown, expected) from None
 
 
 class Declared(NamedTuple):
@@ -254,6 +294,13 @@ class Settings:
         "LOG_LEVEL", parse.log_level, "one of " + ", ".join(LOG_LEVELS), default="INFO"
     )
     log_vendor_debug: bool = setting("LOG_VENDOR_DEBUG", parse.flag, FLAG, default=False)
+    log_format: str = setting(
+        "LOG_FORMAT", logs.log_format, "one of " + ", ".join(logs.LOG_FORMATS), default=logs.TEXT
+    )
+    # masked (with e-mails, phone numbers, card numbers, IBANs) wherever text leaves
+    redact_patterns: tuple[re.Pattern[str], ...] = setting(
+        "REDACT_PATTERNS", patterns_setting, PATTERNS, default=()
+    )
 
     @property
     def cache_dir(self) -> Path:
