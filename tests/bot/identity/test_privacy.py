@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 
 import pytest
 import redis.asyncio as aioredis
@@ -21,10 +22,13 @@ from bot.identity.privacy import (
     mask,
     parse_address,
 )
-from bot.models import Address, Message, Role, State
+from bot.models import Address, InboundMessage, Message, Role, State
+from bot.pipeline.stream import WorkStream
 from bot.storage.keys import OPEN_TICKETS_KEY, WAITING_KEY, conversation_key
 from bot.storage.store import Store
 from tests.conftest import ON_SERVER_AND_CLUSTER
+from tests.core import ALICE, Bot
+from tests.support.polling import wait_until
 
 PHONE = Address("sms", "+447700900123")
 WEB = Address("webchat", "visitor-7f3a")
@@ -63,6 +67,10 @@ async def alice(store: Store, tickets: Tickets, deliveries: Deliveries, consent:
 
 def store_client(store: Store) -> aioredis.Redis:
     return store._redis
+
+
+async def acknowledged(pipeline: WorkStream) -> bool:
+    return await pipeline.queued() == 0
 
 
 async def keys_of(client: aioredis.Redis, *needles: str) -> list[str]:
@@ -163,6 +171,23 @@ async def test_the_same_number_starts_a_fresh_customer_after_erasure(
     assert not await consent.opted_out(PHONE)
     with pytest.raises(UnknownCustomerError):
         await privacy.export(WEB, by="test")
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_a_worker_reading_work_of_an_erased_conversation_writes_nothing(
+    redis_client: aioredis.Redis, privacy: Privacy
+) -> None:
+    core = Bot(redis_client)
+    _, cid = await core.dispatcher.accept(InboundMessage(ALICE, "where is my order"))
+    await privacy.erase(ALICE, by="test")
+    pipeline = WorkStream(core.dispatcher, redis_client)
+    await pipeline.start()
+    try:
+        await wait_until(partial(acknowledged, pipeline), what="the work entry acknowledged")
+    finally:
+        await pipeline.stop(timeout_s=1.0)
+    assert await keys_of(redis_client, cid) == []
+    assert core.replies() == []
 
 
 async def test_an_unknown_address_is_refused(privacy: Privacy) -> None:
