@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.contracts import DeskActions
 from bot.desk.tickets import Tickets
+from bot.identity.privacy import Privacy
 from bot.storage.hub import EventHub
 from bot.storage.store import Store
 from connectors.console.auth import (
@@ -32,6 +33,7 @@ from connectors.console.auth import (
     Guard,
 )
 from connectors.console.desk_socket import ConsoleSocket, TicketBoard
+from connectors.console.privacy_api import PrivacyApi
 from connectors.console.sessions import Attempts, Sessions
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -85,17 +87,20 @@ class AgentConsole:
         self._tickets = tickets
         self._guard = Guard(token, public_url, Sessions(client, token), Attempts(client))
         self._board = TicketBoard(store, tickets)
+        self._privacy = PrivacyApi(Privacy(client, store), self._guard)
         self._console_html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
         self._login_html = (STATIC_DIR / "login.html").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.AbstractRouteDef]:
-        """The page, login and logout, the WebSocket and the static files."""
+        """The page, login and logout, the WebSocket, the static files and the customer data
+        API (:mod:`connectors.console.privacy_api`)."""
         return [
             web.get("/agent", self.page),
             web.post("/agent/login", self.login),
             web.post("/agent/logout", self.logout),
             web.get("/agent/ws", self.websocket),
             web.static("/agent/static", STATIC_DIR),
+            *self._privacy.routes(),
         ]
 
     async def page(self, request: web.Request) -> web.Response:
