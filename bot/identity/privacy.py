@@ -260,12 +260,12 @@ class Privacy:
         addresses = sorted({Address(*str(m).split(":", 1)) for m in members} | {address})
         counts: Counter[str] = Counter()
         counts["addresses"] = await self._unlink(cid, addresses)
+        # the customer's open web chats reconnect, and find their address a fresh customer's
+        await self._redis.publish(events_channel(cid), json.dumps(RESYNC))
         tagged = await tagged_keys(self._redis, cid)  # before the lock: a SCAN takes a while
         async with self._store.lock(cid, ttl_s=ERASE_LOCK_TTL_S):
             counts.update(await self._erase_held(cid, addresses, tagged))
         counts["events_anonymised"] = await self._events.anonymise(cid)
-        # open web chats of the customer reconnect: they start afresh
-        await self._redis.publish(events_channel(cid), json.dumps(RESYNC))
         report: ErasureReport = {
             "address": mask(address),
             "erased_at": time.time(),

@@ -4,6 +4,7 @@ on a cluster), another customer untouched, and the same number starts afresh."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from bot.delivery.consent import Consent
 from bot.delivery.records import Deliveries
 from bot.desk.tickets import Tickets
+from bot.events import RESYNC
 from bot.identity.privacy import (
     AddressFormError,
     Privacy,
@@ -24,7 +26,7 @@ from bot.identity.privacy import (
 )
 from bot.models import Address, InboundMessage, Message, Role, State
 from bot.pipeline.stream import WorkStream
-from bot.storage.keys import OPEN_TICKETS_KEY, WAITING_KEY, conversation_key
+from bot.storage.keys import OPEN_TICKETS_KEY, WAITING_KEY, conversation_key, events_channel
 from bot.storage.store import Store
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.core import ALICE, Bot
@@ -188,6 +190,21 @@ async def test_a_worker_reading_work_of_an_erased_conversation_writes_nothing(
         await pipeline.stop(timeout_s=1.0)
     assert await keys_of(redis_client, cid) == []
     assert core.replies() == []
+
+
+async def test_an_open_web_chat_of_the_customer_is_told_to_reconnect(
+    store: Store, redis_client: aioredis.Redis, privacy: Privacy
+) -> None:
+    cid = await customer(store, WEB, "hello", "web-1")
+    async with redis_client.pubsub() as pubsub:
+        await pubsub.subscribe(events_channel(cid))
+        await privacy.erase(WEB, by="test")
+        async with asyncio.timeout(5):
+            item = None
+            while item is None:
+                item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+    assert json.loads(item["data"]) == RESYNC
+    assert await store.customer_for(WEB) is None  # its reconnection starts a fresh customer
 
 
 async def test_an_unknown_address_is_refused(privacy: Privacy) -> None:
