@@ -40,13 +40,16 @@ EXAMPLES = {
     "payment": ["can i pay with paypal", "do you take amex", "which payment methods work",
                 "can i pay in instalments", "is apple pay accepted", "do you accept debit cards"],
 }  # fmt: skip
-# The real `omnibot train --fine-tune`, with a tuning of a few steps instead of 150.
+# The real `omnibot train --fine-tune`, with a tuning of a few steps instead of 150 and one
+# calibration tune.
 TUNE = """
 from dataclasses import replace
 from intents.tuning import TuningConfig
 from omnibot import cli, engine
 full = engine.build_options
-engine.build_options = lambda s: replace(full(s), tuning=TuningConfig(epochs=1, min_steps=3))
+engine.build_options = lambda s: replace(
+    full(s), tuning=TuningConfig(epochs=1, min_steps=3, calibration_tunes=1)
+)
 cli.main(["train", "--fine-tune"])
 """
 
@@ -64,7 +67,7 @@ def catalogue(path: Path) -> Path:
 def quick_options(settings: Settings, full: Any = engine.build_options) -> BuildOptions:
     """The settings' build options with the few-step tuning of :data:`TUNE`."""
     options: BuildOptions = full(settings)
-    return replace(options, tuning=TuningConfig(epochs=1, min_steps=3))
+    return replace(options, tuning=TuningConfig(epochs=1, min_steps=3, calibration_tunes=1))
 
 
 async def test_the_service_answers_throughout_and_then_serves_the_tuned_model(
