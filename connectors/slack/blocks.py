@@ -2,18 +2,23 @@
 
 Pure functions only: no vendor SDK and no I/O, so the Slack connector and the tests share them.
 Every text is escaped for Slack's mrkdwn (see :mod:`connectors.slack.text`), and times are
-shown in the zone given (UTC unless told otherwise) with the zone named next to them. The
-transcript in the ticket's thread is :mod:`connectors.slack.transcript`'s.
+shown in the zone given (UTC unless told otherwise) with the zone named next to them. Personal
+data is masked (:func:`bot.redaction.redact`) before it leaves for Slack: the customer's phone
+number and e-mail address show their kind and a hint only, as does anything the customer's
+words bring into the reason or the details. The transcript in the ticket's thread is
+:mod:`connectors.slack.transcript`'s.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from bot.contracts import TicketStatus
 from bot.models import Conversation, Message, Role
+from bot.redaction import redact
 from connectors.slack.text import (
     MAX_FIELD_CHARS,
     Block,
@@ -92,25 +97,32 @@ def ticket_view(
     confidence: float | None = None,
     previous_thread: str | None = None,
     detail: str | None = None,
+    patterns: Sequence[re.Pattern[str]] = (),
 ) -> TicketView:
-    """The view of a conversation that has just been escalated (status waiting)."""
+    """The view of a conversation that has just been escalated (status waiting), its personal
+    data masked (``patterns``: the shop's own, see :func:`bot.redaction.redact`)."""
     address = conversation.last_address
     known = conversation.customer
     if known is not None and known.name:
         customer_name = known.name
+
+    def hide(text: str) -> str:
+        return redact(text, patterns)
+
+    reaches = tuple(channel_label(a.channel, hide(a.id)) for a in known.addresses) if known else ()
     return TicketView(
         conversation_id=conversation.id,
-        customer=customer_label(conversation.customer_id, customer_name),
-        reaches=tuple(channel_label(a.channel, a.id) for a in known.addresses) if known else (),
-        email=known.email if known else None,
+        customer=customer_label(conversation.customer_id, customer_name and hide(customer_name)),
+        reaches=reaches,
+        email=hide(known.email) if known and known.email else None,
         channel=address.channel if address else _last_channel(conversation.messages),
-        address=address.id if address else "",
-        reason=reason,
+        address=hide(address.id) if address else "",
+        reason=hide(reason),
         escalated_at=escalated_at,
         intent=intent,
         confidence=confidence,
         previous_thread=previous_thread,
-        detail=detail,
+        detail=hide(detail) if detail else detail,
     )
 
 

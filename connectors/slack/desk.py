@@ -4,15 +4,18 @@ A ticket is a parent message in the escalation channel (customer, channel, reaso
 last guess, and buttons), with the latest of the transcript in its thread (the earlier messages
 counted, and linked when the desk knows where the whole conversation is read); later customer
 messages are
-added to the thread and the parent is updated when the ticket is claimed or closed. Failures
-become the core's :class:`DeliveryError`, so the desk queue retries what can succeed.
+added to the thread and the parent is updated when the ticket is claimed or closed. Personal
+data in everything posted is masked (:mod:`bot.redaction`, with the shop's ``REDACT_PATTERNS``
+as ``patterns``). Failures become the core's :class:`DeliveryError`, so the desk queue
+retries what can succeed.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -74,7 +77,8 @@ class SlackDesk:
     """Tickets as Slack threads: the parent message with buttons, the transcript below it.
 
     ``history_url`` is where agents read a whole conversation (the thread shows the latest
-    ``keep`` messages); ``reachable`` says whether Slack answered the last call.
+    ``keep`` messages); ``patterns`` are the shop's own redaction patterns, masked with the
+    built-in kinds; ``reachable`` says whether Slack answered the last call.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class SlackDesk:
         routes: Mapping[str, str] | None = None,
         history_url: str | None = None,
         keep: int = TRANSCRIPT_MESSAGES,
+        patterns: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.client = client
         self._client = client
@@ -91,6 +96,7 @@ class SlackDesk:
         self._routes = dict(routes or {})
         self._history_url = history_url
         self._keep = keep
+        self._patterns = tuple(patterns)
         self.reachable = True
 
     @classmethod
@@ -101,9 +107,11 @@ class SlackDesk:
         channel: str,
         routes: Mapping[str, str] | None = None,
         history_url: str | None = None,
+        patterns: Sequence[re.Pattern[str]] = (),
     ) -> SlackDesk:
         """A desk talking to the Web API at ``api_url`` with the bot token."""
-        return cls(web_client(token, api_url), channel, routes, history_url)
+        client = web_client(token, api_url)
+        return cls(client, channel, routes, history_url, patterns=patterns)
 
     async def _call(self, call: Awaitable[T]) -> T:
         """:func:`slack_call`, remembering whether Slack could be reached."""
@@ -132,6 +140,7 @@ class SlackDesk:
             confidence=escalation.confidence if escalation else None,
             detail=escalation.detail if escalation else None,
             previous_thread=await self._permalink(conversation.previous_ticket),
+            patterns=self._patterns,
         )
         text, blocks = ticket_blocks(view)
         parent = await self._call(
@@ -143,7 +152,7 @@ class SlackDesk:
         # the console opens the conversation named after "#"
         history = f"{self._history_url}#{conversation.id}" if self._history_url else None
         transcript = transcript_messages(
-            conversation.messages, keep=self._keep, history_url=history
+            conversation.messages, keep=self._keep, history_url=history, patterns=self._patterns
         )
         for part_text, part_blocks in transcript:
             await self._call(
@@ -160,7 +169,7 @@ class SlackDesk:
     async def post(self, ticket: str, message: Message) -> None:
         """Add a later message to the ticket's thread."""
         channel, ts = split_ticket(ticket)
-        text, blocks = message_line(message)
+        text, blocks = message_line(message, patterns=self._patterns)
         await self._call(
             self._client.chat_postMessage(
                 channel=channel, thread_ts=ts, text=text, blocks=blocks, unfurl_links=False
@@ -180,6 +189,7 @@ class SlackDesk:
             intent=escalation.intent if escalation else None,
             confidence=escalation.confidence if escalation else None,
             detail=escalation.detail if escalation else None,
+            patterns=self._patterns,
         )
         view = replace(view, status=change.status, agent=change.agent, status_at=change.at)
         text, blocks = ticket_blocks(view)

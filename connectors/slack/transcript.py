@@ -5,16 +5,20 @@ The transcript (the latest messages; the whole history stays in omnibot) is pack
 Slack messages as Slack's limits allow, since Slack takes about one message per second per
 channel. Every text is shown literally (see :func:`connectors.slack.text.literal`), later lines
 of a message quoted, so what a customer writes can never pass for another line; the times are
-shown in the zone given.
+shown in the zone given. What anyone wrote is masked first (:func:`bot.redaction.redact`: card
+numbers, IBANs, e-mail addresses, phone numbers, the shop's own ``patterns``); the stored
+history and the customer's channel keep the original.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
 from bot.models import Message, Role
+from bot.redaction import redact
 from connectors.slack.text import (
     BLOCKS_TEXT_BUDGET,
     BREAK_WINDOW,
@@ -55,6 +59,7 @@ def transcript_messages(
     tz: tzinfo = UTC,
     keep: int = TRANSCRIPT_MESSAGES,
     history_url: str | None = None,
+    patterns: Sequence[re.Pattern[str]] = (),
 ) -> list[SlackMessage]:
     """The conversation's last ``keep`` messages, in order, packed into as few Slack messages
     as the limits allow.
@@ -63,13 +68,13 @@ def transcript_messages(
     (``history_url``, when given): Slack takes about one message per second per channel, so a
     long history would hold up every ticket behind it. Lines are joined into sections of up to
     3,000 characters, sections into messages of up to 50 blocks and ``BLOCKS_TEXT_BUDGET``
-    characters; a longer line spans sections.
+    characters; a longer line spans sections. Texts are masked (``patterns``: the shop's own).
     """
     if not messages:
         return []
     shown = messages[-keep:] if keep > 0 else messages
     earlier = len(messages) - len(shown)
-    lines = _transcript_lines(shown, tz)
+    lines = _transcript_lines(shown, tz, patterns)
     if earlier:
         lines.insert(0, _earlier_line(earlier, history_url))
     parts = _pack(lines)
@@ -86,12 +91,14 @@ def _earlier_line(earlier: int, history_url: str | None) -> str:
     return f"_{ELLIPSIS} {earlier:,} earlier {plural} not shown here_{where}"
 
 
-def message_line(message: Message, tz: tzinfo = UTC) -> SlackMessage:
-    """One later message for the ticket's thread, formatted as in the transcript.
+def message_line(
+    message: Message, tz: tzinfo = UTC, patterns: Sequence[re.Pattern[str]] = ()
+) -> SlackMessage:
+    """One later message for the ticket's thread, formatted and masked as in the transcript.
 
     A line too long for one Slack message is cut, saying how much was left out.
     """
-    line = _line(message, tz)
+    line = _line(message, tz, patterns)
     parts = _pack([line])
     kept = parts[0]
     if len(parts) > 1:
@@ -99,14 +106,16 @@ def message_line(message: Message, tz: tzinfo = UTC) -> SlackMessage:
         omitted = len(unescape(line)) - len(unescape("".join(kept))) + len(ELLIPSIS)
         kept.append(f"_{ELLIPSIS} about {omitted:,} more characters not shown_")
     blocks = [section(text) for text in kept]
-    said = message.text or ", ".join(m.content_type for m in message.media)
+    said = redact(message.text, patterns) or ", ".join(m.content_type for m in message.media)
     return fallback(literal(f"{_speaker(message)}: {said}")), blocks
 
 
 # ---- lines --------------------------------------------------------------------------------
 
 
-def _transcript_lines(messages: Iterable[Message], tz: tzinfo) -> list[str]:
+def _transcript_lines(
+    messages: Iterable[Message], tz: tzinfo, patterns: Sequence[re.Pattern[str]]
+) -> list[str]:
     """One line per message, with a date line first and wherever the day changes."""
     lines: list[str] = []
     day: date | None = None
@@ -115,17 +124,18 @@ def _transcript_lines(messages: Iterable[Message], tz: tzinfo) -> list[str]:
         if when.date() != day:
             day = when.date()
             lines.append(f"*{when:%A %d %B %Y}*")
-        lines.append(_line(message, tz))
+        lines.append(_line(message, tz, patterns))
     return lines
 
 
-def _line(message: Message, tz: tzinfo) -> str:
-    """The time, who wrote (a customer's channel too), the text and attachments as links."""
+def _line(message: Message, tz: tzinfo, patterns: Sequence[re.Pattern[str]]) -> str:
+    """The time, who wrote (a customer's channel too), the masked text and attachments as
+    links."""
     who = f"*{literal(_speaker(message))}*"
     if message.role is Role.CUSTOMER and message.channel:
         who += f" ({escape(channel_label(message.channel))})"
     links = [f":paperclip: {mrkdwn_link(m.url, m.content_type)}" for m in message.media]
-    said = (_said(message.text), _answered_from(message), *links)
+    said = (_said(redact(message.text, patterns)), _answered_from(message), *links)
     text = " ".join(part for part in said if part) or "_(no text)_"
     return f"`{clock(message.ts, tz, '%H:%M', zone=False)}` {who}: {text}"
 

@@ -319,7 +319,8 @@ async def test_an_sms_customer_gets_the_agents_slack_reply_by_sms(
     )
     assert response.status == 200
     parent = await desk.parent()
-    assert "SMS +15557654321" in json.dumps(slack_api.posts(DESK_CHANNEL)[0]["blocks"])
+    posted = json.dumps(slack_api.posts(DESK_CHANNEL)[0]["blocks"], ensure_ascii=False)
+    assert "SMS [phone •••• 321]" in posted  # the number is masked on its way to Slack
     long_reply = "We have found your parcel and it is on its way to you. " * 40
     assert await desk.reply(parent, long_reply.strip()) == 200
     await wait_until(lambda: len(twilio_api.sent) >= 4, 10, "the agent's reply by SMS")

@@ -252,7 +252,9 @@ def test_ticket_view_of_a_conversation() -> None:
         intent="refund",
         confidence=0.3,
     )
-    assert (view.customer, view.channel, view.address) == ("Ana (abcdef01)", "sms", "+15557654321")
+    # the phone number is masked on its way to Slack: its kind and last digits only
+    masked = "[phone •••• 321]"
+    assert (view.customer, view.channel, view.address) == ("Ana (abcdef01)", "sms", masked)
     assert (view.status, view.agent, view.status_at) == (TicketStatus.WAITING, None, None)
     assert "*Reaches*" not in json.dumps(ticket_blocks(view)[1])
 
@@ -268,8 +270,9 @@ def test_a_customer_on_several_channels_heads_the_ticket_with_every_address() ->
     view = ticket_view(conversation, "frustration", escalated_at=ESCALATED)
     fields = "\n".join(texts(ticket_blocks(view)[1]))
     assert "Ana Lima (abcdef01)" in fields
-    assert "*Reaches*\nSMS +15557654321, Web chat" in fields
-    assert "*E-mail*\nana@example.com" in fields
+    assert "*Reaches*\nSMS [phone •••• 321], Web chat" in fields
+    assert "*E-mail*\n[email a•••@example.com]" in fields
+    assert "+15557654321" not in fields
 
 
 # ---- the transcript ---------------------------------------------------------------------------
