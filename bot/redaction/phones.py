@@ -61,6 +61,8 @@ TWO_GROUPS = re.compile(r"^[1-9]\d* \d+$")
 
 def find_phones(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:
     """``(start, end)`` of every phone number in ``text``, in order, none overlapping."""
+    if sum(char.isdigit() for char in text) < MIN_DIGITS:
+        return []  # the matcher costs ~0.3 ms a region even on text without a number
     spans = [
         (m.start, m.end)
         for region in regions
