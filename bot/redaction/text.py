@@ -1,8 +1,9 @@
 """Personal data masked before text leaves for agents' tools (Slack, logs, events, reports).
 
 Pure functions, no I/O: :func:`find` returns the typed spans of card numbers (13-19 digits,
-Luhn-checked, a card brand's prefix and length), IBANs (a known country's length, mod-97
-checked, with or without spaces), e-mail addresses, phone numbers and custom patterns;
+Luhn-checked, a card brand's prefix and length; any Luhn-valid 12-19 digits after a word naming
+a card), IBANs (a known country's length, mod-97 checked, with or without spaces), e-mail
+addresses, phone numbers and custom patterns;
 :func:`redact` replaces each with a mask that keeps its kind and a hint an agent can match
 against what the customer says::
 
@@ -25,7 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.redaction.phones import DEFAULT_REGIONS, find_phones, order_labelled
+from bot.redaction.phones import DEFAULT_REGIONS, EXTENSION, find_phones, order_labelled
 
 CARD = "card"
 IBAN = "iban"
@@ -37,6 +38,7 @@ KINDS = (CARD, IBAN, EMAIL, PHONE, CUSTOM)
 DOT = "\u2022"  # •
 CUSTOM_MASK = "[redacted]"
 CARD_SHOWN = 4  # a receipt's last four digits
+PHONE_SHOWN = 3  # as the logs show a number's end
 MIN_CARD_DIGITS, MAX_CARD_DIGITS = 13, 19
 
 # A run of digit groups (single spaces or dashes between them), not inside a word or a longer
@@ -181,7 +183,8 @@ def mask(kind: str, value: str) -> str:
         local, _, domain = value.rpartition("@")
         return f"[email {local[:1]}{DOT * 3}@{domain}]"
     if kind == PHONE:
-        return f"[phone {DOT * 4} {''.join(DIGIT_GROUP.findall(value))[-3:]}]"
+        number = EXTENSION.sub("", value)  # the hint is the number's end, not the extension's
+        return f"[phone {DOT * 4} {''.join(DIGIT_GROUP.findall(number))[-PHONE_SHOWN:]}]"
     return CUSTOM_MASK
 
 

@@ -34,6 +34,7 @@ from bot.redaction.text import iban_ok, luhn_ok
         ("ring (415) 555-2671 tonight", "ring [phone •••• 671] tonight"),
         ("Phone: 0494 92 82 32", "Phone: [phone •••• 232]"),
         ("Fax: 9498777106", "Fax: [phone •••• 106]"),
+        ("Desk: 345-899-3560x4587", "Desk: [phone •••• 560]"),
     ],
 )
 def test_each_kind_is_masked_with_a_hint(text: str, masked: str) -> None:
