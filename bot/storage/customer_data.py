@@ -40,10 +40,9 @@ CONVERSATION_PARTS = (
     "shown",
     "desklock",
 )
-LOCK_PART = "lock"
-SCAN_COUNT = (
-    1000  # ~2 ms of the server a call: others wait no longer (10,000 took ~19 ms, no faster)
-)
+# keys a SCAN call looks at: ~2 ms of the server each, so others never wait longer (10,000
+# held it ~19 ms a call and was no faster: bench/customer_data.py)
+SCAN_COUNT = 1000
 # the per-customer and per-number limits of phone codes (bot.identity.verification)
 CODE_LIMIT_SCOPES = ("code-customer", "code-number")
 
