@@ -8,6 +8,7 @@ way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -26,6 +27,8 @@ LOW_CONFIDENCE_REASON = "the bot did not understand the customer"
 # the answered counter's label for every help-centre answer: one label value an article would
 # grow the metric's series with the size of the help centre
 ARTICLE_LABEL = "article"
+
+log = logging.getLogger(__name__)
 
 
 class Answering:
@@ -75,7 +78,13 @@ class Answering:
             meta: MetaUpdate = {**done, "misunderstood": conversation.misunderstood + 1}
             options = (self._texts.person_option,)
             await self.reply(conversation, self._texts.rephrase, meta, fence, options)
+            log.info(
+                "conversation %s: unsure (%s), asked to rephrase",
+                conversation.id,
+                _said(prediction),
+            )
         else:
+            _handed_over(conversation, LOW_CONFIDENCE_REASON, prediction)
             await self._handoff.escalate(
                 conversation, LOW_CONFIDENCE_REASON, meta=done, prediction=prediction, fence=fence
             )
@@ -96,6 +105,7 @@ class Answering:
             attached = (await self._responder.respond(pinned, conversation, first.part.text)).text
         said = [t for _, answer in replies.answers for t in (answer.text or "", *answer.more)]
         lead = first.lead or (self._texts.sorry if first.part.escalate else None)
+        _handed_over(conversation, first.reason, first.part.prediction)
         await self._handoff.escalate(
             conversation,
             first.reason,
@@ -116,6 +126,7 @@ class Answering:
     ) -> None:
         """One answer: sent, or (it escalates or has no text) the hand-off with its lead."""
         if answer.escalate is not None or not answer.text:
+            _handed_over(conversation, answer.escalate or NO_ANSWER_REASON, prediction)
             await self._handoff.escalate(
                 conversation,
                 answer.escalate or NO_ANSWER_REASON,
@@ -154,6 +165,11 @@ class Answering:
         await self._outbox.say(
             conversation.id, conversation.last_address, replies, meta, fence=fence
         )
+        log.info(
+            "conversation %s: answered (%s)",
+            conversation.id,
+            ", ".join(_said(prediction) for prediction, _ in answers),
+        )
 
     async def reply(
         self,
@@ -186,6 +202,17 @@ def bot_messages(answers: Sequence[tuple[Prediction, Answer]]) -> list[Message]:
     article = next((a.article for _, a in answers if a.article is not None), None)
     replies[0] = replace(replies[0], article=article)
     return replies
+
+
+def _said(prediction: Prediction) -> str:
+    """What an INFO line says of a decision: the intent (``article:<key>`` for a help-centre
+    answer) and its confidence, never the customer's words."""
+    return f"{prediction.intent} {prediction.confidence:.2f}"
+
+
+def _handed_over(conversation: Conversation, reason: str, prediction: Prediction | None) -> None:
+    said = f" ({_said(prediction)})" if prediction is not None else ""
+    log.info("conversation %s: handing over to a person%s: %s", conversation.id, said, reason)
 
 
 def memory(answer: Answer) -> MetaUpdate:

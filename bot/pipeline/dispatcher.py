@@ -9,6 +9,7 @@ the same conversation (another worker, a retry) finds nothing left to do.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from bot.contracts import Context, Prediction, Responder, Understanding
@@ -27,6 +28,7 @@ from bot.models import (
     Role,
     State,
 )
+from bot.pipeline import log_context
 from bot.pipeline.answering import MAX_MISUNDERSTOOD, Answering, memory
 from bot.pipeline.language import has_words, not_english
 from bot.storage.lock import ConversationLock
@@ -36,6 +38,8 @@ from bot.texts import Texts
 CONTEXT_TURNS = 6  # the recent messages a reading sees
 PROCESSING_FAILED_REASON = "could not process a message"
 OTHER_LANGUAGE_REASON = "the customer wrote in another language"
+
+log = logging.getLogger(__name__)
 
 
 class Dispatcher:
@@ -72,8 +76,12 @@ class Dispatcher:
     async def accept(self, inbound: InboundMessage) -> tuple[Outcome, str]:
         """Store the message once and queue its conversation's work (a repeat of a message
         still unanswered queues it again); the outcome and the conversation id."""
-        channel = inbound.address.channel
         cid = inbound.customer_id or await self._store.resolve(inbound.address)
+        with log_context.conversation(cid):
+            return await self._accept(cid, inbound)
+
+    async def _accept(self, cid: str, inbound: InboundMessage) -> tuple[Outcome, str]:
+        channel = inbound.address.channel
         message = Message(
             role=Role.CUSTOMER,
             text=inbound.text,
@@ -86,14 +94,23 @@ class Dispatcher:
             accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
         except RateLimitedError:
             self._metrics.inbound.labels(channel=channel, outcome="limited").inc()
+            log.info("conversation %s: a %s message refused, over the rate limit", cid, channel)
             raise
         outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
-        return outcome, accepted.conversation_id if accepted else cid
+        stored = accepted.conversation_id if accepted else cid
+        # the words only at DEBUG: INFO lines never carry what a customer wrote
+        log.info("conversation %s: a %s message, %s", stored, channel, outcome.value)
+        log.debug("conversation %s: the customer wrote %r", stored, inbound.text)
+        return outcome, stored
 
     async def process(self, cid: str) -> None:
         """Answer every message of conversation ``cid`` not yet handled, oldest first."""
         lock = self._store.lock(cid)
+        with log_context.conversation(cid):
+            await self._process(cid, lock)
+
+    async def _process(self, cid: str, lock: ConversationLock) -> None:
         async with lock as conversation:
             while pending := conversation.unanswered():
                 await self._route(_upto(conversation, pending[0]), pending[0], lock)
@@ -105,6 +122,10 @@ class Dispatcher:
         """Skip the message after cursor ``answered`` (its processing failed every try) and
         hand the conversation to a person, who sees why on the ticket. Nothing when the cursor
         moved meanwhile; a conversation already with agents only moves past it."""
+        with log_context.conversation(cid):
+            await self._dead_letter(cid, answered)
+
+    async def _dead_letter(self, cid: str, answered: int) -> None:
         lock = self._store.lock(cid)
         async with lock as conversation:
             pending = conversation.unanswered()

@@ -39,6 +39,7 @@ from redis.exceptions import ResponseError
 
 from bot import background
 from bot.models import InboundMessage, Outcome
+from bot.pipeline import log_context
 from bot.pipeline.dispatcher import Dispatcher
 from bot.storage.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM, conversation_key
 from bot.storage.lock import LockLostError, LockTimeoutError
@@ -150,6 +151,7 @@ class WorkStream:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, cid: str, run: _Run) -> None:
+        log_context.enter_conversation(cid)  # this task's own lines: its failures, retries
         done = False
         try:
             await self._work(cid, run)

@@ -19,6 +19,7 @@ from bot import background
 from bot.contracts import InboundHandler, Sent, Unsure, WebLinking
 from bot.events import Event
 from bot.models import Address, Channel, InboundMessage, Message
+from bot.pipeline import log_context
 from bot.storage.hub import EventHub
 from bot.storage.limits import RateLimiter
 from bot.storage.store import RateLimitedError, Store
@@ -231,7 +232,8 @@ class WebChatConnector:
         token, cid = opening.token, opening.cid
         if ip:
             await self._store.seen_from(cid, ip)
-        with self._hub.listen(cid) as events:
+        # every line of this socket's work names its conversation (the pump task inherits it)
+        with log_context.conversation(cid), self._hub.listen(cid) as events:
             conversation = await self._store.load(cid)
             await _send(ws, session_frame(token, self._sms))
             await _send(ws, history_frame([m.to_dict() for m in conversation.messages]))

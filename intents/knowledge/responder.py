@@ -57,7 +57,8 @@ class KnowledgeResponder:
         match = await asyncio.to_thread(self._articles.answer, text)
         if match is None or match.passage.article != key:
             # the index was swapped between reading and answering: a person answers instead
-            log.warning("the article %s no longer answers %r", key, text)
+            log.warning("the article %s no longer answers the question", key)
+            log.debug("the question the article %s no longer answers: %r", key, text)
             return Answer(text=None)
         return answer_from(match)
 

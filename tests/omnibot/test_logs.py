@@ -5,12 +5,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
+from aiohttp import web
 
+from bot.models import Address, Channel
+from connectors.request_id import HEADER, request_ids
 from omnibot.logs import (
     FORMAT,
     JSON,
@@ -21,7 +27,13 @@ from omnibot.logs import (
     mask_phones,
     prepare_handler,
 )
+from omnibot.services import SERVICES
 from omnibot.settings import Settings
+from tests.conftest import AppFactory
+from tests.support.phone import CUSTOMER, WEBHOOK
+from tests.support.polling import work_done
+from tests.support.twilio_fake import inbound_form, signature
+from tests.support.webchat_client import frames, opening
 
 SCRIPT = """
 import logging, sys
@@ -165,3 +177,71 @@ def test_log_format_parser() -> None:
     assert log_format("Json") == JSON
     with pytest.raises(ValueError, match="xml"):
         log_format("xml")
+
+
+WEB_TEXT = "where is my parcel? write to jane.roe@example.com"
+SMS_TEXT = "hello, it's Sam, sam.poe@example.org"
+SMS_EDGE_ID = "edge-7f3a"  # the X-Request-ID a proxy in front of the webhook would set
+DECIDED = re.compile(r"answered|asked to rephrase|handing over to a person")  # INFO decisions
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """Every log line (DEBUG up) of the test, as ``LOG_FORMAT=json`` writes it."""
+    stream = io.StringIO()
+    handler = prepare_handler(logging.StreamHandler(stream), JSON)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+async def chat_once(client: Any, app: web.Application) -> str:
+    """One web chat message, answered; its conversation id."""
+    async with client.ws_connect("/webchat/ws") as ws:
+        token = (await opening(ws)).token
+        await ws.send_json({"type": "message", "text": WEB_TEXT})
+        await frames(ws, 2)  # the echo and the answer
+    cid = await app[SERVICES].store.customer_for(Address(Channel.WEBCHAT, token))
+    assert cid is not None
+    return cid
+
+
+async def text_once(client: Any, app: web.Application) -> str:
+    """One SMS through Twilio's signed webhook, answered; its conversation id."""
+    form = inbound_form("SM" + "7" * 32, CUSTOMER, SMS_TEXT)
+    headers = {**signature(WEBHOOK, form), HEADER: SMS_EDGE_ID}
+    response = await client.post("/sms/twilio", data=form, headers=headers)
+    assert response.headers[HEADER] == SMS_EDGE_ID
+    await work_done(app)
+    cid = await app[SERVICES].store.customer_for(Address(Channel.SMS, CUSTOMER))
+    assert cid is not None
+    return cid
+
+
+async def test_json_logs_of_a_web_chat_and_an_sms_name_them_and_never_their_words(
+    aiohttp_client: Any,
+    make_app: AppFactory,
+    sms_settings: dict[str, object],
+    json_lines: io.StringIO,
+) -> None:
+    app = make_app(**sms_settings)
+    app.middlewares.insert(0, request_ids())  # as omnibot.app's middlewares() puts it
+    client = await aiohttp_client(app)
+    web_cid, sms_cid = await chat_once(client, app), await text_once(client, app)
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    of_web = [line for line in lines if line.get("conversation") == web_cid]
+    of_sms = [line for line in lines if line.get("conversation") == sms_cid]
+    for of, channel in ((of_web, "webchat"), (of_sms, "sms")):
+        accepted = [line for line in of if f"a {channel} message, accepted" in line["message"]]
+        assert len(accepted) == 1
+        assert accepted[0]["request"]  # the web chat socket's, the webhook's
+        assert any(DECIDED.search(line["message"]) for line in of if line["level"] == "INFO")
+    assert [line["request"] for line in of_sms if "accepted" in line["message"]] == [SMS_EDGE_ID]
+    assert any(WEB_TEXT in line["message"] for line in of_web if line["level"] == "DEBUG")
+    loud = json.dumps([line for line in lines if line["level"] != "DEBUG"])
+    for secret in (WEB_TEXT, SMS_TEXT, "parcel", "jane.roe", "sam.poe", "5557654321"):
+        assert secret not in loud
