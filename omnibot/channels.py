@@ -127,6 +127,7 @@ def slack_desk(settings: Settings) -> SlackDesk | None:
         settings.slack_escalation_channel,
         dict(settings.slack_routes),
         history_url=console_url(settings) if console_served(settings) else None,
+        patterns=settings.redact_patterns,
     )
 
 
