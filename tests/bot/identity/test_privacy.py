@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.delivery.consent import Consent
-from bot.delivery.records import Deliveries
+from bot.delivery.records import DeadLetter, Deliveries
 from bot.desk.tickets import Tickets
 from bot.events import RESYNC
 from bot.identity.privacy import (
@@ -26,7 +26,15 @@ from bot.identity.privacy import (
 )
 from bot.models import Address, InboundMessage, Message, Role, State
 from bot.pipeline.stream import WorkStream
-from bot.storage.keys import OPEN_TICKETS_KEY, WAITING_KEY, conversation_key, events_channel
+from bot.storage.keys import (
+    DESK_PENDING_KEY,
+    MERGES_KEY,
+    OPEN_TICKETS_KEY,
+    OUTBOX_DUE_KEY,
+    WAITING_KEY,
+    conversation_key,
+    events_channel,
+)
 from bot.storage.store import Store
 from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.core import ALICE, Bot
@@ -205,6 +213,33 @@ async def test_an_open_web_chat_of_the_customer_is_told_to_reconnect(
                 item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
     assert json.loads(item["data"]) == RESYNC
     assert await store.customer_for(WEB) is None  # its reconnection starts a fresh customer
+
+
+async def test_erase_takes_their_entries_out_of_the_shared_indexes_only(
+    store: Store, deliveries: Deliveries, redis_client: aioredis.Redis, privacy: Privacy
+) -> None:
+    cid = await customer(store, PHONE, "hello", "SM1")
+    bob = await customer(store, OTHER, "hi", "SM2")
+    for who, address in ((cid, PHONE), (bob, OTHER)):
+        message = Message(role=Role.BOT, text=f"undeliverable to {who}").to_dict()
+        letter: DeadLetter = {
+            "id": who,
+            "conversation": who,
+            "to": [address.channel, address.id],
+            "message": message,
+            "error": "failed",
+            "failed_at": 1.0,
+        }
+        await deliveries.dead_letter(letter)
+        await redis_client.zadd(OUTBOX_DUE_KEY, {who: 1.0})
+        await redis_client.sadd(DESK_PENDING_KEY, who)
+    await redis_client.zadd(MERGES_KEY, {f"{cid} {bob}": 1.0})
+    report = await privacy.erase(PHONE, by="test")
+    assert report["counts"]["index_entries"] == 4
+    assert [letter["id"] for letter in await deliveries.dead_letters()] == [bob]
+    assert await redis_client.zrange(OUTBOX_DUE_KEY, 0, -1) == [bob]
+    assert await redis_client.smembers(DESK_PENDING_KEY) == {bob}
+    assert await redis_client.zcard(MERGES_KEY) == 0
 
 
 async def test_an_unknown_address_is_refused(privacy: Privacy) -> None:
