@@ -35,6 +35,9 @@ PHONE_RE = re.compile(r"(?<![\w+%])(\+|%2B)(\d{7,15})(?!\d)")
 SHOWN_FIRST = 4  # digits kept at the start (the country and area codes) ...
 SHOWN_LAST = 3  # ... and at the end, so two numbers in one log can still be told apart
 MASK = "\u2022"  # •
+# A web chat session token or a texted link's token in a URL's query (the access log's request
+# line): either opens the customer's conversation, so it is never shown.
+QUERY_TOKEN_RE = re.compile(r"([?&](?:token|continue)=)[^&\s\"']+")
 CONTEXT_FIELDS = ("conversation", "request")  # record attributes set by ContextFilter
 
 Scrub = Callable[[str], str]
@@ -52,6 +55,11 @@ def _mask(match: re.Match[str]) -> str:
     return f"{plus}{digits[:SHOWN_FIRST]}{MASK * hidden}{digits[-SHOWN_LAST:]}"
 
 
+def mask_query_tokens(text: str) -> str:
+    """``text`` with the values of ``token`` and ``continue`` in URL queries masked."""
+    return QUERY_TOKEN_RE.sub(rf"\g<1>{MASK * 3}", text)
+
+
 def log_format(value: str) -> str:
     """One of :data:`LOG_FORMATS`, in any case (the ``LOG_FORMAT`` setting's parser)."""
     lowered = value.lower()
@@ -61,12 +69,12 @@ def log_format(value: str) -> str:
 
 
 class PhoneMask(logging.Filter):
-    """Masks phone numbers (or whatever ``scrub`` masks) in a record's formatted message and
-    traceback."""
+    """Masks phone numbers (or whatever ``scrub`` masks) and the web chat's tokens in URLs
+    (:func:`mask_query_tokens`, whatever ``scrub``) in a record's message and traceback."""
 
     def __init__(self, scrub: Scrub = mask_phones) -> None:
         super().__init__()
-        self._scrub = scrub
+        self._scrub: Scrub = lambda text: scrub(mask_query_tokens(text))
         self._formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:

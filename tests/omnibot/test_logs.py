@@ -25,6 +25,7 @@ from omnibot.logs import (
     PhoneMask,
     log_format,
     mask_phones,
+    mask_query_tokens,
     prepare_handler,
 )
 from omnibot.services import SERVICES
@@ -76,6 +77,29 @@ def logged(vendor_debug: bool) -> str:
 )
 def test_phone_numbers_are_masked(text: str, masked: str) -> None:
     assert mask_phones(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            '"GET /webchat/ws?token=abc_DEF-12 HTTP/1.1" 101',
+            '"GET /webchat/ws?token=••• HTTP/1.1" 101',
+        ),
+        ("/webchat/ws?continue=x%2Fy&confirm=1", "/webchat/ws?continue=•••&confirm=1"),
+        ("/webchat/ws?lang=en&token=abc", "/webchat/ws?lang=en&token=•••"),
+        (
+            "sign in at https://shop.example/agent#token=abc",
+            "sign in at https://shop.example/agent#token=abc",
+        ),
+        ("?mytoken=abc", "?mytoken=abc"),
+    ],
+)
+def test_web_chat_tokens_in_urls_are_masked(text: str, masked: str) -> None:
+    assert mask_query_tokens(text) == masked
+    record = logging.LogRecord("aiohttp.access", logging.INFO, __file__, 1, "%s", (text,), None)
+    assert PhoneMask().filter(record)
+    assert record.getMessage() == masked
 
 
 def test_the_filter_masks_a_records_arguments() -> None:
