@@ -1,5 +1,10 @@
 """The composition root: builds the service from settings and wires connectors and intents
-(the intent side in :mod:`omnibot.engine`, the channels and desks in :mod:`omnibot.channels`)."""
+(the intent side in :mod:`omnibot.engine`, the channels and desks in :mod:`omnibot.channels`).
+
+What one process runs depends on its role (:mod:`omnibot.roles`): a front process imports no
+module of the intent model (they are imported here only when the role answers), serves HTTP and
+relays events; an answer process consumes the work stream and serves no route.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as redis
 from aiohttp import web
@@ -28,7 +33,6 @@ from bot.storage.supervisor import RedisSupervisor
 from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
 from connectors.slack.events import SlackEvents
-from intents.knowledge.service import KnowledgeService
 from omnibot.channels import (
     SocketMode,
     agent_console,
@@ -41,13 +45,17 @@ from omnibot.channels import (
     sms_sender,
     webchat_connector,
 )
-from omnibot.engine import Intents, build_intents
 from omnibot.health import healthz, serve_metrics
 from omnibot.proxies import trusted_proxies
+from omnibot.roles import REDIS, ROLE, AnswerBeat, NotAnswering, Role
 from omnibot.services import SERVICES, Services
 from omnibot.settings import Settings
-from omnibot.swap import SwappableIntents
-from omnibot.tuning_job import background_tuning
+
+if TYPE_CHECKING:  # the model's libraries: imported at run time only where the role answers
+    from intents.knowledge.service import KnowledgeService
+    from omnibot.engine import Intents
+    from omnibot.swap import SwappableIntents
+    from omnibot.tuning_job import TuningJob
 
 log = logging.getLogger("omnibot")
 
@@ -62,25 +70,53 @@ def middlewares(settings: Settings) -> list[Middleware]:
 
 
 def create_app(
-    settings: Settings, intents: Intents | None = None, desk: AgentDesk | None = None
+    settings: Settings,
+    intents: Intents | None = None,
+    desk: AgentDesk | None = None,
+    role: Role | None = None,
 ) -> web.Application:
     """The aiohttp application; Redis (embedded unless ``REDIS_URL``) starts with it.
 
-    ``intents`` and ``desk`` replace what the settings would build (tests share one engine).
+    ``intents`` and ``desk`` replace what the settings would build (tests share one engine);
+    ``role`` replaces ``ROLE``. An answer process's app has no route: it is run without a
+    listener (:func:`omnibot.cli.serve`), for its start-up and clean-up only.
     """
+    role = settings.role if role is None else role
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
     url = settings.redis_url or (embedded.url if embedded else "")
     client = connect(url, settings.redis_cluster)
-    # the help-centre index builds in the background once the app starts: answers never wait
-    swap = SwappableIntents(
-        intents or build_intents(settings, knowledge_now=False), owns_first=intents is None
-    )
+    swap = _swappable(settings, intents) if role.answers else None
     # intents given by the caller are the caller's choice: no tuning replaces them
     services = build_services(settings, client, swap, desk, tune=intents is None)
     app = web.Application(middlewares=middlewares(settings))
     app[SERVICES] = services
+    app[ROLE] = role
+    app[REDIS] = client
+    if role.listens:
+        add_routes(app, settings, services, client)
+    app.on_shutdown.append(lambda app: services.webchat.close_all())
+    # intents given by the caller keep their articles as they are (tests share them)
+    knowledge = swap.current.knowledge if swap is not None and intents is None else None
+    app.cleanup_ctx.append(lambda app: lifecycle(services, client, supervisor, knowledge, role))
+    return app
+
+
+def _swappable(settings: Settings, intents: Intents | None) -> SwappableIntents:
+    """The intent side of a process that answers: ``intents``, or built from the settings
+    (the help-centre index builds in the background once the app starts: answers never wait)."""
+    from omnibot.engine import build_intents  # never in a front process
+    from omnibot.swap import SwappableIntents
+
+    built = intents or build_intents(settings, knowledge_now=False)
+    return SwappableIntents(built, owns_first=intents is None)
+
+
+def add_routes(
+    app: web.Application, settings: Settings, services: Services, client: redis.Redis
+) -> None:
+    """The HTTP surface: health, metrics, the channels' webhooks and sockets, the desks."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
     for connector in services.connectors.values():
@@ -89,32 +125,28 @@ def create_app(
         app.router.add_routes(services.slack_events.routes())
     if console_served(settings):
         app.router.add_routes(agent_console(settings, services, client).routes())
-    app.on_shutdown.append(lambda app: services.webchat.close_all())
-    # intents given by the caller keep their articles as they are (tests share them)
-    knowledge = swap.current.knowledge if intents is None else None
-    app.cleanup_ctx.append(lambda app: lifecycle(services, client, supervisor, knowledge))
-    return app
 
 
 def build_services(
     settings: Settings,
     client: redis.Redis,
-    intents: SwappableIntents,
+    intents: SwappableIntents | None,
     desk: AgentDesk | None,
     tune: bool = False,
 ) -> Services:
     """The core and the channels and desk around it, wired together on one Redis client.
 
-    The core reads, classifies and answers through ``intents``, so that with ``tune`` a
-    model tuned in the background (:func:`background_tuning`) replaces the one it started
-    with."""
+    The core reads, classifies and answers through ``intents`` (None: a front process, which
+    never does), so that with ``tune`` a model tuned in the background
+    (:func:`omnibot.tuning_job.background_tuning`) replaces the one it started with."""
     slack = slack_desk(settings)
     sms_out = sms_sender(settings) if settings.sms_enabled else None
+    side = NotAnswering() if intents is None else intents
     core = build_core(
         client,
-        classifier=intents,
-        responder=intents,
-        reader=intents,
+        classifier=side,
+        responder=side,
+        reader=side,
         desk=desk or slack or LogDesk(),
         # web chat needs no sender: its delivery is the event stream
         senders={} if sms_out is None else {Channel.SMS: sms_out},
@@ -141,8 +173,19 @@ def build_services(
         webchat=webchat,
         sms=sms,
         slack_events=events,
-        tuning=background_tuning(settings, client, intents) if tune else None,
+        tuning=_tuning(settings, client, intents) if tune else None,
     )
+
+
+def _tuning(
+    settings: Settings, client: redis.Redis, intents: SwappableIntents | None
+) -> TuningJob | None:
+    """The background fine-tuning of a process that answers (None in a front process)."""
+    if intents is None:
+        return None
+    from omnibot.tuning_job import background_tuning  # never in a front process
+
+    return background_tuning(settings, client, intents)
 
 
 def core_config(settings: Settings) -> CoreConfig:
@@ -168,18 +211,23 @@ def _parts(core: Core) -> dict[str, Any]:
     return {field.name: getattr(core, field.name) for field in fields(core)}
 
 
-def _background_parts(services: Services) -> list[Lifecycle]:
-    """The parts with background work, in the order they start (they stop in reverse: the
-    inputs first, Redis's listeners last)."""
-    parts: list[Lifecycle] = [
-        services.hub,
-        services.desk_queue,
-        services.outbox,
-        services.stream,
-        services.merger,
-    ]
+def _background_parts(services: Services, client: redis.Redis, role: Role) -> list[Lifecycle]:
+    """The parts with background work a process of ``role`` runs, in the order they start
+    (they stop in reverse: the inputs first, Redis's listeners last).
+
+    A front process relays events to sockets (the hub) and takes Slack's Socket Mode events;
+    it sends at once what it writes itself (an agent's reply, a STOP confirmation) through
+    the same outbox and desk queue, but their sweepers (retries, a dead process's leftovers),
+    the merges' resumption and the work stream run where the role answers: the model's CPU
+    stays out of the process whose acknowledgements customers wait for."""
+    parts: list[Lifecycle] = []
+    if role.listens:
+        parts.append(services.hub)
+    if role.answers:
+        beat = AnswerBeat(client, services.stream.consumer)
+        parts += [services.desk_queue, services.outbox, services.stream, services.merger, beat]
     app_token = services.settings.slack_app_token
-    if services.slack_events is not None and app_token:
+    if role.listens and services.slack_events is not None and app_token:
         parts.append(SocketMode(services.slack_events, app_token))
     if services.tuning is not None:  # last: it stops first, ending its child process
         parts.append(services.tuning)
@@ -191,24 +239,29 @@ async def lifecycle(
     client: redis.Redis,
     supervisor: RedisSupervisor | None,
     knowledge: KnowledgeService | None = None,
+    role: Role = Role.ALL,
 ) -> AsyncIterator[None]:
-    """Start Redis (when embedded) and the background parts (``knowledge``: the help-centre
-    index kept in step with its folder); on the way out the exit stack stops them in the
-    reverse order, whatever failed."""
+    """Start Redis (when embedded) and the background parts of ``role`` (``knowledge``: the
+    help-centre index kept in step with its folder); on the way out the exit stack stops them
+    in the reverse order, whatever failed."""
     async with AsyncExitStack() as stack:
         if supervisor is not None:
             await background.start(stack, supervisor)
         stack.push_async_callback(client.aclose)
         if services.sms is not None:
             stack.push_async_callback(services.sms.sender.close)
-        stack.callback(services.intents.close)  # the models it owns
+        if services.intents is not None:
+            stack.callback(services.intents.close)  # the models it owns
+        if not role.answers:  # sends it began itself finish before the clients close
+            stack.push_async_callback(services.outbox.settle)
         if knowledge is not None:
             stack.callback(knowledge.close)  # after its thread stopped
             await background.start(stack, knowledge)
-        for part in _background_parts(services):
+        for part in _background_parts(services, client, role):
             await background.start(stack, part)
         log.info(
-            "channels on: %s; agent desk: %s",
+            "%s process: channels on: %s; agent desk: %s",
+            role,
             ", ".join(sorted(services.connectors)),
             desk_description(services),
         )

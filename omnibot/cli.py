@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
@@ -30,19 +31,24 @@ from bot.models import Channel
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
-from intents.build import ENCODERS, build_classifier
 from intents.catalogue import CatalogueError
-from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 from intents.rasa_project import labelled_examples, load_project, report_lines
 from omnibot import knowledge_cli
 from omnibot.app import create_app
 from omnibot.channels import sms_sender
-from omnibot.engine import build_intents, build_options
 from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging
 from omnibot.parent import follow_parent
+from omnibot.roles import Role, run_without_listener
+from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import Settings, SettingsError
-from omnibot.workers import run_workers
+from omnibot.workers import run_split, run_workers
+
+if TYPE_CHECKING:
+    from intents.evaluate import EvalResult
+
+# The intent model's libraries (numpy, scikit-learn, onnxruntime) are imported by the commands
+# that use them, never at this module's import: `omnibot serve --role front` loads no model.
 
 log = logging.getLogger("omnibot")
 
@@ -76,24 +82,25 @@ class StartupError(Exception):
     """The service cannot start for a reason outside the settings' syntax (e.g. a busy port)."""
 
 
-def serve(settings: Settings, reuse_port: bool = False) -> None:
-    """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers)."""
-    if not reuse_port:  # a busy port is reported now, not after a first start's training
+def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> None:
+    """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers;
+    ``split``: front and answer processes sized to the cores, supervised here)."""
+    if not reuse_port and settings.role.listens:  # a busy port: now, not after a training
         check_listen(settings.host, settings.port)
-    if settings.workers > 1 and not reuse_port:
-        # trained (or loaded) once here, so the workers start from the cache, not N trainings;
-        # the help-centre index too
-        intents = build_intents(settings)
-        intents.classifier.close()
-        if intents.knowledge is not None:
-            intents.knowledge.close()
-        run_workers(settings, settings.workers)
+    if split and not reuse_port:
+        run_split(settings)  # the answer processes load the model; the front needs none
         return
-    app = create_app(settings)
-    # The model leaves ~155k long-lived objects; a full collection over them stalled every
-    # request for 110-150 ms. Freezing them keeps them out of later collections.
-    gc.collect()
-    gc.freeze()
+    if settings.workers > 1 and not reuse_port:
+        if settings.role.answers:
+            # trained (or loaded) once here, so the workers start from the cache, not N
+            # trainings; the help-centre index too
+            prepare_model(settings)
+        run_workers(settings, settings.workers, settings.role)
+        return
+    if settings.role is Role.ANSWER:
+        run_without_listener(frozen(create_app(settings)))
+        return
+    app = frozen(create_app(settings))
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     log.info(
         "omnibot is starting (data dir %s); open %s",
@@ -113,6 +120,25 @@ def serve(settings: Settings, reuse_port: bool = False) -> None:
         if error.errno not in LISTEN_ERRORS:
             raise
         raise StartupError(_listen_failure(settings.host, settings.port, error)) from None
+
+
+def frozen(app: web.Application) -> web.Application:
+    """``app``, its long-lived objects out of later garbage collections: the model leaves
+    ~155k of them, and a full collection over them stalled every request for 110-150 ms."""
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def prepare_model(settings: Settings) -> None:
+    """Load (or train) the intent model and the help-centre index into the cache, then let
+    them go: the processes started next load them from there."""
+    from omnibot.engine import build_intents  # the model's libraries: see the imports
+
+    intents = build_intents(settings)
+    intents.classifier.close()
+    if intents.knowledge is not None:
+        intents.knowledge.close()
 
 
 def check_listen(host: str, port: int) -> None:
@@ -144,6 +170,8 @@ def ensure_data_dir(settings: Settings) -> None:
 def train(settings: Settings, fine_tune: bool = False) -> None:
     """Rebuild the cached intent model of the configured catalogue (``fine_tune``: the model
     over the encoder fine-tuned on it, tuned now, even with ``FINE_TUNE=off``)."""
+    from omnibot.engine import build_intents  # the model's libraries: see the imports
+
     start = time.perf_counter()
     intents = build_intents(settings, rebuild=True, progress=True, tune=fine_tune)
     model = getattr(intents.classifier, "model", None)
@@ -157,6 +185,8 @@ def train(settings: Settings, fine_tune: bool = False) -> None:
 
 def read_labelled(path: Path) -> tuple[list[str], list[str]]:
     """Labelled examples from a ``text,category`` CSV, a Rasa NLU file or a Rasa project."""
+    from intents.evaluate import read_labelled_csv  # the model's libraries: see the imports
+
     if path.is_dir() or path.suffix in (".yml", ".yaml"):
         return labelled_examples(path)
     return read_labelled_csv(path)
@@ -164,6 +194,10 @@ def read_labelled(path: Path) -> tuple[list[str], list[str]]:
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> None:
     """Train on TRAIN exactly as ``serve`` would, evaluate on TEST, print the numbers."""
+    from intents.build import build_classifier  # the model's libraries: see the imports
+    from intents.evaluate import evaluate
+    from omnibot.engine import build_options
+
     texts, labels = read_labelled(Path(args.train))
     test_texts, test_labels = read_labelled(Path(args.test))
     start = time.perf_counter()
@@ -335,6 +369,18 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, metavar="N", help="run N worker processes (overrides WORKERS)"
     )
     serving.add_argument(
+        "--role",
+        choices=list(Role),
+        help="what this process runs: all (default), front (HTTP, no model) or answer "
+        "(the work stream, no HTTP listener); overrides ROLE",
+    )
+    serving.add_argument(
+        "--split",
+        action="store_true",
+        help="run front and answer processes sized to the cores (one of each on two cores), "
+        "supervised here",
+    )
+    serving.add_argument(
         "--reuse-port",
         action="store_true",
         help="bind with SO_REUSEPORT, as one of several workers (set by --workers)",
@@ -397,7 +443,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "serve":
             if args.workers is not None:
                 settings = replace(settings, workers=max(1, args.workers))
-            serve(settings, args.reuse_port)
+            if args.role is not None:
+                settings = replace(settings, role=Role(args.role))
+            serve(settings, args.reuse_port, args.split)
         elif args.command == "train":
             if args.parent:
                 follow_parent(args.parent)

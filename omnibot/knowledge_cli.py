@@ -7,14 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tqdm import tqdm
-
-from intents.build import make_encoder
-from intents.knowledge.answerer import AnswerScorer
 from intents.knowledge.articles import MissingKnowledgeFolder
-from intents.knowledge.building import build_index, cache_key
-from intents.knowledge.evaluation import evaluate_folder, format_report
-from intents.knowledge.index import index_path
 from omnibot.settings import Settings
 
 # The public evaluation set in a checkout (StackFAQ, bench/data/knowledge/README.md)
@@ -64,6 +57,14 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
 
 def index(settings: Settings, path: Path | None) -> None:
     """Build (or find in the cache) the index ``omnibot serve`` uses for ``path``."""
+    # the model's libraries, imported by the command that uses them: `omnibot serve --role
+    # front` imports this module for its parser and must stay without them
+    from tqdm import tqdm
+
+    from intents.build import make_encoder
+    from intents.knowledge.building import build_index, cache_key
+    from intents.knowledge.index import index_path
+
     folder = path or settings.knowledge_folder
     if folder is None:
         raise KnowledgeCommandError("no folder: give one, or set KNOWLEDGE_PATH")
@@ -90,6 +91,10 @@ def index(settings: Settings, path: Path | None) -> None:
 
 def evaluate(settings: Settings, args: argparse.Namespace) -> None:
     """Evaluate the answers on a folder and its labelled questions, and print the numbers."""
+    from intents.build import make_encoder  # as in index(): not at the module's import
+    from intents.knowledge.answerer import AnswerScorer
+    from intents.knowledge.evaluation import evaluate_folder, format_report
+
     public = args.path is None
     folder = PUBLIC_SET / "articles" if public else args.path
     questions = args.questions or (PUBLIC_SET if public else folder.parent) / "questions.csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -12,8 +13,10 @@ from connectors.slack.events import SlackEvents
 from connectors.sms.connector import SmsConnector
 from connectors.webchat.connector import WebChatConnector
 from omnibot.settings import Settings
-from omnibot.swap import SwappableIntents
-from omnibot.tuning_job import TuningJob
+
+if TYPE_CHECKING:  # the model's libraries: never imported by a front process
+    from omnibot.swap import SwappableIntents
+    from omnibot.tuning_job import TuningJob
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,7 +25,8 @@ class Services(Core):
     channels around it."""
 
     settings: Settings
-    intents: SwappableIntents  # the intents serving now (a tuned model replaces the first)
+    # the intents serving now (a tuned model replaces the first); None in a front process
+    intents: SwappableIntents | None
     connectors: dict[str, Connector]
     webchat: WebChatConnector
     sms: SmsConnector | None

@@ -26,6 +26,7 @@ from bot.desk.hours import AgentHours
 from omnibot import logs
 from omnibot import setting_parsers as parse
 from omnibot.proxies import ForwardedHeader, Network
+from omnibot.roles import Role, role_setting
 from omnibot.setting_parsers import ENCODERS, LOG_LEVELS
 from omnibot.setting_parsers import MIN_SECRET_CHARS as MIN_SECRET_CHARS  # the console's rule too
 
@@ -257,6 +258,7 @@ class Settings:
         "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=4
     )
     workers: int = setting("WORKERS", parse.positive_int, AT_LEAST_ONE, default=1)
+    role: Role = setting("ROLE", role_setting, "one of " + ", ".join(Role), default=Role.ALL)
     messages_per_minute: int = setting(
         "MESSAGES_PER_MINUTE", parse.positive_int, AT_LEAST_ONE, default=30
     )

@@ -1,11 +1,14 @@
-"""``omnibot serve --workers N``: N worker processes on one port and one Redis.
+"""``omnibot serve --workers N`` and ``--split``: several processes on one port and one Redis.
 
-Each worker is an ordinary ``omnibot serve`` bound with ``SO_REUSEPORT`` (the kernel spreads
-new connections over them); this parent process starts the embedded Redis once (unless
-``REDIS_URL`` is set) and supervises it, points every worker at it (its URL carries the
-embedded server's password, passed in the workers' environment only), restarts a worker that
-dies, and on SIGTERM or SIGINT asks every worker to stop gracefully (each finishes or hands back
-its work and closes its web chat sockets with "reconnect now") before stopping Redis.
+With ``--workers N``, each worker is an ordinary ``omnibot serve`` of the configured role bound
+with ``SO_REUSEPORT`` (the kernel spreads new connections over them). With ``--split``, front
+processes (HTTP, no model) and answer processes (the work stream, no listener) are started
+side by side, sized to the cores (:func:`split_sizes`). Either way this parent process starts
+the embedded Redis once (unless ``REDIS_URL`` is set) and supervises it, points every child at
+it (its URL carries the embedded server's password, passed in the children's environment only),
+restarts a child that dies with the same command, and on SIGTERM or SIGINT asks every child to
+stop gracefully (each finishes or hands back its work and closes its web chat sockets with
+"reconnect now") before stopping Redis.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from bot import background
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.supervisor import RedisSupervisor
+from omnibot.roles import Role
 from omnibot.settings import Settings
 
 RESTART_PAUSE_S = 1.0
@@ -30,12 +35,42 @@ STOP_WITHIN_S = 40.0  # a worker's graceful stop: its running work plus its sock
 log = logging.getLogger(__name__)
 
 
-def run_workers(settings: Settings, count: int) -> None:
-    """Run ``count`` workers until SIGTERM or SIGINT."""
-    asyncio.run(_supervise(settings, count))
+@dataclass
+class Child:
+    """One supervised process and the command that (re)starts it."""
+
+    command: list[str]
+    process: subprocess.Popen[bytes]
 
 
-async def _supervise(settings: Settings, count: int) -> None:
+def run_workers(settings: Settings, count: int, role: Role = Role.ALL) -> None:
+    """Run ``count`` processes of ``role`` until SIGTERM or SIGINT."""
+    asyncio.run(_supervise(settings, [command(role)] * count))
+
+
+def run_split(settings: Settings, cores: int | None = None) -> None:
+    """Run front and answer processes, as many as :func:`split_sizes` says for ``cores``
+    (default: this machine's), until SIGTERM or SIGINT."""
+    fronts, answers = split_sizes(cores or os.cpu_count() or 1)
+    commands = [command(Role.FRONT)] * fronts + [command(Role.ANSWER)] * answers
+    asyncio.run(_supervise(settings, commands))
+
+
+def split_sizes(cores: int) -> tuple[int, int]:
+    """Front and answer processes for ``cores``: one answer process per two cores (each runs
+    the model on about one core and hands Redis and the vendors the rest), one front per four
+    (a front acknowledges hundreds of webhooks a second on a fraction of a core)."""
+    return max(1, cores // 4), max(1, cores // 2)
+
+
+def command(role: Role) -> list[str]:
+    """The command of one child of ``role`` (each ``omnibot serve`` with this process's
+    settings; a listening one binds with ``--reuse-port``)."""
+    serve = [sys.executable, "-m", "omnibot", "serve", "--workers", "1", "--role", str(role)]
+    return [*serve, "--reuse-port"] if role.listens else serve
+
+
+async def _supervise(settings: Settings, commands: list[list[str]]) -> None:
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -45,44 +80,44 @@ async def _supervise(settings: Settings, count: int) -> None:
         if embedded is not None:
             await background.start(stack, RedisSupervisor(embedded))
         env = dict(os.environ, REDIS_URL=settings.redis_url or (embedded.url if embedded else ""))
-        workers = [_spawn(env) for _ in range(count)]
-        stack.push_async_callback(asyncio.to_thread, _stop_all, workers)
-        log.info("started %d workers on port %d: pids %s", count, settings.port, _pids(workers))
-        await _keep_running(workers, env, stop)
+        children = [Child(line, _spawn(line, env)) for line in commands]
+        stack.push_async_callback(asyncio.to_thread, _stop_all, children)
+        log.info(
+            "started %d processes on port %d: %s", len(children), settings.port, _pids(children)
+        )
+        await _keep_running(children, env, stop)
 
 
-async def _keep_running(
-    workers: list[subprocess.Popen[bytes]], env: dict[str, str], stop: asyncio.Event
-) -> None:
-    """Restart any worker that exits, until ``stop`` is set (``workers`` is kept current)."""
+async def _keep_running(children: list[Child], env: dict[str, str], stop: asyncio.Event) -> None:
+    """Restart any child that exits, until ``stop`` is set."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
-        for i, worker in enumerate(workers):
-            if worker.poll() is not None and not stop.is_set():
-                log.error("worker %d exited with %s; restarting it", worker.pid, worker.returncode)
-                workers[i] = _spawn(env)
+        for child in children:
+            gone = child.process
+            if gone.poll() is not None and not stop.is_set():
+                log.error("process %d exited with %s; restarting it", gone.pid, gone.returncode)
+                child.process = _spawn(child.command, env)
 
 
-def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """One worker: ``omnibot serve --reuse-port`` with this process's settings."""
-    command = [sys.executable, "-m", "omnibot", "serve", "--reuse-port"]
-    return subprocess.Popen(command, env=env)  # noqa: S603 - our own command
+def _spawn(line: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(line, env=env)  # noqa: S603 - our own command
 
 
-def _stop_all(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
+def _stop_all(children: list[Child]) -> None:
+    for child in children:
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_WITHIN_S
-    for worker in workers:
+    for child in children:
         try:
-            worker.wait(max(0.1, deadline - time.monotonic()))
+            child.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.error("worker %d did not stop in time; killing it", worker.pid)
-            worker.kill()
-            worker.wait()
+            log.error("process %d did not stop in time; killing it", child.process.pid)
+            child.process.kill()
+            child.process.wait()
 
 
-def _pids(workers: list[subprocess.Popen[bytes]]) -> str:
-    return ", ".join(str(worker.pid) for worker in workers)
+def _pids(children: list[Child]) -> str:
+    """``<pid> (<role>)`` of each child."""
+    return ", ".join(f"{child.process.pid} ({child.command[7]})" for child in children)

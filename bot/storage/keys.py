@@ -37,6 +37,8 @@ script or MULTI over them touches one slot only.
                                       their next send is due
 - ``work``                            stream of "conversation <cid> has work" entries, read by
                                       the consumer group ``workers``
+- ``answering``                       sorted set: answer processes (work stream consumers) by
+                                      their last heartbeat (Redis time); /healthz's answering
 - ``limit:<scope>:<key>``             a rate limit's counter for the current window
 - ``cust:{<cid>}:code``               hash: a pending phone verification (phone, digest of the
                                       code, expiry, wrong tries)
@@ -66,6 +68,7 @@ OUTBOX_DUE_KEY = "outbox:due"
 WORK_STREAM = "work"
 WORK_GROUP = "workers"
 WORK_FIELD = "c"
+ANSWERING_KEY = "answering"
 MERGES_KEY = "merges"
 DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from aiohttp import web
 
 from bot.storage.embedded import EmbeddedRedis, running_url
+from bot.storage.keys import WORK_STREAM
 from omnibot.app import create_app
 from omnibot.engine import Intents
+from omnibot.roles import Role
 from omnibot.services import SERVICES
 from omnibot.settings import Settings
 from tests.conftest import AppFactory
@@ -109,3 +112,32 @@ async def test_metrics_count_this_apps_messages(
     )
     text = await (await client.get("/metrics")).text()
     assert 'omnibot_answered_total{intent="greeting"} 1.0' in text
+
+
+async def test_a_front_app_stores_and_an_answer_app_on_the_same_redis_answers(
+    aiohttp_client: ClientFactory, make_app: AppFactory, redis_client: aioredis.Redis
+) -> None:
+    front_app = make_app(role=Role.FRONT)
+    assert front_app[SERVICES].intents is None  # no model in a front process
+    front = await aiohttp_client(front_app)
+    health = await (await front.get("/healthz")).json()
+    assert (health["role"], health["answering"], health["model"]) == ("front", "down", "none")
+    async with front.ws_connect("/webchat/ws") as ws:
+        await opening(ws)
+        await ws.send_json({"type": "message", "text": "where is my order?"})
+        assert [f["role"] for f in await frames(ws, 1)] == ["customer"]
+        assert await redis_client.xlen(WORK_STREAM) == 1  # stored, left to an answerer
+
+        answer_app = make_app(role=Role.ANSWER)
+        assert not list(answer_app.router.resources())  # no HTTP surface at all
+        runner = web.AppRunner(answer_app)
+        await runner.setup()  # started as an answer process starts it: no listener
+        try:
+            (answered,) = await frames(ws, 1)
+            assert answered["role"] == "bot"
+            health = await (await front.get("/healthz")).json()
+            assert (health["answering"], health["answer_processes"]) == ("up", 1)
+        finally:
+            await runner.cleanup()
+    health = await (await front.get("/healthz")).json()
+    assert health["answering"] == "down"  # a graceful stop says goodbye at once

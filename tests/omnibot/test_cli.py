@@ -21,7 +21,7 @@ from bot.storage.keys import OUTBOX_DUE_KEY
 from intents.calibration import Rule
 from intents.catalogue import load_catalogue
 from intents.evaluate import score
-from omnibot import cli
+from omnibot import engine
 from omnibot.cli import describe, main, redacted
 from omnibot.engine import Intents
 from omnibot.settings import DEFAULT_INTENTS_PATH
@@ -341,7 +341,7 @@ def test_train_fine_tune_asks_for_the_tuning_even_with_fine_tune_off(
         asked.append((rebuild, tune))
         return Intents(intents.classifier, intents.responder, model_name="tuned-0123")
 
-    monkeypatch.setattr(cli, "build_intents", build)
+    monkeypatch.setattr(engine, "build_intents", build)  # imported by train when it runs
     monkeypatch.setattr(intents.classifier, "close", lambda: None)  # the session's classifier
     main(argv)
     assert asked == [(True, tune)]

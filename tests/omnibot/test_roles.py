@@ -1,0 +1,83 @@
+"""Process roles: the answerers' heartbeat in Redis, the front's refusing intent side, the
+role setting and the answer process's lower priority."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.contracts import Prediction
+from bot.storage.keys import ANSWERING_KEY
+from omnibot.roles import (
+    AnswerBeat,
+    NotAnswering,
+    NotAnsweringError,
+    Role,
+    answering_count,
+    role_setting,
+)
+from omnibot.settings import Settings, SettingsError
+
+
+async def test_answerers_count_while_they_beat_and_leave_when_stopped(
+    redis_client: aioredis.Redis,
+) -> None:
+    assert await answering_count(redis_client) == 0
+    first, second = AnswerBeat(redis_client, "a-1"), AnswerBeat(redis_client, "a-2")
+    await first.start()
+    await second.start()
+    try:
+        assert await answering_count(redis_client) == 2
+    finally:
+        await first.stop()
+    assert await answering_count(redis_client) == 1
+    await second.stop()
+    assert await answering_count(redis_client) == 0
+
+
+async def test_a_silent_answerer_counts_no_more_and_is_forgotten(
+    redis_client: aioredis.Redis,
+) -> None:
+    dead = AnswerBeat(redis_client, "dead", alive_s=0.3)
+    await dead.beat()  # then never again: killed
+    assert await answering_count(redis_client, alive_s=0.3) == 1
+    await asyncio.sleep(0.4)
+    assert await answering_count(redis_client, alive_s=0.3) == 0
+    await AnswerBeat(redis_client, "live", alive_s=0.3).beat()  # its beat sweeps the dead
+    assert await redis_client.zrange(ANSWERING_KEY, 0, -1) == ["live"]
+    assert 0 < await redis_client.ttl(ANSWERING_KEY) <= 1
+
+
+async def test_the_front_intent_side_refuses_every_call() -> None:
+    side = NotAnswering()
+    with pytest.raises(NotAnsweringError):
+        await side.classify("hello")
+    with pytest.raises(NotAnsweringError):
+        await side.respond(Prediction("greeting", 1.0, True), None, "hello")  # type: ignore[arg-type]
+
+
+def test_role_setting_reads_any_case_and_refuses_others() -> None:
+    assert Settings.from_env({}, env_file=None).role is Role.ALL
+    assert Settings.from_env({"ROLE": "Front"}, env_file=None).role is Role.FRONT
+    with pytest.raises(SettingsError, match=r"ROLE='both'.*all, front, answer"):
+        Settings.from_env({"ROLE": "both"}, env_file=None)
+    assert role_setting("ANSWER") is Role.ANSWER
+    assert (Role.FRONT.listens, Role.FRONT.answers) == (True, False)
+    assert (Role.ANSWER.listens, Role.ANSWER.answers) == (False, True)
+
+
+def test_an_answer_process_lowers_its_own_priority() -> None:
+    script = (
+        "import os; from omnibot.roles import lower_priority; lower_priority(); print(os.nice(0))"
+    )
+    before = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, check=True
+    )
+    after = subprocess.run(  # noqa: S603 - our interpreter
+        [sys.executable, "-c", script], capture_output=True, check=True
+    )
+    assert int(after.stdout) == min(19, int(before.stdout) + 10)
