@@ -1,7 +1,7 @@
 """End to end through web chat: answered messages a second against the bare PyTorch encoder.
 
     python -m bench.e2e [--visitors 64] [--warmup 5] [--seconds 30] [--concurrency N]
-                           [--workers N] [--encoder-seconds 8] [--data-dir var] [--json]
+                           [--workers N | --split] [--encoder-seconds 8] [--data-dir var] [--json]
 
 Starts ``omnibot serve`` as a real subprocess (embedded Redis on a fresh data directory, all on
 127.0.0.1), then measures, with the service idle, how many sentences a second the bare PyTorch
@@ -17,7 +17,9 @@ counted; the ``--seconds`` after them are.
 Printed: answered messages a second, p50/p99 latency, the ratio to the encoder's rate, Redis
 round trips (the service's ``/metrics``) and commands (``INFO commandstats``) per answer, and
 where the CPU went, in core-ms per answer: the model (the classifier's threads), the event loop
-(each serve process's main thread), other threads, redis-server and this load generator.
+(each serve process's main thread), other threads, redis-server and this load generator; and
+the resident memory (peak, MB) of each process by its role (``--split``: the supervising
+parent, the front and the answer process).
 
 ``--data-dir DIR`` reuses ``DIR/cache`` (the exported encoder and trained model; the first
 start builds it, 20-60 s); Redis always starts empty. Exit status: 0 when answers were
@@ -209,9 +211,43 @@ async def start_service(
     args: argparse.Namespace, workdir: Path, data: Path, log: Path
 ) -> ServeProcess:
     """``omnibot serve`` on a free port, healthy (or :class:`ServeError`)."""
-    workers = ["--workers", str(args.workers)] if args.workers > 1 else []
+    options = ["--workers", str(args.workers)] if args.workers > 1 else []
+    if args.split:
+        options = ["--split"]
     env = serve_env(data, free_port(), args.concurrency)
-    return await launch(workdir, env, log, workers)
+    return await launch(workdir, env, log, options)
+
+
+def process_role(pid: int) -> str:
+    """What one process of the service's tree is: ``redis``, ``front``, ``answer``, ``all``
+    (a process that does both) or ``parent`` (the supervisor of ``--workers``/``--split``)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    if Path(argv[0]).name.startswith("redis-server"):
+        return "redis"
+    if "--role" in argv:
+        return argv[argv.index("--role") + 1]
+    return "parent" if "--split" in argv or "--workers" in argv else "all"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def rss_by_role(pid: int) -> dict[str, float]:
+    """Peak RSS in MB of each process of ``pid``'s tree, by role (``front 2`` for a second)."""
+    found: dict[str, float] = {}
+    for one in process_tree(pid):
+        try:
+            role, mb = process_role(one), peak_rss_mb(one)
+        except OSError:
+            continue
+        name = role if role not in found else f"{role} {sum(k.startswith(role) for k in found) + 1}"
+        found[name] = round(mb, 1)
+    return found
 
 
 def stat_ticks(path: Path) -> int:
@@ -450,9 +486,10 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
                 before, after = await load(session, root, process.pid, client, args, tally)
             finally:
                 await client.aclose()
+            rss = rss_by_role(process.pid)
         finally:
             await process.stopped()
-    return summarize(args, encoder_per_s, tally, before, after)
+    return {**summarize(args, encoder_per_s, tally, before, after), "peak_rss_mb": rss}
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -480,6 +517,10 @@ def print_table(result: dict[str, Any]) -> None:
             f"{number(result['core_ms_capacity'], 0)} ({result['cores_busy_share']:.0%})",
         ),
         ("errors", f"{result['errors']} {result['error_kinds'] or ''}".strip()),
+        (
+            "peak RSS by process, MB",
+            ", ".join(f"{role} {mb:g}" for role, mb in result["peak_rss_mb"].items()),
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
@@ -500,6 +541,9 @@ def arguments() -> argparse.Namespace:
         "--concurrency", type=int, default=None, help="PROCESSING_CONCURRENCY of the service"
     )
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N (if > 1)")
+    parser.add_argument(
+        "--split", action="store_true", help="serve --split: front and answer processes"
+    )
     parser.add_argument(
         "--encoder-seconds", type=float, default=8.0, help="PyTorch encoder run (0: skip)"
     )

@@ -1,7 +1,7 @@
 """SMS webhook acknowledgement under a steady inbound load (issue 9: p99 <= 50 ms at 200/s).
 
     python -m bench.sms_ack [--rate 200] [--seconds 20] [--customers 500] [--duplicates 0.05]
-                            [--data-dir DIR] [--json]
+                            [--split] [--data-dir DIR] [--json]
 
 Starts a fake of Twilio's REST API (``tests/support/twilio_fake.py``) in this process and ``omnibot
 serve`` as a real subprocess (embedded Redis on a fresh data directory, SMS switched on against
@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bench.e2e import rss_by_role
 from bench.service import (
     PUBLIC_URL,
     SHOP_NUMBER,
@@ -187,12 +188,14 @@ async def wait_for_replies(
         await asyncio.sleep(0.05)
 
 
-async def start_service(fake: FakeTwilio, workdir: Path, data: Path, log: Path) -> ServeProcess:
-    """``omnibot serve`` on a free port with SMS against ``fake``, healthy (or
-    :class:`ServeError`); the service's own log level and processing concurrency."""
+async def start_service(
+    fake: FakeTwilio, workdir: Path, data: Path, log: Path, options: Sequence[str] = ()
+) -> ServeProcess:
+    """``omnibot serve`` (with ``options``) on a free port with SMS against ``fake``, healthy
+    (or :class:`ServeError`); the service's own log level and processing concurrency."""
     env = serve_env(data, free_port(), None, log_level=None)
     env.update(sms_env(fake.url))
-    return await launch(workdir, env, log)
+    return await launch(workdir, env, log, options)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -258,7 +261,7 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
         FakeTwilio() as fake,
         aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
     ):
-        process = await start_service(fake, workdir, data, log)
+        process = await start_service(fake, workdir, data, log, ["--split"] if args.split else [])
         root = process.base
         try:
             url = root + WEBHOOK_PATH
@@ -273,6 +276,7 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
             await wait_for_replies(fake, baseline, originals, args.reply_timeout)
             calls = fake.calls[baseline:]
             counts = await inbound_counts(session, root)
+            rss = rss_by_role(process.pid)
         finally:
             await process.stopped()
     replies = [call for call in calls if call.status == 201]
@@ -298,6 +302,7 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
         "send_lag_p99_ms": percentile(lags, 0.99),
         "send_lag_max_ms": max(lags),
         "errors": sum(not ack.ok for ack in acks),
+        "peak_rss_mb": rss,
         "error_statuses": sorted({ack.status for ack in acks if not ack.ok}),
         "replies_created": len(replies),
         "replies_expected": originals,
@@ -369,6 +374,10 @@ def print_table(result: dict[str, Any]) -> None:
             "CPU: service (+Redis) / bench",
             f"{result['server_cpu_cores']:.2f} / {result['bench_cpu_cores']:.2f} cores",
         ),
+        (
+            "peak RSS by process, MB",
+            ", ".join(f"{role} {mb:g}" for role, mb in result["peak_rss_mb"].items()),
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
@@ -417,6 +426,9 @@ def main() -> None:
         type=Path,
         default=None,
         help="write the service's log here (default: a temporary file)",
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="serve --split: front and answer processes"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
