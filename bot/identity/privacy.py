@@ -2,7 +2,8 @@
 
 Both start from one of the customer's addresses (``+447700900123``, ``webchat:<visitor id>``)
 and are audited in the log: who asked, the address masked, what was exported or erased counted
-by kind; never a message's text. Where the data lies is :mod:`bot.storage.customer_data`'s.
+by kind; never a message's text. Where the data lies is :mod:`bot.storage.customer_data`'s; how an
+address is read and masked, :mod:`bot.identity.address_text`'s.
 
 An erasure first unlinks the customer's addresses (a message arriving meanwhile from the same
 number starts a fresh customer), then, holding the conversation's lock (no worker is answering
@@ -27,8 +28,8 @@ import redis.asyncio as redis
 
 from bot.delivery.records import DeliveryRecord
 from bot.events import RESYNC
-from bot.identity.verification import phone_number
-from bot.models import CHANNELS, Address, Channel, MessageDict
+from bot.identity.address_text import AddressFormError, mask, parse_address
+from bot.models import Address, MessageDict
 from bot.storage.customer_data import (
     delete_keys,
     number_limit_keys,
@@ -52,20 +53,19 @@ from bot.storage.keys import (
 from bot.storage.store import Store
 
 ERASE_LOCK_TTL_S = 60.0  # the deletes of one customer take milliseconds; a margin for a slow Redis
-PHONE_SHOWN = 4  # the digits of a number an audit line shows
-ID_SHOWN = 4  # the characters of another address's id it shows
+
+__all__ = [
+    "AddressFormError",
+    "CustomerExport",
+    "ErasureReport",
+    "EventArchive",
+    "Privacy",
+    "UnknownCustomerError",
+    "mask",
+    "parse_address",
+]
 
 log = logging.getLogger(__name__)
-
-
-class AddressFormError(ValueError):
-    """Text that is no customer address (``+<digits>`` or ``<channel>:<id>``)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(
-            f"not a customer address: {text!r} (a phone number such as +447700900123, "
-            "or webchat:<visitor id>)"
-        )
 
 
 class UnknownCustomerError(LookupError):
@@ -146,35 +146,6 @@ class ErasureReport(TypedDict):
     address: str
     erased_at: float
     counts: dict[str, int]
-
-
-def parse_address(text: str) -> Address:
-    """A customer address from how people write it: a phone number (SMS), or
-    ``<channel>:<id>`` for a customer channel (``webchat:<visitor id>``, ``sms:+44...``)."""
-    text = text.strip()
-    channel, sep, rest = text.partition(":")
-    if sep and channel in {c.value for c in CHANNELS} and rest.strip():
-        if channel == Channel.SMS:
-            return _phone(rest, text)
-        return Address(channel, rest.strip())
-    return _phone(text, text)
-
-
-def _phone(number: str, text: str) -> Address:
-    phone = phone_number(number)
-    if phone is None:
-        raise AddressFormError(text)
-    return Address(Channel.SMS.value, str(phone))
-
-
-def mask(address: Address) -> str:
-    """An address as an audit line shows it: most of the number or id hidden."""
-    ident = address.id
-    if address.channel == Channel.SMS and len(ident) > PHONE_SHOWN + 2:
-        shown = ident[:2] + "•" * (len(ident) - PHONE_SHOWN - 2) + ident[-PHONE_SHOWN:]
-    else:
-        shown = ident[:ID_SHOWN] + "…" if len(ident) > ID_SHOWN else "…"
-    return f"{address.channel}:{shown}"
 
 
 def _address_text(address: Address) -> str:
