@@ -94,13 +94,13 @@ class Dispatcher:
             accepted = await self._store.accept(cid, inbound.address, inbound.dedup_id, message)
         except RateLimitedError:
             self._metrics.inbound.labels(channel=channel, outcome="limited").inc()
-            log.info("conversation %s: a %s message refused, over the rate limit", cid, channel)
+            log.info("conversation %s: %s message refused, over the rate limit", cid, channel)
             raise
         outcome = Outcome.ACCEPTED if accepted and accepted.new else Outcome.DUPLICATE
         self._metrics.inbound.labels(channel=channel, outcome=outcome.value).inc()
         stored = accepted.conversation_id if accepted else cid
         # the words only at DEBUG: INFO lines never carry what a customer wrote
-        log.info("conversation %s: a %s message, %s", stored, channel, outcome.value)
+        log.info("conversation %s: %s message %s", stored, channel, outcome.value)
         log.debug("conversation %s: the customer wrote %r", stored, inbound.text)
         return outcome, stored
 

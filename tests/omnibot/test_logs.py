@@ -260,7 +260,7 @@ async def test_json_logs_of_a_web_chat_and_an_sms_name_them_and_never_their_word
     of_web = [line for line in lines if line.get("conversation") == web_cid]
     of_sms = [line for line in lines if line.get("conversation") == sms_cid]
     for of, channel in ((of_web, "webchat"), (of_sms, "sms")):
-        accepted = [line for line in of if f"a {channel} message, accepted" in line["message"]]
+        accepted = [line for line in of if f"{channel} message accepted" in line["message"]]
         assert len(accepted) == 1
         assert accepted[0]["request"]  # the web chat socket's, the webhook's
         assert any(DECIDED.search(line["message"]) for line in of if line["level"] == "INFO")
