@@ -96,8 +96,10 @@ class Tickets:
         pipe.rpush(key, json.dumps(encoded))
         pipe.ltrim(key, -HISTORY_CAP, -1)
         pipe.expire(key, self.ttl_s)
-        pipe.publish(events_channel(cid), note_event(encoded))
         await pipe.execute()
+        # after the note is kept, and outside the transaction: a cluster refuses a keyless
+        # PUBLISH in a MULTI (a missed echo only delays the consoles' view, never the note)
+        await self._redis.publish(events_channel(cid), note_event(encoded))
 
     async def notes(self, cid: str) -> list[Message]:
         """The conversation's internal notes, oldest first."""
