@@ -260,8 +260,9 @@ def background_tuning(
 
 
 def child_env(settings: Settings) -> dict[str, str]:
-    """This process's environment with the settings that shape the tuned model."""
-    env = dict(os.environ, LOG_LEVEL="INFO", FINE_TUNE="background")
+    """This process's environment with the settings that shape the tuned model; the child logs
+    plain text lines, which this process logs again as its own (in its own format)."""
+    env = dict(os.environ, LOG_LEVEL="INFO", FINE_TUNE="background", LOG_FORMAT="text")
     for variable, name in MODEL_SETTINGS.items():
         env[variable] = str(getattr(settings, name))
     return env

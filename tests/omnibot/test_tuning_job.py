@@ -395,3 +395,11 @@ def test_a_tuning_child_whose_server_is_already_gone_does_not_start() -> None:
     )
     assert result.returncode != 0
     assert "is gone; not tuning" in result.stderr
+
+
+def test_the_tuning_child_logs_text_lines_whatever_the_services_log_format() -> None:
+    settings = Settings.from_env({"LOG_FORMAT": "json", "FINE_TUNE": "background"}, env_file=None)
+    env = tuning_job.child_env(settings)
+    # the parent logs each child line again, in its own format: JSON inside JSON is unreadable
+    assert env["LOG_FORMAT"] == "text"
+    assert env["FINE_TUNE"] == "background"
