@@ -116,6 +116,7 @@ class Merger:
         """Merge customer ``absorbed`` into ``survivor`` (safe to run again after a crash)."""
         await self._redis.zadd(MERGES_KEY, {f"{absorbed} {survivor}": time.time()}, nx=True)
         await self._redis.set(customer_key(absorbed, "merged"), survivor, ex=self._store.ttl_s)
+        await self._remember_absorbed(absorbed, survivor)
         await self._move_addresses(absorbed, survivor)
         await self._keep_link_mark(absorbed, survivor)
         await self._copy_seen(absorbed, survivor)
@@ -151,6 +152,19 @@ class Merger:
         """The customer ``cid`` was merged into, if it was."""
         value = await self._redis.get(customer_key(cid, "merged"))
         return None if value is None else str(value)
+
+    async def _remember_absorbed(self, absorbed: str, survivor: str) -> None:
+        """The survivor keeps the ids of the customers merged into it (and into them): their
+        keys live under their own ids until they expire, and an erasure must find them."""
+        trail = {
+            absorbed,
+            *(str(m) for m in await self._redis.smembers(customer_key(absorbed, "absorbed"))),
+        }
+        key = customer_key(survivor, "absorbed")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(key, *sorted(trail))
+        pipe.expire(key, self._store.ttl_s)
+        await pipe.execute()
 
     async def _move_addresses(self, absorbed: str, survivor: str) -> None:
         members = await self._redis.smembers(customer_key(absorbed, "addresses"))

@@ -179,19 +179,26 @@ class Privacy:
         pipe.hgetall(conversation_key(cid, "delivery"))
         profile, members, delivery = await pipe.execute()
         addresses = sorted({str(m) for m in members} | {_address_text(address)})
-        conversation, tickets = await self._conversation(cid)
+        conversations, tickets = [], []
+        for each in (cid, *await self._absorbed(cid)):
+            conversation, theirs = await self._conversation(each)
+            conversations.append(conversation)
+            tickets += theirs
         data: CustomerExport = {
             "customer_id": cid,
             "exported_at": time.time(),
             "profile": {str(k): str(v) for k, v in profile.items()},
             "addresses": addresses,
-            "conversations": [conversation],
+            "conversations": conversations,
             "tickets": tickets,
             "deliveries": {str(k): json.loads(str(v)) for k, v in delivery.items()},
             "consent": await self._consent(addresses),
             "events": await self._events.events_of(cid),
         }
-        counts = {"messages": len(conversation["messages"]), "addresses": len(addresses)}
+        counts = {
+            "messages": sum(len(c["messages"]) for c in conversations),
+            "addresses": len(addresses),
+        }
         log.info("customer data exported by %s: %s %s", by, mask(address), _counted(counts))
         return data
 
@@ -233,10 +240,13 @@ class Privacy:
         counts["addresses"] = await self._unlink(cid, addresses)
         # the customer's open web chats reconnect, and find their address a fresh customer's
         await self._redis.publish(events_channel(cid), json.dumps(RESYNC))
-        tagged = await tagged_keys(self._redis, cid)  # before the lock: a SCAN takes a while
-        async with self._store.lock(cid, ttl_s=ERASE_LOCK_TTL_S):
-            counts.update(await self._erase_held(cid, addresses, tagged))
-        counts["events_anonymised"] = await self._events.anonymise(cid)
+        absorbed = await self._absorbed(cid)  # before their trail goes with the customer's keys
+        for each, theirs in ((cid, addresses), *((other, []) for other in absorbed)):
+            tagged = await tagged_keys(self._redis, each)  # before the lock: a SCAN takes a while
+            async with self._store.lock(each, ttl_s=ERASE_LOCK_TTL_S):
+                counts.update(await self._erase_held(each, theirs, tagged))
+            counts["events_anonymised"] += await self._events.anonymise(each)
+        counts["merged_customers"] = len(absorbed)
         report: ErasureReport = {
             "address": mask(address),
             "erased_at": time.time(),
@@ -244,6 +254,12 @@ class Privacy:
         }
         log.info("customer data erased by %s: %s %s", by, mask(address), _counted(counts))
         return report
+
+    async def _absorbed(self, cid: str) -> list[str]:
+        """The customers merged into ``cid`` earlier: their own keys outlive the merge until
+        they expire (the merge copies, it does not move, their history)."""
+        members = await self._redis.smembers(customer_key(cid, "absorbed"))
+        return sorted(str(m) for m in members if str(m) != cid)
 
     async def _unlink(self, cid: str, addresses: list[Address]) -> int:
         """Forget which customer the addresses belong to (only those still pointing to them)."""

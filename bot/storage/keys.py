@@ -50,6 +50,8 @@ script or MULTI over them touches one slot only.
 - ``sockets:<ip>``                    sorted set: web chat sockets open from an address, by
                                       when their process last said they were open
 - ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
+- ``cust:{<cid>}:absorbed``           set: the customers merged into this one (an erasure of this
+                                      customer erases theirs too)
 - ``merges``                          sorted set: merges begun and not finished ("<from> <into>"),
                                       by start time
 - ``console:session:<sha256>``        an agent console session (the token's fingerprint); the
@@ -82,7 +84,8 @@ def address_key(address: Address) -> str:
 
 
 def customer_key(cid: str, part: str) -> str:
-    """A customer key: ``profile``, ``addresses``, ``code`` or ``merged``."""
+    """A customer key: ``profile``, ``addresses``, ``code``, ``merged``, ``absorbed``,
+    ``via_link`` or ``typed``."""
     return f"cust:{{{cid}}}:{part}"
 
 

@@ -17,6 +17,7 @@ from bot.delivery.consent import Consent
 from bot.delivery.records import DeadLetter, Deliveries
 from bot.desk.tickets import Tickets
 from bot.events import RESYNC
+from bot.identity.merge import Merger
 from bot.identity.privacy import (
     AddressFormError,
     Privacy,
@@ -32,7 +33,6 @@ from bot.storage.keys import (
     OPEN_TICKETS_KEY,
     OUTBOX_DUE_KEY,
     WAITING_KEY,
-    conversation_key,
     events_channel,
 )
 from bot.storage.store import Store
@@ -66,17 +66,11 @@ async def alice(store: Store, tickets: Tickets, deliveries: Deliveries, consent:
     await store.record(cid, meta={"answered": 2, "state": State.WAITING, "ticket": "T-9"})
     await tickets.bind_ticket("T-9", cid)
     await tickets.mark_open(cid, time.time())
-    # as Tickets.add_note keeps it (whose pipelined PUBLISH a cluster client refuses)
-    note = Message(role=Role.AGENT, text="VIP", author="sam").to_dict()
-    await store_client(store).rpush(conversation_key(cid, "notes"), json.dumps(note))
+    await tickets.add_note(cid, Message(role=Role.AGENT, text="VIP", author="sam"))
     record = {"channel": "sms", "to": PHONE.id, "status": "sent", "attempts": 1, "updated": 1.0}
     await deliveries.save(cid, "m1", {**record, "vendor_id": "SMout1"})  # type: ignore[typeddict-item]
     await consent.opt_out(PHONE)
     return cid
-
-
-def store_client(store: Store) -> aioredis.Redis:
-    return store._redis
 
 
 async def acknowledged(pipeline: WorkStream) -> bool:
@@ -254,3 +248,18 @@ def test_addresses_are_read_as_people_write_them() -> None:
     for text in ("alice", "webchat:", "fax:123", "+12"):
         with pytest.raises(AddressFormError):
             parse_address(text)
+
+
+@ON_SERVER_AND_CLUSTER
+async def test_a_customer_merged_in_earlier_is_exported_and_erased_with_them(
+    redis_client: aioredis.Redis, store: Store, tickets: Tickets, privacy: Privacy
+) -> None:
+    web = await customer(store, WEB, "my card ends 4242", "web-9")
+    phone = await customer(store, PHONE, "hi from my phone", "SM0009")
+    await Merger(redis_client, store, tickets).merge(web, phone)  # the web chat verified the phone
+    assert await keys_of(redis_client, web)  # the merged customer's own keys outlive the merge
+    data = await privacy.export(WEB, by="test")
+    assert [c["id"] for c in data["conversations"]] == [phone, web]
+    report = await privacy.erase(PHONE, by="test")
+    assert await keys_of(redis_client, web, phone, WEB.id, PHONE.id, "web-9", "SM0009") == []
+    assert report["counts"]["merged_customers"] == 1
