@@ -37,23 +37,23 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Child:
-    """One supervised process and the command that (re)starts it."""
+    """One supervised process, its role and the command that (re)starts it."""
 
+    role: Role
     command: list[str]
     process: subprocess.Popen[bytes]
 
 
 def run_workers(settings: Settings, count: int, role: Role = Role.ALL) -> None:
     """Run ``count`` processes of ``role`` until SIGTERM or SIGINT."""
-    asyncio.run(_supervise(settings, [command(role)] * count))
+    asyncio.run(_supervise(settings, [role] * count))
 
 
 def run_split(settings: Settings, cores: int | None = None) -> None:
     """Run front and answer processes, as many as :func:`split_sizes` says for ``cores``
     (default: this machine's), until SIGTERM or SIGINT."""
     fronts, answers = split_sizes(cores or os.cpu_count() or 1)
-    commands = [command(Role.FRONT)] * fronts + [command(Role.ANSWER)] * answers
-    asyncio.run(_supervise(settings, commands))
+    asyncio.run(_supervise(settings, [Role.FRONT] * fronts + [Role.ANSWER] * answers))
 
 
 def split_sizes(cores: int) -> tuple[int, int]:
@@ -70,7 +70,7 @@ def command(role: Role) -> list[str]:
     return [*serve, "--reuse-port"] if role.listens else serve
 
 
-async def _supervise(settings: Settings, commands: list[list[str]]) -> None:
+async def _supervise(settings: Settings, roles: list[Role]) -> None:
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,7 +80,7 @@ async def _supervise(settings: Settings, commands: list[list[str]]) -> None:
         if embedded is not None:
             await background.start(stack, RedisSupervisor(embedded))
         env = dict(os.environ, REDIS_URL=settings.redis_url or (embedded.url if embedded else ""))
-        children = [Child(line, _spawn(line, env)) for line in commands]
+        children = [Child(role, command(role), _spawn(command(role), env)) for role in roles]
         stack.push_async_callback(asyncio.to_thread, _stop_all, children)
         log.info(
             "started %d processes on port %d: %s", len(children), settings.port, _pids(children)
@@ -120,4 +120,4 @@ def _stop_all(children: list[Child]) -> None:
 
 def _pids(children: list[Child]) -> str:
     """``<pid> (<role>)`` of each child."""
-    return ", ".join(f"{child.process.pid} ({child.command[7]})" for child in children)
+    return ", ".join(f"{child.process.pid} ({child.role})" for child in children)
