@@ -32,6 +32,7 @@ from bot.storage.embedded import EmbeddedRedis
 from bot.storage.supervisor import RedisSupervisor
 from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
+from connectors.request_id import request_ids
 from connectors.slack.events import SlackEvents
 from omnibot.channels import (
     SocketMode,
@@ -61,12 +62,13 @@ log = logging.getLogger("omnibot")
 
 
 def middlewares(settings: Settings) -> list[Middleware]:
-    """The client's address from trusted proxies first (every later part keys on it), then
-    load shedding."""
+    """The request's id first (every later part, and the load shedder's 503s, carry it), the
+    client's address from trusted proxies next (every later part keys on it), then load
+    shedding."""
     chain = [shed_load()]
     if settings.trusted_proxies:
         chain.insert(0, trusted_proxies(settings.trusted_proxies, settings.trusted_proxy_header))
-    return chain
+    return [request_ids(), *chain]
 
 
 def create_app(

@@ -33,11 +33,11 @@ from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
 from intents.catalogue import CatalogueError
 from intents.rasa_project import labelled_examples, load_project, report_lines
-from omnibot import knowledge_cli
+from omnibot import customer_cli, knowledge_cli
 from omnibot.app import create_app
 from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
-from omnibot.logs import configure_logging
+from omnibot.logs import configure_logging, log_scrub
 from omnibot.parent import follow_parent
 from omnibot.roles import Role, run_without_listener
 from omnibot.setting_parsers import ENCODERS
@@ -423,6 +423,7 @@ def parser() -> argparse.ArgumentParser:
         "id", help="the message id shown by 'omnibot outbox list'"
     )
     knowledge_cli.add_parser(commands)
+    customer_cli.add_commands(commands)
     return root
 
 
@@ -436,7 +437,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if getattr(args, "encoder", None):
         settings = replace(settings, encoder=args.encoder)
-    configure_logging(settings.log_level, settings.log_vendor_debug)
+    configure_logging(
+        settings.log_level,
+        settings.log_vendor_debug,
+        settings.log_format,
+        scrub=log_scrub(settings.redact_patterns),
+    )
     try:
         if args.command in ("serve", "train", "eval", "knowledge"):  # they write the cache there
             ensure_data_dir(settings)
@@ -456,6 +462,8 @@ def main(argv: list[str] | None = None) -> None:
             rasa_check(args.path)
         elif args.command == "knowledge":
             knowledge_cli.run(settings, args)
+        elif args.command == "customer":
+            customer_cli.run(settings, args)
         else:
             run_eval(settings, args)
     except (SettingsError, CatalogueError, StartupError, KnowledgeCommandError) as error:

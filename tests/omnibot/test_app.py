@@ -33,6 +33,16 @@ async def test_healthz_is_ok_when_redis_answers(
     assert (await response.json())["status"] == "ok"
 
 
+async def test_every_response_carries_its_request_id(
+    aiohttp_client: ClientFactory, make_app: AppFactory
+) -> None:
+    client = await aiohttp_client(make_app())
+    kept = await client.get("/healthz", headers={"X-Request-ID": "proxy-42"})
+    assert kept.headers["X-Request-ID"] == "proxy-42"
+    made = await client.get("/healthz")
+    assert len(made.headers["X-Request-ID"]) >= 16  # none came in: one is made
+
+
 async def test_healthz_reports_the_help_centre_index(
     aiohttp_client: ClientFactory, make_app: AppFactory
 ) -> None:

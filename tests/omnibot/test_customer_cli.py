@@ -18,15 +18,15 @@ from bot.models import Address, Message, Role
 from bot.storage.client import connect
 from bot.storage.store import Store
 from omnibot import customer_cli
+from omnibot.cli import parser
 from omnibot.settings import Settings
 
 PHONE = Address("sms", "+447700900123")
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    root = argparse.ArgumentParser(prog="omnibot")
-    customer_cli.add_commands(root.add_subparsers(dest="command", required=True))
-    return root.parse_args(list(argv))
+    """``argv`` read by the ``omnibot`` command's own grammar."""
+    return parser().parse_args(list(argv))
 
 
 async def _seed(url: str) -> str:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +18,16 @@ from aiohttp import web
 
 from bot.models import Address, Channel
 from connectors.request_id import HEADER, request_ids
+from omnibot import cli
 from omnibot.logs import (
     FORMAT,
     JSON,
     TEXT,
     JsonFormatter,
     PhoneMask,
+    Scrub,
     log_format,
+    log_scrub,
     mask_phones,
     mask_query_tokens,
     prepare_handler,
@@ -269,3 +273,34 @@ async def test_json_logs_of_a_web_chat_and_an_sms_name_them_and_never_their_word
     loud = json.dumps([line for line in lines if line["level"] != "DEBUG"])
     for secret in (WEB_TEXT, SMS_TEXT, "parcel", "jane.roe", "sam.poe", "5557654321"):
         assert secret not in loud
+
+
+def test_the_log_scrub_masks_what_slack_would_not_see_and_keeps_order_numbers() -> None:
+    scrub = log_scrub((re.compile(r"\bVIP-\d{4}\b"),))
+    line = scrub(
+        "customer +447700900123 (ana@example.com, card 4242 4242 4242 4242, VIP-2841) "
+        "asked about order 100412"
+    )
+    assert "+4477•••••123" in line  # E.164 numbers keep the log's own mask
+    assert "ana@example.com" not in line
+    assert "4242 4242 4242 4242" not in line
+    assert "VIP-2841" not in line
+    assert "order 100412" in line
+
+
+def test_the_command_line_logs_in_the_settings_format_through_their_patterns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, object] = {}
+
+    def configure(level: str, vendor: bool, fmt: str, scrub: Scrub) -> None:
+        seen.update(level=level, fmt=fmt, line=scrub("member VIP-2841 wrote"))
+
+    monkeypatch.setattr(cli, "configure_logging", configure)
+    monkeypatch.setattr(cli, "rasa_check", lambda path: None)
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("REDACT_PATTERNS", '["\\\\bVIP-\\\\d{4}\\\\b"]')
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    cli.main(["rasa-check", str(tmp_path)])
+    assert seen["fmt"] == "json"
+    assert "VIP-2841" not in str(seen["line"])
