@@ -31,7 +31,7 @@ PHONE_SHAPE = re.compile(
     r"(?:[ ]?(?:x|ext\.?[ ]?)\d{1,6})?(?![\w@])(?![.,-]\d)",
     re.IGNORECASE,
 )
-EXTENSION = re.compile(r"[ ]?(?:x|ext\.?[ ]?)\d{1,6}$", re.IGNORECASE)
+EXTENSION = re.compile(r"[ ]?(?:x|ext\.?[ ]?)\d{1,6}\Z", re.IGNORECASE)
 GROUP = re.compile(r"\(?\d+\)?")
 PHONE_CUE = re.compile(
     r"\b(?:phone|tel|telephone|mobile|cell|cellphone|landline|fax|desk|office|home|work"
@@ -41,7 +41,7 @@ PHONE_CUE = re.compile(
 # An order label right before a number makes it an order number, whatever its shape.
 ORDER_LABEL = re.compile(
     r"(?:#|\b(?:orders?|ord|no|nr|ref|reference|id|invoice|tracking|parcel|item|sku|account"
-    r"|acct|customer)\b\.?)\s*(?:(?:number|no\.?|nr\.?|id)\s*)?(?:(?:is|was)\s+)?[:#.-]?\s*$",
+    r"|acct|customer)\b\.?)\s*(?:(?:number|no\.?|nr\.?|id)\s*)?(?:(?:is|was)\s+)?[:#.-]?\s*\Z",
     re.IGNORECASE,
 )
 # yyyy-mm-dd, dd.mm.yyyy, mm/dd/yyyy ...: with a real year, month and day, a date and not a
@@ -53,10 +53,10 @@ DATE = re.compile(
 MONTHS, DAYS = 12, 31
 # Numbers of other kinds shaped like phone numbers: US ZIP+4 and Brazil's CEP, a US social
 # security number, an IPv4 address.
-NOT_PHONES = re.compile(r"^(?:\d{5}-\d{3,4}|\d{3}-\d{2}-\d{4}|\d{1,3}(?:\.\d{1,3}){3})$")
+NOT_PHONES = re.compile(r"\A(?:\d{5}-\d{3,4}|\d{3}-\d{2}-\d{4}|\d{1,3}(?:\.\d{1,3}){3})\Z")
 # Two groups with a space between ("370 3911") are as often a house and a flat number: a phone
 # number only with a word saying so, unless a trunk "0" starts it ("0341 8387176").
-TWO_GROUPS = re.compile(r"^[1-9]\d* \d+$")
+TWO_GROUPS = re.compile(r"\A[1-9]\d* \d+\Z")
 
 
 def find_phones(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:

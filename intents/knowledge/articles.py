@@ -29,7 +29,7 @@ FALLBACK_ENCODING = "cp1252"  # what non-UTF-8 text from a help-centre tool most
 # The demo shop's sample articles, shipped as package data next to this package.
 SAMPLE_ARTICLES_PATH = Path(__file__).resolve().parent.parent / "help_centre"
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$\r?\n?", re.S | re.M)
-MARKDOWN_TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
+MARKDOWN_TITLE = re.compile(r"^#[ \t]+(.+?)[ \t#]*(?=\n|\Z)", re.M)  # to a line\'s end
 
 logger = logging.getLogger(__name__)
 

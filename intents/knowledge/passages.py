@@ -11,7 +11,7 @@ from intents.knowledge.documents import Article, Passage
 
 MAX_PASSAGE_CHARS = 600  # about what a web chat reply quotes; a retrieval unit of one topic
 ELLIPSIS = "…"
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*\Z")
 LIST_ITEM = re.compile(r"^(?:[-*+]|\d{1,3}[.)])[ \t]+")
 # Where a sentence ends: after . ! ? or … (and any closing quote or bracket), before spaces and
 # something that does not start in lower case ("e.g. cotton" is not an end; "Dr. Smith" is,
