@@ -257,7 +257,8 @@ async def lifecycle(
         if not role.answers:  # sends it began itself finish before the clients close
             stack.push_async_callback(services.outbox.settle)
         if knowledge is not None:
-            stack.callback(knowledge.close)  # after its thread stopped
+            # started and stopped with the app, never closed by it: the process shares one
+            # service per folder (omnibot.engine), and another app may be serving from it
             await background.start(stack, knowledge)
         for part in _background_parts(services, client, role):
             await background.start(stack, part)
