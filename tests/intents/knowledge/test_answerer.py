@@ -4,12 +4,10 @@ refuses an unrelated question; a malformed calibration is a clear error."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from intents.build import make_encoder
 from intents.encoder import Encoder
 from intents.knowledge.answerer import (
     CALIBRATION,
@@ -24,13 +22,6 @@ from intents.knowledge.answerer import (
 from intents.knowledge.documents import Passage
 from intents.knowledge.index import Hit, KnowledgeIndex
 from tests.intents.knowledge.tiny_help_centre import passages
-
-
-@pytest.fixture(scope="module")
-def encoder(intents_data_dir: Path) -> Iterator[Encoder]:
-    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
-    yield encoder
-    encoder.close()
 
 
 @pytest.fixture(scope="module")

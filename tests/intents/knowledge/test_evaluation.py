@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from intents.build import make_encoder
 from intents.encoder import Encoder
 from intents.knowledge.answerer import AnswerScorer
 from intents.knowledge.evaluation import (
@@ -19,7 +17,7 @@ from intents.knowledge.evaluation import (
     read_questions,
 )
 from intents.knowledge.index import KnowledgeIndex
-from tests.intents.knowledge.tiny_help_centre import ARTICLES, passages
+from tests.intents.knowledge.tiny_help_centre import ARTICLES
 
 QUESTIONS = [
     LabelledQuestion("how do I wash a merino jumper?", "merino.md", "evaluation"),
@@ -33,18 +31,6 @@ QUESTIONS = [
 def scorer(threshold: float) -> AnswerScorer:
     """A scorer whose score is the top hit's cosine (a steep logistic around 0.5)."""
     return AnswerScorer(("cosine",), (40.0,), -20.0, threshold, {})
-
-
-@pytest.fixture(scope="module")
-def encoder(intents_data_dir: Path) -> Iterator[Encoder]:
-    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
-    yield encoder
-    encoder.close()
-
-
-@pytest.fixture(scope="module")
-def index(encoder: Encoder) -> KnowledgeIndex:
-    return KnowledgeIndex.build(passages(), encoder)
 
 
 def test_answering_everything_counts_wrong_articles_and_held_out_questions(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from intents.build import make_encoder
 from intents.encoder import Encoder
 from intents.knowledge.index import (
     CorruptIndex,
@@ -28,19 +26,6 @@ QUESTIONS = {
     "which waist size should I order for jeans?": "sizing.md",
     "where do I type my promo code?": "discounts.md",
 }
-
-
-@pytest.fixture(scope="module")
-def encoder(intents_data_dir: Path) -> Iterator[Encoder]:
-    """The serving encoder (ONNX int8), exported into the session's cache once."""
-    encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
-    yield encoder
-    encoder.close()
-
-
-@pytest.fixture(scope="module")
-def index(encoder: Encoder) -> KnowledgeIndex:
-    return KnowledgeIndex.build(passages(), encoder)
 
 
 def test_tokenize_lowercases_and_drops_stop_words() -> None:
