@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.pipeline.log_context import ContextFilter
-from bot.redaction import PHONE, find, mask
+from bot.redaction import KINDS, PHONE, redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TEXT, JSON = "text", "json"
@@ -40,6 +40,10 @@ MASK = "\u2022"  # •
 # line): either opens the customer's conversation, so it is never shown.
 QUERY_TOKEN_RE = re.compile(r"([?&](?:token|continue)=)[^&\s\"']+")
 CONTEXT_FIELDS = ("conversation", "request")  # record attributes set by ContextFilter
+
+# what redaction masks in logs besides E.164 numbers (other phone shapes are mostly not phones
+# there: statuses, sizes, ports)
+LOGGED_KINDS = frozenset(KINDS) - {PHONE}
 
 Scrub = Callable[[str], str]
 """Rewrites a log line's text before it is written (masks what must not be logged)."""
@@ -63,13 +67,7 @@ def log_scrub(patterns: Sequence[re.Pattern[str]] = ()) -> Scrub:
     sizes, ports and times ("201 1040" in an access line), not phone numbers."""
 
     def scrub(text: str) -> str:
-        text = mask_phones(text)
-        spans = [s for s in find(text, patterns, regions=()) if s.kind != PHONE]
-        pieces, at = [], 0
-        for span in spans:
-            pieces += [text[at : span.start], mask(span.kind, text[span.start : span.end])]
-            at = span.end
-        return "".join([*pieces, text[at:]])
+        return redact(mask_phones(text), patterns, regions=(), kinds=LOGGED_KINDS)
 
     return scrub
 

@@ -23,7 +23,7 @@ original; only copies leaving for agents' tools pass through here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.redaction.phones import DEFAULT_REGIONS, EXTENSION, find_phones, order_labelled
@@ -135,9 +135,10 @@ def redact(
     text: str,
     patterns: Sequence[re.Pattern[str]] = (),
     regions: Sequence[str] = DEFAULT_REGIONS,
+    kinds: Collection[str] = KINDS,
 ) -> str:
-    """``text`` with every span :func:`find` finds replaced by its mask."""
-    spans = find(text, patterns, regions)
+    """``text`` with every span :func:`find` finds of ``kinds`` replaced by its mask."""
+    spans = [span for span in find(text, patterns, regions) if span.kind in kinds]
     if not spans:
         return text
     pieces, at = [], 0
