@@ -44,6 +44,21 @@ async def ask(page: Page, text: str) -> None:
     await page.keyboard.press("Enter")
 
 
+async def greeted(browser: Browser, base_url: str, app: web.Application) -> tuple[Page, str]:
+    """A visitor's page after "hello" was answered, and the visitor's customer id."""
+    page = await browser.new_page()
+    await page.goto(base_url + "/")
+    await page.get_by_role("button", name="Open chat").click()
+    await ask(page, "hello")
+    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
+        1, timeout=15_000
+    )
+    token = await page.evaluate("localStorage.getItem('omnibot.token')")
+    cid = await app[SERVICES].store.customer_for(Address("webchat", token))
+    assert cid is not None
+    return page, cid
+
+
 async def test_a_visitor_asks_and_sees_the_answer_then_reloads(
     browser: Browser, base_url: str
 ) -> None:
@@ -81,17 +96,8 @@ async def test_the_widget_fits_a_phone_screen(browser: Browser, base_url: str) -
 async def test_an_attachment_shows_as_a_link(
     browser: Browser, base_url: str, app: web.Application
 ) -> None:
-    page = await browser.new_page()
-    await page.goto(base_url + "/")
-    await page.get_by_role("button", name="Open chat").click()
-    await ask(page, "hello")
-    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
-        1, timeout=15_000
-    )
-    token = await page.evaluate("localStorage.getItem('omnibot.token')")
+    page, cid = await greeted(browser, base_url, app)
     store = app[SERVICES].store
-    cid = await store.customer_for(Address("webchat", token))
-    assert cid is not None
     picture = Media("https://media.example.com/receipt.jpg", "image/jpeg")
     await store.record(
         cid, (Message(role=Role.CUSTOMER, text="", channel="sms", media=(picture,)),)
@@ -104,17 +110,8 @@ async def test_an_attachment_shows_as_a_link(
 async def test_an_answer_from_an_article_links_it_and_only_to_the_web(
     browser: Browser, base_url: str, app: web.Application
 ) -> None:
-    page = await browser.new_page()
-    await page.goto(base_url + "/")
-    await page.get_by_role("button", name="Open chat").click()
-    await ask(page, "hello")
-    await expect(page.locator(".omnibot-bot:not(.omnibot-welcome)")).to_have_count(
-        1, timeout=15_000
-    )
-    token = await page.evaluate("localStorage.getItem('omnibot.token')")
+    page, cid = await greeted(browser, base_url, app)
     store = app[SERVICES].store
-    cid = await store.customer_for(Address("webchat", token))
-    assert cid is not None
     care = ArticleRef("care", "Caring for <b>merino</b>", "https://help.example.com/care", 0.9)
     trap = ArticleRef("trap", "Gift cards", "javascript:alert(1)", 0.9)
     await store.record(
