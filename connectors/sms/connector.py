@@ -37,6 +37,7 @@ from connectors.sms.text import (
     MAX_BODY_CHARS,
     Keyword,
     article_body,
+    choices,
     is_gsm7,
     keyword,
     segments,
@@ -306,12 +307,11 @@ def _text_fields(
 
 def _outbound_text(message: Message) -> str:
     """The SMS text of a message: its words (with the article they came from, trimmed to fit
-    its link), its options numbered (a reply of just the number chooses one), then links to
-    its attachments."""
+    its link), its options numbered (a reply of just the number chooses one; a rating's
+    scores as "Reply 1-5"), then links to its attachments."""
     article = message.article
     text = (
         message.text if article is None else article_body(message.text, article.title, article.url)
     )
-    choices = [f"{n}. {option}" for n, option in enumerate(message.options, start=1)]
     links = [media.url for media in message.media]
-    return "\n".join([text, *choices, *links])
+    return "\n".join([text, *choices(message.options), *links])

@@ -7,6 +7,7 @@ Pure functions only: no vendor SDK and no I/O, so the SMS connector and the test
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 # GSM 03.38 default alphabet, in code order. 0x1B (ESC) is left out: it only introduces an
@@ -122,6 +123,15 @@ def _cut_point(text: str, limit: int) -> int:
         return sentence_cut
     word_cut = max((m.start() for m in WHITESPACE_RE.finditer(window) if m.start() > 0), default=0)
     return word_cut or limit
+
+
+def choices(options: Sequence[str]) -> list[str]:
+    """The lines offering ``options`` by SMS, each numbered ("1. Track my order": a reply of
+    just the number chooses it); options that are themselves the numbers 1 to n (a 1-5 rating)
+    in one line, "Reply 1-5", for "1. 1" would read as nonsense."""
+    if len(options) > 1 and list(options) == [str(n) for n in range(1, len(options) + 1)]:
+        return [f"Reply {options[0]}-{options[-1]}"]
+    return [f"{n}. {option}" for n, option in enumerate(options, start=1)]
 
 
 def article_body(text: str, title: str, url: str | None) -> str:

@@ -134,6 +134,12 @@ async def test_options_go_out_numbered(twilio_api: FakeTwilio, sender: SmsSender
     assert bodies(twilio_api) == ["Anything else?\n1. Yes\n2. No"]
 
 
+async def test_a_rating_goes_out_as_reply_1_to_5(twilio_api: FakeTwilio, sender: SmsSender) -> None:
+    survey = Message(role=Role.BOT, text="How did we do?", options=("1", "2", "3", "4", "5"))
+    await sender.send(TO, survey)
+    assert bodies(twilio_api) == ["How did we do?\nReply 1-5"]
+
+
 async def test_an_answer_from_an_article_goes_out_trimmed_with_its_link(
     twilio_api: FakeTwilio, sender: SmsSender
 ) -> None:

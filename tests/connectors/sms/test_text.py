@@ -14,6 +14,7 @@ from connectors.sms.text import (
     Keyword,
     SenderKind,
     article_body,
+    choices,
     is_gsm7,
     keyword,
     segments,
@@ -269,3 +270,11 @@ def test_a_long_title_is_cut_and_a_long_link_kept_whole() -> None:
 def test_trim_sentences(text: str, limit: int, trimmed: str) -> None:
     assert trim_sentences(text, limit) == trimmed
     assert len(trimmed) <= limit
+
+
+def test_options_are_numbered_and_a_rating_reads_reply_1_to_5() -> None:
+    assert choices(("Yes", "No")) == ["1. Yes", "2. No"]
+    assert choices(("1", "2", "3", "4", "5")) == ["Reply 1-5"]
+    assert choices(("1", "2", "4")) == ["1. 1", "2. 2", "3. 4"]  # not the numbers 1 to n
+    assert choices(("1",)) == ["1. 1"]
+    assert choices(()) == []
