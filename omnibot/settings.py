@@ -254,6 +254,8 @@ class Settings:
     retention_days: int = setting(
         "RETENTION_DAYS", parse.positive_int, "a whole number of days >= 1", default=30
     )
+    # also survey conversations the bot settled alone (after a resolve, always)
+    csat_after_bot: bool = setting("CSAT_AFTER_BOT", parse.flag, FLAG, default=False)
     processing_concurrency: int = setting(
         "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=4
     )
