@@ -1,5 +1,5 @@
-"""The ``omnibot`` command: ``serve``, ``train``, ``eval``, ``rasa-check``, ``outbox`` and
-``knowledge``."""
+"""The ``omnibot`` command: ``serve``, ``train``, ``eval``, ``rasa-check``, ``outbox``,
+``knowledge``, ``customer`` and ``report``."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
 from intents.catalogue import CatalogueError
 from intents.rasa_project import labelled_examples, load_project, report_lines
-from omnibot import customer_cli, knowledge_cli
+from omnibot import customer_cli, knowledge_cli, report_cli
 from omnibot.app import create_app
 from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
@@ -424,6 +424,7 @@ def parser() -> argparse.ArgumentParser:
     )
     knowledge_cli.add_parser(commands)
     customer_cli.add_commands(commands)
+    report_cli.add_parser(commands)
     return root
 
 
@@ -464,6 +465,8 @@ def main(argv: list[str] | None = None) -> None:
             knowledge_cli.run(settings, args)
         elif args.command == "customer":
             customer_cli.run(settings, args)
+        elif args.command == "report":
+            report_cli.run(settings, args)
         else:
             run_eval(settings, args)
     except (SettingsError, CatalogueError, StartupError, KnowledgeCommandError) as error:
