@@ -8,7 +8,8 @@ decide arrives as a :class:`CoreConfig`, so the core never reads configuration.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as redis
@@ -47,6 +48,8 @@ class CoreConfig:
     opt_out_channels: Collection[str] | None = None  # None: every channel's customers may
     code_budget: CodeBudget = field(default_factory=CodeBudget)
     linking: LinkingSetup | None = None  # None: no carrying conversations across channels
+    # the shop's own patterns masked with the built-in kinds (the journal's unsure messages)
+    redact_patterns: Sequence[re.Pattern[str]] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,7 +104,16 @@ def build_core(
         desk=desk_queue,
         texts=config.texts,
     )
-    handoff = Handoff(store, tickets, desk_queue, outbox, metrics, config.agent_hours, config.texts)
+    handoff = Handoff(
+        store,
+        tickets,
+        desk_queue,
+        outbox,
+        metrics,
+        config.agent_hours,
+        config.texts,
+        config.redact_patterns,
+    )
     merger = Merger(client, store, tickets, desk_queue, texts=config.texts)
     linking = _linking(client, config, store, merger, outbox, consent, metrics)
     dispatcher = Dispatcher(
@@ -114,6 +126,7 @@ def build_core(
         metrics,
         config.texts,
         linking,
+        config.redact_patterns,
     )
     return Core(
         metrics=metrics,

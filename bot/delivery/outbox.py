@@ -39,6 +39,7 @@ from bot.delivery.consent import Consent
 from bot.delivery.log import DeliveryLog, Result
 from bot.delivery.records import DeadLetter, Deliveries
 from bot.desk.queue import DESK_CHANNEL, DeskQueue, post_job, requeue
+from bot.insight.journal import JournalEvent
 from bot.metrics import Metrics
 from bot.models import Address, Message, Role
 from bot.storage.codec import MetaUpdate
@@ -132,15 +133,17 @@ class Outbox:
         meta: MetaUpdate | None = None,
         private: Sequence[tuple[Address, Message]] = (),
         fence: ConversationLock | None = None,
+        events: Sequence[JournalEvent] = (),
     ) -> None:
         """Store ``messages`` (and ``meta``) and queue them for ``to``, in one write;
         ``private`` messages are queued for their address without entering the history (a
         verification code, a sign-in link: for the holder of that address only); ``fence``:
-        the conversation's lock the caller holds (:meth:`Store.record`)."""
+        the conversation's lock the caller holds, ``events`` the journal's events of the
+        change (:meth:`Store.record`)."""
         entries = self.entries(to, messages)
         for address, message in private:
             entries += self.entries(address, (message,))
-        await self._store.record(cid, messages, meta, outbound=entries, fence=fence)
+        await self._store.record(cid, messages, meta, outbound=entries, fence=fence, events=events)
         if entries:
             self.kick(cid)
 

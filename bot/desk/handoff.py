@@ -20,6 +20,8 @@ from bot.delivery.outbox import Outbox
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskJob, DeskQueue, open_job, post_job, update_job
 from bot.desk.tickets import Tickets
+from bot.insight import decisions
+from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import Conversation, Escalation, Message, Role, State, clean_text, too_long
 from bot.storage.lock import ConversationLock
@@ -47,7 +49,9 @@ class Handoff:
         metrics: Metrics,
         hours: AgentHours | None = None,
         texts: Texts | None = None,
+        patterns: decisions.Patterns = (),
     ) -> None:
+        """``patterns``: the shop's own redaction patterns (the journal's unsure messages)."""
         self._store = store
         self._tickets = tickets
         self._hours = hours
@@ -55,6 +59,7 @@ class Handoff:
         self._outbox = outbox
         self._metrics = metrics
         self._texts = texts or Texts()
+        self._patterns = patterns
 
     async def escalate(
         self,
@@ -70,8 +75,9 @@ class Handoff:
 
         ``meta`` holds further conversation fields to store in the same write; ``prediction``
         is the bot's last guess and ``detail`` what else the agents should know, both shown on
-        the ticket.
+        the ticket. The journal's ``escalated`` event (why, the guess) goes in the same write.
         """
+        event = decisions.escalated(conversation, reason, prediction, self._patterns)
         escalation = Escalation(
             reason,
             intent=prediction.intent if prediction else None,
@@ -93,6 +99,7 @@ class Handoff:
                 "notified_at": 0.0,  # the next message is acknowledged at once
             },
             fence=fence,
+            events=(event,),
         )
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)
@@ -193,14 +200,19 @@ class Handoff:
             if conversation.state is State.WAITING:
                 await self._join(conversation, agent, lock)
             reply = Message(role=Role.AGENT, text=text, author=agent)
-            await self._outbox.say(conversation_id, conversation.last_address, (reply,), fence=lock)
+            event = _agent_event(EventType.AGENT_REPLY, conversation, reply.author)
+            await self._outbox.say(
+                conversation_id, conversation.last_address, (reply,), fence=lock, events=(event,)
+            )
             return AgentOutcome.DONE
 
     async def note(self, conversation_id: str, agent: str, text: str) -> AgentOutcome:
-        """An agent's internal note: kept with the conversation, never sent to the customer."""
-        await self._tickets.add_note(
-            conversation_id, Message(role=Role.SYSTEM, text=text, author=agent)
-        )
+        """An agent's internal note: kept with the conversation, never sent to the customer
+        (its journal event in the note's transaction)."""
+        note = Message(role=Role.SYSTEM, text=text, author=agent)
+        # a note concerns no customer channel: no read of the conversation for one
+        event = journal_event(EventType.NOTE, conversation_id, agent=note.author)
+        await self._tickets.add_note(conversation_id, note, (event,))
         return AgentOutcome.DONE
 
     async def back_to_bot(
@@ -220,6 +232,7 @@ class Handoff:
             if _closed(conversation, ticket):
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
+            kind = EventType.RESOLVED if resolved else EventType.BACK_TO_BOT
             await self._change(
                 conversation,
                 State.BOT,
@@ -232,6 +245,7 @@ class Handoff:
                 },
                 update_job(change, conversation.ticket),
                 lock,
+                _agent_event(kind, conversation, clean_text(agent) if agent else None),
             )
             await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
@@ -248,6 +262,7 @@ class Handoff:
             {"agent": agent},
             update_job(change, None),
             fence,
+            _agent_event(EventType.CLAIMED, conversation, agent),
         )
 
     async def _change(
@@ -258,6 +273,7 @@ class Handoff:
         meta: MetaUpdate,
         job: DeskJob,
         fence: ConversationLock,
+        event: JournalEvent,
     ) -> None:
         notice = Message(role=Role.SYSTEM, text=text)
         await self._outbox.say(
@@ -266,8 +282,16 @@ class Handoff:
             (notice,),
             {**meta, "state": state},
             fence=fence,
+            events=(event,),
         )
         await self._desk.push(conversation.id, (job,))
+
+
+def _agent_event(kind: EventType, conversation: Conversation, agent: str | None) -> JournalEvent:
+    """An agent's action on the conversation, for the journal."""
+    return journal_event(
+        kind, conversation.id, decisions.channel_of(conversation), agent=agent or None
+    )
 
 
 def _closed(conversation: Conversation, ticket: str | None) -> bool:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 
 import redis.asyncio as redis
 
 from bot.events import note_event
+from bot.insight.journal import JournalEvent, add_to, journal_ttl_s
 from bot.models import Message
 from bot.storage.keys import (
     OPEN_TICKETS_KEY,
@@ -36,6 +38,7 @@ class Tickets:
     def __init__(self, client: redis.Redis, retention_days: int = 30) -> None:
         self._redis = client
         self.ttl_s = max(1, int(retention_days * 86400))
+        self._journal_ttl_s = journal_ttl_s(retention_days)
 
     async def first_time(self, source: str, event_id: str) -> bool:
         """Claim a vendor event id (Slack's ``event_id``); False when it was seen before."""
@@ -88,14 +91,19 @@ class Tickets:
             (str(entry[0]), float(entry[1])) for entry in entries if isinstance(entry, tuple | list)
         ]
 
-    async def add_note(self, cid: str, note: Message) -> None:
-        """Keep an agent's internal note with the conversation (never in its history)."""
+    async def add_note(self, cid: str, note: Message, events: Sequence[JournalEvent] = ()) -> None:
+        """Keep an agent's internal note with the conversation (never in its history), and its
+        journal ``events`` (the customer's: one slot) in the same transaction."""
+        if any(event["cid"] != cid for event in events):
+            raise ValueError(f"only conversation {cid}'s events are kept with its notes")
         key = conversation_key(cid, "notes")
         encoded = note.to_dict()
         pipe = self._redis.pipeline(transaction=True)
         pipe.rpush(key, json.dumps(encoded))
         pipe.ltrim(key, -HISTORY_CAP, -1)
         pipe.expire(key, self.ttl_s)
+        for event in events:
+            add_to(pipe, event, self._journal_ttl_s)
         await pipe.execute()
         # after the note is kept, and outside the transaction: a cluster refuses a keyless
         # PUBLISH in a MULTI (a missed echo only delays the consoles' view, never the note)

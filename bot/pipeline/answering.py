@@ -15,6 +15,8 @@ from dataclasses import replace
 from bot.contracts import TOPIC_SLOT, Answer, Part, Prediction, Responder
 from bot.delivery.outbox import Outbox
 from bot.desk.handoff import Handoff
+from bot.insight import decisions
+from bot.insight.journal import JournalEvent
 from bot.metrics import Metrics
 from bot.models import Conversation, Message, Role
 from bot.pipeline.reading import NO_ANSWER_REASON, Replies, detail, reply_to
@@ -42,13 +44,16 @@ class Answering:
         outbox: Outbox,
         metrics: Metrics,
         texts: Texts,
+        patterns: decisions.Patterns = (),
     ) -> None:
+        """``patterns``: the shop's own redaction patterns (the journal's unsure messages)."""
         self._store = store
         self._responder = responder
         self._handoff = handoff
         self._outbox = outbox
         self._metrics = metrics
         self._texts = texts
+        self._patterns = patterns
 
     async def parts(
         self,
@@ -77,7 +82,8 @@ class Answering:
         if conversation.misunderstood < MAX_MISUNDERSTOOD:
             meta: MetaUpdate = {**done, "misunderstood": conversation.misunderstood + 1}
             options = (self._texts.person_option,)
-            await self.reply(conversation, self._texts.rephrase, meta, fence, options)
+            event = decisions.asked(conversation, prediction, self._patterns)
+            await self.reply(conversation, self._texts.rephrase, meta, fence, options, (event,))
             log.info(
                 "conversation %s: unsure (%s), asked to rephrase",
                 conversation.id,
@@ -162,8 +168,9 @@ class Answering:
         replies = bot_messages(answers)
         slots[TOPIC_SLOT] = answers[-1][0].intent
         meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
+        events = [decisions.answered(conversation, p, answer) for p, answer in answers]
         await self._outbox.say(
-            conversation.id, conversation.last_address, replies, meta, fence=fence
+            conversation.id, conversation.last_address, replies, meta, fence=fence, events=events
         )
         log.info(
             "conversation %s: answered (%s)",
@@ -178,11 +185,12 @@ class Answering:
         meta: MetaUpdate,
         fence: ConversationLock,
         options: tuple[str, ...] = (),
+        events: Sequence[JournalEvent] = (),
     ) -> None:
-        """One message from the bot, stored with ``meta``."""
+        """One message from the bot, stored with ``meta`` and the journal's ``events``."""
         reply = Message(role=Role.BOT, text=text, options=options)
         await self._outbox.say(
-            conversation.id, conversation.last_address, (reply,), meta, fence=fence
+            conversation.id, conversation.last_address, (reply,), meta, fence=fence, events=events
         )
 
 

@@ -18,6 +18,8 @@ from bot.delivery.outbox import Outbox
 from bot.desk.handoff import Handoff
 from bot.handled import Handled
 from bot.identity.linking import Linking
+from bot.insight import decisions
+from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import (
     Control,
@@ -38,6 +40,7 @@ from bot.texts import Texts
 CONTEXT_TURNS = 6  # the recent messages a reading sees
 PROCESSING_FAILED_REASON = "could not process a message"
 OTHER_LANGUAGE_REASON = "the customer wrote in another language"
+CONSENT_EVENTS = {Control.OPT_OUT: EventType.OPTED_OUT, Control.OPT_IN: EventType.OPTED_IN}
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,10 @@ class Dispatcher:
         metrics: Metrics,
         texts: Texts | None = None,
         linking: Linking | None = None,
+        patterns: decisions.Patterns = (),
     ) -> None:
-        """``linking``: carrying the conversation across channels (off when None)."""
+        """``linking``: carrying the conversation across channels (off when None);
+        ``patterns``: the shop's own redaction patterns (the journal's unsure messages)."""
         self._store = store
         self._consent = consent
         self._reader = reader
@@ -65,7 +70,10 @@ class Dispatcher:
         self._handoff = handoff
         self._metrics = metrics
         self._texts = texts or Texts()
-        self._answering = Answering(store, responder, handoff, outbox, metrics, self._texts)
+        self._answering = Answering(
+            store, responder, handoff, outbox, metrics, self._texts, patterns
+        )
+        self._patterns = patterns
         self._linking = linking
 
     @property
@@ -215,8 +223,10 @@ class Dispatcher:
         if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:
             misunderstood = conversation.misunderstood + 1
             meta: MetaUpdate = {**done, "misunderstood": misunderstood}
+            options = (self._texts.person_option,)
+            event = decisions.asked(conversation, None, self._patterns)
             await self._answering.reply(
-                conversation, self._texts.other_language, meta, fence, (self._texts.person_option,)
+                conversation, self._texts.other_language, meta, fence, options, (event,)
             )
             return
         if foreign:
@@ -237,19 +247,28 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
-        """STOP / START / HELP: consent and help, never classified, never escalated."""
+        """STOP / START / HELP: consent and help, never classified, never escalated.
+
+        The consent marker is keyed by address (another slot): the journal's ``opted_out`` /
+        ``opted_in`` event goes with the write that moves past the message, so a crash in
+        between has the message handled again (the marker set again) and the event written
+        once."""
         address = conversation.last_address
-        if address is not None and message.control is Control.OPT_OUT:
-            await self._consent.opt_out(address)
-        elif address is not None and message.control is Control.OPT_IN:
-            await self._consent.opt_in(address)
+        events: list[JournalEvent] = []
+        if address is not None and message.control in CONSENT_EVENTS:
+            if message.control is Control.OPT_OUT:
+                await self._consent.opt_out(address)
+            else:
+                await self._consent.opt_in(address)
+            kind = CONSENT_EVENTS[message.control]
+            events.append(journal_event(kind, conversation.id, address.channel))
         text = {Control.OPT_IN: self._texts.opt_in, Control.HELP: self._texts.help}.get(
             message.control or Control.OPT_OUT
         )
         if text is None:
-            await self._store.record(conversation.id, meta=done, fence=fence)
+            await self._store.record(conversation.id, meta=done, fence=fence, events=events)
         else:
-            await self._answering.reply(conversation, text, done, fence)
+            await self._answering.reply(conversation, text, done, fence, events=events)
         if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
             await self._handoff.to_agents(conversation, message, None, True, fence=fence)
 

@@ -26,7 +26,16 @@ from bot.storage.keys import (
     vendor_key,
 )
 
-CUSTOMER_PARTS = ("profile", "addresses", "code", "merged", "absorbed", "via_link", "typed")
+CUSTOMER_PARTS = (
+    "profile",
+    "addresses",
+    "code",
+    "merged",
+    "absorbed",
+    "via_link",
+    "typed",
+    "anon",
+)
 # the lock is the one taken while erasing: released (deleted) by its holder, never by a delete
 CONVERSATION_PARTS = (
     "meta",

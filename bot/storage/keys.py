@@ -52,6 +52,11 @@ script or MULTI over them touches one slot only.
 - ``cust:{<cid>}:merged``             -> the customer id this customer was merged into
 - ``cust:{<cid>}:absorbed``           set: the customers merged into this one (an erasure of this
                                       customer erases theirs too)
+- ``cust:{<cid>}:anon``               the anonymous id an erasure is moving the customer's events
+                                      to (kept until the move is done)
+- ``journal:{<cid>}:<YYYY-MM-DD>``    stream: the customer's events of that UTC day (field ``e``:
+                                      the event's JSON), kept the retention and a day after its
+                                      last write; :mod:`bot.insight.journal`
 - ``merges``                          sorted set: merges begun and not finished ("<from> <into>"),
                                       by start time
 - ``console:session:<sha256>``        an agent console session (the token's fingerprint); the
@@ -76,6 +81,7 @@ DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"
 WAITING_KEY = "desk:waiting"
 WAITS_KEY = "desk:waits"
+JOURNAL_PREFIX = "journal:"
 
 
 def address_key(address: Address) -> str:
@@ -85,7 +91,7 @@ def address_key(address: Address) -> str:
 
 def customer_key(cid: str, part: str) -> str:
     """A customer key: ``profile``, ``addresses``, ``code``, ``merged``, ``absorbed``,
-    ``via_link`` or ``typed``."""
+    ``via_link``, ``typed`` or ``anon``."""
     return f"cust:{{{cid}}}:{part}"
 
 
@@ -105,6 +111,12 @@ def conversation_of_channel(channel: str) -> str | None:
     if channel.startswith("conv:{") and channel.endswith("}:events"):
         return channel[len("conv:{") : -len("}:events")]
     return None
+
+
+def journal_key(cid: str, day: str) -> str:
+    """The stream of customer ``cid``'s events of UTC day ``day`` (``YYYY-MM-DD``; "" gives
+    the prefix of all their days)."""
+    return f"{JOURNAL_PREFIX}{{{cid}}}:{day}"
 
 
 def seen_key(cid: str, channel: str, dedup_id: str) -> str:

@@ -22,6 +22,15 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from bot.events import message_event, state_event
+from bot.insight.journal import (
+    EventType,
+    JournalEvent,
+    day_of,
+    encode,
+    journal_event,
+    journal_ttl_s,
+    key_of,
+)
 from bot.models import (
     PROFILE_FIELDS,
     TRANSIENT_SLOTS,
@@ -50,6 +59,7 @@ from bot.storage.keys import (
     conversation_key,
     customer_key,
     events_channel,
+    journal_key,
     seen_key,
 )
 from bot.storage.lock import ConversationLock, LockLostError, LockScripts, read_recent
@@ -108,6 +118,7 @@ class Store:
         # carries no time to judge its age by)
         self.seen_ttl_s = max(DEDUP_TTL_S, self.ttl_s)
         self._rate_limit = rate_limit
+        self.journal_ttl_s = journal_ttl_s(retention_days)
         # on Redis Cluster the work stream and the outbox's index live in other slots than a
         # conversation: they are written next to its scripts, not by them
         self._cluster = is_cluster(client)
@@ -195,7 +206,9 @@ class Store:
         """Store a customer's message once per vendor id and queue the conversation's work.
 
         The message is numbered (``seq``), the conversation's last address updated, the message
-        published to the conversation's listeners and a work entry added, in one atomic step.
+        published to the conversation's listeners, its journal events written (``message``, and
+        ``channel_switch`` when the last message came from another channel) and a work entry
+        added, in one atomic step.
         None for a repeat of a message already answered; :class:`RateLimitedError` when the
         customer sent more than the rate limit allows (nothing stored). A customer merged into
         another has its messages stored with the survivor (``Accepted.conversation_id``).
@@ -209,6 +222,8 @@ class Store:
             conversation_key(cid, "rate"),
             customer_key(cid, "merged"),
         ]
+        entry = journal_event(EventType.MESSAGE, cid, address.channel, message=message.id)
+        keys.append(key_of(entry))
         if not self._cluster:
             keys.append(WORK_STREAM)
         args: list[str | int] = [  # in the order the script names them
@@ -223,6 +238,9 @@ class Store:
             address.id,
             cid,
             *self._rate_limit,
+            self.journal_ttl_s,
+            encode(entry),
+            *_switch_parts(cid, address.channel, entry["at"]),
         ]
         status, number = await self._accept(keys, args)
         if status == MOVED:  # merged meanwhile: stored with the survivor
@@ -271,9 +289,11 @@ class Store:
         meta: MetaUpdate | None = None,
         outbound: Sequence[str] = (),
         fence: ConversationLock | None = None,
+        events: Sequence[JournalEvent] = (),
     ) -> None:
         """Atomically append ``messages``, apply ``meta``, queue ``outbound`` entries (for
-        :mod:`bot.delivery.outbox`) and publish the messages and state change as events.
+        :mod:`bot.delivery.outbox`), publish the messages and state change as events and add
+        ``events`` (the customer's) to the journal.
 
         ``fence``: the conversation's lock the caller holds. The write is then made only while
         it is held (:class:`LockLostError` when it is no longer the caller's), and a write that
@@ -282,6 +302,8 @@ class Store:
         """
         if fence is not None and fence.cid != cid:
             raise ValueError(f"the lock of conversation {fence.cid} cannot fence {cid}")
+        if any(event["cid"] != cid for event in events):
+            raise ValueError(f"only conversation {cid}'s events are recorded with it")
         lock = fence if fence is not None and not fence.released else None
         encoded = [message.to_dict() for message in messages]
         values, cleared = encode_meta(meta or {})
@@ -290,6 +312,9 @@ class Store:
             conversation_key(cid, "meta"),
             conversation_key(cid, "lock"),
             conversation_key(cid, "outbox"),
+            # one day's stream: a write's events are made together (the report reads a day
+            # more than it is asked for, for those made just before midnight)
+            key_of(events[0]) if events else journal_key(cid, day_of(time.time())),
         ]
         args: list[str | int] = [  # in the order the script names them
             lock.token if lock is not None else "",
@@ -303,11 +328,14 @@ class Store:
             len(cleared),
             state_event(meta["state"].value) if meta and "state" in meta else "",
             encoded[0]["id"] if encoded else "",
+            len(events),
+            self.journal_ttl_s,
             *(json.dumps(item) for item in encoded),
             *(message_event(item) for item in encoded),
             *outbound,
             *(part for pair in values.items() for part in pair),
             *cleared,
+            *(encode(event) for event in events),
         ]
         result = await self._write(cid, keys, args, bool(outbound))
         if result == -1:
@@ -337,3 +365,10 @@ class Store:
         if isinstance(result, Exception):
             raise result
         return int(result)
+
+
+def _switch_parts(cid: str, channel: str, at: float) -> tuple[str, str]:
+    """The ``channel_switch`` event's JSON around the previous channel's name (the accept
+    script knows it, the caller does not)."""
+    event = encode({**journal_event(EventType.CHANNEL_SWITCH, cid, channel), "at": at})
+    return event[:-1] + ',"from_channel":"', '"}'

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.contracts import Answer, DeliveryError, Prediction, Sent, TicketChange, Unsure
 from bot.delivery.outbox import Outbox
+from bot.insight.journal import JournalEvent
 from bot.models import Address, Conversation, Message
 from bot.storage.codec import MetaUpdate
 from bot.storage.lock import ConversationLock
@@ -120,6 +121,7 @@ class SettledOutbox(Outbox):
         meta: MetaUpdate | None = None,
         private: Sequence[tuple[Address, Message]] = (),
         fence: ConversationLock | None = None,
+        events: Sequence[JournalEvent] = (),
     ) -> None:
-        await super().say(cid, to, messages, meta, private, fence)
+        await super().say(cid, to, messages, meta, private, fence, events)
         await self.settle()

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
 
 from bot.delivery.records import Deliveries
+from bot.insight.journal import day_of
 from bot.models import Address, Message, Role, State
-from bot.storage.keys import WORK_FIELD, WORK_STREAM, conversation_key, events_channel
+from bot.storage.keys import (
+    WORK_FIELD,
+    WORK_STREAM,
+    conversation_key,
+    events_channel,
+    journal_key,
+)
 from bot.storage.lock import RECENT, LockLostError, LockTimeoutError
 from bot.storage.store import DEDUP_TTL_S, HISTORY_CAP, RateLimitedError, Store
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -78,6 +86,7 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
     await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
     keys = {key async for key in redis_client.scan_iter("*")}
     seen = f"seen:{{{cid}}}:webchat:m1"
+    journal = journal_key(cid, day_of(time.time()))
     assert keys == {
         "addr:webchat:t",
         f"cust:{{{cid}}}:profile",
@@ -87,11 +96,14 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
         f"conv:{{{cid}}}:rate",
         seen,
         WORK_STREAM,
+        journal,
     }
     rate = f"conv:{{{cid}}}:rate"
-    for key in keys - {WORK_STREAM, rate}:  # the dedup marker too: a replay stays a repeat
+    for key in keys - {WORK_STREAM, rate, journal}:  # the dedup marker too: a replay stays a repeat
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
     assert 0 < await redis_client.ttl(rate) <= 60
+    # the journal's day is kept a day longer: its last events are then the retention's age
+    assert 3 * 86400 - 5 < await redis_client.ttl(journal) <= 3 * 86400
 
 
 async def test_a_vendor_id_is_remembered_for_the_retention_period_not_a_day(
@@ -117,7 +129,7 @@ async def test_conversation_keys_share_one_hash_tag(
     await store.accept(cid, address, "m1", Message(role=Role.CUSTOMER, text="x"))
     await store.record(cid, (Message(role=Role.BOT, text="y"),), {"state": State.BOT})
     keys = [key async for key in redis_client.scan_iter(f"*{{{cid}}}*")]
-    assert len(keys) == 6
+    assert len(keys) == 7  # with the journal's day: written by the conversation's scripts
     assert len({key_slot(str(key).encode()) for key in keys}) == 1
 
 
