@@ -24,6 +24,7 @@ from bot.contracts import AgentDesk
 from bot.core import Core, CoreConfig, build_core
 from bot.desk.actions import HandoffActions
 from bot.identity.linking import LinkingSetup
+from bot.insight.gauges import report_gauges
 from bot.metrics import Metrics
 from bot.models import CHANNELS, Channel
 from bot.pipeline.backpressure import shed_load
@@ -46,7 +47,7 @@ from omnibot.channels import (
     sms_sender,
     webchat_connector,
 )
-from omnibot.health import healthz, serve_metrics
+from omnibot.health import REPORT_GAUGES, healthz, serve_metrics
 from omnibot.proxies import trusted_proxies
 from omnibot.roles import REDIS, ROLE, AnswerBeat, NotAnswering, Role
 from omnibot.services import SERVICES, Services
@@ -121,6 +122,7 @@ def add_routes(
     """The HTTP surface: health, metrics, the channels' webhooks and sockets, the desks."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
+    app[REPORT_GAUGES] = report_gauges(services.metrics.registry, client, settings.retention_days)
     for connector in services.connectors.values():
         app.router.add_routes(connector.routes())
     if services.slack_events is not None and settings.slack_signing_secret:
@@ -164,7 +166,7 @@ def build_services(
             slack.client,
             settings.slack_signing_secret,
             core.tickets,
-            HandoffActions(core.store, core.tickets, core.handoff),
+            HandoffActions(core.store, core.tickets, core.handoff, core.surveys),
         )
     )
     return Services(
@@ -195,6 +197,7 @@ def core_config(settings: Settings) -> CoreConfig:
     texts = Texts(help=settings.sms_help_text)
     return CoreConfig(
         retention_days=settings.retention_days,
+        csat_after_bot=settings.csat_after_bot,
         rate_limit=(settings.messages_per_minute, 60),
         concurrency=settings.processing_concurrency,
         texts=texts,
@@ -228,6 +231,7 @@ def _background_parts(services: Services, client: redis.Redis, role: Role) -> li
     if role.answers:
         beat = AnswerBeat(client, services.stream.consumer)
         parts += [services.desk_queue, services.outbox, services.stream, services.merger, beat]
+        parts.append(services.surveys)  # after-bot surveys' sweeper (idle when they are off)
     app_token = services.settings.slack_app_token
     if role.listens and services.slack_events is not None and app_token:
         parts.append(SocketMode(services.slack_events, app_token))

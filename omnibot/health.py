@@ -11,11 +11,13 @@ import redis.asyncio as redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.insight.gauges import ReportGauges
 from connectors.slack.desk import SlackDesk
 from omnibot.roles import REDIS, ROLE, answering_count
 from omnibot.services import SERVICES, Services
 
 HEALTH_TIMEOUT_S = 2.0
+REPORT_GAUGES = web.AppKey("report_gauges", ReportGauges)  # the report's figures at /metrics
 
 T = TypeVar("T")
 
@@ -84,7 +86,9 @@ async def slack_health(services: Services) -> str | None:
 
 
 async def serve_metrics(request: web.Request) -> web.Response:
-    """Prometheus text format."""
+    """Prometheus text format (the report's gauges read again when a minute old)."""
+    if REPORT_GAUGES in request.app:
+        await request.app[REPORT_GAUGES].refresh()
     response = web.Response(body=generate_latest(request.app[SERVICES].metrics.registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
