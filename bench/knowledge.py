@@ -106,7 +106,10 @@ def padded(corpus_: Corpus, size: int) -> KnowledgeIndex:
         for c in range(copies)
         for p in corpus_.passages
     ][:size]
-    return KnowledgeIndex.from_embeddings(rows, np.tile(corpus_.embeddings, (copies, 1))[:size])
+    titles = corpus_.titles or {}
+    copied = {f"copy{c}/{key}": row for c in range(copies) for key, row in titles.items()}
+    embeddings = np.tile(corpus_.embeddings, (copies, 1))[:size]
+    return KnowledgeIndex.from_embeddings(rows, embeddings, copied or None)
 
 
 def latency(

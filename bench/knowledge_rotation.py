@@ -30,9 +30,11 @@ from intents.knowledge.rotation import Asked, Corpus
 MAX_FEATURES = 5
 MIN_GAIN = 0.01  # a feature must answer 1 point more calibration questions right to be added
 # The features each ranking's scorer may use: BM25 alone knows no cosine, the encoder no BM25.
-# (No feature of the question's cosine with the article's title: StackFAQ's titles are the
+# (No feature of the question's raw cosine with the article's title: StackFAQ's titles are the
 # threads' questions, which the labelled questions paraphrase, and such a feature learnt that
-# artefact; bench/README.md.)
+# artefact and refused questions to a shop's topic titles; bench/README.md. The title enters as
+# one more passage of its article, article_cosine, and relative to the other titles,
+# title_margin.)
 CANDIDATES: dict[Fusion, tuple[str, ...]] = {
     "bm25": ("bm25", "bm25_margin", "runner_up_gap", "top_article_passages"),
     "cosine": tuple(name for name in FEATURES if "bm25" not in name and name != "fused"),

@@ -2,14 +2,17 @@
 
 A question is scored against every passage both ways: BM25 over :meth:`Passage.search_text`
 (lower-case words, English stop-words dropped; no stemmer, since ``bm25s``'s needs PyStemmer)
-and the cosine of its embedding with each passage's. At a few thousand passages scoring all of
-them is a sparse row sum and one matrix-vector product (well under a millisecond), so there is
-no candidate stage to tune. The two are fused by normalised scores (``FUSION``): the cosine
-plus ``BM25_WEIGHT`` times the BM25 score divided by the question's best BM25 score
-(``bench/README.md`` measures it against reciprocal rank fusion).
+and the cosine of its embedding with each passage's. Each article's title is embedded too (once
+per article): a hit carries its article title's cosine with the question and that title's margin
+over the best other article's title, which the answer score reads. At a few thousand passages
+scoring all of them is a sparse row sum and one matrix-vector product (well under a
+millisecond), so there is no candidate stage to tune. The two are fused by normalised scores
+(``FUSION``): the cosine plus ``BM25_WEIGHT`` times the BM25 score divided by the question's
+best BM25 score (``bench/README.md`` measures it against reciprocal rank fusion).
 
 An index is saved as one folder, ``<cache>/knowledge/<content hash>.v<INDEX_VERSION>/``: the
-``bm25s`` arrays (``.npy`` + JSON, never a pickle), ``embeddings.npy``, ``passages.json`` and
+``bm25s`` arrays (``.npy`` + JSON, never a pickle), ``embeddings.npy``, ``titles.npy`` (one row
+per article, in the order articles first appear among the passages), ``passages.json`` and
 ``meta.json``; written under a partial name and renamed, so a reader sees a whole index or
 none. A folder that cannot be read is :class:`CorruptIndex`; :func:`load_or_build` rebuilds it.
 """
@@ -21,7 +24,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -38,7 +41,7 @@ from intents.knowledge.documents import Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1  # part of the saved folder's name: bump when the saved layout or scores change
+INDEX_VERSION = 2  # part of the saved folder's name: bump when the saved layout or scores change
 BM25_WEIGHT = 0.05  # normalised BM25 beside the cosine: chosen on the calibration split
 RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009)
 DEFAULT_K = 10
@@ -48,6 +51,8 @@ FUSION: Fusion = "scores"
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(STOPWORDS_EN)
 _META, _PASSAGES, _EMBEDDINGS, _BM25 = "meta.json", "passages.json", "embeddings.npy", "bm25"
+_TITLES = "titles.npy"
+TitleVectors = Mapping[str, NDArray[np.float32]]  # article key -> its title's embedding
 
 
 class CorruptIndex(Exception):  # noqa: N818 - the name other modules import
@@ -61,14 +66,17 @@ class CorruptIndex(Exception):  # noqa: N818 - the name other modules import
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved passage with its scores: raw BM25, cosine, the fused score ranked on, and
-    its 0-based rank."""
+    """One retrieved passage with its scores: raw BM25, cosine, the fused score ranked on, its
+    0-based rank; its article title's cosine with the question and that title's margin over the
+    best title of any other article (0 when the index has no title embeddings)."""
 
     passage: Passage
     bm25: float
     cosine: float
     fused: float
     rank: int
+    title_cosine: float = 0.0
+    title_margin: float = 0.0
 
 
 @cache
@@ -107,25 +115,46 @@ class KnowledgeIndex:
     """Passages with their BM25 index and embeddings; :meth:`search` ranks them for a question."""
 
     def __init__(
-        self, passages: list[Passage], bm25: bm25s.BM25, embeddings: NDArray[np.float32]
+        self,
+        passages: list[Passage],
+        bm25: bm25s.BM25,
+        embeddings: NDArray[np.float32],
+        titles: NDArray[np.float32],
     ) -> None:
         self.passages = passages
-        self.articles = frozenset(passage.article for passage in passages)
+        self.article_keys = list(dict.fromkeys(passage.article for passage in passages))
+        self.articles = frozenset(self.article_keys)
         self._bm25 = bm25
         self.embeddings = embeddings
+        if titles.shape[0] != len(self.article_keys):
+            raise ValueError("a knowledge index needs one title embedding per article")
+        self.titles = titles  # one row per article, in the order of article_keys
+        rows = {key: row for row, key in enumerate(self.article_keys)}
+        self._article_row = np.asarray([rows[p.article] for p in passages], dtype=np.intp)
+
+    def title_vectors(self) -> dict[str, NDArray[np.float32]]:
+        """Each article's title embedding, by article key."""
+        return dict(zip(self.article_keys, self.titles, strict=True))
 
     @classmethod
     def from_embeddings(
-        cls, passages: list[Passage], embeddings: NDArray[np.float32]
+        cls,
+        passages: list[Passage],
+        embeddings: NDArray[np.float32],
+        titles: TitleVectors | None = None,
     ) -> KnowledgeIndex:
-        """An index of ``passages`` whose embeddings (one row each) are already computed (reused
-        across indexes of subsets when measuring): BM25 is fitted on these passages alone, so
-        its statistics are this index's own."""
+        """An index of ``passages`` whose embeddings (one row each) and articles' ``titles`` are
+        already computed (reused across indexes of subsets when measuring; without ``titles``
+        the title features are 0): BM25 is fitted on these passages alone, so its statistics
+        are this index's own."""
         if not passages or len(passages) != len(embeddings):
             raise ValueError("a knowledge index needs passages, one embedding row each")
         bm25 = bm25s.BM25()
         bm25.index([tokenize(p.search_text()) for p in passages], show_progress=False)
-        return cls(passages, bm25, embeddings.astype(np.float32))
+        keys = list(dict.fromkeys(passage.article for passage in passages))
+        zero = np.zeros(embeddings.shape[1], dtype=np.float32)
+        rows = [zero if titles is None else titles[key] for key in keys]
+        return cls(passages, bm25, embeddings.astype(np.float32), np.stack(rows).astype(np.float32))
 
     @classmethod
     def build(
@@ -144,7 +173,11 @@ class KnowledgeIndex:
             rows.append(encoder.encode(texts[start : start + ENCODE_BATCH]))
             if progress is not None:
                 progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
-        return cls.from_embeddings(passages, np.concatenate(rows))
+        titles = {p.article: p.title for p in passages}
+        vectors = encoder.encode(list(titles.values()))
+        return cls.from_embeddings(
+            passages, np.concatenate(rows), dict(zip(titles, vectors, strict=True))
+        )
 
     def search(self, question: str, encoder: Encoder, k: int = DEFAULT_K) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first."""
@@ -164,12 +197,22 @@ class KnowledgeIndex:
         # second BLAS thread waiting on a descheduled first made it ~10 ms (bench/README.md).
         with _threadpools().limit(limits=1, user_api="blas"):
             cosine = self.embeddings @ vector.astype(np.float32)
+            title = self.titles @ vector.astype(np.float32)
         fused = fuse(bm25, cosine, how)
         count = min(k, len(self.passages))
         top = np.argpartition(-fused, count - 1)[:count]
         top = top[np.argsort(-fused[top], kind="stable")]
+        margin = _title_margins(title)
         return [
-            Hit(self.passages[i], float(bm25[i]), float(cosine[i]), float(fused[i]), rank)
+            Hit(
+                self.passages[i],
+                float(bm25[i]),
+                float(cosine[i]),
+                float(fused[i]),
+                rank,
+                float(title[self._article_row[i]]),
+                float(margin[self._article_row[i]]),
+            )
             for rank, i in enumerate(top)
         ]
 
@@ -180,6 +223,7 @@ class KnowledgeIndex:
         partial.mkdir(parents=True)
         self._bm25.save(str(partial / _BM25), show_progress=False)
         np.save(partial / _EMBEDDINGS, self.embeddings, allow_pickle=False)
+        np.save(partial / _TITLES, self.titles, allow_pickle=False)
         rows = [asdict(passage) for passage in self.passages]
         (partial / _PASSAGES).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         meta = {"version": INDEX_VERSION, "passages": len(rows)}
@@ -203,6 +247,7 @@ class KnowledgeIndex:
             rows = json.loads((path / _PASSAGES).read_text(encoding="utf-8"))
             passages = [Passage(**row) for row in rows]
             embeddings = np.load(path / _EMBEDDINGS, allow_pickle=False)
+            titles = np.load(path / _TITLES, allow_pickle=False)
             bm25 = bm25s.BM25.load(str(path / _BM25), show_progress=False, verbosity=0)
         except CorruptIndex:
             raise
@@ -213,7 +258,19 @@ class KnowledgeIndex:
             raise CorruptIndex(path, "passages, embeddings and meta.json disagree on the count")
         if int(bm25.scores.get("num_docs", -1)) != count:
             raise CorruptIndex(path, "the BM25 arrays index another number of passages")
-        return cls(passages, bm25, embeddings.astype(np.float32))
+        if titles.shape[0] != len(dict.fromkeys(p.article for p in passages)):
+            raise CorruptIndex(path, "titles.npy holds another number of articles")
+        return cls(passages, bm25, embeddings.astype(np.float32), titles.astype(np.float32))
+
+
+def _title_margins(title: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each article's title cosine minus the best title cosine of any other article (the
+    runner-up's for the best one; 0 with a single article)."""
+    if len(title) < 2:
+        return np.zeros_like(title)
+    second, first = np.partition(title, len(title) - 2)[-2:]
+    margins: NDArray[np.float32] = title - np.where(title >= first, second, first)
+    return margins
 
 
 def load_or_build(

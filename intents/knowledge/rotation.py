@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,21 +37,23 @@ SEED = 25
 
 @dataclass(frozen=True)
 class Corpus:
-    """Every article's passages with their embeddings (one row each), computed once."""
+    """Every article's passages with their embeddings (one row each) and its title's embedding,
+    computed once."""
 
     passages: list[Passage]
     embeddings: NDArray[np.float32]
+    titles: dict[str, NDArray[np.float32]] | None = field(default=None)
 
     @classmethod
     def of(cls, index: KnowledgeIndex) -> Corpus:
         """The passages and embeddings of ``index`` (built once over every article)."""
-        return cls(index.passages, index.embeddings)
+        return cls(index.passages, index.embeddings, index.title_vectors())
 
     def index_without(self, held_out: frozenset[str]) -> KnowledgeIndex:
         """An index of every passage whose article is not in ``held_out``."""
         keep = [i for i, p in enumerate(self.passages) if p.article not in held_out]
         return KnowledgeIndex.from_embeddings(
-            [self.passages[i] for i in keep], self.embeddings[keep]
+            [self.passages[i] for i in keep], self.embeddings[keep], self.titles
         )
 
 

@@ -161,3 +161,12 @@ def test_article_features_look_past_the_top_articles_other_passages() -> None:
     alone = [hit("a", 0.8, 1.0, 0), hit("a", 0.5, 3.0, 1)]  # one article: the last hit bounds
     assert features(alone, ["article_cosine_margin", "runner_up_gap"]) == pytest.approx([0.3, 0])
     assert features([hit("a", 0.8, 1.0, 0), hit("b", 0.7, 5.0, 1)], ["bm25_agrees"]) == [0.0]
+
+
+def test_title_features_count_the_title_as_a_passage_and_against_other_titles() -> None:
+    passage = Passage("a", "Gift cards", None, None, "text")
+    closer_title = [Hit(passage, 1.0, 0.6, 0.6, 0, title_cosine=0.8, title_margin=0.3)]
+    closer_passage = [Hit(passage, 1.0, 0.7, 0.7, 0, title_cosine=0.5, title_margin=-0.1)]
+    names = ["article_cosine", "title_margin"]
+    assert features(closer_title, names) == pytest.approx([0.8, 0.3])
+    assert features(closer_passage, names) == pytest.approx([0.7, -0.1])

@@ -92,7 +92,12 @@ def test_a_missing_index_is_an_error_naming_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("embeddings.npy", b"not numpy"), ("passages.json", b"[{"), ("meta.json", b'{"version": 0}')],
+    [
+        ("embeddings.npy", b"not numpy"),
+        ("titles.npy", b"not numpy"),
+        ("passages.json", b"[{"),
+        ("meta.json", b'{"version": 0}'),
+    ],
 )
 def test_a_corrupt_index_is_rejected_clearly_and_rebuilt(
     index: KnowledgeIndex, encoder: Encoder, tmp_path: Path, name: str, content: bytes
@@ -129,8 +134,34 @@ def test_an_index_of_nothing_is_refused(encoder: Encoder) -> None:
 def test_an_index_from_precomputed_embeddings_ranks_as_the_built_one(
     index: KnowledgeIndex, encoder: Encoder
 ) -> None:
-    again = KnowledgeIndex.from_embeddings(index.passages, index.embeddings)
+    again = KnowledgeIndex.from_embeddings(index.passages, index.embeddings, index.title_vectors())
     for question in QUESTIONS:
         assert again.search(question, encoder, k=3) == index.search(question, encoder, k=3)
     with pytest.raises(ValueError, match="one embedding row each"):
         KnowledgeIndex.from_embeddings(index.passages, index.embeddings[:2])
+
+
+def test_a_hit_carries_its_titles_cosine_and_margin_over_the_other_titles(
+    index: KnowledgeIndex, encoder: Encoder
+) -> None:
+    hits = index.search("Caring for merino wool", encoder, k=len(index.passages))
+    top = hits[0]
+    assert top.passage.article == "merino.md"
+    assert top.title_cosine == pytest.approx(1.0, abs=1e-3)  # the question is the title
+    others = [hit.title_cosine for hit in hits if hit.passage.article != "merino.md"]
+    assert top.title_margin == pytest.approx(top.title_cosine - max(others), abs=1e-5)
+    runner_up = next(hit for hit in hits if hit.title_cosine == max(others))
+    assert runner_up.title_margin == pytest.approx(max(others) - top.title_cosine, abs=1e-5)
+
+
+def test_the_title_embeddings_survive_a_save_and_load(
+    index: KnowledgeIndex, tmp_path: Path
+) -> None:
+    path = index_path(tmp_path, "titles")
+    index.save(path)
+    loaded = KnowledgeIndex.load(path)
+    assert loaded.article_keys == index.article_keys
+    np.testing.assert_array_equal(loaded.titles, index.titles)
+    np.save(path / "titles.npy", index.titles[:2], allow_pickle=False)
+    with pytest.raises(CorruptIndex, match="another number of articles"):
+        KnowledgeIndex.load(path)
