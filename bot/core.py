@@ -25,6 +25,7 @@ from bot.desk.tickets import Tickets
 from bot.identity.linking import Linking, LinkingSetup
 from bot.identity.merge import Merger
 from bot.identity.verification import CodeBudget, Identity
+from bot.insight.journal import Journal
 from bot.metrics import Metrics
 from bot.pipeline.dispatcher import Dispatcher
 from bot.pipeline.reading import SingleReading
@@ -67,6 +68,7 @@ class Core:
     outbox: Outbox
     handoff: Handoff
     merger: Merger
+    journal: Journal
     linking: Linking | None
     dispatcher: Dispatcher
     stream: WorkStream
@@ -115,7 +117,8 @@ def build_core(
         config.redact_patterns,
     )
     merger = Merger(client, store, tickets, desk_queue, texts=config.texts)
-    linking = _linking(client, config, store, merger, outbox, consent, metrics)
+    journal = Journal(client, config.retention_days)
+    linking = _linking(client, config, store, merger, outbox, consent, metrics, journal)
     dispatcher = Dispatcher(
         store,
         consent,
@@ -140,6 +143,7 @@ def build_core(
         outbox=outbox,
         handoff=handoff,
         merger=merger,
+        journal=journal,
         linking=linking,
         dispatcher=dispatcher,
         stream=WorkStream(dispatcher, client, config.concurrency),
@@ -154,6 +158,7 @@ def _linking(
     outbox: Outbox,
     consent: Consent,
     metrics: Metrics,
+    journal: Journal,
 ) -> Linking | None:
     """Carrying conversations across channels, when the config switches it on."""
     if config.linking is None:
@@ -168,4 +173,5 @@ def _linking(
         config.linking,
         metrics,
         texts=config.texts.linking,
+        journal=journal,
     )

@@ -26,6 +26,7 @@ from bot.identity.verification import (
     LinkGrant,
     phone_number,
 )
+from bot.insight.journal import EventType, Journal, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import Address, Channel, Conversation, LinkStep, Message, Role
 from bot.storage.lock import ConversationLock
@@ -71,7 +72,9 @@ class Linking:
         setup: LinkingSetup,
         metrics: Metrics,
         texts: LinkingTexts | None = None,
+        journal: Journal | None = None,
     ) -> None:
+        """``journal``: where a web chat joined by a texted link is recorded (not when None)."""
         self._store = store
         self._identity = identity
         self._merger = merger
@@ -80,6 +83,7 @@ class Linking:
         self._setup = setup
         self._metrics = metrics
         self._texts = texts or LinkingTexts()
+        self._journal = journal
 
     async def route(
         self,
@@ -304,15 +308,22 @@ class Linking:
         reply = Message(role=Role.BOT, text=text)
         meta: MetaUpdate = {**done, **_step(None)}
         quote = _last_question(conversation, self._texts.code_entered)
+        # the link's event goes with the write that moves past the code: written once
+        event = _linked_event(conversation.id, Channel.SMS, survivor)
         if survivor == conversation.id:
             if quote:
                 meta["slots"] = {**conversation.slots, CARRY_OVER: quote}
             await self._outbox.say(
-                conversation.id, conversation.last_address, (reply,), meta, fence=fence
+                conversation.id,
+                conversation.last_address,
+                (reply,),
+                meta,
+                fence=fence,
+                events=(event,),
             )
             return
         # the phone's conversation had an open ticket and holds everything now
-        await self._store.record(conversation.id, meta=meta, fence=fence)
+        await self._store.record(conversation.id, meta=meta, fence=fence, events=(event,))
         here: MetaUpdate = {}
         if conversation.last_address is not None:
             here["last_address"] = conversation.last_address
@@ -340,6 +351,8 @@ class Linking:
         before = await self._store.customer(cid)
         await self._store.add_address(cid, address)
         await self._identity.mark_opened_by_link(cid, grant.phone, self._store.ttl_s)
+        if self._journal is not None:  # no conversation script here: written after the link
+            await self._journal.add(cid, _linked_event(cid, Channel.WEBCHAT, cid))
         self._metrics.links.labels(channel=Channel.WEBCHAT, merged="false").inc()
         if Channel.WEBCHAT not in {a.channel for a in before.addresses}:
             self._metrics.multichannel.inc()
@@ -379,6 +392,12 @@ class Linking:
         text = self._texts.unlinked.format(phone=", ".join(masked(p.id) for p in phones))
         # the confirmation goes where they asked; everything after, to the web chat
         await self._reply(conversation, text, {**done, "last_address": others[0]}, fence)
+
+
+def _linked_event(cid: str, channel: str, into: str) -> JournalEvent:
+    """An address of ``channel`` joined customer ``cid``, whose conversation is ``into``'s now
+    (``cid`` itself, or the customer it was merged into)."""
+    return journal_event(EventType.LINKED, cid, channel, into=into)
 
 
 def _step(step: LinkStep | None) -> MetaUpdate:

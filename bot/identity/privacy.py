@@ -12,8 +12,10 @@ queue and open list, the outbox's schedule, dead letters, unfinished merges). An
 is closed. Work entries of the conversation still in the ``work`` stream are left there: a
 worker that reads one finds an empty conversation and acknowledges it, writing nothing.
 
-Events (issue 23, point 1) do not exist yet: :class:`EventArchive` is where they plug in (their
-export, and their anonymisation keeping the counts).
+The customer's journal events (:mod:`bot.insight.journal`) are exported with the rest; an
+erasure anonymises them instead of deleting them (the report's counts stay right): they move to
+a new anonymous id without the customer's words, while the conversation's lock is held and
+before the customer's keys go (the journal's streams carry the customer's hash tag too).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import redis.asyncio as redis
 from bot.delivery.records import DeliveryRecord
 from bot.events import RESYNC
 from bot.identity.address_text import AddressFormError, mask, parse_address
+from bot.insight.journal import Journal, JournalEvent
 from bot.models import Address, MessageDict
 from bot.storage.customer_data import (
     delete_keys,
@@ -77,28 +80,16 @@ class UnknownCustomerError(LookupError):
 
 
 class EventArchive(Protocol):
-    """The seam for recorded events (issue 23, point 1): a customer's events for an export, and
-    their anonymisation (the counts kept, whom they were about forgotten)."""
+    """Where recorded events are (:class:`~bot.insight.journal.Journal`): a customer's events
+    for an export, and their anonymisation (the counts kept, whom they were about forgotten)."""
 
-    async def events_of(self, cid: str) -> list[dict[str, Any]]:
+    async def of_customer(self, cid: str) -> list[JournalEvent]:
         """The customer's events, oldest first."""
         ...
 
     async def anonymise(self, cid: str) -> int:
         """Detach the customer's events from them; how many were."""
         ...
-
-
-class NoEvents:
-    """No events are recorded (yet): nothing to export, nothing to anonymise."""
-
-    async def events_of(self, cid: str) -> list[dict[str, Any]]:
-        """None."""
-        return []
-
-    async def anonymise(self, cid: str) -> int:
-        """Nothing."""
-        return 0
 
 
 class ConsentExport(TypedDict):
@@ -137,7 +128,7 @@ class CustomerExport(TypedDict):
     tickets: list[TicketExport]
     deliveries: dict[str, DeliveryRecord]
     consent: list[ConsentExport]
-    events: list[dict[str, Any]]
+    events: list[JournalEvent]
 
 
 class ErasureReport(TypedDict):
@@ -160,7 +151,8 @@ class Privacy:
     ) -> None:
         self._redis = client
         self._store = store or Store(client)
-        self._events: EventArchive = events or NoEvents()
+        # the journal's retention matters only to new writes: an anonymised stream keeps its TTL
+        self._events: EventArchive = events or Journal(client)
 
     async def customer_of(self, address: Address) -> str:
         """The customer id at ``address`` (read without renewing it); raises
@@ -179,11 +171,12 @@ class Privacy:
         pipe.hgetall(conversation_key(cid, "delivery"))
         profile, members, delivery = await pipe.execute()
         addresses = sorted({str(m) for m in members} | {_address_text(address)})
-        conversations, tickets = [], []
+        conversations, tickets, events = [], [], []
         for each in (cid, *await self._absorbed(cid)):
             conversation, theirs = await self._conversation(each)
             conversations.append(conversation)
             tickets += theirs
+            events += await self._events.of_customer(each)
         data: CustomerExport = {
             "customer_id": cid,
             "exported_at": time.time(),
@@ -193,11 +186,12 @@ class Privacy:
             "tickets": tickets,
             "deliveries": {str(k): json.loads(str(v)) for k, v in delivery.items()},
             "consent": await self._consent(addresses),
-            "events": await self._events.events_of(cid),
+            "events": sorted(events, key=lambda event: event["at"]),
         }
         counts = {
             "messages": sum(len(c["messages"]) for c in conversations),
             "addresses": len(addresses),
+            "events": len(events),
         }
         log.info("customer data exported by %s: %s %s", by, mask(address), _counted(counts))
         return data
@@ -244,8 +238,9 @@ class Privacy:
         for each, theirs in ((cid, addresses), *((other, []) for other in absorbed)):
             tagged = await tagged_keys(self._redis, each)  # before the lock: a SCAN takes a while
             async with self._store.lock(each, ttl_s=ERASE_LOCK_TTL_S):
+                # before the keys go: the journal's streams are among the tagged keys
+                counts["events_anonymised"] += await self._events.anonymise(each)
                 counts.update(await self._erase_held(each, theirs, tagged))
-            counts["events_anonymised"] += await self._events.anonymise(each)
         counts["merged_customers"] = len(absorbed)
         report: ErasureReport = {
             "address": mask(address),

@@ -255,3 +255,27 @@ async def test_a_reply_its_channel_cannot_carry_reaches_nobody_and_the_agent_is_
     assert taken.message == "Dana has already claimed this conversation."
     agent_texts = [m.text for m in (await store.load(cid)).messages if m.role is Role.AGENT]
     assert agent_texts == ["y" * 2000]
+
+
+async def test_the_journal_records_each_agent_action(core: Core, handoff: Handoff) -> None:
+    cid = await waiting_conversation(core.store, handoff)
+    await handoff.agent_reply(cid, "Dana", "Hi, Dana here.")  # a first reply claims
+    await handoff.note(cid, "Dana", "refund approved")
+    await handoff.back_to_bot(cid, "Dana", resolved=True)
+    await handoff.escalate(await core.store.load(cid), "lost parcel")
+    await handoff.claim(cid, "Sam")
+    await handoff.back_to_bot(cid, "Sam")
+    events = await core.journal.of_customer(cid)
+    assert [(e["type"], e.get("agent")) for e in events] == [
+        ("escalated", None),
+        ("claimed", "Dana"),
+        ("agent_reply", "Dana"),
+        ("note", "Dana"),
+        ("resolved", "Dana"),
+        ("escalated", None),
+        ("claimed", "Sam"),
+        ("back_to_bot", "Sam"),
+    ]
+    assert events[0].get("reason") == "problem"  # an intent's own reason to need a person
+    assert [e["channel"] for e in events if e["type"] != "note"] == [BOB.channel] * 7
+    assert "text" not in events[3]  # a note's words stay with the notes

@@ -25,6 +25,7 @@ from bot.identity.privacy import (
     mask,
     parse_address,
 )
+from bot.insight.journal import Journal
 from bot.models import Address, InboundMessage, Message, Role, State
 from bot.pipeline.stream import WorkStream
 from bot.storage.keys import (
@@ -115,7 +116,12 @@ async def test_the_export_holds_everything_kept_about_the_customer(
     consent_of = {item["address"]: item["opted_out_at"] for item in data["consent"]}
     assert consent_of["webchat:visitor-7f3a"] is None
     assert consent_of["sms:+447700900123"]
-    assert data["events"] == []
+    # the journal: both messages, and the switch from SMS to the web chat
+    assert [(e["type"], e["channel"]) for e in data["events"]] == [
+        ("message", "sms"),
+        ("message", "webchat"),
+        ("channel_switch", "webchat"),
+    ]
     json.dumps(data)  # JSON-able as it is
 
 
@@ -150,7 +156,13 @@ async def test_erase_leaves_no_key_of_theirs_and_another_customer_untouched(
     assert counts["vendor_ids"] == 1
     assert counts["opt_outs"] == 1
     assert counts["tickets_closed"] == 1
-    assert counts["events_anonymised"] == 0
+    # the journal's events stay, anonymised: the report's counts are unchanged
+    assert counts["events_anonymised"] == 3
+    kept = await Journal(redis_client).read(time.time() - 3600, time.time() + 1)
+    anonymous = [e for e in kept if e["cid"] != bob]
+    assert [e["type"] for e in anonymous] == ["message", "message", "channel_switch"]
+    assert len({e["cid"] for e in anonymous}) == 1
+    assert anonymous[0]["cid"] != cid
     assert await redis_client.zscore(OPEN_TICKETS_KEY, cid) is None
     assert await redis_client.zscore(WAITING_KEY, cid) is None
     assert report["address"] == mask(PHONE) == "sms:+4•••••••0123"

@@ -7,8 +7,10 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from bot.insight.journal import JournalEvent
 from bot.models import Control, InboundMessage, Media, Outcome, Role, State
 from bot.pipeline.dispatcher import OTHER_LANGUAGE_REASON, PROCESSING_FAILED_REASON
+from bot.redaction import redact
 from bot.storage.store import Store
 from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
@@ -259,3 +261,50 @@ async def test_english_with_a_foreign_word_is_still_english(bot: Bot) -> None:
     await bot.say("hola, where is my order")
     assert bot.replies() != [TEXTS.other_language]
     assert bot.classifier.seen == ["hola, where is my order"]
+
+
+async def journal_of(bot: Bot) -> list[JournalEvent]:
+    return await bot.core.journal.of_customer(await bot.store.resolve(ALICE))
+
+
+async def test_the_journal_records_each_message_and_decision(bot: Bot) -> None:
+    await bot.say("where is my order")
+    await bot.say("the parcel for jo@example.com is not here yet")
+    await bot.say("please tell me about the parcel for jo@example.com")
+    events = await journal_of(bot)
+    assert [e["type"] for e in events] == [
+        "message",
+        "answered",
+        "message",
+        "asked",
+        "message",
+        "escalated",
+    ]
+    answered, asked, escalated = events[1], events[3], events[5]
+    assert (answered.get("by"), answered.get("intent"), answered.get("confidence")) == (
+        "intent",
+        "order_status",
+        0.9,
+    )
+    assert answered.get("message") == events[0].get("message")
+    assert (asked.get("intent"), asked.get("confidence")) == ("unknown", 0.1)
+    assert asked.get("text") == redact("the parcel for jo@example.com is not here yet")
+    assert "jo@example.com" not in str(asked.get("text"))
+    assert (escalated.get("reason"), escalated.get("intent")) == ("unsure", "unknown")
+    assert escalated.get("text") == redact("please tell me about the parcel for jo@example.com")
+    assert {e["channel"] for e in events} == {ALICE.channel}
+
+
+async def test_the_journal_records_why_a_conversation_was_escalated(bot: Bot) -> None:
+    await bot.say("human please")
+    escalated = (await journal_of(bot))[-1]
+    assert (escalated["type"], escalated.get("reason")) == ("escalated", "asked_for_person")
+    assert (escalated.get("intent"), escalated.get("confidence")) == ("human", 0.95)
+    assert "text" not in escalated  # the customer's words only when the bot was unsure
+
+
+async def test_the_journal_records_opting_out_and_in(bot: Bot) -> None:
+    await bot.say("STOP", control=Control.OPT_OUT)
+    await bot.say("START", control=Control.OPT_IN)
+    kinds = [e["type"] for e in await journal_of(bot)]
+    assert kinds == ["message", "opted_out", "message", "opted_in"]
