@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.contracts import AgentOutcome, Prediction, TicketChange, TicketStatus
@@ -70,12 +71,14 @@ class Handoff:
         prediction: Prediction | None = None,
         fence: ConversationLock | None = None,
         detail: str | None = None,
+        events: Sequence[JournalEvent] = (),
     ) -> None:
         """Hand the conversation to the agents (the caller holds its lock: ``fence``).
 
         ``meta`` holds further conversation fields to store in the same write; ``prediction``
         is the bot's last guess and ``detail`` what else the agents should know, both shown on
-        the ticket. The journal's ``escalated`` event (why, the guess) goes in the same write.
+        the ticket. The journal's ``escalated`` event (why, the guess) goes in the same write,
+        after ``events`` (the answers the bot gave first).
         """
         event = decisions.escalated(conversation, reason, prediction, self._patterns)
         escalation = Escalation(
@@ -99,7 +102,7 @@ class Handoff:
                 "notified_at": 0.0,  # the next message is acknowledged at once
             },
             fence=fence,
-            events=(event,),
+            events=(*events, event),
         )
         self._metrics.escalations.labels(reason=reason).inc()
         await self._tickets.mark_open(conversation.id, escalation.at)

@@ -120,6 +120,7 @@ class Answering:
             prediction=first.part.prediction,
             fence=fence,
             detail=detail(replies, attached),
+            events=[decisions.answered(conversation, p, answer) for p, answer in replies.answers],
         )
 
     async def answer(

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from bot.article import ArticleRef
 from bot.contracts import Answer, Context, Part, Prediction, Reading
 from bot.core import build_core
+from bot.insight.journal import Journal
 from bot.metrics import Metrics
 from bot.models import Conversation, InboundMessage, Role, new_id
 from bot.pipeline.answering import bot_messages
@@ -164,3 +165,19 @@ async def test_article_answers_are_counted_under_one_label_not_one_per_article(
         if sample.name == "omnibot_answered_total"
     }
     assert counted == {"article": 2, "greeting": 1, "order_status": 1}
+
+
+async def test_the_journal_records_each_answer_by_what_gave_it(
+    say_to_core: Say, redis_client: aioredis.Redis
+) -> None:
+    journal = Journal(redis_client)
+    cid = (await say_to_core("hello + do gift cards expire")).id
+    await say_to_core("hello + human please")  # the bot has no answer for a person's request
+    decided = [e for e in await journal.of_customer(cid) if e["type"] != "message"]
+    assert [(e["type"], e.get("by"), e.get("intent"), e.get("article")) for e in decided] == [
+        ("answered", "intent", "greeting", None),
+        ("answered", "article", "article:gift", "gift"),
+        ("answered", "intent", "greeting", None),  # said before the hand-off, in its write
+        ("escalated", None, "human", None),
+    ]
+    assert decided[-1].get("reason") == "other"
