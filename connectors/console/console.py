@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.contracts import DeskActions
 from bot.desk.tickets import Tickets
 from bot.identity.privacy import Privacy
+from bot.insight.report_source import ReportSource
 from bot.storage.hub import EventHub
 from bot.storage.store import Store
 from connectors.console.auth import (
@@ -34,6 +35,7 @@ from connectors.console.auth import (
 )
 from connectors.console.desk_socket import ConsoleSocket, TicketBoard
 from connectors.console.privacy_api import PrivacyApi
+from connectors.console.report_api import TodayApi
 from connectors.console.sessions import Attempts, Sessions
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -88,12 +90,14 @@ class AgentConsole:
         self._guard = Guard(token, public_url, Sessions(client, token), Attempts(client))
         self._board = TicketBoard(store, tickets)
         self._privacy = PrivacyApi(Privacy(client, store), self._guard)
+        self._today = TodayApi(ReportSource(client), self._guard)
         self._console_html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
         self._login_html = (STATIC_DIR / "login.html").read_text(encoding="utf-8")
 
     def routes(self) -> list[web.AbstractRouteDef]:
-        """The page, login and logout, the WebSocket, the static files and the customer data
-        API (:mod:`connectors.console.privacy_api`)."""
+        """The page, login and logout, the WebSocket, the static files, the customer data
+        API (:mod:`connectors.console.privacy_api`) and today's figures
+        (:mod:`connectors.console.report_api`)."""
         return [
             web.get("/agent", self.page),
             web.post("/agent/login", self.login),
@@ -101,6 +105,7 @@ class AgentConsole:
             web.get("/agent/ws", self.websocket),
             web.static("/agent/static", STATIC_DIR),
             *self._privacy.routes(),
+            *self._today.routes(),
         ]
 
     async def page(self, request: web.Request) -> web.Response:

@@ -78,7 +78,7 @@ class PrivacyApi:
         try:
             session = await self._guard.check(request)
         except AccessDeniedError as denied:
-            raise _refused(denied) from None
+            raise refused(denied) from None
         except (redis.ConnectionError, redis.TimeoutError):
             raise _http(503, UNAVAILABLE_TEXT) from None
         how = "session" if session else "token"
@@ -92,7 +92,8 @@ def _address(request: web.Request) -> Address:
         raise _http(400, str(error)) from None
 
 
-def _refused(denied: AccessDeniedError) -> web.HTTPException:
+def refused(denied: AccessDeniedError) -> web.HTTPException:
+    """A refused API call as its HTTP error (JSON), with its challenge or wait."""
     headers = {"WWW-Authenticate": REALM} if denied.status == 401 else {}
     if denied.retry_after is not None:
         headers = {"Retry-After": str(denied.retry_after)}

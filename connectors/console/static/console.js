@@ -367,4 +367,23 @@
     };
   }
   connect();
+
+  // --- today's figures in the header (GET /agent/api/report/today, once a minute) ----------
+  var TODAY_MS = 60000, today = $("today");
+  function figure(id, value) { $(id).textContent = value; }
+  function showToday(r) {
+    figure("today-conversations", String(r.conversations));
+    figure("today-contained", r.containment_rate === null ? "–" : Math.round(r.containment_rate * 100) + " %");
+    figure("today-first-response", r.first_response_p50_s === null ? "–" : duration(r.first_response_p50_s));
+    figure("today-csat", r.csat_average === null ? "–" : r.csat_average.toFixed(1) + " (" + r.csat_responses + ")");
+    today.hidden = false;
+  }
+  function loadToday() {
+    fetch(ROOT + "/api/report/today", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { if (r) showToday(r); })
+      .catch(function () { /* offline: the last figures stay */ });
+  }
+  loadToday();
+  setInterval(loadToday, TODAY_MS);
 })();
