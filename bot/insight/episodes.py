@@ -9,7 +9,7 @@ whether it was contained is decided by the events up to its close only.
 Its outcome (:class:`Outcome`): *escalated* when it holds an ``escalated``; *contained* when it
 is closed, not escalated, holds an ``answered``, its last bot decision was ``answered`` (not
 ``asked``) and no later customer message asked again about a topic already answered (the same
-intent, or the same article when the answer named no intent): the answer did not help;
+article, or the same intent of an answer from no article): the answer did not help;
 *abandoned* when closed, neither escalated nor contained; *open* while it is still open.
 
 A customer's message that answers a satisfaction survey (the one a ``csat_answered`` names, or
@@ -57,9 +57,10 @@ class Episode:
 
     @property
     def intent(self) -> str:
-        """The intent of the first bot decision that names one ("" if none does)."""
+        """The intent of the first bot decision that names one ("" if none does); an answer
+        from an article names none (its intent is the guess that did not answer)."""
         for event in self.inside():
-            if event["type"] in DECISIONS and event.get("intent"):
+            if event["type"] in DECISIONS and event.get("intent") and not event.get("article"):
                 return event.get("intent", "")
         return ""
 
@@ -109,10 +110,11 @@ class Episode:
 
 
 def _topic(event: JournalEvent) -> str:
-    """What a decision was about: its intent, else its article."""
-    if event.get("intent"):
-        return "intent:" + event.get("intent", "")
-    return "article:" + event.get("article", "") if event.get("article") else ""
+    """What a decision was about: the article it answered from, else its intent (an article
+    answer's intent is only the classifier's guess that did not answer)."""
+    if event.get("article"):
+        return "article:" + event.get("article", "")
+    return "intent:" + event.get("intent", "") if event.get("intent") else ""
 
 
 def _contained(inside: Sequence[JournalEvent]) -> bool:

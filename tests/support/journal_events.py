@@ -54,7 +54,7 @@ def abandoned_after_unsure() -> list[JournalEvent]:
     """Answered once, then unsure about the next message, then silence: abandoned."""
     return [
         event("message", 30, "c4"),
-        event("answered", 31, "c4", by="article", article="returns", intent="", confidence=0.7),
+        event("answered", 31, "c4", by="article", article="returns", intent="oos", confidence=0.3),
         event("message", 90, "c4"),
         event("asked", 91, "c4", intent="warranty", confidence=0.2, text="is it [EMAIL]"),
     ]

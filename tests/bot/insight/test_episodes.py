@@ -53,7 +53,7 @@ def test_escalated_claimed_replied_resolved_and_rated() -> None:
 def test_silence_after_an_unsure_answer_is_abandoned() -> None:
     episode = only(abandoned_after_unsure())
     assert episode.outcome is Outcome.ABANDONED
-    assert episode.intent == "warranty"  # the article answer named no intent
+    assert episode.intent == "warranty"  # an article answer's intent is a guess: no name
     assert episode.articles == ["returns"]
 
 
@@ -72,6 +72,16 @@ def test_the_same_article_again_is_not_contained_either() -> None:
         event("answered", 100, "c7", by="article", article="returns"),
     ]
     assert only(events).outcome is Outcome.ABANDONED
+
+
+def test_two_articles_with_the_same_guessed_intent_are_two_topics() -> None:
+    events = [
+        event("message", 0, "c7"),
+        event("answered", 1, "c7", by="article", article="returns", intent="oos"),
+        event("message", 99, "c7"),
+        event("answered", 100, "c7", by="article", article="delivery", intent="oos"),
+    ]
+    assert only(events).outcome is Outcome.CONTAINED
 
 
 def test_an_unsure_escalation_is_escalated_without_any_response() -> None:
