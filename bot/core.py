@@ -25,6 +25,8 @@ from bot.desk.tickets import Tickets
 from bot.identity.linking import Linking, LinkingSetup
 from bot.identity.merge import Merger
 from bot.identity.verification import CodeBudget, Identity
+from bot.insight.csat import Surveys
+from bot.insight.csat_rules import QUIET_S as CSAT_QUIET_S
 from bot.insight.journal import Journal
 from bot.metrics import Metrics
 from bot.pipeline.dispatcher import Dispatcher
@@ -49,6 +51,8 @@ class CoreConfig:
     opt_out_channels: Collection[str] | None = None  # None: every channel's customers may
     code_budget: CodeBudget = field(default_factory=CodeBudget)
     linking: LinkingSetup | None = None  # None: no carrying conversations across channels
+    csat_after_bot: bool = False  # surveys after conversations the bot settled alone too
+    csat_quiet_s: float = CSAT_QUIET_S  # after the bot's last answer, before its survey
     # the shop's own patterns masked with the built-in kinds (the journal's unsure messages)
     redact_patterns: Sequence[re.Pattern[str]] = ()
 
@@ -68,6 +72,7 @@ class Core:
     outbox: Outbox
     handoff: Handoff
     merger: Merger
+    surveys: Surveys
     journal: Journal
     linking: Linking | None
     dispatcher: Dispatcher
@@ -117,6 +122,9 @@ def build_core(
         config.redact_patterns,
     )
     merger = Merger(client, store, tickets, desk_queue, texts=config.texts)
+    surveys = Surveys(
+        client, store, outbox, after_bot=config.csat_after_bot, quiet_s=config.csat_quiet_s
+    )
     journal = Journal(client, config.retention_days)
     linking = _linking(client, config, store, merger, outbox, consent, metrics, journal)
     dispatcher = Dispatcher(
@@ -130,6 +138,7 @@ def build_core(
         config.texts,
         linking,
         config.redact_patterns,
+        surveys,
     )
     return Core(
         metrics=metrics,
@@ -143,6 +152,7 @@ def build_core(
         outbox=outbox,
         handoff=handoff,
         merger=merger,
+        surveys=surveys,
         journal=journal,
         linking=linking,
         dispatcher=dispatcher,

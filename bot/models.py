@@ -290,6 +290,17 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """A satisfaction survey the customer was asked and has not answered yet: when, and after
+    what (``after``: "resolve", an agent resolved the conversation; "bot", the bot's answers
+    settled it). Kept in the conversation's meta (field ``csat``); :mod:`bot.insight.csat`
+    says when it counts."""
+
+    asked_at: float
+    after: str
+
+
+@dataclass(frozen=True)
 class Conversation:
     """A customer's single conversation: its state, hand-off details and history.
 
@@ -298,7 +309,8 @@ class Conversation:
     is in (:mod:`bot.identity.linking`); ``slots`` are the values actions remembered.
     ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
     last escalation that ended, so a new one can link it; ``customer`` is the customer's
-    profile (with every address only where a ticket shows them).
+    profile (with every address only where a ticket shows them); ``survey`` the satisfaction
+    survey asked and not answered yet.
     """
 
     id: str
@@ -316,6 +328,7 @@ class Conversation:
     escalation: Escalation | None = None
     previous_ticket: str | None = None
     notified_at: float = 0.0
+    survey: Survey | None = None
     # the profile; its addresses only where they are shown (a ticket), not on the hot path
     customer: Customer | None = None
 

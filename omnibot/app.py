@@ -166,7 +166,7 @@ def build_services(
             slack.client,
             settings.slack_signing_secret,
             core.tickets,
-            HandoffActions(core.store, core.tickets, core.handoff),
+            HandoffActions(core.store, core.tickets, core.handoff, core.surveys),
         )
     )
     return Services(
@@ -197,6 +197,7 @@ def core_config(settings: Settings) -> CoreConfig:
     texts = Texts(help=settings.sms_help_text)
     return CoreConfig(
         retention_days=settings.retention_days,
+        csat_after_bot=settings.csat_after_bot,
         rate_limit=(settings.messages_per_minute, 60),
         concurrency=settings.processing_concurrency,
         texts=texts,
@@ -230,6 +231,7 @@ def _background_parts(services: Services, client: redis.Redis, role: Role) -> li
     if role.answers:
         beat = AnswerBeat(client, services.stream.consumer)
         parts += [services.desk_queue, services.outbox, services.stream, services.merger, beat]
+        parts.append(services.surveys)  # after-bot surveys' sweeper (idle when they are off)
     app_token = services.settings.slack_app_token
     if role.listens and services.slack_events is not None and app_token:
         parts.append(SocketMode(services.slack_events, app_token))

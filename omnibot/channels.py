@@ -167,7 +167,7 @@ def agent_console(settings: Settings, core: Core, client: redis.Redis) -> AgentC
         return AgentConsole(
             core.store,
             core.hub,
-            HandoffActions(core.store, core.tickets, core.handoff),
+            HandoffActions(core.store, core.tickets, core.handoff, core.surveys),
             token,
             settings.public_url,
             tickets=core.tickets,

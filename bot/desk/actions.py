@@ -16,6 +16,7 @@ from bot.contracts import AgentAction, AgentOutcome, AgentResult, DeskActions
 from bot.desk.agent_text import is_note
 from bot.desk.handoff import Handoff
 from bot.desk.tickets import Tickets
+from bot.insight.csat import Surveys
 from bot.models import channel_info
 from bot.storage.store import Store
 
@@ -57,10 +58,14 @@ def agent_text(action: AgentAction | None, outcome: AgentOutcome, **fields: obje
 class HandoffActions:
     """The core's :class:`~bot.contracts.DeskActions`: agents' actions through the hand-off."""
 
-    def __init__(self, store: Store, tickets: Tickets, handoff: Handoff) -> None:
+    def __init__(
+        self, store: Store, tickets: Tickets, handoff: Handoff, surveys: Surveys | None = None
+    ) -> None:
+        """``surveys``: the satisfaction survey a resolve is followed by (none when None)."""
         self._store = store
         self._tickets = tickets
         self._handoff = handoff
+        self._surveys = surveys
 
     async def conversation_of(self, ticket: str) -> str | None:
         """The conversation a desk ticket belongs to, if it is one of ours."""
@@ -87,8 +92,11 @@ class HandoffActions:
         return await self._result(AgentAction.NOTE, cid, outcome)
 
     async def resolve(self, cid: str, agent: str, ticket: str | None = None) -> AgentResult:
-        """The conversation is resolved and goes back to the bot."""
+        """The conversation is resolved and goes back to the bot; the customer is asked how
+        it went."""
         outcome = await self._handoff.back_to_bot(cid, agent, resolved=True, ticket=ticket)
+        if outcome is AgentOutcome.DONE and self._surveys is not None:
+            await self._surveys.after_resolve(cid)
         return await self._result(AgentAction.RESOLVE, cid, outcome)
 
     async def back_to_bot(self, cid: str, agent: str, ticket: str | None = None) -> AgentResult:

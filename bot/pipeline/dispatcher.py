@@ -19,6 +19,7 @@ from bot.desk.handoff import Handoff
 from bot.handled import Handled
 from bot.identity.linking import Linking
 from bot.insight import decisions
+from bot.insight.csat import Surveys
 from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import (
@@ -60,9 +61,11 @@ class Dispatcher:
         texts: Texts | None = None,
         linking: Linking | None = None,
         patterns: decisions.Patterns = (),
+        surveys: Surveys | None = None,
     ) -> None:
         """``linking``: carrying the conversation across channels (off when None);
-        ``patterns``: the shop's own redaction patterns (the journal's unsure messages)."""
+        ``patterns``: the shop's own redaction patterns (the journal's unsure messages);
+        ``surveys``: satisfaction surveys (their answers taken before any reading)."""
         self._store = store
         self._consent = consent
         self._reader = reader
@@ -75,6 +78,7 @@ class Dispatcher:
         )
         self._patterns = patterns
         self._linking = linking
+        self._surveys = surveys
 
     @property
     def metrics(self) -> Metrics:
@@ -117,6 +121,8 @@ class Dispatcher:
         lock = self._store.lock(cid)
         with log_context.conversation(cid):
             await self._process(cid, lock)
+            if self._surveys is not None:  # an after-bot survey counts its quiet from here
+                await self._surveys.processed(cid)
 
     async def _process(self, cid: str, lock: ConversationLock) -> None:
         async with lock as conversation:
@@ -192,6 +198,10 @@ class Dispatcher:
         done: MetaUpdate,
         fence: ConversationLock,
     ) -> None:
+        if self._surveys is not None and await self._surveys.capture(
+            conversation, message, done, fence
+        ):
+            return  # a survey's score: thanked and recorded, never read
         message = _chosen_option(conversation, message)
         if self._linking is not None:
             rest = await self._linking.route(conversation, message, done, fence)

@@ -19,6 +19,7 @@ from bot.models import (
     MessageDict,
     Role,
     State,
+    Survey,
 )
 
 ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
@@ -51,6 +52,7 @@ class MetaUpdate(TypedDict, total=False):
     escalation: Escalation | None
     previous_ticket: str | None
     notified_at: float
+    csat: Survey | None  # the satisfaction survey pending (bot.insight.csat)
 
 
 def encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
@@ -60,11 +62,11 @@ def encode_meta(update: MetaUpdate) -> tuple[dict[str, str], list[str]]:
         if name == "last_address":
             assert isinstance(value, Address)
             values.update(last_channel=value.channel, last_id=value.id)
-        elif name in ("slots", "escalation"):
+        elif name in ("slots", "escalation", "csat"):
             values[name] = (
                 None
                 if value is None
-                else json.dumps(asdict(value) if isinstance(value, Escalation) else value)
+                else json.dumps(asdict(value) if isinstance(value, Escalation | Survey) else value)
             )
         else:
             values[name] = None if value is None else str(value)
@@ -126,6 +128,7 @@ def decode_conversation(
         escalation=Escalation(**json.loads(meta["escalation"])) if "escalation" in meta else None,
         previous_ticket=meta.get("previous_ticket"),
         notified_at=float(meta.get("notified_at", 0.0)),
+        survey=Survey(**json.loads(meta["csat"])) if "csat" in meta else None,
         customer=customer,
     )
 
