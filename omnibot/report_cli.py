@@ -138,8 +138,10 @@ def describe(report: Report) -> list[str]:
         ("article", report["by_article"]),
     )
     for title, group in groups:
-        lines += [f"by {title}:", *(_line(name, c) for name, c in group.items())]
-    lines += ["escalated because the bot was unsure:"]
+        if group:
+            lines += [f"by {title}:", *(_line(name, c) for name, c in group.items())]
+    if report["low_confidence"]:
+        lines += ["escalated because the bot was unsure:"]
     lines += [
         f"  {entry['intent']} ({entry['count']}): " + " | ".join(entry["examples"])
         for entry in report["low_confidence"]
