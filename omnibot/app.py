@@ -197,6 +197,7 @@ def core_config(settings: Settings) -> CoreConfig:
     texts = Texts(help=settings.sms_help_text)
     return CoreConfig(
         retention_days=settings.retention_days,
+        redact_patterns=settings.redact_patterns,
         csat_after_bot=settings.csat_after_bot,
         rate_limit=(settings.messages_per_minute, 60),
         concurrency=settings.processing_concurrency,
