@@ -40,11 +40,10 @@ from bot.insight.csat_rules import (
 from bot.insight.journal import EVENT_FIELD, EventType, JournalEvent, day_of, decode, journal_event
 from bot.models import Conversation, Message, Role, Survey
 from bot.storage.codec import MetaUpdate
-from bot.storage.keys import journal_key
+from bot.storage.keys import CSAT_DUE_KEY, journal_key
 from bot.storage.lock import ConversationLock
 from bot.storage.store import Store
 
-CSAT_DUE_KEY = "csat:due"  # sorted set: conversations whose after-bot survey is due, by when
 SWEEP_S = 60.0  # how often due surveys are looked for (at most: a short quiet time, oftener)
 DAY_S = 86400.0
 MAX_SWEPT = 100  # conversations taken per sweep

@@ -11,7 +11,7 @@ script or MULTI over them touches one slot only.
                                       expect, linking (its step), slots (JSON), received /
                                       answered (the cursor), failed_at / failures (the failed
                                       tries of the message after that cursor, for the work
-                                      dead-letter)
+                                      dead-letter), csat (JSON: the survey pending)
 - ``conv:{<cid>}:history``            list of JSON messages, capped
 - ``conv:{<cid>}:lock``               the per-conversation lock (a holder's token)
 - ``conv:{<cid>}:outbox``             list of JSON outbound entries not yet handed to a vendor
@@ -35,6 +35,8 @@ script or MULTI over them touches one slot only.
 - ``outbox:dead``                     sorted set of undeliverable messages and desk jobs (by time)
 - ``outbox:due``                      sorted set: conversations with outbound entries, by when
                                       their next send is due
+- ``csat:due``                        sorted set: conversations whose after-bot satisfaction survey
+                                      is due, by when (:mod:`bot.insight.csat`)
 - ``work``                            stream of "conversation <cid> has work" entries, read by
                                       the consumer group ``workers``
 - ``answering``                       sorted set: answer processes (work stream consumers) by
@@ -72,6 +74,7 @@ from bot.models import Address
 EVENTS_PATTERN = "conv:*:events"
 DEAD_LETTER_KEY = "outbox:dead"
 OUTBOX_DUE_KEY = "outbox:due"
+CSAT_DUE_KEY = "csat:due"
 WORK_STREAM = "work"
 WORK_GROUP = "workers"
 WORK_FIELD = "c"

@@ -11,13 +11,16 @@ import redis.asyncio as aioredis
 
 from bot.core import Core, CoreConfig
 from bot.desk.actions import HandoffActions
-from bot.insight.csat import CSAT_DUE_KEY
 from bot.insight.csat_rules import SCORES, SurveyTexts
 from bot.insight.journal import EventType, Journal, JournalEvent
 from bot.models import InboundMessage, Role, Survey, new_id
+from bot.storage.keys import CSAT_DUE_KEY
 from connectors.console.log_desk import LogDesk
+from tests.conftest import ON_SERVER_AND_CLUSTER
 from tests.core import ALICE, CONFIG, SCRIPT, handle, make_core
 from tests.support.fakes import RecordingConnector, ScriptedClassifier
+
+pytestmark = ON_SERVER_AND_CLUSTER  # the due set and the journal live in other slots
 
 TEXTS = SurveyTexts()
 QUIET_S = 0.2
