@@ -125,7 +125,7 @@ class Surveys:
         address); the question, the pending survey and its event in one write."""
         now = time.time()
         address = conversation.last_address
-        if address is None or not may_ask(conversation, now):
+        if address is None or not may_ask(conversation, now, after):
             return False
         if await self._consent.opted_out(address):
             return False

@@ -10,9 +10,9 @@ pending until the window ends.
 
 After a conversation the bot settled on its own (``CSAT_AFTER_BOT``), the survey is due
 ``QUIET_S`` after the bot's last answer (:func:`due_after_bot`): the last decision about the
-customer's messages was an answer, the customer has written nothing since, and no survey was
-asked in the last ``EPISODE_S`` (a customer asking again and again within a conversation is
-surveyed once).
+customer's messages was an answer, the customer has written nothing since, no question of the
+bot's waits for their reply (:func:`may_ask`), and no survey was asked in the last
+``EPISODE_S`` (a customer asking again and again within a conversation is surveyed once).
 """
 
 from __future__ import annotations
@@ -64,14 +64,18 @@ def pending(survey: Survey | None, now: float) -> Survey | None:
     return survey
 
 
-def may_ask(conversation: Conversation, now: float) -> bool:
+def may_ask(conversation: Conversation, now: float, after: After = After.RESOLVE) -> bool:
     """Whether a survey may be asked now: the customer has a channel, the conversation is
-    with the bot and no survey is pending (the opt-out is checked apart: it is kept by
-    address, outside the conversation)."""
+    with the bot and no survey is pending; after the bot, also no question of the bot's
+    waiting for the customer's reply (an intent's, a linking step): the customer left the
+    conversation unfinished, not settled. The opt-out is checked apart: it is kept by
+    address, outside the conversation."""
+    waiting = after is After.BOT and (conversation.expect or conversation.linking)
     return (
         conversation.last_address is not None
         and conversation.state is State.BOT
         and pending(conversation.survey, now) is None
+        and not waiting
     )
 
 

@@ -12,6 +12,7 @@ from bot.insight.csat_rules import (
     EPISODE_S,
     QUIET_S,
     SCORES,
+    After,
     answers_survey,
     due_after_bot,
     may_ask,
@@ -102,6 +103,14 @@ def test_a_survey_is_asked_only_with_the_bot_and_none_pending() -> None:
     assert may_ask(asked(ago=ANSWER_WINDOW_S)[0], NOW)  # expired: asked again
     assert not may_ask(asked(survey=None, state=State.AGENT)[0], NOW)
     assert not may_ask(asked(survey=None, last_address=None)[0], NOW)
+
+
+def test_after_the_bot_no_survey_while_a_question_of_the_bots_waits() -> None:
+    waiting, _ = asked(survey=None, expect="order_status")
+    assert may_ask(waiting, NOW)  # a resolve ends the question
+    assert not may_ask(waiting, NOW, After.BOT)
+    assert not may_ask(asked(survey=None, linking=LinkStep.CODE)[0], NOW, After.BOT)
+    assert may_ask(asked(survey=None)[0], NOW, After.BOT)
 
 
 def test_the_after_bot_survey_is_due_a_quiet_time_after_the_last_answer() -> None:
