@@ -49,7 +49,7 @@ from omnibot.channels import (
 )
 from omnibot.health import REPORT_GAUGES, healthz, serve_metrics
 from omnibot.proxies import trusted_proxies
-from omnibot.roles import REDIS, ROLE, AnswerBeat, NotAnswering, Role
+from omnibot.roles import REDIS, ROLE, AnswerBeat, NotAnswering, Role, processing_concurrency
 from omnibot.services import SERVICES, Services
 from omnibot.settings import Settings
 
@@ -200,7 +200,7 @@ def core_config(settings: Settings) -> CoreConfig:
         redact_patterns=settings.redact_patterns,
         csat_after_bot=settings.csat_after_bot,
         rate_limit=(settings.messages_per_minute, 60),
-        concurrency=settings.processing_concurrency,
+        concurrency=processing_concurrency(settings.role, settings.processing_concurrency),
         texts=texts,
         agent_hours=settings.agent_hours,
         # only the channels with opt-outs (SMS STOP) ask the deliveries' consent

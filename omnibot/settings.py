@@ -256,8 +256,9 @@ class Settings:
     )
     # also survey conversations the bot settled alone (after a resolve, always)
     csat_after_bot: bool = setting("CSAT_AFTER_BOT", parse.flag, FLAG, default=False)
-    processing_concurrency: int = setting(
-        "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=4
+    # None: the role's own (omnibot.roles.processing_concurrency)
+    processing_concurrency: int | None = setting(
+        "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=None
     )
     workers: int = setting("WORKERS", parse.positive_int, AT_LEAST_ONE, default=1)
     role: Role = setting("ROLE", role_setting, "one of " + ", ".join(Role), default=Role.ALL)

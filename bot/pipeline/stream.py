@@ -44,7 +44,7 @@ from bot.pipeline.dispatcher import Dispatcher
 from bot.storage.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM, conversation_key
 from bot.storage.lock import LockLostError, LockTimeoutError
 
-MAX_CONCURRENT = 4  # see PROCESSING_CONCURRENCY in .env.example
+MAX_CONCURRENT = 4  # a process's own comes from omnibot.roles.processing_concurrency
 VISIBILITY_S = 10.0
 RECLAIM_EVERY_S = 2.0
 HEARTBEAT_S = 3.0

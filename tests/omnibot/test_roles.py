@@ -12,12 +12,14 @@ import redis.asyncio as aioredis
 
 from bot.contracts import Prediction
 from bot.storage.keys import ANSWERING_KEY
+from omnibot.app import core_config
 from omnibot.roles import (
     AnswerBeat,
     NotAnswering,
     NotAnsweringError,
     Role,
     answering_count,
+    processing_concurrency,
     role_setting,
 )
 from omnibot.settings import Settings, SettingsError
@@ -81,3 +83,15 @@ def test_an_answer_process_lowers_its_own_priority() -> None:
         [sys.executable, "-c", script], capture_output=True, check=True
     )
     assert int(after.stdout) == min(19, int(before.stdout) + 10)
+
+
+def test_an_answer_process_answers_many_conversations_at_a_time_unless_told() -> None:
+    # the answer role batches across conversations; a process that acknowledges keeps few
+    assert processing_concurrency(Role.ANSWER) == 32
+    assert processing_concurrency(Role.ALL) == 4
+    assert processing_concurrency(Role.ANSWER, 6) == processing_concurrency(Role.ALL, 6) == 6
+    answer = Settings.from_env({"ROLE": "answer"}, env_file=None)
+    assert core_config(answer).concurrency == 32
+    told = Settings.from_env({"ROLE": "answer", "PROCESSING_CONCURRENCY": "8"}, env_file=None)
+    assert core_config(told).concurrency == 8
+    assert core_config(Settings()).concurrency == 4
