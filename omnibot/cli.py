@@ -39,7 +39,7 @@ from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging, log_scrub
 from omnibot.parent import follow_parent
-from omnibot.roles import Role, run_without_listener
+from omnibot.roles import Role, event_loop, run_without_listener
 from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import Settings, SettingsError
 from omnibot.workers import run_split, run_workers
@@ -115,6 +115,7 @@ def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> 
             access_log=None,
             print=None,
             reuse_port=reuse_port or None,
+            loop=event_loop(),
         )
     except OSError as error:
         if error.errno not in LISTEN_ERRORS:

@@ -19,6 +19,7 @@ from omnibot.roles import (
     NotAnsweringError,
     Role,
     answering_count,
+    event_loop,
     processing_concurrency,
     role_setting,
 )
@@ -95,3 +96,12 @@ def test_an_answer_process_answers_many_conversations_at_a_time_unless_told() ->
     told = Settings.from_env({"ROLE": "answer", "PROCESSING_CONCURRENCY": "8"}, env_file=None)
     assert core_config(told).concurrency == 8
     assert core_config(Settings()).concurrency == 4
+
+
+def test_a_serving_process_runs_on_uvloop_when_it_is_installed() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    loop = event_loop()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
