@@ -172,6 +172,8 @@ def agent_console(settings: Settings, core: Core, client: redis.Redis) -> AgentC
             settings.public_url,
             tickets=core.tickets,
             client=client,
+            journal=core.journal,
+            patterns=settings.redact_patterns,
         )
     except TokenError as error:
         raise SettingsError(error.name, error.value, error.expected) from None

@@ -81,6 +81,7 @@ class EventType(StrEnum):
     OPTED_IN = "opted_in"
     CSAT_ASKED = "csat_asked"
     CSAT_ANSWERED = "csat_answered"
+    REVEALED = "revealed"  # an agent saw a masked message's original (``agent``, ``message``)
 
 
 class _EventBase(TypedDict):

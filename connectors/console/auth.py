@@ -19,6 +19,7 @@ too. Posts (login, logout) with a foreign ``Origin`` are refused.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ SIGN_IN_TEXT = "The agent console needs its token (AGENT_CONSOLE_TOKEN, or the g
 WRONG_TEXT = "That token is not right."
 TOO_MANY_TEXT = "Too many wrong sign-ins from your address; try again in {seconds} s."
 ORIGIN_TEXT = "origin not allowed"
+CALLER_DIGITS = 8  # of a session's fingerprint: tells sessions apart, leads back to no cookie
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,16 @@ class Guard:
         return request.secure or bool(
             self._public_url and self._public_url.lower().startswith("https:")
         )
+
+
+def caller(session: str | None) -> str:
+    """Who made a request, for audit lines and the journal: ``console session <fingerprint>``
+    (a hash of the session's id, never the id) or ``console token`` (no session: the token
+    itself, as scripts send it)."""
+    if session is None:
+        return "console token"
+    digest = hashlib.sha256(_bytes(session)).hexdigest()[:CALLER_DIGITS]
+    return f"console session {digest}"
 
 
 def _bytes(text: str) -> bytes:

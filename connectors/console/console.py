@@ -6,13 +6,16 @@ Routes: the page (``/agent``), its login and logout (``POST /agent/login``,
 :mod:`connectors.console.desk_socket`) and the page's static files under ``/agent/static/``.
 Who may use it is :mod:`connectors.console.auth`'s decision: always the token. The
 tickets stay in the core: the console reads the store and the desk's data and acts through
-the core's :class:`~bot.contracts.DeskActions`.
+the core's :class:`~bot.contracts.DeskActions`. Personal data in the texts it shows is
+masked (:mod:`connectors.console.masking`); an agent may reveal one message's original
+(:mod:`connectors.console.reveal_api`), which is recorded.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable
+import re
+from collections.abc import Awaitable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +26,7 @@ from aiohttp import web
 from bot.contracts import DeskActions
 from bot.desk.tickets import Tickets
 from bot.identity.privacy import Privacy
+from bot.insight.journal import Journal
 from bot.insight.report_source import ReportSource
 from bot.storage.hub import EventHub
 from bot.storage.store import Store
@@ -33,9 +37,11 @@ from connectors.console.auth import (
     AccessDeniedError,
     Guard,
 )
-from connectors.console.desk_socket import ConsoleSocket, TicketBoard
+from connectors.console.desk_socket import LIST_MAX_AGE_S, ConsoleSocket, TicketBoard
+from connectors.console.masking import Masker
 from connectors.console.privacy_api import PrivacyApi
 from connectors.console.report_api import TodayApi
+from connectors.console.reveal_api import RevealApi
 from connectors.console.sessions import Attempts, Sessions
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -80,15 +86,19 @@ class AgentConsole:
         *,
         tickets: Tickets,
         client: redis.Redis,
+        journal: Journal | None = None,
+        patterns: Sequence[re.Pattern[str]] = (),
     ) -> None:
         """``token`` is the console's (see :func:`connectors.console.token.console_token`);
-        ``client`` keeps the sessions and sign-in attempts."""
+        ``client`` keeps the sessions and sign-in attempts; ``journal`` records reveals;
+        ``patterns`` are the shop's own redaction patterns, masked with the built-in kinds."""
         self._store = store
         self._hub = hub
         self._actions = actions
         self._tickets = tickets
         self._guard = Guard(token, public_url, Sessions(client, token), Attempts(client))
-        self._board = TicketBoard(store, tickets)
+        self._board = TicketBoard(store, tickets, LIST_MAX_AGE_S, Masker(patterns))
+        self._reveal = RevealApi(store, tickets, journal or Journal(client), self._guard)
         self._privacy = PrivacyApi(Privacy(client, store), self._guard)
         self._today = TodayApi(ReportSource(client), self._guard)
         self._console_html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
@@ -96,8 +106,9 @@ class AgentConsole:
 
     def routes(self) -> list[web.AbstractRouteDef]:
         """The page, login and logout, the WebSocket, the static files, the customer data
-        API (:mod:`connectors.console.privacy_api`) and today's figures
-        (:mod:`connectors.console.report_api`)."""
+        API (:mod:`connectors.console.privacy_api`), today's figures
+        (:mod:`connectors.console.report_api`) and a message's original
+        (:mod:`connectors.console.reveal_api`)."""
         return [
             web.get("/agent", self.page),
             web.post("/agent/login", self.login),
@@ -106,6 +117,7 @@ class AgentConsole:
             web.static("/agent/static", STATIC_DIR),
             *self._privacy.routes(),
             *self._today.routes(),
+            *self._reveal.routes(),
         ]
 
     async def page(self, request: web.Request) -> web.Response:

@@ -4,7 +4,8 @@ The list is pushed, not asked for: every ``LIST_INTERVAL_S`` the socket compares
 list (built at most once per ``LIST_MAX_AGE_S`` for all sockets of the process, see
 :class:`TicketBoard`) with what it last sent, and sends it when it changed; an action or a
 state change of the followed conversation pushes it at once. The followed conversation's
-events come from the hub as they happen.
+events come from the hub as they happen. Every text sent is masked first
+(:class:`~connectors.console.masking.Masker`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from connectors.console.frames import (
     parse_client_frame,
     state_frame,
 )
+from connectors.console.masking import Masker
 from connectors.console.tickets import ticket
 
 LIST_INTERVAL_S = 3.0
@@ -55,9 +57,16 @@ class TicketBoard:
     """The conversations with agents (waiting first, each group oldest first), shared by the
     process's sockets so N agents cost one build per ``max_age_s``."""
 
-    def __init__(self, store: Store, tickets: Tickets, max_age_s: float = LIST_MAX_AGE_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tickets: Tickets,
+        max_age_s: float = LIST_MAX_AGE_S,
+        masker: Masker | None = None,
+    ) -> None:
         self._store = store
         self._tickets = tickets
+        self.masker = masker or Masker()  # the sockets mask with the board's
         self._max_age_s = max_age_s
         self._built_at = float("-inf")
         self._current: list[TicketDict] = []
@@ -80,7 +89,7 @@ class TicketBoard:
         for cid, since in await self._tickets.open_conversations():
             conversation = await self._store.load(cid)
             if conversation.state is not State.BOT:  # closed meanwhile, or expired
-                listed.append(ticket(conversation, since))
+                listed.append(self.masker.ticket(ticket(conversation, since)))
         return sorted(listed, key=lambda t: t["state"] != State.WAITING.value)  # stable
 
 
@@ -105,6 +114,7 @@ class ConsoleSocket:
         self._hub = hub
         self._actions = actions
         self._board = board
+        self._mask = board.masker
         self._alive = alive
         self._send_lock = asyncio.Lock()  # three tasks write to one socket
         self._following: asyncio.Task[None] | None = None
@@ -222,9 +232,9 @@ class ConsoleSocket:
         notes = await self._tickets.notes(cid)
         await self.send(
             history_frame(
-                ticket(conversation),
-                [m.to_dict() for m in conversation.messages],
-                [n.to_dict() for n in notes],
+                self._mask.ticket(ticket(conversation)),
+                [self._mask.message(m.to_dict()) for m in conversation.messages],
+                [self._mask.message(n.to_dict()) for n in notes],
             )
         )
         return {m.id for m in conversation.messages} | {n.id for n in notes}
@@ -235,10 +245,10 @@ class ConsoleSocket:
             return await self._send_history(cid)
         if event["type"] == "message" and event["message"]["id"] not in sent:
             sent.add(event["message"]["id"])
-            await self.send(message_frame(cid, event["message"]))
+            await self.send(message_frame(cid, self._mask.message(event["message"])))
         elif event["type"] == "note" and event["note"]["id"] not in sent:
             sent.add(event["note"]["id"])
-            await self.send(note_frame(cid, event["note"]))
+            await self.send(note_frame(cid, self._mask.message(event["note"])))
         elif event["type"] == "state":
             agent = (await self._store.load(cid)).agent
             await self.send(state_frame(cid, event["state"], agent))

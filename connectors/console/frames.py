@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from bot.contracts import AgentAction, AgentResult
 from bot.models import MessageDict
@@ -92,6 +92,13 @@ class TicketDict(TypedDict):
     last_message: str | None
 
 
+class ShownMessage(MessageDict):
+    """A message as the console shows it: its text masked (:mod:`connectors.console.masking`);
+    ``masked`` is set when something was, so the page offers to reveal the original."""
+
+    masked: NotRequired[bool]
+
+
 class ListFrame(TypedDict):
     """The waiting and claimed conversations; ``now`` is the server's clock for wait times."""
 
@@ -106,8 +113,8 @@ class HistoryFrame(TypedDict):
     type: Literal["history"]
     conversation: str
     ticket: TicketDict
-    messages: list[MessageDict]
-    notes: list[MessageDict]
+    messages: list[ShownMessage]
+    notes: list[ShownMessage]
 
 
 class MessageFrame(TypedDict):
@@ -115,7 +122,7 @@ class MessageFrame(TypedDict):
 
     type: Literal["message"]
     conversation: str
-    message: MessageDict
+    message: ShownMessage
 
 
 class StateFrame(TypedDict):
@@ -132,7 +139,7 @@ class NoteFrame(TypedDict):
 
     type: Literal["note"]
     conversation: str
-    note: MessageDict
+    note: ShownMessage
 
 
 class OutcomeFrame(TypedDict):
@@ -210,7 +217,7 @@ def list_frame(now: float, conversations: Sequence[TicketDict]) -> ListFrame:
 
 
 def history_frame(
-    summary: TicketDict, messages: Sequence[MessageDict], notes: Sequence[MessageDict]
+    summary: TicketDict, messages: Sequence[ShownMessage], notes: Sequence[ShownMessage]
 ) -> HistoryFrame:
     """The frame carrying a followed conversation as it is now."""
     return {
@@ -222,7 +229,7 @@ def history_frame(
     }
 
 
-def message_frame(conversation: str, message: MessageDict) -> MessageFrame:
+def message_frame(conversation: str, message: ShownMessage) -> MessageFrame:
     """A new message of a followed conversation."""
     return {"type": "message", "conversation": conversation, "message": message}
 
@@ -232,7 +239,7 @@ def state_frame(conversation: str, state: str, agent: str | None) -> StateFrame:
     return {"type": "state", "conversation": conversation, "state": state, "agent": agent}
 
 
-def note_frame(conversation: str, note: MessageDict) -> NoteFrame:
+def note_frame(conversation: str, note: ShownMessage) -> NoteFrame:
     """A new internal note of a followed conversation."""
     return {"type": "note", "conversation": conversation, "note": note}
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.identity.privacy import AddressFormError, Privacy, UnknownCustomerError, parse_address
 from bot.models import Address
-from connectors.console.auth import ORIGIN_TEXT, REALM, AccessDeniedError, Guard
+from connectors.console.auth import ORIGIN_TEXT, REALM, AccessDeniedError, Guard, caller
 
 API_ROOT = "/agent/api/customers/{address}"
 NO_STORE = {"Cache-Control": "no-store"}  # personal data: never kept by a cache
@@ -62,7 +62,7 @@ class PrivacyApi:
     async def erase(self, request: web.Request) -> web.Response:
         """Erase the customer at the path's address; the erasure's report."""
         if not self._guard.origin_allowed(request):
-            raise _http(403, ORIGIN_TEXT)
+            raise http_error(403, ORIGIN_TEXT)
         by = await self._admit(request)
         address = _address(request)
         try:
@@ -75,21 +75,26 @@ class PrivacyApi:
 
     async def _admit(self, request: web.Request) -> str:
         """Who the caller is, for the audit line; an HTTP error (JSON) when refused."""
-        try:
-            session = await self._guard.check(request)
-        except AccessDeniedError as denied:
-            raise refused(denied) from None
-        except (redis.ConnectionError, redis.TimeoutError):
-            raise _http(503, UNAVAILABLE_TEXT) from None
-        how = "session" if session else "token"
-        return f"console {how} from {request.remote}"
+        return f"{await admit(self._guard, request, UNAVAILABLE_TEXT)} from {request.remote}"
+
+
+async def admit(guard: Guard, request: web.Request, unavailable: str) -> str:
+    """Who the caller is (:func:`~connectors.console.auth.caller`); an HTTP error (JSON) when
+    refused, or ``unavailable`` (503) when Redis cannot say."""
+    try:
+        session = await guard.check(request)
+    except AccessDeniedError as denied:
+        raise refused(denied) from None
+    except (redis.ConnectionError, redis.TimeoutError):
+        raise http_error(503, unavailable) from None
+    return caller(session)
 
 
 def _address(request: web.Request) -> Address:
     try:
         return parse_address(request.match_info["address"])
     except AddressFormError as error:
-        raise _http(400, str(error)) from None
+        raise http_error(400, str(error)) from None
 
 
 def refused(denied: AccessDeniedError) -> web.HTTPException:
@@ -97,10 +102,10 @@ def refused(denied: AccessDeniedError) -> web.HTTPException:
     headers = {"WWW-Authenticate": REALM} if denied.status == 401 else {}
     if denied.retry_after is not None:
         headers = {"Retry-After": str(denied.retry_after)}
-    return _http(denied.status, denied.reason, headers)
+    return http_error(denied.status, denied.reason, headers)
 
 
-def _http(status: int, text: str, headers: dict[str, str] | None = None) -> web.HTTPException:
+def http_error(status: int, text: str, headers: dict[str, str] | None = None) -> web.HTTPException:
     """An aiohttp error of ``status`` whose body is ``{"error": text}``."""
     kind = ERRORS.get(status, web.HTTPForbidden)
     return kind(

@@ -208,6 +208,30 @@
     line.appendChild(document.createTextNode(")"));
     return line;
   }
+  // Personal data comes masked; "Reveal" asks for one message's original, which the server
+  // records (who, which message) before it answers.
+  function revealButton(m, textNode) {
+    var button = el("button", { type: "button", class: "ac-reveal",
+                                title: "Show the original; the reveal is recorded" }, "Reveal");
+    var cid = current ? current.conversation : selected;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      var url = ROOT + "/api/conversations/" + encodeURIComponent(cid) + "/messages/" +
+                encodeURIComponent(m.id) + "/original";
+      fetch(url, { method: "POST", credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          if (!r) throw new Error("refused");
+          textNode.textContent = r.text;
+          button.replaceWith(el("span", { class: "ac-revealed" }, "Revealed (recorded)"));
+        })
+        .catch(function () {
+          button.disabled = false;
+          say("The original could not be shown; try again.", "error");
+        });
+    });
+    return button;
+  }
   function item(m, note) {
     var key = (note ? "n:" : "m:") + m.id;
     if (rendered[key]) return null;
@@ -216,7 +240,11 @@
     var li = el("li", { class: "ac-msg ac-" + role, "data-role": role });
     var author = authorOf(m, note);
     if (author) li.appendChild(el("span", { class: "ac-author" }, author));
-    if (m.text) li.appendChild(el("p", { class: "ac-text" }, m.text));
+    if (m.text) {
+      var said = el("p", { class: "ac-text" }, m.text);
+      li.appendChild(said);
+      if (m.masked) li.appendChild(revealButton(m, said));
+    }
     if (role === "bot" && m.article) li.appendChild(answeredFrom(m.article));
     (m.media || []).forEach(function (file, i) {
       if (!/^https?:\/\//.test(file.url)) return;  // only web links become links
