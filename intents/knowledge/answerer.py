@@ -23,9 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from intents.encoder import Encoder
 from intents.knowledge.documents import Passage
 from intents.knowledge.index import DEFAULT_K, Hit, KnowledgeIndex
+from intents.knowledge.overview import (
+    overview,
+    section_headings,
+    title_over_headings,
+    title_over_passages,
+)
 
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 PRECISION_TARGET = 0.95
@@ -218,8 +227,9 @@ class ArticleMatch:
 
 
 class KnowledgeAnswerer:
-    """Retrieves the passages for a question and answers with the top one when the scorer is
-    sure enough."""
+    """Retrieves the passages for a question and, when the scorer is sure enough, answers with
+    the top one, or with its article's overview when the question is about the whole article
+    (:mod:`intents.knowledge.overview`)."""
 
     def __init__(
         self, index: KnowledgeIndex, encoder: Encoder, scorer: AnswerScorer, k: int = DEFAULT_K
@@ -228,13 +238,34 @@ class KnowledgeAnswerer:
         self.encoder = encoder
         self.scorer = scorer
         self.k = k
+        # Section headings are embedded when first needed, once (a few per broad-looking
+        # question): the saved index holds no heading embeddings.
+        self._headings: dict[str, NDArray[np.float32]] = {}
 
     def answer(self, question: str) -> ArticleMatch | None:
         """The passage answering ``question``, or None when not sure enough."""
-        hits = self.index.search(question, self.encoder, self.k)
+        vector = self.encoder.encode([question])[0]
+        hits = self.index.search_vector(question, vector, self.k)
         score = self.scorer.score(hits)
-        return (
-            ArticleMatch(hits[0].passage, score)
-            if hits and score >= self.scorer.threshold
-            else None
+        if not hits or score < self.scorer.threshold:
+            return None
+        return ArticleMatch(self._passage_to_quote(hits[0], vector), score)
+
+    def _passage_to_quote(self, top: Hit, vector: NDArray[np.float32]) -> Passage:
+        """The top hit's passage, or its article's overview for a broad question."""
+        passages = self.index.article_passages(top.passage.article)
+        headings = section_headings(passages)
+        cosines = self.index.article_cosines(top.passage.article, vector)
+        # The headings are embedded only for a title that already stands above every passage.
+        broad = title_over_passages(top.title_cosine, cosines, len(headings)) and (
+            title_over_headings(top.title_cosine, self._heading_cosines(headings, vector))
         )
+        return overview(passages) if broad else top.passage
+
+    def _heading_cosines(self, headings: list[str], vector: NDArray[np.float32]) -> list[float]:
+        """The cosine of ``vector`` with each of ``headings`` (those not seen before embedded
+        now, in one batch)."""
+        new = [heading for heading in headings if heading not in self._headings]
+        if new:
+            self._headings.update(zip(new, self.encoder.encode(new), strict=True))
+        return [float(self._headings[heading] @ vector) for heading in headings]

@@ -131,6 +131,21 @@ class KnowledgeIndex:
         self.titles = titles  # one row per article, in the order of article_keys
         rows = {key: row for row, key in enumerate(self.article_keys)}
         self._article_row = np.asarray([rows[p.article] for p in passages], dtype=np.intp)
+        self._rows_of: dict[str, list[int]] = {}
+        for row, passage in enumerate(passages):
+            self._rows_of.setdefault(passage.article, []).append(row)
+
+    def article_passages(self, key: str) -> list[Passage]:
+        """The passages of the article ``key``, in order (none for an article not indexed)."""
+        return [self.passages[row] for row in self._rows_of.get(key, [])]
+
+    def article_cosines(self, key: str, vector: NDArray[np.float32]) -> list[float]:
+        """The cosine of the embedded question ``vector`` with each passage of the article
+        ``key``, in the order of :meth:`article_passages`."""
+        rows = self._rows_of.get(key, [])
+        with _threadpools().limit(limits=1, user_api="blas"):
+            cosines = self.embeddings[rows] @ vector.astype(np.float32)
+        return [float(c) for c in cosines]
 
     def title_vectors(self) -> dict[str, NDArray[np.float32]]:
         """Each article's title embedding, by article key."""
