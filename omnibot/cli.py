@@ -39,7 +39,7 @@ from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging, log_scrub
 from omnibot.parent import follow_parent
-from omnibot.roles import Role, event_loop, run_without_listener
+from omnibot.roles import Role, event_loop, lower_priority, run_without_listener
 from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import Settings, SettingsError
 from omnibot.workers import run_split, run_workers
@@ -98,6 +98,7 @@ def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> 
         run_workers(settings, settings.workers, settings.role)
         return
     if settings.role is Role.ANSWER:
+        lower_priority()  # before the model's libraries start their threads
         run_without_listener(frozen(create_app(settings)))
         return
     app = frozen(create_app(settings))

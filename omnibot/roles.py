@@ -154,13 +154,25 @@ async def answering_count(client: redis.Redis, alive_s: float = ALIVE_S) -> int:
 
 
 def lower_priority(increment: int = ANSWER_NICENESS) -> None:
-    """Lower this process's CPU priority (an answer process: the front's acks win)."""
+    """Lower this process's CPU priority (an answer process: the front's acks win), every
+    thread's: Linux keeps a niceness per thread, and threads started at import (the BLAS and
+    OpenMP pools) kept the old one and competed with the front as equals."""
     try:
-        niceness = os.nice(increment)
+        niceness = os.nice(increment)  # this thread and those it starts from now on
+        for tid in _threads():
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
     except OSError as error:  # not allowed here (a container's policy): run as is
         log.warning("could not lower the answer process's priority: %s", error)
         return
     log.info("answer process running at niceness %d", niceness)
+
+
+def _threads() -> list[int]:
+    """This process's threads' ids (none where /proc is missing: only this thread counts)."""
+    try:
+        return [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        return []
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
@@ -176,8 +188,7 @@ def event_loop() -> asyncio.AbstractEventLoop:
 
 def run_without_listener(app: web.Application) -> None:
     """Run an answer process's ``app`` until SIGTERM or SIGINT: its start-up and clean-up
-    (Redis, the work stream, the senders) without an HTTP listener, at a lower priority."""
-    lower_priority()
+    (Redis, the work stream, the senders) without an HTTP listener."""
     with asyncio.Runner(loop_factory=event_loop) as runner:
         runner.run(_run(app))
 

@@ -86,6 +86,27 @@ def test_an_answer_process_lowers_its_own_priority() -> None:
     assert int(after.stdout) == min(19, int(before.stdout) + 10)
 
 
+def test_every_thread_started_before_lowering_runs_at_the_lower_priority() -> None:
+    script = (
+        "import os, threading, time\n"
+        "from omnibot.roles import lower_priority\n"
+        "started = threading.Event()\n"
+        "def early():\n"
+        "    started.set(); time.sleep(2)\n"
+        "threading.Thread(target=early, daemon=True).start(); started.wait()\n"
+        "lower_priority()\n"
+        "print(sorted({os.getpriority(os.PRIO_PROCESS, int(t))"
+        " for t in os.listdir('/proc/self/task')}))"
+    )
+    before = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, check=True
+    )
+    after = subprocess.run(  # noqa: S603 - our interpreter
+        [sys.executable, "-c", script], capture_output=True, check=True
+    )
+    assert after.stdout.decode().strip() == f"[{min(19, int(before.stdout) + 10)}]"
+
+
 def test_an_answer_process_answers_many_conversations_at_a_time_unless_told() -> None:
     # the answer role batches across conversations; a process that acknowledges keeps few
     assert processing_concurrency(Role.ANSWER) == 32
