@@ -213,3 +213,34 @@ async def test_the_agent_sees_which_article_answered_before_the_hand_over(
     assert problems == []
     await agent.close()
     await customer.close()
+
+
+async def test_a_card_number_shows_masked_until_the_agent_reveals_it(
+    browser: Browser, aiohttp_server: ServerFactory, make_app: AppFactory
+) -> None:
+    card = "4111 1111 1111 1111"
+    base_url = await serve(aiohttp_server, console_app(make_app, agent_console_token=TOKEN))
+    problems: list[str] = []
+    customer = await watched(browser, problems)
+    await customer_asks_for_a_person(customer, base_url)
+    await say(customer, f"my card is {card}")
+    await expect(customer.locator(".omnibot-customer").last).to_contain_text(card)  # their own
+
+    agent = await watched(browser, problems)
+    await agent.goto(base_url + "/agent")
+    await agent.get_by_label("Console token").fill(TOKEN)
+    await agent.get_by_role("button", name="Sign in").click()
+    ticket = agent.get_by_role("button", name=re.compile(r"Customer .*Waiting"))
+    await expect(ticket).to_contain_text("•••• 1111", timeout=WAIT_MS)
+    await ticket.click()
+    said = agent.get_by_role("log").locator(".ac-customer").filter(has_text="my card is")
+    await expect(said).to_contain_text("my card is [card •••• 1111]", timeout=WAIT_MS)
+    assert card not in await agent.content()  # the page never got it
+
+    await said.get_by_role("button", name="Reveal").click()
+    await expect(said.locator(".ac-text")).to_have_text(f"my card is {card}")
+    await expect(said).to_contain_text("Revealed (recorded)")
+    assert await said.get_by_role("button", name="Reveal").count() == 0
+    assert problems == []
+    await agent.close()
+    await customer.close()
