@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -31,31 +31,21 @@ from bot.insight.journal import (
     journal_ttl_s,
     key_of,
 )
-from bot.models import (
-    PROFILE_FIELDS,
-    TRANSIENT_SLOTS,
-    Address,
-    Conversation,
-    Customer,
-    Message,
-    new_id,
-)
+from bot.models import Address, Conversation, Message
 from bot.storage.codec import (
-    ATTRIBUTE,
     EVENT_HEAD,
     EVENT_TAIL,
-    IP_FIELD,
     MetaUpdate,
     decode_conversation,
     decode_customer,
     encode_meta,
     numbered_parts,
 )
+from bot.storage.customers import CustomerStore
 from bot.storage.keys import (
     OUTBOX_DUE_KEY,
     WORK_FIELD,
     WORK_STREAM,
-    address_key,
     conversation_key,
     customer_key,
     events_channel,
@@ -101,8 +91,8 @@ def is_cluster(client: redis.Redis) -> bool:
     return isinstance(client, RedisCluster)
 
 
-class Store:
-    """Async access to customers and conversations in Redis."""
+class Store(CustomerStore):
+    """Async access to customers (:class:`CustomerStore`) and conversations in Redis."""
 
     def __init__(
         self,
@@ -111,8 +101,7 @@ class Store:
         rate_limit: tuple[int, int] = RATE_LIMIT,
     ) -> None:
         """``rate_limit``: (messages, seconds) a customer may send in one window."""
-        self._redis = client
-        self.ttl_s = max(1, int(retention_days * 86400))
+        super().__init__(client, retention_days)
         # a vendor's message id is remembered as long as the data is kept: a captured signed
         # webhook replayed a day later is still a repeat (an id costs ~100 bytes; a Twilio SID
         # carries no time to judge its age by)
@@ -130,76 +119,6 @@ class Store:
         """Whether Redis answers."""
         return bool(await self._redis.ping())
 
-    # identities -------------------------------------------------------------------------
-
-    async def customer_for(self, address: Address) -> str | None:
-        """The customer id linked to ``address``, if any."""
-        # GETEX refreshes the link: an active customer never loses an address to retention.
-        value = await self._redis.getex(address_key(address), ex=self.ttl_s)
-        return None if value is None else str(value)
-
-    async def resolve(self, address: Address) -> str:
-        """The customer id of ``address``, creating the customer when it is new."""
-        existing = await self.customer_for(address)
-        if existing is not None:
-            return existing
-        cid = new_id()
-        if await self._redis.set(address_key(address), cid, nx=True, ex=self.ttl_s):
-            await self.add_address(cid, address)
-            return cid
-        raced = await self.customer_for(address)  # another process created it first
-        assert raced is not None
-        return raced
-
-    async def add_address(self, cid: str, address: Address) -> None:
-        """Attach ``address`` to customer ``cid`` (so both reach one conversation)."""
-        profile, addresses = customer_key(cid, "profile"), customer_key(cid, "addresses")
-        # not one transaction: the address key lives in another Redis Cluster slot; each step
-        # is idempotent, so a repeat after a failure completes the link
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.set(address_key(address), cid, ex=self.ttl_s)
-        pipe.hsetnx(profile, "created", str(time.time()))
-        pipe.sadd(addresses, f"{address.channel}:{address.id}")
-        pipe.expire(profile, self.ttl_s)
-        pipe.expire(addresses, self.ttl_s)
-        await pipe.execute()
-
-    async def remove_address(self, cid: str, address: Address) -> None:
-        """Detach ``address`` from customer ``cid`` (its history stays with the customer)."""
-        if await self.customer_for(address) == cid:
-            await self._redis.delete(address_key(address))
-        await self._redis.srem(customer_key(cid, "addresses"), f"{address.channel}:{address.id}")
-
-    async def customer(self, cid: str) -> Customer:
-        """The customer's profile with every linked address."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(customer_key(cid, "profile"))
-        pipe.smembers(customer_key(cid, "addresses"))
-        profile, members = await pipe.execute()
-        return decode_customer(cid, profile, members)
-
-    async def seen_from(self, cid: str, ip: str) -> None:
-        """Note where the customer's web chat connects from (per-IP limits of what they ask)."""
-        await self._redis.hset(customer_key(cid, "profile"), IP_FIELD, ip)
-
-    async def remember(self, cid: str, facts: Mapping[str, str]) -> None:
-        """Keep ``facts`` on the customer's profile: its fields (name, e-mail, phone, language)
-        and, under their own names, any other attributes (slots an action set)."""
-        values: dict[str | bytes | bytearray | memoryview | int | float, str] = {
-            (name if name in PROFILE_FIELDS else ATTRIBUTE + name): value
-            for name, value in facts.items()
-            if name not in TRANSIENT_SLOTS and value
-        }
-        if not values:
-            return
-        key = customer_key(cid, "profile")
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(key, mapping=values)
-        pipe.expire(key, self.ttl_s)
-        await pipe.execute()
-
-    # conversations ----------------------------------------------------------------------
-
     async def accept(
         self, cid: str, address: Address, dedup_id: str, message: Message, moves: int = 0
     ) -> Accepted | None:
@@ -213,6 +132,24 @@ class Store:
         customer sent more than the rate limit allows (nothing stored). A customer merged into
         another has its messages stored with the survivor (``Accepted.conversation_id``).
         """
+        keys, args = self._accept_call(cid, address, dedup_id, message)
+        status, number = await self._accept(keys, args)
+        if status == MOVED:  # merged meanwhile: stored with the survivor
+            if moves >= MAX_MOVES:
+                raise RuntimeError(f"customer {cid} was merged in a loop")
+            return await self.accept(str(number), address, dedup_id, message, moves + 1)
+        if status == ANSWERED:
+            return None
+        if status == LIMITED:
+            raise RateLimitedError(address, max(1, int(number)))
+        if self._cluster:
+            await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
+        return Accepted(cid, int(number), new=status == NEW)
+
+    def _accept_call(
+        self, cid: str, address: Address, dedup_id: str, message: Message
+    ) -> tuple[list[str], list[str | int]]:
+        """The accept script's keys and arguments."""
         keys = [
             seen_key(cid, address.channel, dedup_id),
             conversation_key(cid, "history"),
@@ -242,18 +179,7 @@ class Store:
             encode(entry),
             *_switch_parts(cid, address.channel, entry["at"]),
         ]
-        status, number = await self._accept(keys, args)
-        if status == MOVED:  # merged meanwhile: stored with the survivor
-            if moves >= MAX_MOVES:
-                raise RuntimeError(f"customer {cid} was merged in a loop")
-            return await self.accept(str(number), address, dedup_id, message, moves + 1)
-        if status == ANSWERED:
-            return None
-        if status == LIMITED:
-            raise RateLimitedError(address, max(1, int(number)))
-        if self._cluster:
-            await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
-        return Accepted(cid, int(number), new=status == NEW)
+        return keys, args
 
     def lock(
         self, cid: str, ttl_s: float | None = None, wait_s: float | None = None
@@ -305,6 +231,23 @@ class Store:
         if any(event["cid"] != cid for event in events):
             raise ValueError(f"only conversation {cid}'s events are recorded with it")
         lock = fence if fence is not None and not fence.released else None
+        keys, args = self._record_call(cid, messages, meta, outbound, lock, events)
+        result = await self._write(cid, keys, args, bool(outbound))
+        if result == -1:
+            raise LockLostError(cid)
+        if result == 2 and lock is not None:
+            lock.released = True
+
+    def _record_call(
+        self,
+        cid: str,
+        messages: Sequence[Message],
+        meta: MetaUpdate | None,
+        outbound: Sequence[str],
+        lock: ConversationLock | None,
+        events: Sequence[JournalEvent],
+    ) -> tuple[list[str], list[str | int]]:
+        """The record script's keys and arguments (``lock``: the one held, if any)."""
         encoded = [message.to_dict() for message in messages]
         values, cleared = encode_meta(meta or {})
         keys = [
@@ -337,11 +280,7 @@ class Store:
             *cleared,
             *(encode(event) for event in events),
         ]
-        result = await self._write(cid, keys, args, bool(outbound))
-        if result == -1:
-            raise LockLostError(cid)
-        if result == 2 and lock is not None:
-            lock.released = True
+        return keys, args
 
     async def _write(self, cid: str, keys: list[str], args: list[str | int], sends: bool) -> int:
         if not sends:
