@@ -114,7 +114,8 @@ class Answer:
     ``options`` are the suggested replies of the last of them (Rasa buttons);
     ``expect`` pins the customer's next message to that intent (an action asked a question);
     ``slots``, when not None, replaces the conversation's slots; ``article`` is the
-    help-centre article ``text`` was taken from (recorded on the bot's message). An answer
+    help-centre article ``text`` was taken from (recorded on the bot's message); ``repair``
+    says ``text`` asks the customer to put it another way (the bot's last answer missed). An answer
     with neither text nor escalation means "not mine": the core classifies the message as usual.
     """
 
@@ -125,6 +126,7 @@ class Answer:
     more: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
     article: ArticleRef | None = None
+    repair: bool = False
 
 
 @dataclass(frozen=True)

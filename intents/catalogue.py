@@ -14,6 +14,8 @@ defaults):
 - ``about: [<kind>, ...]`` — the entity kinds an exchange about this intent concerns: a bare
   entity after it goes to the intent that ``takes`` that kind.
 - ``options: [<title>, ...]`` — buttons shown with its answer (quick replies).
+- ``repair: true`` — its answer asks the customer to put it another way ("that's not what I
+  asked"): the bot's previous answer missed, so the journal records it as unsure, not answered.
 
 Entity kinds are those of ``ENTITY_KINDS``.
 """
@@ -74,6 +76,7 @@ class Intent:
     takes: str | None = None
     about: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    repair: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,10 @@ def _strings(name: str, field: str, value: Any) -> list[Any]:
 
 def _conversation_fields(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The fields saying how the intent reads in a conversation, validated."""
-    problem = spec.get("problem", False)
-    if not isinstance(problem, bool):
-        raise CatalogueError(f"intent {name!r}: problem must be true or false")
+    problem, repair = spec.get("problem", False), spec.get("repair", False)
+    for field, value in (("problem", problem), ("repair", repair)):
+        if not isinstance(value, bool):
+            raise CatalogueError(f"intent {name!r}: {field} must be true or false")
     takes = spec.get("takes")
     about = [
         _entity_kind(name, "about", kind) for kind in _strings(name, "about", spec.get("about"))
@@ -121,6 +125,7 @@ def _conversation_fields(name: str, spec: dict[str, Any]) -> dict[str, Any]:
             )
     return {
         "problem": problem,
+        "repair": repair,
         "takes": None if takes is None else _entity_kind(name, "takes", takes),
         "about": tuple(about),
         "options": tuple(option.strip() for option in options),

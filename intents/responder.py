@@ -61,7 +61,9 @@ class CatalogueResponder:
             return await self._run_steps(intent, prediction, conversation, text)
         if intent.action is None:
             answer = render(intent.answer, _facts(conversation)) if intent.answer else None
-            return Answer(text=answer, escalate=intent.escalate, options=intent.options)
+            return Answer(
+                text=answer, escalate=intent.escalate, options=intent.options, repair=intent.repair
+            )
         return await self._run_action(intent, prediction, conversation, text)
 
     async def _run_action(

@@ -53,8 +53,14 @@ def channel_of(conversation: Conversation) -> str:
     return conversation.last_address.channel if conversation.last_address else ""
 
 
-def answered(conversation: Conversation, prediction: Prediction, answer: Answer) -> JournalEvent:
-    """The bot answered: by a help-centre article, an action (it set slots) or an intent."""
+def answered(
+    conversation: Conversation, prediction: Prediction, answer: Answer, patterns: Patterns = ()
+) -> JournalEvent:
+    """The bot answered: by a help-centre article, an action (it set slots) or an intent. An
+    answer that only asks the customer to put it another way (``Answer.repair``: "that's not
+    what I asked") is recorded as :func:`asked`: the bot did not settle anything."""
+    if answer.repair:
+        return asked(conversation, prediction, patterns)
     by = BY_ARTICLE if answer.article else BY_ACTION if answer.slots is not None else BY_INTENT
     return journal_event(
         EventType.ANSWERED,

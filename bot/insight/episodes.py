@@ -28,6 +28,7 @@ from bot.insight.journal import EventType, JournalEvent
 EPISODE_WINDOW_S = 72 * 3600.0  # a customer silent this long is done with the conversation
 # what the bot decided about a customer message
 DECISIONS = frozenset({EventType.ANSWERED, EventType.ASKED, EventType.ESCALATED})
+SETTLING = frozenset({EventType.ANSWERED, EventType.ESCALATED})  # decisions that were not guesses
 
 
 class Outcome(StrEnum):
@@ -57,10 +58,11 @@ class Episode:
 
     @property
     def intent(self) -> str:
-        """The intent of the first bot decision that names one ("" if none does); an answer
-        from an article names none (its intent is the guess that did not answer)."""
+        """The intent of the first answer or escalation that names one ("" if none does). An
+        unsure decision's intent is only a guess, and an answer from an article names none
+        (its intent is the guess that did not answer)."""
         for event in self.inside():
-            if event["type"] in DECISIONS and event.get("intent") and not event.get("article"):
+            if event["type"] in SETTLING and event.get("intent") and not event.get("article"):
                 return event.get("intent", "")
         return ""
 

@@ -120,7 +120,10 @@ class Answering:
             prediction=first.part.prediction,
             fence=fence,
             detail=detail(replies, attached),
-            events=[decisions.answered(conversation, p, answer) for p, answer in replies.answers],
+            events=[
+                decisions.answered(conversation, p, answer, self._patterns)
+                for p, answer in replies.answers
+            ],
         )
 
     async def answer(
@@ -169,7 +172,7 @@ class Answering:
         replies = bot_messages(answers)
         slots[TOPIC_SLOT] = answers[-1][0].intent
         meta: MetaUpdate = {**done, "misunderstood": 0, "expect": last.expect, "slots": slots}
-        events = [decisions.answered(conversation, p, answer) for p, answer in answers]
+        events = [decisions.answered(conversation, p, a, self._patterns) for p, a in answers]
         await self._outbox.say(
             conversation.id, conversation.last_address, replies, meta, fence=fence, events=events
         )

@@ -67,6 +67,14 @@ async def test_a_plain_answer_carries_its_intents_buttons() -> None:
     assert (await responder.respond(confident("hours"), CONVERSATION, "open?")).options == ()
 
 
+async def test_a_repair_intents_answer_says_it_is_one() -> None:
+    repair = Intent("missed", ("a", "b"), answer="Sorry, say it another way?", repair=True)
+    plain = Intent("hours", ("c", "d"), answer="9 to 5.")
+    responder = CatalogueResponder(Catalogue({"missed": repair, "hours": plain}))
+    assert (await responder.respond(confident("missed"), CONVERSATION, "no!")).repair
+    assert not (await responder.respond(confident("hours"), CONVERSATION, "open?")).repair
+
+
 async def test_an_action_asks_and_pins_the_next_message() -> None:
     responder = CatalogueResponder(CATALOGUE, InProcessActions())
     asked = await responder.respond(confident("order_status"), CONVERSATION, "where's my order")

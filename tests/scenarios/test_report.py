@@ -65,14 +65,14 @@ USELESS = "get me a real human this bot is useless"
 ANY_NEWS = "any news on that"
 GALWAY = "how long does delivery take to galway"
 SERIOUSLY = "how many days does delivery take, seriously"
-# per intent (a conversation's: its first bot decision's, an unsure guess too): conversations,
-# contained, escalated, abandoned, open, CSAT average and responses
+# per intent (a conversation's: its first answer's or hand-off's, never an unsure guess):
+# conversations, contained, escalated, abandoned, open, CSAT average and responses
 BY_INTENT = {
     "payment_methods": [1, 1, 0, 0, 0, None, 0],
     "store_hours": [1, 1, 0, 0, 0, None, 0],  # the unsure guess, then the answer
     "talk_to_human": [1, 0, 1, 0, 0, 4.0, 1],
     "bot_or_human": [1, 0, 1, 0, 0, 5.0, 1],
-    "complaint": [1, 0, 0, 1, 0, None, 0],  # the unsure guess the customer left
+    "(none)": [1, 0, 0, 1, 0, None, 0],  # unsure (a guess names no intent), then silence
     "shipping_times": [1, 0, 0, 1, 0, None, 0],  # answered, asked again: did not help
 }
 

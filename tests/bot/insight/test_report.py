@@ -55,7 +55,13 @@ def test_per_channel_intent_and_article() -> None:
     by_intent = {
         name: (c["conversations"], c["contained"]) for name, c in report["by_intent"].items()
     }
-    assert by_intent == {"agent": (1, 0), "hours": (1, 1), "refund": (2, 1), "warranty": (2, 0)}
+    assert by_intent == {  # the unsure guess "warranty" names no conversation left at it
+        "(none)": (1, 0),
+        "agent": (1, 0),
+        "hours": (1, 1),
+        "refund": (2, 1),
+        "warranty": (1, 0),
+    }
     assert list(report["by_article"]) == ["returns"]
     assert report["by_article"]["returns"]["abandoned"] == 1
 
