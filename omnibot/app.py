@@ -26,7 +26,8 @@ from bot.desk.actions import HandoffActions
 from bot.identity.linking import LinkingSetup
 from bot.insight.gauges import report_gauges
 from bot.metrics import Metrics
-from bot.models import CHANNELS, Channel
+from bot.models import Channel
+from bot.models.channels import CHANNELS
 from bot.pipeline.backpressure import shed_load
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis

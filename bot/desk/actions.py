@@ -17,7 +17,7 @@ from bot.desk.agent_text import is_note
 from bot.desk.handoff import Handoff
 from bot.desk.tickets import Tickets
 from bot.insight.csat import Surveys
-from bot.models import channel_info
+from bot.models.channels import channel_info
 from bot.storage.store import Store
 
 ANOTHER_AGENT = "Another agent"  # a TAKEN conversation whose agent is not known

@@ -24,7 +24,10 @@ from bot.desk.tickets import Tickets
 from bot.insight import decisions
 from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
-from bot.models import Conversation, Escalation, Message, Role, State, clean_text, too_long
+from bot.models import Conversation, Message, Role, State
+from bot.models.channels import too_long
+from bot.models.conversation import Escalation
+from bot.models.messages import clean_text
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
 from bot.texts import Texts

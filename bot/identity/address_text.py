@@ -4,7 +4,8 @@ as an audit line shows them: masked."""
 from __future__ import annotations
 
 from bot.identity.verification import phone_number
-from bot.models import CHANNELS, Address, Channel
+from bot.models import Address, Channel
+from bot.models.channels import CHANNELS
 
 PHONE_SHOWN = 4  # the digits of a number an audit line shows
 ID_SHOWN = 4  # the characters of another address's id it shows

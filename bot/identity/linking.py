@@ -28,7 +28,8 @@ from bot.identity.verification import (
 )
 from bot.insight.journal import EventType, Journal, JournalEvent, journal_event
 from bot.metrics import Metrics
-from bot.models import Address, Channel, Conversation, LinkStep, Message, Role
+from bot.models import Address, Channel, Conversation, Message, Role
+from bot.models.conversation import LinkStep
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
 

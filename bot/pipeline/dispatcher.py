@@ -22,15 +22,8 @@ from bot.insight import decisions
 from bot.insight.csat import Surveys
 from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
-from bot.models import (
-    Control,
-    Conversation,
-    InboundMessage,
-    Message,
-    Outcome,
-    Role,
-    State,
-)
+from bot.models import Conversation, InboundMessage, Message, Outcome, Role, State
+from bot.models.messages import Control
 from bot.pipeline import log_context
 from bot.pipeline.answering import MAX_MISUNDERSTOOD, Answering, memory
 from bot.pipeline.language import has_words, not_english

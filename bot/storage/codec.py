@@ -8,19 +8,8 @@ from dataclasses import asdict
 from typing import TypedDict
 
 from bot.events import message_event
-from bot.models import (
-    PROFILE_FIELDS,
-    Address,
-    Conversation,
-    Customer,
-    Escalation,
-    LinkStep,
-    Message,
-    MessageDict,
-    Role,
-    State,
-    Survey,
-)
+from bot.models import Address, Conversation, Customer, Message, MessageDict, Role, State, Survey
+from bot.models.conversation import PROFILE_FIELDS, Escalation, LinkStep
 
 ATTRIBUTE = "attr:"  # prefix of a free attribute's field in the profile hash
 IP_FIELD = "ip"

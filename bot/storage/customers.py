@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import redis.asyncio as redis
 
-from bot.models import PROFILE_FIELDS, TRANSIENT_SLOTS, Address, Customer, new_id
+from bot.models import Address, Customer, new_id
+from bot.models.conversation import PROFILE_FIELDS, TRANSIENT_SLOTS
 from bot.storage.codec import ATTRIBUTE, IP_FIELD, decode_customer
 from bot.storage.keys import address_key, customer_key
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.models import Channel, Conversation, Role, channel_info
+from bot.models import Channel, Conversation, Role
+from bot.models.channels import channel_info
 from connectors.console.frames import TicketDict
 
 SHORT_ID_CHARS = 8  # as the Slack desk shows customers

@@ -31,7 +31,8 @@ from twilio.request_validator import (
 
 from bot.contracts import DeliveryError, InboundHandler, Sent, Unsure
 from bot.delivery.records import DeliveryRecord
-from bot.models import Address, Channel, Control, InboundMessage, Media, Message
+from bot.models import Address, Channel, InboundMessage, Message
+from bot.models.messages import Control, Media
 from bot.storage.store import RateLimitedError
 from connectors.sms.text import (
     MAX_BODY_CHARS,

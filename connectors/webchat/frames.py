@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
-from bot.models import WEBCHAT_MAX_CHARS, MessageDict, MessageFields
+from bot.models import MessageDict
+from bot.models.channels import WEBCHAT_MAX_CHARS
+from bot.models.messages import MessageFields
 from connectors.frames import FrameError as FrameError
 from connectors.frames import parse_frame
 

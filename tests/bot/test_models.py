@@ -6,18 +6,9 @@ import json
 
 import pytest
 
-from bot.models import (
-    CHANNELS,
-    WEBCHAT_MAX_CHARS,
-    Address,
-    Channel,
-    InboundMessage,
-    Message,
-    Role,
-    channel_info,
-    clean_text,
-    too_long,
-)
+from bot.models import Address, Channel, InboundMessage, Message, Role
+from bot.models.channels import CHANNELS, WEBCHAT_MAX_CHARS, channel_info, too_long
+from bot.models.messages import clean_text
 
 
 def test_message_round_trips_through_its_dict() -> None:

@@ -14,7 +14,8 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from bot.article import ArticleRef
-from bot.models import Address, Media, Message, Role
+from bot.models import Address, Message, Role
+from bot.models.messages import Media
 from omnibot.app import create_app
 from omnibot.engine import build_intents
 from omnibot.services import SERVICES

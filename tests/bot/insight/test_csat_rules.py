@@ -20,7 +20,8 @@ from bot.insight.csat_rules import (
     score_of,
 )
 from bot.insight.journal import JournalEvent
-from bot.models import Address, Conversation, LinkStep, Message, Role, State, Survey
+from bot.models import Address, Conversation, Message, Role, State, Survey
+from bot.models.conversation import LinkStep
 
 NOW = 1_700_000_000.0
 SMS = Address("sms", "+15550001111")

@@ -8,7 +8,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.insight.journal import JournalEvent
-from bot.models import Control, InboundMessage, Media, Outcome, Role, State
+from bot.models import InboundMessage, Outcome, Role, State
+from bot.models.messages import Control, Media
 from bot.pipeline.dispatcher import OTHER_LANGUAGE_REASON, PROCESSING_FAILED_REASON
 from bot.redaction import redact
 from bot.storage.store import Store

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.models import LinkStep, Message, Role
+from bot.models import Message, Role
+from bot.models.conversation import LinkStep
 from bot.storage.codec import (
     EVENT_HEAD,
     EVENT_TAIL,

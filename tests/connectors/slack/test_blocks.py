@@ -13,7 +13,8 @@ import pytest
 from slack_sdk.models.blocks import Block as SdkBlock
 
 from bot.contracts import TicketStatus
-from bot.models import Address, Conversation, Customer, Media, Message, Role
+from bot.models import Address, Conversation, Customer, Message, Role
+from bot.models.messages import Media
 from connectors.slack.blocks import (
     BACK_TO_BOT_ACTION,
     CLAIM_ACTION,

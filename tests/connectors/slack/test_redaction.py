@@ -12,7 +12,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.contracts import TicketChange, TicketStatus
-from bot.models import Address, Conversation, Customer, Escalation, Message, Role
+from bot.models import Address, Conversation, Customer, Message, Role
+from bot.models.conversation import Escalation
 from connectors.slack.blocks import ticket_blocks, ticket_view
 from connectors.slack.desk import SlackDesk
 from connectors.slack.transcript import message_line, transcript_messages

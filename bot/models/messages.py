@@ -1,24 +1,22 @@
-"""Frozen value types shared by the core, the connectors and the intent engine."""
+"""Messages: who wrote them, what they hold, as stored and as a connector hands them in."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import NotRequired, TypedDict
 
 from bot.article import ArticleDict, ArticleRef, article_from_dict
+from bot.models.channels import Address
 
 # Text no store, vendor or tokenizer can take: UTF-16 surrogates (a JSON "\ud800" escape decodes
 # to one; UTF-8 cannot encode it) and the C0 control characters but tab and line breaks, with DEL.
 _UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-WEBCHAT_MAX_CHARS = 2000  # the longest web chat message, either way (CHANNELS)
 
 
 class Role(StrEnum):
@@ -30,26 +28,11 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-class State(StrEnum):
-    """Who is answering the conversation: the bot, nobody yet (waiting for an agent) or an agent."""
-
-    BOT = "bot"
-    WAITING = "waiting"
-    AGENT = "agent"
-
-
 class Outcome(StrEnum):
     """What became of an inbound message."""
 
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
-
-
-class LinkStep(StrEnum):
-    """Where the chat flow that links a phone stands: waiting for the number, or its code."""
-
-    PHONE = "phone"
-    CODE = "code"
 
 
 class Control(StrEnum):
@@ -58,89 +41,6 @@ class Control(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
-
-
-class Channel(StrEnum):
-    """A channel's name, as addresses, messages and metrics carry it (a plain string on the
-    wire: ``Address.channel`` stays ``str``, and a ``Channel`` compares equal to it)."""
-
-    SMS = "sms"
-    WEBCHAT = "webchat"
-    # Not a customer's channel: a dead-lettered desk job is addressed to ("desk", cid), so the
-    # outbox's replay can hand it back to the desk queue.
-    DESK = "desk"
-
-
-@dataclass(frozen=True)
-class ChannelInfo:
-    """What a customer channel can carry, declared once (:data:`CHANNELS`).
-
-    ``name`` is how agents read the channel; ``max_chars`` the longest text one message may
-    hold (None: any, the connector splits it); ``opt_out``: customers can opt out (SMS STOP)
-    and are sent nothing until they opt in; ``links``: a "continue on the web" link can be
-    sent there (the web chat is the web already).
-    """
-
-    name: str
-    max_chars: int | None = None
-    opt_out: bool = False
-    links: bool = False
-
-
-CHANNELS: Mapping[Channel, ChannelInfo] = MappingProxyType(
-    {
-        Channel.SMS: ChannelInfo("SMS", opt_out=True, links=True),
-        Channel.WEBCHAT: ChannelInfo("web chat", max_chars=WEBCHAT_MAX_CHARS),
-    }
-)
-
-
-def channel_info(channel: str | None) -> ChannelInfo | None:
-    """What ``channel`` can carry; None for a name that is no customer channel."""
-    try:
-        return CHANNELS.get(Channel(channel)) if channel else None
-    except ValueError:
-        return None
-
-
-def too_long(channel: str | None, text: str) -> bool:
-    """Whether ``text`` is more than one message on ``channel`` can hold."""
-    info = channel_info(channel)
-    return info is not None and info.max_chars is not None and len(text) > info.max_chars
-
-
-@dataclass(frozen=True, order=True)
-class Address:
-    """Where a customer can be reached: a channel and the channel's own id (phone, session)."""
-
-    channel: str
-    id: str
-
-
-PROFILE_FIELDS = ("name", "email", "phone", "language")
-TRANSIENT_SLOTS = frozenset({"requested_slot"})  # a form's progress, not about the person
-
-
-@dataclass(frozen=True)
-class Customer:
-    """A person, with every address known to belong to them and what is known about them:
-    ``name``, ``email``, ``phone`` (verified when linked by code), ``language``, and the free
-    ``attributes`` actions set (a last order number)."""
-
-    id: str
-    addresses: tuple[Address, ...] = ()
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str | None = None
-    attributes: Mapping[str, str] = field(default_factory=dict)
-    ip: str | None = None  # where their web chat last connected from (rate limits; not a fact)
-
-    def facts(self) -> dict[str, str]:
-        """What is known, as slots for answers and actions: the attributes, then the fields
-        that are set."""
-        known = {name: getattr(self, name) for name in PROFILE_FIELDS if getattr(self, name)}
-        return {**self.attributes, **known}
 
 
 @dataclass(frozen=True)
@@ -273,71 +173,6 @@ class Message:
             seq=data.get("seq"),
             options=tuple(str(o) for o in data.get("options", ())),
             article=article_from_dict(data.get("article")),
-        )
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """Why and when the bot let go of a conversation, with its last guess at the intent;
-    ``detail`` tells the agents more (the part of a message the bot could not answer, the
-    order it looked up)."""
-
-    reason: str
-    at: float = field(default_factory=time.time)
-    intent: str | None = None
-    confidence: float | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class Survey:
-    """A satisfaction survey the customer was asked and has not answered yet: when, and after
-    what (``after``: "resolve", an agent resolved the conversation; "bot", the bot's answers
-    settled it). Kept in the conversation's meta (field ``csat``); :mod:`bot.insight.csat`
-    says when it counts."""
-
-    asked_at: float
-    after: str
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """A customer's single conversation: its state, hand-off details and history.
-
-    ``expect`` names the intent whose action asked the customer something, so their next
-    message goes straight back to it; ``linking`` is the step of linking a phone the customer
-    is in (:mod:`bot.identity.linking`); ``slots`` are the values actions remembered.
-    ``escalation`` is set while agents have it; ``previous_ticket`` is the ticket of the
-    last escalation that ended, so a new one can link it; ``customer`` is the customer's
-    profile (with every address only where a ticket shows them); ``survey`` the satisfaction
-    survey asked and not answered yet.
-    """
-
-    id: str
-    customer_id: str
-    state: State = State.BOT
-    messages: tuple[Message, ...] = ()
-    misunderstood: int = 0
-    ticket: str | None = None
-    agent: str | None = None
-    last_address: Address | None = None
-    expect: str | None = None
-    linking: LinkStep | None = None
-    slots: dict[str, str] = field(default_factory=dict)
-    answered: int = 0
-    escalation: Escalation | None = None
-    previous_ticket: str | None = None
-    notified_at: float = 0.0
-    survey: Survey | None = None
-    # the profile; its addresses only where they are shown (a ticket), not on the hot path
-    customer: Customer | None = None
-
-    def unanswered(self) -> tuple[Message, ...]:
-        """The customer messages accepted but not yet handled, oldest first."""
-        return tuple(
-            m
-            for m in self.messages
-            if m.role is Role.CUSTOMER and m.seq is not None and m.seq > self.answered
         )
 
 
