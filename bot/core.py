@@ -22,7 +22,8 @@ from bot.desk.handoff import Handoff
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
-from bot.identity.linking import Linking, LinkingSetup
+from bot.identity.link_base import LinkingSetup
+from bot.identity.linking import Linking
 from bot.identity.merge import Merger
 from bot.identity.verification import CodeBudget, Identity
 from bot.insight.csat import Surveys

@@ -23,7 +23,7 @@ from bot.background import Lifecycle
 from bot.contracts import AgentDesk
 from bot.core import Core, CoreConfig, build_core
 from bot.desk.actions import HandoffActions
-from bot.identity.linking import LinkingSetup
+from bot.identity.link_base import LinkingSetup
 from bot.insight.gauges import report_gauges
 from bot.metrics import Metrics
 from bot.models import Channel

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.identity.linking import masked
+from bot.identity.link_base import masked
 from bot.identity.texts import LinkingTexts
 from bot.identity.verification import MAX_TRIES, Identity
 from bot.models import Address, Channel, Role, State
