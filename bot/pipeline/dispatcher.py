@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.contracts import Context, Prediction, Responder, Understanding
+from bot.contracts import Responder, Understanding
 from bot.delivery.consent import Consent
 from bot.delivery.outbox import Outbox
 from bot.desk.handoff import Handoff
@@ -20,21 +20,17 @@ from bot.handled import Handled
 from bot.identity.linking import Linking
 from bot.insight import decisions
 from bot.insight.csat import Surveys
-from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import Conversation, InboundMessage, Message, Outcome, Role, State
-from bot.models.messages import Control
 from bot.pipeline import log_context
-from bot.pipeline.answering import MAX_MISUNDERSTOOD, Answering, memory
-from bot.pipeline.language import has_words, not_english
+from bot.pipeline.answering import Answering
+from bot.pipeline.controls import Controls
+from bot.pipeline.text_answers import TextAnswers
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, RateLimitedError, Store
 from bot.texts import Texts
 
-CONTEXT_TURNS = 6  # the recent messages a reading sees
 PROCESSING_FAILED_REASON = "could not process a message"
-OTHER_LANGUAGE_REASON = "the customer wrote in another language"
-CONSENT_EVENTS = {Control.OPT_OUT: EventType.OPTED_OUT, Control.OPT_IN: EventType.OPTED_IN}
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +56,24 @@ class Dispatcher:
         ``patterns``: the shop's own redaction patterns (the journal's unsure messages);
         ``surveys``: satisfaction surveys (their answers taken before any reading)."""
         self._store = store
-        self._consent = consent
-        self._reader = reader
-        self._responder = responder
         self._handoff = handoff
         self._metrics = metrics
         self._texts = texts or Texts()
         self._answering = Answering(
             store, responder, handoff, outbox, metrics, self._texts, patterns
         )
-        self._patterns = patterns
+        self._controls = Controls(store, consent, self._answering, handoff, self._texts)
+        self._text = TextAnswers(
+            store,
+            reader,
+            responder,
+            handoff,
+            self._answering,
+            self._texts,
+            linking=linking,
+            surveys=surveys,
+            patterns=patterns,
+        )
         self._linking = linking
         self._surveys = surveys
 
@@ -157,14 +161,14 @@ class Dispatcher:
         """Answer ``message``; every write is fenced by the conversation's lock."""
         done: MetaUpdate = {"answered": message.seq or 0}
         if message.control is not None:
-            await self._control(conversation, message, done, fence)
+            await self._controls.handle(conversation, message, done, fence)
         elif conversation.state is not State.BOT:
             await self._while_escalated(conversation, message, done, fence)
         elif not message.text.strip():
             text = self._texts.media_only if message.media else self._texts.no_words
             await self._answering.reply(conversation, text, {**done, "misunderstood": 0}, fence)
         else:
-            await self._answer_text(conversation, message, done, fence)
+            await self._text.answer(conversation, message, done, fence)
 
     async def _while_escalated(
         self,
@@ -183,138 +187,6 @@ class Dispatcher:
         await self._handoff.to_agents(
             conversation, message, None if linked else done, linked, fence=fence
         )
-
-    async def _answer_text(
-        self,
-        conversation: Conversation,
-        message: Message,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        if self._surveys is not None and await self._surveys.capture(
-            conversation, message, done, fence
-        ):
-            return  # a survey's score: thanked and recorded, never read
-        message = _chosen_option(conversation, message)
-        if self._linking is not None:
-            rest = await self._linking.route(conversation, message, done, fence)
-            if rest is Handled.DONE:
-                return
-            conversation = rest
-        if conversation.expect:
-            released = await self._follow_up(conversation, message, done, fence)
-            if released is not Handled.DONE:
-                await self._classify(released, message, done, fence)
-        else:
-            await self._classify(conversation, message, done, fence)
-
-    async def _classify(
-        self,
-        conversation: Conversation,
-        message: Message,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        if not has_words(message.text):  # emoji, punctuation: nothing to answer...
-            reading = await self._reader.read(message.text, _context(conversation))
-            if any(part.escalate for part in reading.parts):  # ...but "???" from one waiting
-                await self._answering.parts(conversation, reading.parts, done, fence)
-            else:
-                await self._answering.reply(conversation, self._texts.no_words, done, fence)
-            return
-        foreign = not_english(message.text)
-        if foreign and conversation.misunderstood < MAX_MISUNDERSTOOD:
-            misunderstood = conversation.misunderstood + 1
-            meta: MetaUpdate = {**done, "misunderstood": misunderstood}
-            options = (self._texts.person_option,)
-            event = decisions.asked(conversation, None, self._patterns)
-            await self._answering.reply(
-                conversation, self._texts.other_language, meta, fence, options, (event,)
-            )
-            return
-        if foreign:
-            await self._handoff.escalate(
-                conversation, OTHER_LANGUAGE_REASON, meta=done, fence=fence
-            )
-            return
-        reading = await self._reader.read(message.text, _context(conversation))
-        if reading.slots:  # what the customer told us stays with the conversation
-            conversation = replace(conversation, slots={**conversation.slots, **reading.slots})
-            done = {**done, "slots": conversation.slots}
-        await self._answering.parts(conversation, reading.parts, done, fence)
-
-    async def _control(
-        self,
-        conversation: Conversation,
-        message: Message,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> None:
-        """STOP / START / HELP: consent and help, never classified, never escalated.
-
-        The consent marker is keyed by address (another slot): the journal's ``opted_out`` /
-        ``opted_in`` event goes with the write that moves past the message, so a crash in
-        between has the message handled again (the marker set again) and the event written
-        once."""
-        address = conversation.last_address
-        events: list[JournalEvent] = []
-        if address is not None and message.control in CONSENT_EVENTS:
-            if message.control is Control.OPT_OUT:
-                await self._consent.opt_out(address)
-            else:
-                await self._consent.opt_in(address)
-            kind = CONSENT_EVENTS[message.control]
-            events.append(journal_event(kind, conversation.id, address.channel))
-        text = {Control.OPT_IN: self._texts.opt_in, Control.HELP: self._texts.help}.get(
-            message.control or Control.OPT_OUT
-        )
-        if text is None:
-            await self._store.record(conversation.id, meta=done, fence=fence, events=events)
-        else:
-            await self._answering.reply(conversation, text, done, fence, events=events)
-        if conversation.state is not State.BOT:  # the agent sees the keyword in the ticket
-            await self._handoff.to_agents(conversation, message, None, True, fence=fence)
-
-    async def _follow_up(
-        self,
-        conversation: Conversation,
-        message: Message,
-        done: MetaUpdate,
-        fence: ConversationLock,
-    ) -> Conversation | Handled:
-        """Give the message to the intent that asked for it.
-
-        :attr:`Handled.DONE` when that intent handled it; when it declines, the conversation as
-        it stands once released (its slots and expectation cleared), to be classified as usual.
-        """
-        assert conversation.expect is not None
-        pinned = Prediction.pinned(conversation.expect)
-        answer = await self._responder.respond(pinned, conversation, message.text)
-        if answer.text is None and answer.escalate is None:
-            await self._store.record(conversation.id, meta=memory(answer), fence=fence)
-            slots = conversation.slots if answer.slots is None else answer.slots
-            return replace(conversation, expect=answer.expect, slots=slots)
-        await self._answering.answer(conversation, pinned, answer, done, fence)
-        return Handled.DONE
-
-
-def _context(conversation: Conversation) -> Context:
-    """What the reader sees: the turns before the conversation's last message, and its slots."""
-    return Context(
-        turns=tuple(conversation.messages[-CONTEXT_TURNS - 1 : -1]), slots=conversation.slots
-    )
-
-
-def _chosen_option(conversation: Conversation, message: Message) -> Message:
-    """A bare number answering the last bot message's numbered options (SMS) as the option's
-    text; any other message as it is."""
-    choice = message.text.strip().rstrip(".)")
-    if not choice.isdigit():
-        return message
-    asked = next((m for m in reversed(conversation.messages) if m.role is Role.BOT), None)
-    if asked is None or not 1 <= int(choice) <= len(asked.options):
-        return message
-    return replace(message, text=asked.options[int(choice) - 1])
 
 
 def _upto(conversation: Conversation, message: Message) -> Conversation:

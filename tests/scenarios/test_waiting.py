@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from bot.core import build_core
 from bot.metrics import Metrics
 from bot.models import Address, InboundMessage, State, new_id
-from bot.pipeline.dispatcher import OTHER_LANGUAGE_REASON
+from bot.pipeline.text_answers import OTHER_LANGUAGE_REASON
 from bot.texts import Texts
 from connectors.console.log_desk import LogDesk
 from omnibot.engine import Intents

@@ -10,7 +10,8 @@ import redis.asyncio as aioredis
 from bot.insight.journal import JournalEvent
 from bot.models import InboundMessage, Outcome, Role, State
 from bot.models.messages import Control, Media
-from bot.pipeline.dispatcher import OTHER_LANGUAGE_REASON, PROCESSING_FAILED_REASON
+from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
+from bot.pipeline.text_answers import OTHER_LANGUAGE_REASON
 from bot.redaction import redact
 from bot.storage.store import Store
 from bot.texts import Texts
