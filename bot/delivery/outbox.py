@@ -6,7 +6,8 @@ is queued as an entry of ``conv:{<cid>}:outbox`` in the same write that stores i
 works that queue front to back (so messages to one customer leave in order): the process that
 stored the message at once, or any process's sweeper when its next try is due (after a crash,
 or after a failure's backoff). The queue is a :class:`~bot.storage.queue.ConversationQueue`;
-this module is its policy: what a try is, which errors are retried, what a dead letter is.
+its policy (what a try is, which errors are retried, what a dead letter is) is
+:mod:`bot.delivery.tries`.
 Rate limits, vendor errors and network failures are retried with backoff (honouring the
 vendor's Retry-After), across restarts; errors that cannot succeed (an invalid or unsubscribed
 number) are not. Every send is recorded (:mod:`bot.delivery.records`); a message that still
@@ -26,22 +27,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 
 import redis.asyncio as redis
 
 from bot import background
-from bot.contracts import DeliveryError, Sender, Unsure
-from bot.delivery.attempt import OutboundEntry, try_once, unsure_of
+from bot.contracts import Sender
+from bot.delivery.attempt import OutboundEntry
 from bot.delivery.consent import Consent
 from bot.delivery.log import DeliveryLog, Result
 from bot.delivery.records import DeadLetter, Deliveries
-from bot.desk.queue import DESK_CHANNEL, DeskQueue, post_job, requeue
+from bot.delivery.tries import Settled, Tries
+from bot.desk.queue import DESK_CHANNEL, DeskQueue, requeue
 from bot.insight.journal import JournalEvent
 from bot.metrics import Metrics
-from bot.models import Address, Message, Role
+from bot.models import Address, Message
 from bot.storage.codec import MetaUpdate
 from bot.storage.keys import OUTBOX_DUE_KEY
 from bot.storage.lock import ConversationLock
@@ -73,13 +74,6 @@ class Replay(StrEnum):
     NOT_FOUND = "not_found"  # no dead letter has that id
 
 
-UNDELIVERED_REASONS = {
-    Result.SUPPRESSED: "they opted out of this channel (SMS STOP)",
-    Result.FAILED: "the channel refused the message",
-    Result.DEAD: "the channel kept failing; it is in the dead-letter list",
-}
-
-
 class Outbox:
     """Queues messages for customers' channels in Redis and sends them, in order."""
 
@@ -99,15 +93,16 @@ class Outbox:
         """``senders``: the channels that need a vendor call; ``opt_out_channels`` lists those
         whose customers can opt out (SMS; None: every channel); ``desk`` hears of agents'
         replies that were not delivered (told with ``texts.undelivered``)."""
-        self._undelivered = (texts or Texts()).undelivered
         self._redis = client
         self._store = store
         self._deliveries = deliveries
-        self._consent = Consent(client)
         self._senders = senders
-        self._log = DeliveryLog(deliveries, metrics)
-        self._opt_out_channels = opt_out_channels
         self._desk = desk
+        undelivered = (texts or Texts()).undelivered
+        delivery_log = DeliveryLog(deliveries, metrics)
+        self._tries = Tries(
+            deliveries, delivery_log, Consent(client), senders, opt_out_channels, desk, undelivered
+        )
         self._sweep_s = sweep_s
         self._queue = ConversationQueue(
             client,
@@ -121,9 +116,6 @@ class Outbox:
         self._sending: dict[str, asyncio.Task[dict[str, Result]]] = {}
         self._slots = asyncio.Semaphore(MAX_SENDING)
         self._sweeper: asyncio.Task[None] | None = None
-        # messages the vendor took whose entries could not be removed yet (Redis was down):
-        # removed without a second send when their queue is worked again
-        self._handed_over: set[str] = set()
 
     async def say(
         self,
@@ -184,104 +176,16 @@ class Outbox:
     async def work(self, cid: str) -> dict[str, Result]:
         """Send the queued messages in order until the queue is empty or a send must wait;
         what became of each message settled (nothing when another process is sending)."""
-        settled: dict[str, Result] = {}
+        settled: Settled = {}
 
         async def attempt(head: Head) -> Done | Retry | None:
-            return await self._attempt(cid, head, settled)
+            return await self._tries.attempt(cid, head, settled)
 
         async def dead(head: Head, retry: Retry, attempts: int) -> Done:
-            entry: OutboundEntry = head.entry()
-            to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
-            result = await self._log.dead(cid, to, message, retry.detail, attempts, retry.code)
-            return self._settled(cid, entry, result, settled)
+            return await self._tries.dead(cid, head, retry, attempts, settled)
 
         await self._queue.work(cid, attempt, dead)
         return settled
-
-    async def _attempt(
-        self, cid: str, head: Head, settled: dict[str, Result]
-    ) -> Done | Retry | None:
-        """One try of the head. Each try is written ahead (``since`` set in the head before
-        the send), so a try after a crash in flight knows to ask the vendor; a message the
-        vendor took is never sent again, even when removing its entry failed."""
-        entry: OutboundEntry = head.entry()
-        message_id = entry["message"]["id"]
-        if message_id in self._handed_over:
-            return Done(then=lambda: self._forget_handed_over(message_id))
-        unsure = await self._unsure(cid, entry)
-        if unsure is None:  # written ahead: a crash during this try leaves it unsure
-            entry["since"] = time.time()
-            if not await head.rewrite(entry):
-                return None
-        # an earlier try recorded as taken by the vendor lost only its entry's removal
-        result = unsure if isinstance(unsure, Result) else await self._send(cid, entry, unsure)
-        if isinstance(result, DeliveryError):
-            if not (result.maybe_sent or unsure is not None):
-                entry.pop("since", None)  # nothing was sent: the next try need not ask
-            return Retry(result.detail, result.retry_after, result.code, entry)
-        return self._settled(cid, entry, result, settled)
-
-    def _settled(
-        self, cid: str, entry: OutboundEntry, result: Result, settled: dict[str, Result]
-    ) -> Done:
-        message_id = entry["message"]["id"]
-        settled[message_id] = result
-        self._handed_over.add(message_id)  # settled: never sent again
-
-        async def then() -> None:
-            self._handed_over.discard(message_id)
-            await self._report(cid, entry, result)
-
-        return Done(then=then)
-
-    async def _forget_handed_over(self, message_id: str) -> None:
-        self._handed_over.discard(message_id)
-
-    async def _unsure(self, cid: str, entry: OutboundEntry) -> Unsure | Result | None:
-        """What the next try must know of an earlier one.
-
-        See :func:`bot.delivery.attempt.unsure_of`.
-        """
-        if "since" not in entry:
-            return None
-        return unsure_of(entry, await self._deliveries.records(cid))
-
-    async def _send(
-        self, cid: str, entry: OutboundEntry, unsure: Unsure | None
-    ) -> Result | DeliveryError:
-        """One try of an entry: its result, or the error to retry."""
-        to, message = Address(*entry["to"]), Message.from_dict(entry["message"])
-        attempt = entry["attempts"] + 1
-        sender = self._senders.get(to.channel)
-        if sender is None:
-            return await self._log.dead(cid, to, message, f"no connector for {to.channel!r}", 0)
-        if self._may_opt_out(to) and await self._consent.opted_out(to):
-            await self._log.record(cid, to, message, "suppressed", 0, error="opted out")
-            return self._log.count(to, Result.SUPPRESSED)
-        sent = await try_once(sender, to, message, unsure)
-        if not isinstance(sent, DeliveryError):
-            self._handed_over.add(message.id)  # whatever fails from here, never send it again
-            if sent is not None:
-                await self._log.sent(cid, to, message, sent, attempt)
-            return self._log.count(to, Result.SENT)
-        if sent.permanent:
-            return await self._log.failed(cid, to, message, sent, attempt)
-        return sent
-
-    def _may_opt_out(self, to: Address) -> bool:
-        return self._opt_out_channels is None or to.channel in self._opt_out_channels
-
-    async def _report(self, cid: str, entry: OutboundEntry, result: Result) -> None:
-        """Tell the agent when their reply did not reach the customer."""
-        if result is Result.SENT or self._desk is None:
-            return
-        if entry["message"]["role"] != Role.AGENT.value:
-            return
-        notice = Message(
-            role=Role.SYSTEM,
-            text=self._undelivered.format(result=result.value, reason=UNDELIVERED_REASONS[result]),
-        )
-        await self._desk.push(cid, (post_job(notice),))
 
     async def replay(self, message_id: str) -> Replay:
         """Queue a dead-lettered message again and try it now: sent, refused, dead again,
