@@ -5,7 +5,8 @@ country, product, address) are kept with the conversation; a bare entity after a
 about it goes to the intent that takes it; an elliptical follow-up ("what about express?") is
 read with the customer's previous turn; a problem report outranks the facts it mentions (it
 goes to the catalogue's answer for that problem, else to a person with the order looked up);
-a nudge from a customer already waiting ("hello??") goes to a person; and a message with
+a nudge from a customer already waiting ("hello??") and a plain request for a person ("let me talk
+to someone real", :mod:`intents.person_cues`) go to a person; and a message with
 several requests is answered request by request.
 
 Help-centre articles come after all that, and only where an intent cannot do better. A part
@@ -39,10 +40,12 @@ from intents.entities import extract, only_entities
 from intents.knowledge.answerer import ArticleMatch
 from intents.knowledge.responder import ArticleSource, article_intent
 from intents.members import TrainingConfig
+from intents.person_cues import asks_for_person
 from intents.problems import detect, frustrated
 from intents.splitting import split
 
 PROBLEM_REASON = "the customer reported a problem"
+PERSON_REASON = "the customer asked for a person"
 FRUSTRATED_REASON = "the customer is waiting for an answer"
 PROBLEM_RANK = 3  # a problem goes to a problem intent among the classifier's first few
 PROBLEM_MIN_SCORE = 0.05
@@ -110,6 +113,8 @@ class Reader:
             return Part(text, Prediction.pinned(taken))
         if self._insists_on_the_order(prediction, context.slots):
             return Part(text, prediction, escalate=NOT_FOUND_REASON)
+        if asks_for_person(text) and not self._hands_over(prediction):
+            return self._with_order(Part(text, prediction, escalate=PERSON_REASON), slots)
         if detect(text) is not None:
             return self._problem(text, prediction, slots)
         if _elliptical(text):
@@ -189,6 +194,11 @@ class Reader:
             chosen = Prediction(intent, score, True, prediction.ranking)
             return self._with_order(Part(text, chosen), slots)
         return self._with_order(Part(text, prediction, escalate=PROBLEM_REASON), slots)
+
+    def _hands_over(self, prediction: Prediction) -> bool:
+        """Whether ``prediction`` is a confident intent that hands the customer over itself."""
+        intent = self._catalogue.intents.get(prediction.intent)
+        return prediction.confident and intent is not None and intent.escalate is not None
 
     def _with_order(self, part: Part, slots: dict[str, str]) -> Part:
         """``part`` with the order it is about looked up for the agents, when one is known."""

@@ -11,7 +11,13 @@ from intents.actions.order_status import NOT_FOUND_REASON, NOT_FOUND_SLOT
 from intents.catalogue import Catalogue, Intent
 from intents.knowledge.answerer import ArticleMatch
 from intents.knowledge.documents import Passage
-from intents.reading import FRUSTRATED_REASON, PROBLEM_REASON, STRONG_ARTICLE_SCORE, Reader
+from intents.reading import (
+    FRUSTRATED_REASON,
+    PERSON_REASON,
+    PROBLEM_REASON,
+    STRONG_ARTICLE_SCORE,
+    Reader,
+)
 
 EXAMPLES = ("a", "b")
 ORDERS = ("order_number",)
@@ -120,6 +126,19 @@ async def test_a_nudge_from_a_customer_already_waiting_goes_to_a_person() -> Non
     context = Context(turns("my parcel??", "Sorry, could you say it another way?"))
     reading = await read({}, "hello??", context)
     assert reading.parts[0].escalate == FRUSTRATED_REASON
+
+
+async def test_a_plain_request_for_a_person_goes_to_a_person_however_unsure() -> None:
+    text = "ur bot is rubbish let me talk to someone real"
+    reading = await read({text: unsure("out_of_scope")}, text)
+    assert reading.parts[0].escalate == PERSON_REASON
+
+
+async def test_a_confident_hand_over_intent_keeps_its_own_reason() -> None:
+    text = "can i speak to an actual person pls"
+    reading = await read({text: sure("talk_to_human")}, text)
+    assert reading.parts[0].escalate is None  # the intent's responder hands over
+    assert reading.parts[0].prediction.intent == "talk_to_human"
 
 
 async def test_an_opening_hello_is_not_frustration() -> None:
