@@ -17,13 +17,8 @@ from pathlib import Path
 
 import redis.asyncio as redis
 
-from bot.identity.privacy import (
-    AddressFormError,
-    Privacy,
-    UnknownCustomerError,
-    mask,
-    parse_address,
-)
+from bot.identity.address_text import AddressFormError, mask, parse_address
+from bot.identity.privacy import Privacy, UnknownCustomerError
 from bot.models import Address
 from omnibot.settings import Settings
 

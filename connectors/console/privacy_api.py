@@ -17,7 +17,8 @@ import json
 import redis.asyncio as redis
 from aiohttp import web
 
-from bot.identity.privacy import AddressFormError, Privacy, UnknownCustomerError, parse_address
+from bot.identity.address_text import AddressFormError, parse_address
+from bot.identity.privacy import Privacy, UnknownCustomerError
 from bot.models import Address
 from connectors.console.auth import ORIGIN_TEXT, REALM, AccessDeniedError, Guard, caller
 

@@ -17,14 +17,9 @@ from bot.delivery.consent import Consent
 from bot.delivery.records import DeadLetter, Deliveries
 from bot.desk.tickets import Tickets
 from bot.events import RESYNC
+from bot.identity.address_text import AddressFormError, mask, parse_address
 from bot.identity.merge import Merger
-from bot.identity.privacy import (
-    AddressFormError,
-    Privacy,
-    UnknownCustomerError,
-    mask,
-    parse_address,
-)
+from bot.identity.privacy import Privacy, UnknownCustomerError
 from bot.insight.journal import Journal
 from bot.models import Address, InboundMessage, Message, Role, State
 from bot.pipeline.stream import WorkStream
