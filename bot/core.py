@@ -22,10 +22,11 @@ from bot.desk.handoff import Handoff
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskQueue
 from bot.desk.tickets import Tickets
+from bot.identity.code_budget import CodeBudget
 from bot.identity.link_base import LinkingSetup
 from bot.identity.linking import Linking
 from bot.identity.merge import Merger
-from bot.identity.verification import CodeBudget, Identity
+from bot.identity.verification import Identity
 from bot.insight.csat import Surveys
 from bot.insight.csat_rules import QUIET_S as CSAT_QUIET_S
 from bot.insight.journal import Journal

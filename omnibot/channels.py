@@ -10,7 +10,7 @@ import redis.asyncio as redis
 from bot.core import Core
 from bot.delivery.records import DeliveryRecord
 from bot.desk.actions import HandoffActions
-from bot.identity.verification import CodeBudget
+from bot.identity.code_budget import CodeBudget
 from bot.models import Channel
 from bot.storage.limits import RateLimiter
 from connectors.console.console import AgentConsole

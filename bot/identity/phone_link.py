@@ -7,8 +7,9 @@ import re
 from dataclasses import replace
 
 from bot.handled import Handled
+from bot.identity.code_budget import CodeRefusedError
 from bot.identity.link_base import CANCEL, LinkingPart, linked_event, masked, step
-from bot.identity.verification import Check, CodeCheck, CodeRefusedError, phone_number
+from bot.identity.verification import Check, CodeCheck, phone_number
 from bot.models import Address, Channel, Conversation, Message, Role
 from bot.models.conversation import LinkStep
 from bot.storage.lock import ConversationLock

@@ -5,19 +5,21 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from bot.identity.verification import (
-    CODE_TTL_S,
+from bot.identity.code_budget import (
     CODES_PER_HOUR,
     CODES_PER_IP_HOUR,
+    CodeBudget,
+    CodeRefusedError,
+    Refusal,
+    country_of,
+)
+from bot.identity.verification import (
+    CODE_TTL_S,
     LINK_TTL_S,
     MAX_TRIES,
     Check,
-    CodeBudget,
-    CodeRefusedError,
     Identity,
     LinkGrant,
-    Refusal,
-    country_of,
     phone_number,
 )
 from bot.metrics import Metrics
