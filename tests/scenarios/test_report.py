@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from bot.desk.actions import HandoffActions
@@ -169,7 +170,9 @@ async def test_the_report_counts_every_path_exactly(
     twilio_api: FakeTwilio,
     settings: Settings,
     capsys: pytest.CaptureFixture[str],
+    redis_client: aioredis.Redis,
 ) -> None:
+    await redis_client.flushall()  # the report reads every journal: earlier tests' too
     app = make_app(**sms_settings)
     client = await aiohttp_client(app)
     await sms_paths(app, client, twilio_api)
