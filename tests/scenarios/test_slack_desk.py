@@ -238,7 +238,7 @@ async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
     assert desk.slack.ephemerals()[-1]["user"] == SECOND_AGENT
     assert await desk.click("omnibot_resolve", cid, parent) == 200
     await until_state(ws, "bot")
-    assert (await store.load(cid)).messages[-1].text == TEXTS.resolved.format(
+    assert (await store.load(cid)).messages[-2].text == TEXTS.resolved.format(
         agent=AGENT_DISPLAY_NAME
     )
     await wait_until(lambda: len(desk.slack.updates()) == 2, 10, "the resolved update")
