@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.contracts import AgentOutcome
 from bot.desk.actions import agent_text
+from bot.insight.csat_rules import SurveyTexts
 from bot.models import Address, State
 from bot.storage.embedded import free_port
 from bot.texts import Texts
@@ -44,6 +45,7 @@ ClientFactory = Any
 SECOND_AGENT = "U0AGENT002"
 
 TEXTS = Texts()
+SURVEY = SurveyTexts()
 
 
 class Desk:
@@ -223,6 +225,14 @@ def _has_agent_message(desk: Desk, cid: str) -> Any:
     return check
 
 
+def _has_text(desk: Desk, cid: str, text: str) -> Any:
+    async def check() -> bool:
+        messages = (await desk.app[SERVICES].store.load(cid)).messages
+        return any(m.text == text for m in messages)
+
+    return check
+
+
 async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
     ws, cid, parent = await visitor_escalates(desk)
     store = desk.app[SERVICES].store
@@ -238,9 +248,10 @@ async def test_claim_resolve_and_a_closed_thread(desk: Desk) -> None:
     assert desk.slack.ephemerals()[-1]["user"] == SECOND_AGENT
     assert await desk.click("omnibot_resolve", cid, parent) == 200
     await until_state(ws, "bot")
-    assert (await store.load(cid)).messages[-2].text == TEXTS.resolved.format(
-        agent=AGENT_DISPLAY_NAME
-    )
+    # the satisfaction survey follows the resolve notice in its own write: wait for both
+    await wait_until(_has_text(desk, cid, SURVEY.question), 10, "the survey")
+    texts = [m.text for m in (await store.load(cid)).messages]
+    assert texts[-2:] == [TEXTS.resolved.format(agent=AGENT_DISPLAY_NAME), SURVEY.question]
     await wait_until(lambda: len(desk.slack.updates()) == 2, 10, "the resolved update")
     assert "Resolved by Dana" in json.dumps(desk.slack.updates()[-1]["blocks"])
     assert await desk.reply(parent, "one more thing") == 200
