@@ -79,6 +79,8 @@ WORK_STREAM = "work"
 WORK_GROUP = "workers"
 WORK_FIELD = "c"
 ANSWERING_KEY = "answering"
+# answering:status:<consumer>: one answer process's model, tuning and help-centre status (JSON)
+ANSWER_STATUS_PREFIX = "answering:status:"
 MERGES_KEY = "merges"
 DESK_PENDING_KEY = "desk:pending"
 OPEN_TICKETS_KEY = "desk:open"
