@@ -2,7 +2,8 @@
 does, score ``bench/data/retail_test.csv`` and print the answer rule's numbers and its mistakes.
 
     python -m bench.retail [--catalogue intents/retail.yml] [--test bench/data/retail_test.csv]
-                           [--cache DIR] [--fine-tune] [--json]
+                           [--cache DIR] [--fine-tune [--seed N] [--tuning FIELD=VALUE ...]]
+                           [--json]
 
 The test set's messages are written as shop customers write (typos, anger, two things at once),
 never copied from the catalogue; rows labelled ``oos`` are about nothing the catalogue knows
@@ -17,6 +18,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,37 @@ from intents.build import ENCODERS, BuildOptions, build_classifier
 from intents.catalogue import load_catalogue
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 from intents.members import TrainingConfig
+from intents.tuning import TuningConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = ROOT / "intents" / "retail.yml"
 DEFAULT_TEST = ROOT / "bench" / "data" / "retail_test.csv"
 SHOWN_MISTAKES = 80
+
+
+class TuningArgumentError(ValueError):
+    """A ``--tuning`` argument that names no tuning setting or cannot be read as its type."""
+
+
+def tuning_config(seed: int, settings: Sequence[str]) -> TuningConfig:
+    """The tuning settings of a run: ``seed`` and ``FIELD=VALUE`` overrides of the defaults."""
+    values: dict[str, Any] = {"seed": seed}
+    defaults = TuningConfig()
+    for setting in settings:
+        name, _, text = setting.partition("=")
+        default = getattr(defaults, name, None)
+        if default is None or not text:
+            raise TuningArgumentError(f"not a tuning setting: {setting!r} (FIELD=VALUE)")
+        try:
+            # bool first: "false" must not become True
+            values[name] = (
+                text.lower() in ("1", "true", "yes", "on")
+                if isinstance(default, bool)
+                else type(default)(text)
+            )
+        except ValueError as error:
+            raise TuningArgumentError(f"{setting!r}: {error}") from error
+    return TuningConfig(**values)
 
 
 def mistakes(
@@ -86,12 +114,22 @@ def describe(summary: dict[str, Any]) -> str:
 
 
 def run(
-    catalogue_path: Path, test_path: Path, cache: Path, encoder: str, fine_tune: bool = False
+    catalogue_path: Path,
+    test_path: Path,
+    cache: Path,
+    encoder: str,
+    fine_tune: bool = False,
+    tuning: TuningConfig | None = None,
 ) -> dict[str, Any]:
     """Train on the catalogue (from ``cache`` when it holds this model; over the encoder tuned
-    on it when ``fine_tune``) and score the test."""
+    on it with ``tuning`` when ``fine_tune``) and score the test."""
     texts, labels = load_catalogue(catalogue_path).training_data()
-    options = BuildOptions(encoder=encoder, config=TrainingConfig(), fine_tune=fine_tune)
+    options = BuildOptions(
+        encoder=encoder,
+        config=TrainingConfig(),
+        fine_tune=fine_tune,
+        tuning=tuning or TuningConfig(),
+    )
     start = time.perf_counter()
     classifier = build_classifier(texts, labels, cache, options, tune=fine_tune)
     seconds = time.perf_counter() - start
@@ -112,11 +150,25 @@ def main() -> None:
     parser.add_argument("--encoder", choices=ENCODERS, default="onnx-int8")
     parser.add_argument("--cache", type=Path, help="model cache (default: a new temporary one)")
     parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on it first")
+    parser.add_argument("--seed", type=int, default=0, help="the tuning's seed (splits, steps)")
+    parser.add_argument(
+        "--tuning",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="tuning settings other than the defaults (intents.tuning.TuningConfig), e.g. "
+        "word_embeddings=false calibration_tunes=2 threads=1 calibration_epochs=0.5",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    try:
+        tuning = tuning_config(args.seed, args.tuning)
+    except TuningArgumentError as error:
+        parser.error(str(error))
     with tempfile.TemporaryDirectory() as scratch:
         cache = args.cache or Path(scratch)
-        summary = run(args.catalogue, args.test, cache, args.encoder, args.fine_tune)
+        summary = run(args.catalogue, args.test, cache, args.encoder, args.fine_tune, tuning)
+    summary["tuning"] = asdict(tuning)
     print(json.dumps(summary) if args.json else describe(summary))
 
 

@@ -163,7 +163,7 @@ def build_tuned(
     ) as bar:
         if splits:
             work = path.with_name(f"{path.stem}.{os.getpid()}.calibration.onnx")
-            chosen = calibrate(texts, labels, splits, work, options, bar)
+            chosen = calibrate(texts, labels, splits, work, calibration_options(options), bar)
         else:
             chosen = frozen_choice(texts, labels, cache_dir, options, progress)
         transformer = fine_tune(texts, labels, options.tuning, stage("final", bar))
@@ -179,6 +179,14 @@ def build_tuned(
         rule=rule,
         calibration=calibration,
     )
+
+
+def calibration_options(options: BuildOptions) -> BuildOptions:
+    """``options`` for the calibration tunes: ``tuning.calibration_epochs`` of the final
+    tune's epochs (at least one)."""
+    tuning = options.tuning
+    epochs = max(1, round(tuning.epochs * tuning.calibration_epochs))
+    return replace(options, tuning=replace(tuning, epochs=epochs))
 
 
 def frozen_choice(
@@ -208,7 +216,8 @@ def tuned_encoder_path(
         {
             "texts": list(texts),
             "labels": list(labels),
-            "tuning": asdict(options.tuning),
+            # the thread count changes the tune only by rounding: one cached graph for all
+            "tuning": {k: v for k, v in asdict(options.tuning).items() if k != "threads"},
             "quantized": tuned_quantized(options),
             "export": EXPORT_VERSION,
             "recipe": TUNING_VERSION,

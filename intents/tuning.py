@@ -5,6 +5,9 @@ through a cosine-softmax head (one learned proxy a intent, ``scale`` as the inve
 temperature: a proxy-based contrastive loss that pulls each example to its intent's proxy and
 away from the others'), AdamW (1e-4 for the transformer, 2e-3 for the head), batches of
 similar-length texts, linear warm-up over the first tenth of the steps then linear decay.
+The token embedding table (half of MiniLM's weights) is tuned unless
+``TuningConfig.word_embeddings`` is off: a step only touches its batch's tokens' rows, yet
+AdamW updates all 30,522 of them every step (about 30 % of a step's CPU, ``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class TuningConfig:
     # cross-fitted calibration tunes for a catalogue whose single split would hold out too
     # few rows to judge the answer rule on (intents.tuning_splits)
     calibration_tunes: int = 3
+    # the calibration tunes' epochs as a share of the final tune's (1.0: the same overfit)
+    calibration_epochs: float = 1.0
+    word_embeddings: bool = True  # tune the token embedding table too
+    # torch intra-op threads of a tune (0: one a core); not part of a tuned graph's cache key
+    threads: int = 0
 
 
 def tuning_epochs(rows: int, config: TuningConfig) -> int:
@@ -112,14 +120,18 @@ def fine_tune(
     from transformers import AutoModel, AutoTokenizer
 
     torch.manual_seed(config.seed)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
     tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir()))
     model: Any = AutoModel.from_pretrained(str(model_dir()))
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
+    model.get_input_embeddings().weight.requires_grad_(config.word_embeddings)
     optimiser = torch.optim.AdamW(
         [
-            {"params": model.parameters(), "lr": config.learning_rate},
+            {
+                "params": [p for p in model.parameters() if p.requires_grad],
+                "lr": config.learning_rate,
+            },
             {"params": head.parameters(), "lr": config.head_learning_rate},
         ],
         weight_decay=0.01,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.retail import DEFAULT_TEST, mistakes, report
+import pytest
+
+from bench.retail import DEFAULT_TEST, TuningArgumentError, mistakes, report, tuning_config
 from bot.contracts import Prediction
 from intents.catalogue import load_catalogue
 from intents.classifier import BatchedClassifier
@@ -45,6 +47,17 @@ def test_rows_are_sorted_into_wrong_answers_and_escalations() -> None:
     rows = mistakes(texts, labels, predictions)
     assert [row["text"] for row in rows["wrong_answers"]] == ["message 1", "message 3"]
     assert [row["text"] for row in rows["escalated"]] == ["message 2"]
+
+
+def test_tuning_settings_are_read_from_the_command_line() -> None:
+    config = tuning_config(2, ["word_embeddings=false", "calibration_tunes=2", "threads=1"])
+    assert (config.seed, config.word_embeddings, config.calibration_tunes) == (2, False, 2)
+    assert config.threads == 1
+    assert tuning_config(0, ["calibration_epochs=0.5"]).calibration_epochs == 0.5
+    assert tuning_config(0, ["word_embeddings=true"]).word_embeddings
+    for wrong in (["no_such=1"], ["threads"], ["threads=two"]):
+        with pytest.raises(TuningArgumentError):
+            tuning_config(0, wrong)
 
 
 async def test_the_bundled_catalogue_answers_the_retail_test_at_98_percent(

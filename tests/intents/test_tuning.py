@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 
 from intents.build import BuildOptions, NamedClassifier, build_classifier
 from intents.tuned_model import (
+    calibration_options,
     tuned_classifier,
     tuned_encoder_path,
     tuned_model_path,
@@ -178,6 +179,45 @@ def test_fine_tuning_pulls_an_intent_s_examples_together() -> None:
     untuned = fine_tune(TEXTS[:24], LABELS[:24], TuningConfig(epochs=0, min_steps=0))
     tuned = fine_tune(TEXTS[:24], LABELS[:24], config)
     assert separation(tuned) > separation(untuned) + 0.025  # measured: 0.281 -> 0.333
+    # the token embedding table learns too (``word_embeddings`` on by default)
+    table = untuned.get_input_embeddings().weight
+    assert not torch.equal(tuned.get_input_embeddings().weight, table)
+
+
+def test_a_frozen_token_embedding_table_stays_as_bundled_while_the_layers_learn() -> None:
+    import torch
+
+    bundled = fine_tune(TEXTS[:8], LABELS[:8], TuningConfig(epochs=0, min_steps=0))
+    config = TuningConfig(epochs=1, min_steps=2, word_embeddings=False, threads=1)
+    tuned = fine_tune(TEXTS[:8], LABELS[:8], config)  # step 1 is warm-up at 0, step 2 learns
+    table = bundled.get_input_embeddings().weight
+    assert torch.equal(tuned.get_input_embeddings().weight, table)
+    query = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(tuned.state_dict()[query], bundled.state_dict()[query])
+    assert torch.get_num_threads() == 1
+
+
+def test_calibration_tunes_run_their_share_of_the_final_tune_s_epochs() -> None:
+    final = BuildOptions(fine_tune=True, tuning=TuningConfig(epochs=8, min_steps=0))
+    assert calibration_options(final).tuning == final.tuning
+    half = BuildOptions(tuning=TuningConfig(epochs=8, calibration_epochs=0.5))
+    assert calibration_options(half).tuning.epochs == 4
+    assert calibration_options(half).tuning.calibration_epochs == 0.5
+    least = BuildOptions(tuning=TuningConfig(epochs=3, calibration_epochs=0.1))
+    assert calibration_options(least).tuning.epochs == 1
+
+
+def test_the_tuned_graph_s_name_ignores_the_thread_count_but_not_the_recipe(tmp_path: Path) -> None:
+    graph = tuned_encoder_path(TEXTS, LABELS, tmp_path, OPTIONS)
+
+    def path(**changes: object) -> Path:
+        tuning = replace(OPTIONS.tuning, **changes)  # type: ignore[arg-type]
+        return tuned_encoder_path(TEXTS, LABELS, tmp_path, replace(OPTIONS, tuning=tuning))
+
+    assert path(threads=1) == graph
+    assert path(word_embeddings=not OPTIONS.tuning.word_embeddings) != graph
+    assert path(calibration_epochs=0.5) != graph
+    assert path(calibration_tunes=3) != graph
 
 
 def test_small_catalogues_get_enough_steps() -> None:
