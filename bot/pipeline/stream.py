@@ -1,9 +1,11 @@
 """Accept now, answer soon, on any process: the work stream and its workers.
 
 :meth:`WorkStream.submit` returns as soon as a message is safe in Redis: one script stores it and
-adds a "conversation has work" entry to the ``work`` stream
+adds a "conversation has work" entry to its channel's work stream
 (:meth:`bot.storage.store.Store.accept`), so a webhook or a web chat echo is acknowledged before
-any classification. Every process reads that stream in the consumer group ``workers`` and answers
+any classification. Every process reads those streams in the consumer group ``workers``, one
+channel's entry after another's (:mod:`bot.pipeline.lanes`: no channel waits behind another's
+backlog), and answers
 the conversation's unanswered messages in history order under its lock
 (:meth:`bot.pipeline.dispatcher.Dispatcher.process`); the ``answered`` cursor moves in the same
 write as each answer, so however many workers pick up entries of one conversation, each message
@@ -13,7 +15,8 @@ An entry is acknowledged (and deleted) only after its conversation was processed
 process that died or hung stay pending and are claimed by another once idle for ``VISIBILITY_S`` (a
 hung worker that wakes finds its lock gone and writes nothing); a live worker keeps its entries
 fresh while it works, up to ``MAX_RUN_S``. Work in one process is bounded (``concurrency``
-conversations at a time; the stream is read only when there is room). On shutdown, running work gets
+conversations at a time; the streams are read only when there is room, and entries read beyond
+it wait here, kept fresh, for the next free place). On shutdown, running work gets
 ``STOP_TIMEOUT_S`` to finish; what is left is handed back at once to the other processes.
 
 A message whose processing raises is tried again after a pause; the failures are counted in the
@@ -32,16 +35,17 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import redis.asyncio as redis
-from redis.exceptions import ResponseError
 
 from bot import background
 from bot.models import InboundMessage, Outcome
 from bot.pipeline import log_context
 from bot.pipeline.dispatcher import Dispatcher
-from bot.storage.keys import WORK_FIELD, WORK_GROUP, WORK_STREAM, conversation_key
+from bot.pipeline.lanes import Entry, Lanes, Work, queued_work
+from bot.storage.keys import conversation_key
 from bot.storage.lock import LockLostError, LockTimeoutError
 
 MAX_CONCURRENT = 4  # a process's own comes from omnibot.roles.processing_concurrency
@@ -75,7 +79,7 @@ log = logging.getLogger(__name__)
 class _Run:
     """One conversation being processed here, with the stream entries it answers for."""
 
-    entries: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     again: bool = False  # an entry arrived while it ran: process once more
     started: float = field(default_factory=time.monotonic)
 
@@ -96,14 +100,15 @@ class WorkStream:
         self._redis = client
         self._count_failure_script = client.register_script(COUNT_FAILURE)
         self._concurrency = concurrency
-        self._visibility_ms = int(visibility_s * 1000)
         self._max_failures = max_failures
         self._failure_pause_s = failure_pause_s
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._lanes = Lanes(client, self.consumer, int(visibility_s * 1000))
         self._runs: dict[str, _Run] = {}
+        self._ready: deque[Work] = deque()  # read, waiting for room
         self._tasks: set[asyncio.Task[None]] = set()
-        self._acks: list[str] = []
-        self._handback: list[str] = []
+        self._acks: list[Entry] = []
+        self._handback: list[Entry] = []
         self._room = asyncio.Event()
         self._to_ack = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -114,12 +119,8 @@ class WorkStream:
         return outcome
 
     async def start(self) -> None:
-        """Join the consumer group (creating the stream) and start working."""
-        try:
-            await self._redis.xgroup_create(WORK_STREAM, WORK_GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
+        """Join the consumer group (creating the streams) and start working."""
+        await self._lanes.join()
         self._loops = [
             asyncio.create_task(self._read_loop(), name="work-reader"),
             background.periodic(
@@ -136,9 +137,9 @@ class WorkStream:
 
     async def queued(self) -> int:
         """Work entries not yet finished, of every process."""
-        return int(await self._redis.xlen(WORK_STREAM))
+        return await queued_work(self._redis)
 
-    def _take(self, entry_id: str, cid: str) -> None:
+    def _take(self, entry_id: Entry, cid: str) -> None:
         run = self._runs.get(cid)
         if run is not None:
             if entry_id not in run.entries:
@@ -231,26 +232,26 @@ class WorkStream:
 
     async def _read_loop(self) -> None:
         while True:
-            room = self._concurrency - len(self._runs)
-            if room <= 0:
+            self._start_ready()
+            if len(self._runs) >= self._concurrency:
                 self._room.clear()
                 await self._room.wait()
                 continue
             try:
-                entries = await self._read(room)
+                self._ready.extend(
+                    await self._lanes.read(self._concurrency - len(self._runs), READ_BLOCK_MS)
+                )
             except (redis.RedisError, OSError) as error:
-                log.warning("reading the work stream failed: %s", error)
+                log.warning("reading the work streams failed: %s", error)
                 await asyncio.sleep(RETRY_PAUSE_S)
-                continue
-            for entry_id, fields in entries:
-                self._take(entry_id, fields[WORK_FIELD])
 
-    async def _read(self, count: int) -> list[tuple[str, dict[str, str]]]:
-        reply: list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
-        reply = await self._redis.xreadgroup(  # type: ignore[assignment]
-            WORK_GROUP, self.consumer, {WORK_STREAM: ">"}, count=count, block=READ_BLOCK_MS
-        )
-        return [entry for _, batch in reply or [] for entry in batch]
+    def _start_ready(self) -> None:
+        """Start the entries read while there is room (one of a conversation running here
+        needs none: it joins the run)."""
+        while self._ready and (
+            len(self._runs) < self._concurrency or self._ready[0][1] in self._runs
+        ):
+            self._take(*self._ready.popleft())
 
     async def _ack_loop(self) -> None:
         """Acknowledge (and delete) finished entries: whatever finished while the previous
@@ -269,43 +270,31 @@ class WorkStream:
         acks, self._acks = self._acks, []
         if not acks:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.xack(WORK_STREAM, WORK_GROUP, *acks)
-        pipe.xdel(WORK_STREAM, *acks)
         try:
-            await pipe.execute()
+            await self._lanes.ack(acks)
         except BaseException:
             self._acks.extend(acks)
             raise
 
+    def _held(self) -> set[Entry]:
+        """The entries this process works on or will: running and read, waiting for room."""
+        held = {entry for run in self._runs.values() for entry in run.entries}
+        return held | {entry for entry, _ in self._ready}
+
     async def _reclaim_stale(self) -> None:
-        """Take over stale work, as much as there is room for."""
-        room = self._concurrency - len(self._runs)
+        """Read the old stream while it has work; take over stale work, as much as there is
+        room for."""
+        await self._lanes.refresh()
+        room = self._concurrency - len(self._runs) - len(self._ready)
         if room <= 0:
             return
-        for entry_id, cid in await self._reclaim(room):
+        for entry, cid in await self._lanes.claim_stale(room, self._held()):
             log.info("taking over work of conversation %s", cid)
-            self._take(entry_id, cid)
-
-    async def _reclaim(self, room: int) -> list[tuple[str, str]]:
-        """Claim entries idle for longer than the visibility timeout: of dead or stuck
-        workers, and this process's own that no run here still holds (a failed run's)."""
-        held = {entry for run in self._runs.values() for entry in run.entries}
-        pending = await self._redis.xpending_range(
-            WORK_STREAM, WORK_GROUP, "-", "+", 100, idle=self._visibility_ms
-        )
-        stale = [str(p["message_id"]) for p in pending if p["message_id"] not in held][:room]
-        if not stale:
-            return []
-        claimed: list[tuple[str, dict[str, str] | None]]
-        claimed = await self._redis.xclaim(  # type: ignore[assignment]
-            WORK_STREAM, WORK_GROUP, self.consumer, self._visibility_ms, _ids(stale)
-        )
-        return [(entry_id, fields[WORK_FIELD]) for entry_id, fields in claimed if fields]
+            self._take(entry, cid)
 
     async def _heartbeat(self) -> None:
-        """Keep fresh the entries of runs not yet stuck (a failed beat is tried next time:
-        the reclaimer already speaks for Redis being away)."""
+        """Keep fresh the entries of runs not yet stuck and of those read, waiting for room
+        (a failed beat is tried next time: the reclaimer already speaks for Redis being away)."""
         now = time.monotonic()
         ids = {
             entry
@@ -313,21 +302,10 @@ class WorkStream:
             if now - run.started < MAX_RUN_S
             for entry in run.entries
         }
+        ids.update(entry for entry, _ in self._ready)
         if ids:
             with contextlib.suppress(redis.RedisError, OSError):
-                await self._keep(ids)
-
-    async def _keep(self, ids: set[str]) -> None:
-        """Claim again the entries still ours, resetting their idle time, so that nobody takes
-        over the work of a slow but live worker (one taken over already stays taken)."""
-        pending = await self._redis.xpending_range(
-            WORK_STREAM, WORK_GROUP, "-", "+", len(ids) + 100, consumername=self.consumer
-        )
-        ours = [str(entry["message_id"]) for entry in pending if entry["message_id"] in ids]
-        if ours:
-            await self._redis.xclaim(
-                WORK_STREAM, WORK_GROUP, self.consumer, 0, _ids(ours), justid=True
-            )
+                await self._lanes.keep(ids)
 
     async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Stop reading; let running work finish (at most ``timeout_s``), hand back the rest."""
@@ -339,24 +317,10 @@ class WorkStream:
             for task in left:
                 await background.stop(task)
         leftover, self._handback = self._handback, []
+        leftover.extend(entry for entry, _ in self._ready)
+        self._ready.clear()
         with contextlib.suppress(redis.RedisError, OSError):
             await self._ack()
             if leftover:
                 log.warning("handing back %d unfinished work entries", len(leftover))
-                # marked long idle: the next XAUTOCLAIM of any process takes them
-                await self._redis.xclaim(
-                    WORK_STREAM,
-                    WORK_GROUP,
-                    self.consumer,
-                    0,
-                    _ids(leftover),
-                    idle=self._visibility_ms * 10,
-                    justid=True,
-                )
-
-
-def _ids(entries: list[str]) -> list[int | bytes | str | memoryview[int]]:
-    """Stream entry ids as redis-py's XCLAIM wants them."""
-    ids: list[int | bytes | str | memoryview[int]] = []
-    ids.extend(entries)
-    return ids
+                await self._lanes.hand_back(leftover)

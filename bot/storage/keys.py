@@ -37,8 +37,11 @@ script or MULTI over them touches one slot only.
                                       their next send is due
 - ``csat:due``                        sorted set: conversations whose after-bot satisfaction survey
                                       is due, by when (:mod:`bot.insight.csat`)
-- ``work``                            stream of "conversation <cid> has work" entries, read by
-                                      the consumer group ``workers``
+- ``work:{work}:<kind>``              stream of "conversation <cid> has work" entries of one
+                                      channel kind (``webchat``, ``sms``, ``other``), read by the
+                                      consumer group ``workers`` fairly (:mod:`bot.pipeline.lanes`);
+                                      one hash tag: one Cluster slot, the old ``work``'s
+- ``work``                            the single work stream of earlier versions, read until empty
 - ``answering``                       sorted set: answer processes (work stream consumers) by
                                       their last heartbeat (Redis time); /healthz's answering
 - ``limit:<scope>:<key>``             a rate limit's counter for the current window
@@ -75,7 +78,8 @@ EVENTS_PATTERN = "conv:*:events"
 DEAD_LETTER_KEY = "outbox:dead"
 OUTBOX_DUE_KEY = "outbox:due"
 CSAT_DUE_KEY = "csat:due"
-WORK_STREAM = "work"
+WORK_KINDS = ("webchat", "sms", "other")  # a work stream each: "other" for any other channel
+LEGACY_WORK_STREAM = "work"  # hashes as its tag "work": the slot of the streams of WORK_STREAMS
 WORK_GROUP = "workers"
 WORK_FIELD = "c"
 ANSWERING_KEY = "answering"
@@ -104,6 +108,15 @@ def conversation_key(cid: str, part: str) -> str:
     """A conversation key: ``meta``, ``history``, ``lock``, ``events``, ``delivery``, ``notes``,
     ``desk``, ``desklock``, ``shown``, ``outbox``, ``sendlock`` or ``rate``."""
     return f"conv:{{{cid}}}:{part}"
+
+
+def work_stream(channel: str) -> str:
+    """The work stream of a channel's messages (one of :data:`WORK_STREAMS`)."""
+    kind = channel if channel in WORK_KINDS else WORK_KINDS[-1]
+    return f"work:{{work}}:{kind}"
+
+
+WORK_STREAMS = tuple(work_stream(kind) for kind in WORK_KINDS)
 
 
 def events_channel(cid: str) -> str:

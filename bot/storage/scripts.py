@@ -19,7 +19,8 @@ from __future__ import annotations
 # still unanswered (its work is queued again: the dedup marker never decides whether a message
 # is lost); 0, one already answered; 3, refused: the customer sent too many messages, n seconds
 # before the window ends; 4, nothing stored: the customer was merged into customer n.
-# The work stream key is passed only when it lives in the conversation's slot (not on Cluster).
+# The message's channel's work stream key is passed only when it lives in the conversation's slot
+# (not on Cluster).
 # A new message adds its ``message`` event to the journal, and a ``channel_switch`` event when
 # the conversation's last message came from another channel (the caller's event head and tail
 # around that channel's name: a channel is a plain word, it needs no JSON escaping).

@@ -45,12 +45,12 @@ from bot.storage.customers import CustomerStore
 from bot.storage.keys import (
     OUTBOX_DUE_KEY,
     WORK_FIELD,
-    WORK_STREAM,
     conversation_key,
     customer_key,
     events_channel,
     journal_key,
     seen_key,
+    work_stream,
 )
 from bot.storage.lock import ConversationLock, LockLostError, LockScripts, read_recent
 from bot.storage.scripts import ACCEPT, RECORD
@@ -108,7 +108,7 @@ class Store(CustomerStore):
         self.seen_ttl_s = max(DEDUP_TTL_S, self.ttl_s)
         self._rate_limit = rate_limit
         self.journal_ttl_s = journal_ttl_s(retention_days)
-        # on Redis Cluster the work stream and the outbox's index live in other slots than a
+        # on Redis Cluster the work streams and the outbox's index live in other slots than a
         # conversation: they are written next to its scripts, not by them
         self._cluster = is_cluster(client)
         self._accept = client.register_script(ACCEPT)
@@ -143,7 +143,7 @@ class Store(CustomerStore):
         if status == LIMITED:
             raise RateLimitedError(address, max(1, int(number)))
         if self._cluster:
-            await self._redis.xadd(WORK_STREAM, {WORK_FIELD: cid})
+            await self._redis.xadd(work_stream(address.channel), {WORK_FIELD: cid})
         return Accepted(cid, int(number), new=status == NEW)
 
     def _accept_call(
@@ -162,7 +162,7 @@ class Store(CustomerStore):
         entry = journal_event(EventType.MESSAGE, cid, address.channel, message=message.id)
         keys.append(key_of(entry))
         if not self._cluster:
-            keys.append(WORK_STREAM)
+            keys.append(work_stream(address.channel))
         args: list[str | int] = [  # in the order the script names them
             self.seen_ttl_s,
             *numbered_parts(message),

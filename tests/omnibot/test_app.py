@@ -10,8 +10,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from bot.pipeline.lanes import queued_work
 from bot.storage.embedded import EmbeddedRedis, running_url
-from bot.storage.keys import WORK_STREAM
 from omnibot.app import create_app
 from omnibot.engine import Intents
 from omnibot.roles import Role
@@ -136,7 +136,7 @@ async def test_a_front_app_stores_and_an_answer_app_on_the_same_redis_answers(
         await opening(ws)
         await ws.send_json({"type": "message", "text": "where is my order?"})
         assert [f["role"] for f in await frames(ws, 1)] == ["customer"]
-        assert await redis_client.xlen(WORK_STREAM) == 1  # stored, left to an answerer
+        assert await queued_work(redis_client) == 1  # stored, left to an answerer
 
         answer_app = make_app(role=Role.ANSWER)
         assert not list(answer_app.router.resources())  # no HTTP surface at all

@@ -7,8 +7,9 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
+from bot.pipeline.lanes import queued_work
 from bot.storage.embedded import running_url
-from bot.storage.keys import OUTBOX_DUE_KEY, WORK_STREAM
+from bot.storage.keys import OUTBOX_DUE_KEY
 from bot.texts import Texts
 from omnibot.engine import Intents
 from tests.conftest import PUBLIC_URL
@@ -28,7 +29,7 @@ async def settled(data_dir: Path) -> bool:
     assert url is not None
     client = aioredis.Redis.from_url(url)
     try:
-        return await client.xlen(WORK_STREAM) == 0 and await client.zcard(OUTBOX_DUE_KEY) == 0
+        return await queued_work(client) == 0 and await client.zcard(OUTBOX_DUE_KEY) == 0
     finally:
         await client.aclose()
 

@@ -15,10 +15,10 @@ from bot.insight.journal import day_of
 from bot.models import Address, Message, Role, State
 from bot.storage.keys import (
     WORK_FIELD,
-    WORK_STREAM,
     conversation_key,
     events_channel,
     journal_key,
+    work_stream,
 )
 from bot.storage.lock import RECENT, LockLostError, LockTimeoutError
 from bot.storage.store import DEDUP_TTL_S, HISTORY_CAP, RateLimitedError, Store
@@ -95,11 +95,15 @@ async def test_every_key_of_a_customer_gets_the_retention_ttl(redis_client: aior
         f"conv:{{{cid}}}:history",
         f"conv:{{{cid}}}:rate",
         seen,
-        WORK_STREAM,
+        work_stream("webchat"),
         journal,
     }
     rate = f"conv:{{{cid}}}:rate"
-    for key in keys - {WORK_STREAM, rate, journal}:  # the dedup marker too: a replay stays a repeat
+    for key in keys - {
+        work_stream("webchat"),
+        rate,
+        journal,
+    }:  # the dedup marker too: a replay stays a repeat
         assert 2 * 86400 - 5 < await redis_client.ttl(key) <= 2 * 86400
     assert 0 < await redis_client.ttl(rate) <= 60
     # the journal's day is kept a day longer: its last events are then the retention's age
@@ -160,12 +164,13 @@ async def test_every_accept_of_an_unanswered_message_queues_work(
     cid = await store.resolve(address)
     for _ in range(2):
         await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
-    entries = await redis_client.xrange(WORK_STREAM)
+    entries = await redis_client.xrange(work_stream("sms"))  # the channel's own stream
     assert entries is not None
     assert [fields for _, fields in entries] == [{WORK_FIELD: cid}] * 2
     await store.record(cid, meta={"answered": 1})
     await store.accept(cid, address, "SM1", Message(role=Role.CUSTOMER, text="a"))
-    assert await redis_client.xlen(WORK_STREAM) == 2
+    assert await redis_client.xlen(work_stream("sms")) == 2
+    assert await redis_client.xlen(work_stream("webchat")) == 0
 
 
 async def test_scripts_are_loaded_again_when_redis_forgot_them(

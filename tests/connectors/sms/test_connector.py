@@ -12,7 +12,8 @@ from multidict import MultiDict
 
 from bot.delivery.records import DeliveryRecord
 from bot.models import Address
-from bot.storage.keys import ANSWERING_KEY, WORK_STREAM
+from bot.pipeline.lanes import queued_work
+from bot.storage.keys import ANSWERING_KEY, WORK_STREAMS
 from omnibot.services import SERVICES
 from tests.conftest import PUBLIC_URL, AppFactory
 from tests.support.polling import work_done
@@ -75,9 +76,9 @@ async def test_forged_requests_are_refused_and_store_nothing(
     response = await post(client, form, headers)
     assert response.status == 403
     await settle(app)
-    # the work stream, created empty at start-up, and the answer role's liveness beat
-    assert sorted(await redis_client.keys("*")) == sorted([ANSWERING_KEY, WORK_STREAM])
-    assert await redis_client.xlen(WORK_STREAM) == 0
+    # the work streams, created empty at start-up, and the answer role's liveness beat
+    assert sorted(await redis_client.keys("*")) == sorted([ANSWERING_KEY, *WORK_STREAMS])
+    assert await queued_work(redis_client) == 0
     assert twilio_api.calls == []
 
 
