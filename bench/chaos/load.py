@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import aiohttp
 
 from bench.chaos.model import Ask, Conv, Frame, GiveUpError, Link, Options, Run, Server
-from bench.questions import kind_of, questions
+from bench.questions import Question, kind_of, questions
 from bench.sms_ack import make_webhook, post
 from connectors.sms.connector import WEBHOOK_PATH
 from tests.support.webchat_client import FrameError, opening, receive
@@ -28,17 +28,20 @@ SMS_PREFIX = "+1557"
 def plan(options: Options) -> list[Conv]:
     """Every conversation with its questions: distinct texts within one, SMS spread evenly."""
     variants = questions(options.seed)
-    share, count = options.sms_share, options.messages
-    conversations = []
-    for n in range(options.conversations):
-        sms = int((n + 1) * share) > int(n * share)
-        asks = [
-            Ask(k, variants[(n * count + k) % len(variants)], ask_id(sms, n, k))
-            for k in range(count)
-        ]
-        address = f"{SMS_PREFIX}{3_000_000 + n:07d}" if sms else None
-        conversations.append(Conv(n, "sms" if sms else "webchat", asks, address))
-    return conversations
+    share = options.sms_share
+    return [
+        conversation(n, int((n + 1) * share) > int(n * share), variants, options.messages)
+        for n in range(options.conversations)
+    ]
+
+
+def conversation(n: int, sms: bool, variants: Sequence[Question], count: int) -> Conv:
+    """Conversation ``n`` (by SMS or web chat) asking ``count`` of ``variants``."""
+    asks = [
+        Ask(k, variants[(n * count + k) % len(variants)], ask_id(sms, n, k)) for k in range(count)
+    ]
+    address = f"{SMS_PREFIX}{3_000_000 + n:07d}" if sms else None
+    return Conv(n, "sms" if sms else "webchat", asks, address)
 
 
 def ask_id(sms: bool, conversation: int, index: int) -> str:
@@ -49,7 +52,8 @@ def ask_id(sms: bool, conversation: int, index: int) -> str:
 def answered(run: Run, ask: Ask, text: str, at: float | None = None) -> None:
     """Record the answer that reached the client."""
     ask.answered_at = time.monotonic() if at is None else at
-    ask.answer, ask.acked = text, True
+    ask.answer = text
+    ask.ack()
     ask.kind = kind_of(text, ask.question, run.answers)
     run.answered += 1
 
@@ -113,7 +117,7 @@ def from_history(run: Run, ask: Ask, history: Sequence[Frame]) -> bool:
     ]
     if not mine:
         return False
-    ask.acked = True
+    ask.ack()
     later = [m for m in history[mine[-1] + 1 :] if m.get("role") == "bot"]
     if later:
         answered(run, ask, str(later[0].get("text")))
@@ -130,7 +134,7 @@ async def await_answer(ws: aiohttp.ClientWebSocketResponse, run: Run, ask: Ask) 
         if frame.get("type") != "message":
             continue
         if frame.get("role") == "customer" and frame.get("text") == ask.text:
-            ask.acked = True
+            ask.ack()
         elif frame.get("role") == "bot":
             answered(run, ask, str(frame.get("text")))
             return
@@ -184,7 +188,7 @@ async def deliver(run: Run, number: str, ask: Ask, deadline: float) -> None:
         server = run.pick(avoid)
         ack = await post(run.http, server.root + WEBHOOK_PATH, hook, time.monotonic())
         if ack.ok:
-            ask.acked = True
+            ask.ack()
             return
         run.errors[f"sms webhook: {ack.status or 'no answer'}"] += 1
         ask.failures.append(time.monotonic())

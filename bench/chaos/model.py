@@ -33,12 +33,17 @@ class Options:
     sms_share: float = 0.2
     concurrency: int = 64
     servers: int = 3
+    split: bool = False
+    answerers: int = 2
     processing_concurrency: int = 16
     kill_at: float = 0.2
     restart_after: float = 5.0
     redis_at: float = 0.4
     redis_down: float = 2.0
     vendor_at: float = 0.6
+    answer_kill_at: float = 0.3
+    answers_down_at: float = 0.5
+    answers_down: float = 20.0
     vendor_outage: float = 30.0
     stall: float = 45.0
     give_up: float = 150.0
@@ -71,6 +76,13 @@ class Ask:
     answer: str | None = None
     kind: str | None = None  # questions.kind_of: answer, wrong_intent, rephrase, handoff, other
     failures: list[float] = field(default_factory=list)  # each reconnect or re-post it needed
+    acked_at: float = math.nan  # when the client first saw it acknowledged
+
+    def ack(self) -> None:
+        """Mark it acknowledged (the time of the first acknowledgement kept)."""
+        self.acked = True
+        if math.isnan(self.acked_at):
+            self.acked_at = time.monotonic()
 
     @property
     def text(self) -> str:
@@ -106,12 +118,14 @@ class Conv:
 
 @dataclass
 class Server:
-    """One ``omnibot serve`` process: its port, environment, log, and whether it is up."""
+    """One ``omnibot serve`` process of ``role`` (``all``, ``front`` or ``answer``, which
+    listens on no port): its port, environment, log, and whether it is up."""
 
     index: int
     port: int
     env: dict[str, str]
     log_path: Path
+    role: str = "all"
     process: ServeProcess | None = None
     alive: bool = False
     sockets: int = 0  # web chat visitors connected to it now
@@ -134,6 +148,7 @@ class Event:
     fired_at: float = math.nan
     ended_at: float = math.nan
     detail: Detail = field(default_factory=dict)
+    done: bool = False  # its action finished (a restart included)
 
     @property
     def fired(self) -> bool:
@@ -185,7 +200,7 @@ class Run:
 
     options: Options
     workdir: Path
-    servers: list[Server]
+    servers: list[Server]  # the processes that listen: the load's web chat and webhooks
     redis: EmbeddedRedis
     fake: FakeTwilio
     http: aiohttp.ClientSession  # webhooks and health checks (a timeout per request)
@@ -199,6 +214,9 @@ class Run:
     answered: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     turn: int = 0
+    answerers: list[Server] = field(default_factory=list)  # --split: the answer processes
+    probes: list[Conv] = field(default_factory=list)  # conversations begun by an event
+    probing: list[asyncio.Task[None]] = field(default_factory=list)  # and their tasks
 
     @property
     def load_done(self) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.chaos.results import EventRow, LogSummary, Result, judged_recovery
+from bench.chaos.results import EventRow, LogSummary, Result, judged_recovery, outage_held
 from bench.chaos.verify import COUNTS
 from bench.stats import number, rounded
 
@@ -21,7 +21,7 @@ TOP_LINES = 12
 LINE_CHARS = 160
 FAILING_SHOWN = 10
 EVENT_COLUMNS = (  # (heading, field, width): the event table
-    ("event", "event", 7),
+    ("event", "event", 9),
     ("at (s)", "fired_at_s", 8),
     ("lasted", "lasted_s", 7),
     ("retried", "messages_retried", 8),
@@ -67,7 +67,7 @@ def summary_rows(result: Result) -> list[tuple[str, str]]:
             "conversations",
             f"{r['conversations']} ({r['webchat']} web chat, {r['sms']} SMS) x "
             f"{options.messages} messages, {options.concurrency} at a time, "
-            f"{result.servers} processes",
+            f"{processes(result)}",
         ),
         (
             "questions sent / answered",
@@ -107,7 +107,10 @@ def event_line(row: EventRow) -> str:
         for _, name, width in EVENT_COLUMNS
         for value in [getattr(row, name)]
     ]
-    extra = {name: number(v) if isinstance(v, float) else v for name, v in row.detail.items()}
+    detail = dict(row.detail)
+    if row.slowest_after_back_s is not None:  # no_answer: judged from the processes' return
+        detail = {"slowest_after_back_s": row.slowest_after_back_s, **detail}
+    extra = {name: number(v) if isinstance(v, float) else v for name, v in detail.items()}
     return " ".join(cells) + "  " + listed(extra)
 
 
@@ -135,5 +138,19 @@ def print_table(result: Result) -> None:
     limit, judged = result.options.max_recovery, judged_recovery(result.events)
     print(
         f"\n{'PASS' if result.passed else 'FAIL'}: {counts}; slowest recovery across "
-        f"the kill and the Redis restart {number(judged)} s (limit {limit:g} s)"
+        f"the kills and the Redis restart {number(judged)} s (limit {limit:g} s)"
+        + ("" if not result.options.split else f"; {outage_line(result)}")
     )
+
+
+def outage_line(result: Result) -> str:
+    """Whether the fronts held while no answer process ran (``--split``)."""
+    held = outage_held(result.events)
+    return f"fronts acknowledging while none answered: {'yes' if held else 'NO'}"
+
+
+def processes(result: Result) -> str:
+    """The serve processes: ``n processes``, or with ``--split`` the fronts and answerers."""
+    if not result.options.split:
+        return f"{result.servers} processes"
+    return f"{result.servers} front + {result.options.answerers} answer processes"

@@ -13,7 +13,10 @@ from bench.chaos.model import Ask, Conv, Detail, Event, Options, Run, Stored
 from bench.chaos.verify import COUNTS, Counts, Failure, Leftovers, counts_of
 from bench.stats import percentile
 
-RECOVERY_EVENTS = ("kill", "redis")  # the vendor outage is ridden out by the outbox's backoff
+# Judged by their slowest recovery and answer in flight; the vendor outage is ridden out by the
+# outbox's backoff, and no_answer's in flight include its outage: judged from the return on.
+RECOVERY_EVENTS = ("kill", "answer", "redis")
+OUTAGE = "no_answer"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class EventRow:
     lasted_s: float | None = None
     median_recovery_s: float | None = None
     slowest_in_flight_s: float | None = None
+    slowest_after_back_s: float | None = None  # no_answer: from the processes' return
     detail: Detail = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -51,6 +55,7 @@ class EventRow:
             "median_recovery_s": self.median_recovery_s,
             "slowest_recovery_s": self.slowest_recovery_s,
             "slowest_in_flight_s": self.slowest_in_flight_s,
+            **({} if self.event != OUTAGE else {"slowest_after_back_s": self.slowest_after_back_s}),
             **self.detail,
         }
 
@@ -143,7 +148,9 @@ def event_row(run: Run, event: Event, asks: Sequence[Ask]) -> EventRow:
     flight across it."""
     mine = [a for a in asks if a.failures and run.cause(a.failures[0]) == event.name]
     recoveries = [a.latency for a in mine if a.answered]
-    across = [a.latency for a in charged(run, event, asks)]
+    flying = charged(run, event, asks)
+    across = [a.latency for a in flying]
+    after_back = [a.answered_at - event.ended for a in flying if a.answered_at > event.ended]
     return EventRow(
         event=event.name,
         share=event.share,
@@ -154,6 +161,7 @@ def event_row(run: Run, event: Event, asks: Sequence[Ask]) -> EventRow:
         median_recovery_s=percentile(recoveries, 0.5),
         slowest_recovery_s=max(recoveries, default=None),
         slowest_in_flight_s=max(across, default=None),
+        slowest_after_back_s=max(after_back, default=None) if event.name == OUTAGE else None,
         detail=dict(event.detail),
     )
 
@@ -188,23 +196,41 @@ def timing(run: Run, asks: Sequence[Ask]) -> Timing:
 
 
 def judged_recovery(events: Sequence[EventRow]) -> float:
-    """The slowest recovery, and slowest answer in flight, across the kill and the Redis
-    restart (the vendor outage's is the outbox's backoff: reported, not judged)."""
+    """The slowest recovery, and slowest answer in flight, across the kills and the Redis
+    restart, and the slowest answer after the answer processes' return (the vendor outage's
+    is the outbox's backoff: reported, not judged)."""
     return max(
         (
             seconds or 0.0
             for row in events
-            if row.event in RECOVERY_EVENTS
-            for seconds in (row.slowest_recovery_s, row.slowest_in_flight_s)
+            for seconds in (
+                (row.slowest_recovery_s, row.slowest_in_flight_s)
+                if row.event in RECOVERY_EVENTS
+                else (row.slowest_after_back_s,)
+            )
         ),
         default=0.0,
     )
 
 
+def outage_held(events: Sequence[EventRow]) -> bool:
+    """Whether, while no answer process ran, a front's ``/healthz`` said so and every probe's
+    first question was acknowledged (true without the event), and the processes came back."""
+    return all(
+        "healthz_down_after_s" in row.detail
+        and row.detail.get("probes_acked_while_down") == row.detail.get("probes")
+        and "restart_failed" not in row.detail
+        for row in events
+        if row.event == OUTAGE
+    )
+
+
 def verdict(result: Result) -> bool:
-    """All five counts 0, every event fired, recoveries within ``max_recovery``."""
+    """All five counts 0, every event fired, recoveries within ``max_recovery``, the fronts
+    acknowledging while no answer process ran."""
     return (
         not result.counts.failed
+        and outage_held(result.events)
         and result.timing.not_recovered == 0
         and all(row.fired_at_s is None or not math.isnan(row.fired_at_s) for row in result.events)
         and judged_recovery(result.events) <= result.options.max_recovery

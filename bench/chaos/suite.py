@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
 
-from bench.chaos.faults import chaos_events, fire_when_due, recovering
+from bench.chaos.faults import chaos_events, fire_when_due
 from bench.chaos.load import CONNECT_TIMEOUT_S, load, plan, report_progress
 from bench.chaos.model import Conv, Options, Replies, Run, SetupError
 from bench.chaos.processes import make_servers, start_redis, start_servers, stop_servers
@@ -28,21 +27,22 @@ REQUEST_TIMEOUT_S = 10.0  # one webhook post
 async def exercise(run: Run, conversations: Sequence[Conv]) -> Result:
     """Load with chaos, settle, read Redis back, check."""
     helpers = [asyncio.create_task(run.replies.follow()), asyncio.create_task(report_progress(run))]
-    waiting = functools.partial(recovering, conversations)
-    chaos = [asyncio.create_task(fire_when_due(run, event, waiting)) for event in run.events]
+    chaos = [asyncio.create_task(fire_when_due(run, e, conversations)) for e in run.events]
     client = connect(run.redis.url)
     try:
         await load(run, conversations)
         await asyncio.gather(*chaos)  # a restart may still be under way
+        await asyncio.gather(*run.probing)  # conversations an event began
+        checked = [*conversations, *run.probes]
         settle_s = await settle(client, run.options.settle)
-        stored = await read_redis(client, conversations)
+        stored = await read_redis(client, checked)
         left = await leftovers(client)
     finally:
-        for task in helpers + chaos:
+        for task in helpers + chaos + run.probing:
             task.cancel()
-        await asyncio.gather(*helpers, *chaos, return_exceptions=True)
+        await asyncio.gather(*helpers, *chaos, *run.probing, return_exceptions=True)
         await client.aclose()
-    return summarize(run, conversations, stored, settle_s, left)
+    return summarize(run, checked, stored, settle_s, left)
 
 
 @contextlib.asynccontextmanager
@@ -65,12 +65,13 @@ async def client_sessions(
 
 
 async def run_suite(options: Options, workdir: Path, data: Path) -> Result:
-    """Start Redis, the fake and the serve processes, exercise them, stop everything."""
+    """Start Redis, the fake and the serve processes (with ``--split`` the fronts and the
+    answer processes), exercise them, stop everything."""
     redis_server = await start_redis(workdir)
     try:
         async with FakeTwilio() as fake, client_sessions(options.concurrency) as (http, ws):
             conversations = plan(options)
-            servers = make_servers(options, workdir, data, redis_server.url, fake.url)
+            servers, answerers = make_servers(options, workdir, data, redis_server.url, fake.url)
             run = Run(
                 options=options,
                 workdir=workdir,
@@ -83,6 +84,7 @@ async def run_suite(options: Options, workdir: Path, data: Path) -> Result:
                 answers=answer_kinds(),
                 events=chaos_events(options),
                 total=sum(len(c.asks) for c in conversations),
+                answerers=answerers,
             )
             try:
                 try:
@@ -91,6 +93,6 @@ async def run_suite(options: Options, workdir: Path, data: Path) -> Result:
                     raise SetupError(error.headline) from None
                 return await exercise(run, conversations)
             finally:
-                await stop_servers(servers)
+                await stop_servers(servers + answerers)
     finally:
         await redis_server.stop()

@@ -10,23 +10,28 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import cast
 
 import redis.asyncio as redis
 
 from bench.chaos.model import Ask, Conv, Frame, Run, Stored
 from bot.models import Address
+from bot.models.messages import Message, MessageDict
 from bot.storage.keys import (
     DEAD_LETTER_KEY,
     OUTBOX_DUE_KEY,
-    WORK_STREAM,
     address_key,
     conversation_key,
 )
+from connectors.sms.text import article_body, choices
 from tests.support.twilio_fake import Call
 
 QUIET_S = 3.0  # once nothing is left to do, how long to watch for late or doubled answers
 SETTLE_POLL_S = 0.5
 BATCH = 200  # conversations read from Redis in one pipeline
+# The work streams, whatever their number: one ``work`` before the channel lanes, ``work:...``
+# each after (the streams' names are the service's; the suite runs against either).
+WORK_PATTERN = "work*"
 COUNTS = ("lost", "doubled", "reordered", "unanswered", "answered_twice")
 
 
@@ -107,11 +112,17 @@ async def settle(client: redis.Redis, limit_s: float) -> float:
     start = time.monotonic()
     while time.monotonic() - start < limit_s:
         with contextlib.suppress(redis.RedisError, OSError):
-            if await client.xlen(WORK_STREAM) == 0 and await client.zcard(OUTBOX_DUE_KEY) == 0:
+            if await work_entries(client) == 0 and await client.zcard(OUTBOX_DUE_KEY) == 0:
                 await asyncio.sleep(QUIET_S)
                 break
         await asyncio.sleep(SETTLE_POLL_S)
     return time.monotonic() - start
+
+
+async def work_entries(client: redis.Redis) -> int:
+    """Entries in every work stream."""
+    streams = [key async for key in client.scan_iter(match=WORK_PATTERN, _type="stream")]
+    return sum([int(await client.xlen(stream)) for stream in streams])
 
 
 async def read_batch(client: redis.Redis, conversations: Sequence[Conv]) -> list[Stored]:
@@ -146,7 +157,7 @@ async def read_redis(client: redis.Redis, conversations: Sequence[Conv]) -> list
 async def leftovers(client: redis.Redis) -> Leftovers:
     """What Redis still has to do, and what it gave up on."""
     return Leftovers(
-        work_entries=int(await client.xlen(WORK_STREAM)),
+        work_entries=await work_entries(client),
         outbox_due=int(await client.zcard(OUTBOX_DUE_KEY)),
         dead_letters=int(await client.zcard(DEAD_LETTER_KEY)),
     )
@@ -169,10 +180,12 @@ def misordered(history: Sequence[Frame], sent: Sequence[Ask]) -> int:
     return wrong + sum(t < q for q, t in zip(asked, told, strict=False))
 
 
-def mismatched(sent: Sequence[Ask], history: Sequence[Frame]) -> int:
+def mismatched(sent: Sequence[Ask], history: Sequence[Frame], channel: str) -> int:
     """Answers a client got that are not the ones stored for its question (skipped when a
-    message is stored twice: the pairing shifts, and that is counted as doubled)."""
-    texts, bots = roles(history, "customer"), roles(history, "bot")
+    message is stored twice: the pairing shifts, and that is counted as doubled); an SMS
+    answer compared with the stored answer as the SMS channel words it."""
+    texts = roles(history, "customer")
+    bots = [sms_body(m) if channel == "sms" else str(m.get("text")) for m in bot_frames(history)]
     if len(texts) != len(set(texts)):
         return 0
     wrong = 0
@@ -181,6 +194,24 @@ def mismatched(sent: Sequence[Ask], history: Sequence[Frame]) -> int:
             k = texts.index(ask.text)
             wrong += k < len(bots) and bots[k] != ask.answer
     return wrong
+
+
+def bot_frames(history: Sequence[Frame]) -> list[Frame]:
+    """The bot's messages in ``history``."""
+    return [m for m in history if m.get("role") == "bot"]
+
+
+def sms_body(frame: Frame) -> str:
+    """A stored bot message as the SMS channel sends it (``connectors.sms.connector``): its
+    words (an article's trimmed to fit its link), its options numbered, its media's links
+    (a body above Twilio's 1,600 characters would go as several texts; no answer is that
+    long)."""
+    message = Message.from_dict(cast(MessageDict, frame))
+    article = message.article
+    text = (
+        message.text if article is None else article_body(message.text, article.title, article.url)
+    )
+    return "\n".join([text, *choices(message.options), *(m.url for m in message.media)])
 
 
 def roles(history: Sequence[Frame], role: str) -> list[str]:
@@ -205,7 +236,7 @@ def check(conv: Conv, stored: Stored, texted: Sequence[Call]) -> Counts:
     extra_sms = len(texted) - len(texts) if conv.channel == "sms" else 0
     # an SMS sent twice shifts which text the customer takes for which answer: counted as
     # answered twice, not again as every later answer mismatched
-    wrong = mismatched(sent, stored.history) if extra_sms <= 0 else 0
+    wrong = mismatched(sent, stored.history, conv.channel) if extra_sms <= 0 else 0
     return Counts(
         lost=sum(ask.acked and ask.text not in texts for ask in sent),
         doubled=len(texts) - len(set(texts)),

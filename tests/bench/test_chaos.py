@@ -114,3 +114,15 @@ def test_only_messages_that_needed_a_retry_and_wait_count_as_recovering() -> Non
     conv.asks[0].failures.append(1.0)  # retried, answered
     conv.asks[1].failures.append(2.0)  # retried, waiting
     assert recovering([conv]) == 1
+
+
+def test_an_sms_answer_is_compared_as_the_sms_channel_words_it() -> None:
+    conv = asked(["a"], ["Say again?\n1. Talk to a person"])
+    conv.channel = "sms"
+    answer = {"role": "bot", "text": "Say again?", "id": "b", "ts": 1.0}
+    answer["options"] = ["Talk to a person"]
+    question = {"role": "customer", "text": "a", "id": "q", "ts": 0.5, "seq": 1}
+    stored = Stored("c1", [question, answer], {})
+    assert not check(conv, stored, []).failed
+    conv.asks[0].answer = "Say again?"  # the options left out: not what was sent
+    assert check(conv, stored, []).reordered == 1
