@@ -19,7 +19,13 @@ from bot.contracts import Prediction
 from bot.models import Address, InboundMessage, Outcome, Role, State
 from bot.pipeline.dispatcher import PROCESSING_FAILED_REASON
 from bot.pipeline.stream import WorkStream
-from bot.storage.keys import conversation_key
+from bot.storage.keys import (
+    LEGACY_WORK_STREAM,
+    WORK_FIELD,
+    WORK_GROUP,
+    conversation_key,
+    work_stream,
+)
 from bot.texts import Texts
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
 from tests.core import SCRIPT, Bot
@@ -245,3 +251,61 @@ async def test_failures_are_counted_across_processes(
     assert len(second_poison.seen) == pipeline_module.MAX_FAILURES - 1
     meta = await redis_client.hgetall(conversation_key(cid, "meta"))
     assert (meta["failed_at"], meta["failures"]) == ("0", str(pipeline_module.MAX_FAILURES))
+
+
+async def test_web_chat_is_not_held_up_by_an_sms_backlog(start_process: ProcessFactory) -> None:
+    classifier = ScriptedClassifier(SCRIPT)
+    _, pipeline = start_process(classifier, concurrency=2)
+    for i in range(20):  # queued before any worker runs: a backlog
+        await pipeline.submit(InboundMessage(Address("sms", f"+1555000{i:04}"), "hello"))
+    for i in range(2):  # the web chat's few come last
+        await pipeline.submit(
+            InboundMessage(Address("webchat", f"visitor-{i}"), "where is my order")
+        )
+    await pipeline.start()
+    await wait_until(lambda: len(classifier.seen) == 22, what="every message classified")
+    asked = [n for n, text in enumerate(classifier.seen) if text == "where is my order"]
+    assert max(asked) < 2 * 2  # among the first two reads of two, not after the 20
+    await wait_until(lambda: acknowledged(pipeline), what="every entry acknowledged")
+
+
+async def test_work_left_on_the_old_single_stream_is_processed(
+    start_process: ProcessFactory, redis_client: aioredis.Redis
+) -> None:
+    core, pipeline = start_process()
+    await pipeline.submit(InboundMessage(customer(1), "hello"))
+    cid = await core.store.resolve(customer(1))
+    # as an earlier version queued it: on the one ``work`` stream, read by its group
+    await redis_client.delete(work_stream("test"))
+    await redis_client.xgroup_create(LEGACY_WORK_STREAM, WORK_GROUP, id="0", mkstream=True)
+    await redis_client.xadd(LEGACY_WORK_STREAM, {WORK_FIELD: cid})
+    assert await pipeline.queued() == 1
+    await pipeline.start()
+    await wait_until(lambda: core.replies() == ["Hi!"], what="the old entry's answer")
+    await wait_until(lambda: acknowledged(pipeline), what="the old entry acknowledged")
+
+
+async def test_a_conversation_switching_channel_is_answered_once_and_in_order(
+    start_process: ProcessFactory,
+) -> None:
+    (one, first), (_, second) = start_process(), start_process()
+    web, phone = Address("webchat", "visitor"), Address("sms", "+15550009999")
+    cid = await one.store.resolve(web)
+    await one.store.add_address(cid, phone)
+    await first.submit(InboundMessage(web, "hello"))  # two streams, two processes
+    await second.submit(InboundMessage(phone, "where is my order"))
+    await first.start()
+    await second.start()
+
+    async def answered() -> bool:
+        return len((await one.store.load(cid)).messages) == 4
+
+    await wait_until(answered, what="both messages answered")
+    history = [(m.role, m.text) for m in (await one.store.load(cid)).messages]
+    assert history == [  # both stored before any worker ran: answered in their order
+        (Role.CUSTOMER, "hello"),
+        (Role.CUSTOMER, "where is my order"),
+        (Role.BOT, "Hi!"),
+        (Role.BOT, "It ships today."),
+    ]
+    await wait_until(lambda: acknowledged(first), what="every entry acknowledged")
