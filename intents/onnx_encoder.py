@@ -16,6 +16,7 @@ cores the machine has; 2 is the core count of the machine the encoder was tuned 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from intents.encoder import model_dir
+from intents.onnx_sessions import SharedGraph, acquire, release
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 CHUNK = 8  # texts per ONNX run: length-sorted and small, so little of a run is padding
@@ -122,37 +124,26 @@ def _fuse_and_quantize(source: Path, target: Path, config: Any, quantize: bool) 
         staged.unlink()
 
 
-def _session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Idle intra-op threads spin by default; between single messages that burnt ~4x the CPU of
-    # the work itself (measured: 29.8 -> 7.1 ms of CPU a message at 50 msg/s).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 class OnnxEncoder:
     """Embeds texts with an exported MiniLM graph on onnxruntime's CPU provider.
 
-    Two sessions share the graph: a lone text runs on one whose operators use ``THREADS`` (2)
+    Two sessions serve the graph: a lone text runs on one whose operators use ``THREADS`` (2)
     intra-op threads, the calling thread among them (lowest latency); several texts run as
     length-sorted chunks on a single-threaded session, ``THREADS`` chunks at a time on a pool
-    of as many threads (most throughput). :meth:`close` releases both sessions and the pool.
+    of as many threads (most throughput). Encoders of one graph in a process share the
+    sessions and a memo of the rows of texts run alone (:mod:`intents.onnx_sessions`): a text
+    embedded again, e.g. by the help-centre answerer right after the classifier, is not run
+    again. :meth:`close` stops the pool and gives the sessions back.
     """
 
     def __init__(self, path: Path, chunk: int = CHUNK) -> None:
-        from tokenizers import Tokenizer
-
         self._chunk = chunk
-        # (latency, throughput); None once closed
-        self._sessions: tuple[Any, Any] | None = (_session(path, THREADS), _session(path, 1))
+        self._graph: SharedGraph | None = acquire(
+            path, THREADS, model_dir() / "tokenizer.json", MAX_TOKENS
+        )
+        self._tokenizer = self._graph.tokenizer
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="onnx")
-        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
+        self._closing = threading.Lock()
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Embed ``texts`` (unit-length rows, in the given order).
@@ -160,29 +151,49 @@ class OnnxEncoder:
         Several texts are cut into length-sorted chunks run on the pool's ``THREADS`` (2)
         threads at once (onnxruntime releases the GIL), each chunk on one thread.
         """
-        sessions = self._sessions
-        if sessions is None:
+        graph = self._graph
+        if graph is None:
             raise RuntimeError("the ONNX encoder is closed")
-        latency, throughput = sessions
-        if len(texts) == 1:
-            return self._run(latency, texts)
+        if len(texts) == 1 or self._chunk == 1:
+            return self._alone(graph, texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         chunks = [order[start : start + self._chunk] for start in range(0, len(order), self._chunk)]
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         results = self._pool.map(
-            lambda chunk: self._run(throughput, [texts[i] for i in chunk]), chunks
+            lambda chunk: self._run(graph.throughput, [texts[i] for i in chunk]), chunks
         )
         for chunk, rows in zip(chunks, results, strict=True):
             out[chunk] = rows
         return out
 
     def close(self) -> None:
-        """Stop the chunk threads and free the sessions (and their onnxruntime threads).
+        """Stop the chunk threads and give the sessions back (the last encoder of the graph
+        frees them, with their onnxruntime threads).
 
         Idempotent. Chunks already running finish first; a later :meth:`encode` raises.
         """
-        self._sessions = None
+        with self._closing:
+            graph, self._graph = self._graph, None
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if graph is not None:
+            release(graph)
+
+    def _alone(self, graph: SharedGraph, texts: list[str]) -> NDArray[np.float32]:
+        """Each distinct text run on its own, or its remembered row: the one-text session
+        for a single run, the pool on the throughput session for several."""
+        rows = {text: graph.memo.get(text) for text in dict.fromkeys(texts)}
+        missing = [text for text, row in rows.items() if row is None]
+        if len(missing) == 1:
+            computed = [self._run(graph.latency, missing)]
+        else:
+            computed = list(self._pool.map(lambda t: self._run(graph.throughput, [t]), missing))
+        for text, row in zip(missing, computed, strict=True):
+            graph.memo.put(text, row[0])
+            rows[text] = row[0]
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = rows[text]
+        return out
 
     def _run(self, session: Any, texts: list[str]) -> NDArray[np.float32]:
         encodings = self._tokenizer.encode_batch(texts)

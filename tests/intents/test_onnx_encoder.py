@@ -53,7 +53,8 @@ def test_close_stops_the_chunk_threads_and_is_idempotent(
 ) -> None:
     before = set(threading.enumerate())
     encoder = make_encoder("onnx-int8", intents_data_dir / "cache")
-    encoder.encode(TEXTS)  # starts the chunk pool's threads
+    # texts no other test embedded: remembered rows (intents.onnx_sessions) would start no thread
+    encoder.encode([f"{text} (before closing)" for text in TEXTS])  # starts the pool's threads
     started = set(threading.enumerate()) - before
     assert started
     encoder.close()
