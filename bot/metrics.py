@@ -2,17 +2,34 @@
 
 Each app owns a :class:`Metrics` on its own ``CollectorRegistry``, so two apps in one process
 (tests, several simulated processes) count separately.
+
+Several processes of one service (``omnibot serve``: a front and answer processes) count
+together in prometheus_client's multiprocess mode: their supervisor sets
+``PROMETHEUS_MULTIPROC_DIR`` (:data:`MULTIPROC_ENV`) in their environment, every counter then
+lives in a file of that directory, and the process serving ``/metrics`` sums them all
+(:meth:`Metrics.scraped`). Collectors read when scraped (Redis round trips, the report's gauges)
+are not summed: they are the scraping process's own.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, multiprocess
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.storage.client import round_trips
+
+# prometheus_client's switch for its multiprocess mode: read when it is imported, so a parent
+# sets it in its children's environment, never in its own
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The directory every process of the service counts in, None outside multiprocess mode."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class _RoundTrips(Collector):
@@ -31,7 +48,8 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.registry.register(_RoundTrips())
+        self._collectors: list[Collector] = []  # read when scraped, this process's own
+        self.collect_also(_RoundTrips())
         self.inbound = Counter(
             "omnibot_inbound_messages_total",
             "Customer messages received",
@@ -101,3 +119,21 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+
+    def collect_also(self, collector: Collector) -> None:
+        """Register ``collector``, read when scraped (never summed across processes)."""
+        self.registry.register(collector)
+        self._collectors.append(collector)
+
+    def scraped(self) -> CollectorRegistry:
+        """What ``/metrics`` serves: this registry, or in multiprocess mode the counters of
+        every process of the service (from the shared directory: this one's included) plus
+        this process's collectors read when scraped."""
+        path = multiprocess_dir()
+        if path is None:
+            return self.registry
+        summed = CollectorRegistry()
+        multiprocess.MultiProcessCollector(summed, path=path)  # type: ignore[no-untyped-call]
+        for collector in self._collectors:
+            summed.register(collector)
+        return summed

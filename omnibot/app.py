@@ -24,7 +24,8 @@ from bot.contracts import AgentDesk
 from bot.core import Core, CoreConfig, build_core
 from bot.desk.actions import HandoffActions
 from bot.identity.link_base import LinkingSetup
-from bot.insight.gauges import report_gauges
+from bot.insight.gauges import ReportGauges
+from bot.insight.report_source import ReportSource
 from bot.metrics import Metrics
 from bot.models import Channel
 from bot.models.channels import CHANNELS
@@ -48,7 +49,13 @@ from omnibot.channels import (
     sms_sender,
     webchat_connector,
 )
-from omnibot.health import REPORT_GAUGES, healthz, serve_metrics
+from omnibot.health import (
+    REPORT_GAUGES,
+    MetricsListener,
+    healthz,
+    model_status,
+    serve_metrics,
+)
 from omnibot.proxies import trusted_proxies
 from omnibot.roles import REDIS, ROLE, AnswerBeat, NotAnswering, Role, processing_concurrency
 from omnibot.services import SERVICES, Services
@@ -85,7 +92,7 @@ def create_app(
     ``role`` replaces ``ROLE``. An answer process's app has no route: it is run without a
     listener (:func:`omnibot.cli.serve`), for its start-up and clean-up only.
     """
-    role = settings.role if role is None else role
+    role = (settings.role if role is None else role).in_process
     check_channels(settings)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
@@ -123,7 +130,9 @@ def add_routes(
     """The HTTP surface: health, metrics, the channels' webhooks and sockets, the desks."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", serve_metrics)
-    app[REPORT_GAUGES] = report_gauges(services.metrics.registry, client, settings.retention_days)
+    gauges = ReportGauges(ReportSource(client, settings.retention_days))
+    services.metrics.collect_also(gauges)  # read from Redis: the front's own, never summed
+    app[REPORT_GAUGES] = gauges
     for connector in services.connectors.values():
         app.router.add_routes(connector.routes())
     if services.slack_events is not None and settings.slack_signing_secret:
@@ -201,7 +210,9 @@ def core_config(settings: Settings) -> CoreConfig:
         redact_patterns=settings.redact_patterns,
         csat_after_bot=settings.csat_after_bot,
         rate_limit=(settings.messages_per_minute, 60),
-        concurrency=processing_concurrency(settings.role, settings.processing_concurrency),
+        concurrency=processing_concurrency(
+            settings.role.in_process, settings.processing_concurrency
+        ),
         texts=texts,
         agent_hours=settings.agent_hours,
         # only the channels with opt-outs (SMS STOP) ask the deliveries' consent
@@ -231,9 +242,13 @@ def _background_parts(services: Services, client: redis.Redis, role: Role) -> li
     if role.listens:
         parts.append(services.hub)
     if role.answers:
-        beat = AnswerBeat(client, services.stream.consumer)
+        # the beat carries this process's model status: a front's /healthz reports it
+        beat = AnswerBeat(client, services.stream.consumer, status=lambda: model_status(services))
         parts += [services.desk_queue, services.outbox, services.stream, services.merger, beat]
         parts.append(services.surveys)  # after-bot surveys' sweeper (idle when they are off)
+    port = services.settings.metrics_port
+    if not role.listens and port is not None:  # an answer process's own /metrics
+        parts.append(MetricsListener(services.metrics.scraped(), services.settings.host, port))
     app_token = services.settings.slack_app_token
     if role.listens and services.slack_events is not None and app_token:
         parts.append(SocketMode(services.slack_events, app_token))

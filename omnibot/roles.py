@@ -4,11 +4,14 @@
 relays stored messages to open sockets; it never loads the intent model (its libraries are not
 even imported). *answer* reads the work stream: classification, actions, answers, the outbox's
 and the desk's retries; it has no HTTP listener and lowers its own priority so that
-acknowledgements win on a shared machine. *all* (the default) is both in one process.
+acknowledgements win on a shared machine. *all* is both in one process. *auto* (the default)
+means a split under ``omnibot serve`` (a supervisor, front and answer processes:
+:mod:`omnibot.workers`) and *all* for an app built in a process (``create_app``).
 
 Every process that answers beats in Redis (:class:`AnswerBeat`: its consumer name in a sorted
-set scored by Redis's own clock, so machines' clocks never matter); a front process reports
-``answering: up`` while a beat is fresher than ``ALIVE_S`` (:func:`answering_count`).
+set scored by Redis's own clock, so machines' clocks never matter) and publishes its status
+with each beat (:mod:`omnibot.answer_status`); a front process reports ``answering: up`` while
+a beat is fresher than ``ALIVE_S`` (:func:`answering_count`), and the live processes' status.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from bot import background
 from bot.contracts import Answer, Context, Prediction, Reading
 from bot.models import Conversation
 from bot.storage.keys import ANSWERING_KEY
+from omnibot import answer_status
+from omnibot.answer_status import StatusSource
 
 BEAT_S = 2.0
 ALIVE_S = 10.0  # as long as the work stream's visibility timeout: a silent answerer is gone
@@ -58,6 +63,12 @@ class Role(StrEnum):
     ALL = "all"
     FRONT = "front"
     ANSWER = "answer"
+    AUTO = "auto"  # serve: the split; an app built in a process: all
+
+    @property
+    def in_process(self) -> Role:
+        """The role of one process: *auto* is *all* there."""
+        return Role.ALL if self is Role.AUTO else self
 
     @property
     def listens(self) -> bool:
@@ -116,18 +127,29 @@ class NotAnswering:
 
 
 class AnswerBeat:
-    """Says in Redis, every ``BEAT_S``, that the answerer ``consumer`` is alive; stops with
-    a farewell (removing itself), so a graceful stop reads as down at once."""
+    """Says in Redis, every ``BEAT_S``, that the answerer ``consumer`` is alive, with its
+    ``status`` (what :func:`omnibot.health.model_status` says) when given; stops with a
+    farewell (removing both), so a graceful stop reads as down at once."""
 
-    def __init__(self, client: redis.Redis, consumer: str, alive_s: float = ALIVE_S) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        consumer: str,
+        alive_s: float = ALIVE_S,
+        status: StatusSource | None = None,
+    ) -> None:
         self._redis = client
         self._beat = client.register_script(BEAT)
         self.consumer = consumer
         self._alive_s = alive_s
+        self._status = status
         self._task: asyncio.Task[None] | None = None
 
     async def beat(self) -> None:
-        """One beat."""
+        """One beat: the status first, so a reader who sees the beat finds it."""
+        if self._status is not None:
+            status = answer_status.process_status(self.consumer, self._status())
+            await answer_status.publish(self._redis, self.consumer, status, self._alive_s)
         await self._beat([ANSWERING_KEY], [self.consumer, self._alive_s])
 
     async def start(self) -> None:
@@ -137,20 +159,16 @@ class AnswerBeat:
         self._task = background.periodic(self.beat, BEAT_S, "answer-beat", first_wait=True)
 
     async def stop(self) -> None:
-        """Stop beating and leave the set."""
+        """Stop beating and leave the set; the status goes with it."""
         await background.stop(self._task)
         with contextlib.suppress(redis.RedisError, OSError):
             await self._redis.zrem(ANSWERING_KEY, self.consumer)
+            await answer_status.withdraw(self._redis, self.consumer)
 
 
 async def answering_count(client: redis.Redis, alive_s: float = ALIVE_S) -> int:
     """Answer processes whose last beat is fresher than ``alive_s`` (by Redis's clock)."""
-    pipe = client.pipeline(transaction=False)
-    pipe.time()
-    pipe.zrange(ANSWERING_KEY, 0, -1, withscores=True)
-    (seconds, micros), beats = await pipe.execute()
-    now = seconds + micros / 1_000_000
-    return sum(1 for _, score in beats if now - float(score) < alive_s)
+    return len(await answer_status.fresh_consumers(client, alive_s))
 
 
 def lower_priority(increment: int = ANSWER_NICENESS) -> None:

@@ -64,7 +64,7 @@ async def test_the_front_intent_side_refuses_every_call() -> None:
 
 
 def test_role_setting_reads_any_case_and_refuses_others() -> None:
-    assert Settings.from_env({}, env_file=None).role is Role.ALL
+    assert Settings.from_env({}, env_file=None).role is Role.AUTO  # serve splits
     assert Settings.from_env({"ROLE": "Front"}, env_file=None).role is Role.FRONT
     with pytest.raises(SettingsError, match=r"ROLE='both'.*all, front, answer"):
         Settings.from_env({"ROLE": "both"}, env_file=None)
@@ -126,3 +126,9 @@ def test_a_serving_process_runs_on_uvloop_when_it_is_installed() -> None:
         assert isinstance(loop, uvloop.Loop)
     finally:
         loop.close()
+
+
+def test_auto_is_all_inside_one_process() -> None:
+    assert Role.AUTO.in_process is Role.ALL
+    assert Role.FRONT.in_process is Role.FRONT
+    assert core_config(Settings()).concurrency == processing_concurrency(Role.ALL)
