@@ -10,11 +10,13 @@ import errno
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,18 +33,19 @@ from bot.models import Channel
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
+from connectors.console.token import TokenError, console_token
 from intents.catalogue import CatalogueError
 from intents.rasa_project import labelled_examples, load_project, report_lines
 from omnibot import customer_cli, knowledge_cli, report_cli
 from omnibot.app import create_app
-from omnibot.channels import sms_sender
+from omnibot.channels import check_channels, console_served, console_url, sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging, log_scrub
 from omnibot.parent import follow_parent
 from omnibot.roles import Role, event_loop, lower_priority, run_without_listener
 from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import Settings, SettingsError
-from omnibot.workers import run_split, run_workers
+from omnibot.workers import ChildRefusedError, run_split, run_workers
 
 if TYPE_CHECKING:
     from intents.evaluate import EvalResult
@@ -83,12 +86,18 @@ class StartupError(Exception):
 
 
 def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> None:
-    """Run the service until SIGINT or SIGTERM (``reuse_port``: one of several workers;
-    ``split``: front and answer processes sized to the cores, supervised here)."""
+    """Run the service until SIGINT or SIGTERM: split into front and answer processes sized
+    to the cores, supervised here, with ``ROLE=auto`` (the default) or ``split``; else
+    ``WORKERS`` processes of the role, or this one (``reuse_port``: one of several workers)."""
     if not reuse_port and settings.role.listens:  # a busy port: now, not after a training
         check_listen(settings.host, settings.port)
-    if split and not reuse_port:
-        run_split(settings)  # the answer processes load the model; the front needs none
+    if (split or settings.role is Role.AUTO) and not reuse_port:
+        check_front(settings)
+        prepare_apart(settings)  # the answer processes then load the model from the cache
+        try:
+            run_split(settings)  # the answer processes load the model; the front needs none
+        except ChildRefusedError as error:
+            raise StartupError(str(error)) from None
         return
     if settings.workers > 1 and not reuse_port:
         if settings.role.answers:
@@ -97,6 +106,11 @@ def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> 
             prepare_model(settings)
         run_workers(settings, settings.workers, settings.role)
         return
+    serve_one(settings, reuse_port)
+
+
+def serve_one(settings: Settings, reuse_port: bool = False) -> None:
+    """Run this process's role (*auto* is *all* here) until SIGINT or SIGTERM."""
     if settings.role is Role.ANSWER:
         lower_priority()  # before the model's libraries start their threads
         run_without_listener(frozen(create_app(settings)))
@@ -122,6 +136,43 @@ def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> 
         if error.errno not in LISTEN_ERRORS:
             raise
         raise StartupError(_listen_failure(settings.host, settings.port, error)) from None
+
+
+def check_front(settings: Settings) -> None:
+    """Refuse now, in the supervising parent, the settings a front process would refuse at
+    its start (a child's refusal would only reach its log)."""
+    check_channels(settings)
+    if console_served(settings):
+        try:
+            console_token(settings.agent_console_token, settings.data_dir, console_url(settings))
+        except TokenError as error:
+            raise SettingsError(error.name, error.value, error.expected) from None
+
+
+def prepare_apart(settings: Settings) -> None:
+    """:func:`prepare_model` in a process of its own (the supervising parent stays small);
+    its refusal (a broken catalogue, a setting) stops ``serve`` here with its one line."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        refusal = pool.submit(_prepare_or_refusal, settings).result()
+    if refusal is not None:
+        raise StartupError(refusal)
+
+
+def _prepare_or_refusal(settings: Settings) -> str | None:
+    """In the preparing process: None once the model is cached, else the refusal's line
+    (its text, not the exception: a setting error does not survive pickling)."""
+    configure_logging(
+        settings.log_level,
+        settings.log_vendor_debug,
+        settings.log_format,
+        scrub=log_scrub(settings.redact_patterns),
+    )
+    try:
+        prepare_model(settings)
+    except (SettingsError, CatalogueError, KnowledgeCommandError) as error:
+        return str(error)
+    return None
 
 
 def frozen(app: web.Application) -> web.Application:
@@ -373,14 +424,15 @@ def parser() -> argparse.ArgumentParser:
     serving.add_argument(
         "--role",
         choices=list(Role),
-        help="what this process runs: all (default), front (HTTP, no model) or answer "
+        help="what runs: auto (default: a supervised front and answer processes, sized to "
+        "the cores), all (one process does everything), front (HTTP, no model) or answer "
         "(the work stream, no HTTP listener); overrides ROLE",
     )
     serving.add_argument(
         "--split",
         action="store_true",
         help="run front and answer processes sized to the cores (one of each on two cores), "
-        "supervised here",
+        "supervised here: what ROLE=auto, the default, does",
     )
     serving.add_argument(
         "--reuse-port",

@@ -261,7 +261,13 @@ class Settings:
         "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=None
     )
     workers: int = setting("WORKERS", parse.positive_int, AT_LEAST_ONE, default=1)
-    role: Role = setting("ROLE", role_setting, "one of " + ", ".join(Role), default=Role.ALL)
+    # auto: `omnibot serve` splits into front and answer processes; create_app runs all
+    role: Role = setting("ROLE", role_setting, "one of " + ", ".join(Role), default=Role.AUTO)
+    # an answer process serves its own /metrics on this port (None: off; for answer
+    # processes on other machines than the front, which sums only its own machine's)
+    metrics_port: int | None = setting(
+        "METRICS_PORT", parse.port, "a port number (0-65535)", default=None
+    )
     messages_per_minute: int = setting(
         "MESSAGES_PER_MINUTE", parse.positive_int, AT_LEAST_ONE, default=30
     )
