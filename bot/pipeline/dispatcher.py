@@ -113,21 +113,28 @@ class Dispatcher:
         log.debug("conversation %s: the customer wrote %r", stored, inbound.text)
         return outcome, stored
 
-    async def process(self, cid: str) -> None:
-        """Answer every message of conversation ``cid`` not yet handled, oldest first."""
+    async def process(self, cid: str, limit: int | None = None) -> bool:
+        """Answer every message of conversation ``cid`` not yet handled, oldest first, or the
+        first ``limit`` of them; True when some are left (past the limit)."""
         lock = self._store.lock(cid)
         with log_context.conversation(cid):
-            await self._process(cid, lock)
+            left = await self._process(cid, lock, limit)
             if self._surveys is not None:  # an after-bot survey counts its quiet from here
                 await self._surveys.processed(cid)
+        return left
 
-    async def _process(self, cid: str, lock: ConversationLock) -> None:
+    async def _process(self, cid: str, lock: ConversationLock, limit: int | None) -> bool:
+        answered = 0
         async with lock as conversation:
             while pending := conversation.unanswered():
+                if limit is not None and answered >= limit:
+                    return True
                 await self._route(_upto(conversation, pending[0]), pending[0], lock)
+                answered += 1
                 if lock.released:  # the answer's write found nothing left and let go
-                    return
+                    return False
                 conversation = await self._store.recent(cid)
+        return False
 
     async def dead_letter(self, cid: str, answered: int) -> None:
         """Skip the message after cursor ``answered`` (its processing failed every try) and

@@ -111,6 +111,12 @@ class Lanes:
         batches = batches[self._turn :] + batches[: self._turn]
         return [work for work in chain.from_iterable(zip_longest(*batches)) if work is not None]
 
+    async def requeue(self, stream: str, cid: str) -> None:
+        """Queue the conversation again at the end of ``stream`` (a current stream for one
+        read off the old one): the rest of its messages wait their turn."""
+        target = WORK_STREAMS[-1] if stream == LEGACY_WORK_STREAM else stream
+        await self._redis.xadd(target, {WORK_FIELD: cid})
+
     async def ack(self, entries: Iterable[Entry]) -> None:
         """Acknowledge and delete entries (a stream's length is the work left)."""
         pipe = self._redis.pipeline(transaction=False)

@@ -1,29 +1,32 @@
-"""Accept now, answer soon, on any process: the work stream and its workers.
+"""Accept now, answer soon, on any process: the work streams and their workers.
 
 :meth:`WorkStream.submit` returns as soon as a message is safe in Redis: one script stores it and
 adds a "conversation has work" entry to its channel's work stream
 (:meth:`bot.storage.store.Store.accept`), so a webhook or a web chat echo is acknowledged before
-any classification. Every process reads those streams in the consumer group ``workers``, one
-channel's entry after another's (:mod:`bot.pipeline.lanes`: no channel waits behind another's
-backlog), and answers
-the conversation's unanswered messages in history order under its lock
+any classification. Every process reads those streams in the consumer group ``workers``, an
+entry of each channel in turn (:mod:`bot.pipeline.lanes`), and answers the conversation's
+unanswered messages in history order under its lock
 (:meth:`bot.pipeline.dispatcher.Dispatcher.process`); the ``answered`` cursor moves in the same
 write as each answer, so however many workers pick up entries of one conversation, each message
 is answered once and in order.
 
-An entry is acknowledged (and deleted) only after its conversation was processed. Entries of a
-process that died or hung stay pending and are claimed by another once idle for ``VISIBILITY_S`` (a
-hung worker that wakes finds its lock gone and writes nothing); a live worker keeps its entries
-fresh while it works, up to ``MAX_RUN_S``. Work in one process is bounded (``concurrency``
-conversations at a time; the streams are read only when there is room, and entries read beyond
-it wait here, kept fresh, for the next free place). On shutdown, running work gets
-``STOP_TIMEOUT_S`` to finish; what is left is handed back at once to the other processes.
+A conversation gets one turn at a time: its next ``TURN_MESSAGES`` messages, then it is queued
+again at the end of its stream. So the share is fair by message, not only by entry: an SMS
+customer with ten unanswered texts holds a worker for one of them, and a web chat visitor's
+question waits for about one message of each channel, not for a backlog.
 
-A message whose processing raises is tried again after a pause; the failures are counted in the
-conversation's meta (so the count holds across processes and crashes), and after ``MAX_FAILURES``
-the message is dead-lettered: the cursor moves past it and the conversation goes to a person, with
-the reason on the ticket (:meth:`bot.pipeline.dispatcher.Dispatcher.dead_letter`). The
-conversation's later messages are processed as usual; other conversations never wait for it.
+An entry is acknowledged (and deleted) only after its conversation was processed (or queued
+again). Entries of a process that died or hung stay pending and are claimed by another once idle
+for ``VISIBILITY_S`` (a hung worker that wakes finds its lock gone and writes nothing); a live
+worker keeps its entries fresh while it works, up to ``MAX_RUN_S``. Work in one process is
+bounded (``concurrency`` conversations at a time; the streams are read only when there is room,
+and entries read beyond it wait here, kept fresh, for the next free place). On shutdown, running
+work gets ``STOP_TIMEOUT_S`` to finish; what is left is handed back at once to the other
+processes.
+
+A message whose processing raises is tried again after a pause, and after ``MAX_FAILURES`` it
+goes to a person (:mod:`bot.pipeline.failures`). The conversation's later messages are processed
+as usual; other conversations never wait for it.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from bot import background
 from bot.models import InboundMessage, Outcome
 from bot.pipeline import log_context
 from bot.pipeline.dispatcher import Dispatcher
+from bot.pipeline.failures import FAILURE_PAUSE_S, MAX_FAILURES, Failures
 from bot.pipeline.lanes import Entry, Lanes, Work, queued_work
-from bot.storage.keys import conversation_key
 from bot.storage.lock import LockLostError, LockTimeoutError
 
 MAX_CONCURRENT = 4  # a process's own comes from omnibot.roles.processing_concurrency
@@ -56,20 +59,8 @@ MAX_RUN_S = 20.0  # a conversation processed for longer is stuck: its work is le
 READ_BLOCK_MS = 1000
 STOP_TIMEOUT_S = 20.0
 RETRY_PAUSE_S = 0.5
-MAX_FAILURES = 3  # a message whose processing raised this often goes to a person
-FAILURE_PAUSE_S = 0.5  # before processing again after a failure, times the failures so far
+TURN_MESSAGES = 1  # a conversation's messages answered per turn, then it queues again
 
-# One more failure of the conversation's next message (the one after the ``answered`` cursor),
-# counted in its meta: ``failed_at`` is the cursor the count is for, ``failures`` the count.
-# Returns {cursor, failures}; {-1, 0} when the conversation is gone.
-COUNT_FAILURE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'-1', 0} end
-local answered = redis.call('HGET', KEYS[1], 'answered') or '0'
-if redis.call('HGET', KEYS[1], 'failed_at') ~= answered then
-  redis.call('HSET', KEYS[1], 'failed_at', answered, 'failures', 0)
-end
-return {answered, redis.call('HINCRBY', KEYS[1], 'failures', 1)}
-"""
 PAUSES = (LockLostError, LockTimeoutError, redis.RedisError, OSError)  # not the message's fault
 
 log = logging.getLogger(__name__)
@@ -95,13 +86,15 @@ class WorkStream:
         visibility_s: float = VISIBILITY_S,
         max_failures: int = MAX_FAILURES,
         failure_pause_s: float = FAILURE_PAUSE_S,
+        turn: int = TURN_MESSAGES,
     ) -> None:
+        """``turn``: a conversation's messages answered before it queues again, behind the
+        conversations waiting on its channel."""
         self._dispatcher = dispatcher
         self._redis = client
-        self._count_failure_script = client.register_script(COUNT_FAILURE)
+        self._failures = Failures(dispatcher, client, max_failures, failure_pause_s)
         self._concurrency = concurrency
-        self._max_failures = max_failures
-        self._failure_pause_s = failure_pause_s
+        self._turn = turn
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._lanes = Lanes(client, self.consumer, int(visibility_s * 1000))
         self._runs: dict[str, _Run] = {}
@@ -177,58 +170,25 @@ class WorkStream:
             self._room.set()
 
     async def _work(self, cid: str, run: _Run) -> None:
-        """Process the conversation until nothing is left: again when an entry arrived
-        meanwhile, and after a failure (paused, or past the failed message once it is
-        dead-lettered)."""
+        """Process the conversation for one turn (its next ``turn`` messages), then queue it
+        again when messages are left; again when an entry arrived meanwhile, and after a
+        failure (paused, or past the failed message once it is dead-lettered)."""
         while True:
             run.again = False
             try:
-                await self._dispatcher.process(cid)
+                left = await self._dispatcher.process(cid, self._turn)
             except PAUSES:
                 raise
             except Exception as error:
-                if not await self._failed(cid, error):
+                if not await self._failures.failed(cid, error):
                     raise
                 run.again = True
-            if not run.again:
+                continue
+            if left:  # queued before this run's entries are acknowledged: never lost
+                run.again = False  # the new entry covers the messages stored so far
+                await self._lanes.requeue(run.entries[0].stream, cid)
+            if not run.again:  # else one joined after the new entry: it may not cover it
                 return
-
-    async def _failed(self, cid: str, error: Exception) -> bool:
-        """Count a failed processing of the conversation's next message, then pause before
-        the next try or, at the last, dead-letter the message; False when there is nothing
-        to count (the conversation is gone)."""
-        failures_total = self._dispatcher.metrics.processing_failures
-        answered, failures = await self._count_failure(cid)
-        if failures == 0:
-            return False
-        if failures < self._max_failures:
-            log.warning(
-                "processing message %d of conversation %s failed (%d of %d tries)",
-                answered + 1,
-                cid,
-                failures,
-                self._max_failures,
-                exc_info=error if failures == 1 else None,  # one traceback is enough
-            )
-            failures_total.labels(outcome="retried").inc()
-            await asyncio.sleep(self._failure_pause_s * failures)
-            return True
-        log.error(
-            "message %d of conversation %s failed %d times (%s); it goes to a person",
-            answered + 1,
-            cid,
-            failures,
-            error,
-        )
-        failures_total.labels(outcome="dead_lettered").inc()
-        await self._dispatcher.dead_letter(cid, answered)
-        return True
-
-    async def _count_failure(self, cid: str) -> tuple[int, int]:
-        """One more failure at the conversation's cursor: the cursor and its failures."""
-        key = conversation_key(cid, "meta")
-        answered, failures = await self._count_failure_script([key])
-        return int(answered), int(failures)
 
     async def _read_loop(self) -> None:
         while True:

@@ -310,3 +310,16 @@ async def test_the_journal_records_opting_out_and_in(bot: Bot) -> None:
     await bot.say("START", control=Control.OPT_IN)
     kinds = [e["type"] for e in await journal_of(bot)]
     assert kinds == ["message", "opted_out", "message", "opted_in"]
+
+
+async def test_a_limited_processing_answers_the_first_messages_and_says_more_are_left(
+    bot: Bot,
+) -> None:
+    for text in ("hello", "where is my order", "hello"):
+        await bot.dispatcher.accept(InboundMessage(ALICE, text))
+    cid = await bot.store.resolve(ALICE)
+    assert await bot.dispatcher.process(cid, limit=1) is True
+    assert bot.replies() == ["Hi!"]
+    assert await bot.dispatcher.process(cid, limit=2) is False  # the last two: none left
+    assert bot.replies() == ["Hi!", "It ships today.", "Hi!"]
+    assert await bot.dispatcher.process(cid, limit=1) is False

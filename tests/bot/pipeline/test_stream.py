@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
+import bot.pipeline.failures as failures_module
 import bot.pipeline.stream as pipeline_module
 import bot.storage.lock as conversation_lock
 from bot.contracts import Prediction
@@ -208,7 +209,7 @@ async def test_a_message_that_keeps_failing_goes_to_a_person_and_the_rest_carrie
 
     await wait_until(escalated, what="the escalation")
     conversation = await core.store.load(cid)
-    assert poison.seen.count("poison") == pipeline_module.MAX_FAILURES
+    assert poison.seen.count("poison") == failures_module.MAX_FAILURES
     assert conversation.escalation is not None
     assert conversation.escalation.reason == PROCESSING_FAILED_REASON
     assert conversation.answered == 1  # the cursor moved past it
@@ -225,7 +226,7 @@ async def test_a_message_that_keeps_failing_goes_to_a_person_and_the_rest_carrie
     await core.handoff.back_to_bot(cid, "Dana")
     await pipeline.submit(InboundMessage(customer(1), "hello"))
     await wait_until(lambda: core.replies()[-1:] == ["Hi!"], what="the next answer")
-    assert poison.seen.count("poison") == pipeline_module.MAX_FAILURES  # never tried again
+    assert poison.seen.count("poison") == failures_module.MAX_FAILURES  # never tried again
     await wait_until(lambda: acknowledged(pipeline), what="every entry acknowledged")
 
 
@@ -248,9 +249,9 @@ async def test_failures_are_counted_across_processes(
 
     await wait_until(escalated, what="the escalation")
     # the first process's try counted: the second tried only the tries that were left
-    assert len(second_poison.seen) == pipeline_module.MAX_FAILURES - 1
+    assert len(second_poison.seen) == failures_module.MAX_FAILURES - 1
     meta = await redis_client.hgetall(conversation_key(cid, "meta"))
-    assert (meta["failed_at"], meta["failures"]) == ("0", str(pipeline_module.MAX_FAILURES))
+    assert (meta["failed_at"], meta["failures"]) == ("0", str(failures_module.MAX_FAILURES))
 
 
 async def test_web_chat_is_not_held_up_by_an_sms_backlog(start_process: ProcessFactory) -> None:
@@ -309,3 +310,21 @@ async def test_a_conversation_switching_channel_is_answered_once_and_in_order(
         (Role.BOT, "It ships today."),
     ]
     await wait_until(lambda: acknowledged(first), what="every entry acknowledged")
+
+
+async def test_a_conversation_with_a_backlog_takes_turns_with_the_others(
+    start_process: ProcessFactory,
+) -> None:
+    gated = StuckClassifier()
+    _, pipeline = start_process(gated, concurrency=1)
+    texter = Address("sms", "+15550001111")
+    for _ in range(6):
+        await pipeline.submit(InboundMessage(texter, "hello"))
+    await pipeline.start()
+    await wait_until(lambda: gated.waiting == 1, what="the texter's first turn")
+    await pipeline.submit(InboundMessage(Address("webchat", "visitor"), "where is my order"))
+    gated.go.set()
+    await wait_until(lambda: len(gated.seen) == 7, what="every message classified")
+    # a turn is one message: the visitor waits for one or two of the texter's, not for six
+    assert gated.seen.index("where is my order") <= 2
+    await wait_until(lambda: acknowledged(pipeline), what="every entry acknowledged")
