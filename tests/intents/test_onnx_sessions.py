@@ -48,6 +48,11 @@ def test_a_row_run_alone_is_the_same_on_either_session_and_beside_any_text(
     alone = [encoder._run(graph.latency, [text]) for text in TEXTS]
     on_one_thread = [encoder._run(graph.throughput, [text]) for text in TEXTS]
     assert all(np.array_equal(a, b) for a, b in zip(alone, on_one_thread, strict=True))
+    # several texts, tokenised together and shared out between the threads: each row is still
+    # its text's own run (padding taken off, a long text truncated as when alone)
+    fresh = [f"{text} (in a batch {i})" for i, text in enumerate(TEXTS * 3)] + ["word " * 400]
+    expected = np.vstack([encoder._run(graph.latency, [text]) for text in fresh])
+    assert np.array_equal(encoder.encode(fresh), expected)
     encoder.close()
 
 
