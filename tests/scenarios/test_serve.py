@@ -1,4 +1,5 @@
-"""`omnibot serve` as a user runs it: embedded Redis, web chat, a restart that keeps history."""
+"""`omnibot serve` as a user runs it (by default a front and an answer process under a
+supervising parent): embedded Redis, web chat, a restart that keeps history."""
 
 from __future__ import annotations
 
@@ -34,10 +35,25 @@ async def settled(data_dir: Path) -> bool:
         await client.aclose()
 
 
+async def answering(server: Server) -> None:
+    """Wait until an answer process is up (the front answers /healthz before it has loaded
+    its model)."""
+
+    async def up() -> bool:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{server.base}/healthz") as response,
+        ):
+            return bool((await response.json())["answering"] == "up")
+
+    await server.wait_for(up, "answering: up")
+
+
 async def test_serve_answers_escalates_and_keeps_history_across_a_restart(data_dir: Path) -> None:
     server = Server(data_dir)
     try:
         await server.wait_healthy()
+        await answering(server)
         token, history, state = await chat(server.base, None, ["where is my order?"])
         assert history == []
         assert state == "bot"
@@ -73,6 +89,7 @@ async def test_serve_answers_sms_once_and_honours_stop(
     webhook = f"{PUBLIC_URL}/sms/twilio"
     try:
         await server.wait_healthy()
+        await answering(server)
         async with aiohttp.ClientSession(server.base) as session:
 
             async def text(body: str, sid: str, headers: dict[str, str] | None = None) -> int:
