@@ -1,6 +1,7 @@
 """`omnibot serve --role front|answer` and `--split` as an operator runs them: a front process
 alone accepts and stores (SMS and web chat) and says nobody answers; an answer process started
-later answers everything in order; a killed one's work is answered by the next one."""
+later answers everything in order; a killed one's work is answered by the next one; a split's
+front reports the answer process's model and sums every process's counters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.storage.embedded import free_port, running_url
 from omnibot.engine import Intents
@@ -46,6 +48,19 @@ async def text(base: str, body: str, sid: str) -> int:
         session.post("/sms/twilio", data=form, headers=signature(WEBHOOK, form)) as response,
     ):
         return response.status
+
+
+async def answered_total(base: str) -> float:
+    """The sum of ``omnibot_answered_total`` at the front's /metrics."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+        text = await response.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "omnibot_answered"
+        for sample in family.samples
+        if sample.name == "omnibot_answered_total"
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -176,6 +191,17 @@ async def test_split_runs_a_front_and_an_answer_process_and_restarts_them(
             "hello",
             "where is my order?",
         ]
+        # the front speaks for the answer process: its model, and every process's counters
+        body = await health(split.base)
+        assert body["model"] != "none"
+        assert children(split.pid, "answer")[0] in [a["pid"] for a in body["answerers"]]
+
+        async def only_the_live_one() -> bool:  # the killed one's status expires with its beat
+            pids = [a["pid"] for a in (await health(split.base))["answerers"]]
+            return pids == children(split.pid, "answer")
+
+        await split.wait_for(only_the_live_one, "the killed answer process's status gone")
+        assert await answered_total(split.base) >= 3  # the killed process's answers count too
     finally:
         stopped = await split.stopped()
     assert stopped == 0

@@ -1,5 +1,5 @@
-"""`omnibot serve --workers N` as an operator runs it: one port, one embedded Redis, any worker
-answers, a killed worker is replaced, SIGTERM stops everything."""
+"""`omnibot serve --workers N` with ROLE=all as an operator runs it: one port, one embedded
+Redis, any worker answers, a killed worker is replaced, SIGTERM stops everything."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def test_workers_share_one_port_and_one_redis(
     data_dir: Path, intents: Intents, intents_data_dir: Path
 ) -> None:
     (data_dir / "cache").symlink_to(intents_data_dir / "cache")  # the session's trained model
-    server = Server(data_dir, {"WORKERS": "2"})
+    server = Server(data_dir, {"WORKERS": "2", "ROLE": "all"})  # not the split: 2 of all
     try:
         await server.wait_healthy()  # one worker is up; the other may still be loading
 
