@@ -6,24 +6,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import errno
-import gc
 import json
 import logging
-import multiprocessing
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
-from aiohttp import web
 
 from bot.contracts import Sender
 from bot.delivery.outbox import Outbox, Replay
@@ -33,19 +27,17 @@ from bot.models import Channel
 from bot.storage.client import connect
 from bot.storage.embedded import EmbeddedRedis, running_url
 from bot.storage.store import Store
-from connectors.console.token import TokenError, console_token
 from intents.catalogue import CatalogueError
 from intents.rasa_project import labelled_examples, load_project, report_lines
 from omnibot import customer_cli, knowledge_cli, report_cli
-from omnibot.app import create_app
-from omnibot.channels import check_channels, console_served, console_url, sms_sender
+from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
 from omnibot.logs import configure_logging, log_scrub
 from omnibot.parent import follow_parent
-from omnibot.roles import Role, event_loop, lower_priority, run_without_listener
+from omnibot.roles import Role
+from omnibot.serving import StartupError, serve
 from omnibot.setting_parsers import ENCODERS
 from omnibot.settings import Settings, SettingsError
-from omnibot.workers import ChildRefusedError, run_split, run_workers
 
 if TYPE_CHECKING:
     from intents.evaluate import EvalResult
@@ -55,8 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnibot")
 
-# errors of binding HOST:PORT that mean "cannot listen there", not a bug
-LISTEN_ERRORS = (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
 # Exit codes of ``omnibot outbox replay`` (2 stays argparse's and the settings' code).
 REPLAY_EXIT = {
     Replay.SENT: 0,
@@ -79,137 +69,6 @@ REPLAY_TEXT = {
 DATA_DIR_EXPECTED = (
     "a directory omnibot can create and write (a relative path starts at the current directory)"
 )
-
-
-class StartupError(Exception):
-    """The service cannot start for a reason outside the settings' syntax (e.g. a busy port)."""
-
-
-def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> None:
-    """Run the service until SIGINT or SIGTERM: split into front and answer processes sized
-    to the cores, supervised here, with ``ROLE=auto`` (the default) or ``split``; else
-    ``WORKERS`` processes of the role, or this one (``reuse_port``: one of several workers)."""
-    if not reuse_port and settings.role.listens:  # a busy port: now, not after a training
-        check_listen(settings.host, settings.port)
-    if (split or settings.role is Role.AUTO) and not reuse_port:
-        check_front(settings)
-        prepare_apart(settings)  # the answer processes then load the model from the cache
-        try:
-            run_split(settings)  # the answer processes load the model; the front needs none
-        except ChildRefusedError as error:
-            raise StartupError(str(error)) from None
-        return
-    if settings.workers > 1 and not reuse_port:
-        if settings.role.answers:
-            # trained (or loaded) once here, so the workers start from the cache, not N
-            # trainings; the help-centre index too
-            prepare_model(settings)
-        run_workers(settings, settings.workers, settings.role)
-        return
-    serve_one(settings, reuse_port)
-
-
-def serve_one(settings: Settings, reuse_port: bool = False) -> None:
-    """Run this process's role (*auto* is *all* here) until SIGINT or SIGTERM."""
-    if settings.role is Role.ANSWER:
-        lower_priority()  # before the model's libraries start their threads
-        run_without_listener(frozen(create_app(settings)))
-        return
-    app = frozen(create_app(settings))
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    log.info(
-        "omnibot is starting (data dir %s); open %s",
-        settings.data_dir.resolve(),
-        settings.public_url or f"http://{host}:{settings.port}/",
-    )
-    try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            access_log=None,
-            print=None,
-            reuse_port=reuse_port or None,
-            loop=event_loop(),
-        )
-    except OSError as error:
-        if error.errno not in LISTEN_ERRORS:
-            raise
-        raise StartupError(_listen_failure(settings.host, settings.port, error)) from None
-
-
-def check_front(settings: Settings) -> None:
-    """Refuse now, in the supervising parent, the settings a front process would refuse at
-    its start (a child's refusal would only reach its log)."""
-    check_channels(settings)
-    if console_served(settings):
-        try:
-            console_token(settings.agent_console_token, settings.data_dir, console_url(settings))
-        except TokenError as error:
-            raise SettingsError(error.name, error.value, error.expected) from None
-
-
-def prepare_apart(settings: Settings) -> None:
-    """:func:`prepare_model` in a process of its own (the supervising parent stays small);
-    its refusal (a broken catalogue, a setting) stops ``serve`` here with its one line."""
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        refusal = pool.submit(_prepare_or_refusal, settings).result()
-    if refusal is not None:
-        raise StartupError(refusal)
-
-
-def _prepare_or_refusal(settings: Settings) -> str | None:
-    """In the preparing process: None once the model is cached, else the refusal's line
-    (its text, not the exception: a setting error does not survive pickling)."""
-    configure_logging(
-        settings.log_level,
-        settings.log_vendor_debug,
-        settings.log_format,
-        scrub=log_scrub(settings.redact_patterns),
-    )
-    try:
-        prepare_model(settings)
-    except (SettingsError, CatalogueError, KnowledgeCommandError) as error:
-        return str(error)
-    return None
-
-
-def frozen(app: web.Application) -> web.Application:
-    """``app``, its long-lived objects out of later garbage collections: the model leaves
-    ~155k of them, and a full collection over them stalled every request for 110-150 ms."""
-    gc.collect()
-    gc.freeze()
-    return app
-
-
-def prepare_model(settings: Settings) -> None:
-    """Load (or train) the intent model and the help-centre index into the cache, then let
-    them go: the processes started next load them from there."""
-    from omnibot.engine import build_intents  # the model's libraries: see the imports
-
-    intents = build_intents(settings)
-    intents.classifier.close()
-    if intents.knowledge is not None:
-        intents.knowledge.close()
-
-
-def check_listen(host: str, port: int) -> None:
-    """Raise :class:`StartupError` when ``host:port`` cannot be listened on."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(address)
-    except OSError as error:
-        raise StartupError(_listen_failure(host, port, error)) from None
-
-
-def _listen_failure(host: str, port: int, error: OSError) -> str:
-    reason = error.strerror or str(error)
-    return f"cannot listen on HOST={host} PORT={port}: {reason}"
 
 
 def ensure_data_dir(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from omnibot import cli
+from omnibot import serving
 from omnibot.cli import main
 from omnibot.roles import Role
 from omnibot.settings import Settings
@@ -31,7 +31,7 @@ def started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
         return run
 
     for step in ("prepare_apart", "prepare_model", "run_split", "run_workers", "serve_one"):
-        monkeypatch.setattr(cli, step, record(step))
+        monkeypatch.setattr(serving, step, record(step))
     return steps
 
 
@@ -69,7 +69,7 @@ def test_a_child_refusing_its_settings_stops_serve_with_one_line(
     def refused(settings: Settings) -> None:
         raise ChildRefusedError(Role.FRONT)
 
-    monkeypatch.setattr(cli, "run_split", refused)
+    monkeypatch.setattr(serving, "run_split", refused)
     with pytest.raises(SystemExit) as stopped:
         main(["serve"])
     assert stopped.value.code == 2
