@@ -17,7 +17,8 @@ counted; the ``--seconds`` after them are.
 Printed: answered messages a second, p50/p99 latency, the ratio to the encoder's rate, Redis
 round trips (the service's ``/metrics``) and commands (``INFO commandstats``) per answer, and
 where the CPU went, in core-ms per answer: the model (the classifier's threads), the event loop
-(each serve process's main thread), other threads, redis-server and this load generator; and
+(each serve process's main thread), other threads, redis-server and this load generator, and
+the same CPU by process role (front, answer, parent, redis); and
 the resident memory (peak, MB) of each process by its role (``--split``: the supervising
 parent, the front and the answer process).
 
@@ -97,6 +98,7 @@ class Ticks:
     kind: str
     name: str
     ticks: int
+    role: str = ""  # the process's: front, answer, all, parent, redis (``process_role``)
 
 
 @dataclass(frozen=True)
@@ -273,13 +275,14 @@ def process_ticks(pid: int) -> dict[tuple[int, int], Ticks]:
     base = Path(f"/proc/{pid}")
     process_name = (base / "comm").read_text().strip()
     if process_name.startswith("redis-server"):
-        return {(pid, pid): Ticks("redis", process_name, stat_ticks(base / "stat"))}
+        return {(pid, pid): Ticks("redis", process_name, stat_ticks(base / "stat"), "redis")}
+    role = process_role(pid)
     ticks = {}
     for task in base.joinpath("task").iterdir():
         tid = int(task.name)
         name = (task / "comm").read_text().strip()
         kind = thread_kind(pid, tid, name, process_name)
-        ticks[pid, tid] = Ticks(kind, name, stat_ticks(task / "stat"))
+        ticks[pid, tid] = Ticks(kind, name, stat_ticks(task / "stat"), role)
     return ticks
 
 
@@ -371,7 +374,16 @@ def thread_ms(before: Snapshot, after: Snapshot) -> list[dict[str, Any]]:
         then = before.ticks.get((pid, tid))
         ms = (now.ticks - (then.ticks if then else 0)) * 1000 / CLK_TCK
         if ms > 0:
-            threads.append({"pid": pid, "tid": tid, "name": now.name, "kind": now.kind, "ms": ms})
+            threads.append(
+                {
+                    "pid": pid,
+                    "tid": tid,
+                    "name": now.name,
+                    "kind": now.kind,
+                    "role": now.role,
+                    "ms": ms,
+                }
+            )
     return threads
 
 
@@ -413,9 +425,15 @@ def cpu_figures(before: Snapshot, after: Snapshot, answered: int) -> dict[str, A
     spent = core_ms(threads, before, after)
     window_ms = (after.at - before.at) * 1000
     cores = os.cpu_count() or 1
+    by_role: dict[str, float] = {}
+    for thread in threads:  # where a role's cost is read when the roles scale apart
+        by_role[thread["role"]] = by_role.get(thread["role"], 0.0) + thread["ms"]
     return {
         "core_ms_per_answer": {kind: per_answer(ms, answered) for kind, ms in spent.items()},
         "core_ms_per_answer_total": per_answer(sum(spent.values()), answered),
+        "core_ms_per_answer_by_role": {
+            role: per_answer(ms, answered) for role, ms in sorted(by_role.items())
+        },
         "cores": cores,
         "core_ms_window": sum(spent.values()),
         "core_ms_capacity": cores * window_ms,
@@ -511,6 +529,13 @@ def print_table(result: dict[str, Any]) -> None:
         ("redis-server ms / answer", number(result["redis_ms_per_answer"], 3)),
         *((f"core-ms / answer: {kind}", number(ms, 2)) for kind, ms in cpu.items()),
         ("core-ms / answer: total", number(result["core_ms_per_answer_total"], 2)),
+        (
+            "core-ms / answer by process",
+            ", ".join(
+                f"{role} {number(ms, 2)}"
+                for role, ms in result["core_ms_per_answer_by_role"].items()
+            ),
+        ),
         (
             "core-ms in the window",
             f"{number(result['core_ms_window'], 0)} of {result['cores']} cores x window = "
