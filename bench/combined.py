@@ -1,18 +1,18 @@
 """Acknowledging SMS while web chat visitors keep asking: both loads on one service at once.
 
-    python -m bench.combined [--split] [--rate 200] [--visitors 64] [--warmup 5] [--seconds 20]
-                             [--encoder-seconds 0] [--data-dir var] [--json]
+    python -m bench.combined [--role auto|all] [--rate 200] [--visitors 64] [--warmup 5]
+                             [--seconds 20] [--encoder-seconds 0] [--data-dir var] [--json]
 
 Issue 22's combined target: 200 signed SMS webhooks a second acknowledged with p99 <= 50 ms
 *while* 64 web chat visitors keep asking, in the same build at the same time. Starts one
-``omnibot serve`` (``--split``: front and answer processes) with SMS switched on against the
-fake Twilio API, and this process runs both loads of the other benches on it: the visitors of
-``bench.e2e`` (closed loop, each asks its next question once answered) through warm-up and
-window, and, during the window, the open-loop signed webhooks of ``bench.sms_ack`` (the same
-customers, questions and 5 % retries). Printed: the web chat figures of ``bench.e2e`` for the
-window (answered msgs/s, p50/p99, the CPU by thread kind) and the SMS figures of
-``bench.sms_ack`` (ack p50/p90/p99/max, errors, replies, once the replies arrived), and the
-peak RSS of each process by its role.
+``omnibot serve`` (``--role auto``, the default: front and answer processes) with SMS switched
+on against the fake Twilio API, and this process runs both loads of the other benches on it: the
+visitors of ``bench.e2e`` (closed loop, each asks its next question once answered) through
+warm-up and window, and, during the window, the open-loop signed webhooks of ``bench.sms_ack``
+(the same customers, questions and 5 % retries). Printed: the web chat figures of ``bench.e2e``
+for the window (answered msgs/s, p50/p99, the CPU by thread kind) and the SMS figures of
+``bench.sms_ack`` (ack p50/p90/p99/max, errors, replies, once the replies arrived), and the peak
+RSS of each process by its role.
 
 Exit status: 0 when the ack p99 meets ``--p99-ms`` with no failed ack and answers were
 measured, 1 when not, 2 when the service could not be started.
@@ -33,7 +33,7 @@ import redis.asyncio as redis
 
 from bench import e2e, sms_ack
 from bench.questions import questions
-from bench.service import launch, run_served, serve_env, sms_env
+from bench.service import add_role_options, launch, role_options, run_served, serve_env, sms_env
 from bench.stats import number, percentile, rounded
 from bot.storage.embedded import free_port, running_url
 from connectors.sms.connector import WEBHOOK_PATH
@@ -44,10 +44,10 @@ from tests.support.twilio_fake import FakeTwilio
 async def start_service(
     args: argparse.Namespace, fake: FakeTwilio, workdir: Path, data: Path, log: Path
 ) -> ServeProcess:
-    """``omnibot serve`` (``--split`` when asked) with SMS against ``fake``, healthy."""
+    """``omnibot serve`` (of ``--role``) with SMS against ``fake``, healthy."""
     env = serve_env(data, free_port(), args.concurrency)
     env.update(sms_env(fake.url))
-    return await launch(workdir, env, log, ["--split"] if args.split else [])
+    return await launch(workdir, env, log, role_options(args))
 
 
 async def texting(
@@ -172,7 +172,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--split", action="store_true", help="serve --split")
+    add_role_options(parser)
     parser.add_argument("--rate", type=float, default=200.0, help="SMS webhooks per second")
     parser.add_argument("--customers", type=int, default=500, help="distinct SMS senders")
     parser.add_argument("--visitors", type=int, default=64, help="concurrent web chat visitors")

@@ -1,7 +1,8 @@
 """End to end through web chat: answered messages a second against the bare PyTorch encoder.
 
     python -m bench.e2e [--visitors 64] [--warmup 5] [--seconds 30] [--concurrency N]
-                           [--workers N | --split] [--encoder-seconds 8] [--data-dir var] [--json]
+                           [--workers N] [--role auto|all] [--encoder-seconds 8] [--data-dir var]
+                           [--json]
 
 Starts ``omnibot serve`` as a real subprocess (embedded Redis on a fresh data directory, all on
 127.0.0.1), then measures, with the service idle, how many sentences a second the bare PyTorch
@@ -19,7 +20,7 @@ round trips (the service's ``/metrics``) and commands (``INFO commandstats``) pe
 where the CPU went, in core-ms per answer: the model (the classifier's threads), the event loop
 (each serve process's main thread), other threads, redis-server and this load generator, and
 the same CPU by process role (front, answer, parent, redis); and
-the resident memory (peak, MB) of each process by its role (``--split``: the supervising
+the resident memory (peak, MB) of each process by its role (``--role auto``: the supervising
 parent, the front and the answer process).
 
 ``--data-dir DIR`` reuses ``DIR/cache`` (the exported encoder and trained model; the first
@@ -48,7 +49,7 @@ import aiohttp
 import redis.asyncio as redis
 
 from bench.questions import Question, answer_kinds, deal, kind_of, questions
-from bench.service import launch, run_served, serve_env
+from bench.service import add_role_options, launch, role_options, run_served, serve_env
 from bench.stats import number, percentile, rounded
 from bot.storage.embedded import free_port, running_url
 from tests.support.serve_process import ServeProcess, process_tree
@@ -214,21 +215,21 @@ async def start_service(
 ) -> ServeProcess:
     """``omnibot serve`` on a free port, healthy (or :class:`ServeError`)."""
     options = ["--workers", str(args.workers)] if args.workers > 1 else []
-    if args.split:
-        options = ["--split"]
+    options += role_options(args)
     env = serve_env(data, free_port(), args.concurrency)
     return await launch(workdir, env, log, options)
 
 
 def process_role(pid: int) -> str:
     """What one process of the service's tree is: ``redis``, ``front``, ``answer``, ``all``
-    (a process that does both) or ``parent`` (the supervisor of ``--workers``/``--split``)."""
+    (a process that does both) or ``parent`` (the supervisor of ``--workers`` or
+    ``--role auto``)."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     if Path(argv[0]).name.startswith("redis-server"):
         return "redis"
-    if "--role" in argv:
-        return argv[argv.index("--role") + 1]
-    return "parent" if "--split" in argv or "--workers" in argv else "all"
+    role = argv[argv.index("--role") + 1] if "--role" in argv else "auto"
+    workers = argv[argv.index("--workers") + 1] if "--workers" in argv else "1"
+    return "parent" if role == "auto" or workers != "1" else role
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -566,9 +567,7 @@ def arguments() -> argparse.Namespace:
         "--concurrency", type=int, default=None, help="PROCESSING_CONCURRENCY of the service"
     )
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N (if > 1)")
-    parser.add_argument(
-        "--split", action="store_true", help="serve --split: front and answer processes"
-    )
+    add_role_options(parser)
     parser.add_argument(
         "--encoder-seconds", type=float, default=8.0, help="PyTorch encoder run (0: skip)"
     )

@@ -7,6 +7,7 @@ Each bench starts the checkout it belongs to (``PYTHONPATH``), from a work direc
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
+
 from tests.support.serve_process import ServeError, ServeProcess
 from tests.support.twilio_fake import ACCOUNT_SID, AUTH_TOKEN
 
@@ -22,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 PUBLIC_URL = "https://bench.example.com"
 SHOP_NUMBER = "+15550000100"
 LOG_TAIL_LINES = 30  # of the service's log, after a failed run
+ROLES = ("auto", "all")  # what the benches compare: serve's default split, or one process
 
 T = TypeVar("T")
 Run = Callable[[Path, Path, Path], Coroutine[Any, Any, T]]
@@ -88,10 +92,41 @@ async def launch(
     process = ServeProcess(env, workdir, log, options=options)
     try:
         await process.wait_healthy()
+        # a split's front is healthy before its answer process has loaded the model
+        async with aiohttp.ClientSession() as session:
+            await process.wait_for(lambda: _answering(session, process.base), "an answerer")
     except ServeError:
         await process.stopped()
         raise
     return process
+
+
+async def _answering(session: aiohttp.ClientSession, base: str) -> bool:
+    """Whether the service's ``/healthz`` says an answer process is up."""
+    try:
+        async with session.get(f"{base}/healthz") as response:
+            return bool((await response.json()).get("answering") == "up")
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return False
+
+
+def add_role_options(parser: argparse.ArgumentParser) -> None:
+    """``--role auto|all`` (``omnibot serve``'s default split, or everything in one process)
+    and ``--split``, the older name of ``--role auto`` (the default now)."""
+    parser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="auto",
+        help="serve --role: auto (the default: front and answer processes) or all (one process)",
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="the same as --role auto (kept for old commands)"
+    )
+
+
+def role_options(args: argparse.Namespace) -> list[str]:
+    """The ``omnibot serve`` options of ``args``' role."""
+    return ["--role", "auto" if args.split else args.role]
 
 
 def failure_text(error: BaseException, log: Path) -> str:

@@ -1,7 +1,7 @@
 """SMS webhook acknowledgement under a steady inbound load (issue 9: p99 <= 50 ms at 200/s).
 
     python -m bench.sms_ack [--rate 200] [--seconds 20] [--customers 500] [--duplicates 0.05]
-                            [--split] [--data-dir DIR] [--json]
+                            [--role auto|all] [--data-dir DIR] [--json]
 
 Starts a fake of Twilio's REST API (``tests/support/twilio_fake.py``) in this process and ``omnibot
 serve`` as a real subprocess (embedded Redis on a fresh data directory, SMS switched on against
@@ -41,7 +41,9 @@ from bench.e2e import rss_by_role
 from bench.service import (
     PUBLIC_URL,
     SHOP_NUMBER,
+    add_role_options,
     launch,
+    role_options,
     run_served,
     serve_env,
     sms_env,
@@ -261,7 +263,7 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
         FakeTwilio() as fake,
         aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
     ):
-        process = await start_service(fake, workdir, data, log, ["--split"] if args.split else [])
+        process = await start_service(fake, workdir, data, log, role_options(args))
         root = process.base
         try:
             url = root + WEBHOOK_PATH
@@ -427,9 +429,7 @@ def main() -> None:
         default=None,
         help="write the service's log here (default: a temporary file)",
     )
-    parser.add_argument(
-        "--split", action="store_true", help="serve --split: front and answer processes"
-    )
+    add_role_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
