@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.storage.embedded import free_port
 
 START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10  # for Sanic's graceful stop; then it is killed (a busy machine is slow)
 
 
 @contextlib.contextmanager
@@ -39,4 +40,8 @@ def action_server(actions: str, log: Path, cwd: Path | None = None) -> Iterator[
         yield f"http://127.0.0.1:{port}/webhook"
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
