@@ -32,7 +32,7 @@ from intents.rasa_project import labelled_examples, load_project, report_lines
 from omnibot import customer_cli, knowledge_cli, report_cli
 from omnibot.channels import sms_sender
 from omnibot.knowledge_cli import KnowledgeCommandError
-from omnibot.logs import configure_logging, log_scrub
+from omnibot.logs import configure_from
 from omnibot.parent import follow_parent
 from omnibot.roles import Role
 from omnibot.serving import StartupError, serve
@@ -351,12 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     if getattr(args, "encoder", None):
         settings = replace(settings, encoder=args.encoder)
-    configure_logging(
-        settings.log_level,
-        settings.log_vendor_debug,
-        settings.log_format,
-        scrub=log_scrub(settings.redact_patterns),
-    )
+    configure_from(settings)
     try:
         if args.command in ("serve", "train", "eval", "knowledge"):  # they write the cache there
             ensure_data_dir(settings)

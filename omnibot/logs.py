@@ -20,10 +20,13 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.pipeline.log_context import ContextFilter
 from bot.redaction import KINDS, PHONE, redact
+
+if TYPE_CHECKING:  # settings import this module for LOG_FORMAT's parser
+    from omnibot.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TEXT, JSON = "text", "json"
@@ -145,6 +148,16 @@ def prepare_handler(
     if fmt == JSON:
         handler.setFormatter(JsonFormatter())
     return handler
+
+
+def configure_from(settings: Settings) -> None:
+    """:func:`configure_logging` as ``settings`` say (level, vendors, format, redaction)."""
+    configure_logging(
+        settings.log_level,
+        settings.log_vendor_debug,
+        settings.log_format,
+        scrub=log_scrub(settings.redact_patterns),
+    )
 
 
 def configure_logging(

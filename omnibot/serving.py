@@ -19,7 +19,7 @@ from intents.catalogue import CatalogueError
 from omnibot.app import create_app
 from omnibot.channels import check_channels, console_served, console_url
 from omnibot.knowledge_cli import KnowledgeCommandError
-from omnibot.logs import configure_logging, log_scrub
+from omnibot.logs import configure_from
 from omnibot.roles import Role, event_loop, lower_priority, run_without_listener
 from omnibot.settings import Settings, SettingsError
 from omnibot.workers import ChildRefusedError, run_split, run_workers
@@ -114,12 +114,7 @@ def prepare_apart(settings: Settings) -> None:
 def _prepare_or_refusal(settings: Settings) -> str | None:
     """In the preparing process: None once the model is cached, else the refusal's line
     (its text, not the exception: a setting error does not survive pickling)."""
-    configure_logging(
-        settings.log_level,
-        settings.log_vendor_debug,
-        settings.log_format,
-        scrub=log_scrub(settings.redact_patterns),
-    )
+    configure_from(settings)
     try:
         prepare_model(settings)
     except (SettingsError, CatalogueError, KnowledgeCommandError) as error:

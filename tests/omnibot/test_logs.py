@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.models import Address, Channel
 from connectors.request_id import HEADER
-from omnibot import cli
+from omnibot import cli, logs
 from omnibot.logs import (
     FORMAT,
     JSON,
@@ -299,7 +299,7 @@ def test_the_command_line_logs_in_the_settings_format_through_their_patterns(
     def configure(level: str, vendor: bool, fmt: str, scrub: Scrub) -> None:
         seen.update(level=level, fmt=fmt, line=scrub("member VIP-2841 wrote"))
 
-    monkeypatch.setattr(cli, "configure_logging", configure)
+    monkeypatch.setattr(logs, "configure_logging", configure)  # what the command line calls
     monkeypatch.setattr(cli, "rasa_check", lambda path: None)
     monkeypatch.setenv("LOG_FORMAT", "json")
     monkeypatch.setenv("REDACT_PATTERNS", '["\\\\bVIP-\\\\d{4}\\\\b"]')
