@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from bot.models import Address, Channel, InboundMessage, Message, Role
 from bot.models.channels import CHANNELS, WEBCHAT_MAX_CHARS, channel_info, too_long
-from bot.models.messages import clean_text
+from bot.models.messages import clean_text, message_id
 
 
 def test_message_round_trips_through_its_dict() -> None:
@@ -74,3 +75,22 @@ def test_only_a_limited_channel_refuses_a_long_text() -> None:
     assert too_long("webchat", "x" * 2001)
     assert not too_long("sms", "x" * 5000)  # split into parts by the connector
     assert not too_long(None, "x" * 5000)
+
+
+def test_message_ids_are_unique_hex_and_differ_between_processes() -> None:
+    """Message ids: 32 hex digits like new_id(), never repeated in a process, and a child
+    process (a fork) draws its own prefix, so two processes never hand out the same id."""
+    ids = [message_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child writes its next id and leaves at once
+        os.write(write, message_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 64).decode()
+    os.close(read)
+    assert len(theirs) == 32
+    assert theirs[:16] != ids[0][:16]
