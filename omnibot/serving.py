@@ -61,13 +61,23 @@ def serve(settings: Settings, reuse_port: bool = False, split: bool = False) -> 
     serve_one(settings, reuse_port)
 
 
+def _answering_app(settings: Settings) -> web.Application:
+    """The app of a process that answers, its BLAS then kept to one thread for good (limits
+    reach only the libraries loaded, and the model loads with the app)."""
+    app = frozen(create_app(settings))
+    from intents.classifier import pin_blas_to_one_thread  # the model's: see the imports
+
+    pin_blas_to_one_thread()
+    return app
+
+
 def serve_one(settings: Settings, reuse_port: bool = False) -> None:
     """Run this process's role (*auto* is *all* here) until SIGINT or SIGTERM."""
     if settings.role is Role.ANSWER:
         lower_priority()  # before the model's libraries start their threads
-        run_without_listener(frozen(create_app(settings)))
+        run_without_listener(_answering_app(settings))
         return
-    app = frozen(create_app(settings))
+    app = _answering_app(settings) if settings.role.answers else frozen(create_app(settings))
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     log.info(
         "omnibot is starting (data dir %s); open %s",
