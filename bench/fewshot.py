@@ -3,6 +3,7 @@
     python -m bench.fewshot                        # write 5/10/30-per-intent files, 3 seeds each
     python -m bench.fewshot --evaluate --sizes 10 --seeds 0 [--datasets banking77] [--json]
     python -m bench.fewshot --evaluate --fine-tune ...   # the encoder tuned on each file first
+    python -m bench.fewshot --evaluate --fine-tune --tuning objective=pairs ...  # another recipe
 
 A shop's catalogue has a dozen to a few dozen intents with 10-30 examples each. These files put
 BANKING77 and HWU64 in that shape: for each intent, ``size`` examples drawn from *train* with a
@@ -11,7 +12,8 @@ fixed seed (an intent with fewer keeps them all), written to
 each file as ``omnibot eval`` does (the answer rule chosen on that file alone) and scores the
 dataset's whole test file. The test file is never sampled. ``--fine-tune`` builds as
 ``omnibot eval --fine-tune`` does: the encoder fine-tuned on the file (its answer rule chosen on
-a held-out tune), the training time including the tuning.
+a held-out tune), the training time including the tuning; ``--tuning FIELD=VALUE`` overrides a
+default of the tuning recipe (``intents.tuning.TuningConfig``), as in ``bench.retail``.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.retail import TuningArgumentError, tuning_config
 from intents.build import BuildOptions, build_classifier
 from intents.evaluate import evaluate, read_labelled_csv
+from intents.tuning import TuningConfig, TuningConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -83,12 +87,18 @@ def write_all(
     return written
 
 
-def score(train: Path, test: Path, cache: Path, fine_tune: bool = False) -> dict[str, Any]:
-    """Train on ``train`` as ``omnibot eval`` does (tuning the encoder first when
-    ``fine_tune``) and score ``test``."""
+def score(
+    train: Path,
+    test: Path,
+    cache: Path,
+    fine_tune: bool = False,
+    tuning: TuningConfig | None = None,
+) -> dict[str, Any]:
+    """Train on ``train`` as ``omnibot eval`` does (tuning the encoder first with ``tuning``
+    when ``fine_tune``) and score ``test``."""
     texts, labels = read_labelled_csv(train)
     start = time.perf_counter()
-    options = BuildOptions(fine_tune=fine_tune)
+    options = BuildOptions(fine_tune=fine_tune, tuning=tuning or TuningConfig())
     classifier = build_classifier(texts, labels, cache, options, rebuild=True, tune=fine_tune)
     seconds = time.perf_counter() - start
     try:
@@ -116,7 +126,19 @@ def main() -> None:
     parser.add_argument("--evaluate", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on each file")
+    parser.add_argument(
+        "--tuning",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="tuning settings other than the defaults (intents.tuning.TuningConfig), e.g. "
+        "objective=pairs",
+    )
     args = parser.parse_args()
+    try:
+        tuning = tuning_config(0, args.tuning)
+    except (TuningArgumentError, TuningConfigError) as error:
+        parser.error(str(error))
     written = write_all(args.data, args.out, args.datasets, args.sizes, args.seeds)
     if not args.evaluate:
         for *_, path in written:
@@ -125,8 +147,10 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="omnibot-fewshot-"))
     results = []
     for name, size, seed, path in written:
-        numbers = score(path, args.data / name / "test.csv", cache, args.fine_tune)
-        results.append({"dataset": name, "per_intent": size, "seed": seed, **numbers})
+        numbers = score(path, args.data / name / "test.csv", cache, args.fine_tune, tuning)
+        results.append(
+            {"dataset": name, "per_intent": size, "seed": seed, "tuning": args.tuning, **numbers}
+        )
         if not args.json:
             print(
                 f"{name} {size}/intent seed {seed} ({numbers['encoder']}): "

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from intents.calibration import Calibration, Rule, choose_pooled
 from intents.members import Members, Scores
 from intents.model import IntentModel
 from intents.onnx_encoder import CHUNK, EXPORT_VERSION, QUANTIZED_CHUNK, OnnxEncoder, export_onnx
-from intents.tuning import Report, fine_tune, tuning_epochs
+from intents.tuning import Report, fine_tune, tuning_epochs, tuning_key
 from intents.tuning_splits import MIN_HELD_ROWS, Holdout, calibration_splits
 
 log = logging.getLogger(__name__)
@@ -216,8 +216,8 @@ def tuned_encoder_path(
         {
             "texts": list(texts),
             "labels": list(labels),
-            # the thread count changes the tune only by rounding: one cached graph for all
-            "tuning": {k: v for k, v in asdict(options.tuning).items() if k != "threads"},
+            # all but the thread count (it changes the tune only by rounding): one graph for all
+            "tuning": tuning_key(options.tuning),
             "quantized": tuned_quantized(options),
             "export": EXPORT_VERSION,
             "recipe": TUNING_VERSION,

@@ -8,6 +8,12 @@ similar-length texts, linear warm-up over the first tenth of the steps then line
 The token embedding table (half of MiniLM's weights) is tuned unless
 ``TuningConfig.word_embeddings`` is off: a step only touches its batch's tokens' rows, yet
 AdamW updates all 30,522 of them every step (about 30 % of a step's CPU, ``bench/README.md``).
+
+``TuningConfig.objective`` ``"pairs"`` swaps the head for SetFit's objective: sentence-transformers'
+``CosineSimilarityLoss`` (the squared gap between a pair's cosine and 1 for the same intent, 0
+for different ones) over every pair of a batch, positives and negatives weighed alike as SetFit
+draws them, in batches dealt from runs of ``PAIR_GROUP`` examples of an intent so that each batch
+holds same-intent pairs. Same steps, same batch size: one batch of 32 gives 496 pairs.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +37,15 @@ MAX_TRAINING_TOKENS = 64  # customers' messages are short; longer examples are c
 WINDOW_BATCHES = 50  # texts are length-sorted within windows of this many batches
 WARM_UP = 0.1  # share of the steps the learning rate ramps up over
 REPORT_EVERY_S = 30.0  # a progress line at least this often within a long epoch
+# "proxy": the cosine-softmax head; "pairs": SetFit's cosine-similarity loss over a batch's pairs
+OBJECTIVES = ("proxy", "pairs")
+DEFAULT_OBJECTIVE = "proxy"
+PAIR_GROUP = 4  # examples of an intent dealt together into a "pairs" batch (its positives)
 Report = Callable[[str], None]
+
+
+class TuningConfigError(ValueError):
+    """A tuning setting out of its range (an unknown objective)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,23 @@ class TuningConfig:
     word_embeddings: bool = True  # tune the token embedding table too
     # torch intra-op threads of a tune (0: one a core); not part of a tuned graph's cache key
     threads: int = 0
+    objective: str = DEFAULT_OBJECTIVE  # one of OBJECTIVES
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise TuningConfigError(
+                f"tuning objective {self.objective!r}: expected one of {', '.join(OBJECTIVES)}"
+            )
+
+
+def tuning_key(config: TuningConfig) -> dict[str, Any]:
+    """The settings that name a tuned graph: all but the thread count (it changes a tune only
+    by rounding), and the objective only when it is not the default (so the graphs tuned before
+    it was a setting keep their names)."""
+    key = {k: v for k, v in asdict(config).items() if k != "threads"}
+    if config.objective == DEFAULT_OBJECTIVE:
+        del key["objective"]
+    return key
 
 
 def tuning_epochs(rows: int, config: TuningConfig) -> int:
@@ -75,6 +106,34 @@ def length_bucketed(
         batches += [np.array(part[i : i + batch_size]) for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def intent_grouped(
+    y: NDArray[np.int64], batch_size: int, rng: np.random.Generator
+) -> list[NDArray[np.int64]]:
+    """Batches cut from shuffled runs of up to ``PAIR_GROUP`` examples of one intent (each
+    intent's rows shuffled first): every batch holds same-intent pairs, and as many batches as
+    :func:`length_bucketed` makes."""
+    runs: list[NDArray[np.int64]] = []
+    for intent in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == intent))
+        runs += [rows[i : i + PAIR_GROUP] for i in range(0, len(rows), PAIR_GROUP)]
+    flat = np.concatenate([runs[i] for i in rng.permutation(len(runs))])
+    return [flat[i : i + batch_size] for i in range(0, len(flat), batch_size)]
+
+
+def pair_loss(pooled: Any, intents: Any) -> Any:
+    """SetFit's objective on a batch: the mean squared gap between each pair's cosine and its
+    target (1: same intent, 0: different), the same-intent pairs and the others weighed alike.
+    ``pooled`` holds unit rows; ``intents`` their intent numbers."""
+    import torch
+
+    similarity = pooled @ pooled.T
+    same = intents.unsqueeze(0) == intents.unsqueeze(1)
+    positive = same & ~torch.eye(len(intents), dtype=torch.bool)
+    error = (similarity - same.to(similarity.dtype)) ** 2
+    terms = [error[mask].mean() for mask in (positive, ~same) if bool(mask.any())]
+    return torch.stack(terms).mean()
 
 
 class _Eta:
@@ -104,13 +163,59 @@ class _Eta:
             self.report(line)
 
 
+def epoch_batches(
+    rows: Sequence[str], y: NDArray[np.int64], config: TuningConfig, rng: np.random.Generator
+) -> list[NDArray[np.int64]]:
+    """One epoch's batches: of similar length for the proxy head, of runs of an intent's
+    examples for the pair loss (which needs same-intent pairs in a batch)."""
+    if config.objective == "pairs":
+        return intent_grouped(y, config.batch_size, rng)
+    return length_bucketed([len(t) for t in rows], config.batch_size, rng)
+
+
+def batch_loss(model: Any, head: Any, tokens: Any, intents: Any, config: TuningConfig) -> Any:
+    """The objective on one tokenised batch of examples of intents number ``intents``."""
+    import torch
+
+    hidden = model(**tokens).last_hidden_state
+    mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    if config.objective == "pairs":
+        return pair_loss(pooled, intents)
+    proxies = torch.nn.functional.normalize(head.weight, dim=-1)
+    return torch.nn.functional.cross_entropy(config.scale * pooled @ proxies.T, intents)
+
+
+def optimiser_of(model: Any, head: Any, config: TuningConfig, steps: int) -> tuple[Any, Any]:
+    """AdamW over the transformer (token table per ``config.word_embeddings``) and the head,
+    and its schedule: linear warm-up over ``WARM_UP`` of the ``steps``, then linear decay."""
+    import torch
+
+    model.get_input_embeddings().weight.requires_grad_(config.word_embeddings)
+    optimiser = torch.optim.AdamW(
+        [
+            {
+                "params": [p for p in model.parameters() if p.requires_grad],
+                "lr": config.learning_rate,
+            },
+            {"params": head.parameters(), "lr": config.head_learning_rate},
+        ],
+        weight_decay=0.01,
+    )
+    warm = max(1.0, WARM_UP * steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / max(1.0, steps - warm))
+    )
+    return optimiser, schedule
+
+
 def fine_tune(
     texts: Sequence[str],
     labels: Sequence[str],
     config: TuningConfig = TuningConfig(),
     progress: Report | None = None,
 ) -> Any:
-    """MiniLM tuned on ``texts`` through a cosine-softmax head over ``labels``' intents.
+    """MiniLM tuned on ``texts`` through ``config.objective`` over ``labels``' intents.
 
     Returns the tuned transformer (a Hugging Face ``AutoModel`` in eval mode; pooling and
     normalisation are added by :func:`~intents.onnx_encoder.export_onnx`). Deterministic for a
@@ -125,31 +230,15 @@ def fine_tune(
     model: Any = AutoModel.from_pretrained(str(model_dir()))
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
-    model.get_input_embeddings().weight.requires_grad_(config.word_embeddings)
-    optimiser = torch.optim.AdamW(
-        [
-            {
-                "params": [p for p in model.parameters() if p.requires_grad],
-                "lr": config.learning_rate,
-            },
-            {"params": head.parameters(), "lr": config.head_learning_rate},
-        ],
-        weight_decay=0.01,
-    )
     epochs = tuning_epochs(len(texts), config)
     steps = epochs * math.ceil(len(texts) / config.batch_size)
-    warm = max(1.0, WARM_UP * steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / max(1.0, steps - warm))
-    )
+    optimiser, schedule = optimiser_of(model, head, config, steps)
     rows = list(texts)
     rng = np.random.default_rng(config.seed)
     eta = _Eta(epochs, steps, progress)
     model.train()
     for epoch in range(epochs):
-        for number, batch in enumerate(
-            length_bucketed([len(t) for t in rows], config.batch_size, rng)
-        ):
+        for number, batch in enumerate(epoch_batches(rows, y, config, rng)):
             eta.step(epoch, number == 0)
             tokens = tokenizer(
                 [rows[i] for i in batch],
@@ -158,15 +247,9 @@ def fine_tune(
                 max_length=MAX_TRAINING_TOKENS,
                 return_tensors="pt",
             )
-            hidden = model(**tokens).last_hidden_state
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-            proxies = torch.nn.functional.normalize(head.weight, dim=-1)
-            loss = torch.nn.functional.cross_entropy(
-                config.scale * pooled @ proxies.T, torch.as_tensor(y[batch])
-            )
+            loss = batch_loss(model, head, tokens, torch.as_tensor(y[batch]), config)
             optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss.backward()
             optimiser.step()
             schedule.step()
     eta.say(f"tuned {epochs} epochs ({steps} steps) in {time.perf_counter() - eta.start:.0f} s")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from bench.fewshot import file_of, sample, write_all
+import pytest
+
+from bench.fewshot import file_of, main, sample, write_all
 from intents.evaluate import read_labelled_csv
 
 ROWS = [(f"{label} example {i}", label) for label in ("card", "refund") for i in range(12)] + [
@@ -39,3 +42,16 @@ def test_files_come_from_train_never_from_test(tmp_path: Path) -> None:
     texts, _ = read_labelled_csv(written[0][3])
     assert len(texts) == 21  # 10 + 10 + the one rare row
     assert "from the test file" not in texts
+
+
+def test_a_bad_tuning_setting_stops_before_any_file_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    for setting in ("objective=triplets", "no_such_knob=1"):
+        argv = ["fewshot", "--out", str(out), "--evaluate", "--tuning", setting]
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(SystemExit) as stopped:
+            main()
+        assert stopped.value.code == 2
+    assert not out.exists()

@@ -22,7 +22,16 @@ from intents.tuned_model import (
     tuned_model_path,
     tuned_ready,
 )
-from intents.tuning import TuningConfig, fine_tune, tuning_epochs
+from intents.tuning import (
+    TuningConfig,
+    TuningConfigError,
+    fine_tune,
+    intent_grouped,
+    length_bucketed,
+    pair_loss,
+    tuning_epochs,
+    tuning_key,
+)
 
 EXAMPLES = {
     "where_is_my_order": [
@@ -155,33 +164,70 @@ def test_a_second_build_loads_the_cache_without_tuning(built: Built) -> None:
         again.close()
 
 
-def test_fine_tuning_pulls_an_intent_s_examples_together() -> None:
+def separation(model: object) -> float:
+    """Mean cosine of same-intent pairs minus that of different-intent pairs, first 24 rows."""
     import torch
     from transformers import AutoTokenizer
 
     from intents.encoder import model_dir
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir()))
+    tokens = tokenizer(TEXTS[:24], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**tokens).last_hidden_state  # type: ignore[operator]
+    mask = tokens["attention_mask"].unsqueeze(-1).float()
+    rows = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    similarity = (rows @ rows.T).numpy()
+    same = np.equal.outer(LABELS[:24], LABELS[:24])
+    np.fill_diagonal(same, False)
+    other = ~np.equal.outer(LABELS[:24], LABELS[:24])
+    return float(similarity[same].mean() - similarity[other].mean())
+
+
+def test_fine_tuning_pulls_an_intent_s_examples_together() -> None:
+    import torch
+
     config = TuningConfig(epochs=1, min_steps=6)
-
-    def separation(model: object) -> float:
-        tokens = tokenizer(TEXTS[:24], padding=True, return_tensors="pt")
-        with torch.no_grad():
-            hidden = model(**tokens).last_hidden_state  # type: ignore[operator]
-        mask = tokens["attention_mask"].unsqueeze(-1).float()
-        rows = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-        similarity = (rows @ rows.T).numpy()
-        same = np.equal.outer(LABELS[:24], LABELS[:24])
-        np.fill_diagonal(same, False)
-        other = ~np.equal.outer(LABELS[:24], LABELS[:24])
-        return float(similarity[same].mean() - similarity[other].mean())
-
     untuned = fine_tune(TEXTS[:24], LABELS[:24], TuningConfig(epochs=0, min_steps=0))
     tuned = fine_tune(TEXTS[:24], LABELS[:24], config)
     assert separation(tuned) > separation(untuned) + 0.025  # measured: 0.281 -> 0.333
     # the token embedding table learns too (``word_embeddings`` on by default)
     table = untuned.get_input_embeddings().weight
     assert not torch.equal(tuned.get_input_embeddings().weight, table)
+
+
+def test_the_pair_objective_pulls_an_intent_s_examples_together_too() -> None:
+    untuned = fine_tune(TEXTS[:24], LABELS[:24], TuningConfig(epochs=0, min_steps=0))
+    config = TuningConfig(epochs=1, min_steps=6, objective="pairs")
+    tuned = fine_tune(TEXTS[:24], LABELS[:24], config)
+    assert separation(tuned) > separation(untuned) + 0.025
+
+
+def test_the_pair_loss_is_zero_when_intents_are_apart_and_a_half_when_collapsed() -> None:
+    import torch
+
+    intents = torch.tensor([0, 0, 1, 1])
+    apart = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert float(pair_loss(apart, intents)) == pytest.approx(0.0)
+    collapsed = torch.tensor([[1.0, 0.0]] * 4)
+    # positives exact, negatives off by 1: the two kinds weigh alike, however many of each
+    assert float(pair_loss(collapsed, intents)) == pytest.approx(0.5)
+    assert float(pair_loss(collapsed, torch.tensor([0, 1, 2, 3]))) == pytest.approx(1.0)
+
+
+def test_pair_batches_hold_same_intent_pairs_and_every_row_once() -> None:
+    y = np.repeat(np.arange(20), 6)
+    rng = np.random.default_rng(0)
+    batches = intent_grouped(y, 32, rng)
+    assert len(batches) == len(length_bucketed([1] * len(y), 32, rng))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(y)))
+    for batch in batches:
+        assert len(set(y[batch].tolist())) < len(batch)  # some intent twice: a positive pair
+
+
+def test_an_unknown_objective_is_refused() -> None:
+    with pytest.raises(TuningConfigError, match="objective 'triplets'"):
+        TuningConfig(objective="triplets")
 
 
 def test_a_frozen_token_embedding_table_stays_as_bundled_while_the_layers_learn() -> None:
@@ -218,6 +264,9 @@ def test_the_tuned_graph_s_name_ignores_the_thread_count_but_not_the_recipe(tmp_
     assert path(word_embeddings=not OPTIONS.tuning.word_embeddings) != graph
     assert path(calibration_epochs=0.5) != graph
     assert path(calibration_tunes=3) != graph
+    assert path(objective="pairs") != graph
+    # the default objective stays out of the name: graphs tuned before it was a setting load
+    assert "objective" not in tuning_key(OPTIONS.tuning)
 
 
 def test_small_catalogues_get_enough_steps() -> None:
