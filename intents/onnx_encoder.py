@@ -9,8 +9,9 @@ stay within cosine 0.99 of float32, against 0.97 with one scale per matrix); tok
 the model's own ``tokenizer.json``. The exported file is cached on disk.
 
 Threads: one :meth:`OnnxEncoder.encode` call computes on ``THREADS`` (2) threads, however many
-cores the machine has; 2 is the core count of the machine the encoder was tuned and measured on
-(``bench/README.md``).
+cores the machine has (2 is the core count of the machine the encoder was tuned and measured
+on, ``bench/README.md``), unless the process chose its own number with :func:`use_threads`
+(``omnibot serve`` runs one answer process a core, each encoding on one thread).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ CHUNK = 8  # texts per ONNX run: length-sorted and small, so little of a run is 
 # int8 graphs scale activations by each run's own range, so a text that shares a run could
 # shift another's embedding: quantised graphs embed every text on its own (as fast here).
 QUANTIZED_CHUNK = 1
-THREADS = 2  # threads one encode() computes on, in either path; fixed, not the core count
+THREADS = 2  # threads one encode() computes on, in either path, unless use_threads() says
 DIMENSIONS = 384
 OPSET = 17
 EXPORT_VERSION = 3  # part of the cached graph's name: a new recipe never reuses an old file
@@ -124,13 +125,25 @@ def _fuse_and_quantize(source: Path, target: Path, config: Any, quantize: bool) 
         staged.unlink()
 
 
+_threads = {"per_encoder": THREADS}
+
+
+def use_threads(count: int) -> None:
+    """Make encoders created from now on in this process compute on ``count`` threads (a
+    serving process's share of the cores; graphs already loaded keep their sessions)."""
+    if count < 1:
+        raise ValueError(f"an encoder needs at least one thread, not {count}")
+    _threads["per_encoder"] = count
+
+
 class OnnxEncoder:
     """Embeds texts with an exported MiniLM graph on onnxruntime's CPU provider.
 
-    Two sessions serve the graph: a lone text runs on one whose operators use ``THREADS`` (2)
-    intra-op threads, the calling thread among them (lowest latency); several texts run as
-    length-sorted chunks on a single-threaded session, ``THREADS`` chunks at a time on a pool
-    of as many threads (most throughput). Encoders of one graph in a process share the
+    Two sessions serve the graph: a lone text runs on one whose operators use the encoder's
+    threads (``THREADS``, 2, unless :func:`use_threads` said otherwise) as intra-op threads,
+    the calling thread among them (lowest latency); several texts run as length-sorted chunks
+    on a single-threaded session, as many chunks at a time on a pool of as many threads (most
+    throughput). Encoders of one graph in a process share the
     sessions and a memo of the rows of texts run alone (:mod:`intents.onnx_sessions`): a text
     embedded again, e.g. by the help-centre answerer right after the classifier, is not run
     again. :meth:`close` stops the pool and gives the sessions back.
@@ -138,18 +151,19 @@ class OnnxEncoder:
 
     def __init__(self, path: Path, chunk: int = CHUNK) -> None:
         self._chunk = chunk
+        self._threads = _threads["per_encoder"]
         self._graph: SharedGraph | None = acquire(
-            path, THREADS, model_dir() / "tokenizer.json", MAX_TOKENS
+            path, self._threads, model_dir() / "tokenizer.json", MAX_TOKENS
         )
         self._tokenizer = self._graph.tokenizer
-        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="onnx")
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="onnx")
         self._closing = threading.Lock()
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Embed ``texts`` (unit-length rows, in the given order).
 
-        Several texts are cut into length-sorted chunks run on the pool's ``THREADS`` (2)
-        threads at once (onnxruntime releases the GIL), each chunk on one thread.
+        Several texts are cut into length-sorted chunks run on the pool's threads at once
+        (onnxruntime releases the GIL), each chunk on one thread.
         """
         graph = self._graph
         if graph is None:
@@ -196,19 +210,21 @@ class OnnxEncoder:
         return out
 
     def _one_by_one(self, session: Any, texts: list[str]) -> list[NDArray[np.float32]]:
-        """Each text run on its own on ``session``, the texts dealt to the pool's ``THREADS``
-        threads in one task per thread (a task per text cost more in hand-offs between
-        threads than in the runs' own Python), tokenised together beforehand."""
+        """Each text run on its own on ``session``, the texts dealt to the pool's threads in
+        one task per thread (a task per text cost more in hand-offs between threads than in the
+        runs' own Python; with one thread, on the calling thread), tokenised together
+        beforehand."""
         inputs = [_unpadded(e.ids, e.attention_mask) for e in self._tokenizer.encode_batch(texts)]
         # longest first, dealt in turn: the threads get about the same number of tokens
         order = sorted(range(len(texts)), key=lambda i: -inputs[i].shape[1])
-        groups = [order[start::THREADS] for start in range(min(THREADS, len(texts)))]
+        groups = [order[start :: self._threads] for start in range(min(self._threads, len(texts)))]
         out: list[NDArray[np.float32]] = [np.empty(0, dtype=np.float32)] * len(texts)
 
         def run(group: list[int]) -> list[NDArray[np.float32]]:
             return [_feed(session, inputs[i], np.ones_like(inputs[i]))[0] for i in group]
 
-        for group, rows in zip(groups, self._pool.map(run, groups), strict=True):
+        results = [run(groups[0])] if len(groups) == 1 else self._pool.map(run, groups)
+        for group, rows in zip(groups, results, strict=True):
             for i, row in zip(group, rows, strict=True):
                 out[i] = row
         return out

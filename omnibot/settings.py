@@ -261,6 +261,10 @@ class Settings:
         "PROCESSING_CONCURRENCY", parse.positive_int, AT_LEAST_ONE, default=None
     )
     workers: int = setting("WORKERS", parse.positive_int, AT_LEAST_ONE, default=1)
+    # None: 2, or the process's share of the cores when `omnibot serve` starts several
+    model_threads: int | None = setting(
+        "MODEL_THREADS", parse.positive_int, AT_LEAST_ONE, default=None
+    )
     # auto: `omnibot serve` splits into front and answer processes; create_app runs all
     role: Role = setting("ROLE", role_setting, "one of " + ", ".join(Role), default=Role.AUTO)
     # an answer process serves its own /metrics on this port (None: off; for answer

@@ -77,6 +77,15 @@ def run_split(settings: Settings, cores: int | None = None) -> None:
     asyncio.run(_supervise(settings, split_roles(settings, cores)))
 
 
+def model_threads(settings: Settings, roles: list[Role], cores: int | None = None) -> int:
+    """The threads each answering child's encoder computes on: ``MODEL_THREADS`` when set,
+    else the cores (default: this machine's) shared out among the children that answer."""
+    if settings.model_threads is not None:
+        return settings.model_threads
+    answering = sum(role.answers for role in roles) or 1
+    return max(1, (cores or os.cpu_count() or 1) // answering)
+
+
 def split_roles(settings: Settings, cores: int | None = None) -> list[Role]:
     """The children of a split: ``WORKERS`` fronts and as many answer processes when it is
     above 1, else as many as :func:`split_sizes` says for ``cores`` (default: this
@@ -115,6 +124,7 @@ async def _supervise(settings: Settings, roles: list[Role]) -> None:
                 await background.start(stack, RedisSupervisor(embedded))
             url = settings.redis_url or (embedded.url if embedded else "")
             env = dict(os.environ, REDIS_URL=url, **{MULTIPROC_ENV: metrics})
+            env["MODEL_THREADS"] = str(model_threads(settings, roles))
             children = [Child(role, command(role), _spawn(command(role), env)) for role in roles]
             stack.push_async_callback(asyncio.to_thread, _stop_all, children)
             log.info(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from intents.build import make_encoder
-from intents.onnx_encoder import OnnxEncoder
+from intents.onnx_encoder import THREADS, OnnxEncoder, use_threads
 from intents.onnx_sessions import EmbeddingMemo, SharedGraph, loaded
 from omnibot.engine import Intents
 
@@ -100,3 +100,27 @@ def test_the_last_close_lets_the_graph_go(
     third = OnnxEncoder(copy, 1)
     assert third.encode(TEXTS).shape == (2, 384)  # loaded anew
     third.close()
+
+
+def test_an_encoder_on_one_thread_gives_the_same_rows(
+    intents: Intents, intents_data_dir: Path, tmp_path: Path
+) -> None:
+    """A process that chose one thread (an answer process a core) embeds as the default does."""
+    exported = next((intents_data_dir / "cache" / "encoders").glob("*int8*.onnx"))
+    copy = tmp_path / exported.name  # its own graph: sessions made for this thread count
+    shutil.copyfile(exported, copy)
+    texts = [f"{text} (one thread {i})" for i, text in enumerate(TEXTS * 3)]
+    default = make_encoder("onnx-int8", intents_data_dir / "cache")
+    expected = default.encode(texts)
+    default.close()
+    use_threads(1)
+    try:
+        single = OnnxEncoder(copy, 1)
+    finally:
+        use_threads(THREADS)
+    assert single._threads == 1
+    assert np.array_equal(single.encode(texts), expected)
+    assert np.array_equal(single.encode(texts[:1]), expected[:1])
+    single.close()
+    with pytest.raises(ValueError, match="at least one thread"):
+        use_threads(0)

@@ -18,6 +18,7 @@ from omnibot.workers import (
     ChildRefusedError,
     _keep_running,
     command,
+    model_threads,
     split_roles,
     split_sizes,
 )
@@ -40,6 +41,15 @@ def test_split_sizes_one_front_and_one_answer_process_on_two_cores() -> None:
 def test_a_split_takes_workers_of_each_role_when_told() -> None:
     assert split_roles(Settings(), cores=2) == [Role.FRONT, Role.ANSWER]
     assert split_roles(Settings(workers=2), cores=2) == [Role.FRONT] * 2 + [Role.ANSWER] * 2
+
+
+def test_answering_children_share_the_cores_out_unless_model_threads_is_set() -> None:
+    one_each = [Role.FRONT, Role.ANSWER]
+    assert model_threads(Settings(), one_each, cores=2) == 2
+    assert model_threads(Settings(), [Role.FRONT, Role.ANSWER, Role.ANSWER], cores=2) == 1
+    assert model_threads(Settings(), [Role.ALL] * 4, cores=2) == 1
+    assert model_threads(Settings(), [Role.FRONT, Role.ANSWER], cores=8) == 8
+    assert model_threads(Settings(model_threads=3), one_each, cores=2) == 3
 
 
 def test_children_listen_on_the_shared_port_unless_they_only_answer() -> None:
