@@ -5,20 +5,19 @@ the environment, so a value in ``.env`` always takes effect. A value that does n
 start-up with a :class:`SettingsError` naming the setting and the value.
 
 Each setting is declared once, as a field of :class:`Settings` made by :func:`setting`: its
-environment variable, parser, default and what a valid value looks like. :meth:`Settings.from_env`
+environment variable, parser, default and what a valid value looks like (how a declaration is
+read: :mod:`omnibot.setting_spec`). :meth:`Settings.from_env`
 is a loop over those declarations, and a test checks that the README's table and
 ``.env.example`` list exactly them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar, dataclass_transform
 
 from dotenv import dotenv_values
 
@@ -29,137 +28,33 @@ from omnibot.proxies import ForwardedHeader, Network
 from omnibot.roles import Role, role_setting
 from omnibot.setting_parsers import ENCODERS, LOG_LEVELS
 from omnibot.setting_parsers import MIN_SECRET_CHARS as MIN_SECRET_CHARS  # the console's rule too
+from omnibot.setting_spec import SPEC, Declared, declared_by_setting, setting
+from omnibot.setting_spec import RefusedValueError as RefusedValueError
+from omnibot.setting_spec import Setting as Setting
+from omnibot.setting_spec import SettingsError as SettingsError
+from omnibot.setting_values import (
+    FINE_TUNE_MODES,
+    PATTERNS,
+    fine_tune_mode,
+    knowledge_setting,
+    patterns_setting,
+)
+from omnibot.setting_values import KNOWLEDGE_OFF as KNOWLEDGE_OFF
 
 DEFAULT_INTENTS_PATH = Path(__file__).resolve().parent.parent / "intents" / "retail.yml"
 # the demo shop's help-centre articles, answered from when the demo catalogue serves
 DEFAULT_KNOWLEDGE_PATH = DEFAULT_INTENTS_PATH.parent / "help_centre"
-KNOWLEDGE_OFF = "off"  # KNOWLEDGE_PATH=off: no help-centre answers, whatever the catalogue
 DEFAULT_SMS_HELP_TEXT = (
     "This is the shop's support line: text your question and we'll answer. Reply STOP to opt out."
 )
-SPEC = "omnibot.setting"  # the key of a field's Setting in its metadata
 ANY_TEXT = "any text"  # what a plain text setting expects (it cannot be refused)
 URL = "an http(s):// URL"
 AT_LEAST_ONE = "a whole number >= 1"
 FLAG = "1/true/yes or 0/false/no"
 FRACTION = "a number from 0 to 1"
-# REDACT_PATTERNS: a JSON list, as a regular expression may hold any separator
-PATTERNS = 'a JSON list of regular expressions, e.g. ["ORD-\\\\d{6}"]'
-# FINE_TUNE: never; the tuned model once `omnibot train --fine-tune` built it; or also tuned by
-# the service itself in a low-priority process
-FINE_TUNE_MODES = ("off", "ahead", "background")
-
-T = TypeVar("T")
-C = TypeVar("C")
 
 
-def fine_tune_mode(value: str) -> str:
-    """One of :data:`FINE_TUNE_MODES`, in any case."""
-    lowered = value.lower()
-    if lowered not in FINE_TUNE_MODES:
-        raise ValueError(value)
-    return lowered
-
-
-def knowledge_setting(value: str) -> Path | str:
-    """An existing folder of help-centre articles, or :data:`KNOWLEDGE_OFF` (in any case)."""
-    if value.lower() == KNOWLEDGE_OFF:
-        return KNOWLEDGE_OFF
-    path = Path(value)
-    if not path.is_dir():
-        raise ValueError(value)
-    return path
-
-
-def patterns_setting(value: str) -> tuple[re.Pattern[str], ...]:
-    """A JSON list of regular expressions, each compiled; :class:`RefusedValueError` names the
-    one that does not compile or would match nothing but the empty string."""
-    try:
-        items = json.loads(value)
-    except json.JSONDecodeError as error:
-        raise RefusedValueError(
-            f"not JSON ({error.msg} at character {error.pos}); in JSON a backslash is written \\\\"
-        ) from None
-    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise RefusedValueError("not a JSON list of non-empty strings")
-    return tuple(_pattern(item) for item in items)
-
-
-def _pattern(text: str) -> re.Pattern[str]:
-    try:
-        pattern = re.compile(text)
-    except re.error as error:
-        raise RefusedValueError(f"{text!r} does not compile: {error}") from None
-    if pattern.match("") is not None:  # it would "find" text between every two characters
-        raise RefusedValueError(f"{text!r} matches the empty string")
-    return pattern
-
-
-class RefusedValueError(ValueError):
-    """A value a parser refuses for a reason the error should show (which part, and why)."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class SettingsError(ValueError):
-    """A setting whose value cannot be used; carries the setting's name and the value."""
-
-    def __init__(self, name: str, value: str, expected: str) -> None:
-        super().__init__(f"setting {name}={value!r} is not valid: expected {expected}")
-        self.name = name
-        self.value = value
-        self.expected = expected
-
-
-@dataclass(frozen=True)
-class Setting(Generic[T]):
-    """How one environment variable becomes one field of :class:`Settings`."""
-
-    env: str
-    parse: Callable[[str], T]
-    expected: str  # completes "expected …" in the error
-    secret: bool = False  # an error shows the value's length, never the value
-
-    def read(self, values: Mapping[str, str], default: T) -> T:
-        """The parsed value, ``default`` when unset or empty; :class:`SettingsError` if refused."""
-        raw = values.get(self.env, "").strip()
-        if not raw:
-            return default
-        try:
-            return self.parse(raw)
-        except ValueError as error:
-            shown = f"<{len(raw)} characters>" if self.secret else raw
-            expected = self.expected
-            if isinstance(error, RefusedValueError) and not self.secret:
-                expected = f"{expected}; {error.why}"
-            raise SettingsError(self.env, shown, expected) from None
-
-
-class Declared(NamedTuple):
-    """One declared setting: the field's name, how it is read, and its default."""
-
-    name: str
-    setting: Setting[Any]
-    default: Any
-
-
-def setting(
-    env: str, parser: Callable[[str], T], expected: str, *, default: T, secret: bool = False
-) -> T:
-    """A :class:`Settings` field read from ``env`` with ``parser`` (``default`` when unset)."""
-    return field(default=default, metadata={SPEC: Setting(env, parser, expected, secret)})
-
-
-@dataclass_transform(frozen_default=True, field_specifiers=(setting,))
-def _declared_by_setting(cls: type[C]) -> type[C]:
-    """A frozen dataclass; the marker tells type checkers and linters that :func:`setting`
-    declares a field (with the default given as ``default=``)."""
-    return dataclass(frozen=True)(cls)
-
-
-@_declared_by_setting
+@declared_by_setting
 class Settings:
     """Every knob of the service; each one is documented in ``.env.example`` and the README."""
 
