@@ -32,9 +32,12 @@ import aiohttp
 import redis.asyncio as redis
 
 from bench import e2e, sms_ack
+from bench.encoder_baseline import measure_encoder
+from bench.process_cpu import rss_by_role
 from bench.questions import questions
 from bench.service import add_role_options, launch, role_options, run_served, serve_env, sms_env
 from bench.stats import number, percentile, rounded
+from bench.webchat_visitor import Tally
 from bot.storage.embedded import free_port, running_url
 from connectors.sms.connector import WEBHOOK_PATH
 from tests.support.serve_process import ServeProcess
@@ -101,7 +104,7 @@ async def both_loads(
     if redis_url is None:
         raise RuntimeError("the embedded redis-server wrote no port file")
     client = redis.Redis.from_url(redis_url)
-    tally = e2e.Tally()
+    tally = Tally()
     try:
         chat = e2e.load(session, process.base, process.pid, client, args, tally)
         (before, after), acks = await asyncio.gather(chat, texting(session, url, hooks, args))
@@ -112,7 +115,7 @@ async def both_loads(
     return {
         "webchat": e2e.summarize(args, None, tally, before, after),
         "sms": sms_figures(hooks, acks, fake, baseline),
-        "peak_rss_mb": e2e.rss_by_role(process.pid),
+        "peak_rss_mb": rss_by_role(process.pid),
     }
 
 
@@ -127,7 +130,7 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
         process = await start_service(args, fake, workdir, data, log)
         try:
             texts = [question.text for question in questions(args.seed)]
-            encoder = await e2e.measure_encoder(texts, args.encoder_seconds)
+            encoder = await measure_encoder(texts, args.encoder_seconds)
             result = await both_loads(args, session, process, fake, data)
         finally:
             await process.stopped()

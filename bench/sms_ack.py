@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bench.e2e import rss_by_role
+from bench.process_cpu import rss_by_role
 from bench.service import (
     PUBLIC_URL,
     SHOP_NUMBER,
