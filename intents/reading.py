@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from bot.contracts import (
     TOPIC_SLOT,
@@ -38,7 +39,7 @@ from intents.actions.order_status import NOT_FOUND_REASON, NOT_FOUND_SLOT
 from intents.catalogue import Catalogue
 from intents.entities import extract, only_entities
 from intents.knowledge.answerer import ArticleMatch
-from intents.knowledge.responder import ArticleSource, article_intent
+from intents.knowledge.responder import article_intent
 from intents.members import TrainingConfig
 from intents.person_cues import asks_for_person
 from intents.problems import detect, frustrated
@@ -62,6 +63,20 @@ STRONG_ARTICLE_SCORE = 0.999
 DOUBTFUL_PROBLEM = 0.3
 
 
+class Articles(Protocol):
+    """The help centre's answers as the reader asks for them (``KnowledgeService``)."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether an index serves."""
+        ...
+
+    def answer(self, question: str, floor: float = 0.0) -> ArticleMatch | None:
+        """The passage answering ``question`` with a score of at least ``floor`` when sure
+        (blocking); a question that cannot reach ``floor`` is not ranked at all."""
+        ...
+
+
 class Reader:
     """Reads messages with ``classifier`` and the catalogue's reading fields (``problem``,
     ``takes``, ``about``)."""
@@ -70,7 +85,7 @@ class Reader:
         self,
         classifier: IntentClassifier,
         catalogue: Catalogue,
-        articles: ArticleSource | None = None,
+        articles: Articles | None = None,
     ) -> None:
         """``articles``: the help centre's answers, when there is one."""
         self._classifier = classifier
@@ -131,8 +146,9 @@ class Reader:
         scorer is sure of it; else the intent's part."""
         if self._articles is None or not self._articles.ready or not self._article_may(prediction):
             return Part(text, prediction)
-        match = await asyncio.to_thread(self._articles.answer, text)
-        if match is None or not self._article_wins(prediction, match):
+        floor = self._article_floor(prediction)
+        match = await asyncio.to_thread(self._articles.answer, text, floor)
+        if match is None or match.score < floor:
             return Part(text, prediction)
         intent = article_intent(match.passage.article)
         return Part(text, Prediction(intent, match.score, True, prediction.ranking))
@@ -149,12 +165,14 @@ class Reader:
             return not (hands_over and prediction.confidence >= DOUBTFUL_PROBLEM)
         return not (intent.action or intent.steps or hands_over)
 
-    def _article_wins(self, prediction: Prediction, match: ArticleMatch) -> bool:
-        """A sure article beats an unsure or out-of-scope intent; a confident answer-only
-        intent only when the article is sure beyond :data:`STRONG_ARTICLE_SCORE`."""
+    def _article_floor(self, prediction: Prediction) -> float:
+        """The score an article needs to beat ``prediction``: any sure article (0: the
+        scorer's threshold) beats an unsure or out-of-scope intent; a confident answer-only
+        intent only one sure beyond :data:`STRONG_ARTICLE_SCORE`. The help centre ranks no
+        passages for a question whose score cannot reach it (most messages)."""
         if not prediction.confident or prediction.intent in OUT_OF_SCOPE:
-            return True
-        return match.score >= STRONG_ARTICLE_SCORE
+            return 0.0
+        return STRONG_ARTICLE_SCORE
 
     def _with_entities(self, here: dict[str, str], prediction: Prediction) -> Prediction:
         """An unsure top intent made sure by what the message holds: an entity of a kind the

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from intents.encoder import Encoder
+from intents.knowledge.ceiling import Probe, ceiling
 from intents.knowledge.documents import Passage
 from intents.knowledge.index import DEFAULT_K, Hit, KnowledgeIndex
 from intents.knowledge.overview import (
@@ -138,6 +139,11 @@ class AnswerScorer:
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
+    def ceiling(self, probe: Probe) -> float:
+        """The highest :meth:`score` any hits of the probed question can have (1.0 when a
+        feature has no bound): known before BM25 ranks the passages."""
+        return ceiling(self.names, self.coefficients, self.intercept, probe)
+
     def to_json(self) -> dict[str, Any]:
         """The scorer as ``calibration.json`` holds it."""
         return {
@@ -226,6 +232,25 @@ class ArticleMatch:
     score: float
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What answering a question settled: ``match`` (None: no article sure enough) is the
+    answer for every floor above ``open_up_to``, which is -inf once the passages were ranked;
+    when ranking was skipped it is the ceiling of the score, or -inf for a ceiling under the
+    scorer's threshold (no floor could then get an article)."""
+
+    match: ArticleMatch | None
+    open_up_to: float = -math.inf
+
+    def settles(self, floor: float) -> bool:
+        """Whether this attempt answers a question asked with ``floor``."""
+        return floor > self.open_up_to
+
+    def at(self, floor: float) -> ArticleMatch | None:
+        """The match when its score reaches ``floor``, else None."""
+        return self.match if self.match is not None and self.match.score >= floor else None
+
+
 class KnowledgeAnswerer:
     """Retrieves the passages for a question and, when the scorer is sure enough, answers with
     the top one, or with its article's overview when the question is about the whole article
@@ -242,14 +267,27 @@ class KnowledgeAnswerer:
         # question): the saved index holds no heading embeddings.
         self._headings: dict[str, NDArray[np.float32]] = {}
 
-    def answer(self, question: str) -> ArticleMatch | None:
-        """The passage answering ``question``, or None when not sure enough."""
+    def answer(self, question: str, floor: float = 0.0) -> ArticleMatch | None:
+        """The passage answering ``question`` with a score of at least ``floor`` and the
+        scorer's threshold, or None."""
+        return self.attempt(question, floor).at(floor)
+
+    def attempt(self, question: str, floor: float = 0.0) -> Attempt:
+        """Answer ``question`` for an article that needs a score of ``floor`` (and at least the
+        scorer's threshold): the passages are ranked only when the score's ceiling reaches it
+        (:mod:`intents.knowledge.ceiling`); below, the question gets no article, exactly as
+        ranking would have decided."""
         vector = self.encoder.encode([question])[0]
-        hits = self.index.search_vector(question, vector, self.k)
+        probe = self.index.probe(question, vector)
+        threshold = self.scorer.threshold
+        top = self.scorer.ceiling(probe)
+        if top < max(floor, threshold):
+            return Attempt(None, top if top >= threshold else -math.inf)
+        hits = self.index.rank(probe, self.k)
         score = self.scorer.score(hits)
-        if not hits or score < self.scorer.threshold:
-            return None
-        return ArticleMatch(self._passage_to_quote(hits[0], vector), score)
+        if not hits or score < threshold:
+            return Attempt(None)
+        return Attempt(ArticleMatch(self._passage_to_quote(hits[0], vector), score))
 
     def _passage_to_quote(self, top: Hit, vector: NDArray[np.float32]) -> Passage:
         """The top hit's passage, or its article's overview for a broad question."""

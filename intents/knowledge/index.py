@@ -9,6 +9,9 @@ scoring all of them is a sparse row sum and one matrix-vector product (well unde
 millisecond), so there is no candidate stage to tune. The two are fused by normalised scores
 (``FUSION``): the cosine plus ``BM25_WEIGHT`` times the BM25 score divided by the question's
 best BM25 score (``bench/README.md`` measures it against reciprocal rank fusion).
+:meth:`KnowledgeIndex.search_vector` is :meth:`~KnowledgeIndex.probe` (the cosines and the
+bounds of the BM25 scores) then :meth:`~KnowledgeIndex.rank` (BM25 and the fusion): the answerer
+ranks only questions whose probe leaves an answer possible (:mod:`intents.knowledge.ceiling`).
 
 An index is saved as one folder, ``<cache>/knowledge/<content hash>.v<INDEX_VERSION>/``: the
 ``bm25s`` arrays (``.npy`` + JSON, never a pickle), ``embeddings.npy``, ``titles.npy`` (one row
@@ -37,6 +40,7 @@ from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
 from intents.encoder import Encoder
+from intents.knowledge.ceiling import Probe, WordBounds
 from intents.knowledge.documents import Passage
 
 log = logging.getLogger(__name__)
@@ -125,6 +129,7 @@ class KnowledgeIndex:
         self.article_keys = list(dict.fromkeys(passage.article for passage in passages))
         self.articles = frozenset(self.article_keys)
         self._bm25 = bm25
+        self._word_bounds = WordBounds(bm25)
         self.embeddings = embeddings
         if titles.shape[0] != len(self.article_keys):
             raise ValueError("a knowledge index needs one title embedding per article")
@@ -203,30 +208,41 @@ class KnowledgeIndex:
     ) -> list[Hit]:
         """:meth:`search` with the question already embedded as ``vector`` (and a choice of
         fusion, for measuring)."""
+        return self.rank(self.probe(question, vector), k, how)
+
+    def probe(self, question: str, vector: NDArray[np.float32]) -> Probe:
+        """What the ranking of ``question`` (embedded as ``vector``) needs before BM25: its
+        cosines with the passages and titles, and the range of its BM25 scores."""
         words = tokenize(question)
-        bm25 = np.asarray(
-            self._bm25.get_scores(words) if words else np.zeros(len(self.passages)),
-            dtype=np.float32,
-        )
         # One BLAS thread: a 2,000 x 384 product takes ~0.03 ms, and on a busy 2-core machine a
         # second BLAS thread waiting on a descheduled first made it ~10 ms (bench/README.md).
         with _threadpools().limit(limits=1, user_api="blas"):
             cosine = self.embeddings @ vector.astype(np.float32)
             title = self.titles @ vector.astype(np.float32)
-        fused = fuse(bm25, cosine, how)
+        low, high = self._word_bounds.bounds(words)
+        return Probe(words, cosine, title, _title_margins(title), low, high)
+
+    def rank(self, probe: Probe, k: int = DEFAULT_K, how: Fusion = FUSION) -> list[Hit]:
+        """The ``k`` best passages for the probed question, best first (BM25 computed now)."""
+        words = probe.words
+        bm25 = np.asarray(
+            self._bm25.get_scores(words) if words else np.zeros(len(self.passages)),
+            dtype=np.float32,
+        )
+        fused = fuse(bm25, probe.cosine, how)
         count = min(k, len(self.passages))
         top = np.argpartition(-fused, count - 1)[:count]
         top = top[np.argsort(-fused[top], kind="stable")]
-        margin = _title_margins(title)
+        rows = self._article_row
         return [
             Hit(
                 self.passages[i],
                 float(bm25[i]),
-                float(cosine[i]),
+                float(probe.cosine[i]),
                 float(fused[i]),
                 rank,
-                float(title[self._article_row[i]]),
-                float(margin[self._article_row[i]]),
+                float(probe.title[rows[i]]),
+                float(probe.title_margin[rows[i]]),
             )
             for rank, i in enumerate(top)
         ]

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from intents.encoder import Encoder
-from intents.knowledge.answerer import AnswerScorer, ArticleMatch, KnowledgeAnswerer
+from intents.knowledge.answerer import AnswerScorer, ArticleMatch, Attempt, KnowledgeAnswerer
 from intents.knowledge.articles import MissingKnowledgeFolder, content_hash
 from intents.knowledge.building import Built, Progress, build_index
 
 RECHECK_S = 30.0  # how often the folder's content hash is compared with the served one's
 PROGRESS_EVERY_S = 5.0  # a build's progress line at most this often
-REMEMBERED = 256  # recent questions' matches: the responder asks again for what the reader saw
+REMEMBERED = 256  # recent questions' attempts: the responder asks again for what the reader saw
 STOP_WITHIN_S = 10.0
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class KnowledgeService:
         self._state = "waiting"  # waiting, building, ready, empty or "failed: why"
         self._failed_hash: str | None = None  # a content that failed to build: not retried
         self._missing = False  # the folder's disappearance was reported
-        self._recent: OrderedDict[tuple[int, str], ArticleMatch | None] = OrderedDict()
+        self._recent: OrderedDict[tuple[int, str], Attempt] = OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,23 +90,27 @@ class KnowledgeService:
         articles, passages = (served.articles, served.passages) if served else (0, 0)
         return {"articles": articles, "passages": passages, "state": self._state}
 
-    def answer(self, question: str) -> ArticleMatch | None:
-        """The passage answering ``question`` when the scorer is sure; None otherwise and
-        until an index is ready. Blocking (an embedding): call it off the event loop."""
+    def answer(self, question: str, floor: float = 0.0) -> ArticleMatch | None:
+        """The passage answering ``question`` with a score of at least ``floor`` when the
+        scorer is sure; None otherwise and until an index is ready. Blocking (an embedding):
+        call it off the event loop. A question whose score cannot reach ``floor`` is not
+        ranked (:meth:`KnowledgeAnswerer.attempt`)."""
         answerer = self._answerer
         if answerer is None:
             return None
         key = (id(answerer), question)
         with self._lock:
-            if key in self._recent:
+            known = self._recent.get(key)
+            if known is not None and known.settles(floor):
                 self._recent.move_to_end(key)
-                return self._recent[key]
-        match = answerer.answer(question)
+                return known.at(floor)
+        attempt = answerer.attempt(question, floor)
         with self._lock:
-            self._recent[key] = match
+            self._recent[key] = attempt
+            self._recent.move_to_end(key)
             while len(self._recent) > REMEMBERED:
                 self._recent.popitem(last=False)
-        return match
+        return attempt.at(floor)
 
     def load(self, progress: Progress | None = None) -> Built:
         """Build (or load from the cache) the folder's index now and serve it (blocking).

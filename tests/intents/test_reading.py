@@ -219,16 +219,19 @@ MERINO = Passage("merino.md", "Merino care", "https://shop.example/merino", None
 
 
 class Articles:
-    """A help centre that is sure of the merino article at ``score`` for every question."""
+    """A help centre that is sure of the merino article at ``score`` for every question, and
+    like ``KnowledgeService`` gives none under the floor it is asked with."""
 
     def __init__(self, score: float = 0.97, ready: bool = True) -> None:
         self.score = score
         self.ready = ready
         self.asked: list[str] = []
+        self.floors: list[float] = []
 
-    def answer(self, question: str) -> ArticleMatch | None:
+    def answer(self, question: str, floor: float = 0.0) -> ArticleMatch | None:
         self.asked.append(question)
-        return ArticleMatch(MERINO, self.score)
+        self.floors.append(floor)
+        return ArticleMatch(MERINO, self.score) if self.score >= floor else None
 
 
 async def read_with(articles: Articles, prediction: Prediction, text: str = "q") -> Reading:
@@ -270,6 +273,22 @@ async def test_a_confident_plain_answer_stays_unless_the_article_is_surer() -> N
     strong = Articles(STRONG_ARTICLE_SCORE)
     taken = (await read_with(strong, sure("shipping_times"))).parts[0]
     assert taken.prediction.intent == "article:merino.md"
+
+
+@pytest.mark.parametrize(
+    ("prediction", "floor"),
+    [
+        (unsure("greeting"), 0.0),
+        (sure("out_of_scope"), 0.0),
+        (sure("shipping_times"), STRONG_ARTICLE_SCORE),
+    ],
+)
+async def test_the_article_is_asked_for_with_the_score_it_needs_to_win(
+    prediction: Prediction, floor: float
+) -> None:
+    articles = Articles()
+    await read_with(articles, prediction)
+    assert articles.floors == [floor]
 
 
 async def test_no_article_is_asked_before_the_index_is_ready() -> None:

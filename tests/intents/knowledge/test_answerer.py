@@ -13,6 +13,8 @@ from intents.knowledge.answerer import (
     CALIBRATION,
     FEATURES,
     AnswerScorer,
+    ArticleMatch,
+    Attempt,
     CalibrationError,
     KnowledgeAnswerer,
     choose_threshold,
@@ -170,3 +172,17 @@ def test_title_features_count_the_title_as_a_passage_and_against_other_titles() 
     names = ["article_cosine", "title_margin"]
     assert features(closer_title, names) == pytest.approx([0.8, 0.3])
     assert features(closer_passage, names) == pytest.approx([0.7, -0.1])
+
+
+def test_an_attempt_settles_the_floors_it_can_answer() -> None:
+    match = ArticleMatch(passages()[0], 0.95)
+    ranked = Attempt(match)
+    assert ranked.settles(0.0)
+    assert ranked.settles(0.999)
+    assert ranked.at(0.9) == match
+    assert ranked.at(0.999) is None
+    skipped = Attempt(None, 0.97)  # ranking skipped under a floor, the score's ceiling 0.97
+    assert skipped.settles(0.999)
+    assert not skipped.settles(0.97)
+    assert not skipped.settles(0.0)
+    assert skipped.at(0.999) is None

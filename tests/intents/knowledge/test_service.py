@@ -14,6 +14,7 @@ import pytest
 
 from intents.build import make_encoder
 from intents.encoder import Encoder
+from intents.knowledge.answerer import Attempt, KnowledgeAnswerer
 from intents.knowledge.service import KnowledgeService
 from tests.intents.knowledge.tiny_help_centre import ARTICLES
 
@@ -75,6 +76,28 @@ def test_another_process_on_the_same_cache_loads_the_index(
         assert other.answer(GIFT_QUESTION) is not None
     finally:
         other.close()
+
+
+def test_an_answer_skipped_under_a_floor_is_ranked_for_a_lower_one_then_remembered(
+    service: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.load()
+    answerer = service._answerer
+    assert answerer is not None
+    attempts: list[float] = []
+
+    def attempt(question: str, floor: float = 0.0) -> Attempt:
+        attempts.append(floor)
+        return KnowledgeAnswerer.attempt(answerer, question, floor)
+
+    monkeypatch.setattr(answerer, "attempt", attempt)
+    assert service.answer(MERINO_QUESTION, floor=2.0) is None  # no score reaches 2: skipped
+    match = service.answer(MERINO_QUESTION)  # the skip does not stand for a lower floor
+    assert match is not None
+    assert match.passage.article == "merino.md"
+    assert service.answer(MERINO_QUESTION) == match  # the responder's ask: remembered
+    assert service.answer(MERINO_QUESTION, floor=2.0) is None
+    assert attempts == [2.0, 0.0]
 
 
 async def test_the_background_build_serves_then_follows_the_folder(
