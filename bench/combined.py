@@ -31,11 +31,13 @@ from typing import Any
 import aiohttp
 import redis.asyncio as redis
 
-from bench import e2e, sms_ack
+from bench import e2e
 from bench.encoder_baseline import measure_encoder
 from bench.process_cpu import rss_by_role
 from bench.questions import questions
 from bench.service import add_role_options, launch, role_options, run_served, serve_env, sms_env
+from bench.sms_replies import replies_check, wait_for_replies
+from bench.sms_webhooks import WARMUP_MESSAGES, Ack, Webhook, plan, send_open_loop
 from bench.stats import number, percentile, rounded
 from bench.webchat_visitor import Tally
 from bot.storage.embedded import free_port, running_url
@@ -54,20 +56,20 @@ async def start_service(
 
 
 async def texting(
-    session: aiohttp.ClientSession, url: str, hooks: list[sms_ack.Webhook], args: argparse.Namespace
-) -> list[sms_ack.Ack]:
+    session: aiohttp.ClientSession, url: str, hooks: list[Webhook], args: argparse.Namespace
+) -> list[Ack]:
     """The webhooks, open loop at ``args.rate``, from the end of the visitors' warm-up."""
     await asyncio.sleep(args.warmup)
-    return await sms_ack.send_open_loop(session, url, hooks, args.rate)
+    return await send_open_loop(session, url, hooks, args.rate)
 
 
 def sms_figures(
-    hooks: list[sms_ack.Webhook], acks: list[sms_ack.Ack], fake: FakeTwilio, baseline: int
+    hooks: list[Webhook], acks: list[Ack], fake: FakeTwilio, baseline: int
 ) -> dict[str, Any]:
     """Ack latency, failed acks and the replies of the SMS load."""
     calls = fake.calls[baseline:]
     replies = [call for call in calls if call.status == 201]
-    check = sms_ack.replies_check(hooks, acks, replies)
+    check = replies_check(hooks, acks, replies)
     good = [(ack.done - ack.due) * 1000 for ack in acks if ack.ok]
     return {
         "rate": round(len(hooks) / max(1e-9, acks[-1].due - acks[0].due), 1),
@@ -95,11 +97,11 @@ async def both_loads(
 ) -> dict[str, Any]:
     """Warm SMS up, then the visitors and, in their window, the webhooks; the figures."""
     url = process.base + WEBHOOK_PATH
-    warmup = sms_ack.plan(sms_ack.WARMUP_MESSAGES, sms_ack.WARMUP_MESSAGES, 0.0, args.seed + 1)
-    await sms_ack.send_open_loop(session, url, warmup, 20.0)
-    await sms_ack.wait_for_replies(fake, 0, len(warmup), args.reply_timeout)
+    warmup = plan(WARMUP_MESSAGES, WARMUP_MESSAGES, 0.0, args.seed + 1)
+    await send_open_loop(session, url, warmup, 20.0)
+    await wait_for_replies(fake, 0, len(warmup), args.reply_timeout)
     baseline = len(fake.calls)
-    hooks = sms_ack.plan(round(args.rate * args.seconds), args.customers, 0.05, args.seed)
+    hooks = plan(round(args.rate * args.seconds), args.customers, 0.05, args.seed)
     redis_url = running_url(data / "redis")
     if redis_url is None:
         raise RuntimeError("the embedded redis-server wrote no port file")
@@ -111,7 +113,7 @@ async def both_loads(
     finally:
         await client.aclose()
     expected = sum(not hook.retry for hook in hooks)
-    await sms_ack.wait_for_replies(fake, baseline, expected, args.reply_timeout)
+    await wait_for_replies(fake, baseline, expected, args.reply_timeout)
     return {
         "webchat": e2e.summarize(args, None, tally, before, after),
         "sms": sms_figures(hooks, acks, fake, baseline),

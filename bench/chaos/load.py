@@ -13,7 +13,7 @@ import aiohttp
 
 from bench.chaos.model import Ask, Conv, Frame, GiveUpError, Link, Options, Run, Server
 from bench.questions import Question, kind_of, questions
-from bench.sms_ack import make_webhook, post
+from bench.sms_webhooks import make_webhook, post
 from connectors.sms.connector import WEBHOOK_PATH
 from tests.support.webchat_client import FrameError, opening, receive
 
