@@ -168,10 +168,12 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
     return {**summary, **encoder, "peak_rss_mb": rss}
 
 
-def print_table(result: dict[str, Any]) -> None:
-    """The results as a small two-column table."""
-    cpu = result["core_ms_per_answer"]
-    rows = [
+Row = tuple[str, str]
+
+
+def answer_rows(result: dict[str, Any]) -> list[Row]:
+    """The table's rows on answers, latency and the encoder baseline."""
+    return [
         ("visitors / window", f"{result['visitors']} / {result['seconds']:.1f} s"),
         ("answered", f"{result['answered']} ({number(result['answered_per_s'])} msgs/s)"),
         ("latency p50 / p99", f"{number(result['p50_ms'])} / {number(result['p99_ms'])} ms"),
@@ -187,6 +189,13 @@ def print_table(result: dict[str, Any]) -> None:
             f"{result['real_answers']} / "
             + ", ".join(f"{kind} {n}" for kind, n in result["non_answers"].items()),
         ),
+    ]
+
+
+def cost_rows(result: dict[str, Any]) -> list[Row]:
+    """The table's rows on Redis, CPU, errors and memory."""
+    cpu = result["core_ms_per_answer"]
+    return [
         ("Redis round trips / answer", number(result["round_trips_per_answer"], 2)),
         ("Redis commands / answer", number(result["commands_per_answer"], 2)),
         ("redis-server ms / answer", number(result["redis_ms_per_answer"], 3)),
@@ -210,6 +219,11 @@ def print_table(result: dict[str, Any]) -> None:
             ", ".join(f"{role} {mb:g}" for role, mb in result["peak_rss_mb"].items()),
         ),
     ]
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """The results as a small two-column table."""
+    rows = answer_rows(result) + cost_rows(result)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -103,8 +103,8 @@ async def run(args: argparse.Namespace, workdir: Path, data: Path, log: Path) ->
     return figures(args, hooks, measured)
 
 
-def arguments() -> argparse.Namespace:
-    """The command line."""
+def option_parser() -> argparse.ArgumentParser:
+    """The command line's options."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -142,7 +142,13 @@ def arguments() -> argparse.Namespace:
     add_role_options(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
+    return parser
+
+
+def arguments() -> argparse.Namespace:
+    """The command line, checked."""
+    options = option_parser()
+    args = options.parse_args()
     if not (
         args.rate > 0
         and 0 < args.seconds <= 600
@@ -150,7 +156,7 @@ def arguments() -> argparse.Namespace:
         and 0 <= args.duplicates < 1
         and args.rate * args.seconds <= 200_000
     ):
-        parser.error(
+        options.error(
             "need rate > 0, 0 < seconds <= 600, customers > 0, 0 <= duplicates < 1 "
             "and at most 200,000 webhooks"
         )

@@ -106,9 +106,9 @@ def figures(
     }
 
 
-def print_table(result: dict[str, Any]) -> None:
-    """The results as a small two-column table."""
-    rows = [
+def table_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The table's rows: name, value."""
+    return [
         (
             "webhooks (retries)",
             f"{result['webhooks']} ({result['retries']}) from "
@@ -154,6 +154,11 @@ def print_table(result: dict[str, Any]) -> None:
             ", ".join(f"{role} {mb:g}" for role, mb in result["peak_rss_mb"].items()),
         ),
     ]
+
+
+def print_table(result: dict[str, Any]) -> None:
+    """The results as a small two-column table and the verdict."""
+    rows = table_rows(result)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
