@@ -68,12 +68,16 @@ class WordBounds:
         if extra is not None:  # added to every passage's score, holding the word or not
             self._high += np.asarray(extra, dtype=np.float64)
             self._low += np.asarray(extra, dtype=np.float64)
+        # Python floats: summing a question's few words is ~5x faster than numpy indexing
+        self._high_of: list[float] = self._high.tolist()
+        self._low_of: list[float] = self._low.tolist()
 
     def bounds(self, words: Sequence[str]) -> tuple[float, float]:
         """The smallest and largest BM25 score any passage can have for the query ``words``
         (a repeated word counts each time, as ``bm25s`` counts it; unknown words score 0)."""
         ids = [self._vocab[word] for word in words if word in self._vocab]
-        low, high = float(self._low[ids].sum()), float(self._high[ids].sum())
+        low = sum(self._low_of[i] for i in ids)
+        high = sum(self._high_of[i] for i in ids)
         return low - BM25_SLACK * abs(low), high + BM25_SLACK * abs(high)
 
 
