@@ -16,7 +16,9 @@ action or steps (an order look-up), a problem intent, or one that hands over. Th
 passage answers when the scorer is sure of it (``intents.knowledge``) and the intent is unsure,
 or the confident intent is an out-of-scope one ("I can only help with orders…"); a confident
 intent with a plain answer keeps it unless the article is sure beyond ``STRONG_ARTICLE_SCORE``.
-Such a part's prediction is ``article:<key>``, answered by ``KnowledgeResponder``.
+Such a part's prediction is ``article:<key>``, answered by ``KnowledgeResponder``. The reader
+asks the help centre with that score (the floor), so a question no article could win with is
+not ranked at all (``intents.knowledge.ceiling``): most messages, a catalogue's questions.
 """
 
 from __future__ import annotations
