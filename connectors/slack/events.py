@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
@@ -31,17 +29,13 @@ from bot.contracts import AgentOutcome, AgentResult, DeskActions
 from bot.desk.actions import agent_text
 from bot.desk.agent_text import is_note
 from bot.desk.tickets import Tickets
+from connectors.slack.payloads import body_text, check_payload, json_object, user_id
+from connectors.slack.socket_mode import keep_trying, socket_handler
 from connectors.slack.text import mentioned_users, plain_text
 
 EVENTS_PATH = "/slack/events"
 NAME_CACHE_S = 3600.0
 MAX_MENTIONS = 10  # users.info lookups for one reply; more mentions keep their ids
-# Slack sends UTF-8; a body declared in any other charset is not Slack's.
-CHARSETS = (None, "utf-8", "utf8", "us-ascii", "ascii")
-OBJECT_FIELDS = ("event", "container", "view")  # JSON objects in every payload Slack sends
-RECONNECT_FIRST_S = 1.0  # Socket Mode: the first wait after a failed connection, doubled after
-RECONNECT_MAX_S = 60.0
-CONNECT_TIMEOUT_S = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -86,31 +80,10 @@ class SlackEvents:
         Returns at once: the connection is made in the background and retried with backoff
         while Slack cannot be reached, so a desk outage never holds up the customer channels.
         """
-        socket_logger = logging.getLogger(f"{__name__}.socket")
-        socket_logger.addFilter(_no_traceback)
-        self._socket = AsyncSocketModeHandler(self.app, app_token, logger=socket_logger)
-        self._connecting = asyncio.create_task(self._keep_trying(self._socket), name="slack-socket")
-
-    async def _keep_trying(self, socket: AsyncSocketModeHandler) -> None:
-        """Connect over Socket Mode, retrying with backoff; one log line per failure."""
-        delay = RECONNECT_FIRST_S
-        while True:
-            try:
-                # asked here rather than by the SDK, which logs each failure once more
-                opened = await self._client.apps_connections_open(app_token=socket.app_token)
-                socket.client.wss_uri = str(opened["url"])
-                await asyncio.wait_for(socket.connect_async(), CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
-            except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as error:
-                log.warning(
-                    "cannot connect to Slack over Socket Mode (%s); retrying in %.0f s",
-                    _reason(error),
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_S)
-                continue
-            log.info("connected to Slack over Socket Mode")
-            return
+        self._socket = socket_handler(self.app, app_token)
+        self._connecting = asyncio.create_task(
+            keep_trying(self._client, self._socket), name="slack-socket"
+        )
 
     async def connected(self) -> bool:
         """Whether events can reach omnibot: over HTTP always (Slack calls us); in Socket
@@ -136,8 +109,8 @@ class SlackEvents:
         Bolt parses the body before it checks the signature, and fails on anything but a JSON
         object: such a body is refused here, as is one not in UTF-8 (Slack's only charset).
         """
-        body = await _body_text(request)
-        _check_payload(body, request.content_type)
+        body = await body_text(request)
+        check_payload(body, request.content_type)
         bolt_request = AsyncBoltRequest(
             body=body,
             query=request.query_string,
@@ -199,15 +172,15 @@ class SlackEvents:
     async def _ticket_of(self, body: dict[str, Any]) -> tuple[str, str, str] | None:
         """The conversation a button belongs to, the clicking agent's name and the ticket, when
         the button sits on one of our tickets."""
-        container = _object(body.get("container"))
+        container = json_object(body.get("container"))
         ticket = f"{container.get('channel_id')}:{container.get('message_ts')}"
         actions = body.get("actions")
-        action = _object(actions[0] if isinstance(actions, list) and actions else None)
+        action = json_object(actions[0] if isinstance(actions, list) and actions else None)
         cid = await self._actions.conversation_of(ticket)
         if cid is None or cid != str(action.get("value", "")):
             await self._tell(body, agent_text(None, AgentOutcome.NOT_OURS))
             return None
-        return cid, await self._name(_user_id(body)), ticket
+        return cid, await self._name(user_id(body)), ticket
 
     async def _told(self, body: dict[str, Any], result: AgentResult) -> None:
         """Tell the clicking agent why their click changed nothing, if it did not."""
@@ -215,8 +188,8 @@ class SlackEvents:
             await self._tell(body, result.message)
 
     async def _tell(self, body: dict[str, Any], text: str) -> None:
-        container = _object(body.get("container"))
-        await self._ephemeral(str(container.get("channel_id")), _user_id(body), text, None)
+        container = json_object(body.get("container"))
+        await self._ephemeral(str(container.get("channel_id")), user_id(body), text, None)
 
     async def _ephemeral(self, channel: str, user: str, text: str, thread: str | None) -> None:
         try:
@@ -239,65 +212,3 @@ class SlackEvents:
         name = str(profile.get("display_name") or profile.get("real_name") or user)
         self._names[user] = (name, time.monotonic() + NAME_CACHE_S)
         return name
-
-
-# ---- what Slack sends -----------------------------------------------------------------------
-
-
-async def _body_text(request: web.Request) -> str:
-    """The request body as text: UTF-8, or a 415 (another charset) or a 400 (not UTF-8)."""
-    charset = request.charset.lower() if request.charset else None
-    if charset not in CHARSETS:
-        raise web.HTTPUnsupportedMediaType(text="Slack's requests are in UTF-8")
-    try:
-        return (await request.read()).decode("utf-8")
-    except UnicodeDecodeError:
-        raise web.HTTPBadRequest(text="the body is not UTF-8") from None
-
-
-def _check_payload(body: str, content_type: str) -> None:
-    """Refuse (400) a body bolt could not read as a JSON object: as bolt reads it, JSON or a
-    form whose ``payload`` field holds the JSON."""
-    if not body:
-        return  # bolt reads it as {}
-    try:
-        if content_type == "application/json" or body.startswith("{"):
-            payload: object = json.loads(body)
-        else:
-            form = dict(parse_qsl(body, keep_blank_values=True))
-            payload = json.loads(form["payload"]) if "payload" in form else form
-    except ValueError:
-        raise web.HTTPBadRequest(text="the body is neither JSON nor a form") from None
-    if not isinstance(payload, dict) or not _well_formed(payload):
-        raise web.HTTPBadRequest(text="the payload is not a JSON object of Slack's shape")
-
-
-def _well_formed(payload: dict[str, Any]) -> bool:
-    """Whether the parts bolt's listener matchers index into have the shape they expect."""
-    if any(not isinstance(payload.get(name, {}), dict) for name in OBJECT_FIELDS):
-        return False
-    actions = payload.get("actions", [])
-    return isinstance(actions, list) and all(isinstance(action, dict) for action in actions)
-
-
-def _object(value: object) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else an empty one (a payload's odd shapes)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _user_id(body: dict[str, Any]) -> str:
-    return str(_object(body.get("user")).get("id", ""))
-
-
-def _reason(error: BaseException) -> str:
-    """A failure in a few words, for a one-line log."""
-    if isinstance(error, SlackApiError):
-        return f"Slack answered {error.response.get('error', 'an error')}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _no_traceback(record: logging.LogRecord) -> bool:
-    """Socket Mode's own retries log a whole traceback each time: keep its one line."""
-    record.exc_info = None
-    record.exc_text = None
-    return True
