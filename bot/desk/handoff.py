@@ -6,7 +6,7 @@ retried while the desk is down). The
 agents' actions answer with an :class:`AgentOutcome` (a second agent's Claim, a reply to a
 conversation already back with the bot, one its channel cannot carry), which
 :mod:`bot.desk.actions` puts in words for the desk. What the customer is told is the
-:class:`~bot.texts.Texts` catalogue's.
+:class:`~bot.texts.Texts` catalogue's (while waiting: :mod:`bot.desk.wait_notices`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from bot.contracts import AgentOutcome, Prediction, TicketChange, TicketStatus
 from bot.delivery.outbox import Outbox
+from bot.desk.handoff_state import (
+    agent_event,
+    back_to_bot_meta,
+    closed_to_agent,
+    escalation_of,
+    waiting_meta,
+)
 from bot.desk.hours import AgentHours
 from bot.desk.queue import DeskJob, DeskQueue, open_job, post_job, update_job
 from bot.desk.tickets import Tickets
+from bot.desk.wait_notices import WaitNotices
 from bot.insight import decisions
 from bot.insight.journal import EventType, JournalEvent, journal_event
 from bot.metrics import Metrics
 from bot.models import Conversation, Message, Role, State
 from bot.models.channels import too_long
-from bot.models.conversation import Escalation
 from bot.models.messages import clean_text
 from bot.storage.lock import ConversationLock
 from bot.storage.store import MetaUpdate, Store
@@ -58,11 +64,11 @@ class Handoff:
         """``patterns``: the shop's own redaction patterns (the journal's unsure messages)."""
         self._store = store
         self._tickets = tickets
-        self._hours = hours
         self._desk = desk
         self._outbox = outbox
         self._metrics = metrics
         self._texts = texts or Texts()
+        self._notices = WaitNotices(tickets, self._texts, hours)
         self._patterns = patterns
 
     async def escalate(
@@ -84,26 +90,14 @@ class Handoff:
         after ``events`` (the answers the bot gave first).
         """
         event = decisions.escalated(conversation, reason, prediction, self._patterns)
-        escalation = Escalation(
-            reason,
-            intent=prediction.intent if prediction else None,
-            confidence=prediction.confidence if prediction else None,
-            detail=detail,
-        )
-        waiting = self._away_text(self._texts.away, conversation) or self._texts.waiting
+        escalation = escalation_of(reason, prediction, detail)
+        waiting = self._notices.handed_off(conversation)
         notice = Message(role=Role.BOT, text=f"{lead} {waiting}" if lead else waiting)
         await self._outbox.say(
             conversation.id,
             conversation.last_address,
             (notice,),
-            {
-                **(meta or {}),
-                "state": State.WAITING,
-                "misunderstood": 0,
-                "escalation": escalation,
-                "ticket": None,
-                "notified_at": 0.0,  # the next message is acknowledged at once
-            },
+            {**(meta or {}), **waiting_meta(escalation)},
             fence=fence,
             events=(*events, event),
         )
@@ -134,7 +128,7 @@ class Handoff:
             and now - conversation.notified_at >= NOTICE_EVERY_S
             and message.role is Role.CUSTOMER
         ):
-            notice = Message(role=Role.BOT, text=await self._queue_text(conversation))
+            notice = Message(role=Role.BOT, text=await self._notices.queued(conversation))
             await self._outbox.say(
                 conversation.id,
                 conversation.last_address,
@@ -145,28 +139,6 @@ class Handoff:
         elif done:
             await self._store.record(conversation.id, meta=done, fence=fence)
 
-    async def _queue_text(self, conversation: Conversation) -> str:
-        """What a waiting customer is told: the team has it, their place, the typical wait."""
-        away = self._away_text(self._texts.queued_away, conversation)
-        if away:
-            return away
-        place, typical = await self._tickets.queue_place(conversation.id)
-        wait = ""
-        if typical is not None:
-            minutes = max(1, round(typical / 60))
-            wait = self._texts.typical_wait.format(minutes=minutes, s="" if minutes == 1 else "s")
-        return self._texts.queued.format(place=place or 1, wait=wait)
-
-    def _away_text(self, template: str, conversation: Conversation) -> str | None:
-        """``template`` filled in when the agents are away now, else None."""
-        now = datetime.now(UTC)
-        if self._hours is None or self._hours.is_open(now):
-            return None
-        channel = conversation.last_address.channel if conversation.last_address else None
-        return template.format(
-            when=self._hours.describe_opening(now), where=self._texts.where_on(channel)
-        )
-
     async def claim(
         self, conversation_id: str, agent: str, ticket: str | None = None
     ) -> AgentOutcome:
@@ -176,7 +148,7 @@ class Handoff:
         """
         lock = self._store.lock(conversation_id)
         async with lock as conversation:
-            if _closed(conversation, ticket):
+            if closed_to_agent(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.AGENT:
                 return (
@@ -201,12 +173,12 @@ class Handoff:
             address = conversation.last_address
             if too_long(address.channel if address else None, text):
                 return AgentOutcome.TOO_LONG
-            if _closed(conversation, ticket):
+            if closed_to_agent(conversation, ticket):
                 return AgentOutcome.CLOSED
             if conversation.state is State.WAITING:
                 await self._join(conversation, agent, lock)
             reply = Message(role=Role.AGENT, text=text, author=agent)
-            event = _agent_event(EventType.AGENT_REPLY, conversation, reply.author)
+            event = agent_event(EventType.AGENT_REPLY, conversation, reply.author)
             await self._outbox.say(
                 conversation_id, conversation.last_address, (reply,), fence=lock, events=(event,)
             )
@@ -235,7 +207,7 @@ class Handoff:
         status = TicketStatus.RESOLVED if resolved else TicketStatus.BACK_TO_BOT
         lock = self._store.lock(conversation_id)
         async with lock as conversation:
-            if _closed(conversation, ticket):
+            if closed_to_agent(conversation, ticket):
                 return AgentOutcome.CLOSED
             change = TicketChange(status, agent, time.time())
             kind = EventType.RESOLVED if resolved else EventType.BACK_TO_BOT
@@ -243,15 +215,10 @@ class Handoff:
                 conversation,
                 State.BOT,
                 text,
-                {
-                    "agent": None,
-                    "ticket": None,
-                    "escalation": None,
-                    "previous_ticket": conversation.ticket or conversation.previous_ticket,
-                },
+                back_to_bot_meta(conversation),
                 update_job(change, conversation.ticket),
                 lock,
-                _agent_event(kind, conversation, clean_text(agent) if agent else None),
+                agent_event(kind, conversation, clean_text(agent) if agent else None),
             )
             await self._tickets.mark_closed(conversation_id)
             return AgentOutcome.DONE
@@ -268,7 +235,7 @@ class Handoff:
             {"agent": agent},
             update_job(change, None),
             fence,
-            _agent_event(EventType.CLAIMED, conversation, agent),
+            agent_event(EventType.CLAIMED, conversation, agent),
         )
 
     async def _change(
@@ -291,17 +258,3 @@ class Handoff:
             events=(event,),
         )
         await self._desk.push(conversation.id, (job,))
-
-
-def _agent_event(kind: EventType, conversation: Conversation, agent: str | None) -> JournalEvent:
-    """An agent's action on the conversation, for the journal."""
-    return journal_event(
-        kind, conversation.id, decisions.channel_of(conversation), agent=agent or None
-    )
-
-
-def _closed(conversation: Conversation, ticket: str | None) -> bool:
-    """Whether an agent's action cannot reach the customer: the conversation is back with the
-    bot, or ``ticket`` is not its open ticket (a resolved one; the conversation may have been
-    escalated again since, and that newer ticket is not the old thread's to answer)."""
-    return conversation.state is State.BOT or (ticket is not None and conversation.ticket != ticket)
