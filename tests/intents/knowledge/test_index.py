@@ -74,8 +74,14 @@ def test_save_and_load_give_identical_results(
     index.save(path)
     loaded = KnowledgeIndex.load(path)
     assert loaded.passages == index.passages
+    highs = []
     for question in QUESTIONS:
         assert loaded.search(question, encoder, k=4) == index.search(question, encoder, k=4)
+        vector = encoder.encode([question])[0]
+        probed, reloaded = index.probe(question, vector), loaded.probe(question, vector)
+        assert reloaded.bm25_high == probed.bm25_high  # the bounds from the loaded BM25 arrays
+        highs.append(reloaded.bm25_high)
+    assert max(highs) > 0.0
     assert not list(path.parent.glob("*.partial"))  # the partial folder was renamed
 
 
@@ -139,6 +145,18 @@ def test_an_index_from_precomputed_embeddings_ranks_as_the_built_one(
         assert again.search(question, encoder, k=3) == index.search(question, encoder, k=3)
     with pytest.raises(ValueError, match="one embedding row each"):
         KnowledgeIndex.from_embeddings(index.passages, index.embeddings[:2])
+
+
+def test_a_probe_holds_what_ranking_reads_and_bounds_every_passages_bm25(
+    index: KnowledgeIndex, encoder: Encoder
+) -> None:
+    question = "can I send someone a gift card by email?"
+    probe = index.probe(question, encoder.encode([question])[0])
+    hits = index.rank(probe, k=len(index.passages))
+    assert hits == index.search(question, encoder, k=len(index.passages))
+    assert max(hit.cosine for hit in hits) == float(probe.cosine.max())
+    assert probe.bm25_low <= min(hit.bm25 for hit in hits)
+    assert max(hit.bm25 for hit in hits) <= probe.bm25_high
 
 
 def test_a_hit_carries_its_titles_cosine_and_margin_over_the_other_titles(
