@@ -36,6 +36,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     # the serving process that started this tuning: it ends when that process ends
     training.add_argument("--parent", type=int, help=argparse.SUPPRESS)
+    _add_eval(commands)
+    commands.add_parser(
+        "rasa-check", help="what a Rasa project folder imports, and what escalates"
+    ).add_argument("path", type=Path, help="the Rasa 3 project folder (domain.yml, data/)")
+
+
+def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``eval`` command."""
     evaluation = commands.add_parser("eval", help="train on TRAIN, evaluate on TEST")
     evaluation.add_argument(
         "train", help="CSV with header text,category, a Rasa NLU file or a Rasa project folder"
@@ -53,9 +61,6 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="evaluate over the encoder fine-tuned on TRAIN (tuned now: minutes)",
     )
-    commands.add_parser(
-        "rasa-check", help="what a Rasa project folder imports, and what escalates"
-    ).add_argument("path", type=Path, help="the Rasa 3 project folder (domain.yml, data/)")
 
 
 def train(settings: Settings, fine_tune: bool = False) -> None:
