@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from threadpoolctl import ThreadpoolController, threadpool_limits
-
 from bot.contracts import Prediction
 from intents.batcher import MicroBatcher
+from intents.blas import one_thread
 from intents.encoder import Encoder
 from intents.model import IntentModel
 from intents.spelling import Speller, english_words
 
 MAX_BATCH = 32
 THREADS = 2
-
-_blas = {"pinned": False}  # set once a serving process limited BLAS to one thread for good
-
-
-def pin_blas_to_one_thread() -> None:
-    """Limit BLAS to one thread for the rest of this process, a serving one (nothing in it
-    wants more), so that classifiers skip their per-batch limit: its four library calls each
-    give the GIL up and wait to get it back from the event loop."""
-    threadpool_limits(limits=1, user_api="blas")
-    _blas["pinned"] = True
 
 
 class BatchedClassifier:
@@ -33,7 +22,6 @@ class BatchedClassifier:
         self.model = model
         self.speller = Speller.from_vectorizer(model.members.lexical.words, english_words())
         self._batcher = MicroBatcher(self.predict, MAX_BATCH, THREADS)
-        self._threadpools = ThreadpoolController()  # scans the loaded libraries once
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Classify a batch of texts (blocking), typos and text-speak put right first."""
@@ -41,9 +29,7 @@ class BatchedClassifier:
         embeddings = self.encoder.encode(texts).astype("float64")
         # One BLAS thread: the members' products are small, and BLAS threads waking up beside
         # onnxruntime's cost more than they save (measured: p50 11.7 -> 6.3 ms per message).
-        if _blas["pinned"]:
-            return self.model.predict(texts, embeddings)
-        with self._threadpools.limit(limits=1, user_api="blas"):
+        with one_thread():
             return self.model.predict(texts, embeddings)
 
     async def classify(self, text: str) -> Prediction:

@@ -65,13 +65,13 @@ def _answering_app(settings: Settings) -> web.Application:
     """The app of a process that answers: its encoder on ``MODEL_THREADS`` threads, its BLAS
     kept to one thread for good once the model is loaded (a limit reaches only the libraries
     loaded, and the model loads with the app)."""
-    from intents.classifier import pin_blas_to_one_thread  # the model's: see the imports
+    from intents.blas import pin_to_one_thread  # the model's: see the imports
     from intents.onnx_encoder import use_threads
 
     if settings.model_threads is not None:
         use_threads(settings.model_threads)
     app = frozen(create_app(settings))
-    pin_blas_to_one_thread()
+    pin_to_one_thread()
     return app
 
 

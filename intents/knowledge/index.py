@@ -29,7 +29,6 @@ import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,8 +36,8 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 from numpy.typing import NDArray
-from threadpoolctl import ThreadpoolController
 
+from intents.blas import one_thread
 from intents.encoder import Encoder
 from intents.knowledge.ceiling import Probe, WordBounds
 from intents.knowledge.documents import Passage
@@ -81,12 +80,6 @@ class Hit:
     rank: int
     title_cosine: float = 0.0
     title_margin: float = 0.0
-
-
-@cache
-def _threadpools() -> ThreadpoolController:
-    """The process's thread pools (scanning the loaded libraries once)."""
-    return ThreadpoolController()
 
 
 def tokenize(text: str) -> list[str]:
@@ -148,7 +141,7 @@ class KnowledgeIndex:
         """The cosine of the embedded question ``vector`` with each passage of the article
         ``key``, in the order of :meth:`article_passages`."""
         rows = self._rows_of.get(key, [])
-        with _threadpools().limit(limits=1, user_api="blas"):
+        with one_thread():
             cosines = self.embeddings[rows] @ vector.astype(np.float32)
         return [float(c) for c in cosines]
 
@@ -216,7 +209,7 @@ class KnowledgeIndex:
         words = tokenize(question)
         # One BLAS thread: a 2,000 x 384 product takes ~0.03 ms, and on a busy 2-core machine a
         # second BLAS thread waiting on a descheduled first made it ~10 ms (bench/README.md).
-        with _threadpools().limit(limits=1, user_api="blas"):
+        with one_thread():
             cosine = self.embeddings @ vector.astype(np.float32)
             title = self.titles @ vector.astype(np.float32)
         low, high = self._word_bounds.bounds(words)
