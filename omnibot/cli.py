@@ -69,7 +69,8 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serving.add_argument(
         "--split",
         action="store_true",
-        help="run front and answer processes sized to the cores (one of each on two cores), "
+        help="run front and answer processes sized to the cores (one front, two answer "
+        "processes on two cores), "
         "supervised here: what ROLE=auto, the default, does",
     )
     serving.add_argument(

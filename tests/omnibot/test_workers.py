@@ -31,15 +31,15 @@ Metrics().answered.labels("greeting").inc(int(sys.argv[1]))
 """
 
 
-def test_split_sizes_one_front_and_one_answer_process_on_two_cores() -> None:
+def test_split_sizes_one_front_and_an_answer_process_a_core() -> None:
     assert split_sizes(1) == (1, 1)
-    assert split_sizes(2) == (1, 1)
-    assert split_sizes(4) == (1, 2)
-    assert split_sizes(8) == (2, 4)
+    assert split_sizes(2) == (1, 2)
+    assert split_sizes(4) == (1, 4)
+    assert split_sizes(8) == (2, 8)
 
 
 def test_a_split_takes_workers_of_each_role_when_told() -> None:
-    assert split_roles(Settings(), cores=2) == [Role.FRONT, Role.ANSWER]
+    assert split_roles(Settings(), cores=2) == [Role.FRONT, Role.ANSWER, Role.ANSWER]
     assert split_roles(Settings(workers=2), cores=2) == [Role.FRONT] * 2 + [Role.ANSWER] * 2
 
 
