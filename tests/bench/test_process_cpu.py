@@ -71,20 +71,26 @@ def test_thread_kinds_go_by_the_main_thread_and_the_names() -> None:
     assert thread_kind(10, 14, "watchdog", "python") == "other_threads"
 
 
-def test_ticks_of_this_process_are_read_thread_by_thread() -> None:
+def test_ticks_of_this_process_are_read_thread_by_thread(sleepers: list[int]) -> None:
     sum(range(3_000_000))  # some CPU of our own to count
     mine = Path(f"/proc/{os.getpid()}")
     ticks = tree_ticks(os.getpid())
     main = ticks[os.getpid(), os.getpid()]
     assert main.kind == "event_loop"
     assert main.ticks == pytest.approx(stat_ticks(mine / "task" / str(os.getpid()) / "stat"), abs=2)
-    assert cpu_seconds(os.getpid()) == pytest.approx(stat_ticks(mine / "stat") / CLK_TCK, abs=0.1)
+    # this process's own CPU and its children's (the test session's Redis among them)
+    with_children = cpu_seconds(os.getpid())
+    assert with_children is not None
+    assert with_children >= stat_ticks(mine / "stat") / CLK_TCK - 0.01
+    idle = sleepers[0]  # no children, no CPU of its own any more: read the same both ways
+    expected = stat_ticks(Path(f"/proc/{idle}/stat")) / CLK_TCK
+    assert cpu_seconds(idle) == pytest.approx(expected, abs=0.02)
     assert cpu_seconds(2**22 + 1) is None  # no such process
 
 
 def test_peak_rss_is_given_by_role(sleepers: list[int]) -> None:
-    found = rss_by_role(os.getpid())
-    assert set(found) == {"parent", "front", "parent 2"}
+    found = rss_by_role(os.getpid())  # this process, the sleepers (and the session's Redis)
+    assert {"parent", "front", "parent 2"} <= set(found)
     assert all(mb > 0 for mb in found.values())
 
 
