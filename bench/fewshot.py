@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.retail import TuningArgumentError, tuning_config
+from bench.retail import TuningArgumentError, add_tuning_option, tuning_config
 from intents.build import BuildOptions, build_classifier
 from intents.evaluate import evaluate, read_labelled_csv
-from intents.tuning import TuningConfig, TuningConfigError
+from intents.tuning import TuningConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -126,18 +126,11 @@ def main() -> None:
     parser.add_argument("--evaluate", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on each file")
-    parser.add_argument(
-        "--tuning",
-        nargs="*",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="tuning settings other than the defaults (intents.tuning.TuningConfig), e.g. "
-        "objective=pairs",
-    )
+    add_tuning_option(parser, "objective=pairs")
     args = parser.parse_args()
     try:
         tuning = tuning_config(0, args.tuning)
-    except (TuningArgumentError, TuningConfigError) as error:
+    except TuningArgumentError as error:
         parser.error(str(error))
     written = write_all(args.data, args.out, args.datasets, args.sizes, args.seeds)
     if not args.evaluate:

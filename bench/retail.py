@@ -27,7 +27,7 @@ from intents.build import ENCODERS, BuildOptions, build_classifier
 from intents.catalogue import load_catalogue
 from intents.evaluate import EvalResult, evaluate, read_labelled_csv
 from intents.members import TrainingConfig
-from intents.tuning import TuningConfig
+from intents.tuning import TuningConfig, TuningConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOGUE = ROOT / "intents" / "retail.yml"
@@ -57,7 +57,22 @@ def tuning_config(seed: int, settings: Sequence[str]) -> TuningConfig:
             )
         except ValueError as error:
             raise TuningArgumentError(f"{setting!r}: {error}") from error
-    return TuningConfig(**values)
+    try:
+        return TuningConfig(**values)
+    except TuningConfigError as error:  # a value of the right type the recipe refuses
+        raise TuningArgumentError(str(error)) from error
+
+
+def add_tuning_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """The ``--tuning FIELD=VALUE ...`` option (read it with :func:`tuning_config`)."""
+    parser.add_argument(
+        "--tuning",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="tuning settings other than the defaults (intents.tuning.TuningConfig), e.g. "
+        + example,
+    )
 
 
 def mistakes(
@@ -151,13 +166,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="model cache (default: a new temporary one)")
     parser.add_argument("--fine-tune", action="store_true", help="tune the encoder on it first")
     parser.add_argument("--seed", type=int, default=0, help="the tuning's seed (splits, steps)")
-    parser.add_argument(
-        "--tuning",
-        nargs="*",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="tuning settings other than the defaults (intents.tuning.TuningConfig), e.g. "
-        "word_embeddings=false calibration_tunes=2 threads=1 calibration_epochs=0.5",
+    add_tuning_option(
+        parser, "word_embeddings=false calibration_tunes=2 threads=1 calibration_epochs=0.5"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

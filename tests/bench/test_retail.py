@@ -55,7 +55,7 @@ def test_tuning_settings_are_read_from_the_command_line() -> None:
     assert config.threads == 1
     assert tuning_config(0, ["calibration_epochs=0.5"]).calibration_epochs == 0.5
     assert tuning_config(0, ["word_embeddings=true"]).word_embeddings
-    for wrong in (["no_such=1"], ["threads"], ["threads=two"]):
+    for wrong in (["no_such=1"], ["threads"], ["threads=two"], ["objective=triplets"]):
         with pytest.raises(TuningArgumentError):
             tuning_config(0, wrong)
 
