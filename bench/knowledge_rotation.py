@@ -19,10 +19,11 @@ import numpy as np
 
 from bench.knowledge_data import DATA
 from intents.encoder import Encoder
-from intents.knowledge.answerer import FEATURES, AnswerScorer, fit_scorer
+from intents.knowledge.answerer import AnswerScorer, fit_scorer
 from intents.knowledge.articles import content_hash, load_articles
 from intents.knowledge.documents import Passage
 from intents.knowledge.evaluation import LabelledQuestion
+from intents.knowledge.features import FEATURES
 from intents.knowledge.index import Fusion, load_or_build
 from intents.knowledge.passages import split_all
 from intents.knowledge.rotation import Asked, Corpus

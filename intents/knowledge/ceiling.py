@@ -99,7 +99,7 @@ def _article_cosine(probe: Probe) -> tuple[float, float]:
 
 
 # Each feature's lowest and highest value over any hits the probed question can have
-# (:data:`intents.knowledge.answerer.FEATURES` names them).
+# (:data:`intents.knowledge.features.FEATURES` names them).
 FEATURE_BOUNDS: dict[str, Callable[[Probe], tuple[float, float]]] = {
     "cosine": lambda probe: (float(probe.cosine.min()), float(probe.cosine.max())),
     "bm25": lambda probe: (_log_bm25(probe.bm25_low), _log_bm25(probe.bm25_high)),

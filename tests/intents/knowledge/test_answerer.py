@@ -11,17 +11,16 @@ import pytest
 from intents.encoder import Encoder
 from intents.knowledge.answerer import (
     CALIBRATION,
-    FEATURES,
     AnswerScorer,
     ArticleMatch,
     Attempt,
     CalibrationError,
     KnowledgeAnswerer,
     choose_threshold,
-    features,
     fit_scorer,
 )
 from intents.knowledge.documents import Passage
+from intents.knowledge.features import FEATURES, features
 from intents.knowledge.index import Hit, KnowledgeIndex
 from tests.intents.knowledge.tiny_help_centre import passages
 
