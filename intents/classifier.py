@@ -10,7 +10,11 @@ from intents.model import IntentModel
 from intents.spelling import Speller, english_words
 
 MAX_BATCH = 32
-THREADS = 2
+# One batch at a time: a second model thread only ran a second batch beside the first, so an
+# answer process a core kept two ONNX runs and its event loop contending for one core and one
+# GIL (bench/README.md, issue 22: p99 303-408 -> 209-248 ms at 64 visitors). Texts of a batch
+# still share the encoder's own threads (MODEL_THREADS) when a process has more than one.
+THREADS = 1
 
 
 class BatchedClassifier:
