@@ -14,6 +14,13 @@ AdamW updates all 30,522 of them every step (about 30 % of a step's CPU, ``bench
 for different ones) over every pair of a batch, positives and negatives weighed alike as SetFit
 draws them, in batches dealt from runs of ``PAIR_GROUP`` examples of an intent so that each batch
 holds same-intent pairs. Same steps, same batch size: one batch of 32 gives 496 pairs.
+
+``"pairs+proxy"`` runs SetFit's two stages in one tune (:func:`tuning_stages`): first
+``PAIR_STAGE_EPOCHS`` of the pair objective at SetFit's body learning rate, then the proxy head
+on the pair-tuned body at the default rates for the remaining epochs, each stage with its own
+optimiser, warm-up and decay. One epoch of pairs because SetFit tunes its body one epoch over
+its pairs, and one epoch of our batches puts each example in 31 pairs, about SetFit's default
+of 40 (20 iterations of a positive and a negative); the proxy head keeps the rest of the steps.
 """
 
 from __future__ import annotations
@@ -37,10 +44,13 @@ MAX_TRAINING_TOKENS = 64  # customers' messages are short; longer examples are c
 WINDOW_BATCHES = 50  # texts are length-sorted within windows of this many batches
 WARM_UP = 0.1  # share of the steps the learning rate ramps up over
 REPORT_EVERY_S = 30.0  # a progress line at least this often within a long epoch
-# "proxy": the cosine-softmax head; "pairs": SetFit's cosine-similarity loss over a batch's pairs
-OBJECTIVES = ("proxy", "pairs")
+# "proxy": the cosine-softmax head; "pairs": SetFit's cosine-similarity loss over a batch's
+# pairs; "pairs+proxy": SetFit's two stages, the pairs first, then the head on that body
+OBJECTIVES = ("proxy", "pairs", "pairs+proxy")
 DEFAULT_OBJECTIVE = "proxy"
 PAIR_GROUP = 4  # examples of an intent dealt together into a "pairs" batch (its positives)
+PAIR_STAGE_EPOCHS = 1  # "pairs+proxy": SetFit tunes its body one epoch over its pairs
+PAIR_LEARNING_RATE = 2e-5  # "pairs+proxy": SetFit's default body learning rate
 Report = Callable[[str], None]
 
 
@@ -163,32 +173,63 @@ class _Eta:
             self.report(line)
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a tune: ``epochs`` of one objective ("proxy" or "pairs") at its rates."""
+
+    objective: str
+    epochs: int
+    learning_rate: float
+    head_learning_rate: float
+
+
+def tuning_stages(config: TuningConfig, epochs: int) -> list[Stage]:
+    """The stages of a tune of ``epochs``: one for "proxy" or "pairs"; for "pairs+proxy",
+    ``PAIR_STAGE_EPOCHS`` of pairs at ``PAIR_LEARNING_RATE``, then the head for the rest (at
+    least one epoch: the pair stage shrinks on a short tune)."""
+    rates = (config.learning_rate, config.head_learning_rate)
+    if config.objective != "pairs+proxy":
+        return [Stage(config.objective, epochs, *rates)]
+    pairs = min(PAIR_STAGE_EPOCHS, epochs - 1)
+    stages = [Stage("pairs", pairs, PAIR_LEARNING_RATE, 0.0)] if pairs > 0 else []
+    return [*stages, Stage("proxy", epochs - pairs, *rates)]
+
+
 def epoch_batches(
-    rows: Sequence[str], y: NDArray[np.int64], config: TuningConfig, rng: np.random.Generator
+    rows: Sequence[str],
+    y: NDArray[np.int64],
+    objective: str,
+    batch_size: int,
+    rng: np.random.Generator,
 ) -> list[NDArray[np.int64]]:
     """One epoch's batches: of similar length for the proxy head, of runs of an intent's
     examples for the pair loss (which needs same-intent pairs in a batch)."""
-    if config.objective == "pairs":
-        return intent_grouped(y, config.batch_size, rng)
-    return length_bucketed([len(t) for t in rows], config.batch_size, rng)
+    if objective == "pairs":
+        return intent_grouped(y, batch_size, rng)
+    return length_bucketed([len(t) for t in rows], batch_size, rng)
 
 
-def batch_loss(model: Any, head: Any, tokens: Any, intents: Any, config: TuningConfig) -> Any:
-    """The objective on one tokenised batch of examples of intents number ``intents``."""
+def batch_loss(
+    model: Any, head: Any, tokens: Any, intents: Any, objective: str, scale: float
+) -> Any:
+    """The ``objective`` on one tokenised batch of examples of intents number ``intents``."""
     import torch
 
     hidden = model(**tokens).last_hidden_state
     mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
     pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-    if config.objective == "pairs":
+    if objective == "pairs":
         return pair_loss(pooled, intents)
     proxies = torch.nn.functional.normalize(head.weight, dim=-1)
-    return torch.nn.functional.cross_entropy(config.scale * pooled @ proxies.T, intents)
+    return torch.nn.functional.cross_entropy(scale * pooled @ proxies.T, intents)
 
 
-def optimiser_of(model: Any, head: Any, config: TuningConfig, steps: int) -> tuple[Any, Any]:
-    """AdamW over the transformer (token table per ``config.word_embeddings``) and the head,
-    and its schedule: linear warm-up over ``WARM_UP`` of the ``steps``, then linear decay."""
+def optimiser_of(
+    model: Any, head: Any, config: TuningConfig, stage: Stage, steps: int
+) -> tuple[Any, Any]:
+    """AdamW over the transformer (token table per ``config.word_embeddings``) and the head at
+    ``stage``'s rates, and its schedule: linear warm-up over ``WARM_UP`` of the ``steps``, then
+    linear decay."""
     import torch
 
     model.get_input_embeddings().weight.requires_grad_(config.word_embeddings)
@@ -196,9 +237,9 @@ def optimiser_of(model: Any, head: Any, config: TuningConfig, steps: int) -> tup
         [
             {
                 "params": [p for p in model.parameters() if p.requires_grad],
-                "lr": config.learning_rate,
+                "lr": stage.learning_rate,
             },
-            {"params": head.parameters(), "lr": config.head_learning_rate},
+            {"params": head.parameters(), "lr": stage.head_learning_rate},
         ],
         weight_decay=0.01,
     )
@@ -207,6 +248,53 @@ def optimiser_of(model: Any, head: Any, config: TuningConfig, steps: int) -> tup
         optimiser, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / max(1.0, steps - warm))
     )
     return optimiser, schedule
+
+
+@dataclass
+class Tune:
+    """What the stages of one tune share: the model, its head and tokenizer, the rows and
+    their intent numbers, the settings, the shuffling and the progress lines."""
+
+    model: Any
+    head: Any
+    tokenizer: Any
+    rows: list[str]
+    y: NDArray[np.int64]
+    config: TuningConfig
+    rng: np.random.Generator
+    eta: _Eta
+    epochs_done: int = 0
+
+
+def run_stage(tune: Tune, stage: Stage) -> None:
+    """Train ``tune.model`` (and its head) for ``stage``'s epochs with a fresh optimiser."""
+    import torch
+
+    steps = stage.epochs * math.ceil(len(tune.rows) / tune.config.batch_size)
+    optimiser, schedule = optimiser_of(tune.model, tune.head, tune.config, stage, steps)
+    tune.model.train()
+    for _ in range(stage.epochs):
+        batches = epoch_batches(
+            tune.rows, tune.y, stage.objective, tune.config.batch_size, tune.rng
+        )
+        for number, batch in enumerate(batches):
+            tune.eta.step(tune.epochs_done, number == 0)
+            tokens = tune.tokenizer(
+                [tune.rows[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TRAINING_TOKENS,
+                return_tensors="pt",
+            )
+            intents = torch.as_tensor(tune.y[batch])
+            loss = batch_loss(
+                tune.model, tune.head, tokens, intents, stage.objective, tune.config.scale
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+        tune.epochs_done += 1
 
 
 def fine_tune(
@@ -232,25 +320,15 @@ def fine_tune(
     head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
     epochs = tuning_epochs(len(texts), config)
     steps = epochs * math.ceil(len(texts) / config.batch_size)
-    optimiser, schedule = optimiser_of(model, head, config, steps)
-    rows = list(texts)
-    rng = np.random.default_rng(config.seed)
     eta = _Eta(epochs, steps, progress)
-    model.train()
-    for epoch in range(epochs):
-        for number, batch in enumerate(epoch_batches(rows, y, config, rng)):
-            eta.step(epoch, number == 0)
-            tokens = tokenizer(
-                [rows[i] for i in batch],
-                padding=True,
-                truncation=True,
-                max_length=MAX_TRAINING_TOKENS,
-                return_tensors="pt",
+    rng = np.random.default_rng(config.seed)
+    tune = Tune(model, head, tokenizer, list(texts), y, config, rng, eta)
+    for stage in tuning_stages(config, epochs):
+        if config.objective == "pairs+proxy":
+            eta.say(
+                f"{stage.objective} stage: {stage.epochs} of {epochs} epochs, "
+                f"learning rate {stage.learning_rate:g}"
             )
-            loss = batch_loss(model, head, tokens, torch.as_tensor(y[batch]), config)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
+        run_stage(tune, stage)
     eta.say(f"tuned {epochs} epochs ({steps} steps) in {time.perf_counter() - eta.start:.0f} s")
     return model.eval()
