@@ -16,13 +16,15 @@ it), work without an index entry is not: the index is always written first.
 
 Heads leave with ``POP_IF_HEAD``, never a plain LPOP: a command resent after a lost reply, or a
 holder whose lock expired meanwhile, must never remove the next entry.
+
+What an entry keeps of its tries, and the head as read, are in :mod:`bot.storage.entries`; the
+pending indexes in :mod:`bot.storage.pending`. Every name is importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,25 +33,27 @@ from enum import StrEnum
 from typing import Any
 
 import redis.asyncio as redis
-from redis.commands.core import AsyncScript
 
 from bot import background
+from bot.storage.entries import ATTEMPTS_FIELD, RETRY_AT_FIELD, Head, Schedule, fresh
 from bot.storage.keys import conversation_key
+from bot.storage.pending import DueIndex, PendingSet
 from bot.storage.scripts import POP_IF_HEAD, REPLACE_HEAD
-
-ATTEMPTS_FIELD = "attempts"  # failed tries of an entry so far
-RETRY_AT_FIELD = "retry_at"  # when an entry that failed may be tried again (epoch seconds)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ATTEMPTS_FIELD",
+    "RETRY_AT_FIELD",
     "ConversationQueue",
     "Done",
     "DueIndex",
     "Head",
     "PendingSet",
     "Retry",
+    "Schedule",
     "Worked",
+    "fresh",
 ]
 
 
@@ -82,105 +86,8 @@ class Retry:
 
 # None: the head changed meanwhile (another holder), read it again
 Outcome = Done | Retry | None
-Attempt = Callable[["Head"], Awaitable[Outcome]]
-DeadHook = Callable[["Head", Retry, int], Awaitable[Done]]
-
-
-class Head:
-    """The entry at the head of one conversation's queue, as read."""
-
-    def __init__(self, replace_head: AsyncScript, key: str, cid: str, raw: str) -> None:
-        self.cid = cid
-        self.raw = raw
-        self._replace_head = replace_head
-        self._key = key
-        self._fields: dict[str, Any] = json.loads(raw)
-
-    def entry(self) -> Any:
-        """A fresh copy of the entry's fields (for its owner's TypedDict)."""
-        return json.loads(self.raw)
-
-    @property
-    def attempts(self) -> int:
-        """The failed tries so far."""
-        return int(self._fields.get(ATTEMPTS_FIELD, 0))
-
-    @property
-    def retry_at(self) -> float:
-        """When it may be tried again (0: at once)."""
-        return float(self._fields.get(RETRY_AT_FIELD, 0.0))
-
-    async def rewrite(self, fields: Mapping[str, Any]) -> bool:
-        """Replace the head with ``fields`` if it is still this entry (False: it is not)."""
-        raw = json.dumps(fields)
-        if not await self._replace_head(keys=[self._key], args=[self.raw, raw]):
-            return False
-        self.raw, self._fields = raw, dict(fields)
-        return True
-
-
-class DueIndex:
-    """A pending index as a sorted set: conversation -> when its next try is due."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    async def mark(self, client: redis.Redis, cid: str, at: float, new: bool = False) -> None:
-        """Due at ``at`` (``new``: only if not indexed yet, keeping an earlier due time)."""
-        await client.zadd(self.key, {cid: at}, nx=new)
-
-    async def clear(self, client: redis.Redis, cid: str) -> None:
-        """Nothing pending."""
-        await client.zrem(self.key, cid)
-
-    async def due(self, client: redis.Redis, limit: int | None) -> list[str]:
-        """Conversations due now (at most ``limit``)."""
-        if limit is None:
-            found = await client.zrangebyscore(self.key, "-inf", time.time())
-        else:
-            found = await client.zrangebyscore(self.key, "-inf", time.time(), start=0, num=limit)
-        return [str(cid) for cid in found]
-
-    async def count(self, client: redis.Redis) -> int:
-        """Conversations pending."""
-        return int(await client.zcard(self.key))
-
-
-class PendingSet:
-    """A pending index as a plain set (each head's due time is read from the head itself)."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    async def mark(self, client: redis.Redis, cid: str, at: float, new: bool = False) -> None:
-        """Pending (a set keeps no time)."""
-        await client.sadd(self.key, cid)
-
-    async def clear(self, client: redis.Redis, cid: str) -> None:
-        """Nothing pending."""
-        await client.srem(self.key, cid)
-
-    async def due(self, client: redis.Redis, limit: int | None) -> list[str]:
-        """Every conversation pending (``limit`` is not applied to a set)."""
-        return [str(cid) for cid in await client.smembers(self.key)]
-
-    async def count(self, client: redis.Redis) -> int:
-        """Conversations pending."""
-        return int(await client.scard(self.key))
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """How often and how long an entry is retried: ``backoff_s`` doubling per failed try up to
-    ``max_backoff_s``, then dead-lettered after ``tries`` tries."""
-
-    tries: int
-    backoff_s: float
-    max_backoff_s: float
-
-    def delay(self, attempts: int, after_s: float | None) -> float:
-        """The wait after the ``attempts``-th failed try (the other side's own, if it named one)."""
-        return float(min(after_s or self.backoff_s * 2 ** (attempts - 1), self.max_backoff_s))
+Attempt = Callable[[Head], Awaitable[Outcome]]
+DeadHook = Callable[[Head, Retry, int], Awaitable[Done]]
 
 
 class ConversationQueue:
@@ -302,11 +209,3 @@ class ConversationQueue:
                 await work(cid)
 
         return background.periodic(sweep, every_s, f"{self._name}-sweeper", first_wait=True)
-
-
-def fresh(raw: str) -> str:
-    """An entry as new: its failed tries and backoff forgotten (a dead letter queued again)."""
-    fields = json.loads(raw)
-    fields.pop(ATTEMPTS_FIELD, None)
-    fields.pop(RETRY_AT_FIELD, None)
-    return json.dumps(fields)

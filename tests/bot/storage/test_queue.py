@@ -20,7 +20,6 @@ from bot.storage.queue import (
     Retry,
     Schedule,
     Worked,
-    fresh,
 )
 from tests.conftest import ON_SERVER_AND_CLUSTER, ClientFactory
 from tests.support.polling import wait_until
@@ -195,8 +194,3 @@ async def test_the_sweeper_works_what_is_due(make_queue: QueueFactory) -> None:
     finally:
         sweeper.cancel()
     assert await queue.pending() == 0
-
-
-def test_a_fresh_entry_forgets_its_tries(redis_kind: str) -> None:
-    raw = json.dumps({"n": "a", "attempts": 4, "retry_at": 9.0})
-    assert json.loads(fresh(raw)) == {"n": "a"}
