@@ -12,6 +12,7 @@ damaged?") or denied ("it isn't damaged") are questions, not reports. The cues t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ from intents.problem_cues import (
 __all__ = ["MIN_EVIDENCE", "Problem", "ProblemKind", "detect", "frustrated"]
 
 MIN_EVIDENCE = 2  # one strong cue, or two weak ones ("honestly" and "still hasn't come")
+# A message is read for problems more than once (split into requests, then each request read):
+# the cues' expressions cost ~60 µs a text, so the recent texts' findings are kept.
+DETECTED_TEXTS = 1024
 # Ties go to the kind that says most about what to do: a contradiction or failure names the
 # thing that went wrong; anger alone does not.
 PRIORITY = (
@@ -53,6 +57,7 @@ class Problem:
     cue: str
 
 
+@functools.lru_cache(maxsize=DETECTED_TEXTS)
 def detect(text: str) -> Problem | None:
     """The problem ``text`` reports, by the strongest evidence; None for a plain question."""
     folded = _fold(text)

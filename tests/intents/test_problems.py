@@ -209,3 +209,13 @@ def test_a_desk_notice_between_requests_to_rephrase_does_not_hide_them() -> None
     turns = [customer("x"), bot(rephrase), notice, customer("y"), bot(rephrase), notice]
     assert frustrated("z", turns)
     assert frustrated("hello", [customer("can I return a sale item?"), notice])
+
+
+def test_a_text_read_again_is_not_scanned_again_and_reads_the_same() -> None:
+    text = "tracking says delivered 3 days ago but nothing here, order 4417"
+    first = detect(text)
+    hits = detect.cache_info().hits
+    assert detect(text) == first
+    assert first is not None
+    assert first.kind is ProblemKind.CONTRADICTION
+    assert detect.cache_info().hits == hits + 1
