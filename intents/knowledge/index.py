@@ -1,111 +1,52 @@
 """The retrieval index over help-centre passages: BM25 (``bm25s``) and MiniLM embeddings, fused.
 
-A question is scored against every passage both ways: BM25 over :meth:`Passage.search_text`
-(lower-case words, English stop-words dropped; no stemmer, since ``bm25s``'s needs PyStemmer)
-and the cosine of its embedding with each passage's. Each article's title is embedded too (once
-per article): a hit carries its article title's cosine with the question and that title's margin
-over the best other article's title, which the answer score reads. At a few thousand passages
-scoring all of them is a sparse row sum and one matrix-vector product (well under a
-millisecond), so there is no candidate stage to tune. The two are fused by normalised scores
-(``FUSION``): the cosine plus ``BM25_WEIGHT`` times the BM25 score divided by the question's
-best BM25 score (``bench/README.md`` measures it against reciprocal rank fusion).
-:meth:`KnowledgeIndex.search_vector` is :meth:`~KnowledgeIndex.probe` (the cosines and the
-bounds of the BM25 scores) then :meth:`~KnowledgeIndex.rank` (BM25 and the fusion): the answerer
-ranks only questions whose probe leaves an answer possible (:mod:`intents.knowledge.ceiling`).
+A question is scored against every passage both ways: BM25 and the cosine of its embedding with
+each passage's, fused as :mod:`intents.knowledge.scoring` says. Each article's title is
+embedded too (once per article), for the title features of a :class:`Hit`. At a few thousand
+passages scoring all of them is a sparse row sum and one matrix-vector product (well under a
+millisecond), so there is no candidate stage to tune. :meth:`KnowledgeIndex.search_vector` is
+:meth:`~KnowledgeIndex.probe` (the cosines and the bounds of the BM25 scores) then
+:meth:`~KnowledgeIndex.rank` (BM25 and the fusion): the answerer ranks only questions whose
+probe leaves an answer possible (:mod:`intents.knowledge.ceiling`).
 
-An index is saved as one folder, ``<cache>/knowledge/<content hash>.v<INDEX_VERSION>/``: the
-``bm25s`` arrays (``.npy`` + JSON, never a pickle), ``embeddings.npy``, ``titles.npy`` (one row
-per article, in the order articles first appear among the passages), ``passages.json`` and
-``meta.json``; written under a partial name and renamed, so a reader sees a whole index or
-none. A folder that cannot be read is :class:`CorruptIndex`; :func:`load_or_build` rebuilds it.
+An index is saved as one folder per content hash (:mod:`intents.knowledge.index_folder`); a
+folder that cannot be read is :class:`CorruptIndex`, which :func:`load_or_build` rebuilds.
+The names of those two modules are importable from here too, where their callers first found
+them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
-import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import bm25s
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
 from numpy.typing import NDArray
 
 from intents.blas import one_thread
 from intents.encoder import Encoder
 from intents.knowledge.ceiling import Probe, WordBounds
 from intents.knowledge.documents import Passage
+from intents.knowledge.index_folder import INDEX_VERSION as INDEX_VERSION
+from intents.knowledge.index_folder import CorruptIndex as CorruptIndex
+from intents.knowledge.index_folder import IndexParts, read_index, write_index
+from intents.knowledge.index_folder import index_path as index_path
+from intents.knowledge.scoring import BM25_WEIGHT as BM25_WEIGHT
+from intents.knowledge.scoring import FUSION as FUSION
+from intents.knowledge.scoring import RRF_K as RRF_K
+from intents.knowledge.scoring import Fusion as Fusion
+from intents.knowledge.scoring import Hit as Hit
+from intents.knowledge.scoring import fuse as fuse
+from intents.knowledge.scoring import title_margins
+from intents.knowledge.scoring import tokenize as tokenize
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 2  # part of the saved folder's name: bump when the saved layout or scores change
-BM25_WEIGHT = 0.05  # normalised BM25 beside the cosine: chosen on the calibration split
-RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009)
 DEFAULT_K = 10
 ENCODE_BATCH = 64  # passages per encode() call while building: one progress step
-Fusion = Literal["scores", "rrf", "bm25", "cosine"]
-FUSION: Fusion = "scores"
-_WORD = re.compile(r"\w+")
-_STOP = frozenset(STOPWORDS_EN)
-_META, _PASSAGES, _EMBEDDINGS, _BM25 = "meta.json", "passages.json", "embeddings.npy", "bm25"
-_TITLES = "titles.npy"
 TitleVectors = Mapping[str, NDArray[np.float32]]  # article key -> its title's embedding
-
-
-class CorruptIndex(Exception):  # noqa: N818 - the name other modules import
-    """A saved index folder that is missing a file or holds one that cannot be read."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"knowledge index {path} is unreadable: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved passage with its scores: raw BM25, cosine, the fused score ranked on, its
-    0-based rank; its article title's cosine with the question and that title's margin over the
-    best title of any other article (0 when the index has no title embeddings)."""
-
-    passage: Passage
-    bm25: float
-    cosine: float
-    fused: float
-    rank: int
-    title_cosine: float = 0.0
-    title_margin: float = 0.0
-
-
-def tokenize(text: str) -> list[str]:
-    """The words BM25 matches on: lower-case, English stop-words dropped."""
-    return [word for word in _WORD.findall(text.lower()) if word not in _STOP]
-
-
-def index_path(cache_dir: Path, content_hash: str) -> Path:
-    """Where the index of the articles hashing to ``content_hash`` is saved."""
-    return cache_dir / "knowledge" / f"{content_hash}.v{INDEX_VERSION}"
-
-
-def fuse(bm25: NDArray[np.float32], cosine: NDArray[np.float32], how: Fusion) -> NDArray[Any]:
-    """One fused score per passage from the BM25 and cosine scores of a question."""
-    if how == "bm25":
-        return bm25
-    if how == "cosine":
-        return cosine
-    if how == "rrf":
-        ranks = np.empty((2, len(bm25)), dtype=np.float64)
-        for row, scores in enumerate((bm25, cosine)):
-            ranks[row, np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-        fused: NDArray[Any] = (1.0 / (RRF_K + 1 + ranks)).sum(axis=0)
-        return fused
-    best = float(bm25.max()) if len(bm25) else 0.0
-    return cosine + (BM25_WEIGHT * bm25 / best if best > 0 else 0.0)
 
 
 class KnowledgeIndex:
@@ -213,7 +154,7 @@ class KnowledgeIndex:
             cosine = self.embeddings @ vector.astype(np.float32)
             title = self.titles @ vector.astype(np.float32)
         low, high = self._word_bounds.bounds(words)
-        return Probe(words, cosine, title, _title_margins(title), low, high)
+        return Probe(words, cosine, title, title_margins(title), low, high)
 
     def rank(self, probe: Probe, k: int = DEFAULT_K, how: Fusion = FUSION) -> list[Hit]:
         """The ``k`` best passages for the probed question, best first (BM25 computed now)."""
@@ -242,59 +183,13 @@ class KnowledgeIndex:
 
     def save(self, path: Path) -> None:
         """Write the index to the folder ``path`` atomically (partial folder, then a rename)."""
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        self._bm25.save(str(partial / _BM25), show_progress=False)
-        np.save(partial / _EMBEDDINGS, self.embeddings, allow_pickle=False)
-        np.save(partial / _TITLES, self.titles, allow_pickle=False)
-        rows = [asdict(passage) for passage in self.passages]
-        (partial / _PASSAGES).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-        meta = {"version": INDEX_VERSION, "passages": len(rows)}
-        (partial / _META).write_text(json.dumps(meta), encoding="utf-8")
-        if path.exists():  # a corrupt or stale copy: replaced whole
-            shutil.rmtree(path, ignore_errors=True)
-        try:
-            partial.rename(path)
-        except OSError:  # another process saved the same index first: keep theirs
-            shutil.rmtree(partial, ignore_errors=True)
+        write_index(path, IndexParts(self.passages, self._bm25, self.embeddings, self.titles))
 
     @classmethod
     def load(cls, path: Path) -> KnowledgeIndex:
         """The index saved in ``path``; :class:`CorruptIndex` when missing or unreadable."""
-        if not path.is_dir():
-            raise CorruptIndex(path, "no such index folder")
-        try:
-            meta = json.loads((path / _META).read_text(encoding="utf-8"))
-            if meta.get("version") != INDEX_VERSION:
-                raise CorruptIndex(path, f"version {meta.get('version')!r}, not {INDEX_VERSION}")
-            rows = json.loads((path / _PASSAGES).read_text(encoding="utf-8"))
-            passages = [Passage(**row) for row in rows]
-            embeddings = np.load(path / _EMBEDDINGS, allow_pickle=False)
-            titles = np.load(path / _TITLES, allow_pickle=False)
-            bm25 = bm25s.BM25.load(str(path / _BM25), show_progress=False, verbosity=0)
-        except CorruptIndex:
-            raise
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise CorruptIndex(path, f"{type(error).__name__}: {error}") from error
-        count = len(passages)
-        if meta.get("passages") != count or embeddings.shape[0] != count:
-            raise CorruptIndex(path, "passages, embeddings and meta.json disagree on the count")
-        if int(bm25.scores.get("num_docs", -1)) != count:
-            raise CorruptIndex(path, "the BM25 arrays index another number of passages")
-        if titles.shape[0] != len(dict.fromkeys(p.article for p in passages)):
-            raise CorruptIndex(path, "titles.npy holds another number of articles")
-        return cls(passages, bm25, embeddings.astype(np.float32), titles.astype(np.float32))
-
-
-def _title_margins(title: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Each article's title cosine minus the best title cosine of any other article (the
-    runner-up's for the best one; 0 with a single article)."""
-    if len(title) < 2:
-        return np.zeros_like(title)
-    second, first = np.partition(title, len(title) - 2)[-2:]
-    margins: NDArray[np.float32] = title - np.where(title >= first, second, first)
-    return margins
+        parts = read_index(path)
+        return cls(parts.passages, parts.bm25, parts.embeddings, parts.titles)
 
 
 def load_or_build(
