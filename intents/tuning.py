@@ -12,8 +12,8 @@ AdamW updates all 30,522 of them every step (about 30 % of a step's CPU, ``bench
 ``TuningConfig.objective`` ``"pairs"`` swaps the head for SetFit's objective: sentence-transformers'
 ``CosineSimilarityLoss`` (the squared gap between a pair's cosine and 1 for the same intent, 0
 for different ones) over every pair of a batch, positives and negatives weighed alike as SetFit
-draws them, in batches dealt from runs of ``PAIR_GROUP`` examples of an intent so that each batch
-holds same-intent pairs. Same steps, same batch size: one batch of 32 gives 496 pairs.
+draws them, in batches that hold same-intent pairs (:mod:`intents.tuning_objectives`). Same
+steps, same batch size: one batch of 32 gives 496 pairs.
 
 ``"pairs+proxy"`` runs SetFit's two stages in one tune (:func:`tuning_stages`): first
 ``PAIR_STAGE_EPOCHS`` of the pair objective at SetFit's body learning rate, then the proxy head
@@ -37,18 +37,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from intents.encoder import model_dir
+from intents.tuning_objectives import batch_loss, epoch_batches
 
 log = logging.getLogger(__name__)
 
 MAX_TRAINING_TOKENS = 64  # customers' messages are short; longer examples are cut in training
-WINDOW_BATCHES = 50  # texts are length-sorted within windows of this many batches
 WARM_UP = 0.1  # share of the steps the learning rate ramps up over
 REPORT_EVERY_S = 30.0  # a progress line at least this often within a long epoch
 # "proxy": the cosine-softmax head; "pairs": SetFit's cosine-similarity loss over a batch's
 # pairs; "pairs+proxy": SetFit's two stages, the pairs first, then the head on that body
 OBJECTIVES = ("proxy", "pairs", "pairs+proxy")
 DEFAULT_OBJECTIVE = "proxy"
-PAIR_GROUP = 4  # examples of an intent dealt together into a "pairs" batch (its positives)
 PAIR_STAGE_EPOCHS = 1  # "pairs+proxy": SetFit tunes its body one epoch over its pairs
 PAIR_LEARNING_RATE = 2e-5  # "pairs+proxy": SetFit's default body learning rate
 Report = Callable[[str], None]
@@ -104,48 +103,6 @@ def tuning_epochs(rows: int, config: TuningConfig) -> int:
     return max(config.epochs, math.ceil(config.min_steps / batches))
 
 
-def length_bucketed(
-    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
-) -> list[NDArray[np.int64]]:
-    """Shuffled batches of similar-length texts (half the padding, twice the speed)."""
-    order = rng.permutation(len(lengths))
-    window = batch_size * WINDOW_BATCHES
-    batches: list[NDArray[np.int64]] = []
-    for start in range(0, len(order), window):
-        part = sorted(order[start : start + window], key=lambda i: lengths[i])
-        batches += [np.array(part[i : i + batch_size]) for i in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def intent_grouped(
-    y: NDArray[np.int64], batch_size: int, rng: np.random.Generator
-) -> list[NDArray[np.int64]]:
-    """Batches cut from shuffled runs of up to ``PAIR_GROUP`` examples of one intent (each
-    intent's rows shuffled first): every batch holds same-intent pairs, and as many batches as
-    :func:`length_bucketed` makes."""
-    runs: list[NDArray[np.int64]] = []
-    for intent in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == intent))
-        runs += [rows[i : i + PAIR_GROUP] for i in range(0, len(rows), PAIR_GROUP)]
-    flat = np.concatenate([runs[i] for i in rng.permutation(len(runs))])
-    return [flat[i : i + batch_size] for i in range(0, len(flat), batch_size)]
-
-
-def pair_loss(pooled: Any, intents: Any) -> Any:
-    """SetFit's objective on a batch: the mean squared gap between each pair's cosine and its
-    target (1: same intent, 0: different), the same-intent pairs and the others weighed alike.
-    ``pooled`` holds unit rows; ``intents`` their intent numbers."""
-    import torch
-
-    similarity = pooled @ pooled.T
-    same = intents.unsqueeze(0) == intents.unsqueeze(1)
-    positive = same & ~torch.eye(len(intents), dtype=torch.bool)
-    error = (similarity - same.to(similarity.dtype)) ** 2
-    terms = [error[mask].mean() for mask in (positive, ~same) if bool(mask.any())]
-    return torch.stack(terms).mean()
-
-
 class _Eta:
     """Progress lines "tuning epoch x/y, ETA n s", at each epoch and every ``REPORT_EVERY_S``."""
 
@@ -193,35 +150,6 @@ def tuning_stages(config: TuningConfig, epochs: int) -> list[Stage]:
     pairs = min(PAIR_STAGE_EPOCHS, epochs - 1)
     stages = [Stage("pairs", pairs, PAIR_LEARNING_RATE, 0.0)] if pairs > 0 else []
     return [*stages, Stage("proxy", epochs - pairs, *rates)]
-
-
-def epoch_batches(
-    rows: Sequence[str],
-    y: NDArray[np.int64],
-    objective: str,
-    batch_size: int,
-    rng: np.random.Generator,
-) -> list[NDArray[np.int64]]:
-    """One epoch's batches: of similar length for the proxy head, of runs of an intent's
-    examples for the pair loss (which needs same-intent pairs in a batch)."""
-    if objective == "pairs":
-        return intent_grouped(y, batch_size, rng)
-    return length_bucketed([len(t) for t in rows], batch_size, rng)
-
-
-def batch_loss(
-    model: Any, head: Any, tokens: Any, intents: Any, objective: str, scale: float
-) -> Any:
-    """The ``objective`` on one tokenised batch of examples of intents number ``intents``."""
-    import torch
-
-    hidden = model(**tokens).last_hidden_state
-    mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-    pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
-    if objective == "pairs":
-        return pair_loss(pooled, intents)
-    proxies = torch.nn.functional.normalize(head.weight, dim=-1)
-    return torch.nn.functional.cross_entropy(scale * pooled @ proxies.T, intents)
 
 
 def optimiser_of(
@@ -297,6 +225,29 @@ def run_stage(tune: Tune, stage: Stage) -> None:
         tune.epochs_done += 1
 
 
+def new_tune(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: TuningConfig = TuningConfig(),
+    progress: Report | None = None,
+) -> Tune:
+    """A tune of the bundled MiniLM on ``texts`` over ``labels``' intents, before its first
+    step (seeded by ``config.seed``, on ``config.threads`` threads)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir()))
+    model: Any = AutoModel.from_pretrained(str(model_dir()))
+    classes, y = np.unique(np.asarray(labels), return_inverse=True)
+    head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
+    epochs = tuning_epochs(len(texts), config)
+    eta = _Eta(epochs, epochs * math.ceil(len(texts) / config.batch_size), progress)
+    rng = np.random.default_rng(config.seed)
+    return Tune(model, head, tokenizer, list(texts), y, config, rng, eta)
+
+
 def fine_tune(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -309,26 +260,15 @@ def fine_tune(
     normalisation are added by :func:`~intents.onnx_encoder.export_onnx`). Deterministic for a
     seed on a given machine and thread count.
     """
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
-    tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir()))
-    model: Any = AutoModel.from_pretrained(str(model_dir()))
-    classes, y = np.unique(np.asarray(labels), return_inverse=True)
-    head = torch.nn.Linear(model.config.hidden_size, len(classes), bias=False)
-    epochs = tuning_epochs(len(texts), config)
-    steps = epochs * math.ceil(len(texts) / config.batch_size)
-    eta = _Eta(epochs, steps, progress)
-    rng = np.random.default_rng(config.seed)
-    tune = Tune(model, head, tokenizer, list(texts), y, config, rng, eta)
-    for stage in tuning_stages(config, epochs):
+    tune = new_tune(texts, labels, config, progress)
+    eta = tune.eta
+    for stage in tuning_stages(config, eta.epochs):
         if config.objective == "pairs+proxy":
             eta.say(
-                f"{stage.objective} stage: {stage.epochs} of {epochs} epochs, "
+                f"{stage.objective} stage: {stage.epochs} of {eta.epochs} epochs, "
                 f"learning rate {stage.learning_rate:g}"
             )
         run_stage(tune, stage)
-    eta.say(f"tuned {epochs} epochs ({steps} steps) in {time.perf_counter() - eta.start:.0f} s")
-    return model.eval()
+    seconds = time.perf_counter() - eta.start
+    eta.say(f"tuned {eta.epochs} epochs ({eta.steps} steps) in {seconds:.0f} s")
+    return tune.model.eval()

@@ -23,14 +23,16 @@ from intents.tuned_model import (
     tuned_ready,
 )
 from intents.tuning import (
+    PAIR_LEARNING_RATE,
+    Stage,
     TuningConfig,
     TuningConfigError,
     fine_tune,
-    intent_grouped,
-    length_bucketed,
-    pair_loss,
+    new_tune,
+    run_stage,
     tuning_epochs,
     tuning_key,
+    tuning_stages,
 )
 
 EXAMPLES = {
@@ -203,26 +205,46 @@ def test_the_pair_objective_pulls_an_intent_s_examples_together_too() -> None:
     assert separation(tuned) > separation(untuned) + 0.025
 
 
-def test_the_pair_loss_is_zero_when_intents_are_apart_and_a_half_when_collapsed() -> None:
+def test_two_stages_give_the_pairs_one_epoch_at_setfit_s_rate_and_the_head_the_rest() -> None:
+    two = TuningConfig(objective="pairs+proxy")
+    assert tuning_stages(two, 6) == [
+        Stage("pairs", 1, PAIR_LEARNING_RATE, 0.0),
+        Stage("proxy", 5, two.learning_rate, two.head_learning_rate),
+    ]
+    assert PAIR_LEARNING_RATE == 2e-5
+    # a one-epoch tune keeps the head (the pair stage is the one that gives way)
+    assert [s.objective for s in tuning_stages(two, 1)] == ["proxy"]
+    assert tuning_stages(TuningConfig(), 6) == [Stage("proxy", 6, 1e-4, 2e-3)]
+
+
+def test_the_two_stage_objective_moves_the_body_in_each_stage_and_the_head_in_the_second() -> None:
     import torch
 
-    intents = torch.tensor([0, 0, 1, 1])
-    apart = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
-    assert float(pair_loss(apart, intents)) == pytest.approx(0.0)
-    collapsed = torch.tensor([[1.0, 0.0]] * 4)
-    # positives exact, negatives off by 1: the two kinds weigh alike, however many of each
-    assert float(pair_loss(collapsed, intents)) == pytest.approx(0.5)
-    assert float(pair_loss(collapsed, torch.tensor([0, 1, 2, 3]))) == pytest.approx(1.0)
+    config = TuningConfig(epochs=2, min_steps=0, batch_size=8, objective="pairs+proxy", threads=1)
+    tune = new_tune(TEXTS[:24], LABELS[:24], config)  # 3 batches an epoch
+    pairs, proxy = tuning_stages(config, 2)
+    query = "encoder.layer.0.attention.self.query.weight"
+    bundled = tune.model.state_dict()[query].clone()
+    head = tune.head.weight.detach().clone()
+    run_stage(tune, pairs)  # step 1 is warm-up at 0, steps 2 and 3 learn
+    after_pairs = tune.model.state_dict()[query].clone()
+    assert not torch.equal(after_pairs, bundled)
+    assert torch.equal(tune.head.weight, head)  # the pair loss does not use the head
+    run_stage(tune, proxy)
+    assert not torch.equal(tune.model.state_dict()[query], after_pairs)
+    assert not torch.equal(tune.head.weight, head)
+    assert tune.epochs_done == 2
 
 
-def test_pair_batches_hold_same_intent_pairs_and_every_row_once() -> None:
-    y = np.repeat(np.arange(20), 6)
-    rng = np.random.default_rng(0)
-    batches = intent_grouped(y, 32, rng)
-    assert len(batches) == len(length_bucketed([1] * len(y), 32, rng))
-    assert sorted(np.concatenate(batches).tolist()) == list(range(len(y)))
-    for batch in batches:
-        assert len(set(y[batch].tolist())) < len(batch)  # some intent twice: a positive pair
+def test_the_two_stage_objective_reports_its_stages_and_pulls_intents_together() -> None:
+    lines: list[str] = []
+    untuned = new_tune(TEXTS[:24], LABELS[:24]).model
+    config = TuningConfig(epochs=1, min_steps=6, objective="pairs+proxy")
+    tuned = fine_tune(TEXTS[:24], LABELS[:24], config, lines.append)
+    assert lines[0] == "pairs stage: 1 of 6 epochs, learning rate 2e-05"
+    assert "proxy stage: 5 of 6 epochs, learning rate 0.0001" in lines
+    assert "tuning epoch 6/6, ETA" in "\n".join(lines)
+    assert separation(tuned) > separation(untuned) + 0.025
 
 
 def test_an_unknown_objective_is_refused() -> None:
@@ -265,6 +287,7 @@ def test_the_tuned_graph_s_name_ignores_the_thread_count_but_not_the_recipe(tmp_
     assert path(calibration_epochs=0.5) != graph
     assert path(calibration_tunes=3) != graph
     assert path(objective="pairs") != graph
+    assert path(objective="pairs+proxy") not in (graph, path(objective="pairs"))
     # the default objective stays out of the name: graphs tuned before it was a setting load
     assert "objective" not in tuning_key(OPTIONS.tuning)
 
