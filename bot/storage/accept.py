@@ -104,15 +104,7 @@ class AcceptScript:
         self, cid: str, address: Address, dedup_id: str, message: Message
     ) -> tuple[list[str], list[str | int]]:
         """The accept script's keys and arguments."""
-        keys = [
-            seen_key(cid, address.channel, dedup_id),
-            conversation_key(cid, "history"),
-            conversation_key(cid, "meta"),
-            customer_key(cid, "profile"),
-            customer_key(cid, "addresses"),
-            conversation_key(cid, "rate"),
-            customer_key(cid, "merged"),
-        ]
+        keys = _conversation_keys(cid, address.channel, dedup_id)
         entry = journal_event(EventType.MESSAGE, cid, address.channel, message=message.id)
         keys.append(key_of(entry))
         if not self._cluster:
@@ -134,6 +126,19 @@ class AcceptScript:
             *_switch_parts(cid, address.channel, entry["at"]),
         ]
         return keys, args
+
+
+def _conversation_keys(cid: str, channel: str, dedup_id: str) -> list[str]:
+    """The accept script's keys in the conversation's slot, before the journal's day."""
+    return [
+        seen_key(cid, channel, dedup_id),
+        conversation_key(cid, "history"),
+        conversation_key(cid, "meta"),
+        customer_key(cid, "profile"),
+        customer_key(cid, "addresses"),
+        conversation_key(cid, "rate"),
+        customer_key(cid, "merged"),
+    ]
 
 
 def _switch_parts(cid: str, channel: str, at: float) -> tuple[str, str]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import redis.asyncio as redis
 from redis.exceptions import NoScriptError
 
 from bot.events import message_event, state_event
 from bot.insight.journal import JournalEvent, day_of, encode, key_of
-from bot.models import Message
+from bot.models import Message, MessageDict
 from bot.storage.codec import MetaUpdate, encode_meta
 from bot.storage.keys import OUTBOX_DUE_KEY, conversation_key, events_channel, journal_key
 from bot.storage.lock import ConversationLock, LockLostError
@@ -76,15 +76,6 @@ class RecordScript:
         """The record script's keys and arguments (``lock``: the one held, if any)."""
         encoded = [message.to_dict() for message in messages]
         values, cleared = encode_meta(meta or {})
-        keys = [
-            conversation_key(cid, "history"),
-            conversation_key(cid, "meta"),
-            conversation_key(cid, "lock"),
-            conversation_key(cid, "outbox"),
-            # one day's stream: a write's events are made together (the report reads a day
-            # more than it is asked for, for those made just before midnight)
-            key_of(events[0]) if events else journal_key(cid, day_of(time.time())),
-        ]
         args: list[str | int] = [  # in the order the script names them
             lock.token if lock is not None else "",
             "1" if lock is not None and meta and "answered" in meta else "0",
@@ -99,14 +90,9 @@ class RecordScript:
             encoded[0]["id"] if encoded else "",
             len(events),
             self.journal_ttl_s,
-            *(json.dumps(item) for item in encoded),
-            *(message_event(item) for item in encoded),
-            *outbound,
-            *(part for pair in values.items() for part in pair),
-            *cleared,
-            *(encode(event) for event in events),
+            *_payload(encoded, outbound, values, cleared, events),
         ]
-        return keys, args
+        return _record_keys(cid, events), args
 
     async def _write(self, cid: str, keys: list[str], args: list[str | int], sends: bool) -> int:
         if not sends:
@@ -130,3 +116,34 @@ class RecordScript:
         if isinstance(result, Exception):
             raise result
         return int(result)
+
+
+def _record_keys(cid: str, events: Sequence[JournalEvent]) -> list[str]:
+    """The record script's keys, all in the conversation's slot."""
+    return [
+        conversation_key(cid, "history"),
+        conversation_key(cid, "meta"),
+        conversation_key(cid, "lock"),
+        conversation_key(cid, "outbox"),
+        # one day's stream: a write's events are made together (the report reads a day
+        # more than it is asked for, for those made just before midnight)
+        key_of(events[0]) if events else journal_key(cid, day_of(time.time())),
+    ]
+
+
+def _payload(
+    encoded: Sequence[MessageDict],
+    outbound: Sequence[str],
+    values: Mapping[str, str],
+    cleared: Sequence[str],
+    events: Sequence[JournalEvent],
+) -> list[str]:
+    """The record script's variable arguments after its counts, in the order they count."""
+    return [
+        *(json.dumps(item) for item in encoded),
+        *(message_event(item) for item in encoded),
+        *outbound,
+        *(part for pair in values.items() for part in pair),
+        *cleared,
+        *(encode(event) for event in events),
+    ]
