@@ -83,12 +83,7 @@ def choose_pooled(
     groups are blended apart and their evidence judged together."""
     weights = pooled_weights(known, truths)
     evidence = Evidence.of(known, weights)
-    correct = np.concatenate(
-        [
-            blend(group.members, weights).argmax(axis=1) == truth
-            for group, truth in zip(known, truths, strict=True)
-        ]
-    )
+    correct = _right(known, truths, weights)
     lowest = choose_threshold(evidence.confidence, correct, config.target_precision)
     unknown_evidence = None if unknown is None else Evidence.of(unknown, weights)
     rule, curve = rule_for_each_target(evidence, correct, unknown_evidence, lowest, config)
@@ -103,6 +98,18 @@ def choose_pooled(
         trade_off=curve,
     )
     return weights, rule, calibration
+
+
+def _right(
+    groups: Sequence[Scores], truths: Sequence[NDArray[np.int64]], weights: Sequence[float]
+) -> NDArray[np.bool_]:
+    """Whether the blend's top intent is the true one, for every row of every group in turn."""
+    return np.concatenate(
+        [
+            blend(group.members, weights).argmax(axis=1) == truth
+            for group, truth in zip(groups, truths, strict=True)
+        ]
+    )
 
 
 def calibrate(

@@ -88,11 +88,17 @@ def read_index(path: Path) -> IndexParts:
         raise
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise CorruptIndex(path, f"{type(error).__name__}: {error}") from error
-    count = len(passages)
-    if meta.get("passages") != count or embeddings.shape[0] != count:
-        raise CorruptIndex(path, "passages, embeddings and meta.json disagree on the count")
-    if int(bm25.scores.get("num_docs", -1)) != count:
-        raise CorruptIndex(path, "the BM25 arrays index another number of passages")
-    if titles.shape[0] != len(dict.fromkeys(p.article for p in passages)):
-        raise CorruptIndex(path, "titles.npy holds another number of articles")
+    _check_counts(path, meta.get("passages"), IndexParts(passages, bm25, embeddings, titles))
     return IndexParts(passages, bm25, embeddings.astype(np.float32), titles.astype(np.float32))
+
+
+def _check_counts(path: Path, saved_count: object, parts: IndexParts) -> None:
+    """:class:`CorruptIndex` unless ``parts`` and meta.json's count agree on the number of
+    passages and the titles on the number of articles (files of two saves mixed)."""
+    count = len(parts.passages)
+    if saved_count != count or parts.embeddings.shape[0] != count:
+        raise CorruptIndex(path, "passages, embeddings and meta.json disagree on the count")
+    if int(parts.bm25.scores.get("num_docs", -1)) != count:
+        raise CorruptIndex(path, "the BM25 arrays index another number of passages")
+    if parts.titles.shape[0] != len(dict.fromkeys(p.article for p in parts.passages)):
+        raise CorruptIndex(path, "titles.npy holds another number of articles")
