@@ -12,13 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:  # calibration imports this module: types only, no cycle at run time
-    from intents.calibration import Evidence, Rule
+from intents.answer_rule import Evidence, Rule
 
 TARGET_STEP = 0.025
 # the targets the curve is drawn at: 0, 2.5 %, ..., 100 % (the configured one is added)
