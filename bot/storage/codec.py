@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
@@ -24,6 +25,9 @@ NUMBERED_HEAD = '{"seq": '
 _SAMPLE: MessageDict = {"id": "", "role": Role.BOT.value, "text": "", "ts": 0.0}
 # a message event around a message's JSON (bot.events owns the event's format)
 EVENT_HEAD, _, EVENT_TAIL = message_event(_SAMPLE).partition(json.dumps(_SAMPLE))
+# A conversation's recent messages are loaded again at each of its turns: the stored JSON of
+# the last few thousand is kept decoded (a message is immutable, its JSON names it: its id).
+DECODED_MESSAGES = 4096
 
 
 class MetaUpdate(TypedDict, total=False):
@@ -90,6 +94,12 @@ def decode_customer(cid: str, profile: Mapping[str, str], members: Iterable[str]
     )
 
 
+@functools.lru_cache(maxsize=DECODED_MESSAGES)
+def decode_message(item: str) -> Message:
+    """A message from its stored JSON."""
+    return Message.from_dict(json.loads(item))
+
+
 def decode_conversation(
     cid: str, meta: Mapping[str, str], raw: Sequence[str], customer: Customer | None = None
 ) -> Conversation:
@@ -105,7 +115,7 @@ def decode_conversation(
         id=cid,
         customer_id=cid,
         state=State(meta.get("state", State.BOT.value)),
-        messages=tuple(Message.from_dict(json.loads(item)) for item in raw),
+        messages=tuple(decode_message(item) for item in raw),
         misunderstood=int(meta.get("misunderstood", 0)),
         ticket=meta.get("ticket"),
         agent=meta.get("agent"),

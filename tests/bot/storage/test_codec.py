@@ -11,6 +11,7 @@ from bot.storage.codec import (
     EVENT_TAIL,
     covers_pending,
     decode_conversation,
+    decode_message,
     encode_meta,
     has_number,
     numbered_parts,
@@ -70,3 +71,13 @@ def test_a_linking_step_stored_in_expect_still_loads_as_the_step() -> None:
         conversation = decode_conversation("c", {"expect": stored}, [])
         assert (conversation.linking, conversation.expect) == (step, None)
     assert decode_conversation("c", {"expect": "order_status"}, []).linking is None
+
+
+def test_a_history_loaded_again_reuses_its_decoded_messages() -> None:
+    older = json.dumps(Message(Role.BOT, "Where is it going?", id="b1", ts=1.0).to_dict())
+    first = decode_conversation("c1", {}, [STORED, older])
+    again = decode_conversation("c1", {"answered": "12"}, [STORED, older])
+    assert again.messages == first.messages
+    assert all(a is b for a, b in zip(again.messages, first.messages, strict=True))
+    assert decode_message(STORED).text == "hi"
+    assert decode_message(STORED.replace('"hi"', '"hello"')).text == "hello"
