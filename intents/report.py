@@ -24,6 +24,8 @@ from intents.evaluate import EvalResult, right_rows
 from intents.trade_off import TradeOffPoint, at
 
 LABELLED_TARGETS = (0.5, 0.6, 0.7, 0.8, 0.9)  # curve points named by their target
+COVERAGE_COLUMNS = ("answered", "precision", "min_confidence")
+COVERAGE_STEP = 0.01  # coverage_precision.csv: a row for each percent of the test rows answered
 TRADE_OFF_COLUMNS = (
     "target",
     "threshold",
@@ -47,6 +49,22 @@ def coverage_precision(
     return k / len(order), hits / k
 
 
+def coverage_rows(
+    predictions: list[Prediction], labels: list[str], step: float = COVERAGE_STEP
+) -> list[tuple[float, float, float]]:
+    """The coverage/precision curve in hindsight, a point each ``step`` of coverage: the share
+    answered, the precision of those answers and the confidence a threshold would need (the
+    lowest confidence answered). What the best confidence threshold could have done on these
+    rows, to set beside the rule chosen on the training data."""
+    coverage, precision = coverage_precision(predictions, labels)
+    if not len(coverage):
+        return []
+    confidence = np.sort(np.array([p.confidence for p in predictions]))[::-1]
+    points = np.arange(step, 1 + step / 2, step)
+    ks = np.minimum(np.ceil(points * len(coverage) - 1e-9).astype(int), len(coverage)) - 1
+    return [(float(coverage[k]), float(precision[k]), float(confidence[k])) for k in ks]
+
+
 def write_report(
     directory: Path,
     texts: list[str],
@@ -54,12 +72,14 @@ def write_report(
     predictions: list[Prediction],
     result: EvalResult,
 ) -> list[Path]:
-    """Write confusion matrix and coverage/precision PNGs, misclassified rows and the numbers;
+    """Write confusion matrix and coverage/precision PNGs (the curve's points in a CSV too),
+    misclassified rows and the numbers;
     with the training's trade-off curve in ``result``, its plot and its points too."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [
         _confusion(directory / "confusion_matrix.png", labels, predictions),
         _coverage(directory / "coverage_precision.png", labels, predictions, result),
+        _coverage_csv(directory / "coverage_precision.csv", labels, predictions),
         _misclassified(directory / "misclassified.csv", texts, labels, predictions),
     ]
     if result.trade_off:
@@ -117,6 +137,15 @@ def _coverage(
     figure.tight_layout()
     figure.savefig(path, dpi=150)
     plt.close(figure)
+    return path
+
+
+def _coverage_csv(path: Path, labels: list[str], predictions: list[Prediction]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COVERAGE_COLUMNS)
+        for row in coverage_rows(predictions, labels):
+            writer.writerow([f"{n:.4f}" for n in row])
     return path
 
 

@@ -12,7 +12,7 @@ from bot.contracts import Prediction
 from intents.calibration import Calibration, Rule, calibrate
 from intents.evaluate import EvalResult, score
 from intents.members import TrainingConfig
-from intents.report import TRADE_OFF_COLUMNS, write_report
+from intents.report import COVERAGE_COLUMNS, TRADE_OFF_COLUMNS, coverage_rows, write_report
 from tests.intents.toy_catalogue import toy_catalogue
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -65,3 +65,24 @@ def test_without_a_curve_no_trade_off_is_drawn_and_the_summary_stays_lean(
     numbers = with_curve.to_dict()
     assert "trade_off" not in numbers
     assert numbers["unknown_target"] == calibration.unknown_target
+
+
+def test_the_hindsight_curve_is_written_a_point_a_percent(tmp_path: Path) -> None:
+    confidences = [0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
+    right = [True, True, True, False, True, True, False, True, False, False]
+    predictions = [
+        Prediction("a" if r else "b", c, True) for c, r in zip(confidences, right, strict=True)
+    ]
+    labels = ["a"] * len(predictions)
+    rows = coverage_rows(predictions, labels, step=0.1)
+    assert [round(a, 4) for a, _, _ in rows] == [round(0.1 * k, 4) for k in range(1, 11)]
+    assert rows[2] == pytest.approx((0.3, 1.0, 0.8))
+    assert rows[3] == pytest.approx((0.4, 0.75, 0.7))
+    assert rows[-1] == pytest.approx((1.0, 0.6, 0.1))  # all answered: the accuracy
+    _, _, result = evaluated(None)
+    write_report(tmp_path, ["x"] * 10, labels, predictions, result)
+    with (tmp_path / "coverage_precision.csv").open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert tuple(written[0]) == COVERAGE_COLUMNS
+    assert len(written) == 100
+    assert float(written[-1]["precision"]) == pytest.approx(0.6)
