@@ -18,6 +18,7 @@ import redis.asyncio as redis
 from bot.events import note_event
 from bot.insight.journal import JournalEvent, add_to, journal_ttl_s
 from bot.models import Message
+from bot.storage.codec import decode_message
 from bot.storage.keys import (
     OPEN_TICKETS_KEY,
     WAITING_KEY,
@@ -112,4 +113,4 @@ class Tickets:
     async def notes(self, cid: str) -> list[Message]:
         """The conversation's internal notes, oldest first."""
         raw = await self._redis.lrange(conversation_key(cid, "notes"), 0, -1)
-        return [Message.from_dict(json.loads(item)) for item in raw]
+        return [decode_message(item) for item in raw]
