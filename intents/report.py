@@ -41,12 +41,21 @@ def coverage_precision(
     predictions: list[Prediction], labels: list[str]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Coverage and precision when answering the k most confident rows, for every k."""
-    confidence = np.array([p.confidence for p in predictions])
+    coverage, precision, _ = _ranked(predictions, labels)
+    return coverage, precision
+
+
+def _ranked(
+    predictions: list[Prediction], labels: list[str]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Coverage, precision and the lowest confidence answered, answering the k most
+    confident rows, for every k."""
+    confidence = np.array([p.confidence for p in predictions], dtype=np.float64)
     correct = np.array([p.intent == y for p, y in zip(predictions, labels, strict=True)])
     order = np.argsort(-confidence, kind="stable")
     hits = np.cumsum(correct[order])
     k = np.arange(1, len(order) + 1)
-    return k / len(order), hits / k
+    return k / len(order), hits / k, confidence[order]
 
 
 def coverage_rows(
@@ -56,10 +65,9 @@ def coverage_rows(
     answered, the precision of those answers and the confidence a threshold would need (the
     lowest confidence answered). What the best confidence threshold could have done on these
     rows, to set beside the rule chosen on the training data."""
-    coverage, precision = coverage_precision(predictions, labels)
+    coverage, precision, confidence = _ranked(predictions, labels)
     if not len(coverage):
         return []
-    confidence = np.sort(np.array([p.confidence for p in predictions]))[::-1]
     points = np.arange(step, 1 + step / 2, step)
     ks = np.minimum(np.ceil(points * len(coverage) - 1e-9).astype(int), len(coverage)) - 1
     return [(float(coverage[k]), float(precision[k]), float(confidence[k])) for k in ks]
